@@ -1,0 +1,171 @@
+//! The survey-neutral alert model that flows between stages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::survey::lsst;
+use crate::{Band, ObjectKey};
+
+/// Which survey produced an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Survey {
+    Ztf,
+    Lsst,
+}
+
+impl Survey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Survey::Ztf => "ztf",
+            Survey::Lsst => "lsst",
+        }
+    }
+}
+
+/// One alert: the newest detection of an object plus the history the survey sent with it.
+///
+/// After ingest the cutouts have gone to the blob store and `cutouts` is empty: the alert
+/// that travels on through the pipeline is cutout-free.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub survey: Survey,
+    /// The schema the alert was written with, e.g. `"3.3"` (ZTF) or `"9.0"` (LSST).
+    pub schema_version: String,
+    /// candid (ZTF) or diaSourceId (LSST) of the detection that triggered the alert.
+    pub alert_id: i64,
+    pub object: ObjectKey,
+    /// Position of the triggering detection (degrees, ICRS).
+    pub ra: f64,
+    pub dec: f64,
+    /// MJD of the triggering detection.
+    pub mjd: f64,
+    /// Detections, triggering one included, in the order the survey sent them.
+    pub detections: Vec<Detection>,
+    pub forced: Vec<ForcedPhot>,
+    pub non_detections: Vec<NonDetection>,
+    pub cutouts: Vec<Cutout>,
+    /// What the survey says about the object as a whole.
+    pub survey_object: SurveyObject,
+}
+
+impl Alert {
+    /// The detection that triggered this alert.
+    pub fn trigger(&self) -> Option<&Detection> {
+        self.detections
+            .iter()
+            .find(|d| d.source_id == self.alert_id)
+    }
+}
+
+/// A detection on a difference image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// candid (ZTF) or diaSourceId (LSST): unique per detection.
+    pub source_id: i64,
+    /// MJD (TAI for Rubin; ZTF's JD − 2400000.5).
+    pub mjd: f64,
+    pub band: Band,
+    pub ra: f64,
+    pub dec: f64,
+    /// Difference-image flux in nJy (Rubin psfFlux; for ZTF derived from magpsf and isdiffpos).
+    pub flux: Option<f64>,
+    pub flux_err: Option<f64>,
+    /// Difference magnitude, AB (ZTF magpsf; for Rubin derived from |flux|).
+    pub mag: Option<f64>,
+    pub mag_err: Option<f64>,
+    /// True when the science image is brighter than the template (ZTF isdiffpos 't'/'1').
+    pub positive: bool,
+    /// Rubin `reliability`; ZTF `drb` where present, else `rb`.
+    pub reliability: Option<f64>,
+    /// ZTF real-bogus score `rb` (None for Rubin).
+    pub rb: Option<f64>,
+    /// ZTF night id (None for Rubin).
+    pub nid: Option<i64>,
+}
+
+/// A forced-photometry measurement at the object's position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForcedPhot {
+    /// diaForcedSourceId (LSST) or the exposure's pid (ZTF): unique within the object.
+    pub source_id: i64,
+    pub mjd: f64,
+    pub band: Band,
+    /// Forced difference flux in nJy.
+    pub flux: Option<f64>,
+    pub flux_err: Option<f64>,
+}
+
+/// An epoch where the object was looked for and not detected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NonDetection {
+    pub mjd: f64,
+    pub band: Band,
+    /// 5-sigma limiting magnitude (ZTF diffmaglim).
+    pub limiting_mag: Option<f64>,
+    /// Noise in nJy (Rubin diaNoise).
+    pub noise_flux: Option<f64>,
+}
+
+/// Which of the three postage stamps a cutout is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CutoutKind {
+    Science,
+    Template,
+    Difference,
+}
+
+impl CutoutKind {
+    pub const ALL: [CutoutKind; 3] = [
+        CutoutKind::Science,
+        CutoutKind::Template,
+        CutoutKind::Difference,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CutoutKind::Science => "science",
+            CutoutKind::Template => "template",
+            CutoutKind::Difference => "difference",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CutoutKind> {
+        CutoutKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A cutout image as the survey sent it: FITS, possibly gzipped (ZTF).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cutout {
+    pub kind: CutoutKind,
+    /// Source the stamp belongs to (the alert's triggering detection).
+    pub source_id: i64,
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Cutout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cutout")
+            .field("kind", &self.kind)
+            .field("source_id", &self.source_id)
+            .field("bytes", &self.data.len())
+            .finish()
+    }
+}
+
+/// Object-level facts that only one survey provides, copied through to the features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SurveyObject {
+    Ztf(ZtfContext),
+    /// Rubin's DIA object summary (absent for solar-system-only alerts).
+    Lsst(Option<Box<lsst::DiaObject>>),
+}
+
+/// What a ZTF candidate says about its neighbourhood (PS1 nearest star, known asteroid).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZtfContext {
+    pub sgscore1: Option<f64>,
+    pub distpsnr1: Option<f64>,
+    pub sgmag1: Option<f64>,
+    pub srmag1: Option<f64>,
+    pub ssnamenr: Option<String>,
+}

@@ -1,0 +1,116 @@
+//! Alert decoding: bytes in, survey-neutral [`solas_core::Alert`]s out.
+//!
+//! Three framings arrive from the surveys:
+//! - Avro object container files ([`container`]): ZTF's alert files, and Rubin alerts
+//!   re-packaged in files; the writer schema is in the file.
+//! - The Confluent wire format ([`wire`]): Rubin's Kafka stream; `0x00`, a big-endian
+//!   schema id, then a schemaless Avro body whose schema comes from a [`registry`].
+//!
+//! Records are read straight into the typed structs of `solas_core::survey`, then the thin
+//! survey adapters ([`ztf`], [`lsst`]) map them onto the neutral model. Every failure is a
+//! [`DecodeError`] with a short machine-readable [`DecodeError::reason`] for counting.
+
+pub mod container;
+pub mod error;
+pub mod lsst;
+pub mod registry;
+mod schema_cache;
+pub mod wire;
+pub mod ztf;
+
+pub use error::DecodeError;
+pub use registry::{DirRegistry, HttpRegistry, SchemaRegistry};
+
+use solas_core::Alert;
+
+/// The result of decoding one payload (a file or a Kafka message): the alerts in it, each
+/// decoded or rejected on its own, with the byte offset of the record it came from.
+#[derive(Debug)]
+pub struct Decoded {
+    pub records: Vec<(u64, Result<Alert, DecodeError>)>,
+}
+
+/// Decodes payloads of any supported framing. Cheap to share between threads.
+pub struct Decoder {
+    registry: Option<Box<dyn SchemaRegistry>>,
+    schemas: schema_cache::SchemaCache,
+}
+
+impl Decoder {
+    /// A decoder for container files only (no registry for wire-format alerts).
+    pub fn new() -> Decoder {
+        Decoder {
+            registry: None,
+            schemas: schema_cache::SchemaCache::default(),
+        }
+    }
+
+    /// A decoder that also reads Confluent wire-format alerts, looking schemas up in `registry`.
+    pub fn with_registry(registry: Box<dyn SchemaRegistry>) -> Decoder {
+        Decoder {
+            registry: Some(registry),
+            schemas: schema_cache::SchemaCache::default(),
+        }
+    }
+
+    /// Decode one payload, recognising its framing from its first bytes.
+    ///
+    /// `Err` means the payload as a whole could not be read (unknown framing, corrupt
+    /// container header, unknown schema id); per-record failures inside a container
+    /// are returned in [`Decoded::records`] so the good records still get through.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Decoded, DecodeError> {
+        if bytes.starts_with(container::MAGIC) {
+            container::decode(bytes, &self.schemas)
+        } else if bytes.first() == Some(&wire::MAGIC) {
+            let registry = self
+                .registry
+                .as_deref()
+                .ok_or(DecodeError::NoRegistry)?;
+            let alert = wire::decode(bytes, registry, &self.schemas)?;
+            Ok(Decoded {
+                records: vec![(0, Ok(alert))],
+            })
+        } else {
+            Err(DecodeError::UnknownFraming {
+                first_bytes: bytes.iter().take(4).copied().collect(),
+            })
+        }
+    }
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
+/// Which survey's packet a writer schema describes, from its top-level field names.
+pub(crate) fn packet_kind(schema_json: &str) -> Result<PacketKind, DecodeError> {
+    #[derive(serde::Deserialize)]
+    struct Top {
+        #[serde(default)]
+        fields: Vec<Field>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Field {
+        name: String,
+    }
+    let top: Top = serde_json::from_str(schema_json)
+        .map_err(|e| DecodeError::BadSchema(format!("schema is not a JSON record: {e}")))?;
+    let has = |n: &str| top.fields.iter().any(|f| f.name == n);
+    if has("candidate") && has("objectId") {
+        Ok(PacketKind::Ztf)
+    } else if has("diaSource") {
+        Ok(PacketKind::Lsst)
+    } else {
+        Err(DecodeError::BadSchema(
+            "top-level record is neither a ZTF alert (objectId, candidate) nor a Rubin alert (diaSource)".into(),
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PacketKind {
+    Ztf,
+    Lsst,
+}

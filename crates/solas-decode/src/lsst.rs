@@ -1,0 +1,165 @@
+//! The Rubin adapter: an LSST alert packet (schemas 7.0–11.1) → [`solas_core::Alert`].
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_bytes::ByteBuf;
+use solas_core::survey::lsst::{DiaForcedSource, DiaNondetectionLimit, DiaObject, DiaSource};
+use solas_core::{
+    Alert, Band, Cutout, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, Survey,
+    SurveyObject,
+};
+
+use crate::DecodeError;
+
+const NJY_ZP: f64 = 31.4;
+
+/// The top-level Rubin alert record (every version's fields; absent ones default).
+#[derive(Debug, Deserialize)]
+#[allow(non_snake_case)]
+pub struct LsstPacket {
+    #[serde(default)]
+    pub diaSourceId: Option<i64>,
+    #[serde(default)]
+    pub alertId: Option<i64>,
+    pub diaSource: DiaSource,
+    #[serde(default)]
+    pub prvDiaSources: Option<Vec<DiaSource>>,
+    #[serde(default)]
+    pub prvDiaForcedSources: Option<Vec<DiaForcedSource>>,
+    #[serde(default)]
+    pub prvDiaNondetectionLimits: Option<Vec<DiaNondetectionLimit>>,
+    #[serde(default)]
+    pub diaObject: Option<DiaObject>,
+    #[serde(default)]
+    pub ssSource: Option<IgnoredAny>,
+    #[serde(default)]
+    pub cutoutDifference: Option<ByteBuf>,
+    #[serde(default)]
+    pub cutoutScience: Option<ByteBuf>,
+    #[serde(default)]
+    pub cutoutTemplate: Option<ByteBuf>,
+    /// Added by brokers that re-package alerts (e.g. Fink): `"lsst.v9_0"`.
+    #[serde(default)]
+    pub lsst_schema_version: Option<String>,
+}
+
+impl LsstPacket {
+    /// `version` is the schema version known from the registry id or namespace ("" if unknown).
+    pub fn into_alert(self, version: &str) -> Result<Alert, DecodeError> {
+        let trigger = detection(&self.diaSource).ok_or_else(|| {
+            DecodeError::Content(
+                "diaSource lacks diaSourceId, midpointMjdTai, band or position".into(),
+            )
+        })?;
+        let alert_id = self.diaSourceId.unwrap_or(trigger.source_id);
+        // Solar-system sources have diaObjectId 0 (or none) and an ssObjectId instead.
+        let from_object = self.diaObject.as_ref().and_then(|o| o.diaObjectId);
+        let object = match (
+            self.diaSource.diaObjectId.or(from_object),
+            self.diaSource.ssObjectId,
+        ) {
+            (Some(id), _) if id != 0 => ObjectKey::lsst(id),
+            (_, Some(ss)) if ss != 0 => ObjectKey::lsst(ss),
+            _ => {
+                return Err(DecodeError::Content(format!(
+                    "diaSource {alert_id} has neither diaObjectId nor ssObjectId"
+                )))
+            }
+        };
+        let schema_version = if version.is_empty() {
+            self.lsst_schema_version
+                .as_deref()
+                .and_then(|v| v.strip_prefix("lsst.v"))
+                .map(|v| v.replacen('_', ".", 1))
+                .unwrap_or_default()
+        } else {
+            version.to_string()
+        };
+        let (ra, dec, mjd) = (trigger.ra, trigger.dec, trigger.mjd);
+        let mut detections = vec![trigger];
+        detections.extend(self.prvDiaSources.iter().flatten().filter_map(detection));
+        let forced = self
+            .prvDiaForcedSources
+            .iter()
+            .flatten()
+            .filter_map(|f| {
+                Some(ForcedPhot {
+                    source_id: f.diaForcedSourceId?,
+                    mjd: f.midpointMjdTai?,
+                    band: Band::from_letter(f.band.as_deref()?)?,
+                    flux: f.psfFlux.map(f64::from).filter(|v| v.is_finite()),
+                    flux_err: f.psfFluxErr.map(f64::from).filter(|v| v.is_finite()),
+                })
+            })
+            .collect();
+        let non_detections = self
+            .prvDiaNondetectionLimits
+            .iter()
+            .flatten()
+            .filter_map(|n| {
+                Some(NonDetection {
+                    mjd: n.midpointMjdTai?,
+                    band: Band::from_letter(n.band.as_deref()?)?,
+                    limiting_mag: None,
+                    noise_flux: n.diaNoise.map(f64::from),
+                })
+            })
+            .collect();
+        let cutouts = [
+            (CutoutKind::Science, self.cutoutScience),
+            (CutoutKind::Template, self.cutoutTemplate),
+            (CutoutKind::Difference, self.cutoutDifference),
+        ]
+        .into_iter()
+        .filter_map(|(kind, c)| {
+            c.map(|c| Cutout {
+                kind,
+                source_id: alert_id,
+                data: c.into_vec(),
+            })
+        })
+        .collect();
+        Ok(Alert {
+            survey: Survey::Lsst,
+            schema_version,
+            alert_id,
+            object,
+            ra,
+            dec,
+            mjd,
+            detections,
+            forced,
+            non_detections,
+            cutouts,
+            survey_object: SurveyObject::Lsst(self.diaObject.map(Box::new)),
+        })
+    }
+}
+
+fn detection(s: &DiaSource) -> Option<Detection> {
+    let flux = s.psfFlux.map(f64::from).filter(|f| f.is_finite());
+    let flux_err = s.psfFluxErr.map(f64::from).filter(|f| f.is_finite());
+    // Magnitude of the absolute difference flux; its sign is in `positive`.
+    let mag = flux
+        .filter(|f| *f != 0.0)
+        .map(|f| NJY_ZP - 2.5 * f.abs().log10());
+    let mag_err = match (flux, flux_err) {
+        (Some(f), Some(e)) if f != 0.0 => Some(2.5 / std::f64::consts::LN_10 * e / f.abs()),
+        _ => None,
+    };
+    Some(Detection {
+        source_id: s.diaSourceId?,
+        mjd: s.midpointMjdTai?,
+        band: Band::from_letter(s.band.as_deref()?)?,
+        ra: s.ra?,
+        dec: s.dec?,
+        flux,
+        flux_err,
+        mag,
+        mag_err,
+        positive: flux.is_some_and(|f| f > 0.0),
+        reliability: s.reliability.map(f64::from).filter(|r| r.is_finite()),
+        rb: None,
+        nid: None,
+    })
+}

@@ -1,0 +1,58 @@
+//! Where the tests find real data.
+//!
+//! The shared data set (real ZTF and Rubin alerts, schemas, catalogues, Lasair's golden
+//! rows) lives beside the repository in `../shared/data`, or wherever `SOLAS_SHARED_DATA`
+//! points. Tests that need it fail with a clear message when it is missing rather than
+//! passing vacuously. The small permissively licensed sample kept in the repository
+//! (`samples/`) is found by [`repo_samples`].
+
+use std::path::PathBuf;
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
+}
+
+/// The shared data directory (`../shared/data` beside the repo, or `$SOLAS_SHARED_DATA`).
+pub fn shared() -> PathBuf {
+    let dir = std::env::var_os("SOLAS_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/data"));
+    assert!(
+        dir.join("README.md").is_file(),
+        "shared test data not found at {}: set SOLAS_SHARED_DATA to the shared/data directory",
+        dir.display()
+    );
+    dir
+}
+
+/// Files under the shared directory matching a glob relative to it, sorted.
+pub fn shared_glob(pattern: &str) -> Vec<PathBuf> {
+    let full = shared().join(pattern);
+    let mut files: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
+        .expect("valid glob")
+        .filter_map(Result::ok)
+        .collect();
+    files.sort();
+    files
+}
+
+/// The real alert files of the shared set: 208 ZTF container files, 100 Rubin container
+/// files (Fink) and one Rubin alert in Confluent wire format (BOOM).
+pub fn real_alert_files() -> Vec<PathBuf> {
+    let mut files = shared_glob("ztf/alerts/*/*.avro");
+    files.extend(shared_glob("lsst/real/*/*.avro"));
+    files
+}
+
+/// The directory of Rubin `.avsc` schemas in the shared set.
+pub fn lsst_schema_dir() -> PathBuf {
+    shared().join("lsst/schema")
+}
+
+/// The sample alerts kept in the repository for the README demo.
+pub fn repo_samples() -> PathBuf {
+    workspace_root().join("samples")
+}
