@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A photometric band. The discriminants order the bands from blue to red.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Band {
     U,
     G,

@@ -89,7 +89,12 @@ mod tests {
 
     #[test]
     fn ztf_names_round_trip() {
-        for name in ["ZTF21abiuvdk", "ZTF17aaaaaas", "ZTF99zzzzzzz", "ZTF00aaaaaaa"] {
+        for name in [
+            "ZTF21abiuvdk",
+            "ZTF17aaaaaas",
+            "ZTF99zzzzzzz",
+            "ZTF00aaaaaaa",
+        ] {
             let id = pack_ztf_name(name).unwrap();
             assert_eq!(unpack_ztf_id(id).unwrap(), name);
         }
@@ -99,7 +104,14 @@ mod tests {
 
     #[test]
     fn bad_ztf_names_are_refused() {
-        for name in ["ZTF21ABIUVDK", "ZTF2abiuvdk", "ZTF21abiuvd", "XYZ21abiuvdk", "ZTF21abiuvdk1", ""] {
+        for name in [
+            "ZTF21ABIUVDK",
+            "ZTF2abiuvdk",
+            "ZTF21abiuvd",
+            "XYZ21abiuvdk",
+            "ZTF21abiuvdk1",
+            "",
+        ] {
             assert!(pack_ztf_name(name).is_err(), "{name}");
         }
         assert!(unpack_ztf_id(-1).is_err());

@@ -7,6 +7,7 @@ use crate::{Band, ObjectKey};
 
 /// Which survey produced an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Survey {
     Ztf,
     Lsst,
@@ -107,6 +108,7 @@ pub struct NonDetection {
 
 /// Which of the three postage stamps a cutout is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CutoutKind {
     Science,
     Template,

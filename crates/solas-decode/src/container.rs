@@ -17,7 +17,10 @@ const SYNC_LEN: usize = 16;
 const MAX_BLOCK_RECORDS: i64 = 10_000_000;
 
 pub(crate) fn decode(bytes: &[u8], schemas: &SchemaCache) -> Result<Decoded, DecodeError> {
-    let mut cur = Cursor { bytes, pos: MAGIC.len() };
+    let mut cur = Cursor {
+        bytes,
+        pos: MAGIC.len(),
+    };
     let meta = read_metadata(&mut cur)?;
     let schema_json = meta
         .get("avro.schema")
@@ -181,7 +184,10 @@ fn read_metadata(cur: &mut Cursor) -> Result<HashMap<String, Vec<u8>>, DecodeErr
             let klen = cur.long("metadata key length")?;
             let key = cur.take(usize::try_from(klen).unwrap_or(usize::MAX), "metadata key")?;
             let vlen = cur.long("metadata value length")?;
-            let value = cur.take(usize::try_from(vlen).unwrap_or(usize::MAX), "metadata value")?;
+            let value = cur.take(
+                usize::try_from(vlen).unwrap_or(usize::MAX),
+                "metadata value",
+            )?;
             meta.insert(String::from_utf8_lossy(key).into_owned(), value.to_vec());
         }
     }

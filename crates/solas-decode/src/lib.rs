@@ -62,10 +62,7 @@ impl Decoder {
         if bytes.starts_with(container::MAGIC) {
             container::decode(bytes, &self.schemas)
         } else if bytes.first() == Some(&wire::MAGIC) {
-            let registry = self
-                .registry
-                .as_deref()
-                .ok_or(DecodeError::NoRegistry)?;
+            let registry = self.registry.as_deref().ok_or(DecodeError::NoRegistry)?;
             let alert = wire::decode(bytes, registry, &self.schemas)?;
             Ok(Decoded {
                 records: vec![(0, Ok(alert))],

@@ -125,7 +125,11 @@ fn inline(
 ) -> Value {
     match node {
         Value::String(s) => {
-            let full = if s.contains('.') { s.clone() } else { format!("{ns}.{s}") };
+            let full = if s.contains('.') {
+                s.clone()
+            } else {
+                format!("{ns}.{s}")
+            };
             match named.get(&full) {
                 Some(def) if !seen.contains(&full) => {
                     seen.insert(full);
@@ -135,7 +139,9 @@ fn inline(
                 _ => node.clone(),
             }
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| inline(v, ns, named, seen)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| inline(v, ns, named, seen)).collect())
+        }
         Value::Object(map) => {
             if let Some(n) = full_name(node) {
                 seen.insert(n);

@@ -84,9 +84,6 @@ fn version_from_json(json: &str) -> String {
     serde_json::from_str::<Top>(json)
         .ok()
         .and_then(|t| t.namespace)
-        .and_then(|ns| {
-            ns.strip_prefix("lsst.v")
-                .map(|v| v.replacen('_', ".", 1))
-        })
+        .and_then(|ns| ns.strip_prefix("lsst.v").map(|v| v.replacen('_', ".", 1)))
         .unwrap_or_default()
 }

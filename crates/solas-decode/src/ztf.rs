@@ -49,8 +49,8 @@ pub struct ZtfCutout {
 
 impl ZtfPacket {
     pub fn into_alert(self) -> Result<Alert, DecodeError> {
-        let object = ObjectKey::ztf(&self.objectId)
-            .map_err(|e| DecodeError::Content(e.to_string()))?;
+        let object =
+            ObjectKey::ztf(&self.objectId).map_err(|e| DecodeError::Content(e.to_string()))?;
         let c = &self.candidate;
         let trigger = detection(
             self.candid,

@@ -16,7 +16,11 @@ fn decoder() -> Decoder {
 fn all_real_alert_files_decode() {
     let decoder = decoder();
     let files = data::real_alert_files();
-    assert_eq!(files.len(), 309, "208 ZTF + 100 Fink Rubin + 1 BOOM wire-format file");
+    assert_eq!(
+        files.len(),
+        309,
+        "208 ZTF + 100 Fink Rubin + 1 BOOM wire-format file"
+    );
     let mut per_survey: HashMap<Survey, usize> = HashMap::new();
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
@@ -30,7 +34,12 @@ fn all_real_alert_files_decode() {
             let trigger = alert.trigger().expect("trigger detection present");
             assert_eq!(trigger.mjd, alert.mjd);
             assert!((0.0..360.0).contains(&alert.ra) && (-90.0..=90.0).contains(&alert.dec));
-            assert_eq!(alert.cutouts.len(), 3, "{}: all real alerts carry 3 cutouts", file.display());
+            assert_eq!(
+                alert.cutouts.len(),
+                3,
+                "{}: all real alerts carry 3 cutouts",
+                file.display()
+            );
             assert!(!alert.schema_version.is_empty(), "{}", file.display());
         }
     }
@@ -42,7 +51,13 @@ fn all_real_alert_files_decode() {
 fn ztf_alert_matches_its_index_row() {
     // From ztf/alerts_index.csv: the official 3.3 example packet.
     let file = data::shared().join("ztf/alerts/ztf-avro-alert/2019_01_10_739260766315010006.avro");
-    let alert = decoder().decode(&std::fs::read(file).unwrap()).unwrap().records.remove(0).1.unwrap();
+    let alert = decoder()
+        .decode(&std::fs::read(file).unwrap())
+        .unwrap()
+        .records
+        .remove(0)
+        .1
+        .unwrap();
     let index = std::fs::read_to_string(data::shared().join("ztf/alerts_index.csv")).unwrap();
     let header: Vec<&str> = index.lines().next().unwrap().split(',').collect();
     let row: Vec<&str> = index
@@ -54,12 +69,18 @@ fn ztf_alert_matches_its_index_row() {
     let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
     assert_eq!(alert.object.name, col("objectId"));
     assert_eq!(alert.alert_id.to_string(), col("candid"));
-    assert_eq!(alert.alert_id, 739260766315010006, "candid stays a 64-bit integer");
+    assert_eq!(
+        alert.alert_id, 739260766315010006,
+        "candid stays a 64-bit integer"
+    );
     let trigger = alert.trigger().unwrap();
     assert!((trigger.mag.unwrap() - col("magpsf").parse::<f64>().unwrap()).abs() < 1e-4);
     assert!((alert.ra - col("ra").parse::<f64>().unwrap()).abs() < 1e-9);
     let n_prv: usize = col("n_prv_candidates").parse().unwrap();
-    assert_eq!(alert.detections.len() + alert.non_detections.len(), n_prv + 1);
+    assert_eq!(
+        alert.detections.len() + alert.non_detections.len(),
+        n_prv + 1
+    );
 }
 
 #[test]
@@ -68,7 +89,15 @@ fn ztf_forced_photometry_is_read_from_v4() {
     let decoder = decoder();
     let most = files
         .iter()
-        .map(|f| decoder.decode(&std::fs::read(f).unwrap()).unwrap().records.remove(0).1.unwrap())
+        .map(|f| {
+            decoder
+                .decode(&std::fs::read(f).unwrap())
+                .unwrap()
+                .records
+                .remove(0)
+                .1
+                .unwrap()
+        })
         .map(|a| a.forced.len())
         .max()
         .unwrap();
@@ -83,29 +112,44 @@ fn rubin_alerts_match_their_index() {
     .unwrap();
     let mut lines = index.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |row: &[&str], name: &str| row[header.iter().position(|h| *h == name).unwrap()].to_string();
+    let col =
+        |row: &[&str], name: &str| row[header.iter().position(|h| *h == name).unwrap()].to_string();
     let decoder = decoder();
     let mut solar = 0;
     for line in lines {
         let row: Vec<&str> = line.split(',').collect();
         let id = col(&row, "diaSourceId");
         let file = data::shared().join("lsst").join(col(&row, "file"));
-        let alert = decoder.decode(&std::fs::read(&file).unwrap()).unwrap().records.remove(0).1.unwrap();
+        let alert = decoder
+            .decode(&std::fs::read(&file).unwrap())
+            .unwrap()
+            .records
+            .remove(0)
+            .1
+            .unwrap();
         assert_eq!(alert.alert_id.to_string(), id);
         assert_eq!(alert.schema_version, "9.0");
         let trigger = alert.trigger().unwrap();
-        assert!((trigger.flux.unwrap() - col(&row, "psfFlux").parse::<f64>().unwrap()).abs() < 1e-2);
+        assert!(
+            (trigger.flux.unwrap() - col(&row, "psfFlux").parse::<f64>().unwrap()).abs() < 1e-2
+        );
         assert_eq!(trigger.band.as_str(), col(&row, "band"));
         match &alert.survey_object {
             SurveyObject::Lsst(Some(obj)) => {
-                assert_eq!(obj.diaObjectId.unwrap().to_string(), col(&row, "diaObjectId"));
+                assert_eq!(
+                    obj.diaObjectId.unwrap().to_string(),
+                    col(&row, "diaObjectId")
+                );
                 assert_eq!(alert.object.id.to_string(), col(&row, "diaObjectId"));
             }
             SurveyObject::Lsst(None) => solar += 1,
             other => panic!("not a Rubin object: {other:?}"),
         }
     }
-    assert_eq!(solar, 4, "4 of the 100 are solar-system alerts without a diaObject");
+    assert_eq!(
+        solar, 4,
+        "4 of the 100 are solar-system alerts without a diaObject"
+    );
 }
 
 #[test]
@@ -113,11 +157,21 @@ fn boom_wire_format_alert_decodes_by_schema_id() {
     let file = data::shared_glob("lsst/real/boom_confluent_wire_v9.0/*.avro").remove(0);
     let bytes = std::fs::read(file).unwrap();
     assert_eq!(solas_decode::wire::split(&bytes).unwrap().0, 900);
-    let alert = decoder().decode(&bytes).unwrap().records.remove(0).1.unwrap();
+    let alert = decoder()
+        .decode(&bytes)
+        .unwrap()
+        .records
+        .remove(0)
+        .1
+        .unwrap();
     assert_eq!(alert.alert_id, 7912941781254298);
     assert_eq!(alert.schema_version, "9.0");
     assert!((alert.ra - 55.7521).abs() < 1e-3 && (alert.dec + 32.2685).abs() < 1e-3);
-    let diff = alert.cutouts.iter().find(|c| c.kind == CutoutKind::Difference).unwrap();
+    let diff = alert
+        .cutouts
+        .iter()
+        .find(|c| c.kind == CutoutKind::Difference)
+        .unwrap();
     assert_eq!(diff.data.len(), 34_560);
 }
 
@@ -132,13 +186,29 @@ fn every_rubin_schema_version_decodes_in_both_framings() {
     for id in ids.into_iter().filter(|&id| id >= 700) {
         let dir = data::lsst_schema_dir().join(format!("{}/{}/sample_data", id / 100, id % 100));
         let bytes = std::fs::read(dir.join("fakeAlert.avro")).unwrap();
-        let alert = decoder.decode(&bytes).unwrap().records.remove(0).1.unwrap_or_else(|e| panic!("{id}: {e}"));
+        let alert = decoder
+            .decode(&bytes)
+            .unwrap()
+            .records
+            .remove(0)
+            .1
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(alert.survey, Survey::Lsst);
-        assert_eq!(alert.detections.len(), 3, "{id}: the sample has 2 prvDiaSources");
+        assert_eq!(
+            alert.detections.len(),
+            3,
+            "{id}: the sample has 2 prvDiaSources"
+        );
         // The same datum, framed for Kafka with the version's id, decodes from the registry.
         let body = single_datum(&bytes);
         let framed = solas_decode::wire::frame(id, body);
-        let again = decoder.decode(&framed).unwrap().records.remove(0).1.unwrap();
+        let again = decoder
+            .decode(&framed)
+            .unwrap()
+            .records
+            .remove(0)
+            .1
+            .unwrap();
         assert_eq!(again.alert_id, alert.alert_id, "{id}");
         assert_eq!(again.detections, alert.detections, "{id}");
         assert_eq!(again.schema_version, format!("{}.{}", id / 100, id % 100));
@@ -160,17 +230,35 @@ fn bad_input_is_rejected_with_a_reason() {
     let err = decoder.decode(&good[..good.len() / 2]);
     let reason = match err {
         Err(e) => e.reason(),
-        Ok(d) => d.records[0].1.as_ref().err().expect("truncated record fails").reason(),
+        Ok(d) => d.records[0]
+            .1
+            .as_ref()
+            .err()
+            .expect("truncated record fails")
+            .reason(),
     };
-    assert!(["truncated", "corrupt_container", "avro_mismatch"].contains(&reason), "{reason}");
+    assert!(
+        ["truncated", "corrupt_container", "avro_mismatch"].contains(&reason),
+        "{reason}"
+    );
     // Unknown framing.
-    assert!(matches!(decoder.decode(b"hello world"), Err(DecodeError::UnknownFraming { .. })));
+    assert!(matches!(
+        decoder.decode(b"hello world"),
+        Err(DecodeError::UnknownFraming { .. })
+    ));
     // Unknown schema id.
-    let e = decoder.decode(&solas_decode::wire::frame(4242, b"\x00\x01")).unwrap_err();
+    let e = decoder
+        .decode(&solas_decode::wire::frame(4242, b"\x00\x01"))
+        .unwrap_err();
     assert_eq!(e.reason(), "unknown_schema");
     // Wire-format body that is garbage for its schema.
-    let e = decoder.decode(&solas_decode::wire::frame(900, &[0xff; 64])).unwrap_err();
-    assert!(["avro_mismatch", "invalid_content", "trailing_bytes"].contains(&e.reason()), "{e}");
+    let e = decoder
+        .decode(&solas_decode::wire::frame(900, &[0xff; 64]))
+        .unwrap_err();
+    assert!(
+        ["avro_mismatch", "invalid_content", "trailing_bytes"].contains(&e.reason()),
+        "{e}"
+    );
     // Flipped bytes in the middle of a container never panic.
     for i in (0..good.len()).step_by(good.len() / 50) {
         let mut bad = good.clone();

@@ -1,0 +1,76 @@
+//! The filter stage, run once per batch (as in Lasair's filter nodes): compute each
+//! object's features from its whole stored lightcurve ([`features`]) and write the batch's
+//! objects rows to the main database in one transaction; then acknowledge the batch's
+//! alerts to their source.
+//!
+//! Context classification, watchlist and watchmap matching and user filters join this
+//! stage as further steps over the same batch.
+
+pub mod features;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use solas_features::DustMap;
+use solas_store::{LightcurveStore, MainDb, StoreError};
+
+use crate::message::{InFlight, Origin};
+use crate::stats::Stats;
+
+pub struct FilterStage {
+    /// A read handle on the lightcurve store.
+    pub lightcurves: Box<dyn LightcurveStore>,
+    pub main: Box<dyn MainDb>,
+    pub dust: Option<Arc<DustMap>>,
+    pub stats: Arc<Stats>,
+    pub max_batch: usize,
+    pub idle: Duration,
+    pub max_age: Duration,
+}
+
+impl FilterStage {
+    pub fn run(
+        mut self,
+        input: Receiver<InFlight>,
+        acks: Sender<Origin>,
+    ) -> Result<(), StoreError> {
+        while let Some(batch) =
+            crate::batch::next_batch(&input, self.max_batch, self.idle, self.max_age)
+        {
+            self.run_batch(&batch)?;
+            self.stats
+                .record_latencies(batch.iter().map(|m| m.received));
+            for msg in batch {
+                if msg.last_of_payload {
+                    let _ = acks.send(msg.origin);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run_batch(&mut self, batch: &[InFlight]) -> Result<(), StoreError> {
+        // One row per object, however many of its alerts the batch holds: the features
+        // come from the stored lightcurve, which already has all of them.
+        let mut objects: HashMap<(solas_core::Survey, i64), &solas_core::Alert> = HashMap::new();
+        for msg in batch {
+            objects
+                .entry((msg.alert.survey, msg.alert.object.id))
+                .or_insert(&msg.alert);
+        }
+        let mut rows = Vec::with_capacity(objects.len());
+        for alert in objects.into_values() {
+            match features::object_row(self.lightcurves.as_mut(), self.dust.as_deref(), alert)? {
+                Some(row) => rows.push(row),
+                None => Stats::add(&self.stats.solar_system, 1),
+            }
+        }
+        self.main.upsert_objects(&rows)?;
+        Stats::add(&self.stats.object_writes, rows.len() as u64);
+        Stats::add(&self.stats.filtered, batch.len() as u64);
+        Stats::add(&self.stats.batches, 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+//! Decode workers: payload → alerts, cutouts to the blob store, failures set aside.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use solas_decode::Decoder;
+use solas_store::BlobStore;
+
+use super::rejected::Rejected;
+use crate::message::{InFlight, Origin, RawAlert};
+use crate::stats::Stats;
+
+pub struct DecodeWorker {
+    pub decoder: Arc<Decoder>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub rejected: Arc<Rejected>,
+    pub stats: Arc<Stats>,
+}
+
+impl DecodeWorker {
+    /// Run until the input channel closes. Payloads with nothing to pass on are
+    /// acknowledged here; the others when the filter stage has written them.
+    pub fn run(&self, input: Receiver<RawAlert>, output: Sender<InFlight>, acks: Sender<Origin>) {
+        for raw in input {
+            Stats::add(&self.stats.payloads, 1);
+            let alerts = self.decode(&raw);
+            if alerts.is_empty() {
+                let _ = acks.send(raw.origin);
+                continue;
+            }
+            let n = alerts.len();
+            for (i, (record_offset, alert)) in alerts.into_iter().enumerate() {
+                let msg = InFlight {
+                    alert,
+                    origin: raw.origin.clone(),
+                    record_offset,
+                    last_of_payload: i + 1 == n,
+                    received: raw.received,
+                };
+                if output.send(msg).is_err() {
+                    return; // downstream stopped; the runner reports why
+                }
+            }
+        }
+    }
+
+    fn decode(&self, raw: &RawAlert) -> Vec<(u64, solas_core::Alert)> {
+        let decoded = match self.decoder.decode(&raw.payload) {
+            Ok(d) => d,
+            Err(e) => {
+                self.reject(raw, None, e.reason(), &e.to_string());
+                return Vec::new();
+            }
+        };
+        let mut good = Vec::with_capacity(decoded.records.len());
+        for (offset, result) in decoded.records {
+            match result {
+                Ok(mut alert) => {
+                    if raw.replica > 0 {
+                        crate::message::replicate(&mut alert, raw.replica);
+                    }
+                    match self.store_cutouts(&mut alert) {
+                        Ok(()) => good.push((offset, alert)),
+                        Err(e) => self.reject(raw, Some(offset), "bad_cutout", &e.to_string()),
+                    }
+                }
+                Err(e) => self.reject(raw, Some(offset), e.reason(), &e.to_string()),
+            }
+        }
+        Stats::add(&self.stats.alerts, good.len() as u64);
+        good
+    }
+
+    /// Cutouts leave the alert here: what travels on is cutout-free.
+    fn store_cutouts(&self, alert: &mut solas_core::Alert) -> Result<(), solas_store::StoreError> {
+        for cutout in std::mem::take(&mut alert.cutouts) {
+            let bytes =
+                self.blobs
+                    .put_cutout(alert.survey, cutout.source_id, cutout.kind, &cutout.data)?;
+            Stats::add(&self.stats.cutouts, 1);
+            Stats::add(&self.stats.cutout_bytes, bytes);
+        }
+        Ok(())
+    }
+
+    fn reject(&self, raw: &RawAlert, offset: Option<u64>, reason: &'static str, detail: &str) {
+        log::warn!("rejected alert from {} ({reason}): {detail}", raw.origin);
+        self.stats.reject(reason);
+        self.rejected
+            .set_aside(&raw.origin, offset, reason, detail, &raw.payload);
+    }
+}

@@ -1,0 +1,46 @@
+//! The ingest writer: lightcurve rows of a batch in one transaction, cutouts flushed, then
+//! the alerts passed on. Nothing is passed on before it is durable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use solas_store::{BlobStore, LightcurveStore, StoreError};
+
+use crate::message::InFlight;
+use crate::stats::Stats;
+
+pub struct StoreWriter {
+    pub lightcurves: Box<dyn LightcurveStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub stats: Arc<Stats>,
+    pub max_batch: usize,
+    /// How long to wait for more alerts before writing a partial batch.
+    pub linger: Duration,
+}
+
+impl StoreWriter {
+    pub fn run(
+        mut self,
+        input: Receiver<InFlight>,
+        output: Sender<InFlight>,
+    ) -> Result<(), StoreError> {
+        while let Some(batch) =
+            crate::batch::next_batch(&input, self.max_batch, self.linger, self.linger * 10)
+        {
+            let alerts: Vec<&solas_core::Alert> = batch.iter().map(|m| &m.alert).collect();
+            let counts = self.lightcurves.write(&alerts)?;
+            self.blobs.sync()?;
+            Stats::add(&self.stats.detections, counts.detections);
+            Stats::add(&self.stats.forced, counts.forced);
+            Stats::add(&self.stats.non_detections, counts.non_detections);
+            Stats::add(&self.stats.stored, batch.len() as u64);
+            for msg in batch {
+                if output.send(msg).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! A Kafka topic read by a consumer group, at least once.
+//!
+//! Auto-commit is off. Each message's offset is tracked from the moment it is handed to the
+//! pipeline until the filter stage has committed the batch that holds it (or ingest has set
+//! it aside as undecodable); only offsets below the oldest unfinished message are committed.
+//! A restart therefore resumes after the last durable alert, and anything re-read is
+//! harmless because every store write is idempotent.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{Source, SourceError};
+use crate::ack::AckTracker;
+use crate::message::{Origin, RawAlert};
+
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub topic: String,
+    pub group: String,
+    /// Stop after this long without a message (None: run until stopped).
+    pub idle_exit: Option<Duration>,
+    /// Stop after this many messages (None: no limit).
+    pub max_messages: Option<u64>,
+    /// Extra librdkafka settings (`key=value`).
+    pub extra: Vec<(String, String)>,
+}
+
+pub struct KafkaSource {
+    config: KafkaConfig,
+    consumer: BaseConsumer,
+    tracker: AckTracker,
+}
+
+const COMMIT_EVERY: Duration = Duration::from_millis(500);
+/// How long to wait at shutdown for the pipeline to finish what it holds.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl KafkaSource {
+    pub fn new(config: KafkaConfig) -> Result<KafkaSource, SourceError> {
+        let mut client = ClientConfig::new();
+        client
+            .set("bootstrap.servers", &config.brokers)
+            .set("group.id", &config.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set("fetch.message.max.bytes", "10485760");
+        for (k, v) in &config.extra {
+            client.set(k, v);
+        }
+        let consumer: BaseConsumer = client
+            .create()
+            .map_err(|e| SourceError::Kafka(e.to_string()))?;
+        consumer
+            .subscribe(&[config.topic.as_str()])
+            .map_err(|e| SourceError::Kafka(e.to_string()))?;
+        Ok(KafkaSource {
+            config,
+            consumer,
+            tracker: AckTracker::default(),
+        })
+    }
+
+    fn take_acks(&mut self, acks: &Receiver<Origin>) {
+        while let Ok(origin) = acks.try_recv() {
+            if let Origin::Kafka {
+                topic,
+                partition,
+                offset,
+            } = origin
+            {
+                self.tracker.done(&topic, partition, offset);
+            }
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), SourceError> {
+        let positions = self.tracker.committable();
+        if positions.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, offset) in positions {
+            tpl.add_partition_offset(&topic, partition, Offset::Offset(offset))
+                .map_err(|e| SourceError::Kafka(e.to_string()))?;
+        }
+        match self.consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => Ok(()),
+            // After a rebalance the partition may belong to another member; its commit fails
+            // and the other member re-reads from the last good commit (harmless).
+            Err(e) => {
+                log::warn!("offset commit failed (will retry): {e}");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Source for KafkaSource {
+    fn run(
+        &mut self,
+        out: Sender<RawAlert>,
+        acks: Receiver<Origin>,
+        stop: &AtomicBool,
+    ) -> Result<(), SourceError> {
+        let mut last_message = Instant::now();
+        let mut last_commit = Instant::now();
+        let mut read = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            if self.config.max_messages.is_some_and(|m| read >= m) {
+                break;
+            }
+            if self
+                .config
+                .idle_exit
+                .is_some_and(|d| last_message.elapsed() >= d)
+            {
+                break;
+            }
+            self.take_acks(&acks);
+            if last_commit.elapsed() >= COMMIT_EVERY {
+                self.commit()?;
+                last_commit = Instant::now();
+            }
+            let message = match self.consumer.poll(Duration::from_millis(100)) {
+                None => continue,
+                Some(Err(e)) => {
+                    log::warn!("kafka: {e}");
+                    continue;
+                }
+                Some(Ok(m)) => m,
+            };
+            last_message = Instant::now();
+            read += 1;
+            let origin = Origin::Kafka {
+                topic: message.topic().to_string(),
+                partition: message.partition(),
+                offset: message.offset(),
+            };
+            self.tracker
+                .started(message.topic(), message.partition(), message.offset());
+            let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
+            drop(message);
+            if out.send(RawAlert::new(origin, payload)).is_err() {
+                break;
+            }
+        }
+        // No more input: let the pipeline finish what it holds, then commit it.
+        drop(out);
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        while self.tracker.in_flight() > 0 && Instant::now() < deadline {
+            match acks.recv_timeout(Duration::from_millis(200)) {
+                Ok(Origin::Kafka {
+                    topic,
+                    partition,
+                    offset,
+                }) => self.tracker.done(&topic, partition, offset),
+                Ok(_) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        self.take_acks(&acks);
+        if self.tracker.in_flight() > 0 {
+            log::warn!(
+                "{} messages unfinished at shutdown: their offsets are not committed and will be re-read",
+                self.tracker.in_flight()
+            );
+        }
+        self.commit()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "kafka {} topic {} group {}",
+            self.config.brokers, self.config.topic, self.config.group
+        )
+    }
+}

@@ -1,0 +1,5 @@
+//! Cutout blob stores.
+
+mod dir;
+
+pub use dir::DirBlobStore;

@@ -1,0 +1,89 @@
+//! Where Solas keeps what it learns.
+//!
+//! Three stores, each a trait so that the stages never name a backend:
+//! - [`LightcurveStore`]: detections, forced photometry and non-detections, keyed by
+//!   object and time, idempotent on source id (re-ingesting an alert adds nothing).
+//! - [`BlobStore`]: cutouts keyed by source id and kind, trimmed to the image HDU and
+//!   compressed; read back byte-exact.
+//! - [`MainDb`]: the `objects` rows that filters query.
+//!
+//! The embedded default implements them with SQLite ([`sqlite`]) and a directory
+//! ([`blob::DirBlobStore`]). The scale-out backends (PostgreSQL, S3) implement the same
+//! traits.
+
+pub mod blob;
+pub mod error;
+pub mod fits;
+pub mod sqlite;
+
+pub use error::StoreError;
+
+use solas_core::{
+    Alert, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, Survey, SurveyObject,
+};
+use solas_features::ObjectRow;
+
+/// Counts of rows a write actually added (duplicates are not counted).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteCounts {
+    pub detections: u64,
+    pub forced: u64,
+    pub non_detections: u64,
+}
+
+impl std::ops::AddAssign for WriteCounts {
+    fn add_assign(&mut self, o: WriteCounts) {
+        self.detections += o.detections;
+        self.forced += o.forced;
+        self.non_detections += o.non_detections;
+    }
+}
+
+/// An object's whole stored lightcurve, each list sorted by time.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Lightcurve {
+    pub detections: Vec<Detection>,
+    pub forced: Vec<ForcedPhot>,
+    pub non_detections: Vec<NonDetection>,
+    /// The survey's own summary of the object from its newest alert (by trigger time, then
+    /// alert id), whatever order the alerts arrived in.
+    pub survey_object: Option<SurveyObject>,
+}
+
+/// Detections, forced photometry and non-detections by object.
+pub trait LightcurveStore: Send {
+    /// Store the history carried by a batch of alerts, durably, in one transaction, and
+    /// keep each object's newest survey summary.
+    fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError>;
+    /// Everything stored for one object.
+    fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError>;
+}
+
+/// Cutout images by source id and kind.
+pub trait BlobStore: Send + Sync {
+    /// Store one cutout (FITS, possibly gzipped as ZTF sends it). Returns the stored size.
+    fn put_cutout(
+        &self,
+        survey: Survey,
+        source_id: i64,
+        kind: CutoutKind,
+        fits: &[u8],
+    ) -> Result<u64, StoreError>;
+    /// The stored FITS (trimmed to its image HDU, uncompressed), if any.
+    fn get_cutout(
+        &self,
+        survey: Survey,
+        source_id: i64,
+        kind: CutoutKind,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Make every cutout put so far durable.
+    fn sync(&self) -> Result<(), StoreError>;
+}
+
+/// The main database that user filters and the web site read.
+pub trait MainDb: Send {
+    /// Insert or replace the objects rows of a batch, in one transaction.
+    fn upsert_objects(&mut self, rows: &[ObjectRow]) -> Result<(), StoreError>;
+    /// Row counts of the main tables, for summaries and the status page.
+    fn counts(&mut self) -> Result<Vec<(String, u64)>, StoreError>;
+}

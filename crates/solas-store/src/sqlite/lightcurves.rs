@@ -1,0 +1,220 @@
+//! The lightcurve store in SQLite: one table per kind of measurement, clustered by
+//! (survey, object, time) so one object's lightcurve is one range read. Rows are inserted
+//! with `ON CONFLICT DO NOTHING` on the source id, so replaying alerts adds nothing.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
+
+use super::migrate::{self, Migration};
+use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
+
+pub struct SqliteLightcurves {
+    conn: Connection,
+}
+
+fn migrations() -> Vec<Migration> {
+    vec![Migration {
+        version: 1,
+        name: "lightcurve tables",
+        sql: "
+        CREATE TABLE detections (
+            survey INTEGER NOT NULL, object_id INTEGER NOT NULL, mjd REAL NOT NULL,
+            source_id INTEGER NOT NULL, band TEXT NOT NULL, ra REAL NOT NULL, dec REAL NOT NULL,
+            flux REAL, flux_err REAL, mag REAL, mag_err REAL, positive INTEGER NOT NULL,
+            reliability REAL, rb REAL, nid INTEGER,
+            PRIMARY KEY (survey, object_id, mjd, source_id)) WITHOUT ROWID;
+        CREATE UNIQUE INDEX detections_source ON detections (survey, source_id);
+        CREATE TABLE forced_photometry (
+            survey INTEGER NOT NULL, object_id INTEGER NOT NULL, mjd REAL NOT NULL,
+            source_id INTEGER NOT NULL, band TEXT NOT NULL, flux REAL, flux_err REAL,
+            PRIMARY KEY (survey, object_id, mjd, source_id)) WITHOUT ROWID;
+        CREATE TABLE non_detections (
+            survey INTEGER NOT NULL, object_id INTEGER NOT NULL, mjd REAL NOT NULL,
+            band TEXT NOT NULL, limiting_mag REAL, noise_flux REAL,
+            PRIMARY KEY (survey, object_id, mjd, band)) WITHOUT ROWID;
+        CREATE TABLE survey_objects (
+            survey INTEGER NOT NULL, object_id INTEGER NOT NULL, mjd REAL NOT NULL,
+            alert_id INTEGER NOT NULL, summary TEXT NOT NULL,
+            PRIMARY KEY (survey, object_id)) WITHOUT ROWID;"
+            .into(),
+    }]
+}
+
+fn survey_code(s: Survey) -> i64 {
+    match s {
+        Survey::Ztf => 1,
+        Survey::Lsst => 2,
+    }
+}
+
+fn band(text: String) -> Result<Band, rusqlite::Error> {
+    Band::from_letter(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, text.into())
+    })
+}
+
+impl SqliteLightcurves {
+    pub fn open(path: &Path) -> Result<SqliteLightcurves, StoreError> {
+        let mut conn = super::open(path)?;
+        migrate::apply(&mut conn, &migrations())?;
+        Ok(SqliteLightcurves { conn })
+    }
+}
+
+impl LightcurveStore for SqliteLightcurves {
+    fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut counts = WriteCounts::default();
+        {
+            let mut det = tx.prepare_cached(
+                "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
+                 flux_err, mag, mag_err, positive, reliability, rb, nid)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) ON CONFLICT DO NOTHING",
+            )?;
+            let mut fp = tx.prepare_cached(
+                "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux, flux_err)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING",
+            )?;
+            let mut nd = tx.prepare_cached(
+                "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux)
+                 VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
+            )?;
+            // Only a newer alert (later trigger, then higher id) replaces the summary, so
+            // the result does not depend on arrival order.
+            let mut summary = tx.prepare_cached(
+                "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
+                 VALUES (?1,?2,?3,?4,?5) ON CONFLICT (survey, object_id) DO UPDATE SET
+                 mjd = excluded.mjd, alert_id = excluded.alert_id, summary = excluded.summary
+                 WHERE excluded.mjd > survey_objects.mjd
+                    OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
+            )?;
+            for alert in alerts {
+                let (s, o) = (survey_code(alert.survey), alert.object.id);
+                let json = serde_json::to_string(&alert.survey_object)
+                    .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
+                summary.execute(params![s, o, alert.mjd, alert.alert_id, json])?;
+                for d in &alert.detections {
+                    counts.detections += det.execute(params![
+                        s,
+                        o,
+                        d.mjd,
+                        d.source_id,
+                        d.band.as_str(),
+                        d.ra,
+                        d.dec,
+                        d.flux,
+                        d.flux_err,
+                        d.mag,
+                        d.mag_err,
+                        d.positive,
+                        d.reliability,
+                        d.rb,
+                        d.nid
+                    ])? as u64;
+                }
+                for f in &alert.forced {
+                    counts.forced += fp.execute(params![
+                        s,
+                        o,
+                        f.mjd,
+                        f.source_id,
+                        f.band.as_str(),
+                        f.flux,
+                        f.flux_err
+                    ])? as u64;
+                }
+                for n in &alert.non_detections {
+                    counts.non_detections += nd.execute(params![
+                        s,
+                        o,
+                        n.mjd,
+                        n.band.as_str(),
+                        n.limiting_mag,
+                        n.noise_flux
+                    ])? as u64;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
+        let key = params![survey_code(survey), object.id];
+        let detections = self
+            .conn
+            .prepare_cached(
+                "SELECT source_id, mjd, band, ra, dec, flux, flux_err, mag, mag_err, positive,
+                 reliability, rb, nid FROM detections WHERE survey = ?1 AND object_id = ?2
+                 ORDER BY mjd, source_id",
+            )?
+            .query_map(key, |r| {
+                Ok(Detection {
+                    source_id: r.get(0)?,
+                    mjd: r.get(1)?,
+                    band: band(r.get(2)?)?,
+                    ra: r.get(3)?,
+                    dec: r.get(4)?,
+                    flux: r.get(5)?,
+                    flux_err: r.get(6)?,
+                    mag: r.get(7)?,
+                    mag_err: r.get(8)?,
+                    positive: r.get(9)?,
+                    reliability: r.get(10)?,
+                    rb: r.get(11)?,
+                    nid: r.get(12)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let forced = self
+            .conn
+            .prepare_cached(
+                "SELECT source_id, mjd, band, flux, flux_err FROM forced_photometry
+                 WHERE survey = ?1 AND object_id = ?2 ORDER BY mjd, source_id",
+            )?
+            .query_map(key, |r| {
+                Ok(ForcedPhot {
+                    source_id: r.get(0)?,
+                    mjd: r.get(1)?,
+                    band: band(r.get(2)?)?,
+                    flux: r.get(3)?,
+                    flux_err: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let non_detections = self
+            .conn
+            .prepare_cached(
+                "SELECT mjd, band, limiting_mag, noise_flux FROM non_detections
+                 WHERE survey = ?1 AND object_id = ?2 ORDER BY mjd, band",
+            )?
+            .query_map(key, |r| {
+                Ok(NonDetection {
+                    mjd: r.get(0)?,
+                    band: band(r.get(1)?)?,
+                    limiting_mag: r.get(2)?,
+                    noise_flux: r.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let summary: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT summary FROM survey_objects WHERE survey = ?1 AND object_id = ?2",
+            )?
+            .query_row(key, |r| r.get(0))
+            .optional()?;
+        let survey_object = summary
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| StoreError::Invalid(format!("stored survey object: {e}")))?;
+        Ok(Lightcurve {
+            detections,
+            forced,
+            non_detections,
+            survey_object,
+        })
+    }
+}

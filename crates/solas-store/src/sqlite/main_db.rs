@@ -1,0 +1,146 @@
+//! The main database in SQLite: Lasair's `objects` table for Rubin objects and
+//! `ztf_objects` (Lasair-ZTF's `objects` columns) for ZTF, with Lasair's column names so
+//! that Lasair filters run unchanged. Upserts replace every feature column and stamp
+//! `timestamp`.
+
+use std::path::Path;
+
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{params_from_iter, Connection, ToSql};
+use solas_features::{
+    Column, ColumnType, ObjectRow, Value, LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS,
+};
+
+use super::migrate::{self, Migration};
+use crate::{MainDb, StoreError};
+
+pub struct SqliteMainDb {
+    conn: Connection,
+}
+
+/// The tables holding objects rows: (table, columns). The first column is the key.
+pub const OBJECT_TABLES: [(&str, &[Column]); 2] = [
+    ("objects", LSST_OBJECT_COLUMNS),
+    ("ztf_objects", ZTF_OBJECT_COLUMNS),
+];
+
+fn create_table(table: &str, columns: &[Column]) -> String {
+    let mut sql = format!("CREATE TABLE {table} (");
+    for (i, c) in columns.iter().enumerate() {
+        let ty = match c.ty {
+            ColumnType::Int => "INTEGER",
+            ColumnType::Float => "REAL",
+            ColumnType::Text => "TEXT",
+        };
+        let key = if i == 0 { " PRIMARY KEY NOT NULL" } else { "" };
+        sql.push_str(&format!("\"{}\" {ty}{key}, ", c.name));
+    }
+    sql.push_str("\"timestamp\" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);\n");
+    sql
+}
+
+fn migrations() -> Vec<Migration> {
+    vec![
+        Migration {
+            version: 1,
+            name: "objects (Lasair-LSST columns)",
+            sql: create_table(OBJECT_TABLES[0].0, OBJECT_TABLES[0].1)
+                + "CREATE INDEX objects_last ON objects (lastDiaSourceMjdTai);
+                   CREATE INDEX objects_htm16 ON objects (htm16);",
+        },
+        Migration {
+            version: 2,
+            name: "ztf_objects (Lasair-ZTF objects columns)",
+            sql: create_table(OBJECT_TABLES[1].0, OBJECT_TABLES[1].1)
+                + "CREATE INDEX ztf_objects_jdmax ON ztf_objects (jdmax);
+                   CREATE INDEX ztf_objects_htm16 ON ztf_objects (htm16);",
+        },
+    ]
+}
+
+struct Sql<'a>(&'a Value);
+
+impl ToSql for Sql<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::from(rusqlite::types::Null),
+            Value::Int(i) => ToSqlOutput::from(*i),
+            // NaN and infinities are not values a filter can compare: store NULL, as Lasair does.
+            Value::Float(f) if f.is_finite() => ToSqlOutput::from(*f),
+            Value::Float(_) => ToSqlOutput::from(rusqlite::types::Null),
+            Value::Text(s) => ToSqlOutput::from(s.as_str()),
+        })
+    }
+}
+
+impl SqliteMainDb {
+    pub fn open(path: &Path) -> Result<SqliteMainDb, StoreError> {
+        let mut conn = super::open(path)?;
+        migrate::apply(&mut conn, &migrations())?;
+        Ok(SqliteMainDb { conn })
+    }
+
+    /// A read-only handle on the same file, for queries from other threads.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn table_for(columns: &[Column]) -> Result<&'static str, StoreError> {
+    OBJECT_TABLES
+        .iter()
+        .find(|(_, cols)| {
+            std::ptr::eq(*cols, columns)
+                || cols.first().map(|c| c.name) == columns.first().map(|c| c.name)
+        })
+        .map(|(t, _)| *t)
+        .ok_or_else(|| StoreError::Invalid("objects row of an unknown column set".into()))
+}
+
+fn upsert_sql(table: &str, columns: &[Column]) -> String {
+    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = names[1..]
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}, \"timestamp\" = CURRENT_TIMESTAMP",
+        names.join(", "),
+        marks.join(", "),
+        names[0],
+        updates.join(", ")
+    )
+}
+
+impl MainDb for SqliteMainDb {
+    fn upsert_objects(&mut self, rows: &[ObjectRow]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for row in rows {
+            if row.values.len() != row.columns.len() {
+                return Err(StoreError::Invalid(format!(
+                    "objects row has {} values for {} columns",
+                    row.values.len(),
+                    row.columns.len()
+                )));
+            }
+            let table = table_for(row.columns)?;
+            let mut stmt = tx.prepare_cached(&upsert_sql(table, row.columns))?;
+            stmt.execute(params_from_iter(row.values.iter().map(Sql)))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn counts(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        OBJECT_TABLES
+            .iter()
+            .map(|(table, _)| {
+                let n: i64 =
+                    self.conn
+                        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+                Ok((table.to_string(), n as u64))
+            })
+            .collect()
+    }
+}
