@@ -121,6 +121,10 @@ pub struct Summary {
 }
 
 impl Summary {
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+
     pub fn alerts_per_second(&self) -> f64 {
         self.alerts as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }

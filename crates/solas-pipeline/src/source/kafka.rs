@@ -38,6 +38,8 @@ pub struct KafkaSource {
     tracker: AckTracker,
 }
 
+/// With an idle limit, how long to wait for the group to assign partitions at all.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 /// How long to wait at shutdown for the pipeline to finish what it holds.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -67,6 +69,10 @@ impl KafkaSource {
             consumer,
             tracker: AckTracker::default(),
         })
+    }
+
+    fn assigned(&self) -> bool {
+        self.consumer.assignment().is_ok_and(|a| a.count() > 0)
     }
 
     fn take_acks(&mut self, acks: &Receiver<Origin>) {
@@ -111,18 +117,25 @@ impl Source for KafkaSource {
         acks: Receiver<Origin>,
         stop: &AtomicBool,
     ) -> Result<(), SourceError> {
-        let mut last_message = Instant::now();
+        let started = Instant::now();
+        // The idle clock starts once the group has given this member partitions: joining a
+        // group can itself take seconds.
+        let mut last_message: Option<Instant> = None;
         let mut last_commit = Instant::now();
         let mut read = 0u64;
         while !stop.load(Ordering::Relaxed) {
             if self.config.max_messages.is_some_and(|m| read >= m) {
                 break;
             }
-            if self
-                .config
-                .idle_exit
-                .is_some_and(|d| last_message.elapsed() >= d)
-            {
+            if last_message.is_none() && self.assigned() {
+                last_message = Some(Instant::now());
+            }
+            let limit = match (self.config.idle_exit, last_message) {
+                (Some(d), Some(_)) => Some(d),
+                (Some(d), None) => Some(d.max(JOIN_TIMEOUT)),
+                (None, _) => None,
+            };
+            if limit.is_some_and(|d| last_message.unwrap_or(started).elapsed() >= d) {
                 break;
             }
             self.take_acks(&acks);
@@ -138,7 +151,7 @@ impl Source for KafkaSource {
                 }
                 Some(Ok(m)) => m,
             };
-            last_message = Instant::now();
+            last_message = Some(Instant::now());
             read += 1;
             let origin = Origin::Kafka {
                 topic: message.topic().to_string(),

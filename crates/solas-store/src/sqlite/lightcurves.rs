@@ -1,6 +1,11 @@
 //! The lightcurve store in SQLite: one table per kind of measurement, clustered by
 //! (survey, object, time) so one object's lightcurve is one range read. Rows are inserted
 //! with `ON CONFLICT DO NOTHING` on the source id, so replaying alerts adds nothing.
+//!
+//! A detection usually arrives several times: once as the alert's trigger and again in
+//! later alerts' history, where surveys send fewer digits and fewer fields (ZTF's
+//! prv_candidates have no `drb`). The trigger's version is kept whichever came first, so
+//! the stored lightcurve does not depend on arrival order.
 
 use std::path::Path;
 
@@ -23,9 +28,8 @@ fn migrations() -> Vec<Migration> {
             survey INTEGER NOT NULL, object_id INTEGER NOT NULL, mjd REAL NOT NULL,
             source_id INTEGER NOT NULL, band TEXT NOT NULL, ra REAL NOT NULL, dec REAL NOT NULL,
             flux REAL, flux_err REAL, mag REAL, mag_err REAL, positive INTEGER NOT NULL,
-            reliability REAL, rb REAL, nid INTEGER,
+            reliability REAL, rb REAL, nid INTEGER, from_trigger INTEGER NOT NULL,
             PRIMARY KEY (survey, object_id, mjd, source_id)) WITHOUT ROWID;
-        CREATE UNIQUE INDEX detections_source ON detections (survey, source_id);
         CREATE TABLE forced_photometry (
             survey INTEGER NOT NULL, object_id INTEGER NOT NULL, mjd REAL NOT NULL,
             source_id INTEGER NOT NULL, band TEXT NOT NULL, flux REAL, flux_err REAL,
@@ -70,8 +74,14 @@ impl LightcurveStore for SqliteLightcurves {
         {
             let mut det = tx.prepare_cached(
                 "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
-                 flux_err, mag, mag_err, positive, reliability, rb, nid)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) ON CONFLICT DO NOTHING",
+                 flux_err, mag, mag_err, positive, reliability, rb, nid, from_trigger)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) ON CONFLICT DO NOTHING",
+            )?;
+            let mut upgrade = tx.prepare_cached(
+                "UPDATE detections SET band = ?5, ra = ?6, dec = ?7, flux = ?8, flux_err = ?9,
+                 mag = ?10, mag_err = ?11, positive = ?12, reliability = ?13, rb = ?14, nid = ?15,
+                 from_trigger = 1
+                 WHERE survey = ?1 AND object_id = ?2 AND mjd = ?3 AND source_id = ?4 AND from_trigger = 0",
             )?;
             let mut fp = tx.prepare_cached(
                 "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux, flux_err)
@@ -96,7 +106,8 @@ impl LightcurveStore for SqliteLightcurves {
                     .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
                 summary.execute(params![s, o, alert.mjd, alert.alert_id, json])?;
                 for d in &alert.detections {
-                    counts.detections += det.execute(params![
+                    let trigger = d.source_id == alert.alert_id;
+                    let row = params![
                         s,
                         o,
                         d.mjd,
@@ -111,8 +122,14 @@ impl LightcurveStore for SqliteLightcurves {
                         d.positive,
                         d.reliability,
                         d.rb,
-                        d.nid
-                    ])? as u64;
+                        d.nid,
+                        trigger
+                    ];
+                    let added = det.execute(row)?;
+                    counts.detections += added as u64;
+                    if added == 0 && trigger {
+                        upgrade.execute(&row[..15])?;
+                    }
                 }
                 for f in &alert.forced {
                     counts.forced += fp.execute(params![

@@ -1,0 +1,94 @@
+//! Helpers shared by the pipeline's integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use solas_pipeline::runner::{Input, RunConfig};
+use solas_pipeline::Summary;
+
+/// A configuration for tests: small batches so that several batches run, no progress line.
+pub fn config(data: &Path, input: Input) -> RunConfig {
+    let mut c = RunConfig::new(data, input);
+    c.schema_dir = Some(solas_testdata::lsst_schema_dir());
+    c.filter_batch = 37;
+    c.ingest_batch = 11;
+    c.filter_idle = std::time::Duration::from_millis(50);
+    c.progress = false;
+    c
+}
+
+pub fn run(config: RunConfig) -> Summary {
+    solas_pipeline::run(config, Arc::new(AtomicBool::new(false))).expect("pipeline run")
+}
+
+pub fn files(paths: &[PathBuf]) -> Input {
+    Input::Files(paths.iter().map(|p| p.display().to_string()).collect())
+}
+
+/// Every row of every table of a SQLite file, as text, sorted; `timestamp` and
+/// `applied_at` columns left out (they record when, not what).
+pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+        let keep: Vec<usize> = (0..names.len())
+            .filter(|&i| names[i] != "timestamp" && names[i] != "applied_at")
+            .collect();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                Ok(keep
+                    .iter()
+                    .map(|&i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => {
+                            format!("{}={}", names[i], String::from_utf8_lossy(t))
+                        }
+                        v => format!("{}={v:?}", names[i]),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.sort();
+        out.push((table, rows));
+    }
+    out
+}
+
+/// Names of every cutout file stored under `data`.
+pub fn cutout_files(data: &Path) -> Vec<String> {
+    let mut names: Vec<String> = glob::glob(&format!("{}/cutouts/**/*.lz4", data.display()))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|p| p.strip_prefix(data).unwrap().display().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Assert two dumps are equal, showing only the first difference.
+pub fn assert_same(what: &str, a: &[(String, Vec<String>)], b: &[(String, Vec<String>)]) {
+    let tables = |d: &[(String, Vec<String>)]| {
+        d.iter()
+            .map(|(t, r)| (t.clone(), r.len()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tables(a), tables(b), "{what}: tables and row counts");
+    for ((table, ra), (_, rb)) in a.iter().zip(b) {
+        if let Some((x, y)) = ra.iter().zip(rb).find(|(x, y)| x != y) {
+            panic!("{what}: table {table} differs:\n  {x}\n  {y}");
+        }
+    }
+}
