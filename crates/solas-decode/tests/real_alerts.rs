@@ -233,8 +233,7 @@ fn bad_input_is_rejected_with_a_reason() {
         Ok(d) => d.records[0]
             .1
             .as_ref()
-            .err()
-            .expect("truncated record fails")
+            .expect_err("truncated record fails")
             .reason(),
     };
     assert!(

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use solas_decode::{Decoder, DirRegistry, HttpRegistry};
 use solas_features::DustMap;
-use solas_store::blob::DirBlobStore;
+use solas_store::blob::PackBlobStore;
 use solas_store::sqlite::{SqliteLightcurves, SqliteMainDb};
 use solas_store::{BlobStore, MainDb};
 
@@ -36,6 +36,8 @@ pub enum Input {
     Memory {
         payloads: Vec<(String, Vec<u8>)>,
         total: usize,
+        /// Payloads per second to offer (None: as fast as possible).
+        rate: Option<f64>,
     },
     #[cfg(feature = "kafka")]
     Kafka(crate::source::kafka::KafkaConfig),
@@ -113,6 +115,8 @@ pub struct Summary {
     pub solar_system: u64,
     pub batches: u64,
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Seconds each stage spent working: decode (all workers), store, filter.
+    pub busy: [f64; 3],
     /// Receipt-to-commit latency of the alerts.
     pub latency: crate::stats::Percentiles,
     /// Rows now in each main-database table.
@@ -196,7 +200,7 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         .map(DustMap::open)
         .transpose()?
         .map(Arc::new);
-    let blobs: Arc<dyn BlobStore> = Arc::new(DirBlobStore::open(&data.join("cutouts"))?);
+    let blobs: Arc<dyn BlobStore> = Arc::new(PackBlobStore::open(&data.join("cutouts"))?);
     let lightcurves_path = data.join("lightcurves.db");
     let writer_lc = SqliteLightcurves::open(&lightcurves_path)?;
     let reader_lc = SqliteLightcurves::open(&lightcurves_path)?;
@@ -206,9 +210,11 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         Input::Memory {
             ref mut payloads,
             total,
+            rate,
         } => Box::new(crate::source::memory::MemorySource::new(
             std::mem::take(payloads),
             total,
+            rate,
         )),
         #[cfg(feature = "kafka")]
         Input::Kafka(ref k) => Box::new(crate::source::kafka::KafkaSource::new(k.clone())?),
@@ -311,6 +317,11 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         batches: Stats::get(&stats.batches),
         rejected: stats.rejected(),
         latency: stats.latency(),
+        busy: [
+            Stats::get(&stats.busy_decode_ns) as f64 / 1e9,
+            Stats::get(&stats.busy_store_ns) as f64 / 1e9,
+            Stats::get(&stats.busy_filter_ns) as f64 / 1e9,
+        ],
         tables,
         elapsed: started.elapsed(),
     })

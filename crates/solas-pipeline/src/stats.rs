@@ -24,6 +24,10 @@ pub struct Stats {
     /// Rubin alerts for solar-system sources, which have no DIA object to featurise.
     pub solar_system: AtomicU64,
     pub batches: AtomicU64,
+    /// Time each stage spent working (not waiting on its input), in nanoseconds.
+    pub busy_decode_ns: AtomicU64,
+    pub busy_store_ns: AtomicU64,
+    pub busy_filter_ns: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// Receipt-to-commit latencies (µs) of the most recent alerts.
     latencies: Mutex<LatencyRing>,
@@ -50,6 +54,11 @@ pub struct Percentiles {
 impl Stats {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Relaxed);
+    }
+
+    /// Add the time since `since` to a busy counter.
+    pub fn busy(counter: &AtomicU64, since: std::time::Instant) {
+        counter.fetch_add(since.elapsed().as_nanos() as u64, Relaxed);
     }
 
     pub fn get(counter: &AtomicU64) -> u64 {

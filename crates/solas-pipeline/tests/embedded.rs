@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use solas_core::{CutoutKind, ObjectKey, Survey};
 use solas_decode::{Decoder, DirRegistry};
 use solas_pipeline::runner::Input;
-use solas_store::blob::DirBlobStore;
+use solas_store::blob::PackBlobStore;
 use solas_store::sqlite::SqliteLightcurves;
 use solas_store::{fits, BlobStore, LightcurveStore};
 use solas_testdata as data;
@@ -89,7 +89,7 @@ fn rerunning_or_reordering_the_alerts_leaves_the_same_rows() {
     assert_eq!(summary.cutouts, 309 * 3);
     let lightcurves = common::dump(&first.path().join("lightcurves.db"));
     let main = common::dump(&first.path().join("solas.db"));
-    let cutouts = common::cutout_files(first.path());
+    let cutouts = common::cutout_index(first.path());
     assert_eq!(cutouts.len(), 309 * 3);
 
     // The same alerts again: nothing new.
@@ -117,7 +117,14 @@ fn rerunning_or_reordering_the_alerts_leaves_the_same_rows() {
     payloads.reverse();
     let total = payloads.len();
     let second = tempfile::tempdir().unwrap();
-    let mut config = common::config(second.path(), Input::Memory { payloads, total });
+    let mut config = common::config(
+        second.path(),
+        Input::Memory {
+            payloads,
+            total,
+            rate: None,
+        },
+    );
     config.decode_workers = 1;
     config.filter_batch = 5;
     common::run(config);
@@ -131,7 +138,7 @@ fn rerunning_or_reordering_the_alerts_leaves_the_same_rows() {
         &common::dump(&second.path().join("solas.db")),
         &main,
     );
-    assert_eq!(common::cutout_files(second.path()), cutouts);
+    assert_eq!(common::cutout_index(second.path()), cutouts);
 }
 
 #[test]
@@ -143,7 +150,7 @@ fn cutouts_read_back_byte_exact() {
         tmp.path(),
         common::files(&[ztf.clone(), rubin.clone()]),
     ));
-    let store = DirBlobStore::open(&tmp.path().join("cutouts")).unwrap();
+    let store = PackBlobStore::open(&tmp.path().join("cutouts")).unwrap();
     let decoder = decoder();
     for file in [ztf, rubin] {
         let alert = decoder
@@ -166,10 +173,10 @@ fn cutouts_read_back_byte_exact() {
             );
             assert!(stored.starts_with(b"SIMPLE  ="));
             assert_eq!(stored.len() % 2880, 0);
-            let on_disk =
-                std::fs::metadata(store.path(alert.survey, cutout.source_id, cutout.kind))
-                    .unwrap()
-                    .len();
+            let on_disk = store
+                .stored_size(alert.survey, cutout.source_id, cutout.kind)
+                .unwrap()
+                .unwrap();
             assert!((on_disk as usize) < stored.len(), "stored compressed");
         }
         if alert.survey == Survey::Ztf {

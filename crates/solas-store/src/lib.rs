@@ -8,7 +8,7 @@
 //! - [`MainDb`]: the `objects` rows that filters query.
 //!
 //! The embedded default implements them with SQLite ([`sqlite`]) and a directory
-//! ([`blob::DirBlobStore`]). The scale-out backends (PostgreSQL, S3) implement the same
+//! ([`blob::PackBlobStore`]). The scale-out backends (PostgreSQL, S3) implement the same
 //! traits.
 
 pub mod blob;

@@ -39,7 +39,9 @@ impl FilterStage {
         while let Some(batch) =
             crate::batch::next_batch(&input, self.max_batch, self.idle, self.max_age)
         {
+            let started = std::time::Instant::now();
             self.run_batch(&batch)?;
+            Stats::busy(&self.stats.busy_filter_ns, started);
             self.stats
                 .record_latencies(batch.iter().map(|m| m.received));
             for msg in batch {

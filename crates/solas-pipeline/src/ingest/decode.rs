@@ -23,7 +23,9 @@ impl DecodeWorker {
     pub fn run(&self, input: Receiver<RawAlert>, output: Sender<InFlight>, acks: Sender<Origin>) {
         for raw in input {
             Stats::add(&self.stats.payloads, 1);
+            let started = std::time::Instant::now();
             let alerts = self.decode(&raw);
+            Stats::busy(&self.stats.busy_decode_ns, started);
             if alerts.is_empty() {
                 let _ = acks.send(raw.origin);
                 continue;

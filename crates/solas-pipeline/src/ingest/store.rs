@@ -28,6 +28,7 @@ impl StoreWriter {
         while let Some(batch) =
             crate::batch::next_batch(&input, self.max_batch, self.linger, self.linger * 10)
         {
+            let started = std::time::Instant::now();
             let alerts: Vec<&solas_core::Alert> = batch.iter().map(|m| &m.alert).collect();
             let counts = self.lightcurves.write(&alerts)?;
             self.blobs.sync()?;
@@ -35,6 +36,7 @@ impl StoreWriter {
             Stats::add(&self.stats.forced, counts.forced);
             Stats::add(&self.stats.non_detections, counts.non_detections);
             Stats::add(&self.stats.stored, batch.len() as u64);
+            Stats::busy(&self.stats.busy_store_ns, started);
             for msg in batch {
                 if output.send(msg).is_err() {
                     return Ok(());

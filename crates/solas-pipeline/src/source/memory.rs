@@ -11,12 +11,18 @@ use crate::message::{Origin, RawAlert};
 pub struct MemorySource {
     payloads: Vec<(String, Vec<u8>)>,
     total: usize,
+    /// Payloads per second to offer (None: as fast as the pipeline takes them).
+    rate: Option<f64>,
 }
 
 impl MemorySource {
     /// Replay `payloads` (name, bytes) in order, round and round, `total` payloads in all.
-    pub fn new(payloads: Vec<(String, Vec<u8>)>, total: usize) -> MemorySource {
-        MemorySource { payloads, total }
+    pub fn new(payloads: Vec<(String, Vec<u8>)>, total: usize, rate: Option<f64>) -> MemorySource {
+        MemorySource {
+            payloads,
+            total,
+            rate: rate.filter(|r| *r > 0.0),
+        }
     }
 }
 
@@ -30,9 +36,17 @@ impl Source for MemorySource {
         if self.payloads.is_empty() {
             return Err(SourceError::Input("no payloads to replay".into()));
         }
+        let started = std::time::Instant::now();
         for i in 0..self.total {
             if stop.load(Ordering::Relaxed) {
                 break;
+            }
+            if let Some(rate) = self.rate {
+                // Offer payload i at i/rate seconds, like a stream at a steady rate.
+                let due = std::time::Duration::from_secs_f64(i as f64 / rate);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(wait);
+                }
             }
             let (name, bytes) = &self.payloads[i % self.payloads.len()];
             let mut raw = RawAlert::new(Origin::File { path: name.clone() }, bytes.clone());

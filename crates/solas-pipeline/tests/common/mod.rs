@@ -67,15 +67,12 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// Names of every cutout file stored under `data`.
-pub fn cutout_files(data: &Path) -> Vec<String> {
-    let mut names: Vec<String> = glob::glob(&format!("{}/cutouts/**/*.lz4", data.display()))
+/// Every cutout indexed under `data`: (survey, source id, kind, compressed length).
+pub fn cutout_index(data: &Path) -> Vec<(i64, i64, String, u64)> {
+    solas_store::blob::PackBlobStore::open(&data.join("cutouts"))
         .unwrap()
-        .filter_map(Result::ok)
-        .map(|p| p.strip_prefix(data).unwrap().display().to_string())
-        .collect();
-    names.sort();
-    names
+        .list()
+        .unwrap()
 }
 
 /// Assert two dumps are equal, showing only the first difference.

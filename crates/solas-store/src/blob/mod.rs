@@ -1,5 +1,5 @@
 //! Cutout blob stores.
 
-mod dir;
+mod pack;
 
-pub use dir::DirBlobStore;
+pub use pack::PackBlobStore;

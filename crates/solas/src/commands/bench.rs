@@ -29,6 +29,10 @@ pub struct BenchArgs {
     /// Decoding threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Offer alerts at this many per second in the end-to-end run (default: as fast as
+    /// the pipeline takes them), to measure latency at a given load.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Skip the end-to-end run.
     #[arg(long)]
     pub decode_only: bool,
@@ -53,10 +57,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             .unwrap_or(2)
     });
     println!(
-        "inputs: {} files, {:.1} MB; replaying {} alerts; {workers} decode threads",
+        "inputs: {} files, {:.1} MB; replaying {} alerts{}; {workers} decode threads",
         payloads.len(),
         bytes as f64 / 1e6,
-        args.alerts
+        args.alerts,
+        args.rate
+            .map(|r| format!(" at {r:.0}/s"))
+            .unwrap_or_default()
     );
 
     // Decode only: every thread takes the next payload until the total is reached.
@@ -107,6 +114,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             Input::Memory {
                 payloads,
                 total: args.alerts,
+                rate: args.rate,
             },
         );
         config.schema_dir = args.schemas.schema_dir.clone();
@@ -125,6 +133,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "latency (receipt → objects row committed, ms): p50 {:.0}  p90 {:.0}  p99 {:.0}  max {:.0}",
             summary.latency.p50, summary.latency.p90, summary.latency.p99, summary.latency.max
+        );
+        println!(
+            "stage busy:   decode {:.1} s (all workers), store {:.1} s, filter {:.1} s",
+            summary.busy[0], summary.busy[1], summary.busy[2]
         );
         if args.data.is_none() {
             let _ = std::fs::remove_dir_all(&data);

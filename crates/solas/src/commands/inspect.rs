@@ -8,7 +8,7 @@ use rusqlite::types::ValueRef;
 use serde_json::{json, Map, Value};
 use solas_core::{CutoutKind, ObjectKey, Survey};
 use solas_pipeline::source::files::FileSource;
-use solas_store::blob::DirBlobStore;
+use solas_store::blob::PackBlobStore;
 use solas_store::sqlite::SqliteLightcurves;
 use solas_store::{BlobStore, LightcurveStore};
 
@@ -162,7 +162,7 @@ pub fn cutout(args: CutoutArgs) -> anyhow::Result<()> {
         "lsst" => Survey::Lsst,
         other => bail!("unknown survey {other:?} (ztf or lsst)"),
     };
-    let store = DirBlobStore::open(&args.data.join("cutouts"))?;
+    let store = PackBlobStore::open(&args.data.join("cutouts"))?;
     let fits = store
         .get_cutout(survey, args.source_id, kind)?
         .with_context(|| {
