@@ -31,7 +31,9 @@ const MAX_PACK_BYTES: u64 = 1 << 30;
 pub struct PackBlobStore {
     root: PathBuf,
     writer: Mutex<PackWriter>,
+    /// Two connections on the index: lookups never wait behind a batch's commit (WAL).
     index: Mutex<Connection>,
+    index_writer: Mutex<Connection>,
 }
 
 type Key = (Survey, i64, CutoutKind);
@@ -88,6 +90,7 @@ impl PackBlobStore {
             .max()
             .unwrap_or(1);
         let (file, len) = open_pack(root, newest)?;
+        let reader = crate::sqlite::open(&root.join("index.db"))?;
         Ok(PackBlobStore {
             root: root.to_path_buf(),
             writer: Mutex::new(PackWriter {
@@ -97,7 +100,8 @@ impl PackBlobStore {
                 pending: Vec::new(),
                 pending_keys: HashSet::new(),
             }),
-            index: Mutex::new(index),
+            index: Mutex::new(reader),
+            index_writer: Mutex::new(index),
         })
     }
 
@@ -236,7 +240,7 @@ impl BlobStore for PackBlobStore {
             w.pending_keys.clear();
             std::mem::take(&mut w.pending)
         };
-        let mut index = lock(&self.index)?;
+        let mut index = lock(&self.index_writer)?;
         let tx = index.transaction()?;
         {
             let mut insert = tx.prepare_cached(
