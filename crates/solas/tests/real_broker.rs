@@ -1,0 +1,202 @@
+//! `solas run --kafka` as separate processes against a real Kafka-protocol broker (tansu,
+//! started on loopback by `scripts/kafka-broker.sh`): the alerts arrive in their real
+//! framings, offsets are committed for the group, and a second process resumes where the
+//! first stopped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use solas_testdata as data;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The broker process, stopped when the test ends however it ends.
+struct Broker {
+    port: u16,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        // A free port, released just before the broker binds it.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = Command::new(repo().join("scripts/kafka-broker.sh"))
+            .args(["start", &port.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "broker did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Broker { port }
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn create_topic(&self, topic: &str, partitions: u32) {
+        let tansu = Command::new(repo().join("scripts/kafka-broker.sh"))
+            .arg("path")
+            .output()
+            .unwrap();
+        let tansu = String::from_utf8(tansu.stdout).unwrap();
+        let out = Command::new(tansu.trim())
+            .args([
+                "topic",
+                "create",
+                topic,
+                "--partitions",
+                &partitions.to_string(),
+            ])
+            .args(["--broker", &format!("tcp://{}", self.address())])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/kafka-broker.sh"))
+            .args(["stop", &self.port.to_string()])
+            .status();
+    }
+}
+
+fn solas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_solas"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn summary_value(out: &Output, label: &str) -> u64 {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {label:?} in:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    line[label.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn solas_processes_consume_a_real_broker_and_resume_after_restart() {
+    let broker = Broker::start();
+    broker.create_topic("alerts", 2);
+
+    // ZTF21abiuvdk's 34 container files and Rubin's wire-format alert (schema id 900).
+    let mut files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
+    files.extend(data::shared_glob(
+        "lsst/real/boom_confluent_wire_v9.0/*.avro",
+    ));
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", broker.address())
+        .create()
+        .unwrap();
+    for (i, f) in files.iter().enumerate() {
+        let bytes = std::fs::read(f).unwrap();
+        producer
+            .send(
+                BaseRecord::<(), [u8]>::to("alerts")
+                    .payload(&bytes)
+                    .partition(i as i32 % 2),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    drop(producer);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let group = format!("solas-test-{}", std::process::id());
+    let schema_dir = data::lsst_schema_dir();
+    let address = broker.address();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "-q",
+            "--kafka",
+            &address,
+            "--topic",
+            "alerts",
+            "--group",
+            &group,
+            "--idle-exit",
+            "5",
+            "--schema-dir",
+            schema_dir.to_str().unwrap(),
+            "--data",
+            data_dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = solas(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+
+    let first = run(&["--max-messages", "20"]);
+    assert_eq!(summary_value(&first, "payloads read:"), 20);
+    let second = run(&[]);
+    assert_eq!(
+        summary_value(&second, "payloads read:"),
+        files.len() as u64 - 20,
+        "the second process resumes after the first one's committed offsets"
+    );
+    assert_eq!(
+        summary_value(&first, "rejected:") + summary_value(&second, "rejected:"),
+        0
+    );
+
+    let out = solas(&[
+        "object",
+        "ZTF21abiuvdk",
+        "--data",
+        data_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["lightcurve"]["detections"].as_array().unwrap().len(),
+        34
+    );
+    let out = solas(&[
+        "object",
+        "7912941781254298",
+        "--data",
+        data_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "the wire-format Rubin alert was decoded by schema id"
+    );
+}
