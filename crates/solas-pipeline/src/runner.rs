@@ -136,44 +136,60 @@ impl Summary {
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "source:            {}", self.source)?;
-        writeln!(f, "payloads read:     {}", self.payloads)?;
-        writeln!(f, "alerts decoded:    {}", self.alerts)?;
-        writeln!(f, "alerts stored:     {}", self.stored)?;
-        writeln!(f, "new detections:    {}", self.detections)?;
-        writeln!(f, "new forced phot.:  {}", self.forced)?;
-        writeln!(
+        let line = |f: &mut std::fmt::Formatter<'_>, label: &str, value: String| {
+            writeln!(f, "{label:<20}{value}")
+        };
+        line(f, "source:", self.source.clone())?;
+        line(f, "payloads read:", self.payloads.to_string())?;
+        line(f, "alerts decoded:", self.alerts.to_string())?;
+        line(f, "alerts stored:", self.stored.to_string())?;
+        line(f, "new detections:", self.detections.to_string())?;
+        line(f, "new forced phot.:", self.forced.to_string())?;
+        line(f, "new non-detections:", self.non_detections.to_string())?;
+        line(
             f,
-            "new non-detections:{:>1}",
-            format!(" {}", self.non_detections)
+            "cutouts stored:",
+            format!(
+                "{} ({:.1} MB compressed)",
+                self.cutouts,
+                self.cutout_bytes as f64 / 1e6
+            ),
         )?;
-        writeln!(
+        line(
             f,
-            "cutouts stored:    {} ({:.1} MB compressed)",
-            self.cutouts,
-            self.cutout_bytes as f64 / 1e6
-        )?;
-        writeln!(
-            f,
-            "objects written:   {} (in {} batches; {} solar-system alerts have no object)",
-            self.object_writes, self.batches, self.solar_system
+            "objects written:",
+            format!(
+                "{} (in {} batches; {} solar-system alerts have no object)",
+                self.object_writes, self.batches, self.solar_system
+            ),
         )?;
         for (table, n) in &self.tables {
-            writeln!(f, "  {table:<16} {n} rows")?;
+            writeln!(f, "  {table:<18}{n} rows")?;
         }
-        let total: u64 = self.rejected.values().sum();
-        writeln!(f, "rejected:          {total}")?;
+        line(f, "rejected:", self.rejected_total().to_string())?;
         for (reason, n) in &self.rejected {
-            writeln!(f, "  {reason:<16} {n}")?;
+            writeln!(f, "  {reason:<18}{n}")?;
         }
-        writeln!(
+        line(
             f,
-            "latency (ms):      p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
-            self.latency.p50, self.latency.p90, self.latency.p99, self.latency.max
+            "latency (ms):",
+            format!(
+                "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+                self.latency.p50, self.latency.p90, self.latency.p99, self.latency.max
+            ),
+        )?;
+        line(
+            f,
+            "stage busy (s):",
+            format!(
+                "decode {:.2} (all workers)  store {:.2}  filter {:.2}",
+                self.busy[0], self.busy[1], self.busy[2]
+            ),
         )?;
         write!(
             f,
-            "elapsed:           {:.2} s ({:.0} alerts/s)",
+            "{:<20}{:.2} s ({:.0} alerts/s)",
+            "elapsed:",
             self.elapsed.as_secs_f64(),
             self.alerts_per_second()
         )

@@ -23,6 +23,14 @@ use solas_core::{
 };
 use solas_features::ObjectRow;
 
+/// The survey as stored in integer key columns (stable: never renumber).
+pub(crate) fn survey_code(s: Survey) -> i64 {
+    match s {
+        Survey::Ztf => 1,
+        Survey::Lsst => 2,
+    }
+}
+
 /// Counts of rows a write actually added (duplicates are not counted).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct WriteCounts {

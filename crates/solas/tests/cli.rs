@@ -65,9 +65,9 @@ fn demo_on_the_repository_samples() {
     ]);
     let summary = text(&out);
     assert!(out.status.success(), "{summary}");
-    assert!(summary.contains("alerts decoded:    30"), "{summary}");
-    assert!(summary.contains("rejected:          0"), "{summary}");
-    assert!(summary.contains("cutouts stored:    90"), "{summary}");
+    assert!(summary.contains("alerts decoded:     30"), "{summary}");
+    assert!(summary.contains("rejected:           0"), "{summary}");
+    assert!(summary.contains("cutouts stored:     90"), "{summary}");
 
     // ZTF20aajcdad had two alerts in the sample: both detections are in its lightcurve.
     let out = solas(&["object", "ZTF20aajcdad", "--data", data.to_str().unwrap()]);

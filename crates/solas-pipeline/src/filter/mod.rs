@@ -64,12 +64,18 @@ impl FilterStage {
         }
         let mut rows = Vec::with_capacity(objects.len());
         for alert in objects.into_values() {
-            match features::object_row(self.lightcurves.as_mut(), self.dust.as_deref(), alert)? {
-                Some(row) => rows.push(row),
-                None => Stats::add(&self.stats.solar_system, 1),
-            }
+            rows.extend(features::object_row(
+                self.lightcurves.as_mut(),
+                self.dust.as_deref(),
+                alert,
+            )?);
         }
         self.main.upsert_objects(&rows)?;
+        let solar = batch
+            .iter()
+            .filter(|m| matches!(m.alert.survey_object, solas_core::SurveyObject::Lsst(None)))
+            .count();
+        Stats::add(&self.stats.solar_system, solar as u64);
         Stats::add(&self.stats.object_writes, rows.len() as u64);
         Stats::add(&self.stats.filtered, batch.len() as u64);
         Stats::add(&self.stats.batches, 1);

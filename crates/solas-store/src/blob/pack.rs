@@ -47,13 +47,6 @@ struct PackWriter {
     pending_keys: HashSet<Key>,
 }
 
-fn survey_code(s: Survey) -> i64 {
-    match s {
-        Survey::Ztf => 1,
-        Survey::Lsst => 2,
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, StoreError> {
     m.lock()
         .map_err(|_| StoreError::Invalid("cutout store lock poisoned by a failed writer".into()))
@@ -116,7 +109,7 @@ impl PackBlobStore {
             .prepare_cached(
                 "SELECT pack, offset, length FROM cutouts WHERE survey = ?1 AND source_id = ?2 AND kind = ?3",
             )?
-            .query_row(params![survey_code(key.0), key.1, key.2.as_str()], |r| {
+            .query_row(params![crate::survey_code(key.0), key.1, key.2.as_str()], |r| {
                 // Offsets and lengths are stored as SQLite integers (i64), always >= 0.
                 Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
             })
@@ -249,7 +242,7 @@ impl BlobStore for PackBlobStore {
             )?;
             for ((survey, source_id, kind), pack, offset, length) in pending {
                 insert.execute(params![
-                    survey_code(survey),
+                    crate::survey_code(survey),
                     source_id,
                     kind.as_str(),
                     pack,

@@ -46,13 +46,6 @@ fn migrations() -> Vec<Migration> {
     }]
 }
 
-fn survey_code(s: Survey) -> i64 {
-    match s {
-        Survey::Ztf => 1,
-        Survey::Lsst => 2,
-    }
-}
-
 fn band(text: String) -> Result<Band, rusqlite::Error> {
     Band::from_letter(&text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, text.into())
@@ -101,7 +94,7 @@ impl LightcurveStore for SqliteLightcurves {
                     OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
             )?;
             for alert in alerts {
-                let (s, o) = (survey_code(alert.survey), alert.object.id);
+                let (s, o) = (crate::survey_code(alert.survey), alert.object.id);
                 let json = serde_json::to_string(&alert.survey_object)
                     .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
                 summary.execute(params![s, o, alert.mjd, alert.alert_id, json])?;
@@ -159,7 +152,7 @@ impl LightcurveStore for SqliteLightcurves {
     }
 
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
-        let key = params![survey_code(survey), object.id];
+        let key = params![crate::survey_code(survey), object.id];
         let detections = self
             .conn
             .prepare_cached(

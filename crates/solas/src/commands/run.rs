@@ -83,7 +83,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let summary = solas_pipeline::run(config, stop).context("pipeline failed")?;
     println!("{summary}");
-    println!("data:              {}", args.data.display());
+    println!("{:<20}{}", "data:", args.data.display());
     Ok(())
 }
 
