@@ -1,17 +1,18 @@
 //! The Solas pipeline: sources → ingest → filter, joined by bounded channels.
 //!
 //! ```text
-//! source (files | kafka) ─▶ ingest: decode ─▶ ingest: store ─▶ filter ─▶ acks back to the source
-//!                            (N workers)       (lightcurves,    (features → objects,
-//!                            bad alerts ─▶      cutouts)          one transaction per batch)
-//!                            rejected/
+//! source (files | kafka) ─▶ ingest: decode ─▶ ingest: store ─▶ context ─▶ filter ─▶ acks to the source
+//!                            (N workers)       (lightcurves,    (catalogue   (features, context →
+//!                            bad alerts ─▶      cutouts)          crossmatch,  main database, one
+//!                            rejected/                            cached)      transaction per batch)
 //! ```
 //!
 //! - [`source`]: where raw alert bytes come from, and how their positions are committed.
 //! - [`ingest`]: decode, set aside what cannot be decoded, store cutouts and lightcurves,
 //!   pass the cutout-free alert on.
-//! - [`filter`]: the per-batch stage: lightcurve features into the main database. (Context
-//!   classification, watchlists, watchmaps and user filters plug in here.)
+//! - [`context`]: what each new object is next to (Sherlock), cached by object.
+//! - [`filter`]: the per-batch stage: lightcurve features and context into the main
+//!   database. (Watchlists, watchmaps and user filters plug in here.)
 //! - [`runner`]: builds the stages for a configuration, runs them, reports progress.
 //!
 //! Stages only see the storage traits of `solas-store`, never a backend. Every alert's
@@ -20,6 +21,7 @@
 
 pub mod ack;
 pub mod batch;
+pub mod context;
 pub mod filter;
 pub mod ingest;
 pub mod message;

@@ -88,4 +88,6 @@ pub struct InFlight {
     pub record_offset: u64,
     pub last_of_payload: bool,
     pub received: Instant,
+    /// The object's context classification, once the context stage has run.
+    pub context: Option<std::sync::Arc<crate::context::ContextResult>>,
 }

@@ -6,6 +6,7 @@
 //! <data>/lightcurves.db    lightcurve store
 //! <data>/cutouts/          cutout blob store
 //! <data>/rejected/         alerts that could not be decoded, with the reason
+//! <data>/catalogues/       catalogue store for context classification (`solas catalogue add`)
 //! ```
 
 use std::collections::BTreeMap;
@@ -19,9 +20,10 @@ use std::time::{Duration, Instant};
 use solas_decode::{Decoder, DirRegistry, HttpRegistry};
 use solas_features::DustMap;
 use solas_store::blob::PackBlobStore;
-use solas_store::sqlite::{SqliteLightcurves, SqliteMainDb};
+use solas_store::sqlite::{SqliteContextCache, SqliteLightcurves, SqliteMainDb};
 use solas_store::{BlobStore, MainDb};
 
+use crate::context::{CatalogueClassifier, Classifier, ContextStage};
 use crate::filter::FilterStage;
 use crate::ingest::decode::DecodeWorker;
 use crate::ingest::rejected::Rejected;
@@ -52,6 +54,9 @@ pub struct RunConfig {
     pub schema_registry: Option<String>,
     /// Directory with the SFD dust maps (E(B−V) is NULL without one).
     pub dust_dir: Option<PathBuf>,
+    /// Catalogue store for context classification (default `<data>/catalogues`); without
+    /// catalogues there is no context stage.
+    pub catalogue_dir: Option<PathBuf>,
     pub decode_workers: usize,
     /// Alerts per lightcurve-store transaction.
     pub ingest_batch: usize,
@@ -73,6 +78,7 @@ impl RunConfig {
             schema_dir: None,
             schema_registry: None,
             dust_dir: None,
+            catalogue_dir: None,
             decode_workers: thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -95,6 +101,8 @@ pub enum RunError {
     Decode(#[from] solas_decode::DecodeError),
     #[error("dust map: {0}")]
     Dust(#[from] solas_features::DustError),
+    #[error("catalogues: {0}")]
+    Catalogue(#[from] solas_catalogue::CatalogueError),
     #[error("a stage thread panicked: {0}")]
     Panic(String),
 }
@@ -112,11 +120,14 @@ pub struct Summary {
     pub cutouts: u64,
     pub cutout_bytes: u64,
     pub object_writes: u64,
+    /// Objects the context stage classified, and answers it took from its cache.
+    pub classified: u64,
+    pub context_cache_hits: u64,
     pub solar_system: u64,
     pub batches: u64,
     pub rejected: BTreeMap<&'static str, u64>,
-    /// Seconds each stage spent working: decode (all workers), store, filter.
-    pub busy: [f64; 3],
+    /// Seconds each stage spent working: decode (all workers), store, context, filter.
+    pub busy: [f64; 4],
     /// Receipt-to-commit latency of the alerts.
     pub latency: crate::stats::Percentiles,
     /// Rows now in each main-database table.
@@ -166,6 +177,14 @@ impl std::fmt::Display for Summary {
         for (table, n) in &self.tables {
             writeln!(f, "  {table:<18}{n} rows")?;
         }
+        line(
+            f,
+            "context:",
+            format!(
+                "{} objects classified, {} answers from the cache",
+                self.classified, self.context_cache_hits
+            ),
+        )?;
         line(f, "rejected:", self.rejected_total().to_string())?;
         for (reason, n) in &self.rejected {
             writeln!(f, "  {reason:<18}{n}")?;
@@ -182,8 +201,8 @@ impl std::fmt::Display for Summary {
             f,
             "stage busy (s):",
             format!(
-                "decode {:.2} (all workers)  store {:.2}  filter {:.2}",
-                self.busy[0], self.busy[1], self.busy[2]
+                "decode {:.2} (all workers)  store {:.2}  context {:.2}  filter {:.2}",
+                self.busy[0], self.busy[1], self.busy[2], self.busy[3]
             ),
         )?;
         write!(
@@ -194,6 +213,19 @@ impl std::fmt::Display for Summary {
             self.alerts_per_second()
         )
     }
+}
+
+/// The context classifier over the configured catalogue store, if it holds catalogues.
+fn classifier(config: &RunConfig) -> Result<Option<Box<dyn Classifier>>, RunError> {
+    let dir = config
+        .catalogue_dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("catalogues"));
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let store = solas_catalogue::Store::open(&dir)?;
+    Ok(CatalogueClassifier::new(store).map(|c| Box::new(c) as Box<dyn Classifier>))
 }
 
 fn decoder(config: &RunConfig) -> Result<Decoder, RunError> {
@@ -274,6 +306,25 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         "store",
         thread::spawn(move || Ok(writer.run(decoded_rx, stored_tx)?)),
     ));
+    // With catalogues, the context stage sits between the store writer and the filter.
+    let filter_rx = match classifier(&config)? {
+        None => stored_rx,
+        Some(classifier) => {
+            let (tx, rx) = crossbeam_channel::bounded(cap);
+            let stage = ContextStage {
+                classifier,
+                cache: Box::new(SqliteContextCache::open(&data.join("solas.db"))?),
+                stats: stats.clone(),
+                max_batch: config.ingest_batch,
+                linger: Duration::from_millis(20),
+            };
+            handles.push((
+                "context",
+                thread::spawn(move || Ok(stage.run(stored_rx, tx)?)),
+            ));
+            rx
+        }
+    };
     let filter = FilterStage {
         lightcurves: Box::new(reader_lc),
         main: Box::new(main),
@@ -286,7 +337,7 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
     let acks = ack_tx.clone();
     handles.push((
         "filter",
-        thread::spawn(move || Ok(filter.run(stored_rx, acks)?)),
+        thread::spawn(move || Ok(filter.run(filter_rx, acks)?)),
     ));
     drop(ack_tx);
 
@@ -329,6 +380,8 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         cutouts: Stats::get(&stats.cutouts),
         cutout_bytes: Stats::get(&stats.cutout_bytes),
         object_writes: Stats::get(&stats.object_writes),
+        classified: Stats::get(&stats.classified),
+        context_cache_hits: Stats::get(&stats.context_cache_hits),
         solar_system: Stats::get(&stats.solar_system),
         batches: Stats::get(&stats.batches),
         rejected: stats.rejected(),
@@ -336,6 +389,7 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         busy: [
             Stats::get(&stats.busy_decode_ns) as f64 / 1e9,
             Stats::get(&stats.busy_store_ns) as f64 / 1e9,
+            Stats::get(&stats.busy_context_ns) as f64 / 1e9,
             Stats::get(&stats.busy_filter_ns) as f64 / 1e9,
         ],
         tables,

@@ -28,6 +28,10 @@ pub struct Stats {
     pub busy_decode_ns: AtomicU64,
     pub busy_store_ns: AtomicU64,
     pub busy_filter_ns: AtomicU64,
+    pub busy_context_ns: AtomicU64,
+    /// Objects classified by the context stage, and answers taken from its cache.
+    pub classified: AtomicU64,
+    pub context_cache_hits: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// Receipt-to-commit latencies (µs) of the most recent alerts.
     latencies: Mutex<LatencyRing>,

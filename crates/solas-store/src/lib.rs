@@ -15,6 +15,7 @@ pub mod blob;
 pub mod error;
 pub mod fits;
 pub mod sqlite;
+pub mod tables;
 
 pub use error::StoreError;
 
@@ -88,9 +89,24 @@ pub trait BlobStore: Send + Sync {
     fn sync(&self) -> Result<(), StoreError>;
 }
 
+/// Context classifications by object, each tagged with the classifier and catalogue
+/// version that produced it: an answer from another version is a miss.
+pub trait ContextCache: Send {
+    /// The cached answer (JSON) for an object, if computed with `version`.
+    fn get(
+        &mut self,
+        survey: Survey,
+        object_id: i64,
+        version: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Store answers (survey, object id, JSON) computed with `version`, in one transaction.
+    fn put(&mut self, entries: &[(Survey, i64, String)], version: &str) -> Result<(), StoreError>;
+}
+
 /// The main database that user filters and the web site read.
 pub trait MainDb: Send {
-    /// Insert or replace the objects rows of a batch, in one transaction.
+    /// Insert or replace a batch's per-object rows (objects features, context
+    /// classifications), in one transaction.
     fn upsert_objects(&mut self, rows: &[ObjectRow]) -> Result<(), StoreError>;
     /// Row counts of the main tables, for summaries and the status page.
     fn counts(&mut self) -> Result<Vec<(String, u64)>, StoreError>;

@@ -32,6 +32,10 @@ enum Command {
     Object(commands::inspect::ObjectArgs),
     /// Write a stored cutout out as a FITS file.
     Cutout(commands::inspect::CutoutArgs),
+    /// Manage the catalogues used for context classification (add, list, remove).
+    Catalogue(commands::catalogue::CatalogueArgs),
+    /// Context-classify a sky position against the loaded catalogues (SN, NT, AGN, CV, VS, BS, ORPHAN, UNCLEAR).
+    Sherlock(commands::catalogue::SherlockArgs),
 }
 
 fn main() {
@@ -43,6 +47,8 @@ fn main() {
         Command::Decode(args) => commands::inspect::decode(args),
         Command::Object(args) => commands::inspect::object(args),
         Command::Cutout(args) => commands::inspect::cutout(args),
+        Command::Catalogue(args) => commands::catalogue::catalogue(args),
+        Command::Sherlock(args) => commands::catalogue::sherlock(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -130,3 +130,65 @@ fn decode_prints_alerts_as_json_with_64_bit_ids() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("739260766315010006"));
     assert_eq!(json["cutouts"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn catalogue_add_and_sherlock_answer_for_real_positions() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let descriptions: Vec<String> = ["openngc", "3hsp", "hipparcos2"]
+        .iter()
+        .map(|n| {
+            repo.join(format!("catalogues/{n}.toml"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["catalogue", "add", "--data", data];
+    args.extend(descriptions.iter().map(String::as_str));
+    let out = solas(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("10791 rows loaded"), "{}", text(&out));
+
+    // ZTF21abiuvdk, beside NGC 7814.
+    let out = solas(&[
+        "sherlock",
+        "--ra",
+        "0.814293",
+        "--dec",
+        "16.1456989",
+        "--json",
+        "--data",
+        data,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["classification"], "SN");
+    assert_eq!(json["catalogue_object_id"], "NGC7814");
+    assert!((json["separationArcsec"].as_f64().unwrap() - 7.851).abs() < 0.01);
+    // ZTF18aaqzpsv, on a 3HSP blazar; the plain answer is one line.
+    let out = solas(&[
+        "sherlock",
+        "--ra",
+        "265.9909956",
+        "--dec",
+        "19.5858206",
+        "--data",
+        data,
+    ]);
+    assert!(text(&out).starts_with("AGN: "), "{}", text(&out));
+    // Negative declinations parse; bad positions and bad descriptions are errors.
+    let out = solas(&["sherlock", "--ra", "120", "--dec", "-10", "--data", data]);
+    assert!(text(&out).starts_with("ORPHAN: "), "{}", text(&out));
+    assert!(
+        !solas(&["sherlock", "--ra", "400", "--dec", "0", "--data", data])
+            .status
+            .success()
+    );
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\nkind = \"planet\"\n").unwrap();
+    let out = solas(&["catalogue", "add", "--data", data, bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("bad.toml"), "{}", text(&out));
+}

@@ -1,8 +1,9 @@
 //! Features for one object: its stored lightcurve and newest survey summary, plus the
-//! context known so far (E(B−V) when a dust map is configured), through `solas-features`.
+//! context known so far (E(B−V) when a dust map is configured, the host from the context
+//! stage), through `solas-features`.
 
 use solas_core::{Alert, SurveyObject};
-use solas_features::{Context, DustMap, FeatureInput, ObjectRow};
+use solas_features::{Context, DustMap, FeatureInput, HostContext, ObjectRow};
 use solas_store::{LightcurveStore, StoreError};
 
 /// The objects row for `alert`'s object, or None for Rubin solar-system sources (no DIA
@@ -11,6 +12,7 @@ pub fn object_row(
     lightcurves: &mut dyn LightcurveStore,
     dust: Option<&DustMap>,
     alert: &Alert,
+    host: Option<HostContext>,
 ) -> Result<Option<ObjectRow>, StoreError> {
     let lc = lightcurves.lightcurve(alert.survey, &alert.object)?;
     let survey_object = lc.survey_object.as_ref().unwrap_or(&alert.survey_object);
@@ -19,7 +21,7 @@ pub fn object_row(
     }
     let context = Context {
         ebv: dust.map(|d| d.ebv(alert.ra, alert.dec)),
-        host: None,
+        host,
     };
     let input = FeatureInput {
         object: &alert.object,

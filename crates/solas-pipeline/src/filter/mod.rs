@@ -1,11 +1,12 @@
 //! The filter stage, run once per batch (as in Lasair's filter nodes): compute each
 //! object's features from its whole stored lightcurve ([`features`]) and write the batch's
-//! objects rows to the main database in one transaction; then acknowledge the batch's
-//! alerts to their source.
+//! objects rows and context classifications ([`classification`]) to the main database in
+//! one transaction; then acknowledge the batch's alerts to their source.
 //!
 //! Context classification, watchlist and watchmap matching and user filters join this
 //! stage as further steps over the same batch.
 
+pub mod classification;
 pub mod features;
 
 use std::collections::HashMap;
@@ -56,19 +57,30 @@ impl FilterStage {
     fn run_batch(&mut self, batch: &[InFlight]) -> Result<(), StoreError> {
         // One row per object, however many of its alerts the batch holds: the features
         // come from the stored lightcurve, which already has all of them.
-        let mut objects: HashMap<(solas_core::Survey, i64), &solas_core::Alert> = HashMap::new();
+        let mut objects: HashMap<(solas_core::Survey, i64), &InFlight> = HashMap::new();
         for msg in batch {
             objects
                 .entry((msg.alert.survey, msg.alert.object.id))
-                .or_insert(&msg.alert);
+                .or_insert(msg);
         }
-        let mut rows = Vec::with_capacity(objects.len());
-        for alert in objects.into_values() {
-            rows.extend(features::object_row(
+        let mut rows = Vec::with_capacity(objects.len() * 2);
+        let mut object_rows = 0u64;
+        for msg in objects.into_values() {
+            let host = msg.context.as_ref().map(|c| c.host.clone());
+            let Some(row) = features::object_row(
                 self.lightcurves.as_mut(),
                 self.dust.as_deref(),
-                alert,
-            )?);
+                &msg.alert,
+                host,
+            )?
+            else {
+                continue;
+            };
+            rows.push(row);
+            object_rows += 1;
+            if let Some(context) = &msg.context {
+                rows.push(classification::row(&msg.alert, &context.row));
+            }
         }
         self.main.upsert_objects(&rows)?;
         let solar = batch
@@ -76,7 +88,7 @@ impl FilterStage {
             .filter(|m| matches!(m.alert.survey_object, solas_core::SurveyObject::Lsst(None)))
             .count();
         Stats::add(&self.stats.solar_system, solar as u64);
-        Stats::add(&self.stats.object_writes, rows.len() as u64);
+        Stats::add(&self.stats.object_writes, object_rows);
         Stats::add(&self.stats.filtered, batch.len() as u64);
         Stats::add(&self.stats.batches, 1);
         Ok(())

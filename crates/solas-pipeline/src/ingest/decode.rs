@@ -38,6 +38,7 @@ impl DecodeWorker {
                     record_offset,
                     last_of_payload: i + 1 == n,
                     received: raw.received,
+                    context: None,
                 };
                 if output.send(msg).is_err() {
                     return; // downstream stopped; the runner reports why

@@ -1,7 +1,7 @@
 //! The main database in SQLite: Lasair's `objects` table for Rubin objects and
-//! `ztf_objects` (Lasair-ZTF's `objects` columns) for ZTF, with Lasair's column names so
-//! that Lasair filters run unchanged. Upserts replace every feature column and stamp
-//! `timestamp`.
+//! `ztf_objects` (Lasair-ZTF's `objects` columns) for ZTF, and the context classifications
+//! (`sherlock_classifications`, `ztf_sherlock_classifications`), with Lasair's column names
+//! so that Lasair filters run unchanged. Upserts replace every column and stamp `timestamp`.
 
 use std::path::Path;
 
@@ -18,10 +18,15 @@ pub struct SqliteMainDb {
     conn: Connection,
 }
 
-/// The tables holding objects rows: (table, columns). The first column is the key.
-pub const OBJECT_TABLES: [(&str, &[Column]); 2] = [
+/// The tables holding per-object rows: (table, columns). The first column is the key.
+pub const OBJECT_TABLES: [(&str, &[Column]); 4] = [
     ("objects", LSST_OBJECT_COLUMNS),
     ("ztf_objects", ZTF_OBJECT_COLUMNS),
+    ("sherlock_classifications", crate::tables::SHERLOCK_COLUMNS),
+    (
+        "ztf_sherlock_classifications",
+        crate::tables::ZTF_SHERLOCK_COLUMNS,
+    ),
 ];
 
 fn create_table(table: &str, columns: &[Column]) -> String {
@@ -55,6 +60,18 @@ fn migrations() -> Vec<Migration> {
                 + "CREATE INDEX ztf_objects_jdmax ON ztf_objects (jdmax);
                    CREATE INDEX ztf_objects_htm16 ON ztf_objects (htm16);",
         },
+        Migration {
+            version: 3,
+            name: "context classifications (Lasair's sherlock_classifications) and their cache",
+            sql: create_table(OBJECT_TABLES[2].0, OBJECT_TABLES[2].1)
+                + &create_table(OBJECT_TABLES[3].0, OBJECT_TABLES[3].1)
+                + "CREATE INDEX sherlock_classifications_class ON sherlock_classifications (classification);
+                   CREATE INDEX ztf_sherlock_classifications_class ON ztf_sherlock_classifications (classification);
+                   CREATE TABLE context_cache (
+                       survey INTEGER NOT NULL, object_id INTEGER NOT NULL, version TEXT NOT NULL,
+                       result TEXT NOT NULL, updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                       PRIMARY KEY (survey, object_id)) WITHOUT ROWID;",
+        },
     ]
 }
 
@@ -86,15 +103,14 @@ impl SqliteMainDb {
     }
 }
 
+/// Which table a row's column set belongs to (objects and classifications share their key
+/// column, so the whole set is compared).
 fn table_for(columns: &[Column]) -> Result<&'static str, StoreError> {
     OBJECT_TABLES
         .iter()
-        .find(|(_, cols)| {
-            std::ptr::eq(*cols, columns)
-                || cols.first().map(|c| c.name) == columns.first().map(|c| c.name)
-        })
+        .find(|(_, cols)| *cols == columns)
         .map(|(t, _)| *t)
-        .ok_or_else(|| StoreError::Invalid("objects row of an unknown column set".into()))
+        .ok_or_else(|| StoreError::Invalid("row of an unknown column set".into()))
 }
 
 fn upsert_sql(table: &str, columns: &[Column]) -> String {

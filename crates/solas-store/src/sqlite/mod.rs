@@ -1,10 +1,12 @@
 //! SQLite backends for the embedded default: the lightcurve store and the main database,
 //! each in its own file so their writers never wait for each other.
 
+mod context_cache;
 mod lightcurves;
 mod main_db;
 pub mod migrate;
 
+pub use context_cache::SqliteContextCache;
 pub use lightcurves::SqliteLightcurves;
 pub use main_db::SqliteMainDb;
 

@@ -33,6 +33,13 @@ pub struct BenchArgs {
     /// the pipeline takes them), to measure latency at a given load.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Catalogue store for the context stage (see `solas catalogue add`); default none.
+    #[arg(long)]
+    pub catalogues: Option<PathBuf>,
+    /// Also time the context classifier on this many positions (needs --catalogues): half
+    /// uniform over the sky, half within 60″ of the input alerts.
+    #[arg(long, default_value_t = 0)]
+    pub context_positions: usize,
     /// Skip the end-to-end run.
     #[arg(long)]
     pub decode_only: bool,
@@ -99,6 +106,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         (bytes as f64 * args.alerts as f64 / payloads.len() as f64) / secs / 1e6
     );
 
+    if args.context_positions > 0 {
+        let dir = args
+            .catalogues
+            .as_ref()
+            .context("--context-positions needs --catalogues")?;
+        bench_context(dir, &decoder, &payloads, args.context_positions)?;
+    }
+
     if !args.decode_only {
         let tmp;
         let data = match &args.data {
@@ -120,6 +135,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         config.schema_dir = args.schemas.schema_dir.clone();
         config.schema_registry = args.schemas.schema_registry.clone();
         config.decode_workers = workers;
+        // Only the catalogues asked for: the temporary data directory has none of its own.
+        config.catalogue_dir = Some(
+            args.catalogues
+                .clone()
+                .unwrap_or_else(|| data.join("no-catalogues")),
+        );
         config.progress = false;
         let summary = solas_pipeline::run(config, Arc::new(AtomicBool::new(false)))?;
         println!(
@@ -135,8 +156,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             summary.latency.p50, summary.latency.p90, summary.latency.p99, summary.latency.max
         );
         println!(
-            "stage busy:   decode {:.1} s (all workers), store {:.1} s, filter {:.1} s",
-            summary.busy[0], summary.busy[1], summary.busy[2]
+            "stage busy:   decode {:.1} s (all workers), store {:.1} s, context {:.1} s, filter {:.1} s",
+            summary.busy[0], summary.busy[1], summary.busy[2], summary.busy[3]
         );
         if args.data.is_none() {
             let _ = std::fs::remove_dir_all(&data);
@@ -161,4 +182,69 @@ fn peak_memory() -> Option<String> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(format!("{:.0} MB (VmHWM)", kb / 1024.0))
+}
+
+/// Times `solas_context::classify` through the pipeline's classifier on `n` positions.
+fn bench_context(
+    dir: &std::path::Path,
+    decoder: &solas_decode::Decoder,
+    payloads: &[(String, Vec<u8>)],
+    n: usize,
+) -> anyhow::Result<()> {
+    use solas_pipeline::context::{CatalogueClassifier, Classifier};
+    let store = solas_catalogue::Store::open(dir)?;
+    let catalogues = store.catalogues().len();
+    let classifier = CatalogueClassifier::new(store).context("no catalogues in the store")?;
+    let alerts: Vec<(f64, f64)> = payloads
+        .iter()
+        .filter_map(|(_, b)| decoder.decode(b).ok())
+        .flat_map(|d| d.records)
+        .filter_map(|(_, r)| r.ok().map(|a| (a.ra, a.dec)))
+        .collect();
+    // xorshift: reproducible positions without a dependency.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let positions: Vec<(f64, f64)> = (0..n)
+        .map(|i| {
+            if i % 2 == 0 || alerts.is_empty() {
+                (
+                    360.0 * uniform(),
+                    (2.0 * uniform() - 1.0).asin().to_degrees(),
+                )
+            } else {
+                let (ra, dec) = alerts[i % alerts.len()];
+                let r = 60.0 / 3600.0 * uniform();
+                let t = std::f64::consts::TAU * uniform();
+                (
+                    (ra + r * t.cos() / dec.to_radians().cos()).rem_euclid(360.0),
+                    (dec + r * t.sin()).clamp(-90.0, 90.0),
+                )
+            }
+        })
+        .collect();
+    let mut micros: Vec<f64> = Vec::with_capacity(n);
+    let mut classes = std::collections::BTreeMap::new();
+    for &(ra, dec) in &positions {
+        let t = Instant::now();
+        let answer = classifier.classify(ra, dec);
+        micros.push(t.elapsed().as_secs_f64() * 1e6);
+        let class = answer["classification"].as_str().unwrap_or("?").to_string();
+        *classes.entry(class).or_insert(0u64) += 1;
+    }
+    micros.sort_by(f64::total_cmp);
+    let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "context:      {n} positions against {catalogues} catalogues: median {:.1} µs  p90 {:.1} µs  p99 {:.1} µs  max {:.0} µs",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0)
+    );
+    println!("              classes: {classes:?}");
+    Ok(())
 }

@@ -42,6 +42,10 @@ pub struct RunArgs {
     /// it E(B−V) is NULL.
     #[arg(long, env = "SOLAS_DUST_DIR")]
     pub dust_dir: Option<PathBuf>,
+    /// Catalogue store for context classification (default: <data>/catalogues, filled by
+    /// `solas catalogue add`). Without catalogues there is no context stage.
+    #[arg(long, env = "SOLAS_CATALOGUES")]
+    pub catalogues: Option<PathBuf>,
     /// Decoding threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
@@ -65,6 +69,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     config.schema_dir = args.schemas.schema_dir.clone();
     config.schema_registry = args.schemas.schema_registry.clone();
     config.dust_dir = args.dust_dir.clone();
+    config.catalogue_dir = args.catalogues.clone();
     if let Some(w) = args.workers {
         config.decode_workers = w;
     }

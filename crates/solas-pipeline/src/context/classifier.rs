@@ -1,0 +1,61 @@
+//! The classifier behind the context stage: the catalogue store searched by
+//! `solas-context`'s algorithm.
+
+use solas_catalogue::{CatalogueRow, Description, Store};
+use solas_context::ConeSearch;
+
+/// Classifies a sky position; `version` names the algorithm and catalogue state, so that
+/// cached answers from another version are not reused.
+pub trait Classifier: Send {
+    fn version(&self) -> String;
+    /// The classification as a JSON object with Lasair's column names.
+    fn classify(&self, ra_deg: f64, dec_deg: f64) -> serde_json::Value;
+}
+
+/// The loaded catalogues, classified by `solas_context::classify`.
+pub struct CatalogueClassifier {
+    store: StoreSearch,
+}
+
+struct StoreSearch(Store);
+
+impl ConeSearch for StoreSearch {
+    fn catalogues(&self) -> &[Description] {
+        self.0.catalogues()
+    }
+
+    fn cone(
+        &self,
+        catalogue: usize,
+        ra_deg: f64,
+        dec_deg: f64,
+        radius_arcsec: f64,
+        out: &mut Vec<CatalogueRow>,
+    ) {
+        self.0.cone(catalogue, ra_deg, dec_deg, radius_arcsec, out)
+    }
+}
+
+impl CatalogueClassifier {
+    /// None when the store holds no catalogues: then there is no context to give, and
+    /// calling every object ORPHAN would be wrong.
+    pub fn new(store: Store) -> Option<CatalogueClassifier> {
+        (!store.catalogues().is_empty()).then_some(CatalogueClassifier {
+            store: StoreSearch(store),
+        })
+    }
+}
+
+impl Classifier for CatalogueClassifier {
+    fn version(&self) -> String {
+        format!(
+            "{}+{}",
+            solas_context::ALGORITHM_VERSION,
+            self.store.0.version()
+        )
+    }
+
+    fn classify(&self, ra_deg: f64, dec_deg: f64) -> serde_json::Value {
+        solas_context::classify(&self.store, ra_deg, dec_deg).to_json()
+    }
+}

@@ -1,0 +1,181 @@
+//! The context stage in the embedded pipeline: real alerts classified against the shared
+//! catalogues, answers cached by object and recomputed when the catalogues change, and the
+//! host's distance reaching the features.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use solas_catalogue::Store;
+use solas_testdata as data;
+
+fn catalogue_descriptions() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogues");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "catalogue descriptions in {}",
+        dir.display()
+    );
+    files
+}
+
+fn sherlock(db: &Path, table: &str, key: &str, object: &str) -> (String, Option<String>) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        &format!("SELECT classification, catalogue_object_id FROM {table} WHERE {key} = ?1"),
+        [object],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap_or_else(|e| panic!("{object}: {e}"))
+}
+
+#[test]
+fn alerts_are_classified_cached_and_reclassified_when_catalogues_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let catalogues = tmp.path().join("catalogues");
+    let mut store = Store::open(&catalogues).unwrap();
+    for d in catalogue_descriptions() {
+        store
+            .add(&d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+    }
+    drop(store);
+
+    let mut files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
+    files.extend(data::shared_glob(
+        "ztf/alerts/kowalski_20200202_v3.3/*.avro",
+    ));
+    files.extend(data::shared_glob(
+        "ztf/alerts/pitt-google_2021-08-31_v3.3/*.avro",
+    ));
+    files.extend(data::shared_glob(
+        "lsst/real/fink-broker_rubin_2025-09-05_v9.0/*.avro",
+    ));
+    let data_dir = tmp.path().join("data");
+    let mut config = common::config(&data_dir, common::files(&files));
+    config.catalogue_dir = Some(catalogues.clone());
+    let first = common::run(config);
+    assert!(first.classified > 0);
+    assert_eq!(first.classified + first.context_cache_hits, first.alerts);
+
+    let db = data_dir.join("solas.db");
+    let ztf = |name| sherlock(&db, "ztf_sherlock_classifications", "objectId", name);
+    assert_eq!(ztf("ZTF21abiuvdk"), ("SN".into(), Some("NGC7814".into())));
+    assert_eq!(ztf("ZTF20aaelulu"), ("SN".into(), Some("NGC4321".into())));
+    assert_eq!(ztf("ZTF18aaqzpsv").0, "AGN");
+    assert_eq!(ztf("ZTF18aawmdot").0, "VS");
+    // The Rubin alerts 40-75" from Hp 9-10 Hipparcos stars.
+    for id in [
+        "169298432621019290",
+        "169298432895221807",
+        "169298433324089478",
+    ] {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let class: String = conn
+            .query_row(
+                "SELECT classification FROM sherlock_classifications WHERE diaObjectId = ?1",
+                [id.parse::<i64>().unwrap()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(class, "BS", "{id}");
+    }
+
+    // Again: every answer comes from the cache.
+    let mut config = common::config(&data_dir, common::files(&files));
+    config.catalogue_dir = Some(catalogues.clone());
+    let second = common::run(config);
+    assert_eq!(second.classified, 0);
+    assert_eq!(second.context_cache_hits, second.alerts);
+
+    // A catalogue removed: the version changes and objects are classified afresh.
+    let mut store = Store::open(&catalogues).unwrap();
+    assert!(store.remove("3hsp").unwrap());
+    drop(store);
+    let mut config = common::config(&data_dir, common::files(&files));
+    config.catalogue_dir = Some(catalogues);
+    let third = common::run(config);
+    assert!(
+        third.classified > 0,
+        "cache invalidated by the catalogue change"
+    );
+    assert_ne!(ztf("ZTF18aaqzpsv").0, "", "still classified");
+}
+
+#[test]
+fn a_host_distance_gives_lsst_objects_an_absolute_magnitude() {
+    // One galaxy at 100 Mpc, 5" from a real Rubin alert (solas's own test catalogue).
+    let alert = data::shared_glob("lsst/real/fink-broker_rubin_2025-09-05_v9.0/*.avro").remove(0);
+    let decoded = solas_decode::Decoder::new()
+        .decode(&std::fs::read(&alert).unwrap())
+        .unwrap()
+        .records
+        .remove(0)
+        .1
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("host.csv");
+    let dec = decoded.dec + 5.0 / 3600.0;
+    std::fs::write(
+        &csv,
+        format!("name,ra,dec,dist\nTESTGAL,{},{dec},100.0\n", decoded.ra),
+    )
+    .unwrap();
+    let toml = tmp.path().join("host.toml");
+    std::fs::write(
+        &toml,
+        r#"name = "testgal"
+kind = "galaxy"
+[source]
+path = "host.csv"
+format = "csv"
+[columns]
+ra = "ra"
+dec = "dec"
+id = "name"
+distance_mpc = "dist"
+[search]
+synonym_radius_arcsec = 1.3
+association_radius_arcsec = 60.0
+association_radius_kpc = 50.0
+synonym_class = "NT"
+association_class = "SN"
+"#,
+    )
+    .unwrap();
+    let catalogues = tmp.path().join("catalogues");
+    Store::open(&catalogues).unwrap().add(&toml).unwrap();
+
+    let data_dir = tmp.path().join("data");
+    let mut config = common::config(&data_dir, common::files(&[alert]));
+    config.catalogue_dir = Some(catalogues);
+    common::run(config);
+    let conn = rusqlite::Connection::open(data_dir.join("solas.db")).unwrap();
+    let (class, distance): (String, f64) = conn
+        .query_row(
+            "SELECT classification, best_distance FROM sherlock_classifications WHERE diaObjectId = ?1",
+            [decoded.object.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(class, "SN");
+    assert!((distance - 100.0).abs() < 1e-6);
+    let (abs_mag, flux): (Option<f64>, f64) = conn
+        .query_row(
+            "SELECT absMag, latest_psfFlux FROM objects WHERE diaObjectId = ?1",
+            [decoded.object.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    // 100 Mpc: distance modulus 35; absMag = 31.4 - 2.5 log10(flux) - 35 (E(B-V) unknown: none applied).
+    let expected = 31.4 - 2.5 * flux.log10() - 35.0;
+    let abs_mag = abs_mag.expect("absMag filled once the host distance is known");
+    assert!((abs_mag - expected).abs() < 0.05, "{abs_mag} vs {expected}");
+}

@@ -1,0 +1,123 @@
+//! `solas catalogue` (load, list, remove catalogues) and `solas sherlock` (classify a
+//! position against them).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use solas_catalogue::Store;
+
+#[derive(Args, Debug)]
+pub struct CatalogueArgs {
+    #[command(subcommand)]
+    pub action: CatalogueAction,
+    /// Catalogue store (default: <data>/catalogues).
+    #[arg(long, global = true, env = "SOLAS_CATALOGUES")]
+    pub catalogues: Option<PathBuf>,
+    /// Data directory whose catalogues/ to use.
+    #[arg(long, global = true, default_value = "./solas-data")]
+    pub data: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogueAction {
+    /// Load catalogues described by TOML files (see catalogues/*.toml), replacing any of the same name.
+    Add {
+        #[arg(required = true)]
+        descriptions: Vec<PathBuf>,
+    },
+    /// List the loaded catalogues.
+    List,
+    /// Remove a catalogue by name.
+    Remove { name: String },
+}
+
+fn store_dir(catalogues: &Option<PathBuf>, data: &std::path::Path) -> PathBuf {
+    catalogues
+        .clone()
+        .unwrap_or_else(|| data.join("catalogues"))
+}
+
+pub fn catalogue(args: CatalogueArgs) -> anyhow::Result<()> {
+    let dir = store_dir(&args.catalogues, &args.data);
+    let mut store = Store::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
+    match args.action {
+        CatalogueAction::Add { descriptions } => {
+            let mut failed = 0;
+            for path in descriptions {
+                match store.add(&path) {
+                    Ok(report) => println!("{}: {report}", path.display()),
+                    Err(e) => {
+                        eprintln!("{}: {e}", path.display());
+                        failed += 1;
+                    }
+                }
+            }
+            anyhow::ensure!(failed == 0, "{failed} catalogues could not be loaded");
+        }
+        CatalogueAction::List => {
+            for d in store.catalogues() {
+                println!(
+                    "{:<16} {:?}  {}",
+                    d.name,
+                    d.kind,
+                    d.description.as_deref().unwrap_or("")
+                );
+            }
+            println!("version {}", store.version());
+        }
+        CatalogueAction::Remove { name } => {
+            anyhow::ensure!(store.remove(&name)?, "no catalogue named {name:?}");
+            println!("removed {name}");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct SherlockArgs {
+    /// Right ascension, degrees.
+    #[arg(long, allow_hyphen_values = true)]
+    pub ra: f64,
+    /// Declination, degrees.
+    #[arg(long, allow_hyphen_values = true)]
+    pub dec: f64,
+    /// Print the whole answer as JSON (Lasair's sherlock_classifications columns).
+    #[arg(long)]
+    pub json: bool,
+    /// Catalogue store (default: <data>/catalogues).
+    #[arg(long, env = "SOLAS_CATALOGUES")]
+    pub catalogues: Option<PathBuf>,
+    #[arg(long, default_value = "./solas-data")]
+    pub data: PathBuf,
+}
+
+pub fn sherlock(args: SherlockArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.0..360.0).contains(&args.ra) && (-90.0..=90.0).contains(&args.dec),
+        "position out of range: RA must be in [0, 360), Dec in [-90, 90]"
+    );
+    let dir = store_dir(&args.catalogues, &args.data);
+    let store = Store::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
+    anyhow::ensure!(
+        !store.catalogues().is_empty(),
+        "no catalogues in {}: load some with `solas catalogue add catalogues/*.toml`",
+        dir.display()
+    );
+    let classifier =
+        solas_pipeline::context::CatalogueClassifier::new(store).context("no catalogues")?;
+    let answer = solas_pipeline::context::Classifier::classify(&classifier, args.ra, args.dec);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        let field = |k: &str| {
+            answer
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        println!("{}: {}", field("classification"), field("description"));
+    }
+    Ok(())
+}
