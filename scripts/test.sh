@@ -16,4 +16,4 @@ if [ ! -f "$SOLAS_SHARED_DATA/README.md" ]; then
   exit 1
 fi
 
-cargo test --workspace --all-targets --locked "$@"
+cargo test --workspace --all-targets --locked --no-fail-fast "$@"

@@ -135,6 +135,33 @@ pub(crate) fn parse_description(path: &Path, text: &str) -> Result<Description, 
     })
 }
 
+/// `${VAR}` and `${VAR:-default}` in a source path, so one description serves wherever the
+/// data lives (the shipped descriptions use `${SOLAS_SHARED_DATA:-../../shared/data}`).
+/// An unset variable without a default expands to nothing.
+pub fn expand_env(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = &rest[start + 2..start + len];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        match std::env::var(name) {
+            Ok(v) if !v.is_empty() => out.push_str(&v),
+            _ => out.push_str(default.unwrap_or("")),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Loads the rows of `description`, resolving relative source paths against `base`.
 pub fn load(
     description: &Description,
@@ -153,7 +180,7 @@ pub fn load(
         .chain(&src.extra_paths)
         .enumerate()
     {
-        let path = base.join(rel);
+        let path = base.join(expand_env(rel));
         let label = if i == 0 {
             String::new()
         } else {
@@ -367,5 +394,26 @@ impl RowBuilder {
             row.semi_major_axis_arcsec = Some(a * scale * half);
         }
         Ok(Some(row))
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::expand_env;
+
+    #[test]
+    fn expands_variables_with_defaults() {
+        std::env::set_var("SOLAS_TEST_EXPAND", "/data");
+        assert_eq!(expand_env("${SOLAS_TEST_EXPAND}/x.csv"), "/data/x.csv");
+        assert_eq!(
+            expand_env("${SOLAS_TEST_UNSET_VAR:-../d}/x.csv"),
+            "../d/x.csv"
+        );
+        assert_eq!(
+            expand_env("${SOLAS_TEST_EXPAND:-../d}/x.csv"),
+            "/data/x.csv"
+        );
+        assert_eq!(expand_env("plain/x.csv"), "plain/x.csv");
+        assert_eq!(expand_env("${unterminated"), "${unterminated");
     }
 }
