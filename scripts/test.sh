@@ -16,4 +16,16 @@ if [ ! -f "$SOLAS_SHARED_DATA/README.md" ]; then
   exit 1
 fi
 
+# PostgreSQL (127.0.0.1:5432, trust auth) for the filter-language tests: start it where it is
+# installed but stopped; where it runs, its tests are required rather than skipped.
+if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+    for _ in $(seq 1 50); do pg_isready -h 127.0.0.1 -q && break; sleep 0.2; done
+  fi
+fi
+if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -q; then
+  export SOLAS_REQUIRE_POSTGRES=1
+fi
+
 cargo test --workspace --all-targets --locked --no-fail-fast "$@"

@@ -5,9 +5,9 @@
 //! feature cannot slip through. Only the rebuilt tree is kept and rendered.
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName,
-    ObjectNamePart, OrderByExpr, OrderBySort, SelectItem, SelectItemQualifiedWildcardKind, Spanned,
-    UnaryOperator, Value, WildcardAdditionalOptions,
+    BinaryOperator, CeilFloorKind, DateTimeField, Expr, FunctionArg, FunctionArgExpr,
+    FunctionArguments, Ident, ObjectName, ObjectNamePart, OrderByExpr, OrderBySort, SelectItem,
+    SelectItemQualifiedWildcardKind, Spanned, UnaryOperator, Value, WildcardAdditionalOptions,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::keywords::Keyword;
@@ -578,7 +578,7 @@ impl Walker<'_> {
             None | Some(OrderBySort::Asc) => false,
             Some(OrderBySort::Desc) => true,
             Some(other) => {
-                return Err(self.err("only ASC or DESC", other.to_string(), item.expr.span()))
+                return Err(self.err("only ASC or DESC", format!("{other:?}"), item.expr.span()))
             }
         };
         // An output alias may be used as an ORDER BY term, as in MySQL.
@@ -644,7 +644,7 @@ impl Walker<'_> {
                     self.err(
                         format!("table {} has no such column", q.value),
                         format!("{}.{}", q.value, name.value),
-                        name.span,
+                        q.span,
                     )
                 })?;
             return Ok(Node::Col(src, col));
@@ -834,6 +834,15 @@ impl Walker<'_> {
                 }
             }
             Expr::Function(f) => self.function(f, e, d)?,
+            // sqlparser gives FLOOR and CEIL nodes of their own.
+            Expr::Floor {
+                expr,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => Node::Call(Func::Floor, vec![self.expr(expr, d)?]),
+            Expr::Ceil {
+                expr,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => Node::Call(Func::Ceil, vec![self.expr(expr, d)?]),
             Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
                 return Err(self.err("subqueries are not allowed", e.to_string(), e.span()))
             }

@@ -81,6 +81,49 @@ fn positions(text: &str) -> impl Iterator<Item = ((u64, u64), char)> + '_ {
     })
 }
 
+/// Comment markers outside string literals are refused on the raw text, before the
+/// tokenizer: MySQL's `/*! … */` "executable comments" are tokenized as code by
+/// sqlparser's MySQL dialect, so relying on its comment tokens alone would let
+/// `/*!50000 OR 1=1*/` through as part of an expression. `--` is refused even where
+/// MySQL would read two minus signs, so no reading of the text sees a comment.
+fn refuse_comment_markers(text: &str, part: Part) -> Result<(), QueryError> {
+    let chars: Vec<((u64, u64), char)> = positions(text).collect();
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let (pos, c) = chars[i];
+        let next = chars.get(i + 1).map(|&(_, c)| c);
+        match quote {
+            Some(q) if c == q => {
+                if next == Some(q) {
+                    i += 1; // doubled quote inside the literal
+                } else {
+                    quote = None;
+                }
+            }
+            Some(_) => {}
+            None => {
+                let marker = match (c, next) {
+                    ('\'', _) | ('"', _) | ('`', _) => {
+                        quote = Some(c);
+                        None
+                    }
+                    ('#', _) => Some("#"),
+                    ('-', Some('-')) => Some("--"),
+                    ('/', Some('*')) => Some("/*"),
+                    ('*', Some('/')) => Some("*/"),
+                    _ => None,
+                };
+                if let Some(m) = marker {
+                    return Err(QueryError::new(part, "comments are not allowed").at(m, Some(pos)));
+                }
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Screens one part and returns its tokens without whitespace.
 pub fn screen(text: &str, part: Part) -> Result<Vec<TokenWithSpan>, QueryError> {
     if let Some((pos, c)) = positions(text).nth(MAX_PART_CHARS) {
@@ -101,6 +144,7 @@ pub fn screen(text: &str, part: Part) -> Result<Vec<TokenWithSpan>, QueryError> 
                 .at(format!("{c:?}"), Some(pos)));
         }
     }
+    refuse_comment_markers(text, part)?;
     let dialect = MySqlDialect {};
     let tokens = Tokenizer::new(&dialect, text)
         .tokenize_with_location()

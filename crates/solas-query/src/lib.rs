@@ -7,7 +7,7 @@
 //! the row limit as bound parameters. User text is never pasted into SQL.
 //!
 //! Modules: `spec` (inputs and caps), `lex` (raw-text and token screening), `tables`
-//! (the `tables` string), `schema` (the column whitelist and physical tables), `check`
+//! (the `tables` string), `sqlite_fns` (math functions SQLite lacks), `schema` (the column whitelist and physical tables), `check`
 //! (parsing and the whitelist walk), `render` (SQL output), `error`.
 //!
 //! ```
@@ -35,6 +35,7 @@ mod lex;
 mod render;
 pub mod schema;
 mod spec;
+mod sqlite_fns;
 mod tables;
 
 pub use check::{check, CheckedQuery};
@@ -44,3 +45,4 @@ pub use spec::{
     FilterSpec, Resources, Survey, MAX_JOINED, MAX_PART_CHARS, MAX_TREE_DEPTH,
     PARSER_RECURSION_LIMIT,
 };
+pub use sqlite_fns::register_sqlite_functions;

@@ -36,6 +36,8 @@ enum Command {
     Catalogue(commands::catalogue::CatalogueArgs),
     /// Context-classify a sky position against the loaded catalogues (SN, NT, AGN, CV, VS, BS, ORPHAN, UNCLEAR).
     Sherlock(commands::catalogue::SherlockArgs),
+    /// User filters (Lasair's SELECT / tables / WHERE): check one and see the SQL it becomes.
+    Filter(commands::filter::FilterArgs),
 }
 
 fn main() {
@@ -49,6 +51,7 @@ fn main() {
         Command::Cutout(args) => commands::inspect::cutout(args),
         Command::Catalogue(args) => commands::catalogue::catalogue(args),
         Command::Sherlock(args) => commands::catalogue::sherlock(args),
+        Command::Filter(args) => commands::filter::filter(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -192,3 +192,42 @@ fn catalogue_add_and_sherlock_answer_for_real_positions() {
     assert!(!out.status.success());
     assert!(text(&out).contains("bad.toml"), "{}", text(&out));
 }
+
+#[test]
+fn filter_check_prints_sql_or_refuses_with_the_offending_token() {
+    let out = solas(&[
+        "filter",
+        "check",
+        "--selected",
+        "objects.diaObjectId, objects.latest_psfFlux",
+        "--tables",
+        "objects, sherlock_classifications",
+        "--conditions",
+        r#"sherlock_classifications.classification = "SN" ORDER BY objects.lastDiaSourceMjdTai DESC"#,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let sql = String::from_utf8_lossy(&out.stdout);
+    assert!(sql.contains("JOIN \"sherlock_classifications\""), "{sql}");
+    assert!(
+        !sql.contains("\"SN\"") && sql.contains("Text(\"SN\")"),
+        "the literal is a bound parameter: {sql}"
+    );
+
+    for (conditions, token) in [
+        ("objects.ra > 0 UNION SELECT * FROM users", "UNION"),
+        ("objects.ra > 0; DROP TABLE objects", ";"),
+        ("objects.ra > 0 -- ", "--"),
+        ("objects.nosuchcolumn > 1", "nosuchcolumn"),
+    ] {
+        let out = solas(&[
+            "filter",
+            "check",
+            "--selected",
+            "objects.diaObjectId",
+            "--conditions",
+            conditions,
+        ]);
+        assert!(!out.status.success(), "{conditions} accepted");
+        assert!(text(&out).contains(token), "{conditions}: {}", text(&out));
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod catalogue;
+pub mod filter;
 pub mod inspect;
 pub mod run;
 
