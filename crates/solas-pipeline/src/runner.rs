@@ -103,6 +103,8 @@ pub enum RunError {
     Dust(#[from] solas_features::DustError),
     #[error("catalogues: {0}")]
     Catalogue(#[from] solas_catalogue::CatalogueError),
+    #[error("user filters: {0}")]
+    Filters(String),
     #[error("a stage thread panicked: {0}")]
     Panic(String),
 }
@@ -123,6 +125,10 @@ pub struct Summary {
     /// Objects the context stage classified, and answers it took from its cache.
     pub classified: u64,
     pub context_cache_hits: u64,
+    /// User filter runs, the rows they returned, and runs that failed or timed out.
+    pub filter_runs: u64,
+    pub filter_rows: u64,
+    pub filter_failures: u64,
     pub solar_system: u64,
     pub batches: u64,
     pub rejected: BTreeMap<&'static str, u64>,
@@ -183,6 +189,14 @@ impl std::fmt::Display for Summary {
             format!(
                 "{} objects classified, {} answers from the cache",
                 self.classified, self.context_cache_hits
+            ),
+        )?;
+        line(
+            f,
+            "user filters:",
+            format!(
+                "{} runs, {} rows, {} failed",
+                self.filter_runs, self.filter_rows, self.filter_failures
             ),
         )?;
         line(f, "rejected:", self.rejected_total().to_string())?;
@@ -333,6 +347,10 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         max_batch: config.filter_batch,
         idle: config.filter_idle,
         max_age: config.filter_max_age,
+        filters: Some(Box::new(
+            crate::filter::user_filters::SqliteFilterEngine::open(&data.join("solas.db"))
+                .map_err(RunError::Filters)?,
+        )),
     };
     let acks = ack_tx.clone();
     handles.push((
@@ -382,6 +400,9 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         object_writes: Stats::get(&stats.object_writes),
         classified: Stats::get(&stats.classified),
         context_cache_hits: Stats::get(&stats.context_cache_hits),
+        filter_runs: Stats::get(&stats.filter_runs),
+        filter_rows: Stats::get(&stats.filter_rows),
+        filter_failures: Stats::get(&stats.filter_failures),
         solar_system: Stats::get(&stats.solar_system),
         batches: Stats::get(&stats.batches),
         rejected: stats.rejected(),

@@ -32,6 +32,10 @@ pub struct Stats {
     /// Objects classified by the context stage, and answers taken from its cache.
     pub classified: AtomicU64,
     pub context_cache_hits: AtomicU64,
+    /// User filter runs (one per active filter per batch), rows they returned, failures.
+    pub filter_runs: AtomicU64,
+    pub filter_rows: AtomicU64,
+    pub filter_failures: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// Receipt-to-commit latencies (µs) of the most recent alerts.
     latencies: Mutex<LatencyRing>,

@@ -33,6 +33,7 @@ mod check;
 mod error;
 mod lex;
 mod render;
+pub mod run_sqlite;
 pub mod schema;
 mod spec;
 mod sqlite_fns;

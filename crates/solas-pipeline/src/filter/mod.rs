@@ -8,6 +8,7 @@
 
 pub mod classification;
 pub mod features;
+pub mod user_filters;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct FilterStage {
     pub max_batch: usize,
     pub idle: Duration,
     pub max_age: Duration,
+    /// Users' filters, run on each committed batch (None: no filters).
+    pub filters: Option<Box<dyn user_filters::FilterEngine>>,
 }
 
 impl FilterStage {
@@ -52,6 +55,27 @@ impl FilterStage {
             }
         }
         Ok(())
+    }
+
+    /// Every active filter over the batch's objects, now that their rows are committed.
+    fn run_user_filters(&mut self, batch: &[InFlight]) {
+        let Some(engine) = self.filters.as_mut() else {
+            return;
+        };
+        let mut objects = solas_query::run_sqlite::BatchObjects::default();
+        for msg in batch {
+            match msg.alert.survey {
+                solas_core::Survey::Lsst => objects.lsst.push(msg.alert.object.id),
+                solas_core::Survey::Ztf => objects.ztf.push(msg.alert.object.name.clone()),
+            }
+        }
+        for outcome in engine.run_batch(&objects) {
+            Stats::add(&self.stats.filter_runs, 1);
+            match &outcome.result {
+                Ok(rows) => Stats::add(&self.stats.filter_rows, rows.len() as u64),
+                Err(_) => Stats::add(&self.stats.filter_failures, 1),
+            }
+        }
     }
 
     fn run_batch(&mut self, batch: &[InFlight]) -> Result<(), StoreError> {
@@ -89,6 +113,7 @@ impl FilterStage {
             .count();
         Stats::add(&self.stats.solar_system, solar as u64);
         Stats::add(&self.stats.object_writes, object_rows);
+        self.run_user_filters(batch);
         Stats::add(&self.stats.filtered, batch.len() as u64);
         Stats::add(&self.stats.batches, 1);
         Ok(())

@@ -72,6 +72,27 @@ fn migrations() -> Vec<Migration> {
                        result TEXT NOT NULL, updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
                        PRIMARY KEY (survey, object_id)) WITHOUT ROWID;",
         },
+        Migration {
+            version: 4,
+            name: "stored user filters",
+            sql: "CREATE TABLE filters (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                owner INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                selected TEXT NOT NULL, tables TEXT NOT NULL, conditions TEXT NOT NULL,
+                survey TEXT NOT NULL DEFAULT 'lsst',
+                public INTEGER NOT NULL DEFAULT 0,
+                active TEXT NOT NULL DEFAULT 'off',
+                output TEXT NOT NULL DEFAULT 'none',
+                topic TEXT NOT NULL,
+                email TEXT, webhook_url TEXT,
+                byte_quota INTEGER NOT NULL DEFAULT 100000000,
+                created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                modified TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                UNIQUE (owner, name));"
+                .into(),
+        },
     ]
 }
 

@@ -2,6 +2,7 @@
 //! each in its own file so their writers never wait for each other.
 
 mod context_cache;
+pub mod filters;
 mod lightcurves;
 mod main_db;
 pub mod migrate;

@@ -1,7 +1,8 @@
-//! `solas filter`: user filters. For now `check`, which parses a filter, checks it against
-//! the whitelist and prints the SQL Solas would run; storing and running filters come with
-//! the filter stage.
+//! `solas filter`: user filters. `check` parses a filter, checks it against the whitelist
+//! and prints the SQL Solas would run; `add`, `list`, `test`, `activate` and `remove` manage
+//! the filters stored in the main database, which the filter stage runs on every batch.
 
+use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use solas_query::{check, Dialect, FilterSpec, QueryError, Resources, Survey};
 
@@ -35,6 +36,105 @@ pub enum FilterAction {
         #[arg(long, default_value_t = 1000)]
         limit: u64,
     },
+    /// Store a filter (checked first). It runs on every batch once active.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, allow_hyphen_values = true)]
+        selected: String,
+        #[arg(long, default_value = "objects")]
+        tables: String,
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        conditions: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long, value_enum, default_value_t = SurveyArg::Lsst)]
+        survey: SurveyArg,
+        /// Owner's user id (users and tokens come with the web site; 0 is the operator).
+        #[arg(long, default_value_t = 0)]
+        owner: i64,
+        #[arg(long)]
+        public: bool,
+        /// off, alerts, annotations or both.
+        #[arg(long, default_value = "alerts")]
+        active: String,
+        /// none, kafka, kafka-lite, kafka-full, email or webhook.
+        #[arg(long, default_value = "none")]
+        output: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        webhook: Option<String>,
+        /// Bytes per UTC day the filter may deliver (-1: unlimited).
+        #[arg(long, default_value_t = 100_000_000, allow_hyphen_values = true)]
+        byte_quota: i64,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List stored filters.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Run a stored filter against every stored object and print the rows (JSON lines).
+    Test {
+        id: i64,
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Set when a stored filter runs: off, alerts, annotations or both.
+    Activate {
+        id: i64,
+        mode: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Remove a stored filter.
+    Remove {
+        id: i64,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+const OUTPUTS: [&str; 6] = [
+    "none",
+    "kafka",
+    "kafka-lite",
+    "kafka-full",
+    "email",
+    "webhook",
+];
+
+/// Lasair's topic naming, with Solas's prefix: the name's `[A-Za-z0-9_.-]` characters, the
+/// first and last 64 of them if there are more than 128.
+fn topic_name(owner: i64, name: &str) -> String {
+    let kept: Vec<char> = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .collect();
+    let kept: String = if kept.len() > 128 {
+        kept[..64].iter().chain(&kept[kept.len() - 64..]).collect()
+    } else {
+        kept.into_iter().collect()
+    };
+    format!("solas_{owner}_{kept}")
+}
+
+fn open_filters(data: &DataArg) -> anyhow::Result<solas_store::sqlite::filters::FilterStore> {
+    let db = data.data.join("solas.db");
+    // Creating the main database applies its migrations (the filters table among them).
+    solas_store::sqlite::SqliteMainDb::open(&db)?;
+    Ok(solas_store::sqlite::filters::FilterStore::open(&db)?)
+}
+
+/// Where the stored filters live.
+#[derive(Args, Debug, Clone)]
+pub struct DataArg {
+    #[arg(long, default_value = "./solas-data")]
+    pub data: std::path::PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -93,6 +193,106 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             println!("{}", rendered.sql);
             println!("-- parameters: {:?}", rendered.params);
             println!("-- columns: {}", checked.columns().join(", "));
+            Ok(())
+        }
+        FilterAction::Add {
+            name,
+            selected,
+            tables,
+            conditions,
+            description,
+            survey,
+            owner,
+            public,
+            active,
+            output,
+            email,
+            webhook,
+            byte_quota,
+            data,
+        } => {
+            anyhow::ensure!(
+                OUTPUTS.contains(&output.as_str()),
+                "--output must be one of {OUTPUTS:?}"
+            );
+            anyhow::ensure!(
+                output != "email" || email.is_some(),
+                "--output email needs --email"
+            );
+            anyhow::ensure!(
+                output != "webhook" || webhook.is_some(),
+                "--output webhook needs --webhook"
+            );
+            let stored = solas_store::sqlite::filters::StoredFilter {
+                id: 0,
+                owner,
+                topic: topic_name(owner, &name),
+                name,
+                description,
+                selected,
+                tables,
+                conditions,
+                survey: match survey {
+                    SurveyArg::Lsst => "lsst".into(),
+                    SurveyArg::Ztf => "ztf".into(),
+                },
+                public,
+                active,
+                output,
+                email,
+                webhook_url: webhook,
+                byte_quota,
+            };
+            solas_pipeline::filter::user_filters::check_stored(&stored)
+                .map_err(|e| anyhow::anyhow!("filter refused: {e}"))?;
+            let id = open_filters(&data)?.add(&stored)?;
+            println!(
+                "filter {id} stored ({}); topic {}",
+                stored.active, stored.topic
+            );
+            Ok(())
+        }
+        FilterAction::List { data } => {
+            for f in open_filters(&data)?.list()? {
+                println!(
+                    "{:>4}  {:<24} owner {:<4} {:<6} active={:<11} output={:<10} topic={}",
+                    f.id,
+                    f.name,
+                    f.owner,
+                    if f.public { "public" } else { "" },
+                    f.active,
+                    f.output,
+                    f.topic
+                );
+            }
+            Ok(())
+        }
+        FilterAction::Test { id, limit, data } => {
+            let stored = open_filters(&data)?
+                .get(id)?
+                .with_context(|| format!("no filter {id}"))?;
+            let checked = solas_pipeline::filter::user_filters::check_stored(&stored)
+                .map_err(|e| anyhow::anyhow!("filter {id} no longer checks: {e}"))?;
+            let mut runner =
+                solas_query::run_sqlite::SqliteRunner::open(&data.data.join("solas.db"))?;
+            let rows = runner.run(&checked, false, limit, std::time::Duration::from_secs(60))?;
+            for row in &rows {
+                println!("{}", serde_json::Value::Object(row.clone()));
+            }
+            eprintln!("{} rows", rows.len());
+            Ok(())
+        }
+        FilterAction::Activate { id, mode, data } => {
+            anyhow::ensure!(
+                open_filters(&data)?.set_active(id, &mode)?,
+                "no filter {id}"
+            );
+            println!("filter {id}: active = {mode}");
+            Ok(())
+        }
+        FilterAction::Remove { id, data } => {
+            anyhow::ensure!(open_filters(&data)?.remove(id)?, "no filter {id}");
+            println!("filter {id} removed");
             Ok(())
         }
     }
