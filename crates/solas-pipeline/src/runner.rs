@@ -129,6 +129,8 @@ pub struct Summary {
     pub filter_runs: u64,
     pub filter_rows: u64,
     pub filter_failures: u64,
+    /// Seconds spent running user filters (all of them, all batches).
+    pub user_filter_seconds: f64,
     pub solar_system: u64,
     pub batches: u64,
     pub rejected: BTreeMap<&'static str, u64>,
@@ -403,6 +405,7 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         filter_runs: Stats::get(&stats.filter_runs),
         filter_rows: Stats::get(&stats.filter_rows),
         filter_failures: Stats::get(&stats.filter_failures),
+        user_filter_seconds: Stats::get(&stats.busy_user_filters_ns) as f64 / 1e9,
         solar_system: Stats::get(&stats.solar_system),
         batches: Stats::get(&stats.batches),
         rejected: stats.rejected(),

@@ -36,6 +36,7 @@ pub struct Stats {
     pub filter_runs: AtomicU64,
     pub filter_rows: AtomicU64,
     pub filter_failures: AtomicU64,
+    pub busy_user_filters_ns: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// Receipt-to-commit latencies (µs) of the most recent alerts.
     latencies: Mutex<LatencyRing>,

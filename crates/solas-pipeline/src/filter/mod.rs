@@ -62,6 +62,7 @@ impl FilterStage {
         let Some(engine) = self.filters.as_mut() else {
             return;
         };
+        let started = std::time::Instant::now();
         let mut objects = solas_query::run_sqlite::BatchObjects::default();
         for msg in batch {
             match msg.alert.survey {
@@ -76,6 +77,7 @@ impl FilterStage {
                 Err(_) => Stats::add(&self.stats.filter_failures, 1),
             }
         }
+        Stats::busy(&self.stats.busy_user_filters_ns, started);
     }
 
     fn run_batch(&mut self, batch: &[InFlight]) -> Result<(), StoreError> {

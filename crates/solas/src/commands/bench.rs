@@ -40,6 +40,16 @@ pub struct BenchArgs {
     /// uniform over the sky, half within 60″ of the input alerts.
     #[arg(long, default_value_t = 0)]
     pub context_positions: usize,
+    /// Install this many active user filters before the end-to-end run (generated, half on
+    /// Rubin objects, half on ZTF, some joining sherlock_classifications).
+    #[arg(long, default_value_t = 0)]
+    pub filters: usize,
+    /// Alerts per filter batch in the end-to-end run.
+    #[arg(long, default_value_t = 10_000)]
+    pub batch: usize,
+    /// Longest a filter batch waits to fill, seconds (the pipeline's default is 1).
+    #[arg(long, default_value_t = 1.0)]
+    pub batch_age: f64,
     /// Skip the end-to-end run.
     #[arg(long)]
     pub decode_only: bool,
@@ -135,6 +145,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         config.schema_dir = args.schemas.schema_dir.clone();
         config.schema_registry = args.schemas.schema_registry.clone();
         config.decode_workers = workers;
+        config.filter_batch = args.batch.max(1);
+        config.filter_max_age = std::time::Duration::from_secs_f64(args.batch_age.max(0.01));
+        install_filters(&data, args.filters)?;
         // Only the catalogues asked for: the temporary data directory has none of its own.
         config.catalogue_dir = Some(
             args.catalogues
@@ -159,6 +172,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "stage busy:   decode {:.1} s (all workers), store {:.1} s, context {:.1} s, filter {:.1} s",
             summary.busy[0], summary.busy[1], summary.busy[2], summary.busy[3]
         );
+        if summary.filter_runs > 0 {
+            println!(
+                "user filters: {} active, {} runs over {} batches ({:.0} alerts per batch), {} rows, {} failed; {:.2} ms per filter per batch",
+                args.filters,
+                summary.filter_runs,
+                summary.batches,
+                summary.alerts as f64 / summary.batches.max(1) as f64,
+                summary.filter_rows,
+                summary.filter_failures,
+                summary.user_filter_seconds * 1e3 / summary.filter_runs as f64
+            );
+        }
         if args.data.is_none() {
             let _ = std::fs::remove_dir_all(&data);
         }
@@ -246,5 +271,51 @@ fn bench_context(
         at(1.0)
     );
     println!("              classes: {classes:?}");
+    Ok(())
+}
+
+/// `n` active filters of the kinds astronomers write, with varied thresholds.
+fn install_filters(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let db = data.join("solas.db");
+    solas_store::sqlite::SqliteMainDb::open(&db)?;
+    let mut store = solas_store::sqlite::filters::FilterStore::open(&db)?;
+    for i in 0..n {
+        let k = i as f64;
+        let (survey, selected, tables, conditions) = match i % 4 {
+            0 => ("lsst", "objects.diaObjectId, objects.latest_psfFlux, objects.nDiaSources", "objects",
+                  format!("objects.latest_psfFlux > {} AND objects.nDiaSources >= 1", 500.0 + 37.0 * k)),
+            1 => ("lsst", "objects.diaObjectId, objects.ra, objects.decl, sherlock_classifications.classification",
+                  "objects, sherlock_classifications",
+                  format!("sherlock_classifications.classification IN (\"SN\", \"NT\", \"ORPHAN\") AND objects.decl < {}", -40.0 + (k % 10.0))),
+            2 => ("ztf", "objects.objectId, objects.gmag, objects.rmag, objects.ncand", "objects",
+                  format!("objects.gmag < {} AND objects.ncand >= 1 ORDER BY objects.gmag", 16.0 + (k % 40.0) / 10.0)),
+            _ => ("ztf", "objects.objectId, objects.dmdt_g, objects.jdmax", "objects",
+                  format!("objects.jdmax > {} AND (objects.dmdt_g < {} OR objects.dmdt_r < 0)", 2458000.5 + k, -0.01 * (k % 7.0))),
+        };
+        let name = format!("bench-{i}");
+        let f = solas_store::sqlite::filters::StoredFilter {
+            id: 0,
+            owner: 1,
+            topic: format!("solas_1_{name}"),
+            name,
+            description: String::new(),
+            selected: selected.into(),
+            tables: tables.into(),
+            conditions,
+            survey: survey.into(),
+            public: false,
+            active: "alerts".into(),
+            output: "none".into(),
+            email: None,
+            webhook_url: None,
+            byte_quota: -1,
+        };
+        solas_pipeline::filter::user_filters::check_stored(&f)
+            .map_err(|e| anyhow::anyhow!("generated filter {i} refused: {e}"))?;
+        store.add(&f)?;
+    }
     Ok(())
 }
