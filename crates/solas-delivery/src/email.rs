@@ -108,7 +108,11 @@ impl EmailQueue {
     /// Sends one digest per filter in `targets` that has queued rows and has not had its
     /// digest today (UTC day of `now`). A filter's failure (bad address, SMTP refusal) is
     /// reported in its outcome and leaves its rows queued; the other filters still go.
-    pub fn send_digests(&mut self, targets: &[FilterTarget], now: SystemTime) -> Vec<DigestOutcome> {
+    pub fn send_digests(
+        &mut self,
+        targets: &[FilterTarget],
+        now: SystemTime,
+    ) -> Vec<DigestOutcome> {
         let day = utc_day(now);
         targets
             .iter()
@@ -139,7 +143,9 @@ impl EmailQueue {
                 "SELECT rowid, utc, json FROM email_queue WHERE filter_id = ?1 ORDER BY rowid",
             )?;
             let rows = stmt
-                .query_map([target.filter_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .query_map([target.filter_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
                 .collect::<Result<_, _>>()?;
             rows
         };
@@ -149,7 +155,8 @@ impl EmailQueue {
         let mut records = Vec::with_capacity(rows.len());
         for (_, utc, json) in &rows {
             let mut map: Map<String, Value> = serde_json::from_str(json)?;
-            map.entry("UTC").or_insert_with(|| Value::String(utc.clone()));
+            map.entry("UTC")
+                .or_insert_with(|| Value::String(utc.clone()));
             records.push(Record(map));
         }
         let message = self.compose(target, day, &records)?;
@@ -184,11 +191,9 @@ impl EmailQueue {
         records: &[Record],
     ) -> Result<Message, DeliveryError> {
         let to = recipient(target)?;
-        let from: Mailbox = self
-            .smtp
-            .from
-            .parse()
-            .map_err(|e| DeliveryError::Config(format!("bad From address {:?}: {e}", self.smtp.from)))?;
+        let from: Mailbox = self.smtp.from.parse().map_err(|e| {
+            DeliveryError::Config(format!("bad From address {:?}: {e}", self.smtp.from))
+        })?;
         // Columns in the order of the first row; the attached alert is too big for a table.
         let mut columns: Vec<String> = Vec::new();
         for r in records {
@@ -222,7 +227,8 @@ impl EmailQueue {
                     Some(Value::String(s)) => s.clone(),
                     Some(v) => v.to_string(),
                 };
-                let is_id = c.eq_ignore_ascii_case("diaObjectId") || c.eq_ignore_ascii_case("objectId");
+                let is_id =
+                    c.eq_ignore_ascii_case("diaObjectId") || c.eq_ignore_ascii_case("objectId");
                 match (&id, is_id) {
                     (Some(id), true) => html.push_str(&format!(
                         "<td><a href=\"{}/objects/{}\">{}</a></td>",

@@ -282,7 +282,13 @@ pub fn lite_lightcurve(alert: &Value) -> Value {
         "diaSourcesList".into(),
         pick(
             alert.get("diaSourcesList"),
-            &["psfFlux", "psfFluxErr", "midpointMjdTai", "band", "reliability"],
+            &[
+                "psfFlux",
+                "psfFluxErr",
+                "midpointMjdTai",
+                "band",
+                "reliability",
+            ],
         ),
     );
     out.insert(
@@ -307,7 +313,10 @@ pub fn full_alert(alert: &Value) -> Value {
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC, the `UTC` field of every record.
 pub fn utc_string(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let s = secs % 86_400;
     format!(

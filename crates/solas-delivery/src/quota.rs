@@ -372,6 +372,9 @@ mod tests {
         // A new process sees the same counters.
         let mut again = SqliteLedger::new(Connection::open(&path).unwrap()).unwrap();
         assert_eq!(again.day_stats(5, "2026-01-01").unwrap().records, 3);
-        assert_eq!(again.day_stats(99, "2026-01-01").unwrap(), DayStats::default());
+        assert_eq!(
+            again.day_stats(99, "2026-01-01").unwrap(),
+            DayStats::default()
+        );
     }
 }

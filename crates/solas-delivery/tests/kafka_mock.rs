@@ -28,7 +28,8 @@ fn consume(bootstrap: &str, topic: &str, want: usize) -> Vec<(String, Value)> {
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
     consumer.assign(&tpl).unwrap();
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -85,7 +86,10 @@ fn records_reach_the_filters_topic_and_any_consumer_reads_them() {
     assert_eq!(report.bytes as usize, total, "bytes counted as sent");
     assert_eq!(got[0].0, "169298432598474793");
     assert_eq!(got[0].1["diaObjectId"].as_i64(), Some(169298432598474793));
-    assert!(got[0].1["diaObjectId"].is_i64(), "ids are integers, not floats");
+    assert!(
+        got[0].1["diaObjectId"].is_i64(),
+        "ids are integers, not floats"
+    );
     assert_eq!(got[0].1["UTC"], "2026-01-02 03:04:05");
     assert_eq!(got[0].1["mag"], 18.25);
     assert_eq!(got[1].0, "9223372036854775807");
@@ -106,9 +110,23 @@ fn records_reach_the_filters_topic_and_any_consumer_reads_them() {
     assert_eq!(got[0].1["diaObjectId"].as_i64(), Some(169298432598474793));
     let srcs = a["diaSourcesList"].as_array().unwrap();
     assert_eq!(srcs.len(), 2);
-    let mut keys: Vec<&str> = srcs[0].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let mut keys: Vec<&str> = srcs[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     keys.sort();
-    assert_eq!(keys, ["band", "midpointMjdTai", "psfFlux", "psfFluxErr", "reliability"]);
+    assert_eq!(
+        keys,
+        [
+            "band",
+            "midpointMjdTai",
+            "psfFlux",
+            "psfFluxErr",
+            "reliability"
+        ]
+    );
     assert_eq!(srcs[0]["psfFlux"], 1234.5);
     let forced = a["diaForcedSourcesList"].as_array().unwrap();
     assert_eq!(forced.len(), 1);
@@ -135,9 +153,7 @@ fn unreachable_broker_is_an_error_for_that_filter_not_a_panic() {
 #[test]
 fn bad_producer_settings_are_reported() {
     let mut config = KafkaConfig::new("127.0.0.1:1");
-    config
-        .extra
-        .push(("no.such.property".into(), "x".into()));
+    config.extra.push(("no.such.property".into(), "x".into()));
     let err = KafkaSink::new(&config).err().expect("refused");
     assert!(err.to_string().contains("no.such.property"), "{err}");
 }
