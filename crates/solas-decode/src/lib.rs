@@ -53,6 +53,19 @@ impl Decoder {
         }
     }
 
+    /// A decoder whose wire-format schemas come from a directory if given, else from a
+    /// registry URL if given; container files only when neither is.
+    pub fn configured(
+        schema_dir: Option<&std::path::Path>,
+        registry_url: Option<&str>,
+    ) -> Result<Decoder, DecodeError> {
+        Ok(match (schema_dir, registry_url) {
+            (Some(dir), _) => Decoder::with_registry(Box::new(DirRegistry::open(dir)?)),
+            (None, Some(url)) => Decoder::with_registry(Box::new(HttpRegistry::new(url))),
+            (None, None) => Decoder::new(),
+        })
+    }
+
     /// Decode one payload, recognising its framing from its first bytes.
     ///
     /// `Err` means the payload as a whole could not be read (unknown framing, corrupt

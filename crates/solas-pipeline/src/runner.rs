@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use solas_decode::{Decoder, DirRegistry, HttpRegistry};
+use solas_decode::Decoder;
 use solas_features::DustMap;
 use solas_store::blob::PackBlobStore;
 use solas_store::sqlite::{SqliteContextCache, SqliteLightcurves, SqliteMainDb};
@@ -244,20 +244,15 @@ fn classifier(config: &RunConfig) -> Result<Option<Box<dyn Classifier>>, RunErro
     Ok(CatalogueClassifier::new(store).map(|c| Box::new(c) as Box<dyn Classifier>))
 }
 
-fn decoder(config: &RunConfig) -> Result<Decoder, RunError> {
-    Ok(match (&config.schema_dir, &config.schema_registry) {
-        (Some(dir), _) => Decoder::with_registry(Box::new(DirRegistry::open(dir)?)),
-        (None, Some(url)) => Decoder::with_registry(Box::new(HttpRegistry::new(url))),
-        (None, None) => Decoder::new(),
-    })
-}
-
 /// Run the pipeline until the input is exhausted (files), or `stop` is set or the Kafka
 /// source's idle limit is reached.
 pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunError> {
     let started = Instant::now();
     let data = &config.data_dir;
-    let decoder = Arc::new(decoder(&config)?);
+    let decoder = Arc::new(Decoder::configured(
+        config.schema_dir.as_deref(),
+        config.schema_registry.as_deref(),
+    )?);
     let dust = config
         .dust_dir
         .as_deref()

@@ -40,7 +40,7 @@ pub struct SqliteFilterEngine {
 const REFRESH: Duration = Duration::from_secs(5);
 
 /// Until watchlists, watchmaps and annotators exist, filters naming them are refused.
-struct NoResources;
+pub struct NoResources;
 
 impl Resources for NoResources {
     fn watchlist_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {

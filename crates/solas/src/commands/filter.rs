@@ -4,7 +4,8 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use solas_query::{check, Dialect, FilterSpec, QueryError, Resources, Survey};
+use solas_pipeline::filter::user_filters::NoResources;
+use solas_query::{check, Dialect, FilterSpec, Survey};
 
 #[derive(Args, Debug)]
 pub struct FilterArgs {
@@ -108,21 +109,6 @@ const OUTPUTS: [&str; 6] = [
     "webhook",
 ];
 
-/// Lasair's topic naming, with Solas's prefix: the name's `[A-Za-z0-9_.-]` characters, the
-/// first and last 64 of them if there are more than 128.
-fn topic_name(owner: i64, name: &str) -> String {
-    let kept: Vec<char> = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        .collect();
-    let kept: String = if kept.len() > 128 {
-        kept[..64].iter().chain(&kept[kept.len() - 64..]).collect()
-    } else {
-        kept.into_iter().collect()
-    };
-    format!("solas_{owner}_{kept}")
-}
-
 fn open_filters(data: &DataArg) -> anyhow::Result<solas_store::sqlite::filters::FilterStore> {
     let db = data.data.join("solas.db");
     // Creating the main database applies its migrations (the filters table among them).
@@ -147,21 +133,6 @@ pub enum SurveyArg {
 pub enum DialectArg {
     Sqlite,
     Postgres,
-}
-
-/// No users, watchlists, watchmaps or annotators exist yet: every one named is refused.
-struct NoResources;
-
-impl Resources for NoResources {
-    fn watchlist_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
-        Ok(false)
-    }
-    fn watchmap_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
-        Ok(false)
-    }
-    fn annotator_exists(&self, _: &str) -> Result<bool, QueryError> {
-        Ok(false)
-    }
 }
 
 pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
@@ -226,7 +197,7 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             let stored = solas_store::sqlite::filters::StoredFilter {
                 id: 0,
                 owner,
-                topic: topic_name(owner, &name),
+                topic: solas_delivery::topic_name(owner, &name),
                 name,
                 description,
                 selected,

@@ -24,14 +24,9 @@ pub struct SchemaArgs {
 
 impl SchemaArgs {
     pub fn decoder(&self) -> anyhow::Result<solas_decode::Decoder> {
-        Ok(match (&self.schema_dir, &self.schema_registry) {
-            (Some(dir), _) => solas_decode::Decoder::with_registry(Box::new(
-                solas_decode::DirRegistry::open(dir)?,
-            )),
-            (None, Some(url)) => {
-                solas_decode::Decoder::with_registry(Box::new(solas_decode::HttpRegistry::new(url)))
-            }
-            (None, None) => solas_decode::Decoder::new(),
-        })
+        Ok(solas_decode::Decoder::configured(
+            self.schema_dir.as_deref(),
+            self.schema_registry.as_deref(),
+        )?)
     }
 }
