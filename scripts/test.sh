@@ -28,4 +28,10 @@ if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -q; then
   export SOLAS_REQUIRE_POSTGRES=1
 fi
 
+# Headless Chromium for the browser tests: installed from Debian's packages when missing;
+# where it is there, the browser tests are required rather than skipped.
+if scripts/chromium.sh >/dev/null 2>&1; then
+  export SOLAS_REQUIRE_BROWSER=1
+fi
+
 cargo test --workspace --all-targets --locked --no-fail-fast "$@"

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use crate::schema_cache::SchemaCache;
+use crate::schema_cache::{ParsedSchema, SchemaCache};
 use crate::{lsst, ztf, DecodeError, Decoded, PacketKind};
 
 pub const MAGIC: &[u8; 4] = b"Obj\x01";
@@ -17,6 +17,23 @@ const SYNC_LEN: usize = 16;
 const MAX_BLOCK_RECORDS: i64 = 10_000_000;
 
 pub(crate) fn decode(bytes: &[u8], schemas: &SchemaCache) -> Result<Decoded, DecodeError> {
+    let records = decode_with(bytes, schemas, |rest, parsed| {
+        let kind = parsed.kind.clone().map_err(DecodeError::BadSchema)?;
+        Ok(read_record(rest, &parsed.schema, kind, &parsed.version))
+    })?;
+    Ok(Decoded { records })
+}
+
+/// Each record's byte offset and what reading it gave.
+pub(crate) type Records<T> = Vec<(u64, Result<T, DecodeError>)>;
+
+/// The container framing, with `read` turning each datum into a `T` (and saying how many
+/// bytes it used). `read` failing outright refuses the whole file.
+pub(crate) fn decode_with<T>(
+    bytes: &[u8],
+    schemas: &SchemaCache,
+    read: impl Fn(&[u8], &ParsedSchema) -> Result<(Result<T, DecodeError>, usize), DecodeError>,
+) -> Result<Records<T>, DecodeError> {
     let mut cur = Cursor {
         bytes,
         pos: MAGIC.len(),
@@ -77,7 +94,7 @@ pub(crate) fn decode(bytes: &[u8], schemas: &SchemaCache) -> Result<Decoded, Dec
         let mut rest = data;
         for _ in 0..count {
             let offset = data_start + (data.len() - rest.len()) as u64;
-            let (result, used) = read_record(rest, &parsed.schema, parsed.kind, &parsed.version);
+            let (result, used) = read(rest, &parsed)?;
             let failed = result.is_err();
             records.push((offset, result));
             if failed {
@@ -87,7 +104,23 @@ pub(crate) fn decode(bytes: &[u8], schemas: &SchemaCache) -> Result<Decoded, Dec
             rest = &rest[used..];
         }
     }
-    Ok(Decoded { records })
+    Ok(records)
+}
+
+/// Read one datum of any schema as JSON; returns it and how many bytes it used.
+pub(crate) fn read_json(
+    bytes: &[u8],
+    schema: &serde_avro_fast::Schema,
+) -> (Result<serde_json::Value, DecodeError>, usize) {
+    let mut state = serde_avro_fast::de::DeserializerState::new(
+        serde_avro_fast::de::read::ReaderRead::new(bytes),
+        schema,
+    );
+    let result = <crate::json::Json as serde::Deserialize>::deserialize(state.deserializer())
+        .map(|j| j.0)
+        .map_err(|e| DecodeError::Avro(e.to_string()));
+    let used = bytes.len() - state.into_reader().into_inner().len();
+    (result, used)
 }
 
 /// Read one datum from the front of `bytes`; returns the alert and how many bytes it used.

@@ -12,6 +12,7 @@
 
 pub mod container;
 pub mod error;
+mod json;
 pub mod lsst;
 pub mod registry;
 mod schema_cache;
@@ -85,6 +86,62 @@ impl Decoder {
                 first_bytes: bytes.iter().take(4).copied().collect(),
             })
         }
+    }
+}
+
+impl Decoder {
+    /// Decode a payload of any Avro schema (container file or Confluent wire format) into
+    /// JSON records, e.g. another broker's classification stream. Per-record failures come
+    /// back per record, as for alerts.
+    pub fn decode_json(
+        &self,
+        bytes: &[u8],
+    ) -> Result<Vec<Result<serde_json::Value, DecodeError>>, DecodeError> {
+        if bytes.starts_with(container::MAGIC) {
+            let records = container::decode_with(bytes, &self.schemas, |rest, parsed| {
+                Ok(container::read_json(rest, &parsed.schema))
+            })?;
+            Ok(records.into_iter().map(|(_, r)| r).collect())
+        } else if bytes.first() == Some(&wire::MAGIC) {
+            let registry = self.registry.as_deref().ok_or(DecodeError::NoRegistry)?;
+            let (id, body) = wire::split(bytes)?;
+            let parsed = self.schemas.by_id(id, || registry.schema_json(id))?;
+            let (value, used) = container::read_json(body, &parsed.schema);
+            let value = value?;
+            if used != body.len() {
+                return Err(DecodeError::TrailingBytes(body.len() - used));
+            }
+            Ok(vec![Ok(value)])
+        } else {
+            Err(DecodeError::UnknownFraming {
+                first_bytes: bytes.iter().take(4).copied().collect(),
+            })
+        }
+    }
+}
+
+impl Decoder {
+    /// The records of a container file as bare Avro datums (what a Confluent wire message
+    /// carries after its 5-byte header), with the writer schema's Rubin version (`"9.0"`,
+    /// empty for other schemas). `solas replay` uses it to publish Rubin alerts framed as
+    /// the real stream frames them.
+    pub fn container_datums(&self, bytes: &[u8]) -> Result<(String, Vec<Vec<u8>>), DecodeError> {
+        if !bytes.starts_with(container::MAGIC) {
+            return Err(DecodeError::UnknownFraming {
+                first_bytes: bytes.iter().take(4).copied().collect(),
+            });
+        }
+        let version = std::cell::RefCell::new(String::new());
+        let records = container::decode_with(bytes, &self.schemas, |rest, parsed| {
+            version.replace(parsed.version.clone());
+            let (value, used) = container::read_json(rest, &parsed.schema);
+            Ok((value.map(|_| rest[..used].to_vec()), used))
+        })?;
+        let datums = records
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((version.into_inner(), datums))
     }
 }
 

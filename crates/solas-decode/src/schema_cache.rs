@@ -11,7 +11,9 @@ use crate::{packet_kind, DecodeError, PacketKind};
 /// A parsed schema and which survey's packet it describes.
 pub(crate) struct ParsedSchema {
     pub schema: Schema,
-    pub kind: PacketKind,
+    /// Which alert packet it is, or why it is none (other Avro, e.g. a broker's
+    /// classification stream, is still readable as JSON).
+    pub kind: Result<PacketKind, String>,
     /// `"3.3"`, `"9.0"`: from the schema's name or doc where it says, else empty.
     pub version: String,
 }
@@ -60,7 +62,10 @@ impl SchemaCache {
 }
 
 fn parse(json: &str, id: Option<u32>) -> Result<ParsedSchema, DecodeError> {
-    let kind = packet_kind(json)?;
+    let kind = packet_kind(json).map_err(|e| match e {
+        DecodeError::BadSchema(m) => m,
+        other => other.to_string(),
+    });
     let schema: Schema = json
         .parse()
         .map_err(|e| DecodeError::BadSchema(format!("{e}")))?;
@@ -75,15 +80,27 @@ fn parse(json: &str, id: Option<u32>) -> Result<ParsedSchema, DecodeError> {
     })
 }
 
-/// Rubin names its namespaces `lsst.v9_0`; that is the version.
+/// Rubin puts the version in the namespace, `lsst.v9_0`, either as `namespace` or as the
+/// prefix of a full name (`lsst.v9_0.alert`); that is the version.
 fn version_from_json(json: &str) -> String {
     #[derive(serde::Deserialize)]
     struct Top {
         namespace: Option<String>,
+        name: Option<String>,
     }
-    serde_json::from_str::<Top>(json)
-        .ok()
-        .and_then(|t| t.namespace)
-        .and_then(|ns| ns.strip_prefix("lsst.v").map(|v| v.replacen('_', ".", 1)))
+    let Ok(top) = serde_json::from_str::<Top>(json) else {
+        return String::new();
+    };
+    let from = |s: &str| {
+        let v = s.strip_prefix("lsst.v")?;
+        let v = v.split('.').next()?;
+        let (major, minor) = v.split_once('_')?;
+        (major.parse::<u32>().is_ok() && minor.parse::<u32>().is_ok())
+            .then(|| format!("{major}.{minor}"))
+    };
+    top.namespace
+        .as_deref()
+        .and_then(from)
+        .or_else(|| top.name.as_deref().and_then(from))
         .unwrap_or_default()
 }

@@ -44,7 +44,8 @@ pub(crate) fn decode(
 ) -> Result<Alert, DecodeError> {
     let (id, body) = split(bytes)?;
     let parsed = schemas.by_id(id, || registry.schema_json(id))?;
-    let (alert, used) = read_record(body, &parsed.schema, parsed.kind, &parsed.version);
+    let kind = parsed.kind.clone().map_err(DecodeError::BadSchema)?;
+    let (alert, used) = read_record(body, &parsed.schema, kind, &parsed.version);
     let alert = alert?;
     if used != body.len() {
         return Err(DecodeError::TrailingBytes(body.len() - used));

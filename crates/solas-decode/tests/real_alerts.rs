@@ -267,3 +267,23 @@ fn bad_input_is_rejected_with_a_reason() {
     // Empty input.
     assert!(decoder.decode(b"").is_err());
 }
+
+/// Any Avro payload reads as JSON (how other brokers' classification streams arrive); ids
+/// stay exact integers.
+#[test]
+fn any_avro_payload_decodes_to_json() {
+    let file = data::shared_glob("lsst/real/boom_confluent_wire_v9.0/*.avro").remove(0);
+    let records = decoder()
+        .decode_json(&std::fs::read(file).unwrap())
+        .unwrap();
+    let v = records[0].as_ref().unwrap();
+    assert_eq!(v["diaSourceId"].as_i64(), Some(7912941781254298));
+    let file = data::shared_glob("ztf/alerts/*/*.avro").remove(0);
+    let records = decoder()
+        .decode_json(&std::fs::read(file).unwrap())
+        .unwrap();
+    let v = records[0].as_ref().unwrap();
+    assert!(v["objectId"].as_str().unwrap().starts_with("ZTF"));
+    assert!(v["candid"].is_i64());
+    assert!(decoder().decode_json(b"{\"not\": \"avro\"}").is_err());
+}

@@ -137,17 +137,7 @@ impl Record {
     /// The object id used as the Kafka key and in digest links: `diaObjectId` (Rubin) or
     /// `objectId` (ZTF), matched case-insensitively as Lasair does.
     pub fn object_id(&self) -> Option<String> {
-        let value = ["diaobjectid", "objectid"].iter().find_map(|want| {
-            self.0
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(want))
-                .map(|(_, v)| v)
-        })?;
-        match value {
-            Value::Number(n) => Some(n.to_string()),
-            Value::String(s) => Some(s.clone()),
-            _ => None,
-        }
+        object_id_of(&self.0)
     }
 
     /// The record as sent: the row plus `"UTC": "YYYY-MM-DD HH:MM:SS"`.
@@ -156,6 +146,20 @@ impl Record {
         map.insert("UTC".to_string(), Value::String(utc.to_string()));
         // Serialising a Map of Values cannot fail.
         serde_json::to_vec(&Value::Object(map)).unwrap_or_default()
+    }
+}
+
+/// [`Record::object_id`] of a result row, without making it a record first.
+pub fn object_id_of(row: &Map<String, Value>) -> Option<String> {
+    let value = ["diaobjectid", "objectid"].iter().find_map(|want| {
+        row.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(want))
+            .map(|(_, v)| v)
+    })?;
+    match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
     }
 }
 
@@ -254,51 +258,6 @@ impl Sink for Router {
                 .deliver(target, records),
         }
     }
-}
-
-/// The lite lightcurve Lasair attaches for `kafka-lite`, built from a full alert JSON: the
-/// detections' and forced photometry's flux, error, time and band (and reliability for
-/// detections), nothing else.
-pub fn lite_lightcurve(alert: &Value) -> Value {
-    fn pick(list: Option<&Value>, keys: &[&str]) -> Value {
-        let rows = list
-            .and_then(Value::as_array)
-            .map(|rows| {
-                rows.iter()
-                    .map(|row| {
-                        let mut out = Map::new();
-                        for k in keys {
-                            out.insert(k.to_string(), row.get(*k).cloned().unwrap_or(Value::Null));
-                        }
-                        Value::Object(out)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Value::Array(rows)
-    }
-    let mut out = Map::new();
-    out.insert(
-        "diaSourcesList".into(),
-        pick(
-            alert.get("diaSourcesList"),
-            &[
-                "psfFlux",
-                "psfFluxErr",
-                "midpointMjdTai",
-                "band",
-                "reliability",
-            ],
-        ),
-    );
-    out.insert(
-        "diaForcedSourcesList".into(),
-        pick(
-            alert.get("diaForcedSourcesList"),
-            &["psfFlux", "psfFluxErr", "midpointMjdTai", "band"],
-        ),
-    );
-    Value::Object(out)
 }
 
 /// The full alert for `kafka-full`: everything but the annotations and the image cutouts
@@ -403,7 +362,7 @@ mod tests {
     }
 
     #[test]
-    fn lite_and_full_alert_shapes() {
+    fn full_alert_drops_cutouts_and_annotations() {
         let alert = serde_json::json!({
             "diaObject": {"diaObjectId": 1},
             "diaSourcesList": [{"psfFlux": 1.0, "psfFluxErr": 0.1, "midpointMjdTai": 60000.5,
@@ -411,10 +370,6 @@ mod tests {
             "diaForcedSourcesList": [{"psfFlux": 2.0, "psfFluxErr": 0.2, "midpointMjdTai": 60001.5, "band": "r"}],
             "annotations": [1], "cutoutScience": "xx"
         });
-        let lite = lite_lightcurve(&alert);
-        assert_eq!(lite["diaSourcesList"][0].as_object().unwrap().len(), 5);
-        assert!(lite["diaSourcesList"][0].get("x").is_none());
-        assert_eq!(lite["diaForcedSourcesList"][0]["band"], "r");
         let full = full_alert(&alert);
         assert!(full.get("annotations").is_none() && full.get("cutoutScience").is_none());
         assert!(full.get("diaObject").is_some());

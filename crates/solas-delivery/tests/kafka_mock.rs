@@ -8,7 +8,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use solas_delivery::{
-    lite_lightcurve, DeliveryError, FilterTarget, KafkaConfig, KafkaSink, OutputMode, Record, Sink,
+    DeliveryError, FilterTarget, KafkaConfig, KafkaSink, OutputMode, Record, Sink,
 };
 
 fn fixed_now() -> SystemTime {
@@ -66,18 +66,18 @@ fn records_reach_the_filters_topic_and_any_consumer_reads_them() {
     assert_eq!(report.delivered, 3);
     assert_eq!(report.rejected_quota, 0);
 
+    // The lite lightcurve as the filter stage builds it.
     let alert = json!({
-        "diaObject": {"diaObjectId": 169298432598474793_i64},
         "diaSourcesList": [
             {"psfFlux": 1234.5, "psfFluxErr": 12.5, "midpointMjdTai": 60676.125, "band": "r",
-             "reliability": 0.97, "ra": 1.0},
+             "reliability": 0.97},
             {"psfFlux": 1500.0, "psfFluxErr": 11.0, "midpointMjdTai": 60677.5, "band": "g",
-             "reliability": 0.99, "ra": 1.0}],
+             "reliability": 0.99}],
         "diaForcedSourcesList": [
             {"psfFlux": 100.0, "psfFluxErr": 10.0, "midpointMjdTai": 60670.0, "band": "r"}]
     });
     let mut with_alert = rows[0].clone();
-    with_alert.0.insert("alert".into(), lite_lightcurve(&alert));
+    with_alert.0.insert("alert".into(), alert);
     assert_eq!(sink.deliver(&lite, &[with_alert]).unwrap().delivered, 1);
 
     let got = consume(&bootstrap, &plain.topic, 3);

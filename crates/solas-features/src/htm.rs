@@ -36,8 +36,9 @@ fn unit_vector(ra_deg: f64, dec_deg: f64) -> V3 {
     [d.cos() * a.cos(), d.cos() * a.sin(), d.sin()]
 }
 
-/// The 8 root triangles in id order 8..15, vertices counter-clockwise seen from outside.
-fn roots() -> [(i64, [V3; 3]); 8] {
+/// The 8 root triangles in id order 8..15, vertices counter-clockwise seen from outside
+/// (also what the web API's cone cover descends from).
+pub fn roots() -> [(i64, [[f64; 3]; 3]); 8] {
     let v0 = [0.0, 0.0, 1.0];
     let v1 = [1.0, 0.0, 0.0];
     let v2 = [0.0, 1.0, 0.0];

@@ -14,6 +14,35 @@ pub fn next_batch<T>(
     max_age: Duration,
 ) -> Option<Vec<T>> {
     let first = input.recv().ok()?;
+    Some(fill(input, first, max, idle, max_age))
+}
+
+/// What [`next_or_tick`] found.
+#[derive(Debug, PartialEq)]
+pub enum Next<T> {
+    Batch(Vec<T>),
+    /// Nothing arrived for `tick`: time for the caller's periodic work.
+    Tick,
+    Closed,
+}
+
+/// Like [`next_batch`], but gives up after `tick` without a first item, so a stage can do
+/// periodic work (e.g. follow the annotation log) while no alerts come.
+pub fn next_or_tick<T>(
+    input: &Receiver<T>,
+    max: usize,
+    idle: Duration,
+    max_age: Duration,
+    tick: Duration,
+) -> Next<T> {
+    match input.recv_timeout(tick) {
+        Ok(first) => Next::Batch(fill(input, first, max, idle, max_age)),
+        Err(RecvTimeoutError::Timeout) => Next::Tick,
+        Err(RecvTimeoutError::Disconnected) => Next::Closed,
+    }
+}
+
+fn fill<T>(input: &Receiver<T>, first: T, max: usize, idle: Duration, max_age: Duration) -> Vec<T> {
     let opened = Instant::now();
     let mut batch = vec![first];
     while batch.len() < max {
@@ -26,7 +55,7 @@ pub fn next_batch<T>(
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
         }
     }
-    Some(batch)
+    batch
 }
 
 #[cfg(test)]
@@ -48,5 +77,16 @@ mod tests {
         );
         drop(tx);
         assert!(next_batch(&rx, 10, d, d * 10).is_none());
+    }
+
+    #[test]
+    fn ticks_while_idle_and_reports_close() {
+        let (tx, rx) = crossbeam_channel::bounded(10);
+        let d = Duration::from_millis(10);
+        assert_eq!(next_or_tick(&rx, 10, d, d, d), Next::<i32>::Tick);
+        tx.send(1).unwrap();
+        assert_eq!(next_or_tick(&rx, 10, d, d, d), Next::Batch(vec![1]));
+        drop(tx);
+        assert_eq!(next_or_tick(&rx, 10, d, d, d), Next::Closed);
     }
 }

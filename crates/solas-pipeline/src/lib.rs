@@ -1,7 +1,7 @@
 //! The Solas pipeline: sources → ingest → filter, joined by bounded channels.
 //!
 //! ```text
-//! source (files | kafka) ─▶ ingest: decode ─▶ ingest: store ─▶ context ─▶ filter ─▶ acks to the source
+//! source (files | kafka) ─▶ ingest: decode ─▶ ingest: store ─▶ context ─▶ filter ─▶ delivery ─▶ acks to the source
 //!                            (N workers)       (lightcurves,    (catalogue   (features, context →
 //!                            bad alerts ─▶      cutouts)          crossmatch,  main database, one
 //!                            rejected/                            cached)      transaction per batch)
@@ -12,7 +12,13 @@
 //!   pass the cutout-free alert on.
 //! - [`context`]: what each new object is next to (Sherlock), cached by object.
 //! - [`filter`]: the per-batch stage: lightcurve features and context into the main
-//!   database. (Watchlists, watchmaps and user filters plug in here.)
+//!   database, watchlist/watchmap/TNS/GW matching (`filter::watch`), then users' filters
+//!   (`filter::user_filters`), also re-run when annotations arrive.
+//! - [`delivery`]: filter results to Kafka topics, webhooks and email digests, with quotas
+//!   and reports to owners; acknowledges the batch's alerts once delivered.
+//! - `classifications`: other brokers' classification streams stored as annotations.
+//! - `publish`: when stages run as separate processes, the ingest side's output topic
+//!   (the runner's [`runner::Role`] chooses which stages a process runs).
 //! - [`runner`]: builds the stages for a configuration, runs them, reports progress.
 //!
 //! Stages only see the storage traits of `solas-store`, never a backend. Every alert's
@@ -20,13 +26,20 @@
 //! committed, so a Kafka source commits offsets only for alerts whose writes are durable.
 
 pub mod ack;
+pub mod alert_hook;
 pub mod batch;
+#[cfg(feature = "kafka")]
+pub mod classifications;
 pub mod context;
+pub mod delivery;
 pub mod filter;
 pub mod ingest;
 pub mod message;
+#[cfg(feature = "kafka")]
+pub mod publish;
 pub mod runner;
 pub mod source;
 pub mod stats;
+pub mod status;
 
 pub use runner::{run, RunConfig, Summary};

@@ -91,3 +91,11 @@ pub struct InFlight {
     /// The object's context classification, once the context stage has run.
     pub context: Option<std::sync::Arc<crate::context::ContextResult>>,
 }
+
+/// An alert as the scale-out stages pass it on over Kafka: stored already, cutout-free,
+/// with its context classification once the context stage has run.
+#[derive(Debug, serde::Deserialize)]
+pub struct Published {
+    pub alert: Alert,
+    pub context: Option<serde_json::Value>,
+}

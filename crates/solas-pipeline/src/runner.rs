@@ -66,8 +66,84 @@ pub struct RunConfig {
     pub filter_idle: Duration,
     /// ...or when its first alert has waited this long.
     pub filter_max_age: Duration,
+    /// Rows per filter run, and how long one filter may run on one batch.
+    pub filter_row_limit: u64,
+    pub filter_time_limit: Duration,
+    /// Where filter results go.
+    pub delivery: crate::delivery::DeliveryConfig,
+    /// PostgreSQL connection string for the lightcurve store (e.g. `host=db user=solas
+    /// dbname=solas`); None keeps it in `<data>/lightcurves.db`.
+    pub lightcurves_url: Option<String>,
+    /// `s3://bucket[/prefix]` for cutouts in an S3-compatible store (None: pack files under
+    /// `<data>/cutouts`), with its options (endpoint, allow_http, keys, region; the `AWS_*`
+    /// environment variables are read too).
+    pub cutouts_url: Option<String>,
+    pub cutouts_options: Vec<(String, String)>,
+    /// A webhook (Slack-compatible: a JSON `{"text": …}` POST) told when the run fails,
+    /// when Kafka stays unreachable for `alert_after`, and when a worker on this data
+    /// directory stops reporting without a clean exit.
+    pub alert_webhook: Option<String>,
+    pub alert_after: Duration,
+    /// Which stages this process runs.
+    pub role: Role,
+    /// Kafka topic that rejected payloads are also published to, with the reason.
+    #[cfg(feature = "kafka")]
+    pub dead_letter: Option<crate::publish::PublishConfig>,
+    /// Counters to fill (e.g. shared with the `/metrics` endpoint); a fresh set if None.
+    pub stats: Option<Arc<Stats>>,
     /// Print a progress line on stderr (only when it is a terminal).
     pub progress: bool,
+}
+
+/// Which stages a process runs. The embedded default runs them all; in a scale-out
+/// deployment `Ingest` processes publish stored alerts to an internal topic that `Process`
+/// processes (context, filter, delivery) consume, each role a consumer group of its own.
+#[derive(Debug, Clone, Default)]
+pub enum Role {
+    #[default]
+    All,
+    /// Decode, store cutouts and lightcurves, publish the cutout-free alert.
+    #[cfg(feature = "kafka")]
+    Ingest(crate::publish::PublishConfig),
+    /// Read alerts published by ingest workers, classify their context and publish them on
+    /// (with the classification) for `Filter` workers.
+    #[cfg(feature = "kafka")]
+    Context(crate::publish::PublishConfig),
+    /// Read published alerts (JSON) and run context, filter and delivery on them; the
+    /// lightcurves are already stored.
+    Process,
+    /// Read alerts published by context workers and run filter and delivery on them.
+    Filter,
+}
+
+impl Role {
+    /// The role's name, as the `solas` subcommand that runs it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::All => "run",
+            #[cfg(feature = "kafka")]
+            Role::Ingest(_) => "ingest",
+            #[cfg(feature = "kafka")]
+            Role::Context(_) => "context",
+            Role::Process => "process",
+            Role::Filter => "filter",
+        }
+    }
+
+    /// Whether this role writes lightcurves and cutouts (only where alerts enter).
+    fn stores(&self) -> bool {
+        matches!(self, Role::All) || self.publishes_stored()
+    }
+
+    #[cfg(feature = "kafka")]
+    fn publishes_stored(&self) -> bool {
+        matches!(self, Role::Ingest(_))
+    }
+
+    #[cfg(not(feature = "kafka"))]
+    fn publishes_stored(&self) -> bool {
+        false
+    }
 }
 
 impl RunConfig {
@@ -86,6 +162,18 @@ impl RunConfig {
             filter_batch: 10_000,
             filter_idle: Duration::from_millis(200),
             filter_max_age: Duration::from_secs(1),
+            filter_row_limit: 1000,
+            filter_time_limit: Duration::from_secs(5),
+            delivery: Default::default(),
+            role: Role::All,
+            lightcurves_url: None,
+            alert_webhook: None,
+            alert_after: Duration::from_secs(60),
+            cutouts_url: None,
+            cutouts_options: Vec::new(),
+            stats: None,
+            #[cfg(feature = "kafka")]
+            dead_letter: None,
             progress: true,
         }
     }
@@ -105,6 +193,8 @@ pub enum RunError {
     Catalogue(#[from] solas_catalogue::CatalogueError),
     #[error("user filters: {0}")]
     Filters(String),
+    #[error("publishing: {0}")]
+    Publish(String),
     #[error("a stage thread panicked: {0}")]
     Panic(String),
 }
@@ -116,6 +206,8 @@ pub struct Summary {
     pub payloads: u64,
     pub alerts: u64,
     pub stored: u64,
+    /// Alerts published for the downstream stages (ingest processes only).
+    pub published: u64,
     pub detections: u64,
     pub forced: u64,
     pub non_detections: u64,
@@ -131,6 +223,16 @@ pub struct Summary {
     pub filter_failures: u64,
     /// Seconds spent running user filters (all of them, all batches).
     pub user_filter_seconds: f64,
+    /// Filter runs triggered by annotations (included in `filter_runs`).
+    pub annotation_runs: u64,
+    /// Watchlist cone, watchmap and GW-event hits, and seconds spent finding them.
+    pub watch_hits: u64,
+    pub watch_seconds: f64,
+    /// Records delivered (Kafka, webhook, email queue), failed deliveries, and records
+    /// held back by daily byte quotas.
+    pub delivered: u64,
+    pub delivery_failures: u64,
+    pub quota_rejected: u64,
     pub solar_system: u64,
     pub batches: u64,
     pub rejected: BTreeMap<&'static str, u64>,
@@ -162,6 +264,9 @@ impl std::fmt::Display for Summary {
         line(f, "payloads read:", self.payloads.to_string())?;
         line(f, "alerts decoded:", self.alerts.to_string())?;
         line(f, "alerts stored:", self.stored.to_string())?;
+        if self.published > 0 {
+            line(f, "alerts published:", self.published.to_string())?;
+        }
         line(f, "new detections:", self.detections.to_string())?;
         line(f, "new forced phot.:", self.forced.to_string())?;
         line(f, "new non-detections:", self.non_detections.to_string())?;
@@ -183,7 +288,7 @@ impl std::fmt::Display for Summary {
             ),
         )?;
         for (table, n) in &self.tables {
-            writeln!(f, "  {table:<18}{n} rows")?;
+            writeln!(f, "  {table:<30}{n} rows")?;
         }
         line(
             f,
@@ -195,10 +300,26 @@ impl std::fmt::Display for Summary {
         )?;
         line(
             f,
+            "watch hits:",
+            format!(
+                "{} (watchlist cones, watchmaps, GW events; {:.2} s)",
+                self.watch_hits, self.watch_seconds
+            ),
+        )?;
+        line(
+            f,
             "user filters:",
             format!(
-                "{} runs, {} rows, {} failed",
-                self.filter_runs, self.filter_rows, self.filter_failures
+                "{} runs ({} on annotations), {} rows, {} failed",
+                self.filter_runs, self.annotation_runs, self.filter_rows, self.filter_failures
+            ),
+        )?;
+        line(
+            f,
+            "delivered:",
+            format!(
+                "{} records, {} failed deliveries, {} held back by quotas",
+                self.delivered, self.delivery_failures, self.quota_rejected
             ),
         )?;
         line(f, "rejected:", self.rejected_total().to_string())?;
@@ -244,9 +365,108 @@ fn classifier(config: &RunConfig) -> Result<Option<Box<dyn Classifier>>, RunErro
     Ok(CatalogueClassifier::new(store).map(|c| Box::new(c) as Box<dyn Classifier>))
 }
 
+type Handles = Vec<(&'static str, thread::JoinHandle<Result<(), RunError>>)>;
+
+/// The context stage, when catalogues are configured; otherwise alerts pass straight on.
+fn start_context(
+    config: &RunConfig,
+    data: &Path,
+    handles: &mut Handles,
+    input: crossbeam_channel::Receiver<crate::message::InFlight>,
+    stats: &Arc<Stats>,
+) -> Result<crossbeam_channel::Receiver<crate::message::InFlight>, RunError> {
+    let Some(classifier) = classifier(config)? else {
+        return Ok(input);
+    };
+    let (tx, rx) = crossbeam_channel::bounded(1024);
+    let stage = ContextStage {
+        classifier,
+        cache: Box::new(SqliteContextCache::open(&data.join("solas.db"))?),
+        stats: stats.clone(),
+        max_batch: config.ingest_batch,
+        linger: Duration::from_millis(20),
+    };
+    handles.push(("context", thread::spawn(move || Ok(stage.run(input, tx)?))));
+    Ok(rx)
+}
+
+/// Context, filter and delivery, from stored alerts to acknowledgements.
+#[allow(clippy::too_many_arguments)]
+fn start_downstream(
+    config: &RunConfig,
+    data: &Path,
+    handles: &mut Handles,
+    stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
+    ack_tx: crossbeam_channel::Sender<crate::message::Origin>,
+    stats: &Arc<Stats>,
+    reader_lc: Box<dyn solas_store::LightcurveStore>,
+    main: SqliteMainDb,
+    dust: Option<Arc<DustMap>>,
+) -> Result<(), RunError> {
+    let filter_rx = if matches!(config.role, Role::Filter) {
+        stored_rx // classified by the context workers upstream
+    } else {
+        start_context(config, data, handles, stored_rx, stats)?
+    };
+    let mut engine = crate::filter::user_filters::SqliteFilterEngine::open(&data.join("solas.db"))
+        .map_err(RunError::Filters)?;
+    engine.row_limit = config.filter_row_limit;
+    engine.time_limit = config.filter_time_limit;
+    let filter = FilterStage {
+        lightcurves: reader_lc,
+        main: Box::new(main),
+        dust,
+        stats: stats.clone(),
+        max_batch: config.filter_batch,
+        idle: config.filter_idle,
+        max_age: config.filter_max_age,
+        watch: Some(crate::filter::watch::WatchMatcher::open(data)?),
+        filters: Some(Box::new(engine)),
+    };
+    // A few batches of results may wait for delivery; more would only hold alerts unacked.
+    let (work_tx, work_rx) = crossbeam_channel::bounded(4);
+    handles.push((
+        "filter",
+        thread::spawn(move || Ok(filter.run(filter_rx, work_tx)?)),
+    ));
+    let delivery = crate::delivery::DeliveryStage {
+        sink: crate::delivery::build_sink(&data.join("solas.db"), &config.delivery)
+            .map_err(RunError::Filters)?,
+        reports: solas_store::sqlite::filters::FilterStore::open(&data.join("solas.db"))?,
+        stats: stats.clone(),
+    };
+    let acks = ack_tx.clone();
+    handles.push((
+        "delivery",
+        thread::spawn(move || {
+            delivery.run(work_rx, acks);
+            Ok(())
+        }),
+    ));
+    Ok(())
+}
+
 /// Run the pipeline until the input is exhausted (files), or `stop` is set or the Kafka
 /// source's idle limit is reached.
-pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunError> {
+pub fn run(config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunError> {
+    let hook = config.alert_webhook.clone();
+    let source = match &config.input {
+        Input::Files(f) => format!("{} file input(s)", f.len()),
+        Input::Memory { .. } => "replay from memory".to_string(),
+        #[cfg(feature = "kafka")]
+        Input::Kafka(k) => format!("kafka topic {} group {}", k.topic, k.group),
+    };
+    let result = run_stages(config, stop);
+    if let (Err(e), Some(url)) = (&result, hook) {
+        crate::alert_hook::post(
+            &url,
+            &format!("Solas stopped with an error ({source}): {e}"),
+        );
+    }
+    result
+}
+
+fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunError> {
     let started = Instant::now();
     let data = &config.data_dir;
     let decoder = Arc::new(Decoder::configured(
@@ -259,11 +479,29 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         .map(DustMap::open)
         .transpose()?
         .map(Arc::new);
-    let blobs: Arc<dyn BlobStore> = Arc::new(PackBlobStore::open(&data.join("cutouts"))?);
+    let blobs: Arc<dyn BlobStore> = match &config.cutouts_url {
+        Some(url) => {
+            let options: Vec<(&str, &str)> = config
+                .cutouts_options
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            Arc::new(solas_store::blob::S3BlobStore::open(url, &options)?)
+        }
+        None => Arc::new(PackBlobStore::open(&data.join("cutouts"))?),
+    };
     let lightcurves_path = data.join("lightcurves.db");
-    let writer_lc = SqliteLightcurves::open(&lightcurves_path)?;
-    let reader_lc = SqliteLightcurves::open(&lightcurves_path)?;
+    // Two handles: the store writer's and the filter stage's reader.
+    let open_lc = || -> Result<Box<dyn solas_store::LightcurveStore>, RunError> {
+        Ok(match &config.lightcurves_url {
+            Some(url) => Box::new(solas_store::postgres::PgLightcurves::open(url)?),
+            None => Box::new(SqliteLightcurves::open(&lightcurves_path)?),
+        })
+    };
+    let writer_lc = open_lc()?;
+    let reader_lc = open_lc()?;
     let main = SqliteMainDb::open(&data.join("solas.db"))?;
+    let stats = config.stats.clone().unwrap_or_default();
     let mut source: Box<dyn Source> = match config.input {
         Input::Files(ref inputs) => Box::new(crate::source::files::FileSource::new(inputs)?),
         Input::Memory {
@@ -276,10 +514,16 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
             rate,
         )),
         #[cfg(feature = "kafka")]
-        Input::Kafka(ref k) => Box::new(crate::source::kafka::KafkaSource::new(k.clone())?),
+        Input::Kafka(ref k) => {
+            let mut source =
+                crate::source::kafka::KafkaSource::new(k.clone())?.with_lag_stats(stats.clone());
+            if let Some(url) = &config.alert_webhook {
+                source = source.with_alert_hook(url.clone(), config.alert_after);
+            }
+            Box::new(source)
+        }
     };
     let source_name = source.describe();
-    let stats = Arc::new(Stats::default());
 
     let cap = 1024;
     let (raw_tx, raw_rx) = crossbeam_channel::bounded(cap);
@@ -288,7 +532,13 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
     let (ack_tx, ack_rx) = crossbeam_channel::unbounded();
 
     let mut handles: Vec<(&str, thread::JoinHandle<Result<(), RunError>>)> = Vec::new();
-    let rejected = Arc::new(Rejected::new(&data.join("rejected")));
+    let rejected = Rejected::new(&data.join("rejected"));
+    #[cfg(feature = "kafka")]
+    let rejected = match &config.dead_letter {
+        Some(dl) => rejected.with_dead_letter(dl).map_err(RunError::Publish)?,
+        None => rejected,
+    };
+    let rejected = Arc::new(rejected);
     for _ in 0..config.decode_workers.max(1) {
         let worker = DecodeWorker {
             decoder: decoder.clone(),
@@ -306,54 +556,63 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         ));
     }
     drop((raw_rx, decoded_tx));
-    let writer = StoreWriter {
-        lightcurves: Box::new(writer_lc),
-        blobs: blobs.clone(),
-        stats: stats.clone(),
-        max_batch: config.ingest_batch,
-        linger: Duration::from_millis(20),
+    // Published alerts were stored by the ingest process that published them.
+    let stored_rx = if !config.role.stores() {
+        drop(stored_tx);
+        decoded_rx
+    } else {
+        let writer = StoreWriter {
+            lightcurves: writer_lc,
+            blobs: blobs.clone(),
+            stats: stats.clone(),
+            max_batch: config.ingest_batch,
+            linger: Duration::from_millis(20),
+        };
+        handles.push((
+            "store",
+            thread::spawn(move || Ok(writer.run(decoded_rx, stored_tx)?)),
+        ));
+        stored_rx
     };
-    handles.push((
-        "store",
-        thread::spawn(move || Ok(writer.run(decoded_rx, stored_tx)?)),
-    ));
-    // With catalogues, the context stage sits between the store writer and the filter.
-    let filter_rx = match classifier(&config)? {
-        None => stored_rx,
-        Some(classifier) => {
-            let (tx, rx) = crossbeam_channel::bounded(cap);
-            let stage = ContextStage {
-                classifier,
-                cache: Box::new(SqliteContextCache::open(&data.join("solas.db"))?),
-                stats: stats.clone(),
-                max_batch: config.ingest_batch,
-                linger: Duration::from_millis(20),
-            };
-            handles.push((
-                "context",
-                thread::spawn(move || Ok(stage.run(stored_rx, tx)?)),
-            ));
-            rx
-        }
-    };
-    let filter = FilterStage {
-        lightcurves: Box::new(reader_lc),
-        main: Box::new(main),
+    #[cfg(feature = "kafka")]
+    if let Role::Ingest(publish) | Role::Context(publish) = &config.role {
+        let publish_rx = if matches!(config.role, Role::Context(_)) {
+            start_context(&config, data, &mut handles, stored_rx, &stats)?
+        } else {
+            stored_rx
+        };
+        let publisher =
+            crate::publish::Publisher::new(publish, stats.clone()).map_err(RunError::Filters)?;
+        let acks = ack_tx.clone();
+        handles.push((
+            "publish",
+            thread::spawn(move || publisher.run(publish_rx, acks).map_err(RunError::Publish)),
+        ));
+    } else {
+        start_downstream(
+            &config,
+            data,
+            &mut handles,
+            stored_rx,
+            ack_tx.clone(),
+            &stats,
+            reader_lc,
+            main,
+            dust,
+        )?;
+    }
+    #[cfg(not(feature = "kafka"))]
+    start_downstream(
+        &config,
+        data,
+        &mut handles,
+        stored_rx,
+        ack_tx.clone(),
+        &stats,
+        reader_lc,
+        main,
         dust,
-        stats: stats.clone(),
-        max_batch: config.filter_batch,
-        idle: config.filter_idle,
-        max_age: config.filter_max_age,
-        filters: Some(Box::new(
-            crate::filter::user_filters::SqliteFilterEngine::open(&data.join("solas.db"))
-                .map_err(RunError::Filters)?,
-        )),
-    };
-    let acks = ack_tx.clone();
-    handles.push((
-        "filter",
-        thread::spawn(move || Ok(filter.run(filter_rx, acks)?)),
-    ));
+    )?;
     drop(ack_tx);
 
     let done = Arc::new(AtomicBool::new(false));
@@ -361,6 +620,12 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         let (stats, done) = (stats.clone(), done.clone());
         thread::spawn(move || progress_loop(&stats, &done, started))
     });
+    let reporter = {
+        let (stats, done, db) = (stats.clone(), done.clone(), data.join("solas.db"));
+        let role = config.role.name();
+        let hook = config.alert_webhook.clone();
+        thread::spawn(move || crate::status::report_loop(&db, role, stats, done, hook))
+    };
 
     let source_result = source.run(raw_tx, ack_rx, &stop);
     if source_result.is_err() {
@@ -380,6 +645,7 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
     if let Some(p) = progress {
         let _ = p.join();
     }
+    let _ = reporter.join();
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -389,6 +655,7 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         payloads: Stats::get(&stats.payloads),
         alerts: Stats::get(&stats.alerts),
         stored: Stats::get(&stats.stored),
+        published: Stats::get(&stats.published),
         detections: Stats::get(&stats.detections),
         forced: Stats::get(&stats.forced),
         non_detections: Stats::get(&stats.non_detections),
@@ -401,6 +668,12 @@ pub fn run(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunE
         filter_rows: Stats::get(&stats.filter_rows),
         filter_failures: Stats::get(&stats.filter_failures),
         user_filter_seconds: Stats::get(&stats.busy_user_filters_ns) as f64 / 1e9,
+        annotation_runs: Stats::get(&stats.annotation_runs),
+        watch_hits: Stats::get(&stats.watch_hits),
+        watch_seconds: Stats::get(&stats.busy_watch_ns) as f64 / 1e9,
+        delivered: Stats::get(&stats.delivered),
+        delivery_failures: Stats::get(&stats.delivery_failures),
+        quota_rejected: Stats::get(&stats.quota_rejected),
         solar_system: Stats::get(&stats.solar_system),
         batches: Stats::get(&stats.batches),
         rejected: stats.rejected(),

@@ -259,3 +259,29 @@ fn bad_alerts_are_counted_set_aside_and_do_not_stop_the_run() {
         assert!(note.with_extension("").exists() || note.with_extension("avro").exists());
     }
 }
+
+/// A run reports itself in `worker_status` (what the status page and `/metrics` read).
+#[test]
+fn a_run_reports_its_counters_in_worker_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files =
+        solas_testdata::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
+    let summary = common::run(common::config(tmp.path(), common::files(&files)));
+    let conn = rusqlite::Connection::open(tmp.path().join("solas.db")).unwrap();
+    let (role, running, json, metrics): (String, bool, String, String) = conn
+        .query_row(
+            "SELECT role, running, summary, metrics FROM worker_status",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(role, "run");
+    assert!(!running, "a finished run says so");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["alerts"].as_u64(), Some(summary.alerts));
+    assert_eq!(json["batches"].as_u64(), Some(summary.batches));
+    assert!(metrics.contains(&format!(
+        "solas_alerts_total{{stage=\"decode\"}} {}",
+        summary.alerts
+    )));
+}

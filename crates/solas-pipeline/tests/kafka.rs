@@ -97,12 +97,25 @@ fn consumer_group_commits_after_writes_and_resumes_after_restart() {
     producer.flush(Duration::from_secs(30)).unwrap();
     let produced = files.len() as u64 + 1;
 
-    // First run: stops after 30 messages; their offsets are committed.
+    // First run: stops after 30 messages; their offsets are committed. Rejected payloads
+    // also go to a dead-letter topic.
+    mock.create_topic("solas-dead-letters", 1, 1).unwrap();
+    let dead_letter = Some(solas_pipeline::publish::PublishConfig {
+        brokers: brokers.clone(),
+        topic: "solas-dead-letters".into(),
+        extra: vec![],
+    });
     let store = tempfile::tempdir().unwrap();
-    let first = common::run(common::config(
-        store.path(),
-        kafka(&brokers, "solas-test", Some(30)),
-    ));
+    let mut config = common::config(store.path(), kafka(&brokers, "solas-test", Some(30)));
+    config.dead_letter = dead_letter.clone();
+    let stats = std::sync::Arc::new(solas_pipeline::stats::Stats::default());
+    config.stats = Some(stats.clone());
+    let first = common::run(config);
+    assert_eq!(
+        solas_pipeline::stats::Stats::get(&stats.kafka_lag),
+        produced - 30,
+        "the consumer lag: what is left to read"
+    );
     assert_eq!(first.payloads, 30);
     assert_eq!(
         committed(&brokers, "solas-test"),
@@ -111,10 +124,9 @@ fn consumer_group_commits_after_writes_and_resumes_after_restart() {
     );
 
     // Restart with the same group: it resumes after them and reads the rest once.
-    let second = common::run(common::config(
-        store.path(),
-        kafka(&brokers, "solas-test", None),
-    ));
+    let mut config = common::config(store.path(), kafka(&brokers, "solas-test", None));
+    config.dead_letter = dead_letter.clone();
+    let second = common::run(config);
     assert_eq!(
         second.payloads,
         produced - 30,
@@ -127,6 +139,44 @@ fn consumer_group_commits_after_writes_and_resumes_after_restart() {
         "the non-alert is set aside"
     );
     assert_eq!(first.alerts + second.alerts, files.len() as u64);
+    {
+        let dlq: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", "dlq-reader")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("solas-dead-letters", 0, Offset::Beginning)
+            .unwrap();
+        dlq.assign(&tpl).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let message = loop {
+            if let Some(Ok(m)) = dlq.poll(Duration::from_millis(200)) {
+                break m.detach();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing on the dead-letter topic"
+            );
+        };
+        use rdkafka::message::{Headers, Message};
+        assert_eq!(message.payload(), Some(&b"not an alert"[..]));
+        let headers = message.headers().unwrap();
+        let reason = headers
+            .iter()
+            .find(|h| h.key == "reason")
+            .unwrap()
+            .value
+            .unwrap();
+        assert_eq!(reason, b"unknown_framing");
+        let origin = headers
+            .iter()
+            .find(|h| h.key == "origin")
+            .unwrap()
+            .value
+            .unwrap();
+        assert!(String::from_utf8_lossy(origin).starts_with("alerts[0]@"));
+    }
 
     // A third run finds nothing new.
     let third = common::run(common::config(

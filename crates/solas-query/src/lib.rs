@@ -7,17 +7,12 @@
 //! the row limit as bound parameters. User text is never pasted into SQL.
 //!
 //! Modules: `spec` (inputs and caps), `lex` (raw-text and token screening), `tables`
-//! (the `tables` string), `sqlite_fns` (math functions SQLite lacks), `schema` (the column whitelist and physical tables), `check`
+//! (the `tables` string), `sqlite_fns` (math functions SQLite lacks), `schema` (the column whitelist and physical tables), `sqlite_resources` (who may name which
+//! watchlist, watchmap and annotator, from the main database), `check`
 //! (parsing and the whitelist walk), `render` (SQL output), `error`.
 //!
 //! ```
 //! use solas_query::*;
-//! struct NoResources;
-//! impl Resources for NoResources {
-//!     fn watchlist_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> { Ok(false) }
-//!     fn watchmap_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> { Ok(false) }
-//!     fn annotator_exists(&self, _: &str) -> Result<bool, QueryError> { Ok(false) }
-//! }
 //! let spec = FilterSpec {
 //!     selected: "objects.diaObjectId, objects.g_psfFlux".into(),
 //!     tables: "objects, sherlock_classifications".into(),
@@ -33,17 +28,19 @@ mod check;
 mod error;
 mod lex;
 mod render;
+pub mod run_pg;
 pub mod run_sqlite;
 pub mod schema;
 mod spec;
 mod sqlite_fns;
+pub mod sqlite_resources;
 mod tables;
 
 pub use check::{check, CheckedQuery};
 pub use error::{Part, QueryError};
 pub use render::{Dialect, Param, Rendered};
 pub use spec::{
-    FilterSpec, Resources, Survey, MAX_JOINED, MAX_PART_CHARS, MAX_TREE_DEPTH,
+    FilterSpec, NoResources, Resources, Survey, MAX_JOINED, MAX_PART_CHARS, MAX_TREE_DEPTH,
     PARSER_RECURSION_LIMIT,
 };
 pub use sqlite_fns::register_sqlite_functions;

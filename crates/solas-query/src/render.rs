@@ -487,4 +487,20 @@ impl CheckedQuery {
     pub fn columns(&self) -> Vec<String> {
         self.outputs.iter().map(|o| o.name.clone()).collect()
     }
+
+    /// The annotator topics the filter joins (lower case): an annotation from any of them
+    /// makes the filter run again for that object.
+    pub fn annotators(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter_map(|s| match &s.join {
+                crate::check::Join::KeyTopic(topic) => Some(topic.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn survey(&self) -> crate::Survey {
+        self.survey
+    }
 }

@@ -96,44 +96,56 @@ impl SqliteRunner {
             Some(limit),
             in_batch.then_some(batch_table),
         );
-        let names = query.columns();
-        let deadline = Instant::now() + timeout;
-        self.conn
-            .progress_handler(10_000, Some(move || Instant::now() > deadline))?;
-        let result = (|| {
-            let mut stmt = self.conn.prepare(&rendered.sql)?;
-            let params = rusqlite::params_from_iter(rendered.params.iter().map(|p| match p {
-                Param::Int(i) => rusqlite::types::Value::Integer(*i),
-                Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
-            }));
-            let mut rows = stmt.query(params)?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                let mut map = Map::new();
-                for (i, name) in names.iter().enumerate() {
-                    let v = match row.get_ref(i)? {
-                        ValueRef::Null => Value::Null,
-                        ValueRef::Integer(n) => Value::from(n),
-                        ValueRef::Real(x) => {
-                            serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
-                        }
-                        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-                        ValueRef::Blob(b) => Value::String(format!("<{} bytes>", b.len())),
-                    };
-                    map.insert(name.clone(), v);
-                }
-                out.push(map);
+        run_rendered(&self.conn, &rendered, &query.columns(), timeout)
+    }
+}
+
+/// One SQLite value as JSON: integers stay integers; NaN and infinities become null.
+pub fn json_value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(n) => Value::from(n),
+        ValueRef::Real(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::String(format!("<{} bytes>", b.len())),
+    }
+}
+
+/// Run rendered filter SQL on `conn` (which needs [`crate::register_sqlite_functions`]),
+/// stopping it after `timeout`; rows come back keyed by the filter's output `names`. The
+/// web API uses it for paged queries, the filter stage through [`SqliteRunner::run`].
+pub fn run_rendered(
+    conn: &Connection,
+    rendered: &crate::Rendered,
+    names: &[String],
+    timeout: Duration,
+) -> Result<Vec<ResultRow>, RunError> {
+    let deadline = Instant::now() + timeout;
+    conn.progress_handler(10_000, Some(move || Instant::now() > deadline))?;
+    let result = (|| {
+        let mut stmt = conn.prepare(&rendered.sql)?;
+        let params = rusqlite::params_from_iter(rendered.params.iter().map(|p| match p {
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+            Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        }));
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut map = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                map.insert(name.clone(), json_value(row.get_ref(i)?));
             }
-            Ok::<_, rusqlite::Error>(out)
-        })();
-        self.conn.progress_handler(0, None::<fn() -> bool>)?;
-        match result {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::OperationInterrupted =>
-            {
-                Err(RunError::Timeout(timeout))
-            }
-            other => Ok(other?),
+            out.push(map);
         }
+        Ok::<_, rusqlite::Error>(out)
+    })();
+    conn.progress_handler(0, None::<fn() -> bool>)?;
+    match result {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            Err(RunError::Timeout(timeout))
+        }
+        other => Ok(other?),
     }
 }

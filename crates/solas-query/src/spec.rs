@@ -42,6 +42,21 @@ pub trait Resources {
     }
 }
 
+/// A deployment with no watchlists, watchmaps or annotators: filters naming one are refused.
+pub struct NoResources;
+
+impl Resources for NoResources {
+    fn watchlist_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
+        Ok(false)
+    }
+    fn watchmap_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
+        Ok(false)
+    }
+    fn annotator_exists(&self, _: &str) -> Result<bool, QueryError> {
+        Ok(false)
+    }
+}
+
 /// Lasair stores each part in a `varchar(4096)`; longer input is refused before parsing.
 pub const MAX_PART_CHARS: usize = 4096;
 /// Depth of the checked expression tree. Long AND chains are left-deep, so this must

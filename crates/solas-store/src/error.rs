@@ -20,6 +20,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A server backend (PostgreSQL, S3) failed.
+    #[error("{0}")]
+    Backend(String),
 }
 
 impl StoreError {

@@ -14,6 +14,7 @@
 pub mod blob;
 pub mod error;
 pub mod fits;
+pub mod postgres;
 pub mod sqlite;
 pub mod tables;
 

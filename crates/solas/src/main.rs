@@ -38,6 +38,32 @@ enum Command {
     Sherlock(commands::catalogue::SherlockArgs),
     /// User filters (Lasair's SELECT / tables / WHERE): check one and see the SQL it becomes.
     Filter(commands::filter::FilterArgs),
+    /// Register and list annotator topics.
+    Annotator(commands::annotate::AnnotatorArgs),
+    /// Annotate an object (replaces the topic's earlier annotation; re-runs filters naming it).
+    Annotate(commands::annotate::AnnotateArgs),
+    /// Send today's email digests of filters with email output.
+    Digest(commands::digest::DigestArgs),
+    /// Watchlists: upload a CSV of cones, list, remove (matched live and against stored objects).
+    Watchlist(commands::watch::WatchlistArgs),
+    /// Watchmaps: upload a MOC (FITS, ASCII or JSON), list, remove.
+    Watchmap(commands::watch::WatchmapArgs),
+    /// Import the TNS public-objects CSV and crossmatch known transients.
+    Tns(commands::watch::TnsArgs),
+    /// Gravitational-wave (multi-messenger) events: import a skymap, list.
+    Event(commands::watch::EventArgs),
+    /// Serve the REST API (the `lasair` Python client works against it unchanged).
+    Serve(commands::web::ServeArgs),
+    /// API users and their tokens: add, token, list.
+    User(commands::web::UserArgs),
+    /// Scale-out ingest worker: decode and store alerts from Kafka, publish them for `process`.
+    Ingest(commands::run::IngestArgs),
+    /// Scale-out context worker: classify published alerts and publish them on.
+    Context(commands::run::ContextArgs),
+    /// Scale-out worker for what follows ingest: context, features, matching, filters, delivery.
+    Process(commands::run::ProcessArgs),
+    /// Publish alert files to a Kafka topic in the surveys' own framings, at a chosen rate.
+    Replay(commands::replay::ReplayArgs),
 }
 
 fn main() {
@@ -52,6 +78,19 @@ fn main() {
         Command::Catalogue(args) => commands::catalogue::catalogue(args),
         Command::Sherlock(args) => commands::catalogue::sherlock(args),
         Command::Filter(args) => commands::filter::filter(args),
+        Command::Annotator(args) => commands::annotate::annotator(args),
+        Command::Annotate(args) => commands::annotate::annotate(args),
+        Command::Digest(args) => commands::digest::digest(args),
+        Command::Watchlist(args) => commands::watch::watchlist(args),
+        Command::Watchmap(args) => commands::watch::watchmap(args),
+        Command::Tns(args) => commands::watch::tns(args),
+        Command::Event(args) => commands::watch::event(args),
+        Command::Replay(args) => commands::replay::replay(args),
+        Command::Ingest(args) => commands::run::ingest(args),
+        Command::Serve(args) => commands::web::serve(args),
+        Command::User(args) => commands::web::user(args),
+        Command::Process(args) => commands::run::process(args),
+        Command::Context(args) => commands::run::context(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

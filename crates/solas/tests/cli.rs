@@ -232,3 +232,455 @@ fn filter_check_prints_sql_or_refuses_with_the_offending_token() {
         assert!(text(&out).contains(token), "{conditions}: {}", text(&out));
     }
 }
+
+/// A filter stored from the command line runs on `solas run`; its email rows are sent by
+/// `solas digest` to a real SMTP server (aiosmtpd via `scripts/smtp-sink.sh`) once a day;
+/// annotators and annotations are managed from the command line too.
+#[test]
+fn filters_deliver_digests_and_annotations_from_the_command_line() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let add = solas(&[
+        "filter",
+        "add",
+        "--data",
+        data,
+        "--name",
+        "bright ztf",
+        "--owner",
+        "5",
+        "--survey",
+        "ztf",
+        "--selected",
+        "objects.objectId, objects.gmag",
+        "--conditions",
+        "objects.gmag < 19",
+        "--output",
+        "email",
+        "--email",
+        "astro@example.org",
+    ]);
+    assert!(add.status.success(), "{}", text(&add));
+    // A filter naming an annotator that does not exist yet is refused...
+    let args = [
+        "filter",
+        "add",
+        "--data",
+        data,
+        "--name",
+        "fink kn",
+        "--owner",
+        "5",
+        "--selected",
+        "objects.diaObjectId",
+        "--tables",
+        "objects, annotator:fink",
+        "--conditions",
+        r#"fink.classification = "KN""#,
+        "--active",
+        "annotations",
+    ];
+    let refused = solas(&args);
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("fink"), "{}", text(&refused));
+    // ...and accepted once the operator has registered it.
+    let reg = solas(&["annotator", "add", "fink", "--owner", "9", "--data", data]);
+    assert!(reg.status.success(), "{}", text(&reg));
+    assert!(solas(&args).status.success());
+
+    let run = solas(&[
+        "run",
+        "--quiet",
+        "--data",
+        data,
+        repo.join("samples").to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let summary = text(&run);
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("delivered:"))
+        .unwrap();
+    let queued: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(queued > 0, "{summary}");
+
+    // The digest goes to the SMTP server, with a link per object; a second run the same
+    // day sends nothing.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mail = tempfile::tempdir().unwrap();
+    let sink = repo.join("scripts/smtp-sink.sh");
+    let started = Command::new(&sink)
+        .args(["start", &port, mail.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{}", text(&started));
+    let smtp = format!("127.0.0.1:{port}");
+    let digest = solas(&[
+        "digest",
+        "--data",
+        data,
+        "--smtp",
+        &smtp,
+        "--base-url",
+        "http://solas.test",
+    ]);
+    let again = solas(&["digest", "--data", data, "--smtp", &smtp]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut messages = Vec::new();
+    while messages.is_empty() && std::time::Instant::now() < deadline {
+        messages = std::fs::read_dir(mail.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = Command::new(&sink).args(["stop", &port]).output();
+    assert!(digest.status.success(), "{}", text(&digest));
+    assert!(
+        text(&digest).contains(&format!("digest of {queued} row(s) sent")),
+        "{}",
+        text(&digest)
+    );
+    assert!(
+        again.status.success() && !text(&again).contains("sent"),
+        "{}",
+        text(&again)
+    );
+    let all: Vec<_> = std::fs::read_dir(mail.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(all.len(), 1, "one digest, sent once");
+    // Undo quoted-printable's soft line breaks.
+    let message = std::fs::read_to_string(&all[0])
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=\n", "");
+    assert!(message.contains("astro@example.org"), "{message}");
+    assert!(
+        message.contains("http://solas.test/objects/ZTF"),
+        "{message}"
+    );
+
+    // Annotating: only the topic's owner may; the annotation is stored.
+    let lsst_object = {
+        let conn = rusqlite::Connection::open(Path::new(data).join("solas.db")).unwrap();
+        conn.query_row("SELECT diaObjectId FROM objects LIMIT 1", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+        .to_string()
+    };
+    let annotate = |user: &str| {
+        solas(&[
+            "annotate",
+            "--data",
+            data,
+            "--topic",
+            "fink",
+            "--object",
+            &lsst_object,
+            "--user",
+            user,
+            "--classification",
+            "KN",
+            "--classdict",
+            r#"{"KN": 0.7}"#,
+        ])
+    };
+    let wrong = annotate("5");
+    assert!(!wrong.status.success() && text(&wrong).contains("another user"));
+    let ok = annotate("9");
+    assert!(ok.status.success(), "{}", text(&ok));
+    let reports = solas(&["filter", "reports", "--data", data, "--owner", "5"]);
+    assert!(reports.status.success());
+    assert!(text(&reports).contains("0 report(s)"), "{}", text(&reports));
+}
+
+/// Uploads from the command line: a bad watchlist or MOC stores nothing and says where it
+/// is wrong; good ones are stored and matched against the objects already there.
+#[test]
+fn watch_uploads_are_checked_whole_and_retro_matched() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let run = solas(&[
+        "run",
+        "--quiet",
+        "--data",
+        data,
+        repo.join("samples").to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let (name, ra, dec): (String, f64, f64) = {
+        let conn = rusqlite::Connection::open(Path::new(data).join("solas.db")).unwrap();
+        conn.query_row(
+            "SELECT objectId, ramean, decmean FROM ztf_objects LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!("ra,dec,name\n{ra},{dec},{name}\n400,1,x\n1,2\n"),
+    )
+    .unwrap();
+    let out = solas(&[
+        "watchlist",
+        "add",
+        bad.to_str().unwrap(),
+        "--name",
+        "b",
+        "--data",
+        data,
+    ]);
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(msg.contains("line 3") && msg.contains("line 4"), "{msg}");
+    let list = text(&solas(&["watchlist", "list", "--data", data]));
+    assert!(!list.contains(" b "), "nothing half-loaded: {list}");
+
+    let good = tmp.path().join("good.csv");
+    std::fs::write(&good, format!("{ra},{dec},{name},2\n")).unwrap();
+    let out = solas(&[
+        "watchlist",
+        "add",
+        good.to_str().unwrap(),
+        "--name",
+        "g",
+        "--owner",
+        "3",
+        "--data",
+        data,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 cone hits"), "{}", text(&out));
+
+    let garbage = tmp.path().join("garbage.fits");
+    std::fs::write(&garbage, b"SIMPLE  =                    T not really").unwrap();
+    let out = solas(&[
+        "watchmap",
+        "add",
+        garbage.to_str().unwrap(),
+        "--name",
+        "x",
+        "--data",
+        data,
+    ]);
+    assert!(
+        !out.status.success() && text(&out).contains("not a usable MOC"),
+        "{}",
+        text(&out)
+    );
+    let ascii = tmp.path().join("sky.txt");
+    std::fs::write(&ascii, "0/0-11\n").unwrap(); // the whole sky, MOC ASCII
+    let out = solas(&[
+        "watchmap",
+        "add",
+        ascii.to_str().unwrap(),
+        "--name",
+        "all",
+        "--data",
+        data,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let objects: i64 = {
+        let conn = rusqlite::Connection::open(Path::new(data).join("solas.db")).unwrap();
+        conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM ztf_objects)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!(
+        text(&out).contains(&format!("{objects} watchmap hits")),
+        "every object is in the whole sky: {}",
+        text(&out)
+    );
+}
+
+/// `solas replay` stands in for the survey streams: ZTF containers as they are, Rubin alerts
+/// re-framed in the Confluent wire format with their schema id; `solas run --kafka` then
+/// reads every one of them.
+#[test]
+fn replay_publishes_the_real_framings_and_run_reads_them_back() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+    cluster.create_topic("alerts", 2, 1).unwrap();
+    let brokers = cluster.bootstrap_servers();
+    let shared = solas_testdata::shared();
+    let ztf = shared.join("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3");
+    // Rubin's own sample alerts (official schemas 9.0, 10.0, 11.1) and one Fink file, which
+    // Fink re-serialised with a schema of its own and so cannot carry a Rubin schema id.
+    let schemas = solas_testdata::lsst_schema_dir();
+    let official: Vec<String> = ["9/0", "10/0", "11/1"]
+        .iter()
+        .map(|v| {
+            schemas
+                .join(v)
+                .join("sample_data/fakeAlert.avro")
+                .display()
+                .to_string()
+        })
+        .collect();
+    let fink =
+        solas_testdata::shared_glob("lsst/real/fink-broker_rubin_2025-09-05_v9.0/*.avro").remove(0);
+    let mut args = vec!["replay", ztf.to_str().unwrap(), fink.to_str().unwrap()];
+    args.extend(official.iter().map(String::as_str));
+    args.extend(["--kafka", &brokers, "--topic", "alerts", "--rate", "2000"]);
+    let out = solas(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).starts_with("38 messages"), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 Rubin file(s) sent as container files"),
+        "{}",
+        text(&out)
+    );
+
+    // Rubin messages carry the wire header with their version's schema id.
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "peek")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["alerts"]).unwrap();
+    let (mut ids, mut ocf) = (Vec::new(), 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while ids.len() + ocf < 38 && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(std::time::Duration::from_millis(200)) {
+            let p = m.payload().unwrap();
+            if p.starts_with(b"Obj\x01") {
+                ocf += 1;
+            } else {
+                ids.push(solas_decode::wire::split(p).unwrap().0);
+            }
+        }
+    }
+    ids.sort();
+    assert_eq!((ocf, ids), (35, vec![900, 1000, 1101]));
+    drop(consumer);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let schema_dir = solas_testdata::lsst_schema_dir();
+    let out = solas(&[
+        "run",
+        "-q",
+        "--kafka",
+        &brokers,
+        "--topic",
+        "alerts",
+        "--group",
+        "solas",
+        "--idle-exit",
+        "3",
+        "--schema-dir",
+        schema_dir.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let summary = text(&out);
+    assert!(summary.contains("alerts decoded:     38"), "{summary}");
+    assert!(summary.contains("rejected:           0"), "{summary}");
+}
+
+/// `solas user add` issues a token; `solas serve` answers the API with it (and refuses
+/// requests without one).
+#[test]
+fn serve_answers_the_api_for_a_user_token() {
+    use std::io::{Read, Write};
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let run = solas(&[
+        "run",
+        "--quiet",
+        "--data",
+        data,
+        repo.join("samples").to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let out = solas(&[
+        "user",
+        "add",
+        "ada",
+        "--email",
+        "ada@example.org",
+        "--data",
+        data,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let token = text(&out)
+        .split("token ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(token.len(), 40, "{token}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_solas"))
+        .args(["serve", "--bind", &bind, "--data", data])
+        .spawn()
+        .unwrap();
+    let get = |path: &str| -> String {
+        for _ in 0..100 {
+            if let Ok(mut s) = std::net::TcpStream::connect(&bind) {
+                write!(
+                    s,
+                    "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                .unwrap();
+                let mut answer = String::new();
+                s.read_to_string(&mut answer).unwrap();
+                return answer;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("server did not start");
+    };
+    let (name, ra, dec): (String, f64, f64) = {
+        let conn = rusqlite::Connection::open(Path::new(data).join("solas.db")).unwrap();
+        conn.query_row(
+            "SELECT objectId, ramean, decmean FROM ztf_objects LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    let refused = get(&format!(
+        "/api/cone/?ra={ra}&dec={dec}&radius=5&requestType=all&survey=ztf"
+    ));
+    let answer = get(&format!(
+        "/api/cone/?ra={ra}&dec={dec}&radius=5&requestType=all&survey=ztf&token={token}"
+    ));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(&name), "{answer}");
+}

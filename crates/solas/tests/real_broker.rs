@@ -9,7 +9,9 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::Message;
 use solas_testdata as data;
 
 fn repo() -> PathBuf {
@@ -164,6 +166,32 @@ fn solas_processes_consume_a_real_broker_and_resume_after_restart() {
         out
     };
 
+    // A user's filter with Kafka output: its topic is on the same broker.
+    broker.create_topic("solas_5_one-object", 1);
+    let add = solas(&[
+        "filter",
+        "add",
+        "--data",
+        data_dir.to_str().unwrap(),
+        "--owner",
+        "5",
+        "--name",
+        "one-object",
+        "--survey",
+        "ztf",
+        "--output",
+        "kafka",
+        "--selected",
+        "objects.objectId, objects.ncand",
+        "--conditions",
+        r#"objects.objectId = "ZTF21abiuvdk""#,
+    ]);
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+
     let first = run(&["--max-messages", "20"]);
     assert_eq!(summary_value(&first, "payloads read:"), 20);
     let second = run(&[]);
@@ -198,5 +226,36 @@ fn solas_processes_consume_a_real_broker_and_resume_after_restart() {
     assert!(
         out.status.success(),
         "the wire-format Rubin alert was decoded by schema id"
+    );
+
+    // Any Kafka client reads the filter's records: one per batch holding the object.
+    let delivered = summary_value(&first, "delivered:") + summary_value(&second, "delivered:");
+    assert!(delivered >= 2, "both processes delivered");
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.address())
+        .set("group.id", format!("reader-{}", std::process::id()))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["solas_5_one-object"]).unwrap();
+    let mut records = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while (records.len() as u64) < delivered && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            assert_eq!(m.key(), Some(&b"ZTF21abiuvdk"[..]));
+            records
+                .push(serde_json::from_slice::<serde_json::Value>(m.payload().unwrap()).unwrap());
+        }
+    }
+    assert_eq!(records.len() as u64, delivered);
+    let ncand: Vec<i64> = records
+        .iter()
+        .map(|r| r["ncand"].as_i64().unwrap())
+        .collect();
+    assert!(ncand.iter().all(|&n| (1..=34).contains(&n)), "{ncand:?}");
+    assert_eq!(
+        *ncand.iter().max().unwrap(),
+        34,
+        "the last batch saw every detection"
     );
 }

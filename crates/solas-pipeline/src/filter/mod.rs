@@ -1,14 +1,15 @@
 //! The filter stage, run once per batch (as in Lasair's filter nodes): compute each
 //! object's features from its whole stored lightcurve ([`features`]) and write the batch's
 //! objects rows and context classifications ([`classification`]) to the main database in
-//! one transaction; then acknowledge the batch's alerts to their source.
-//!
-//! Context classification, watchlist and watchmap matching and user filters join this
-//! stage as further steps over the same batch.
+//! one transaction; then run every active user filter over the batch ([`user_filters`])
+//! and hand the results, with the batch's source positions, to the delivery stage. While
+//! no alerts come it follows the annotation log, re-running filters that name an
+//! annotator for the objects it annotated.
 
 pub mod classification;
 pub mod features;
 pub mod user_filters;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,8 +19,13 @@ use crossbeam_channel::{Receiver, Sender};
 use solas_features::DustMap;
 use solas_store::{LightcurveStore, MainDb, StoreError};
 
-use crate::message::{InFlight, Origin};
+use crate::batch::Next;
+use crate::delivery::DeliveryWork;
+use crate::message::InFlight;
 use crate::stats::Stats;
+
+/// How often the annotation log is looked at (between batches, or while idle).
+const ANNOTATION_POLL: Duration = Duration::from_secs(1);
 
 pub struct FilterStage {
     /// A read handle on the lightcurve store.
@@ -30,6 +36,8 @@ pub struct FilterStage {
     pub max_batch: usize,
     pub idle: Duration,
     pub max_age: Duration,
+    /// Watchlist, watchmap, TNS and GW-event matching (None: none).
+    pub watch: Option<watch::WatchMatcher>,
     /// Users' filters, run on each committed batch (None: no filters).
     pub filters: Option<Box<dyn user_filters::FilterEngine>>,
 }
@@ -38,29 +46,76 @@ impl FilterStage {
     pub fn run(
         mut self,
         input: Receiver<InFlight>,
-        acks: Sender<Origin>,
+        output: Sender<DeliveryWork>,
     ) -> Result<(), StoreError> {
-        while let Some(batch) =
-            crate::batch::next_batch(&input, self.max_batch, self.idle, self.max_age)
-        {
-            let started = std::time::Instant::now();
-            self.run_batch(&batch)?;
-            Stats::busy(&self.stats.busy_filter_ns, started);
-            self.stats
-                .record_latencies(batch.iter().map(|m| m.received));
-            for msg in batch {
-                if msg.last_of_payload {
-                    let _ = acks.send(msg.origin);
+        let mut polled = std::time::Instant::now();
+        loop {
+            match crate::batch::next_or_tick(
+                &input,
+                self.max_batch,
+                self.idle,
+                self.max_age,
+                ANNOTATION_POLL,
+            ) {
+                Next::Closed => break,
+                Next::Tick => {}
+                Next::Batch(batch) => {
+                    let started = std::time::Instant::now();
+                    let work = self.run_batch(&batch)?;
+                    Stats::busy(&self.stats.busy_filter_ns, started);
+                    self.stats
+                        .record_latencies(batch.iter().map(|m| m.received));
+                    if output.send(work).is_err() {
+                        break;
+                    }
                 }
             }
+            if polled.elapsed() >= ANNOTATION_POLL {
+                polled = std::time::Instant::now();
+                let work = self.run_annotation_filters();
+                if !work.outcomes.is_empty() && output.send(work).is_err() {
+                    break;
+                }
+            }
+        }
+        // Annotations made while the last batches ran still get their filters run.
+        let work = self.run_annotation_filters();
+        if !work.outcomes.is_empty() {
+            let _ = output.send(work);
         }
         Ok(())
     }
 
-    /// Every active filter over the batch's objects, now that their rows are committed.
-    fn run_user_filters(&mut self, batch: &[InFlight]) {
+    fn count_outcomes(&self, outcomes: &[user_filters::FilterOutcome]) {
+        for outcome in outcomes {
+            Stats::add(&self.stats.filter_runs, 1);
+            match &outcome.result {
+                Ok(rows) => Stats::add(&self.stats.filter_rows, rows.len() as u64),
+                Err(_) => Stats::add(&self.stats.filter_failures, 1),
+            }
+        }
+    }
+
+    fn run_annotation_filters(&mut self) -> DeliveryWork {
         let Some(engine) = self.filters.as_mut() else {
-            return;
+            return DeliveryWork::default();
+        };
+        let started = std::time::Instant::now();
+        let outcomes = engine.run_annotations();
+        Stats::add(&self.stats.annotation_runs, outcomes.len() as u64);
+        self.count_outcomes(&outcomes);
+        Stats::busy(&self.stats.busy_user_filters_ns, started);
+        DeliveryWork {
+            outcomes,
+            ..Default::default()
+        }
+    }
+
+    /// Every active filter over the batch's objects, now that their rows are committed,
+    /// with the alerts that lite/full deliveries will attach.
+    fn run_user_filters(&mut self, batch: &[InFlight]) -> DeliveryWork {
+        let Some(engine) = self.filters.as_mut() else {
+            return DeliveryWork::default();
         };
         let started = std::time::Instant::now();
         let mut objects = solas_query::run_sqlite::BatchObjects::default();
@@ -70,17 +125,18 @@ impl FilterStage {
                 solas_core::Survey::Ztf => objects.ztf.push(msg.alert.object.name.clone()),
             }
         }
-        for outcome in engine.run_batch(&objects) {
-            Stats::add(&self.stats.filter_runs, 1);
-            match &outcome.result {
-                Ok(rows) => Stats::add(&self.stats.filter_rows, rows.len() as u64),
-                Err(_) => Stats::add(&self.stats.filter_failures, 1),
-            }
-        }
+        let outcomes = engine.run_batch(&objects);
+        self.count_outcomes(&outcomes);
+        let alerts = alerts_for(&outcomes, batch);
         Stats::busy(&self.stats.busy_user_filters_ns, started);
+        DeliveryWork {
+            outcomes,
+            alerts,
+            acks: Vec::new(),
+        }
     }
 
-    fn run_batch(&mut self, batch: &[InFlight]) -> Result<(), StoreError> {
+    fn run_batch(&mut self, batch: &[InFlight]) -> Result<DeliveryWork, StoreError> {
         // One row per object, however many of its alerts the batch holds: the features
         // come from the stored lightcurve, which already has all of them.
         let mut objects: HashMap<(solas_core::Survey, i64), &InFlight> = HashMap::new();
@@ -91,7 +147,18 @@ impl FilterStage {
         }
         let mut rows = Vec::with_capacity(objects.len() * 2);
         let mut object_rows = 0u64;
+        let mut positions = Vec::with_capacity(objects.len());
         for msg in objects.into_values() {
+            positions.push(watch::Position {
+                object: solas_store::sqlite::watch::ObjectRef {
+                    survey: msg.alert.survey,
+                    key: msg.alert.object.name.clone(),
+                },
+                ra: msg.alert.ra,
+                dec: msg.alert.dec,
+                mjd: Some(msg.alert.mjd),
+                distance_mpc: msg.context.as_ref().and_then(|c| c.host.best_distance_mpc),
+            });
             let host = msg.context.as_ref().map(|c| c.host.clone());
             let Some(row) = features::object_row(
                 self.lightcurves.as_mut(),
@@ -109,15 +176,66 @@ impl FilterStage {
             }
         }
         self.main.upsert_objects(&rows)?;
+        if let Some(matcher) = self.watch.as_mut() {
+            let started = std::time::Instant::now();
+            let hits = matcher.match_and_store(&positions)?;
+            Stats::add(
+                &self.stats.watch_hits,
+                (hits.cones.len() + hits.areas.len() + hits.mma.len()) as u64,
+            );
+            Stats::busy(&self.stats.busy_watch_ns, started);
+        }
         let solar = batch
             .iter()
             .filter(|m| matches!(m.alert.survey_object, solas_core::SurveyObject::Lsst(None)))
             .count();
         Stats::add(&self.stats.solar_system, solar as u64);
         Stats::add(&self.stats.object_writes, object_rows);
-        self.run_user_filters(batch);
+        let mut work = self.run_user_filters(batch);
+        work.acks = batch
+            .iter()
+            .filter(|m| m.last_of_payload)
+            .map(|m| m.origin.clone())
+            .collect();
         Stats::add(&self.stats.filtered, batch.len() as u64);
         Stats::add(&self.stats.batches, 1);
-        Ok(())
+        Ok(work)
     }
+}
+
+/// The newest alert in the batch of each object that a lite/full filter returned.
+fn alerts_for(
+    outcomes: &[user_filters::FilterOutcome],
+    batch: &[InFlight],
+) -> HashMap<String, solas_core::Alert> {
+    let mut wanted = std::collections::HashSet::new();
+    for o in outcomes {
+        let wants = o
+            .filter
+            .output
+            .parse::<solas_delivery::OutputMode>()
+            .is_ok_and(|m| m.wants_alert());
+        if let (true, Ok(rows)) = (wants, &o.result) {
+            for row in rows {
+                if let Some(id) = solas_delivery::object_id_of(row) {
+                    wanted.insert(id);
+                }
+            }
+        }
+    }
+    let mut alerts: HashMap<String, solas_core::Alert> = HashMap::new();
+    if wanted.is_empty() {
+        return alerts;
+    }
+    for msg in batch {
+        let name = &msg.alert.object.name;
+        if !wanted.contains(name) {
+            continue;
+        }
+        let newer = alerts.get(name).is_none_or(|a| msg.alert.mjd >= a.mjd);
+        if newer {
+            alerts.insert(name.clone(), msg.alert.clone());
+        }
+    }
+    alerts
 }

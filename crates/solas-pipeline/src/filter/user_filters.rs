@@ -1,27 +1,68 @@
 //! Users' filters, run on every batch after its rows are committed (Lasair runs them on the
-//! filter node's batch before transferring it): each active filter sees only the batch's
-//! objects, returns at most `row_limit` rows, and is stopped after `time_limit`. A filter
-//! that fails or runs too long is reported and skipped; the others still run.
+//! filter node's batch before transferring it), and again for an object when an annotator a
+//! filter names annotates it. Each run sees only its objects, returns at most `row_limit`
+//! rows and is stopped after `time_limit`; a filter that fails or runs too long is reported
+//! in its outcome and the others still run.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use solas_query::run_sqlite::{BatchObjects, ResultRow, SqliteRunner};
+use solas_query::sqlite_resources::SqliteResources;
 use solas_query::{check, CheckedQuery, FilterSpec, QueryError, Resources, Survey};
+use solas_store::sqlite::annotations::{AnnotationEvent, AnnotationStore};
 use solas_store::sqlite::filters::{FilterStore, StoredFilter};
+
+/// Why a filter ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// On a batch of alerts.
+    Alerts,
+    /// On annotations from this annotator topic.
+    Annotation(String),
+}
 
 /// What one filter did with one batch.
 #[derive(Debug)]
 pub struct FilterOutcome {
     pub filter: StoredFilter,
-    pub result: Result<Vec<ResultRow>, String>,
+    pub trigger: Trigger,
+    pub result: Result<Vec<ResultRow>, FilterFailure>,
     pub elapsed: Duration,
 }
 
-/// Runs the active filters on a batch.
+/// Why a filter produced nothing this time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterFailure {
+    /// It ran past its time limit and was stopped.
+    Timeout(String),
+    /// It no longer checks (e.g. a watchlist it names was deleted) or the database failed.
+    Failed(String),
+}
+
+impl FilterFailure {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FilterFailure::Timeout(_) => "timeout",
+            FilterFailure::Failed(_) => "failed",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            FilterFailure::Timeout(m) | FilterFailure::Failed(m) => m,
+        }
+    }
+}
+
+/// Runs the active filters.
 pub trait FilterEngine: Send {
+    /// Every filter active on alerts, over the batch's objects.
     fn run_batch(&mut self, batch: &BatchObjects) -> Vec<FilterOutcome>;
+    /// Filters active on annotations, over the objects annotated since the last call by an
+    /// annotator they name.
+    fn run_annotations(&mut self) -> Vec<FilterOutcome>;
 }
 
 /// The embedded engine: filters stored in the SQLite main database, run on a read-only
@@ -29,6 +70,8 @@ pub trait FilterEngine: Send {
 pub struct SqliteFilterEngine {
     main_db: PathBuf,
     store: FilterStore,
+    annotations: AnnotationStore,
+    resources: SqliteResources,
     runner: SqliteRunner,
     checked: HashMap<i64, (StoredFilter, Result<CheckedQuery, QueryError>)>,
     refreshed: Option<Instant>,
@@ -38,42 +81,53 @@ pub struct SqliteFilterEngine {
 
 /// Filters added while running become live within this long.
 const REFRESH: Duration = Duration::from_secs(5);
+/// Where the engine keeps its place in the annotation log.
+const ANNOTATION_CURSOR: &str = "filters.annotations";
+/// Annotation events handled per call.
+const ANNOTATION_BATCH: usize = 10_000;
 
-/// Until watchlists, watchmaps and annotators exist, filters naming them are refused.
-pub struct NoResources;
-
-impl Resources for NoResources {
-    fn watchlist_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
-        Ok(false)
-    }
-    fn watchmap_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
-        Ok(false)
-    }
-    fn annotator_exists(&self, _: &str) -> Result<bool, QueryError> {
-        Ok(false)
-    }
-}
-
-/// Check a stored filter as its owner.
-pub fn check_stored(f: &StoredFilter) -> Result<CheckedQuery, QueryError> {
-    let survey = if f.survey == "ztf" {
-        Survey::Ztf
-    } else {
-        Survey::Lsst
-    };
+/// Check a stored filter as its owner would, against the watchlists, watchmaps and
+/// annotators that exist now.
+pub fn check_stored(
+    f: &StoredFilter,
+    resources: &dyn Resources,
+) -> Result<CheckedQuery, QueryError> {
     let spec = FilterSpec {
         selected: f.selected.clone(),
         tables: f.tables.clone(),
         conditions: f.conditions.clone(),
     };
-    check(&spec, survey, Some(f.owner), &NoResources)
+    check(&spec, survey_of(f), Some(f.owner), resources)
+}
+
+fn survey_of(f: &StoredFilter) -> Survey {
+    if f.survey == "ztf" {
+        Survey::Ztf
+    } else {
+        Survey::Lsst
+    }
 }
 
 impl SqliteFilterEngine {
     pub fn open(main_db: &Path) -> Result<SqliteFilterEngine, String> {
+        let mut annotations = AnnotationStore::open(main_db).map_err(|e| e.to_string())?;
+        // A new database starts following the log at its end: annotations made before the
+        // broker first ran are not news.
+        if annotations
+            .cursor(ANNOTATION_CURSOR)
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            let end = annotations.last_seq().map_err(|e| e.to_string())?;
+            annotations
+                .set_cursor(ANNOTATION_CURSOR, end)
+                .map_err(|e| e.to_string())?;
+        }
         Ok(SqliteFilterEngine {
             main_db: main_db.to_path_buf(),
             store: FilterStore::open(main_db).map_err(|e| e.to_string())?,
+            annotations,
+            resources: SqliteResources::open(main_db).map_err(|e| e.to_string())?,
             runner: SqliteRunner::open(main_db).map_err(|e| e.to_string())?,
             checked: HashMap::new(),
             refreshed: None,
@@ -87,50 +141,42 @@ impl SqliteFilterEngine {
             return;
         }
         self.refreshed = Some(Instant::now());
-        match self.store.active_on_alerts() {
-            Ok(active) => {
+        match self.store.list() {
+            Ok(all) => {
                 let mut next = HashMap::new();
-                for f in active {
-                    // Re-check only what changed.
-                    let entry = match self.checked.remove(&f.id) {
-                        Some((old, checked)) if old == f => (old, checked),
-                        _ => {
-                            let checked = check_stored(&f);
-                            if let Err(e) = &checked {
-                                log::warn!(
-                                    "filter {} ({}) of user {} no longer checks: {e}",
-                                    f.id,
-                                    f.name,
-                                    f.owner
-                                );
-                            }
-                            (f, checked)
+                for f in all
+                    .into_iter()
+                    .filter(|f| f.runs_on_alerts() || f.runs_on_annotations())
+                {
+                    // Re-checked every refresh: a watchlist it names may have gone private.
+                    let checked = check_stored(&f, &self.resources);
+                    if let Err(e) = &checked {
+                        let was_ok = self
+                            .checked
+                            .get(&f.id)
+                            .is_none_or(|(old, c)| c.is_ok() || *old != f);
+                        if was_ok {
+                            log::warn!(
+                                "filter {} ({}) of user {} no longer checks: {e}",
+                                f.id,
+                                f.name,
+                                f.owner
+                            );
                         }
-                    };
-                    next.insert(entry.0.id, entry);
+                    }
+                    next.insert(f.id, (f, checked));
                 }
                 self.checked = next;
             }
             Err(e) => log::error!("reading filters from {}: {e}", self.main_db.display()),
         }
     }
-}
 
-impl FilterEngine for SqliteFilterEngine {
-    fn run_batch(&mut self, batch: &BatchObjects) -> Vec<FilterOutcome> {
-        self.refresh();
-        if self.checked.is_empty() {
-            return Vec::new();
-        }
-        if let Err(e) = self.runner.set_batch(batch) {
-            log::error!("filters skipped for this batch: {e}");
-            return Vec::new();
-        }
-        let mut ids: Vec<i64> = self.checked.keys().copied().collect();
-        ids.sort_unstable();
+    /// Run the chosen filters over the runner's current batch.
+    fn run_each(&mut self, ids: &[i64], trigger: &Trigger) -> Vec<FilterOutcome> {
         let mut outcomes = Vec::with_capacity(ids.len());
         for id in ids {
-            let Some((filter, checked)) = self.checked.get(&id) else {
+            let Some((filter, checked)) = self.checked.get(id) else {
                 continue;
             };
             let started = Instant::now();
@@ -138,22 +184,118 @@ impl FilterEngine for SqliteFilterEngine {
                 Ok(q) => self
                     .runner
                     .run(q, true, self.row_limit, self.time_limit)
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+                    .map_err(|e| match e {
+                        solas_query::run_sqlite::RunError::Timeout(_) => {
+                            FilterFailure::Timeout(e.to_string())
+                        }
+                        other => FilterFailure::Failed(other.to_string()),
+                    }),
+                Err(e) => Err(FilterFailure::Failed(format!("no longer accepted: {e}"))),
             };
             if let Err(e) = &result {
                 log::warn!(
-                    "filter {} ({}) of user {}: {e}",
+                    "filter {} ({}) of user {}: {}",
                     filter.id,
                     filter.name,
-                    filter.owner
+                    filter.owner,
+                    e.message()
                 );
             }
             outcomes.push(FilterOutcome {
                 filter: filter.clone(),
+                trigger: trigger.clone(),
                 result,
                 elapsed: started.elapsed(),
             });
+        }
+        outcomes
+    }
+
+    fn events(&mut self) -> Result<(i64, Vec<AnnotationEvent>), String> {
+        let from = self
+            .annotations
+            .cursor(ANNOTATION_CURSOR)
+            .map_err(|e| e.to_string())?
+            .unwrap_or(0);
+        let events = self
+            .annotations
+            .events_after(from, ANNOTATION_BATCH)
+            .map_err(|e| e.to_string())?;
+        Ok((from, events))
+    }
+}
+
+impl FilterEngine for SqliteFilterEngine {
+    fn run_batch(&mut self, batch: &BatchObjects) -> Vec<FilterOutcome> {
+        self.refresh();
+        let mut ids: Vec<i64> = self
+            .checked
+            .values()
+            .filter(|(f, _)| f.runs_on_alerts())
+            .map(|(f, _)| f.id)
+            .collect();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        ids.sort_unstable();
+        if let Err(e) = self.runner.set_batch(batch) {
+            log::error!("filters skipped for this batch: {e}");
+            return Vec::new();
+        }
+        self.run_each(&ids, &Trigger::Alerts)
+    }
+
+    fn run_annotations(&mut self) -> Vec<FilterOutcome> {
+        let (_, events) = match self.events() {
+            Ok(e) => e,
+            Err(e) => {
+                log::error!("reading annotation events: {e}");
+                return Vec::new();
+            }
+        };
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Vec::new();
+        };
+        self.refresh();
+        // Objects per (topic, survey), each once.
+        let mut touched: BTreeMap<(String, &'static str), BatchObjects> = BTreeMap::new();
+        for e in &events {
+            let objects = touched
+                .entry((e.topic.clone(), e.survey.as_str()))
+                .or_default();
+            match e.survey {
+                solas_core::Survey::Lsst => {
+                    if let Ok(id) = e.object.parse() {
+                        objects.lsst.push(id);
+                    }
+                }
+                solas_core::Survey::Ztf => objects.ztf.push(e.object.clone()),
+            }
+        }
+        let mut outcomes = Vec::new();
+        for ((topic, survey), objects) in touched {
+            let mut ids: Vec<i64> = self
+                .checked
+                .values()
+                .filter(|(f, c)| {
+                    f.runs_on_annotations()
+                        && f.survey == survey
+                        && c.as_ref().is_ok_and(|q| q.annotators().contains(&topic))
+                })
+                .map(|(f, _)| f.id)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            ids.sort_unstable();
+            if let Err(e) = self.runner.set_batch(&objects) {
+                log::error!("annotation filters skipped: {e}");
+                continue;
+            }
+            outcomes.extend(self.run_each(&ids, &Trigger::Annotation(topic)));
+        }
+        if let Err(e) = self.annotations.set_cursor(ANNOTATION_CURSOR, last) {
+            log::error!("saving the annotation cursor: {e}");
         }
         outcomes
     }

@@ -7,6 +7,7 @@ use solas_decode::Decoder;
 use solas_store::BlobStore;
 
 use super::rejected::Rejected;
+use crate::context::ContextResult;
 use crate::message::{InFlight, Origin, RawAlert};
 use crate::stats::Stats;
 
@@ -31,14 +32,14 @@ impl DecodeWorker {
                 continue;
             }
             let n = alerts.len();
-            for (i, (record_offset, alert)) in alerts.into_iter().enumerate() {
+            for (i, (record_offset, alert, context)) in alerts.into_iter().enumerate() {
                 let msg = InFlight {
                     alert,
                     origin: raw.origin.clone(),
                     record_offset,
                     last_of_payload: i + 1 == n,
                     received: raw.received,
-                    context: None,
+                    context,
                 };
                 if output.send(msg).is_err() {
                     return; // downstream stopped; the runner reports why
@@ -47,7 +48,22 @@ impl DecodeWorker {
         }
     }
 
-    fn decode(&self, raw: &RawAlert) -> Vec<(u64, solas_core::Alert)> {
+    fn decode(&self, raw: &RawAlert) -> Vec<(u64, solas_core::Alert, Option<Arc<ContextResult>>)> {
+        // An alert published by an upstream worker (`solas ingest` or `solas context`):
+        // stored already, as JSON, with its context classification if it has one.
+        if raw.payload.first() == Some(&b'{') {
+            return match serde_json::from_slice::<crate::message::Published>(&raw.payload) {
+                Ok(p) => {
+                    Stats::add(&self.stats.alerts, 1);
+                    let context = p.context.map(|row| Arc::new(ContextResult::from_json(row)));
+                    vec![(0, p.alert, context)]
+                }
+                Err(e) => {
+                    self.reject(raw, None, "bad_published_alert", &e.to_string());
+                    Vec::new()
+                }
+            };
+        }
         let decoded = match self.decoder.decode(&raw.payload) {
             Ok(d) => d,
             Err(e) => {
@@ -63,7 +79,7 @@ impl DecodeWorker {
                         crate::message::replicate(&mut alert, raw.replica);
                     }
                     match self.store_cutouts(&mut alert) {
-                        Ok(()) => good.push((offset, alert)),
+                        Ok(()) => good.push((offset, alert, None)),
                         Err(e) => self.reject(raw, Some(offset), "bad_cutout", &e.to_string()),
                     }
                 }

@@ -1,5 +1,7 @@
 //! Alerts that cannot be decoded are set aside, not lost: the raw bytes go to
-//! `<dir>/<reason>/<name>` with a `.txt` beside them saying where they came from and why.
+//! `<dir>/<reason>/<name>` with a `.txt` beside them saying where they came from and why,
+//! and, when a dead-letter topic is configured, to that Kafka topic with the reason, detail
+//! and origin as message headers (so a fleet of workers keeps them in one place).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +11,8 @@ use crate::message::Origin;
 pub struct Rejected {
     dir: PathBuf,
     seq: AtomicU64,
+    #[cfg(feature = "kafka")]
+    dead_letter: Option<(rdkafka::producer::BaseProducer, String)>,
 }
 
 impl Rejected {
@@ -16,6 +20,62 @@ impl Rejected {
         Rejected {
             dir: dir.to_path_buf(),
             seq: AtomicU64::new(0),
+            #[cfg(feature = "kafka")]
+            dead_letter: None,
+        }
+    }
+
+    /// Also publish every rejected payload to `config.topic`.
+    #[cfg(feature = "kafka")]
+    pub fn with_dead_letter(
+        mut self,
+        config: &crate::publish::PublishConfig,
+    ) -> Result<Rejected, String> {
+        let mut client = rdkafka::ClientConfig::new();
+        client
+            .set("bootstrap.servers", &config.brokers)
+            .set("message.max.bytes", "10485760");
+        for (k, v) in &config.extra {
+            client.set(k, v);
+        }
+        let producer = client
+            .create()
+            .map_err(|e| format!("dead-letter producer: {e}"))?;
+        self.dead_letter = Some((producer, config.topic.clone()));
+        Ok(self)
+    }
+
+    /// Rejections are rare: each is flushed before the payload is acknowledged.
+    #[cfg(feature = "kafka")]
+    fn publish(&self, origin: &Origin, reason: &str, detail: &str, payload: &[u8]) {
+        use rdkafka::message::{Header, OwnedHeaders};
+        use rdkafka::producer::{BaseRecord, Producer};
+        let Some((producer, topic)) = &self.dead_letter else {
+            return;
+        };
+        let origin = origin.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "reason",
+                value: Some(reason),
+            })
+            .insert(Header {
+                key: "detail",
+                value: Some(detail),
+            })
+            .insert(Header {
+                key: "origin",
+                value: Some(origin.as_str()),
+            });
+        let record = BaseRecord::<(), [u8]>::to(topic)
+            .payload(payload)
+            .headers(headers);
+        let sent = producer
+            .send(record)
+            .map_err(|(e, _)| e)
+            .and_then(|()| producer.flush(std::time::Duration::from_secs(30)));
+        if let Err(e) = sent {
+            log::error!("could not publish rejected alert from {origin} to {topic}: {e}");
         }
     }
 
@@ -28,6 +88,8 @@ impl Rejected {
         detail: &str,
         payload: &[u8],
     ) {
+        #[cfg(feature = "kafka")]
+        self.publish(origin, reason, detail, payload);
         let dir = self.dir.join(reason);
         let name = match origin {
             Origin::File { path } => Path::new(path)

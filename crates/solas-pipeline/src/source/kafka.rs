@@ -36,11 +36,19 @@ pub struct KafkaSource {
     config: KafkaConfig,
     consumer: BaseConsumer,
     tracker: AckTracker,
+    /// Where the consumer lag is reported (messages behind the partitions' ends).
+    lag: Option<std::sync::Arc<crate::stats::Stats>>,
+    /// The operator's alert hook, told when the brokers stay unreachable this long.
+    hook: Option<(String, Duration)>,
+    /// Since when the brokers have not answered, and whether the hook was told.
+    unreachable: Option<(Instant, bool)>,
 }
 
 /// With an idle limit, how long to wait for the group to assign partitions at all.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
+/// How often the consumer lag is measured (it asks the brokers for the partitions' ends).
+const LAG_EVERY: Duration = Duration::from_secs(5);
 /// How long to wait at shutdown for the pipeline to finish what it holds.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -68,7 +76,108 @@ impl KafkaSource {
             config,
             consumer,
             tracker: AckTracker::default(),
+            lag: None,
+            hook: None,
+            unreachable: None,
         })
+    }
+
+    /// Report the consumer lag into `stats` (every few seconds while running).
+    pub fn with_lag_stats(mut self, stats: std::sync::Arc<crate::stats::Stats>) -> Self {
+        self.lag = Some(stats);
+        self
+    }
+
+    /// Tell the alert hook at `url` when the brokers have not answered for `after`, and
+    /// again when they answer.
+    pub fn with_alert_hook(mut self, url: String, after: Duration) -> Self {
+        self.hook = Some((url, after));
+        self
+    }
+
+    /// Ask the brokers for the topic's metadata; post to the hook when they have been
+    /// unreachable for its delay, and when they come back.
+    fn check_brokers(&mut self) {
+        let Some((url, after)) = &self.hook else {
+            return;
+        };
+        let answer = self
+            .consumer
+            .fetch_metadata(Some(&self.config.topic), Duration::from_secs(3));
+        match (answer, self.unreachable) {
+            (Ok(_), Some((since, told))) => {
+                self.unreachable = None;
+                if told {
+                    crate::alert_hook::post(
+                        url,
+                        &format!(
+                            "Solas reaches Kafka at {} again (topic {}), after {:.0} s",
+                            self.config.brokers,
+                            self.config.topic,
+                            since.elapsed().as_secs_f64()
+                        ),
+                    );
+                }
+            }
+            (Ok(_), None) => {}
+            (Err(_), None) => self.unreachable = Some((Instant::now(), false)),
+            (Err(e), Some((since, false))) if since.elapsed() >= *after => {
+                let text = format!(
+                    "Solas cannot reach Kafka at {} (topic {}, group {}) for {:.0} s: {e}",
+                    self.config.brokers,
+                    self.config.topic,
+                    self.config.group,
+                    since.elapsed().as_secs_f64()
+                );
+                log::error!("{text}");
+                crate::alert_hook::post(url, &text);
+                self.unreachable = Some((since, true));
+            }
+            (Err(_), Some(_)) => {}
+        }
+    }
+
+    /// Messages between this member's read positions and the ends of its partitions.
+    fn measure_lag(&self) {
+        let Some(stats) = &self.lag else { return };
+        let Ok(positions) = self.consumer.position() else {
+            return;
+        };
+
+        // A partition not read from yet has no position: it counts from the group's
+        // committed offset, or from the start of the log (auto.offset.reset = earliest).
+        // Asked for only when needed: it is a round trip to the group coordinator.
+        let mut committed: Option<Option<TopicPartitionList>> = None;
+        let mut lag = 0i64;
+        for e in positions.elements() {
+            let (low, high) = match self.consumer.fetch_watermarks(
+                e.topic(),
+                e.partition(),
+                Duration::from_secs(2),
+            ) {
+                Ok(marks) => marks,
+                Err(err) => {
+                    log::debug!("consumer lag not measured: {err}");
+                    return; // a partial figure would mislead: keep the last one
+                }
+            };
+            let at = match e.offset() {
+                Offset::Offset(o) => o,
+                _ => committed
+                    .get_or_insert_with(|| self.consumer.committed(Duration::from_secs(2)).ok())
+                    .as_ref()
+                    .and_then(|c| c.find_partition(e.topic(), e.partition()))
+                    .and_then(|c| match c.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    })
+                    .unwrap_or(low),
+            };
+            lag += (high - at).max(0);
+        }
+        stats
+            .kafka_lag
+            .store(lag as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn assigned(&self) -> bool {
@@ -122,6 +231,7 @@ impl Source for KafkaSource {
         // group can itself take seconds.
         let mut last_message: Option<Instant> = None;
         let mut last_commit = Instant::now();
+        let mut last_lag = Instant::now() - LAG_EVERY;
         let mut read = 0u64;
         while !stop.load(Ordering::Relaxed) {
             if self.config.max_messages.is_some_and(|m| read >= m) {
@@ -142,6 +252,11 @@ impl Source for KafkaSource {
             if last_commit.elapsed() >= COMMIT_EVERY {
                 self.commit()?;
                 last_commit = Instant::now();
+            }
+            if last_lag.elapsed() >= LAG_EVERY {
+                self.check_brokers();
+                self.measure_lag();
+                last_lag = Instant::now();
             }
             let message = match self.consumer.poll(Duration::from_millis(100)) {
                 None => continue,
@@ -167,6 +282,7 @@ impl Source for KafkaSource {
             }
         }
         // No more input: let the pipeline finish what it holds, then commit it.
+        self.measure_lag();
         drop(out);
         let deadline = Instant::now() + DRAIN_TIMEOUT;
         while self.tracker.in_flight() > 0 && Instant::now() < deadline {

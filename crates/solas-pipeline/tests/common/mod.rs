@@ -28,11 +28,14 @@ pub fn files(paths: &[PathBuf]) -> Input {
 }
 
 /// Every row of every table of a SQLite file, as text, sorted; `timestamp` and
-/// `applied_at` columns left out (they record when, not what).
+/// `applied_at` columns and the `worker_status` and `stage_hours` tables left out (they record when and who,
+/// not what).
 pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('worker_status', 'stage_hours') ORDER BY name",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()

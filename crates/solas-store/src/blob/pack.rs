@@ -16,7 +16,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use solas_core::{CutoutKind, Survey};
 
-use crate::{fits, BlobStore, StoreError};
+use crate::{BlobStore, StoreError};
 
 const MAX_PACK_BYTES: u64 = 1 << 30;
 
@@ -167,13 +167,7 @@ impl BlobStore for PackBlobStore {
         if let Some((_, _, len)) = self.locate(key)? {
             return Ok(len);
         }
-        let image = fits::trim_to_image(data)?;
-        let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::with_capacity(image.len() / 2));
-        encoder
-            .write_all(&image)
-            .and_then(|_| encoder.try_finish().map_err(std::io::Error::other))
-            .map_err(|e| StoreError::Invalid(format!("lz4: {e}")))?;
-        let compressed = encoder.into_inner();
+        let compressed = super::encode(data)?;
 
         let mut w = lock(&self.writer)?;
         if w.pending_keys.contains(&key) {
@@ -215,11 +209,7 @@ impl BlobStore for PackBlobStore {
             vec![0; usize::try_from(len).map_err(|_| StoreError::Invalid("cutout length".into()))?];
         file.read_exact_at(&mut compressed, offset)
             .map_err(|e| StoreError::io(&path, e))?;
-        let mut out = Vec::new();
-        lz4_flex::frame::FrameDecoder::new(&compressed[..])
-            .read_to_end(&mut out)
-            .map_err(|e| StoreError::io(&path, e))?;
-        Ok(Some(out))
+        Ok(Some(super::decode(&compressed)?))
     }
 
     fn sync(&self) -> Result<(), StoreError> {

@@ -38,6 +38,23 @@ impl StoredFilter {
     pub fn runs_on_alerts(&self) -> bool {
         matches!(self.active.as_str(), "alerts" | "both")
     }
+
+    pub fn runs_on_annotations(&self) -> bool {
+        matches!(self.active.as_str(), "annotations" | "both")
+    }
+}
+
+/// Something a filter's owner should know: it failed, ran out of time, could not deliver
+/// or reached its quota; `count` times between `first_at` and `last_at` (UTC).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterReport {
+    pub filter_id: i64,
+    pub owner: i64,
+    pub kind: String,
+    pub message: String,
+    pub count: i64,
+    pub first_at: String,
+    pub last_at: String,
 }
 
 pub struct FilterStore {
@@ -147,5 +164,101 @@ impl FilterStore {
             "UPDATE filters SET active = ?2, modified = CURRENT_TIMESTAMP WHERE id = ?1",
             params![id, active],
         )? > 0)
+    }
+
+    /// Filters that name an annotator and run when it annotates an object.
+    pub fn active_on_annotations(&mut self) -> Result<Vec<StoredFilter>, StoreError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(StoredFilter::runs_on_annotations)
+            .collect())
+    }
+
+    /// Tell a filter's owner something went wrong (kind: `failed`, `timeout`, `delivery`,
+    /// `quota`). A report repeating the last one for the same filter bumps its count and
+    /// time instead of adding a row, so a filter failing on every batch leaves one line.
+    pub fn report(
+        &mut self,
+        f: &StoredFilter,
+        kind: &str,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO filter_reports (filter_id, owner, kind, message) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (filter_id, kind, message)
+             DO UPDATE SET count = count + 1, last_at = CURRENT_TIMESTAMP",
+            params![f.id, f.owner, kind, message],
+        )?;
+        Ok(())
+    }
+
+    /// An owner's reports, newest first.
+    pub fn reports(&mut self, owner: Option<i64>) -> Result<Vec<FilterReport>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT filter_id, owner, kind, message, count, first_at, last_at FROM filter_reports
+             WHERE ?1 IS NULL OR owner = ?1 ORDER BY last_at DESC, filter_id",
+        )?;
+        let rows = stmt
+            .query_map([owner], |r| {
+                Ok(FilterReport {
+                    filter_id: r.get(0)?,
+                    owner: r.get(1)?,
+                    kind: r.get(2)?,
+                    message: r.get(3)?,
+                    count: r.get(4)?,
+                    first_at: r.get(5)?,
+                    last_at: r.get(6)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Keep filters' latest result records (JSON), at most `keep` per filter; one
+    /// transaction for all of them (one batch's worth), so one sync.
+    pub fn record_outputs(
+        &mut self,
+        outputs: &[(i64, Vec<String>)],
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO filter_outputs (filter_id, record) VALUES (?1, ?2)")?;
+            let mut trim = tx.prepare_cached(
+                "DELETE FROM filter_outputs WHERE filter_id = ?1 AND seq <= (
+                   SELECT seq FROM filter_outputs WHERE filter_id = ?1
+                   ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+            )?;
+            for (filter_id, records) in outputs {
+                for r in records.iter().rev().take(keep).rev() {
+                    insert.execute(params![filter_id, r])?;
+                }
+                trim.execute(params![filter_id, keep as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A filter's latest result records, newest first: (UTC time, JSON).
+    pub fn recent_outputs(
+        &mut self,
+        filter_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT utc, record FROM filter_outputs WHERE filter_id = ?1 ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![filter_id, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 }

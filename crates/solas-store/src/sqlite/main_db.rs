@@ -93,6 +93,31 @@ fn migrations() -> Vec<Migration> {
                 UNIQUE (owner, name));"
                 .into(),
         },
+        Migration {
+            version: 5,
+            name: "filter reports, annotations, watchlists, watchmaps and TNS",
+            sql: super::watch_tables::SQL.into(),
+        },
+        Migration {
+            version: 6,
+            name: "gravitational-wave events and their hits",
+            sql: super::watch_tables::MMA_SQL.into(),
+        },
+        Migration {
+            version: 7,
+            name: "worker status",
+            sql: super::watch_tables::WORKER_STATUS_SQL.into(),
+        },
+        Migration {
+            version: 8,
+            name: "filters' recent outputs",
+            sql: super::watch_tables::FILTER_OUTPUTS_SQL.into(),
+        },
+        Migration {
+            version: 9,
+            name: "stage counts per hour",
+            sql: super::watch_tables::STAGE_HOURS_SQL.into(),
+        },
     ]
 }
 

@@ -21,14 +21,19 @@ pub fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<Vec<i64>
             name TEXT NOT NULL,
             applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
     )?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?;
     let mut applied = Vec::new();
-    for m in migrations.iter().filter(|m| m.version > current) {
-        let tx = conn.transaction()?;
+    for m in migrations {
+        // IMMEDIATE takes the write lock before reading the version, so processes opening
+        // the same file at once apply each migration exactly once.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [m.version],
+            |r| r.get(0),
+        )?;
+        if done {
+            continue;
+        }
         tx.execute_batch(&m.sql)
             .map_err(|e| StoreError::Migration {
                 version: m.version,

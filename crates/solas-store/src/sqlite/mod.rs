@@ -1,15 +1,18 @@
 //! SQLite backends for the embedded default: the lightcurve store and the main database,
 //! each in its own file so their writers never wait for each other.
 
+pub mod annotations;
 mod context_cache;
 pub mod filters;
 mod lightcurves;
 mod main_db;
 pub mod migrate;
+pub mod watch;
+mod watch_tables;
 
 pub use context_cache::SqliteContextCache;
 pub use lightcurves::SqliteLightcurves;
-pub use main_db::SqliteMainDb;
+pub use main_db::{SqliteMainDb, OBJECT_TABLES};
 
 use std::path::Path;
 

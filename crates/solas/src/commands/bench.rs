@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// Rubin objects, half on ZTF, some joining sherlock_classifications).
     #[arg(long, default_value_t = 0)]
     pub filters: usize,
+    /// Install a watchlist of this many cones (uniform over the sky, radius 1–30″) before
+    /// the end-to-end run.
+    #[arg(long, default_value_t = 0)]
+    pub cones: usize,
     /// Alerts per filter batch in the end-to-end run.
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
@@ -148,6 +152,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         config.filter_batch = args.batch.max(1);
         config.filter_max_age = std::time::Duration::from_secs_f64(args.batch_age.max(0.01));
         install_filters(&data, args.filters)?;
+        install_cones(&data, args.cones)?;
         // Only the catalogues asked for: the temporary data directory has none of its own.
         config.catalogue_dir = Some(
             args.catalogues
@@ -172,6 +177,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "stage busy:   decode {:.1} s (all workers), store {:.1} s, context {:.1} s, filter {:.1} s",
             summary.busy[0], summary.busy[1], summary.busy[2], summary.busy[3]
         );
+        if args.cones > 0 {
+            println!(
+                "watch:        {} cones; {} hits; {:.2} ms matching per batch",
+                args.cones,
+                summary.watch_hits,
+                summary.watch_seconds * 1e3 / summary.batches.max(1) as f64
+            );
+        }
         if summary.filter_runs > 0 {
             println!(
                 "user filters: {} active, {} runs over {} batches ({:.0} alerts per batch), {} rows, {} failed; {:.2} ms per filter per batch",
@@ -191,6 +204,39 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!(
         "peak memory:  {}",
         peak_memory().unwrap_or_else(|| "unknown".into())
+    );
+    Ok(())
+}
+
+/// A watchlist of `n` cones spread uniformly over the sky (a fixed xorshift sequence, so
+/// runs are comparable).
+fn install_cones(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let cones: Vec<solas_watch::Cone> = (0..n)
+        .map(|i| solas_watch::Cone {
+            ra: next() * 360.0,
+            dec: (2.0 * next() - 1.0).asin().to_degrees(),
+            name: format!("c{i}"),
+            radius_arcsec: Some(1.0 + 29.0 * next()),
+        })
+        .collect();
+    let db = data.join("solas.db");
+    solas_store::sqlite::SqliteMainDb::open(&db)?;
+    solas_store::sqlite::watch::WatchStore::open(&db)?
+        .add_watchlist(1, "bench", "", false, 3.0, &cones)?;
+    println!(
+        "watchlist:    {n} cones stored in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
@@ -313,7 +359,7 @@ fn install_filters(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
             webhook_url: None,
             byte_quota: -1,
         };
-        solas_pipeline::filter::user_filters::check_stored(&f)
+        solas_pipeline::filter::user_filters::check_stored(&f, &solas_query::NoResources)
             .map_err(|e| anyhow::anyhow!("generated filter {i} refused: {e}"))?;
         store.add(&f)?;
     }

@@ -1,11 +1,13 @@
 //! `solas filter`: user filters. `check` parses a filter, checks it against the whitelist
 //! and prints the SQL Solas would run; `add`, `list`, `test`, `activate` and `remove` manage
-//! the filters stored in the main database, which the filter stage runs on every batch.
+//! the filters stored in the main database, which the filter stage runs on every batch;
+//! `reports` shows owners what went wrong with their filters.
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use solas_pipeline::filter::user_filters::NoResources;
-use solas_query::{check, Dialect, FilterSpec, Survey};
+use solas_pipeline::filter::user_filters::check_stored;
+use solas_query::sqlite_resources::SqliteResources;
+use solas_query::{check, Dialect, FilterSpec, NoResources, Resources, Survey};
 
 #[derive(Args, Debug)]
 pub struct FilterArgs {
@@ -36,6 +38,12 @@ pub enum FilterAction {
         /// Row limit (bound as a parameter).
         #[arg(long, default_value_t = 1000)]
         limit: u64,
+        /// Check as this user (their private watchlists and watchmaps are allowed).
+        #[arg(long)]
+        owner: Option<i64>,
+        /// With a data directory, watchlists, watchmaps and annotators are looked up there.
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
     },
     /// Store a filter (checked first). It runs on every batch once active.
     Add {
@@ -98,6 +106,19 @@ pub enum FilterAction {
         #[command(flatten)]
         data: DataArg,
     },
+    /// What went wrong with filters (failures, timeouts, delivery errors, quota stops),
+    /// newest first.
+    Reports {
+        /// Only this owner's filters.
+        #[arg(long)]
+        owner: Option<i64>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Scale-out filter worker: features, watch matching, user filters and delivery for
+    /// alerts that `solas context` workers published (the same as `solas process
+    /// --classified`). Copies share the consumer group.
+    Run(Box<super::run::RunArgs>),
 }
 
 const OUTPUTS: [&str; 6] = [
@@ -108,6 +129,11 @@ const OUTPUTS: [&str; 6] = [
     "email",
     "webhook",
 ];
+
+fn resources(data: &std::path::Path) -> anyhow::Result<SqliteResources> {
+    SqliteResources::open(&data.join("solas.db"))
+        .with_context(|| format!("opening {}", data.join("solas.db").display()))
+}
 
 fn open_filters(data: &DataArg) -> anyhow::Result<solas_store::sqlite::filters::FilterStore> {
     let db = data.data.join("solas.db");
@@ -144,6 +170,8 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             survey,
             dialect,
             limit,
+            owner,
+            data,
         } => {
             let spec = FilterSpec {
                 selected,
@@ -154,7 +182,15 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
                 SurveyArg::Lsst => Survey::Lsst,
                 SurveyArg::Ztf => Survey::Ztf,
             };
-            let checked = check(&spec, survey, None, &NoResources)
+            let db_resources = match &data {
+                Some(d) => Some(resources(d)?),
+                None => None,
+            };
+            let resources: &dyn Resources = match &db_resources {
+                Some(r) => r,
+                None => &NoResources,
+            };
+            let checked = check(&spec, survey, owner, resources)
                 .map_err(|e| anyhow::anyhow!("filter refused: {e}"))?;
             let dialect = match dialect {
                 DialectArg::Sqlite => Dialect::Sqlite,
@@ -214,9 +250,10 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
                 webhook_url: webhook,
                 byte_quota,
             };
-            solas_pipeline::filter::user_filters::check_stored(&stored)
+            let mut store = open_filters(&data)?;
+            check_stored(&stored, &resources(&data.data)?)
                 .map_err(|e| anyhow::anyhow!("filter refused: {e}"))?;
-            let id = open_filters(&data)?.add(&stored)?;
+            let id = store.add(&stored)?;
             println!(
                 "filter {id} stored ({}); topic {}",
                 stored.active, stored.topic
@@ -242,7 +279,7 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             let stored = open_filters(&data)?
                 .get(id)?
                 .with_context(|| format!("no filter {id}"))?;
-            let checked = solas_pipeline::filter::user_filters::check_stored(&stored)
+            let checked = check_stored(&stored, &resources(&data.data)?)
                 .map_err(|e| anyhow::anyhow!("filter {id} no longer checks: {e}"))?;
             let mut runner =
                 solas_query::run_sqlite::SqliteRunner::open(&data.data.join("solas.db"))?;
@@ -264,6 +301,21 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
         FilterAction::Remove { id, data } => {
             anyhow::ensure!(open_filters(&data)?.remove(id)?, "no filter {id}");
             println!("filter {id} removed");
+            Ok(())
+        }
+        FilterAction::Run(run) => super::run::process(super::run::ProcessArgs {
+            classified: true,
+            run: *run,
+        }),
+        FilterAction::Reports { owner, data } => {
+            let reports = open_filters(&data)?.reports(owner)?;
+            for r in &reports {
+                println!(
+                    "filter {:<4} owner {:<4} {:<8} ×{:<5} {} .. {}  {}",
+                    r.filter_id, r.owner, r.kind, r.count, r.first_at, r.last_at, r.message
+                );
+            }
+            eprintln!("{} report(s)", reports.len());
             Ok(())
         }
     }

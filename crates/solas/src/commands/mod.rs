@@ -1,10 +1,15 @@
 //! One module per subcommand, plus the options they share.
 
+pub mod annotate;
 pub mod bench;
 pub mod catalogue;
+pub mod digest;
 pub mod filter;
 pub mod inspect;
+pub mod replay;
 pub mod run;
+pub mod watch;
+pub mod web;
 
 use std::path::PathBuf;
 

@@ -52,12 +52,128 @@ pub struct RunArgs {
     /// Alerts per filter batch.
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
+    /// Rows one filter may return per batch.
+    #[arg(long, default_value_t = 1000)]
+    pub filter_row_limit: u64,
+    /// Seconds one filter may run on one batch before it is stopped and reported.
+    #[arg(long, default_value_t = 5.0)]
+    pub filter_time_limit: f64,
+    /// Also publish alerts that cannot be decoded to this Kafka topic (on the --kafka
+    /// brokers), with the reason, detail and origin as headers.
+    #[arg(long, requires = "kafka")]
+    pub dead_letter_topic: Option<String>,
+    /// Keep lightcurves in PostgreSQL (a connection string such as
+    /// "host=127.0.0.1 user=postgres dbname=solas") instead of <data>/lightcurves.db.
+    #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
+    pub lightcurves_db: Option<String>,
+    /// Keep cutouts in an S3-compatible store, `s3://bucket[/prefix]`, instead of
+    /// <data>/cutouts (endpoint and keys from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, …).
+    #[arg(long, env = "SOLAS_CUTOUTS")]
+    pub cutouts: Option<String>,
+    /// Operator alert hook: a Slack-compatible webhook URL told when the run stops on an
+    /// error (disk full, a database that cannot be opened), when Kafka stays unreachable
+    /// for --alert-after seconds, and when a worker stops reporting without a clean exit
+    /// (killed or crashed: a stage restarting).
+    #[arg(long, env = "SOLAS_ALERT_WEBHOOK")]
+    pub alert_webhook: Option<String>,
+    /// Seconds the Kafka brokers may stay unreachable before the alert hook is told.
+    #[arg(long, default_value_t = 60)]
+    pub alert_after: u64,
+    /// Brokers for the filters' Kafka topics (default: the --kafka input brokers, if any).
+    #[arg(long)]
+    pub output_kafka: Option<String>,
+    /// Also serve the REST API on this address while running (e.g. 127.0.0.1:8080).
+    #[arg(long)]
+    pub serve: Option<std::net::SocketAddr>,
     /// No progress line.
     #[arg(long, short)]
     pub quiet: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Internal topic the stored, cutout-free alerts are published to (as JSON, keyed by
+    /// object) for `solas process` workers.
+    #[arg(long, default_value = "solas-stored")]
+    pub publish_topic: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `solas ingest`: decode, store cutouts and lightcurves, publish; one of N workers in a
+/// consumer group.
+#[cfg(feature = "kafka")]
+pub fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+    let brokers = args
+        .run
+        .kafka
+        .clone()
+        .context("solas ingest reads Kafka: give --kafka BROKERS --topic T --group G")?;
+    let role = solas_pipeline::runner::Role::Ingest(solas_pipeline::publish::PublishConfig {
+        brokers,
+        topic: args.publish_topic.clone(),
+        extra: Vec::new(),
+    });
+    run_as(args.run, role)
+}
+
+#[derive(Args, Debug)]
+pub struct ContextArgs {
+    /// Internal topic the classified alerts are published to, for `solas process
+    /// --classified` workers.
+    #[arg(long, default_value = "solas-classified")]
+    pub publish_topic: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `solas context`: classify the alerts `solas ingest` published and publish them on.
+#[cfg(feature = "kafka")]
+pub fn context(args: ContextArgs) -> anyhow::Result<()> {
+    let brokers = args
+        .run
+        .kafka
+        .clone()
+        .context("solas context reads Kafka: give --kafka BROKERS --topic T --group G")?;
+    let role = solas_pipeline::runner::Role::Context(solas_pipeline::publish::PublishConfig {
+        brokers,
+        topic: args.publish_topic.clone(),
+        extra: Vec::new(),
+    });
+    run_as(args.run, role)
+}
+
+#[derive(Args, Debug)]
+pub struct ProcessArgs {
+    /// The input was classified by `solas context` workers: run only features, matching,
+    /// filters and delivery.
+    #[arg(long)]
+    pub classified: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `solas process`: context (unless --classified), features, matching, filters and delivery
+/// for alerts published by upstream workers (same --data directory: the lightcurves are
+/// already stored).
+pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.run.kafka.is_some(),
+        "solas process reads an upstream workers' topic: give --kafka BROKERS --topic T --group G"
+    );
+    let role = if args.classified {
+        solas_pipeline::runner::Role::Filter
+    } else {
+        solas_pipeline::runner::Role::Process
+    };
+    run_as(args.run, role)
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    run_as(args, solas_pipeline::runner::Role::All)
+}
+
+fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<()> {
     let input = match (&args.kafka, args.inputs.is_empty()) {
         (Some(brokers), _) => kafka_input(&args, brokers)?,
         (None, false) => Input::Files(args.inputs.clone()),
@@ -74,7 +190,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         config.decode_workers = w;
     }
     config.filter_batch = args.batch.max(1);
+    config.filter_row_limit = args.filter_row_limit.max(1);
+    anyhow::ensure!(
+        args.filter_time_limit.is_finite() && args.filter_time_limit > 0.0,
+        "--filter-time-limit must be a positive number of seconds"
+    );
+    config.filter_time_limit = Duration::from_secs_f64(args.filter_time_limit);
+    #[cfg(feature = "kafka")]
+    if let (Some(topic), Some(brokers)) = (&args.dead_letter_topic, &args.kafka) {
+        config.dead_letter = Some(solas_pipeline::publish::PublishConfig {
+            brokers: brokers.clone(),
+            topic: topic.clone(),
+            extra: Vec::new(),
+        });
+    }
+    if let Some(brokers) = args.output_kafka.as_ref().or(args.kafka.as_ref()) {
+        config.delivery.kafka = Some(solas_delivery::KafkaConfig::new(brokers));
+    }
     config.progress = !args.quiet;
+    config.role = role;
+    config.lightcurves_url = args.lightcurves_db.clone();
+    config.alert_webhook = args.alert_webhook.clone();
+    config.alert_after = std::time::Duration::from_secs(args.alert_after);
+    config.cutouts_url = args.cutouts.clone();
 
     let stop = Arc::new(AtomicBool::new(false));
     let on_signal = stop.clone();
@@ -86,7 +224,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     })
     .context("installing the Ctrl-C handler")?;
 
+    // The server opens the databases read-only: create them first.
+    let server = match args.serve {
+        Some(bind) => {
+            solas_store::sqlite::SqliteMainDb::open(&args.data.join("solas.db"))?;
+            solas_store::sqlite::SqliteLightcurves::open(&args.data.join("lightcurves.db"))?;
+            let mut web = solas_web::ServeConfig::new(&args.data, bind);
+            web.catalogue_dir = args.catalogues.clone();
+            // /metrics shows this run's counters.
+            let stats = std::sync::Arc::new(solas_pipeline::stats::Stats::default());
+            config.stats = Some(stats.clone());
+            web.metrics = Some(std::sync::Arc::new(move || stats.prometheus()));
+            let server = solas_web::spawn(web)?;
+            eprintln!("serving the API on http://{}/api/", server.local_addr());
+            Some(server)
+        }
+        None => None,
+    };
     let summary = solas_pipeline::run(config, stop).context("pipeline failed")?;
+    if let Some(server) = server {
+        server.stop()?;
+    }
     println!("{summary}");
     println!("{:<20}{}", "data:", args.data.display());
     Ok(())

@@ -1,0 +1,221 @@
+//! Other brokers' classifications (e.g. a Fink or ALeRCE stream) followed on a Kafka topic
+//! and stored as one annotator's annotations, so Solas filters can name them
+//! (`annotator:fink`) and are re-run when they arrive. Messages may be JSON or Avro
+//! (container file, or Confluent wire format with a registry); a [`Mapping`] says which
+//! fields hold the object, the class and the rest. Offsets are committed after the
+//! annotations are stored; a record that cannot be mapped is counted and skipped.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use serde_json::Value;
+use solas_core::Survey;
+use solas_decode::Decoder;
+use solas_store::sqlite::annotations::{Annotation, AnnotationStore};
+
+/// Which fields of a record make the annotation. Paths are dotted (`candidate.objectId`).
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub annotator: String,
+    pub survey: Survey,
+    pub object_field: String,
+    pub class_field: String,
+    pub version_field: Option<String>,
+    pub explanation_field: Option<String>,
+    /// Where the class probabilities are; None keeps every number and string at the top
+    /// level of the record as the classdict.
+    pub classdict_field: Option<String>,
+    /// A link per object, `{id}` replaced by the object id.
+    pub url_template: Option<String>,
+}
+
+/// A field by dotted path.
+fn field<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(record, |v, key| v.get(key))
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The annotation a record stands for.
+pub fn to_annotation(record: &Value, m: &Mapping) -> Result<Annotation, String> {
+    let object = field(record, &m.object_field)
+        .and_then(text)
+        .ok_or_else(|| format!("no object id in field {:?}", m.object_field))?;
+    let classification = field(record, &m.class_field)
+        .and_then(text)
+        .ok_or_else(|| format!("no class in field {:?}", m.class_field))?;
+    let optional = |f: &Option<String>| {
+        f.as_deref()
+            .and_then(|f| field(record, f))
+            .and_then(text)
+            .unwrap_or_default()
+    };
+    let classdict = match &m.classdict_field {
+        Some(f) => match field(record, f) {
+            Some(Value::Object(o)) => Value::Object(o.clone()),
+            Some(other) => {
+                let mut o = serde_json::Map::new();
+                o.insert(f.clone(), other.clone());
+                Value::Object(o)
+            }
+            None => Value::Object(Default::default()),
+        },
+        None => Value::Object(
+            record
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(_, v)| v.is_number() || v.is_string() || v.is_boolean())
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+    };
+    Ok(Annotation {
+        survey: m.survey,
+        url: m
+            .url_template
+            .as_deref()
+            .map(|t| t.replace("{id}", &object))
+            .unwrap_or_default(),
+        object,
+        topic: m.annotator.clone(),
+        version: optional(&m.version_field),
+        classification,
+        explanation: optional(&m.explanation_field),
+        classdict: classdict.to_string(),
+    })
+}
+
+/// Records in one Kafka payload: a JSON object or array, or Avro.
+pub fn records(payload: &[u8], decoder: &Decoder) -> Result<Vec<Result<Value, String>>, String> {
+    match payload.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => {
+            match serde_json::from_slice::<Value>(payload).map_err(|e| format!("JSON: {e}"))? {
+                Value::Array(items) => Ok(items.into_iter().map(Ok).collect()),
+                one => Ok(vec![Ok(one)]),
+            }
+        }
+        _ => Ok(decoder
+            .decode_json(payload)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect()),
+    }
+}
+
+/// With an idle limit, how long to wait for the group to assign partitions at all.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct FollowConfig {
+    pub brokers: String,
+    pub topic: String,
+    pub group: String,
+    pub idle_exit: Option<Duration>,
+    pub max_messages: Option<u64>,
+    /// Extra librdkafka settings.
+    pub extra: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FollowSummary {
+    pub messages: u64,
+    pub annotations: u64,
+    pub skipped: u64,
+}
+
+/// Follow the topic until stopped, idle or at the message limit.
+pub fn follow(
+    config: &FollowConfig,
+    mapping: &Mapping,
+    main_db: &Path,
+    decoder: &Decoder,
+    stop: &AtomicBool,
+) -> Result<FollowSummary, String> {
+    let mut store = AnnotationStore::open(main_db).map_err(|e| e.to_string())?;
+    let owner = store
+        .annotator(&mapping.annotator)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no annotator {:?}: add it first", mapping.annotator))?
+        .owner;
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &config.brokers)
+        .set("group.id", &config.group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest");
+    for (k, v) in &config.extra {
+        client.set(k, v);
+    }
+    let consumer: BaseConsumer = client.create().map_err(|e| e.to_string())?;
+    consumer
+        .subscribe(&[config.topic.as_str()])
+        .map_err(|e| e.to_string())?;
+    let mut summary = FollowSummary::default();
+    let started = Instant::now();
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        if config.max_messages.is_some_and(|n| summary.messages >= n) {
+            break;
+        }
+        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
+            // The idle clock runs from when the group gives us partitions, not from start.
+            let assigned = consumer.assignment().is_ok_and(|a| a.count() > 0);
+            if !assigned && started.elapsed() < JOIN_TIMEOUT {
+                last = Instant::now();
+                continue;
+            }
+            if config.idle_exit.is_some_and(|d| last.elapsed() >= d) {
+                break;
+            }
+            continue;
+        };
+        let msg = result.map_err(|e| e.to_string())?;
+        last = Instant::now();
+        summary.messages += 1;
+        match records(msg.payload().unwrap_or_default(), decoder) {
+            Ok(items) => {
+                for item in items {
+                    let stored = item
+                        .and_then(|r| to_annotation(&r, mapping))
+                        .and_then(|a| store.annotate(owner, &a).map_err(|e| e.to_string()));
+                    match stored {
+                        Ok(_) => summary.annotations += 1,
+                        Err(e) => {
+                            summary.skipped += 1;
+                            log::warn!(
+                                "{}[{}]@{}: {e}",
+                                msg.topic(),
+                                msg.partition(),
+                                msg.offset()
+                            );
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                summary.skipped += 1;
+                log::warn!("{}[{}]@{}: {e}", msg.topic(), msg.partition(), msg.offset());
+            }
+        }
+        // Stored (or set aside for good): the offset can move on.
+        consumer
+            .commit_message(&msg, CommitMode::Sync)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(summary)
+}

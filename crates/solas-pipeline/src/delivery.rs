@@ -1,0 +1,290 @@
+//! The delivery stage: what the filters found goes out here, after the filter stage has
+//! committed the batch. Each result row becomes a JSON record (with the lite lightcurve or
+//! the full cutout-free alert when the filter asks for it) and goes to the filter's Kafka
+//! topic, email digest queue or webhook through `solas-delivery`, behind the daily byte
+//! quota. Failures, timeouts and quota stops are written to `filter_reports` for the
+//! filter's owner. The batch's alerts are acknowledged to their source only after their
+//! results have been handed on, so a crash re-delivers rather than loses.
+//!
+//! Delivery runs on its own thread so a slow endpoint delays acknowledgements, not the
+//! filters of the next batch.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use serde_json::{json, Map, Value};
+use solas_core::Alert;
+use solas_delivery::{
+    DeliveryError, FilterTarget, KafkaConfig, KafkaSink, OutputMode, QuotaSink, Record, Router,
+    Sink, SmtpConfig, SqliteLedger, WebhookConfig, WebhookSink,
+};
+use solas_store::sqlite::filters::{FilterStore, StoredFilter};
+
+use crate::filter::user_filters::FilterOutcome;
+use crate::message::Origin;
+use crate::stats::Stats;
+
+/// One batch's results, the alerts their lite/full records need (by object id as text),
+/// and the source positions to acknowledge once they are delivered.
+#[derive(Debug, Default)]
+pub struct DeliveryWork {
+    pub outcomes: Vec<FilterOutcome>,
+    pub alerts: HashMap<String, Alert>,
+    pub acks: Vec<Origin>,
+}
+
+/// Where results may go. Email digests are queued in the main database whatever the
+/// configuration; `solas digest` sends them.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryConfig {
+    /// Brokers for the filters' topics (None: Kafka filters are reported as undeliverable).
+    pub kafka: Option<KafkaConfig>,
+    pub webhook: WebhookConfig,
+}
+
+/// The sink every filter result goes through: Kafka, webhook or email queue, behind the
+/// quota ledger in the main database.
+pub fn build_sink(main_db: &Path, config: &DeliveryConfig) -> Result<Box<dyn Sink>, String> {
+    let open = || -> Result<rusqlite::Connection, String> {
+        let conn = rusqlite::Connection::open(main_db).map_err(|e| e.to_string())?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| e.to_string())?;
+        Ok(conn)
+    };
+    let kafka = match &config.kafka {
+        Some(k) => Some(KafkaSink::new(k).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let router = Router {
+        kafka,
+        webhook: Some(WebhookSink::new(config.webhook.clone())),
+        // Queueing needs no SMTP server; the address is only used by `send_digests`.
+        email: Some(
+            solas_delivery::EmailQueue::new(open()?, SmtpConfig::new("localhost", 25, "", ""))
+                .map_err(|e| e.to_string())?,
+        ),
+    };
+    let ledger = SqliteLedger::new(open()?).map_err(|e| e.to_string())?;
+    Ok(Box::new(QuotaSink::new(router, ledger)))
+}
+
+/// A stored filter's destination.
+pub fn target(f: &StoredFilter) -> Result<FilterTarget, DeliveryError> {
+    Ok(FilterTarget {
+        filter_id: f.id,
+        user_id: f.owner,
+        name: f.name.clone(),
+        mode: f.output.parse()?,
+        topic: f.topic.clone(),
+        email: f.email.clone(),
+        webhook_url: f.webhook_url.clone(),
+        byte_quota: f.byte_quota,
+    })
+}
+
+/// Lasair's lite lightcurve: each detection's and forced measurement's flux, error, time
+/// and band (and reliability for detections), under Lasair-LSST's names for both surveys.
+pub fn lite(alert: &Alert) -> Value {
+    let detections: Vec<Value> = alert
+        .detections
+        .iter()
+        .map(|d| {
+            json!({
+                "psfFlux": d.flux, "psfFluxErr": d.flux_err, "midpointMjdTai": d.mjd,
+                "band": d.band, "reliability": d.reliability,
+            })
+        })
+        .collect();
+    let forced: Vec<Value> = alert
+        .forced
+        .iter()
+        .map(|f| {
+            json!({
+                "psfFlux": f.flux, "psfFluxErr": f.flux_err, "midpointMjdTai": f.mjd,
+                "band": f.band,
+            })
+        })
+        .collect();
+    json!({ "diaSourcesList": detections, "diaForcedSourcesList": forced })
+}
+
+/// The whole alert as it travels the pipeline (survey-neutral, cutouts already in the
+/// blob store), for `kafka-full`.
+pub fn full(alert: &Alert) -> Value {
+    solas_delivery::full_alert(&serde_json::to_value(alert).unwrap_or(Value::Null))
+}
+
+/// The records of one filter's rows, with `alert` attached where the mode asks for it and
+/// the batch holds the object's alert.
+pub fn records(
+    mode: OutputMode,
+    rows: &[Map<String, Value>],
+    alerts: &HashMap<String, Alert>,
+) -> Vec<Record> {
+    rows.iter()
+        .map(|row| {
+            let mut record = Record(row.clone());
+            if mode.wants_alert() {
+                let alert = record.object_id().and_then(|id| alerts.get(&id));
+                let value = match (mode, alert) {
+                    (OutputMode::KafkaLite, Some(a)) => lite(a),
+                    (_, Some(a)) => full(a),
+                    (_, None) => Value::Null,
+                };
+                record.0.insert("alert".into(), value);
+            }
+            record
+        })
+        .collect()
+}
+
+/// Result records kept per filter for its web page.
+const RECENT_OUTPUTS: usize = 100;
+
+pub struct DeliveryStage {
+    pub sink: Box<dyn Sink>,
+    /// Where owners' reports are written.
+    pub reports: FilterStore,
+    pub stats: Arc<Stats>,
+}
+
+impl DeliveryStage {
+    pub fn run(mut self, input: Receiver<DeliveryWork>, acks: Sender<Origin>) {
+        for work in input {
+            let started = std::time::Instant::now();
+            self.deliver(&work);
+            Stats::busy(&self.stats.busy_delivery_ns, started);
+            for origin in work.acks {
+                let _ = acks.send(origin);
+            }
+        }
+    }
+
+    fn report(&mut self, f: &StoredFilter, kind: &str, message: &str) {
+        if let Err(e) = self.reports.report(f, kind, message) {
+            log::error!("recording a report for filter {}: {e}", f.id);
+        }
+    }
+
+    fn deliver(&mut self, work: &DeliveryWork) {
+        let mut recent: Vec<(i64, Vec<String>)> = Vec::new();
+        for outcome in &work.outcomes {
+            let f = &outcome.filter;
+            let rows = match &outcome.result {
+                Ok(rows) => rows,
+                Err(failure) => {
+                    self.report(f, failure.kind(), failure.message());
+                    continue;
+                }
+            };
+            if rows.is_empty() {
+                continue;
+            }
+            // The filter's page shows what its stream carried lately.
+            recent.push((
+                f.id,
+                rows.iter()
+                    .rev()
+                    .take(RECENT_OUTPUTS)
+                    .rev()
+                    .map(|r| serde_json::Value::Object(r.clone()).to_string())
+                    .collect(),
+            ));
+            let target = match target(f) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.report(f, "delivery", &e.to_string());
+                    continue;
+                }
+            };
+            if target.mode == OutputMode::None {
+                continue;
+            }
+            let records = records(target.mode, rows, &work.alerts);
+            match self.sink.deliver(&target, &records) {
+                Ok(report) => {
+                    Stats::add(&self.stats.delivered, report.delivered);
+                    if report.rejected_quota > 0 {
+                        Stats::add(&self.stats.quota_rejected, report.rejected_quota);
+                        let message = format!(
+                            "daily byte quota of {} bytes reached: further records today are not delivered",
+                            target.byte_quota
+                        );
+                        self.report(f, "quota", &message);
+                    }
+                }
+                Err(e) => {
+                    Stats::add(&self.stats.delivery_failures, 1);
+                    log::warn!("filter {} ({}): delivery failed: {e}", f.id, f.name);
+                    self.report(f, "delivery", &e.to_string());
+                }
+            }
+        }
+        if let Err(e) = self.reports.record_outputs(&recent, RECENT_OUTPUTS) {
+            log::warn!("keeping filters' recent outputs: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solas_core::{Band, Detection, ObjectKey, Survey, SurveyObject};
+
+    fn alert() -> Alert {
+        Alert {
+            survey: Survey::Lsst,
+            schema_version: "9.0".into(),
+            alert_id: 11,
+            object: ObjectKey::lsst(169298432598474793),
+            ra: 1.0,
+            dec: 2.0,
+            mjd: 60000.5,
+            detections: vec![Detection {
+                source_id: 11,
+                mjd: 60000.5,
+                band: Band::G,
+                ra: 1.0,
+                dec: 2.0,
+                flux: Some(1500.0),
+                flux_err: Some(20.0),
+                mag: Some(23.0),
+                mag_err: Some(0.1),
+                positive: true,
+                reliability: Some(0.9),
+                rb: None,
+                nid: None,
+            }],
+            forced: vec![],
+            non_detections: vec![],
+            cutouts: vec![],
+            survey_object: SurveyObject::Lsst(None),
+        }
+    }
+
+    #[test]
+    fn records_carry_the_alert_the_mode_asks_for() {
+        let mut alerts = HashMap::new();
+        alerts.insert("169298432598474793".to_string(), alert());
+        let row: Map<String, Value> =
+            serde_json::from_str(r#"{"diaObjectId": 169298432598474793, "g": 1.5}"#).unwrap();
+        let rows = vec![row];
+        let plain = records(OutputMode::Kafka, &rows, &alerts);
+        assert!(plain[0].0.get("alert").is_none());
+        let lite = records(OutputMode::KafkaLite, &rows, &alerts);
+        let ds = &lite[0].0["alert"]["diaSourcesList"][0];
+        assert_eq!(ds["psfFlux"], 1500.0);
+        assert_eq!(ds["band"], "g");
+        assert_eq!(ds.as_object().unwrap().len(), 5);
+        let full = records(OutputMode::KafkaFull, &rows, &alerts);
+        let a = &full[0].0["alert"];
+        assert_eq!(a["object"]["id"], json!(169298432598474793i64));
+        assert!(a.get("cutouts").is_none());
+        // An object the batch does not hold gets an explicit null, not a wrong alert.
+        let other: Map<String, Value> = serde_json::from_str(r#"{"diaObjectId": 5}"#).unwrap();
+        let none = records(OutputMode::KafkaFull, &[other], &alerts);
+        assert_eq!(none[0].0["alert"], Value::Null);
+    }
+}

@@ -1,0 +1,483 @@
+//! What users receive: filter results from a real pipeline run delivered to Kafka topics
+//! (plain, lite lightcurve, full alert; read back with a plain librdkafka consumer), to a
+//! webhook and to the email digest queue; the byte quota; failures, timeouts and quota stops
+//! reported to the owner; filters re-run when an annotator they name annotates an object.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use serde_json::Value;
+use solas_pipeline::delivery::{DeliveryConfig, DeliveryStage, DeliveryWork};
+use solas_pipeline::filter::user_filters::{FilterEngine, FilterFailure, SqliteFilterEngine};
+use solas_query::run_sqlite::BatchObjects;
+use solas_store::sqlite::annotations::{Annotation, AnnotationStore, Annotator};
+use solas_store::sqlite::filters::{FilterStore, StoredFilter};
+use solas_store::sqlite::SqliteMainDb;
+use solas_testdata as data;
+
+fn filter(
+    name: &str,
+    survey: &str,
+    selected: &str,
+    conditions: &str,
+    output: &str,
+) -> StoredFilter {
+    StoredFilter {
+        id: 0,
+        owner: 7,
+        name: name.into(),
+        description: String::new(),
+        selected: selected.into(),
+        tables: "objects".into(),
+        conditions: conditions.into(),
+        survey: survey.into(),
+        public: false,
+        active: "alerts".into(),
+        output: output.into(),
+        topic: solas_delivery::topic_name(7, name),
+        email: None,
+        webhook_url: None,
+        byte_quota: -1,
+    }
+}
+
+/// Records on a topic: exactly `want` when given (failing on any extra one), else all that
+/// arrive until the topic has been quiet for a second.
+fn consume(bootstrap: &str, topic: &str, want: Option<usize>) -> Vec<(String, Value)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("reader-{topic}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = Instant::now();
+    while out.len() < want.unwrap_or(usize::MAX) && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let key = String::from_utf8(m.key().unwrap_or_default().to_vec()).unwrap();
+                let value: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+                out.push((key, value));
+                last = Instant::now();
+            }
+            _ if want.is_none() && !out.is_empty() && last.elapsed() > Duration::from_secs(1) => {
+                break
+            }
+            _ => {}
+        }
+    }
+    if want.is_some() {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
+            panic!(
+                "unexpected extra record on {topic}: {:?}",
+                m.payload_view::<str>()
+            );
+        }
+    }
+    out
+}
+
+/// A webhook endpoint that records each POSTed JSON body and answers 200.
+fn webhook_server() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            seen.lock()
+                .unwrap()
+                .push(serde_json::from_slice(&body).unwrap());
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .unwrap();
+        }
+    });
+    (url, bodies)
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn results_reach_kafka_webhook_and_email_within_quota_and_failures_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("solas.db");
+    SqliteMainDb::open(&db).unwrap();
+    let mut store = FilterStore::open(&db).unwrap();
+    let cluster = MockCluster::new(1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+
+    let plain = filter(
+        "rubin plain",
+        "lsst",
+        "objects.diaObjectId, objects.nDiaSources",
+        "objects.nDiaSources >= 1",
+        "kafka",
+    );
+    let lite = filter(
+        "rubin lite",
+        "lsst",
+        "objects.diaObjectId",
+        "objects.nDiaSources >= 1",
+        "kafka-lite",
+    );
+    let full = filter(
+        "ztf full",
+        "ztf",
+        "objects.objectId, objects.gmag",
+        "objects.gmag < 18",
+        "kafka-full",
+    );
+    let (url, bodies) = webhook_server();
+    let mut hook = filter(
+        "hook",
+        "ztf",
+        "objects.objectId",
+        "objects.gmag < 18",
+        "webhook",
+    );
+    hook.webhook_url = Some(url);
+    let mut email = filter(
+        "mail",
+        "ztf",
+        "objects.objectId",
+        "objects.gmag < 18",
+        "email",
+    );
+    email.email = Some("astronomer@example.org".into());
+    let mut quota = filter(
+        "small quota",
+        "lsst",
+        "objects.diaObjectId",
+        "objects.nDiaSources >= 1",
+        "kafka",
+    );
+    quota.byte_quota = 150;
+    // Stored directly, bypassing the check: it names a column that does not exist.
+    let broken = filter(
+        "broken",
+        "lsst",
+        "objects.diaObjectId",
+        "objects.nosuch > 1",
+        "kafka",
+    );
+    for f in [&plain, &lite, &full, &hook, &email, &quota, &broken] {
+        cluster.create_topic(&f.topic, 1, 1).unwrap();
+        store.add(f).unwrap();
+    }
+
+    let mut config = common::config(tmp.path(), common::files(&data::real_alert_files()));
+    // One batch, so each object is delivered once per filter.
+    config.filter_batch = 100_000;
+    config.filter_idle = Duration::from_secs(10);
+    config.filter_max_age = Duration::from_secs(120);
+    config.delivery = DeliveryConfig {
+        kafka: Some(solas_delivery::KafkaConfig::new(&bootstrap)),
+        ..Default::default()
+    };
+    let summary = common::run(config);
+    assert_eq!(summary.batches, 1);
+
+    let lsst = count(&db, "SELECT COUNT(*) FROM objects WHERE nDiaSources >= 1") as usize;
+    let bright = count(&db, "SELECT COUNT(*) FROM ztf_objects WHERE gmag < 18") as usize;
+    assert!(lsst > 50 && bright > 5, "{lsst} {bright}");
+
+    // Plain: one record per row, keyed by the object, ids as exact integers.
+    let got = consume(&bootstrap, &plain.topic, Some(lsst));
+    assert_eq!(got.len(), lsst);
+    for (key, v) in &got {
+        let id = v["diaObjectId"].as_i64().expect("integer id");
+        assert_eq!(key, &id.to_string());
+        let n = count(
+            &db,
+            &format!("SELECT nDiaSources FROM objects WHERE diaObjectId = {id}"),
+        );
+        assert_eq!(v["nDiaSources"].as_i64(), Some(n));
+        assert_eq!(v["UTC"].as_str().unwrap().len(), 19);
+        assert!(v.get("alert").is_none());
+    }
+    // Lite: each record carries the object's lightcurve from its alert.
+    let got = consume(&bootstrap, &lite.topic, Some(lsst));
+    assert_eq!(got.len(), lsst);
+    for (_, v) in &got {
+        let sources = v["alert"]["diaSourcesList"]
+            .as_array()
+            .expect("lite lightcurve");
+        assert!(!sources.is_empty());
+        for s in sources {
+            assert!(s["midpointMjdTai"].as_f64().unwrap() > 60_000.0);
+            assert!(s["band"].as_str().unwrap().len() == 1);
+        }
+    }
+    // Full: the whole cutout-free alert of the object.
+    let got = consume(&bootstrap, &full.topic, Some(bright));
+    assert_eq!(got.len(), bright);
+    for (key, v) in &got {
+        assert_eq!(v["objectId"].as_str(), Some(key.as_str()));
+        assert_eq!(v["alert"]["object"]["name"].as_str(), Some(key.as_str()));
+        assert!(v["alert"].get("cutouts").is_none());
+        assert!(!v["alert"]["detections"].as_array().unwrap().is_empty());
+    }
+    // Webhook: one POST with every row.
+    let posts = bodies.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["records"].as_array().unwrap().len(), bright);
+    // Email: the rows wait in the digest queue for `solas digest`.
+    let email_id = store
+        .list()
+        .unwrap()
+        .iter()
+        .find(|f| f.name == "mail")
+        .unwrap()
+        .id;
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT COUNT(*) FROM email_queue WHERE filter_id = {email_id}")
+        ),
+        bright as i64
+    );
+    // Quota: a record goes while the day's bytes are under the quota, then no more.
+    let got = consume(&bootstrap, &quota.topic, None);
+    assert!(
+        !got.is_empty() && got.len() < lsst,
+        "{} of {lsst}",
+        got.len()
+    );
+    assert_eq!(summary.quota_rejected as usize, lsst - got.len());
+    // The owner hears about the quota stop and the broken filter; nobody else's is affected.
+    let reports = store.reports(Some(7)).unwrap();
+    let names: std::collections::HashMap<i64, String> = store
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.id, f.name))
+        .collect();
+    let kinds: Vec<(&str, &str)> = reports
+        .iter()
+        .map(|r| (r.kind.as_str(), names[&r.filter_id].as_str()))
+        .collect();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(kinds.contains(&("quota", "small quota")), "{reports:?}");
+    assert!(kinds.contains(&("failed", "broken")), "{reports:?}");
+    assert!(store.reports(Some(8)).unwrap().is_empty());
+    // Each filter keeps its latest results for its web page: at most 100.
+    let plain_id = store
+        .list()
+        .unwrap()
+        .iter()
+        .find(|f| f.name == "rubin plain")
+        .unwrap()
+        .id;
+    let recent = store.recent_outputs(plain_id, 500).unwrap();
+    assert_eq!(recent.len(), lsst.min(100));
+    for (_, json) in &recent {
+        let v: Value = serde_json::from_str(json).unwrap();
+        assert!(v["diaObjectId"].is_i64(), "{json}");
+    }
+    assert_eq!(summary.delivery_failures, 0);
+}
+
+#[test]
+fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("solas.db");
+    SqliteMainDb::open(&db).unwrap();
+    // 300,000 objects, all in the batch: sorting them all is slow; a key lookup is not.
+    {
+        let mut conn = rusqlite::Connection::open(&db).unwrap();
+        let tx = conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare("INSERT INTO objects (diaObjectId, nDiaSources, ra, decl) VALUES (?1, ?2, ?3, ?4)")
+                .unwrap();
+            for i in 1..=300_000i64 {
+                stmt.execute(rusqlite::params![i, i % 7, (i % 3600) as f64 / 10.0, 0.0])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let mut store = FilterStore::open(&db).unwrap();
+    let slow_id = store
+        .add(&filter(
+            "slow",
+            "lsst",
+            "objects.diaObjectId, objects.ra",
+            "objects.nDiaSources >= 0 ORDER BY objects.ra * objects.nDiaSources DESC, objects.diaObjectId",
+            "none",
+        ))
+        .unwrap();
+    let fast_id = store
+        .add(&filter(
+            "fast",
+            "lsst",
+            "objects.diaObjectId",
+            "objects.diaObjectId = 4242",
+            "none",
+        ))
+        .unwrap();
+
+    let mut engine = SqliteFilterEngine::open(&db).unwrap();
+    engine.time_limit = Duration::from_millis(20);
+    let batch = BatchObjects {
+        lsst: (1..=300_000).collect(),
+        ztf: vec![],
+    };
+    let outcomes = engine.run_batch(&batch);
+    assert_eq!(outcomes.len(), 2);
+    let slow = outcomes.iter().find(|o| o.filter.id == slow_id).unwrap();
+    let fast = outcomes.iter().find(|o| o.filter.id == fast_id).unwrap();
+    assert!(
+        matches!(slow.result, Err(FilterFailure::Timeout(_))),
+        "{:?}",
+        slow.result
+    );
+    assert!(
+        slow.elapsed < Duration::from_millis(1000),
+        "stopped promptly, not after running to the end: {:?}",
+        slow.elapsed
+    );
+    let rows = fast.result.as_ref().expect("the fast filter still runs");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["diaObjectId"].as_i64(), Some(4242));
+
+    // The delivery stage tells the slow filter's owner.
+    let stage = DeliveryStage {
+        sink: solas_pipeline::delivery::build_sink(&db, &DeliveryConfig::default()).unwrap(),
+        reports: FilterStore::open(&db).unwrap(),
+        stats: Default::default(),
+    };
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let (ack_tx, _ack_rx) = crossbeam_channel::unbounded();
+    tx.send(DeliveryWork {
+        outcomes,
+        ..Default::default()
+    })
+    .unwrap();
+    drop(tx);
+    stage.run(rx, ack_tx);
+    let reports = store.reports(Some(7)).unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].filter_id, slow_id);
+    assert_eq!(reports[0].kind, "timeout");
+    assert!(
+        reports[0].message.contains("20ms"),
+        "{}",
+        reports[0].message
+    );
+}
+
+#[test]
+fn an_annotation_reruns_the_filters_that_name_its_annotator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("solas.db");
+    SqliteMainDb::open(&db).unwrap();
+    let mut annotations = AnnotationStore::open(&db).unwrap();
+    annotations
+        .add_annotator(&Annotator {
+            topic: "Fink".into(),
+            owner: 3,
+            description: "Fink classes".into(),
+            url: String::new(),
+            active: true,
+            public: true,
+        })
+        .unwrap();
+    let mut store = FilterStore::open(&db).unwrap();
+    let (url, bodies) = webhook_server();
+    let mut on_kn = filter(
+        "kilonovae",
+        "lsst",
+        "objects.diaObjectId, fink.classification",
+        r#"fink.classification = "KN""#,
+        "webhook",
+    );
+    on_kn.tables = "objects, annotator:fink".into();
+    on_kn.active = "annotations".into();
+    on_kn.webhook_url = Some(url);
+    store.add(&on_kn).unwrap();
+
+    // First run: alerts arrive, nothing is annotated, the filter (annotations only) is quiet.
+    let files = data::real_alert_files();
+    let summary = common::run(common::config(tmp.path(), common::files(&files)));
+    assert_eq!(summary.filter_runs, 0);
+    assert!(bodies.lock().unwrap().is_empty());
+
+    // Fink annotates two stored Rubin objects: one KN, one SN.
+    let ids: Vec<i64> = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT diaObjectId FROM objects ORDER BY diaObjectId LIMIT 2")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    for (id, class) in [(ids[0], "KN"), (ids[1], "SN")] {
+        annotations
+            .annotate(
+                3,
+                &Annotation {
+                    survey: solas_core::Survey::Lsst,
+                    object: id.to_string(),
+                    topic: "fink".into(),
+                    version: "1".into(),
+                    classification: class.into(),
+                    explanation: String::new(),
+                    classdict: "{}".into(),
+                    url: String::new(),
+                },
+            )
+            .unwrap();
+    }
+
+    // Second run (the same files again, so nothing new): the annotations trigger the filter.
+    let summary = common::run(common::config(tmp.path(), common::files(&files[..1])));
+    assert_eq!(summary.annotation_runs, 1, "one run, for the fink topic");
+    let posts = bodies.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1);
+    let records = posts[0]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "only the KN object: {records:?}");
+    assert_eq!(records[0]["diaObjectId"].as_i64(), Some(ids[0]));
+    assert_eq!(records[0]["classification"], "KN");
+
+    // A third run has nothing new to react to.
+    let summary = common::run(common::config(tmp.path(), common::files(&files[..1])));
+    assert_eq!(summary.annotation_runs, 0);
+}

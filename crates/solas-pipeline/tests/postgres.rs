@@ -1,0 +1,306 @@
+//! The PostgreSQL backends hold exactly what the SQLite ones hold: the real alerts written
+//! to both lightcurve stores (to PostgreSQL in reverse order and twice, to check idempotence
+//! and the trigger-wins rule), every object's lightcurve compared, then each backend's
+//! objects rows computed from its own lightcurves, upserted twice, and compared column by
+//! column. Needs the server at 127.0.0.1:5432 (trust auth), which
+//! scripts/test.sh starts; skipped without it unless SOLAS_REQUIRE_POSTGRES is set.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use solas_store::postgres::{PgLightcurves, PgMainDb};
+use solas_store::sqlite::{SqliteLightcurves, SqliteMainDb, OBJECT_TABLES};
+use solas_store::{LightcurveStore, MainDb};
+use solas_testdata as data;
+
+const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
+
+/// A database of its own, dropped at the end.
+struct TempDb {
+    name: String,
+}
+
+impl TempDb {
+    fn create(suffix: &str) -> Option<TempDb> {
+        let mut admin = match postgres::Client::connect(ADMIN, postgres::NoTls) {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("SOLAS_REQUIRE_POSTGRES").is_none(),
+                    "PostgreSQL at 127.0.0.1:5432 not reachable: {e}"
+                );
+                eprintln!("PostgreSQL not reachable: skipped");
+                return None;
+            }
+        };
+        let name = format!("solas_test_{}_{suffix}", std::process::id());
+        // One statement per call: several in one string run as a transaction block.
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        Some(TempDb { name })
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "host=127.0.0.1 port=5432 user=postgres dbname={}",
+            self.name
+        )
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(ADMIN, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Every row of a table as column → value text, keyed by the row's key.
+fn sqlite_rows(db: &SqliteMainDb, table: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let conn = db.connection();
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let mut out = BTreeMap::new();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let mut row = BTreeMap::new();
+        for (i, n) in names.iter().enumerate().filter(|(_, n)| *n != "timestamp") {
+            let v = match r.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                rusqlite::types::ValueRef::Integer(x) => x.to_string(),
+                rusqlite::types::ValueRef::Real(x) => format!("{x:?}"),
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                rusqlite::types::ValueRef::Blob(_) => "BLOB".into(),
+            };
+            row.insert(n.clone(), v);
+        }
+        out.insert(row[&names[0]].clone(), row);
+    }
+    out
+}
+
+fn pg_rows(
+    client: &mut postgres::Client,
+    table: &str,
+    columns: &[solas_features::Column],
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for r in client
+        .query(&format!("SELECT * FROM {table}"), &[])
+        .unwrap()
+    {
+        let mut row = BTreeMap::new();
+        for (i, c) in columns.iter().enumerate() {
+            let v = match c.ty {
+                solas_features::ColumnType::Int => {
+                    r.get::<_, Option<i64>>(i).map(|x| x.to_string())
+                }
+                solas_features::ColumnType::Float => {
+                    r.get::<_, Option<f64>>(i).map(|x| format!("{x:?}"))
+                }
+                solas_features::ColumnType::Text => r.get::<_, Option<String>>(i),
+            };
+            row.insert(c.name.to_string(), v.unwrap_or_else(|| "NULL".into()));
+        }
+        out.insert(row[columns[0].name].clone(), row);
+    }
+    out
+}
+
+#[test]
+fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
+    let Some(db) = TempDb::create("backends") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lightcurves = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
+    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
+    let mut alerts = Vec::new();
+    for f in data::real_alert_files() {
+        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
+            alerts.push(a.unwrap());
+        }
+    }
+    lightcurves
+        .write(&alerts.iter().collect::<Vec<_>>())
+        .unwrap();
+    let mut pg_lightcurves = PgLightcurves::open(&db.url()).unwrap();
+    for _ in 0..2 {
+        let reversed: Vec<_> = alerts.iter().rev().collect();
+        for chunk in reversed.chunks(50) {
+            pg_lightcurves.write(chunk).unwrap();
+        }
+    }
+    let mut compared = 0;
+    for a in &alerts {
+        let (x, y) = (
+            lightcurves.lightcurve(a.survey, &a.object).unwrap(),
+            pg_lightcurves.lightcurve(a.survey, &a.object).unwrap(),
+        );
+        assert_eq!(x, y, "lightcurve of {}", a.object.name);
+        compared += x.detections.len();
+    }
+    assert!(compared > 1000, "{compared}");
+    let (mut rows, mut pg_rows_in) = (Vec::new(), Vec::new());
+    for a in &alerts {
+        let sqlite_row =
+            solas_pipeline::filter::features::object_row(&mut lightcurves, None, a, None).unwrap();
+        let pg_row =
+            solas_pipeline::filter::features::object_row(&mut pg_lightcurves, None, a, None)
+                .unwrap();
+        rows.extend(sqlite_row);
+        pg_rows_in.extend(pg_row);
+    }
+    assert!(rows.len() > 250);
+    assert_eq!(rows.len(), pg_rows_in.len());
+
+    let mut sqlite = SqliteMainDb::open(&tmp.path().join("solas.db")).unwrap();
+    let mut pg = PgMainDb::open(&db.url()).unwrap();
+    // Twice: the second upsert must replace, not add; and a second open finds its migrations done.
+    for _ in 0..2 {
+        sqlite.upsert_objects(&rows).unwrap();
+        pg.upsert_objects(&pg_rows_in).unwrap();
+    }
+    let mut pg = PgMainDb::open(&db.url()).unwrap();
+    assert_eq!(pg.counts().unwrap(), sqlite.counts().unwrap());
+
+    let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    for (table, columns) in OBJECT_TABLES.iter().take(2) {
+        let (a, b) = (
+            sqlite_rows(&sqlite, table),
+            pg_rows(&mut client, table, columns),
+        );
+        assert!(!a.is_empty(), "{table}");
+        assert_eq!(a.len(), b.len(), "{table}");
+        for (key, row) in &a {
+            assert_eq!(Some(row), b.get(key), "{table} row {key}");
+        }
+    }
+    // The same filters give the same rows on both: PostgreSQL runs them read-only, with a
+    // statement timeout, over a batch table of the session's own.
+    let batch = solas_query::run_sqlite::BatchObjects {
+        lsst: alerts
+            .iter()
+            .filter(|a| a.survey == solas_core::Survey::Lsst)
+            .map(|a| a.object.id)
+            .collect(),
+        ztf: alerts
+            .iter()
+            .filter(|a| a.survey == solas_core::Survey::Ztf)
+            .map(|a| a.object.name.clone())
+            .collect(),
+    };
+    let mut on_sqlite =
+        solas_query::run_sqlite::SqliteRunner::open(&tmp.path().join("solas.db")).unwrap();
+    let mut on_pg = solas_query::run_pg::PgRunner::connect(&db.url()).unwrap();
+    on_sqlite.set_batch(&batch).unwrap();
+    on_pg.set_batch(&batch).unwrap();
+    let filters = [
+        (
+            solas_query::Survey::Lsst,
+            "objects.diaObjectId, objects.nDiaSources, objects.ra, objects.decl",
+            "objects.nDiaSources >= 1 AND objects.lastDiaSourceMjdTai < mjdnow() ORDER BY objects.diaObjectId",
+        ),
+        (
+            solas_query::Survey::Ztf,
+            "objects.objectId, objects.gmag, objects.ncand",
+            "objects.gmag < 19 ORDER BY objects.objectId",
+        ),
+        (
+            solas_query::Survey::Lsst,
+            "objects.diaObjectId, objects.tns_name",
+            "objects.tns_name IS NULL AND objects.diaObjectId > 0 ORDER BY objects.diaObjectId DESC",
+        ),
+    ];
+    for (survey, selected, conditions) in filters {
+        let spec = solas_query::FilterSpec {
+            selected: selected.into(),
+            tables: "objects".into(),
+            conditions: conditions.into(),
+        };
+        let q = solas_query::check(&spec, survey, None, &solas_query::NoResources).unwrap();
+        let limit = Duration::from_secs(30);
+        let a = on_sqlite.run(&q, true, 10_000, limit).unwrap();
+        let b = on_pg.run(&q, true, 10_000, limit).unwrap();
+        assert!(!a.is_empty(), "{conditions}");
+        assert_eq!(a, b, "{conditions}");
+    }
+
+    // A filter past its time limit is stopped by the server.
+    client
+        .batch_execute(
+            "INSERT INTO objects (\"diaObjectId\", \"nDiaSources\", ra)
+             SELECT g, g % 7, (g % 3600) / 10.0 FROM generate_series(1, 300000) g",
+        )
+        .unwrap();
+    on_pg
+        .set_batch(&solas_query::run_sqlite::BatchObjects {
+            lsst: (1..=300_000).collect(),
+            ztf: vec![],
+        })
+        .unwrap();
+    let spec = solas_query::FilterSpec {
+        selected: "objects.diaObjectId".into(),
+        tables: "objects".into(),
+        conditions: "objects.nDiaSources >= 0 ORDER BY objects.ra * objects.nDiaSources DESC"
+            .into(),
+    };
+    let slow = solas_query::check(
+        &spec,
+        solas_query::Survey::Lsst,
+        None,
+        &solas_query::NoResources,
+    )
+    .unwrap();
+    let err = on_pg
+        .run(&slow, true, 1000, Duration::from_millis(5))
+        .unwrap_err();
+    assert!(
+        matches!(err, solas_query::run_pg::PgRunError::Timeout(_)),
+        "{err}"
+    );
+
+    // 64-bit ids arrive exactly.
+    let id: i64 = client
+        .query_one(
+            "SELECT \"diaObjectId\" FROM objects WHERE \"diaObjectId\" = 169298432598474793",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(id, 169298432598474793);
+}
+
+/// A whole embedded run with its lightcurves in PostgreSQL gives the same objects rows as one
+/// with them in SQLite.
+#[test]
+fn a_run_with_postgres_lightcurves_equals_one_with_sqlite() {
+    let Some(db) = TempDb::create("run") else {
+        return;
+    };
+    let files = data::real_alert_files();
+    let pg = tempfile::tempdir().unwrap();
+    let mut config = common::config(pg.path(), common::files(&files));
+    config.lightcurves_url = Some(db.url());
+    let summary = common::run(config);
+    assert!(!pg.path().join("lightcurves.db").exists());
+    let lite = tempfile::tempdir().unwrap();
+    let reference = common::run(common::config(lite.path(), common::files(&files)));
+    assert_eq!(summary.detections, reference.detections);
+    let objects = |dir: &std::path::Path| {
+        let mut d = common::dump(&dir.join("solas.db"));
+        d.retain(|(t, _)| t == "objects" || t == "ztf_objects");
+        d
+    };
+    common::assert_same("objects", &objects(lite.path()), &objects(pg.path()));
+}

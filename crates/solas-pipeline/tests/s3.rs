@@ -1,0 +1,95 @@
+//! Cutouts in an S3-compatible store (moto on loopback, started by scripts/s3-server.sh):
+//! a run with them there gives back, for every cutout, the same bytes as the pack-file store.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use solas_store::blob::{PackBlobStore, S3BlobStore};
+use solas_store::BlobStore;
+use solas_testdata as data;
+
+struct Server {
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/s3-server.sh");
+        let _ = Command::new(script)
+            .args(["stop", &self.port.to_string()])
+            .output();
+    }
+}
+
+#[test]
+fn cutouts_in_s3_read_back_as_the_pack_store_does() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/s3-server.sh");
+    let out = Command::new(&script)
+        .args(["start", &port.to_string(), "solas-cutouts"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "S3 server: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _server = Server { port };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let options = [
+        ("endpoint", endpoint.as_str()),
+        ("allow_http", "true"),
+        ("access_key_id", "test"),
+        ("secret_access_key", "test"),
+        ("region", "us-east-1"),
+    ];
+
+    let mut files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
+    files.extend(data::shared_glob("lsst/real/*/*.avro").into_iter().take(20));
+    let s3_run = tempfile::tempdir().unwrap();
+    let mut config = common::config(s3_run.path(), common::files(&files));
+    config.cutouts_url = Some("s3://solas-cutouts/night1".into());
+    config.cutouts_options = options
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let summary = common::run(config);
+    assert!(
+        !s3_run.path().join("cutouts").exists(),
+        "nothing written locally"
+    );
+    let local = tempfile::tempdir().unwrap();
+    common::run(common::config(local.path(), common::files(&files)));
+
+    let s3 = S3BlobStore::open("s3://solas-cutouts/night1", &options).unwrap();
+    let packs = PackBlobStore::open(&local.path().join("cutouts")).unwrap();
+    let index = packs.list().unwrap();
+    assert_eq!(index.len() as u64, summary.cutouts);
+    for (survey, source_id, kind, _) in &index {
+        let survey = if *survey == 1 {
+            solas_core::Survey::Ztf
+        } else {
+            solas_core::Survey::Lsst
+        };
+        let kind = solas_core::CutoutKind::parse(kind).unwrap();
+        let want = packs.get_cutout(survey, *source_id, kind).unwrap().unwrap();
+        let got = s3.get_cutout(survey, *source_id, kind).unwrap();
+        assert_eq!(
+            got.as_deref(),
+            Some(&want[..]),
+            "{survey:?} {source_id} {kind:?}"
+        );
+        assert!(want.starts_with(b"SIMPLE"));
+    }
+    assert_eq!(
+        s3.get_cutout(solas_core::Survey::Ztf, 1, solas_core::CutoutKind::Science)
+            .unwrap(),
+        None
+    );
+}

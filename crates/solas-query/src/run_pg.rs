@@ -1,0 +1,141 @@
+//! Running a checked filter on PostgreSQL: restricted to one batch's objects, with the row
+//! limit as a bound parameter, inside a `READ ONLY` transaction with a `statement_timeout`,
+//! ideally as a role that can only read the filter tables (`docs/operations.md`), so a
+//! filter can neither write nor run on.
+
+use std::time::Duration;
+
+use postgres::types::Type;
+use postgres::{Client, NoTls, Row};
+use serde_json::{Map, Value};
+
+use crate::render::{Dialect, Param};
+use crate::run_sqlite::{BatchObjects, ResultRow};
+use crate::{CheckedQuery, Survey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PgRunError {
+    #[error("the filter ran longer than {0:?} and was stopped")]
+    Timeout(Duration),
+    #[error("database: {0}")]
+    Sql(#[from] postgres::Error),
+    #[error("column {0} has a type filters cannot return")]
+    Type(String),
+}
+
+pub struct PgRunner {
+    client: Client,
+}
+
+const BATCH_LSST: &str = "solas_batch_lsst";
+const BATCH_ZTF: &str = "solas_batch_ztf";
+
+impl PgRunner {
+    /// Connect (e.g. as a read-only role) and make the session's batch tables.
+    pub fn connect(url: &str) -> Result<PgRunner, PgRunError> {
+        let mut client = Client::connect(url, NoTls)?;
+        // Temporary tables are the session's own, and writable even for a role that may
+        // only read the real tables.
+        client.batch_execute(&format!(
+            "CREATE TEMP TABLE {BATCH_LSST} (\"diaObjectId\" BIGINT PRIMARY KEY);
+             CREATE TEMP TABLE {BATCH_ZTF} (\"objectId\" TEXT PRIMARY KEY);"
+        ))?;
+        Ok(PgRunner { client })
+    }
+
+    /// Make `batch` the objects that [`PgRunner::run`] with `in_batch` sees.
+    pub fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), PgRunError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute(&format!("TRUNCATE {BATCH_LSST}, {BATCH_ZTF}"))?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {BATCH_LSST} SELECT DISTINCT unnest($1::BIGINT[]) ON CONFLICT DO NOTHING"
+            ),
+            &[&batch.lsst],
+        )?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {BATCH_ZTF} SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING"
+            ),
+            &[&batch.ztf],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn run(
+        &mut self,
+        query: &CheckedQuery,
+        in_batch: bool,
+        limit: u64,
+        timeout: Duration,
+    ) -> Result<Vec<ResultRow>, PgRunError> {
+        let batch_table = match query.survey() {
+            Survey::Lsst => BATCH_LSST,
+            Survey::Ztf => BATCH_ZTF,
+        };
+        let rendered = query.render(
+            Dialect::Postgres,
+            Some(limit),
+            in_batch.then_some(batch_table),
+        );
+        let names = query.columns();
+        let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = rendered
+            .params
+            .iter()
+            .map(|p| -> Box<dyn postgres::types::ToSql + Sync> {
+                match p {
+                    Param::Int(i) => Box::new(*i),
+                    Param::Text(s) => Box::new(s.clone()),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|b| b.as_ref()).collect();
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute(&format!(
+            "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}",
+            timeout.as_millis().max(1)
+        ))?;
+        let rows = match tx.query(&rendered.sql, &refs) {
+            Ok(rows) => rows,
+            Err(e) if e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED) => {
+                return Err(PgRunError::Timeout(timeout))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit()?;
+        rows.iter().map(|r| to_json(r, &names)).collect()
+    }
+}
+
+/// A row as JSON: integers stay integers, floats that are not finite become null.
+fn to_json(row: &Row, names: &[String]) -> Result<ResultRow, PgRunError> {
+    let mut map = Map::new();
+    for (i, (col, name)) in row.columns().iter().zip(names).enumerate() {
+        let t = col.type_();
+        let v = if *t == Type::INT8 {
+            row.get::<_, Option<i64>>(i).map(Value::from)
+        } else if *t == Type::INT4 {
+            row.get::<_, Option<i32>>(i).map(Value::from)
+        } else if *t == Type::INT2 {
+            row.get::<_, Option<i16>>(i).map(Value::from)
+        } else if *t == Type::FLOAT8 {
+            row.get::<_, Option<f64>>(i)
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+        } else if *t == Type::FLOAT4 {
+            row.get::<_, Option<f32>>(i)
+                .and_then(|f| serde_json::Number::from_f64(f64::from(f)))
+                .map(Value::Number)
+        } else if *t == Type::BOOL {
+            row.get::<_, Option<bool>>(i).map(Value::from)
+        } else if *t == Type::TEXT || *t == Type::VARCHAR || *t == Type::BPCHAR {
+            row.get::<_, Option<String>>(i).map(Value::from)
+        } else {
+            return Err(PgRunError::Type(name.clone()));
+        };
+        map.insert(name.clone(), v.unwrap_or(Value::Null));
+    }
+    Ok(map)
+}

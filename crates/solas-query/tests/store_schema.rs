@@ -1,0 +1,53 @@
+//! The whitelist names tables and columns; the store creates them. This test opens a real
+//! main database and checks that every table and column a filter may name exists there
+//! with the same type, so a filter the checker accepts can never fail on a missing column.
+
+use solas_query::schema::{columns, physical_table, TableKind};
+use solas_query::Survey;
+use solas_store::sqlite::SqliteMainDb;
+
+#[test]
+fn every_whitelisted_column_exists_in_the_main_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteMainDb::open(&dir.path().join("solas.db")).unwrap();
+    let conn = db.connection();
+    let kinds = [
+        TableKind::Objects,
+        TableKind::Sherlock,
+        TableKind::WatchlistHits,
+        TableKind::AreaHits,
+        TableKind::CrossmatchTns,
+        TableKind::Annotations,
+    ];
+    let mut checked = 0;
+    for survey in [Survey::Lsst, Survey::Ztf] {
+        for kind in kinds {
+            let table = physical_table(kind, survey);
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT name, type FROM pragma_table_info('{table}')"
+                ))
+                .unwrap();
+            let have: Vec<(String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(!have.is_empty(), "table {table} is missing");
+            for col in columns(kind, survey) {
+                let (_, ty) = have
+                    .iter()
+                    .find(|(n, _)| n == col.name)
+                    .unwrap_or_else(|| panic!("{table}.{} is missing", col.name));
+                let want = match col.ty {
+                    solas_features::ColumnType::Int => "INTEGER",
+                    solas_features::ColumnType::Float => "REAL",
+                    solas_features::ColumnType::Text => "TEXT",
+                };
+                assert_eq!(ty, want, "{table}.{} type", col.name);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} columns checked");
+}

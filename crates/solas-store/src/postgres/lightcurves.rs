@@ -1,0 +1,259 @@
+//! The lightcurve store on PostgreSQL, with the SQLite store's semantics: rows keyed by
+//! (survey, object, time, source), inserted with `ON CONFLICT DO NOTHING` so replays add
+//! nothing, the trigger's version of a detection kept whichever copy came first, and the
+//! newest survey summary per object. Tables are hash-partitioned by object id
+//! (`docs/operations.md` has the sizing), so one object's lightcurve is one partition's
+//! index range.
+
+use postgres::{Client, NoTls, Statement};
+use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
+
+use super::migrate::pg_error;
+use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
+
+/// Partitions per table: each stays under ~50 GB for the first years of Rubin.
+const PARTITIONS: u32 = 16;
+
+fn migrations() -> Vec<(i64, &'static str, String)> {
+    let mut sql = String::from(
+        "CREATE TABLE detections (
+            survey SMALLINT NOT NULL, object_id BIGINT NOT NULL, mjd DOUBLE PRECISION NOT NULL,
+            source_id BIGINT NOT NULL, band TEXT NOT NULL, ra DOUBLE PRECISION NOT NULL,
+            dec DOUBLE PRECISION NOT NULL, flux DOUBLE PRECISION, flux_err DOUBLE PRECISION,
+            mag DOUBLE PRECISION, mag_err DOUBLE PRECISION, positive BOOLEAN NOT NULL,
+            reliability DOUBLE PRECISION, rb DOUBLE PRECISION, nid BIGINT,
+            from_trigger BOOLEAN NOT NULL,
+            PRIMARY KEY (survey, object_id, mjd, source_id)) PARTITION BY HASH (object_id);
+        CREATE TABLE forced_photometry (
+            survey SMALLINT NOT NULL, object_id BIGINT NOT NULL, mjd DOUBLE PRECISION NOT NULL,
+            source_id BIGINT NOT NULL, band TEXT NOT NULL, flux DOUBLE PRECISION,
+            flux_err DOUBLE PRECISION,
+            PRIMARY KEY (survey, object_id, mjd, source_id)) PARTITION BY HASH (object_id);
+        CREATE TABLE non_detections (
+            survey SMALLINT NOT NULL, object_id BIGINT NOT NULL, mjd DOUBLE PRECISION NOT NULL,
+            band TEXT NOT NULL, limiting_mag DOUBLE PRECISION, noise_flux DOUBLE PRECISION,
+            PRIMARY KEY (survey, object_id, mjd, band)) PARTITION BY HASH (object_id);
+        CREATE TABLE survey_objects (
+            survey SMALLINT NOT NULL, object_id BIGINT NOT NULL, mjd DOUBLE PRECISION NOT NULL,
+            alert_id BIGINT NOT NULL, summary TEXT NOT NULL,
+            PRIMARY KEY (survey, object_id));\n",
+    );
+    for table in ["detections", "forced_photometry", "non_detections"] {
+        for p in 0..PARTITIONS {
+            sql.push_str(&format!(
+                "CREATE TABLE {table}_p{p} PARTITION OF {table} \
+                 FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {p});\n"
+            ));
+        }
+    }
+    vec![(1, "lightcurve tables, hash-partitioned by object", sql)]
+}
+
+struct Statements {
+    det: Statement,
+    upgrade: Statement,
+    forced: Statement,
+    non_det: Statement,
+    summary: Statement,
+}
+
+pub struct PgLightcurves {
+    client: Client,
+    st: Statements,
+}
+
+fn band(text: &str) -> Result<Band, StoreError> {
+    Band::from_letter(text).ok_or_else(|| StoreError::Invalid(format!("stored band {text:?}")))
+}
+
+fn survey_code(s: Survey) -> i16 {
+    crate::survey_code(s) as i16
+}
+
+impl PgLightcurves {
+    pub fn open(url: &str) -> Result<PgLightcurves, StoreError> {
+        let mut client = Client::connect(url, NoTls).map_err(pg_error)?;
+        super::migrate::apply(&mut client, "lightcurve_migrations", &migrations())?;
+        let mut prep = |sql: &str| client.prepare(sql).map_err(pg_error);
+        let st = Statements {
+            det: prep(
+                "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
+                 flux_err, mag, mag_err, positive, reliability, rb, nid, from_trigger)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+                 ON CONFLICT DO NOTHING",
+            )?,
+            upgrade: prep(
+                "UPDATE detections SET band = $5, ra = $6, dec = $7, flux = $8, flux_err = $9,
+                 mag = $10, mag_err = $11, positive = $12, reliability = $13, rb = $14, nid = $15,
+                 from_trigger = true
+                 WHERE survey = $1 AND object_id = $2 AND mjd = $3 AND source_id = $4
+                   AND NOT from_trigger",
+            )?,
+            forced: prep(
+                "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux, flux_err)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+            )?,
+            non_det: prep(
+                "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux)
+                 VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+            )?,
+            summary: prep(
+                "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
+                 VALUES ($1,$2,$3,$4,$5) ON CONFLICT (survey, object_id) DO UPDATE SET
+                 mjd = excluded.mjd, alert_id = excluded.alert_id, summary = excluded.summary
+                 WHERE excluded.mjd > survey_objects.mjd
+                    OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
+            )?,
+        };
+        Ok(PgLightcurves { client, st })
+    }
+}
+
+impl LightcurveStore for PgLightcurves {
+    fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError> {
+        let st = &self.st;
+        let mut tx = self.client.transaction().map_err(pg_error)?;
+        let mut counts = WriteCounts::default();
+        for alert in alerts {
+            let (s, o) = (survey_code(alert.survey), alert.object.id);
+            let json = serde_json::to_string(&alert.survey_object)
+                .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
+            tx.execute(&st.summary, &[&s, &o, &alert.mjd, &alert.alert_id, &json])
+                .map_err(pg_error)?;
+            for d in &alert.detections {
+                let trigger = d.source_id == alert.alert_id;
+                let band = d.band.as_str();
+                let row: [&(dyn postgres::types::ToSql + Sync); 16] = [
+                    &s,
+                    &o,
+                    &d.mjd,
+                    &d.source_id,
+                    &band,
+                    &d.ra,
+                    &d.dec,
+                    &d.flux,
+                    &d.flux_err,
+                    &d.mag,
+                    &d.mag_err,
+                    &d.positive,
+                    &d.reliability,
+                    &d.rb,
+                    &d.nid,
+                    &trigger,
+                ];
+                let added = tx.execute(&st.det, &row).map_err(pg_error)?;
+                counts.detections += added;
+                if added == 0 && trigger {
+                    tx.execute(&st.upgrade, &row[..15]).map_err(pg_error)?;
+                }
+            }
+            for f in &alert.forced {
+                let band = f.band.as_str();
+                counts.forced += tx
+                    .execute(
+                        &st.forced,
+                        &[&s, &o, &f.mjd, &f.source_id, &band, &f.flux, &f.flux_err],
+                    )
+                    .map_err(pg_error)?;
+            }
+            for n in &alert.non_detections {
+                let band = n.band.as_str();
+                counts.non_detections += tx
+                    .execute(
+                        &st.non_det,
+                        &[&s, &o, &n.mjd, &band, &n.limiting_mag, &n.noise_flux],
+                    )
+                    .map_err(pg_error)?;
+            }
+        }
+        tx.commit().map_err(pg_error)?;
+        Ok(counts)
+    }
+
+    fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
+        let (s, o) = (survey_code(survey), object.id);
+        let detections = self
+            .client
+            .query(
+                "SELECT source_id, mjd, band, ra, dec, flux, flux_err, mag, mag_err, positive,
+                 reliability, rb, nid FROM detections WHERE survey = $1 AND object_id = $2
+                 ORDER BY mjd, source_id",
+                &[&s, &o],
+            )
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| {
+                Ok(Detection {
+                    source_id: r.get(0),
+                    mjd: r.get(1),
+                    band: band(r.get(2))?,
+                    ra: r.get(3),
+                    dec: r.get(4),
+                    flux: r.get(5),
+                    flux_err: r.get(6),
+                    mag: r.get(7),
+                    mag_err: r.get(8),
+                    positive: r.get(9),
+                    reliability: r.get(10),
+                    rb: r.get(11),
+                    nid: r.get(12),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let forced = self
+            .client
+            .query(
+                "SELECT source_id, mjd, band, flux, flux_err FROM forced_photometry
+                 WHERE survey = $1 AND object_id = $2 ORDER BY mjd, source_id",
+                &[&s, &o],
+            )
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| {
+                Ok(ForcedPhot {
+                    source_id: r.get(0),
+                    mjd: r.get(1),
+                    band: band(r.get(2))?,
+                    flux: r.get(3),
+                    flux_err: r.get(4),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let non_detections = self
+            .client
+            .query(
+                "SELECT mjd, band, limiting_mag, noise_flux FROM non_detections
+                 WHERE survey = $1 AND object_id = $2 ORDER BY mjd, band",
+                &[&s, &o],
+            )
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| {
+                Ok(NonDetection {
+                    mjd: r.get(0),
+                    band: band(r.get(1))?,
+                    limiting_mag: r.get(2),
+                    noise_flux: r.get(3),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let summary: Option<String> = self
+            .client
+            .query_opt(
+                "SELECT summary FROM survey_objects WHERE survey = $1 AND object_id = $2",
+                &[&s, &o],
+            )
+            .map_err(pg_error)?
+            .map(|r| r.get(0));
+        let survey_object = summary
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| StoreError::Invalid(format!("stored survey object: {e}")))?;
+        Ok(Lightcurve {
+            detections,
+            forced,
+            non_detections,
+            survey_object,
+        })
+    }
+}

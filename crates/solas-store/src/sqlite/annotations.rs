@@ -1,0 +1,406 @@
+//! Annotators and annotations. An annotator is a topic a user owns (Lasair vets them; here
+//! the operator adds them); an annotation is that topic's word on one object —
+//! classification, version, explanation, a JSON `classdict` and a URL — and a new one
+//! replaces the old. Every write is also appended to `annotation_events`, which the filter
+//! stage follows to re-run the filters that name the annotator.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use solas_core::{ObjectKey, Survey};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotator {
+    pub topic: String,
+    pub owner: i64,
+    pub description: String,
+    pub url: String,
+    pub active: bool,
+    pub public: bool,
+}
+
+/// One annotation of one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    pub survey: Survey,
+    /// `diaObjectId` as text for Rubin, the ZTF name for ZTF.
+    pub object: String,
+    pub topic: String,
+    pub version: String,
+    pub classification: String,
+    pub explanation: String,
+    /// A JSON object (checked on write).
+    pub classdict: String,
+    pub url: String,
+}
+
+/// An annotation written since a follower last looked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotationEvent {
+    pub seq: i64,
+    pub survey: Survey,
+    pub object: String,
+    pub topic: String,
+}
+
+pub struct AnnotationStore {
+    conn: Connection,
+}
+
+/// Topics are compared case-insensitively by filters (`annotator:Fink`), so they are kept
+/// in one case.
+pub fn normalise_topic(topic: &str) -> String {
+    topic.trim().to_ascii_lowercase()
+}
+
+/// An `annotators` row selected as topic, owner, description, url, active, public.
+fn annotator_row(r: &rusqlite::Row) -> rusqlite::Result<Annotator> {
+    Ok(Annotator {
+        topic: r.get(0)?,
+        owner: r.get(1)?,
+        description: r.get(2)?,
+        url: r.get(3)?,
+        active: r.get(4)?,
+        public: r.get(5)?,
+    })
+}
+
+fn valid_topic(topic: &str) -> bool {
+    !topic.is_empty()
+        && topic.len() <= 64
+        && topic
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn survey_name(s: Survey) -> &'static str {
+    s.as_str()
+}
+
+fn parse_survey(s: &str) -> Survey {
+    if s == "ztf" {
+        Survey::Ztf
+    } else {
+        Survey::Lsst
+    }
+}
+
+impl AnnotationStore {
+    /// Open the annotation tables of a main database made by [`super::SqliteMainDb::open`].
+    pub fn open(main_db: &Path) -> Result<AnnotationStore, StoreError> {
+        Ok(AnnotationStore {
+            conn: super::open(main_db)?,
+        })
+    }
+
+    pub fn add_annotator(&mut self, a: &Annotator) -> Result<(), StoreError> {
+        let topic = normalise_topic(&a.topic);
+        if !valid_topic(&topic) {
+            return Err(StoreError::Invalid(format!(
+                "annotator topic {:?} must be 1–64 letters, digits, '_', '-' or '.'",
+                a.topic
+            )));
+        }
+        self.conn
+            .execute(
+                "INSERT INTO annotators (topic, owner, description, url, active, public)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![topic, a.owner, a.description, a.url, a.active, a.public],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(err, _)
+                    if err.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Invalid(format!("annotator {topic:?} already exists"))
+                }
+                other => other.into(),
+            })?;
+        Ok(())
+    }
+
+    pub fn annotator(&mut self, topic: &str) -> Result<Option<Annotator>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT topic, owner, description, url, active, public FROM annotators WHERE topic = ?1",
+                [normalise_topic(topic)],
+                annotator_row,
+            )
+            .optional()?)
+    }
+
+    pub fn annotators(&mut self) -> Result<Vec<Annotator>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT topic, owner, description, url, active, public FROM annotators ORDER BY topic",
+        )?;
+        let rows = stmt
+            .query_map([], annotator_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Write (or replace) `user`'s annotation. Only the annotator's owner may write to an
+    /// active annotator; the object must be a valid key of its survey. Returns the event
+    /// sequence number.
+    pub fn annotate(&mut self, user: i64, a: &Annotation) -> Result<i64, StoreError> {
+        let topic = normalise_topic(&a.topic);
+        let annotator = self
+            .annotator(&topic)?
+            .ok_or_else(|| StoreError::Invalid(format!("no annotator {topic:?}")))?;
+        if annotator.owner != user {
+            return Err(StoreError::Invalid(format!(
+                "annotator {topic:?} belongs to another user"
+            )));
+        }
+        if !annotator.active {
+            return Err(StoreError::Invalid(format!(
+                "annotator {topic:?} is not active"
+            )));
+        }
+        if !a.classdict.trim().is_empty() {
+            match serde_json::from_str::<serde_json::Value>(&a.classdict) {
+                Ok(serde_json::Value::Object(_)) => {}
+                _ => {
+                    return Err(StoreError::Invalid(
+                        "classdict must be a JSON object".into(),
+                    ))
+                }
+            }
+        }
+        let tx = self.conn.transaction()?;
+        match a.survey {
+            Survey::Lsst => {
+                let id: i64 = a.object.trim().parse().map_err(|_| {
+                    StoreError::Invalid(format!("{:?} is not a diaObjectId", a.object))
+                })?;
+                tx.execute(
+                    "INSERT INTO annotations (diaObjectId, topic, version, classification, explanation, classdict, url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (diaObjectId, topic) DO UPDATE SET version = excluded.version,
+                       classification = excluded.classification, explanation = excluded.explanation,
+                       classdict = excluded.classdict, url = excluded.url, timestamp = CURRENT_TIMESTAMP",
+                    params![id, topic, a.version, a.classification, a.explanation, a.classdict, a.url],
+                )?;
+            }
+            Survey::Ztf => {
+                ObjectKey::ztf(a.object.trim()).map_err(|e| {
+                    StoreError::Invalid(format!("{:?} is not a ZTF objectId: {e}", a.object))
+                })?;
+                tx.execute(
+                    "INSERT INTO ztf_annotations (objectId, topic, version, classification, explanation, classdict, url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (objectId, topic) DO UPDATE SET version = excluded.version,
+                       classification = excluded.classification, explanation = excluded.explanation,
+                       classdict = excluded.classdict, url = excluded.url, timestamp = CURRENT_TIMESTAMP",
+                    params![a.object.trim(), topic, a.version, a.classification, a.explanation, a.classdict, a.url],
+                )?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO annotation_events (survey, object, topic) VALUES (?1, ?2, ?3)",
+            params![survey_name(a.survey), a.object.trim(), topic],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// The annotation of an object by a topic, if any.
+    pub fn get(
+        &mut self,
+        survey: Survey,
+        object: &str,
+        topic: &str,
+    ) -> Result<Option<Annotation>, StoreError> {
+        let (table, key) = match survey {
+            Survey::Lsst => ("annotations", "diaObjectId"),
+            Survey::Ztf => ("ztf_annotations", "objectId"),
+        };
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT CAST({key} AS TEXT), topic, COALESCE(version, ''), COALESCE(classification, ''),
+                     COALESCE(explanation, ''), COALESCE(classdict, ''), COALESCE(url, '')
+                     FROM {table} WHERE CAST({key} AS TEXT) = ?1 AND topic = ?2"
+                ),
+                params![object.trim(), normalise_topic(topic)],
+                |r| {
+                    Ok(Annotation {
+                        survey,
+                        object: r.get(0)?,
+                        topic: r.get(1)?,
+                        version: r.get(2)?,
+                        classification: r.get(3)?,
+                        explanation: r.get(4)?,
+                        classdict: r.get(5)?,
+                        url: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Events after `seq`, oldest first, at most `limit`.
+    pub fn events_after(
+        &mut self,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<AnnotationEvent>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, survey, object, topic FROM annotation_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![seq, limit as i64], |r| {
+                Ok(AnnotationEvent {
+                    seq: r.get(0)?,
+                    survey: parse_survey(&r.get::<_, String>(1)?),
+                    object: r.get(2)?,
+                    topic: r.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The newest event's sequence number (0 when there is none).
+    pub fn last_seq(&mut self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM annotation_events",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A follower's saved position in the event log.
+    pub fn cursor(&mut self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM cursors WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_cursor(&mut self, name: &str, value: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO cursors (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::SqliteMainDb;
+
+    fn store() -> (tempfile::TempDir, AnnotationStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("solas.db");
+        SqliteMainDb::open(&path).unwrap();
+        let s = AnnotationStore::open(&path).unwrap();
+        (dir, s)
+    }
+
+    fn annotation(object: &str, class: &str) -> Annotation {
+        Annotation {
+            survey: Survey::Lsst,
+            object: object.into(),
+            topic: "Fink".into(),
+            version: "1".into(),
+            classification: class.into(),
+            explanation: String::new(),
+            classdict: r#"{"p": 0.9}"#.into(),
+            url: String::new(),
+        }
+    }
+
+    #[test]
+    fn one_annotation_per_object_and_topic_replaced_on_update() {
+        let (_d, mut s) = store();
+        s.add_annotator(&Annotator {
+            topic: "Fink".into(),
+            owner: 7,
+            description: "Fink classes".into(),
+            url: String::new(),
+            active: true,
+            public: true,
+        })
+        .unwrap();
+        let id = "169298432598474793";
+        let first = s.annotate(7, &annotation(id, "SN")).unwrap();
+        let second = s.annotate(7, &annotation(id, "KN")).unwrap();
+        assert!(second > first);
+        let got = s.get(Survey::Lsst, id, "FINK").unwrap().unwrap();
+        assert_eq!(got.classification, "KN");
+        assert_eq!(got.object, id, "64-bit id kept exactly");
+        let n: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM annotations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        let events = s.events_after(0, 10).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].topic, "fink");
+        assert_eq!(s.events_after(first, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn only_the_owner_may_annotate_and_input_is_checked() {
+        let (_d, mut s) = store();
+        s.add_annotator(&Annotator {
+            topic: "mine".into(),
+            owner: 1,
+            description: String::new(),
+            url: String::new(),
+            active: true,
+            public: false,
+        })
+        .unwrap();
+        let mut a = annotation("5", "SN");
+        a.topic = "mine".into();
+        assert!(s
+            .annotate(2, &a)
+            .unwrap_err()
+            .to_string()
+            .contains("another user"));
+        a.classdict = "[1,2]".into();
+        assert!(s
+            .annotate(1, &a)
+            .unwrap_err()
+            .to_string()
+            .contains("classdict"));
+        a.classdict = String::new();
+        a.object = "ZTF21abiuvdk".into();
+        assert!(s
+            .annotate(1, &a)
+            .unwrap_err()
+            .to_string()
+            .contains("diaObjectId"));
+        a.survey = Survey::Ztf;
+        s.annotate(1, &a).unwrap();
+        a.object = "not-a-name".into();
+        assert!(s.annotate(1, &a).is_err());
+        a.topic = "nobody".into();
+        assert!(s
+            .annotate(1, &a)
+            .unwrap_err()
+            .to_string()
+            .contains("no annotator"));
+        assert!(s
+            .add_annotator(&Annotator {
+                topic: "bad topic;".into(),
+                owner: 1,
+                description: String::new(),
+                url: String::new(),
+                active: true,
+                public: true,
+            })
+            .is_err());
+    }
+}

@@ -1,0 +1,595 @@
+//! What users watch and what the broker found for them, kept in the main database:
+//! watchlists and their cones, watchmaps (the uploaded MOC bytes), the TNS copy
+//! (`crossmatch_tns`, plus the operator's `TNS` watchlist of its positions, through which
+//! filters join it as Lasair does), gravitational-wave events (`mma_areas`) and every hit.
+//! The geometry is `solas-watch`'s; this module only stores and reads.
+//!
+//! Every change that alters what matches bumps a version (`cursors.watch.version`), so the
+//! running filter stage knows to rebuild its indexes: a new watchlist is live within
+//! seconds, with no restart.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use solas_core::Survey;
+use solas_watch::{Cone, TnsRow};
+
+use crate::StoreError;
+
+/// The operator's watchlist holding TNS positions (owner 0).
+pub const TNS_WATCHLIST: (i64, &str) = (0, "TNS");
+const VERSION_KEY: &str = "watch.version";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watchlist {
+    pub wl_id: i64,
+    pub owner: i64,
+    pub name: String,
+    pub description: String,
+    pub public: bool,
+    pub active: bool,
+    /// Default cone radius, arcsec.
+    pub radius: f64,
+    pub cones: i64,
+    pub hits: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watchmap {
+    pub ar_id: i64,
+    pub owner: i64,
+    pub name: String,
+    pub description: String,
+    pub public: bool,
+    pub active: bool,
+    pub area_deg2: Option<f64>,
+    pub hits: i64,
+}
+
+/// A gravitational-wave (or other multi-messenger) event with its skymap file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MmaEvent {
+    pub mw_id: i64,
+    pub name: String,
+    /// When the event happened (MJD, UTC).
+    pub event_mjd: f64,
+    /// Objects detected within this many days after the event are tagged.
+    pub window_days: f64,
+    /// The skymap file, relative to the data directory.
+    pub skymap_path: String,
+    pub area10: f64,
+    pub area50: f64,
+    pub area90: f64,
+}
+
+/// An object as stored: its key (`diaObjectId` as text, or the ZTF name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRef {
+    pub survey: Survey,
+    pub key: String,
+}
+
+/// What one matching pass found, written in one transaction.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Hits {
+    /// (object, wl_id, cone_id, separation in arcsec)
+    pub cones: Vec<(ObjectRef, i64, i64, f64)>,
+    /// (object, ar_id)
+    pub areas: Vec<(ObjectRef, i64)>,
+    /// (object, mw_id, contour %, 2-D density per sr, 3-D density per sr per Mpc³)
+    pub mma: Vec<(ObjectRef, i64, f64, f64, Option<f64>)>,
+}
+
+impl Hits {
+    pub fn is_empty(&self) -> bool {
+        self.cones.is_empty() && self.areas.is_empty() && self.mma.is_empty()
+    }
+}
+
+/// A stored object's position, for matching objects already in the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPosition {
+    pub object: ObjectRef,
+    pub ra: f64,
+    pub dec: f64,
+    /// The latest detection (MJD).
+    pub last_mjd: Option<f64>,
+    /// The host's distance from the context classification, Mpc.
+    pub distance_mpc: Option<f64>,
+}
+
+pub struct WatchStore {
+    conn: Connection,
+}
+
+fn invalid(message: String) -> StoreError {
+    StoreError::Invalid(message)
+}
+
+fn unique_violation(e: rusqlite::Error, what: String) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(err, _)
+            if err.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            invalid(what)
+        }
+        other => other.into(),
+    }
+}
+
+fn bump(tx: &Transaction) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO cursors (name, value) VALUES (?1, 1)
+         ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        [VERSION_KEY],
+    )?;
+    Ok(())
+}
+
+fn hit_table(base: &str, survey: Survey) -> (String, &'static str) {
+    match survey {
+        Survey::Lsst => (base.to_string(), "diaObjectId"),
+        Survey::Ztf => (format!("ztf_{base}"), "objectId"),
+    }
+}
+
+impl WatchStore {
+    /// Open the watch tables of a main database made by [`super::SqliteMainDb::open`].
+    pub fn open(main_db: &Path) -> Result<WatchStore, StoreError> {
+        Ok(WatchStore {
+            conn: super::open(main_db)?,
+        })
+    }
+
+    /// Changes whenever a watchlist, watchmap, TNS import or event changes what matches.
+    pub fn version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM cursors WHERE name = ?1",
+                [VERSION_KEY],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Store a watchlist and all its cones, or nothing.
+    pub fn add_watchlist(
+        &mut self,
+        owner: i64,
+        name: &str,
+        description: &str,
+        public: bool,
+        radius_arcsec: f64,
+        cones: &[Cone],
+    ) -> Result<i64, StoreError> {
+        if name.trim().is_empty() {
+            return Err(invalid("a watchlist needs a name".into()));
+        }
+        if !(radius_arcsec.is_finite() && radius_arcsec > 0.0) {
+            return Err(invalid(format!(
+                "default radius {radius_arcsec} is not a positive number of arcseconds"
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO watchlists (owner, name, description, public, radius) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![owner, name, description, public, radius_arcsec],
+        )
+        .map_err(|e| unique_violation(e, format!("user {owner} already has a watchlist named {name:?}")))?;
+        let wl_id = tx.last_insert_rowid();
+        insert_cones(&tx, wl_id, cones)?;
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(wl_id)
+    }
+
+    pub fn watchlists(&self) -> Result<Vec<Watchlist>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT w.wl_id, w.owner, w.name, w.description, w.public, w.active, w.radius,
+               (SELECT COUNT(*) FROM watchlist_cones c WHERE c.wl_id = w.wl_id),
+               (SELECT COUNT(*) FROM watchlist_hits h WHERE h.wl_id = w.wl_id)
+             + (SELECT COUNT(*) FROM ztf_watchlist_hits h WHERE h.wl_id = w.wl_id)
+             FROM watchlists w ORDER BY w.wl_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Watchlist {
+                    wl_id: r.get(0)?,
+                    owner: r.get(1)?,
+                    name: r.get(2)?,
+                    description: r.get(3)?,
+                    public: r.get(4)?,
+                    active: r.get(5)?,
+                    radius: r.get(6)?,
+                    cones: r.get(7)?,
+                    hits: r.get(8)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Remove a watchlist with its cones and hits. Only its owner may.
+    pub fn remove_watchlist(&mut self, wl_id: i64, owner: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let found: Option<i64> = tx
+            .query_row(
+                "SELECT owner FROM watchlists WHERE wl_id = ?1",
+                [wl_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            None => return Err(invalid(format!("no watchlist {wl_id}"))),
+            Some(o) if o != owner => {
+                return Err(invalid(format!(
+                    "watchlist {wl_id} belongs to another user"
+                )))
+            }
+            Some(_) => {}
+        }
+        for table in [
+            "watchlist_cones",
+            "watchlist_hits",
+            "ztf_watchlist_hits",
+            "watchlists",
+        ] {
+            tx.execute(&format!("DELETE FROM {table} WHERE wl_id = ?1"), [wl_id])?;
+        }
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every cone of every active watchlist: (wl_id, cone_id, ra, dec, radius arcsec), the
+    /// list's default radius standing in for cones without their own.
+    pub fn for_each_cone(
+        &self,
+        mut f: impl FnMut(i64, i64, f64, f64, f64),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.wl_id, c.cone_id, c.ra, c.decl, COALESCE(c.radius, w.radius)
+             FROM watchlist_cones c JOIN watchlists w ON w.wl_id = c.wl_id WHERE w.active",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        }
+        Ok(())
+    }
+
+    pub fn add_watchmap(
+        &mut self,
+        owner: i64,
+        name: &str,
+        description: &str,
+        public: bool,
+        moc: &[u8],
+        area_deg2: f64,
+    ) -> Result<i64, StoreError> {
+        if name.trim().is_empty() {
+            return Err(invalid("a watchmap needs a name".into()));
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO watchmaps (owner, name, description, public, moc, area_deg2) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![owner, name, description, public, moc, area_deg2],
+        )
+        .map_err(|e| unique_violation(e, format!("user {owner} already has a watchmap named {name:?}")))?;
+        let id = tx.last_insert_rowid();
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn watchmaps(&self) -> Result<Vec<Watchmap>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT m.ar_id, m.owner, m.name, m.description, m.public, m.active, m.area_deg2,
+               (SELECT COUNT(*) FROM area_hits h WHERE h.ar_id = m.ar_id)
+             + (SELECT COUNT(*) FROM ztf_area_hits h WHERE h.ar_id = m.ar_id)
+             FROM watchmaps m ORDER BY m.ar_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Watchmap {
+                    ar_id: r.get(0)?,
+                    owner: r.get(1)?,
+                    name: r.get(2)?,
+                    description: r.get(3)?,
+                    public: r.get(4)?,
+                    active: r.get(5)?,
+                    area_deg2: r.get(6)?,
+                    hits: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The MOC bytes of every active watchmap.
+    pub fn active_mocs(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ar_id, moc FROM watchmaps WHERE active ORDER BY ar_id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn remove_watchmap(&mut self, ar_id: i64, owner: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let found: Option<i64> = tx
+            .query_row(
+                "SELECT owner FROM watchmaps WHERE ar_id = ?1",
+                [ar_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            None => return Err(invalid(format!("no watchmap {ar_id}"))),
+            Some(o) if o != owner => {
+                return Err(invalid(format!("watchmap {ar_id} belongs to another user")))
+            }
+            Some(_) => {}
+        }
+        for table in ["area_hits", "ztf_area_hits", "watchmaps"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE ar_id = ?1"), [ar_id])?;
+        }
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Upsert TNS rows (a full export or an incremental one) and rebuild the `TNS`
+    /// watchlist from the whole table, so matching and filters see them at once. Returns
+    /// the TNS watchlist's id.
+    pub fn import_tns(&mut self, rows: &[TnsRow], radius_arcsec: f64) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO crossmatch_tns (id, tns_name, tns_prefix, ra, decl, disc_mag, disc_mag_filter,
+                   type, z, hostz, host_name, ext_catalogs, disc_int_name, disc_date, lastmodified_date,
+                   sender, reporters, source_group, lasairmodified_date)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18, CURRENT_TIMESTAMP)
+                 ON CONFLICT (id) DO UPDATE SET tns_name = excluded.tns_name, tns_prefix = excluded.tns_prefix,
+                   ra = excluded.ra, decl = excluded.decl, disc_mag = excluded.disc_mag,
+                   disc_mag_filter = excluded.disc_mag_filter, type = excluded.type, z = excluded.z,
+                   hostz = excluded.hostz, host_name = excluded.host_name, ext_catalogs = excluded.ext_catalogs,
+                   disc_int_name = excluded.disc_int_name, disc_date = excluded.disc_date,
+                   lastmodified_date = excluded.lastmodified_date, sender = excluded.sender,
+                   reporters = excluded.reporters, source_group = excluded.source_group,
+                   lasairmodified_date = CURRENT_TIMESTAMP",
+            )?;
+            for r in rows {
+                stmt.execute(params![
+                    r.id,
+                    r.tns_name,
+                    r.tns_prefix,
+                    r.ra,
+                    r.decl,
+                    r.disc_mag,
+                    r.disc_mag_filter,
+                    r.r#type,
+                    r.z,
+                    r.hostz,
+                    r.host_name,
+                    r.ext_catalogs,
+                    r.disc_int_name,
+                    r.disc_date,
+                    r.lastmodified_date,
+                    r.sender,
+                    r.reporters,
+                    r.source_group
+                ])?;
+            }
+        }
+        let wl_id = match tx
+            .query_row(
+                "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
+                params![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+        {
+            Some(id) => {
+                tx.execute(
+                    "UPDATE watchlists SET radius = ?2 WHERE wl_id = ?1",
+                    params![id, radius_arcsec],
+                )?;
+                id
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO watchlists (owner, name, description, public, radius)
+                     VALUES (?1, ?2, 'Transient Name Server public objects', 1, ?3)",
+                    params![TNS_WATCHLIST.0, TNS_WATCHLIST.1, radius_arcsec],
+                )?;
+                tx.last_insert_rowid()
+            }
+        };
+        tx.execute("DELETE FROM watchlist_cones WHERE wl_id = ?1", [wl_id])?;
+        tx.execute(
+            "INSERT INTO watchlist_cones (wl_id, name, ra, decl, radius)
+             SELECT ?1, tns_name, ra, decl, NULL FROM crossmatch_tns",
+            [wl_id],
+        )?;
+        // Cone ids changed: the old hits point at cones that no longer exist.
+        tx.execute("DELETE FROM watchlist_hits WHERE wl_id = ?1", [wl_id])?;
+        tx.execute("DELETE FROM ztf_watchlist_hits WHERE wl_id = ?1", [wl_id])?;
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(wl_id)
+    }
+
+    pub fn tns_watchlist(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
+                params![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn add_event(&mut self, e: &MmaEvent) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO mma_areas (name, event_mjd, window_days, skymap_path, area10, area50, area90)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![e.name, e.event_mjd, e.window_days, e.skymap_path, e.area10, e.area50, e.area90],
+        )
+        .map_err(|err| unique_violation(err, format!("an event named {:?} already exists", e.name)))?;
+        let id = tx.last_insert_rowid();
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Point an event at its skymap file once it has been copied under its id.
+    pub fn set_event_path(&mut self, mw_id: i64, path: &str) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE mma_areas SET skymap_path = ?2 WHERE mw_id = ?1",
+            params![mw_id, path],
+        )?;
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn events(&self) -> Result<Vec<MmaEvent>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT mw_id, name, event_mjd, window_days, skymap_path, area10, area50, area90
+             FROM mma_areas ORDER BY mw_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(MmaEvent {
+                    mw_id: r.get(0)?,
+                    name: r.get(1)?,
+                    event_mjd: r.get(2)?,
+                    window_days: r.get(3)?,
+                    skymap_path: r.get(4)?,
+                    area10: r.get(5)?,
+                    area50: r.get(6)?,
+                    area90: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Write what a matching pass found; repeated hits replace the earlier ones. LSST
+    /// objects matched to the TNS watchlist get `objects.tns_name` set.
+    pub fn write_hits(&mut self, hits: &Hits) -> Result<(), StoreError> {
+        if hits.is_empty() {
+            return Ok(());
+        }
+        let tns = self.tns_watchlist()?;
+        let tx = self.conn.transaction()?;
+        for (o, wl_id, cone_id, arcsec) in &hits.cones {
+            let (table, key) = hit_table("watchlist_hits", o.survey);
+            tx.prepare_cached(&format!(
+                "INSERT INTO {table} (\"{key}\", wl_id, cone_id, arcsec, name)
+                 SELECT ?1, ?2, ?3, ?4, name FROM watchlist_cones WHERE cone_id = ?3
+                 ON CONFLICT DO UPDATE SET arcsec = excluded.arcsec, name = excluded.name,
+                   timestamp = CURRENT_TIMESTAMP"
+            ))?
+            .execute(params![key_value(o)?, wl_id, cone_id, arcsec])?;
+            if Some(*wl_id) == tns && o.survey == Survey::Lsst {
+                tx.prepare_cached(
+                    "UPDATE objects SET tns_name = (SELECT name FROM watchlist_cones WHERE cone_id = ?2)
+                     WHERE diaObjectId = ?1",
+                )?
+                .execute(params![key_value(o)?, cone_id])?;
+            }
+        }
+        for (o, ar_id) in &hits.areas {
+            let (table, key) = hit_table("area_hits", o.survey);
+            tx.prepare_cached(&format!(
+                "INSERT INTO {table} (\"{key}\", ar_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+            ))?
+            .execute(params![key_value(o)?, ar_id])?;
+        }
+        for (o, mw_id, contour, pd2, pd3) in &hits.mma {
+            let (table, key) = hit_table("mma_area_hits", o.survey);
+            tx.prepare_cached(&format!(
+                "INSERT INTO {table} (\"{key}\", mw_id, contour, probdens2, probdens3) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO UPDATE SET contour = excluded.contour, probdens2 = excluded.probdens2,
+                   probdens3 = excluded.probdens3, timestamp = CURRENT_TIMESTAMP"
+            ))?
+            .execute(params![key_value(o)?, mw_id, contour, pd2, pd3])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every stored object's position, latest detection and host distance.
+    pub fn positions(&self) -> Result<Vec<StoredPosition>, StoreError> {
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT CAST(o.diaObjectId AS TEXT), o.ra, o.decl, o.lastDiaSourceMjdTai, s.distance
+             FROM objects o LEFT JOIN sherlock_classifications s ON s.diaObjectId = o.diaObjectId
+             WHERE o.ra IS NOT NULL AND o.decl IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            out.push(StoredPosition {
+                object: ObjectRef {
+                    survey: Survey::Lsst,
+                    key: r.get(0)?,
+                },
+                ra: r.get(1)?,
+                dec: r.get(2)?,
+                last_mjd: r.get(3)?,
+                distance_mpc: r.get(4)?,
+            });
+        }
+        // ZTF's jdmax is a Julian date.
+        let mut stmt = self.conn.prepare(
+            "SELECT o.objectId, o.ramean, o.decmean, o.jdmax - 2400000.5, s.distance
+             FROM ztf_objects o LEFT JOIN ztf_sherlock_classifications s ON s.objectId = o.objectId
+             WHERE o.ramean IS NOT NULL AND o.decmean IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            out.push(StoredPosition {
+                object: ObjectRef {
+                    survey: Survey::Ztf,
+                    key: r.get(0)?,
+                },
+                ra: r.get(1)?,
+                dec: r.get(2)?,
+                last_mjd: r.get(3)?,
+                distance_mpc: r.get(4)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// LSST keys are stored as integers, ZTF keys as text.
+fn key_value(o: &ObjectRef) -> Result<rusqlite::types::Value, StoreError> {
+    Ok(match o.survey {
+        Survey::Lsst => rusqlite::types::Value::Integer(
+            o.key
+                .parse()
+                .map_err(|_| invalid(format!("{:?} is not a diaObjectId", o.key)))?,
+        ),
+        Survey::Ztf => rusqlite::types::Value::Text(o.key.clone()),
+    })
+}
+
+fn insert_cones(tx: &Transaction, wl_id: i64, cones: &[Cone]) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO watchlist_cones (wl_id, name, ra, decl, radius) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for c in cones {
+        stmt.execute(params![wl_id, c.name, c.ra, c.dec, c.radius_arcsec])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! `/api/auth-token/`: trade a username and password for an API token (DRF's
+//! `obtain_auth_token`, POST only): `{"token": "<40 hex>"}`.
+//!
+//! DRF hands back the user's one stored token every time. Solas stores only token hashes,
+//! so each call issues a new token (the user's older ones keep working, up to
+//! [`crate::users::MAX_TOKENS_PER_USER`]). Calls are limited per client address, since
+//! nobody is authenticated yet, which also slows password guessing.
+
+use axum::extract::{FromRequest, Request, State};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::db::blocking;
+use crate::error::ApiError;
+use crate::params::{Check, Params};
+use crate::throttle::Key;
+use crate::users::{users_db_path, UserStore};
+use crate::AppState;
+
+pub(crate) async fn handle(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let key = crate::auth::client_ip(req.extensions()).map_or(Key::Unknown, Key::Ip);
+    state
+        .shared
+        .throttle
+        .check(key, state.shared.config.rates.login)
+        .map_err(ApiError::Throttled)?;
+    let params = Params::from_request(req, &state).await?;
+    let mut c = Check::new(&params);
+    let username = c.text("username", 150, false, None);
+    // Passwords are taken as typed: no trimming, as DRF's `trim_whitespace=False`.
+    let password = match params.get("password") {
+        Some(Value::String(p)) if !p.is_empty() => p.clone(),
+        Some(Value::String(_)) => {
+            c.fail("password", "This field may not be blank.");
+            String::new()
+        }
+        Some(_) => {
+            c.fail("password", "Not a valid string.");
+            String::new()
+        }
+        None => {
+            c.fail("password", "This field is required.");
+            String::new()
+        }
+    };
+    c.finish()?;
+    let path = users_db_path(&state.shared.config.data_dir);
+    let token = blocking(move || -> Result<Option<String>, ApiError> {
+        // Its own connection: hashing the password takes a while, and the shared one
+        // serves every other request's token look-up meanwhile.
+        let mut users = UserStore::open(&path)?;
+        match users.check_password(&username, &password)? {
+            Some(user) if user.active => Ok(Some(users.issue_token(user.id)?)),
+            _ => Ok(None),
+        }
+    })
+    .await??;
+    match token {
+        Some(token) => Ok(Json(json!({ "token": token }))),
+        None => Err(ApiError::Fields(std::collections::BTreeMap::from([(
+            "non_field_errors".to_string(),
+            vec!["Unable to log in with provided credentials.".to_string()],
+        )]))),
+    }
+}

@@ -1,0 +1,179 @@
+//! The routes, and what the endpoints share: which survey a request is about and that
+//! survey's table and column names.
+//!
+//! Every path answers with and without its trailing slash (the `lasair` client always sends
+//! the slash). Reading endpoints take GET and POST; the ones that write or take a password
+//! (`annotate`, `annotatelist`, `auth-token`) take POST only, as in Lasair. A wrong method
+//! gets DRF's 405, an unknown path a JSON 404.
+
+pub(crate) mod annotate;
+pub(crate) mod auth_token;
+pub(crate) mod cone;
+pub(crate) mod fits;
+pub(crate) mod object;
+pub(crate) mod query;
+pub(crate) mod sherlock;
+
+use axum::extract::Request;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use serde_json::json;
+use solas_core::Survey;
+
+use crate::error::ApiError;
+use crate::params::Check;
+use crate::AppState;
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed(req.method().to_string())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound(json!({ "detail": "Not found." }))
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    let endpoints: Vec<(&str, MethodRouter<AppState>)> = vec![
+        ("/api/cone", get(cone::handle).post(cone::handle)),
+        ("/api/query", get(query::handle).post(query::handle)),
+        ("/api/object", get(object::handle).post(object::handle)),
+        (
+            "/api/sherlock/object",
+            get(sherlock::object).post(sherlock::object),
+        ),
+        (
+            "/api/sherlock/position",
+            get(sherlock::position).post(sherlock::position),
+        ),
+        ("/api/annotate", post(annotate::annotate)),
+        ("/api/annotatelist", post(annotate::annotate_list)),
+        ("/api/auth-token", post(auth_token::handle)),
+    ];
+    let mut router = Router::new();
+    for (path, methods) in endpoints {
+        let methods = methods.fallback(method_not_allowed);
+        router = router
+            .route(path, methods.clone())
+            .route(&format!("{path}/"), methods);
+    }
+    router
+        .route(
+            "/api/openapi.json",
+            get(crate::openapi::handle).fallback(method_not_allowed),
+        )
+        .route("/fits/{name}", get(fits::handle))
+        .route("/fits/{mjd}/{name}", get(fits::handle_with_mjd))
+        .fallback(not_found)
+}
+
+/// The survey a request is about: its `survey` parameter, else the server's.
+pub(crate) fn survey(c: &mut Check<'_>, default: Survey) -> Survey {
+    match c.choice("survey", &["lsst", "ztf"], Some(default.as_str())) {
+        "ztf" => Survey::Ztf,
+        "lsst" => Survey::Lsst,
+        _ => default,
+    }
+}
+
+/// One survey's names in the main database (Lasair-ZTF's tables carry a `ztf_` prefix in
+/// Solas, which keeps both surveys in one file).
+pub(crate) struct Tables {
+    pub objects: &'static str,
+    pub key: &'static str,
+    pub ra: &'static str,
+    pub dec: &'static str,
+    pub sherlock: &'static str,
+    pub annotations: &'static str,
+    pub watchlist_hits: &'static str,
+}
+
+pub(crate) fn tables(survey: Survey) -> Tables {
+    match survey {
+        Survey::Lsst => Tables {
+            objects: "objects",
+            key: "diaObjectId",
+            ra: "ra",
+            dec: "decl",
+            sherlock: "sherlock_classifications",
+            annotations: "annotations",
+            watchlist_hits: "watchlist_hits",
+        },
+        Survey::Ztf => Tables {
+            objects: "ztf_objects",
+            key: "objectId",
+            ra: "ramean",
+            dec: "decmean",
+            sherlock: "ztf_sherlock_classifications",
+            annotations: "ztf_annotations",
+            watchlist_hits: "ztf_watchlist_hits",
+        },
+    }
+}
+
+/// An object id as the survey keys it: a Rubin `diaObjectId` (64-bit integer) or a ZTF
+/// name. The text must be exactly one of those.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ObjectId {
+    Lsst(i64),
+    Ztf(String),
+}
+
+impl ObjectId {
+    pub(crate) fn parse(survey: Survey, text: &str) -> Result<ObjectId, String> {
+        let text = text.trim();
+        match survey {
+            Survey::Lsst => text
+                .parse::<i64>()
+                .map(ObjectId::Lsst)
+                .map_err(|_| format!("{text:?} is not a diaObjectId (a 64-bit integer)")),
+            Survey::Ztf => solas_core::ObjectKey::ztf(text)
+                .map(|_| ObjectId::Ztf(text.to_string()))
+                .map_err(|_| format!("{text:?} is not a ZTF objectId (like ZTF21abiuvdk)")),
+        }
+    }
+
+    /// As a SQL parameter for the survey's key column.
+    pub(crate) fn sql(&self) -> rusqlite::types::Value {
+        match self {
+            ObjectId::Lsst(id) => rusqlite::types::Value::Integer(*id),
+            ObjectId::Ztf(name) => rusqlite::types::Value::Text(name.clone()),
+        }
+    }
+
+    /// As JSON: an exact integer or the name.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        match self {
+            ObjectId::Lsst(id) => json!(id),
+            ObjectId::Ztf(name) => json!(name),
+        }
+    }
+
+    pub(crate) fn key(&self) -> Result<solas_core::ObjectKey, String> {
+        match self {
+            ObjectId::Lsst(id) => Ok(solas_core::ObjectKey::lsst(*id)),
+            ObjectId::Ztf(name) => solas_core::ObjectKey::ztf(name).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ObjectId::Lsst(id) => write!(f, "{id}"),
+            ObjectId::Ztf(name) => f.write_str(name),
+        }
+    }
+}
+
+/// Check a position the way Lasair's serializers do (ra in [0, 360], dec in [-90, 90]).
+pub(crate) fn check_position(c: &mut Check<'_>) -> (f64, f64) {
+    let ra = c.float("ra", None);
+    if ra.is_finite() && !(0.0..=360.0).contains(&ra) {
+        c.fail("ra", "ra must be between 0 and 360");
+    }
+    let dec = c.float("dec", None);
+    if dec.is_finite() && !(-90.0..=90.0).contains(&dec) {
+        c.fail("dec", "dec must be between -90 and 90");
+    }
+    (ra, dec)
+}

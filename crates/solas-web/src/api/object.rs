@@ -1,0 +1,567 @@
+//! `/api/object/`: everything about one object, in the shape of Lasair's answer.
+//!
+//! Parameters as Lasair's `ObjectSerializer`: `objectId` (text), `lite` (default false),
+//! `lasair_added` (default true), `reliabilityThreshold` (default 0: sources with a lower
+//! `reliability` are left out).
+//!
+//! Rubin, `lasair_added` (the default): `{"diaObjectId", "diaObject": {ra, decl,
+//! firstDiaSourceMjdTai, lastDiaSourceMjdTai}, "diaSourcesList" (newest first),
+//! "diaForcedSourcesList", "lasairData": {<the objects row but ra/decl>, rasex, decsex,
+//! ec_lon, ec_lat, g_lon, g_lat, now_mjd, mjdmin_ago, mjdmax_ago, disc*/latest*/peak*,
+//! sherlock: {row}, TNS: {row}, annotations: [...], imageUrls: [...]}}`; `lite` keeps only a
+//! few `objects` columns. Without `lasair_added`: `{"diaObjectId", "diaObject" (Rubin's own
+//! summary, unless `lite`), "diaSourcesList", "diaForcedSourcesList"}` in time order.
+//!
+//! Solas stores a detection's photometry, position and reliability, not every column of
+//! Rubin's `diaSource`, so a full (not lite) source has `diaSourceId, diaObjectId,
+//! midpointMjdTai, band, ra, dec, psfFlux, psfFluxErr, reliability`. Lasair's latest band
+//! and peak (it takes the disc band and the lowest flux) are fixed here.
+//!
+//! ZTF (`survey=ztf`): Lasair-ZTF's shape, `{"objectId", "objectData", "candidates"
+//! (detections with `candid`, then non-detections), "sherlock", "TNS", "annotations"}`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use solas_core::{CutoutKind, Detection, Survey, SurveyObject};
+use solas_store::{Lightcurve, LightcurveStore};
+
+use super::ObjectId;
+use crate::auth::AuthUser;
+use crate::db::{blocking, has_table, read_only, rows_json};
+use crate::error::ApiError;
+use crate::params::{Check, Params};
+use crate::{AppState, Shared};
+
+/// The `objects` columns of a lite answer.
+const LITE_COLUMNS: [&str; 5] = [
+    "nDiaSources",
+    "ra",
+    "decl",
+    "firstDiaSourceMjdTai",
+    "lastDiaSourceMjdTai",
+];
+
+struct Request {
+    id: ObjectId,
+    lite: bool,
+    lasair_added: bool,
+    reliability_threshold: f64,
+    /// Start of the cutout links (`https://host`), or empty for links relative to this host.
+    base_url: String,
+}
+
+pub(crate) async fn handle(
+    State(state): State<AppState>,
+    AuthUser(_user): AuthUser,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let mut c = Check::new(&params);
+    let survey = super::survey(&mut c, state.shared.config.survey);
+    let text = c.text("objectId", 256, false, None);
+    let lite = c.boolean("lite", false);
+    let lasair_added = c.boolean("lasair_added", true);
+    let reliability_threshold = c.float("reliabilityThreshold", Some(0.0));
+    c.finish()?;
+    let id = ObjectId::parse(survey, &text).map_err(ApiError::Bad)?;
+    let base_url = match &state.shared.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            })
+            .map(|h| format!("http://{h}"))
+            .unwrap_or_default(),
+    };
+    let request = Request {
+        id,
+        lite,
+        lasair_added,
+        reliability_threshold,
+        base_url,
+    };
+    let shared = state.shared.clone();
+    let answer = blocking(move || match survey {
+        Survey::Lsst => lsst_object(&shared, &request),
+        Survey::Ztf => ztf_object(&shared, &request),
+    })
+    .await??;
+    Ok(Json(answer))
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound(json!({ "detail": "Not found." }))
+}
+
+fn lightcurve(shared: &Shared, survey: Survey, id: &ObjectId) -> Result<Lightcurve, ApiError> {
+    let key = id.key().map_err(ApiError::Bad)?;
+    Ok(shared
+        .lightcurves
+        .with(|store| store.lightcurve(survey, &key))??)
+}
+
+/// The objects row (all columns, or the lite ones), if the object has one.
+fn object_row(
+    conn: &rusqlite::Connection,
+    survey: Survey,
+    id: &ObjectId,
+    lite: bool,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    let t = super::tables(survey);
+    let columns = if lite && survey == Survey::Lsst {
+        LITE_COLUMNS.map(|c| format!("\"{c}\"")).join(", ")
+    } else {
+        "*".to_string()
+    };
+    Ok(rows_json(
+        conn,
+        &format!(
+            "SELECT {columns} FROM {} WHERE \"{}\" = ?1",
+            t.objects, t.key
+        ),
+        [id.sql()],
+    )?
+    .into_iter()
+    .next())
+}
+
+fn reliable(d: &Detection, threshold: f64) -> bool {
+    threshold <= 0.0 || d.reliability.is_some_and(|r| r >= threshold)
+}
+
+fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
+    let ObjectId::Lsst(object_id) = r.id else {
+        return Err(ApiError::Bad("not a Rubin object".into()));
+    };
+    let conn = read_only(&shared.config.main_db())?;
+    let row = object_row(&conn, Survey::Lsst, &r.id, r.lite)?;
+    let lc = lightcurve(shared, Survey::Lsst, &r.id)?;
+    let detections: Vec<&Detection> = lc
+        .detections
+        .iter()
+        .filter(|d| reliable(d, r.reliability_threshold))
+        .collect();
+    let source = |d: &Detection| {
+        let mut s = json!({
+            "diaSourceId": d.source_id,
+            "midpointMjdTai": d.mjd,
+            "band": d.band.as_str(),
+            "psfFlux": d.flux,
+            "psfFluxErr": d.flux_err,
+            "reliability": d.reliability,
+        });
+        if !r.lite {
+            s["diaObjectId"] = json!(object_id);
+            s["ra"] = json!(d.ra);
+            s["dec"] = json!(d.dec);
+        }
+        s
+    };
+    let forced: Vec<Value> = lc
+        .forced
+        .iter()
+        .map(|f| {
+            let mut s = json!({
+                "diaForcedSourceId": f.source_id,
+                "midpointMjdTai": f.mjd,
+                "band": f.band.as_str(),
+                "psfFlux": f.flux,
+                "psfFluxErr": f.flux_err,
+            });
+            if !r.lite {
+                s["diaObjectId"] = json!(object_id);
+            }
+            s
+        })
+        .collect();
+
+    if !r.lasair_added {
+        if row.is_none() && lc.detections.is_empty() {
+            return Err(not_found());
+        }
+        let mut out = json!({
+            "diaObjectId": object_id,
+            "diaSourcesList": detections.iter().map(|d| source(d)).collect::<Vec<_>>(),
+            "diaForcedSourcesList": forced,
+        });
+        if !r.lite {
+            out["diaObject"] = match &lc.survey_object {
+                Some(SurveyObject::Lsst(Some(o))) => {
+                    serde_json::to_value(o).map_err(ApiError::internal)?
+                }
+                _ => Value::Null,
+            };
+        }
+        return Ok(out);
+    }
+
+    // Lasair answers 404 for an object without an objects row or without sources.
+    let Some(mut data) = row else {
+        return Err(not_found());
+    };
+    if lc.detections.is_empty() {
+        return Err(not_found());
+    }
+    let num = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_f64);
+    let (ra, dec) = match (num(&data, "ra"), num(&data, "decl")) {
+        (Some(ra), Some(dec)) => (ra, dec),
+        _ => (lc.detections[0].ra, lc.detections[0].dec),
+    };
+    let first = num(&data, "firstDiaSourceMjdTai");
+    let last = num(&data, "lastDiaSourceMjdTai");
+    let dia_object = json!({
+        "ra": ra,
+        "decl": dec,
+        "firstDiaSourceMjdTai": first,
+        "lastDiaSourceMjdTai": last,
+    });
+    data.remove("ra");
+    data.remove("decl");
+    add_position_and_times(&mut data, ra, dec, first, last);
+    add_discovery(&mut data, &detections);
+    data.insert(
+        "sherlock".into(),
+        Value::Object(sherlock_row(&conn, Survey::Lsst, &r.id)?),
+    );
+    data.insert(
+        "TNS".into(),
+        Value::Object(tns_row(&conn, Survey::Lsst, &r.id)?),
+    );
+    data.insert(
+        "annotations".into(),
+        Value::Array(annotations(&conn, Survey::Lsst, &r.id)?),
+    );
+    data.insert(
+        "imageUrls".into(),
+        Value::Array(image_urls(shared, &r.base_url, &detections)?),
+    );
+    let mut newest_first = detections;
+    newest_first.reverse();
+    Ok(json!({
+        "diaObjectId": object_id,
+        "diaObject": dia_object,
+        "diaSourcesList": newest_first.iter().map(|d| source(d)).collect::<Vec<_>>(),
+        "diaForcedSourcesList": forced,
+        "lasairData": data,
+    }))
+}
+
+fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
+    let conn = read_only(&shared.config.main_db())?;
+    let row = object_row(&conn, Survey::Ztf, &r.id, false)?;
+    let lc = lightcurve(shared, Survey::Ztf, &r.id)?;
+    if lc.detections.is_empty() && row.is_none() {
+        return Err(not_found());
+    }
+    let detections: Vec<&Detection> = lc
+        .detections
+        .iter()
+        .filter(|d| reliable(d, r.reliability_threshold))
+        .collect();
+    let mut data = row.unwrap_or_default();
+    let num = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_f64);
+    let (ra, dec) = match (
+        num(&data, "ramean"),
+        num(&data, "decmean"),
+        detections.first(),
+    ) {
+        (Some(ra), Some(dec), _) => (ra, dec),
+        (_, _, Some(d)) => (d.ra, d.dec),
+        _ => (f64::NAN, f64::NAN),
+    };
+    let jd_to_mjd = |jd: Option<f64>| jd.map(|j| j - 2_400_000.5);
+    let first = jd_to_mjd(num(&data, "jdmin")).or(detections.first().map(|d| d.mjd));
+    let last = jd_to_mjd(num(&data, "jdmax")).or(detections.last().map(|d| d.mjd));
+    add_position_and_times(&mut data, ra, dec, first, last);
+    let mut candidates: Vec<Value> = detections
+        .iter()
+        .rev()
+        .map(|d| {
+            json!({
+                "candid": d.source_id,
+                "mjd": d.mjd,
+                "fid": d.band.ztf_fid(),
+                "magpsf": d.mag,
+                "sigmapsf": d.mag_err,
+                "isdiffpos": if d.positive { "t" } else { "f" },
+                "ra": d.ra,
+                "decl": d.dec,
+                "rb": d.rb,
+                "drb": d.reliability,
+                "nid": d.nid,
+            })
+        })
+        .collect();
+    candidates.extend(lc.non_detections.iter().rev().map(|n| {
+        json!({
+            "mjd": n.mjd,
+            "fid": n.band.ztf_fid(),
+            "diffmaglim": n.limiting_mag,
+        })
+    }));
+    Ok(json!({
+        "objectId": r.id.json(),
+        "objectData": data,
+        "candidates": candidates,
+        "sherlock": sherlock_row(&conn, Survey::Ztf, &r.id)?,
+        "TNS": tns_row(&conn, Survey::Ztf, &r.id)?,
+        "annotations": annotations(&conn, Survey::Ztf, &r.id)?,
+    }))
+}
+
+fn now_mjd() -> f64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    secs / 86400.0 + 40587.0
+}
+
+/// Lasair's derived position and time fields.
+fn add_position_and_times(
+    data: &mut Map<String, Value>,
+    ra: f64,
+    dec: f64,
+    first: Option<f64>,
+    last: Option<f64>,
+) {
+    let now = now_mjd();
+    if ra.is_finite() && dec.is_finite() {
+        data.insert("rasex".into(), json!(ra_sexagesimal(ra)));
+        data.insert("decsex".into(), json!(dec_sexagesimal(dec)));
+        let (ec_lon, ec_lat) = ecliptic(ra, dec);
+        data.insert("ec_lon".into(), json!(ec_lon));
+        data.insert("ec_lat".into(), json!(ec_lat));
+        let (g_lon, g_lat) = solas_features::sky::equatorial_to_galactic(ra, dec);
+        data.insert("g_lon".into(), json!(g_lon));
+        data.insert("g_lat".into(), json!(g_lat));
+    }
+    data.insert("now_mjd".into(), json!(format!("{now:.2}")));
+    data.insert("mjdmin_ago".into(), json!(first.map(|m| now - m)));
+    data.insert("mjdmax_ago".into(), json!(last.map(|m| now - m)));
+}
+
+/// Discovery, latest and peak detections (by flux), as Lasair's object page shows them.
+fn add_discovery(data: &mut Map<String, Value>, detections: &[&Detection]) {
+    let flux_text = |d: &Detection| match (d.flux, d.flux_err) {
+        (Some(f), Some(e)) => json!(format!("{f:.2}±{e:.2}")),
+        (Some(f), None) => json!(format!("{f:.2}")),
+        _ => Value::Null,
+    };
+    let mut put = |prefix: &str, d: &Detection| {
+        data.insert(format!("{prefix}Mjd"), json!(d.mjd));
+        data.insert(format!("{prefix}Utc"), json!(mjd_to_utc(d.mjd)));
+        data.insert(format!("{prefix}Mag"), flux_text(d));
+        data.insert(format!("{prefix}Filter"), json!(d.band.as_str()));
+    };
+    // Detections arrive sorted by time.
+    if let Some(first) = detections.first() {
+        put("disc", first);
+    }
+    if let Some(latest) = detections.last() {
+        put("latest", latest);
+    }
+    if let Some(peak) = detections
+        .iter()
+        .filter(|d| d.flux.is_some_and(f64::is_finite))
+        .max_by(|a, b| a.flux.unwrap_or(0.0).total_cmp(&b.flux.unwrap_or(0.0)))
+    {
+        put("peak", peak);
+    }
+}
+
+pub(crate) fn sherlock_row(
+    conn: &rusqlite::Connection,
+    survey: Survey,
+    id: &ObjectId,
+) -> Result<Map<String, Value>, ApiError> {
+    let t = super::tables(survey);
+    Ok(rows_json(
+        conn,
+        &format!("SELECT * FROM {} WHERE \"{}\" = ?1", t.sherlock, t.key),
+        [id.sql()],
+    )?
+    .into_iter()
+    .next()
+    .unwrap_or_default())
+}
+
+/// The TNS entry matched to the object: by the `tns_name` its row carries, else through
+/// the TNS watchlist's hits (Lasair's join). Empty values are left out, as Lasair does.
+pub(crate) fn tns_row(
+    conn: &rusqlite::Connection,
+    survey: Survey,
+    id: &ObjectId,
+) -> Result<Map<String, Value>, ApiError> {
+    if !has_table(conn, "crossmatch_tns")? {
+        return Ok(Map::new());
+    }
+    let t = super::tables(survey);
+    let mut rows = Vec::new();
+    if survey == Survey::Lsst {
+        rows = rows_json(
+            conn,
+            "SELECT c.* FROM crossmatch_tns c JOIN objects o ON o.tns_name = c.tns_name
+             WHERE o.diaObjectId = ?1",
+            [id.sql()],
+        )?;
+    }
+    if rows.is_empty() && has_table(conn, t.watchlist_hits)? {
+        let (owner, name) = solas_query::sqlite_resources::TNS_WATCHLIST;
+        rows = rows_json(
+            conn,
+            &format!(
+                "SELECT c.* FROM crossmatch_tns c
+                 JOIN {hits} h ON h.name = c.tns_name
+                 JOIN watchlists w ON w.wl_id = h.wl_id
+                 WHERE h.\"{key}\" = ?1 AND w.owner = ?2 AND w.name = ?3
+                 ORDER BY h.arcsec LIMIT 1",
+                hits = t.watchlist_hits,
+                key = t.key
+            ),
+            rusqlite::params![id.sql(), owner, name],
+        )?;
+    }
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|m| {
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+pub(crate) fn annotations(
+    conn: &rusqlite::Connection,
+    survey: Survey,
+    id: &ObjectId,
+) -> Result<Vec<Value>, ApiError> {
+    let t = super::tables(survey);
+    Ok(rows_json(
+        conn,
+        &format!(
+            "SELECT rowid AS annotationID, topic, version, timestamp, classification,
+                    explanation, classdict, url
+             FROM {} WHERE \"{}\" = ?1 ORDER BY topic",
+            t.annotations, t.key
+        ),
+        [id.sql()],
+    )?
+    .into_iter()
+    .map(Value::Object)
+    .collect())
+}
+
+/// Links to the three cutouts of every source that has them, newest first.
+fn image_urls(
+    shared: &Shared,
+    base: &str,
+    detections: &[&Detection],
+) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for d in detections.iter().rev() {
+        if shared
+            .cutouts
+            .stored_size(Survey::Lsst, d.source_id, CutoutKind::Science)?
+            .is_none()
+        {
+            continue;
+        }
+        let url = |kind: &str| {
+            format!(
+                "{base}/fits/{}/{}_cutout{kind}",
+                d.mjd.floor() as i64,
+                d.source_id
+            )
+        };
+        out.push(json!({
+            "Science": url("Science"),
+            "Template": url("Template"),
+            "Difference": url("Difference"),
+            "diaSourceId": d.source_id,
+        }));
+    }
+    Ok(out)
+}
+
+/// `hh:mm:ss.sss`.
+pub(crate) fn ra_sexagesimal(ra: f64) -> String {
+    let total_ms = (ra.rem_euclid(360.0) / 15.0 * 3_600_000.0).round() as i64 % 86_400_000;
+    let (h, rest) = (total_ms / 3_600_000, total_ms % 3_600_000);
+    let (m, ms) = (rest / 60_000, rest % 60_000);
+    format!("{h:02}:{m:02}:{:02}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// `±dd:mm:ss.sss` (Lasair writes no sign for the north).
+pub(crate) fn dec_sexagesimal(dec: f64) -> String {
+    let total_ms = (dec.abs() * 3_600_000.0).round() as i64;
+    let (d, rest) = (total_ms / 3_600_000, total_ms % 3_600_000);
+    let (m, ms) = (rest / 60_000, rest % 60_000);
+    let sign = if dec < 0.0 { "-" } else { "" };
+    format!("{sign}{d:02}:{m:02}:{:02}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// Equatorial (J2000) to ecliptic (J2000 mean obliquity) longitude and latitude, degrees.
+fn ecliptic(ra: f64, dec: f64) -> (f64, f64) {
+    let eps = 23.439_291_1_f64.to_radians();
+    let (a, d) = (ra.to_radians(), dec.to_radians());
+    let lon = (a.sin() * eps.cos() + d.tan() * eps.sin()).atan2(a.cos());
+    let lat = (d.sin() * eps.cos() - d.cos() * eps.sin() * a.sin()).asin();
+    (lon.to_degrees().rem_euclid(360.0), lat.to_degrees())
+}
+
+/// `YYYY-MM-DD hh:mm:ss` for an MJD.
+pub(crate) fn mjd_to_utc(mjd: f64) -> String {
+    let secs = ((mjd - 40587.0) * 86400.0).round() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sexagesimal_and_dates() {
+        assert_eq!(ra_sexagesimal(0.814293), "00:03:15.430");
+        assert_eq!(ra_sexagesimal(359.99999999), "00:00:00.000");
+        assert_eq!(dec_sexagesimal(16.1456989), "16:08:44.516");
+        assert_eq!(dec_sexagesimal(-45.24411476554913), "-45:14:38.813");
+        assert_eq!(mjd_to_utc(40587.0), "1970-01-01 00:00:00");
+        assert_eq!(mjd_to_utc(60924.5), "2025-09-06 12:00:00");
+        assert_eq!(mjd_to_utc(51544.5), "2000-01-01 12:00:00");
+    }
+
+    #[test]
+    fn ecliptic_of_known_points() {
+        // The vernal equinox and the north ecliptic pole.
+        let (lon, lat) = ecliptic(0.0, 0.0);
+        assert!(lon.abs() < 1e-9 && lat.abs() < 1e-9);
+        let (_, lat) = ecliptic(270.0, 66.560_708_9);
+        assert!((lat - 90.0).abs() < 1e-6, "{lat}");
+    }
+}

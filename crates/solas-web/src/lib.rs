@@ -1,0 +1,384 @@
+//! Solas's REST API: the endpoints of Lasair's `/api/` that the `lasair` Python client
+//! calls, with the same parameter names, defaults, limits and answers, so code written for
+//! Lasair runs against Solas by changing the endpoint URL.
+//!
+//! This crate owns:
+//! - the HTTP server and its routes ([`router`], [`serve`], [`spawn`]);
+//! - the endpoints (`api/`): `/api/cone/`, `/api/query/`, `/api/object/`,
+//!   `/api/sherlock/object/`, `/api/sherlock/position/`, `/api/annotate/`,
+//!   `/api/annotatelist/`, `/api/auth-token/`, the OpenAPI document at
+//!   `/api/openapi.json` (`openapi`), and the cutout files the object answer links to
+//!   (`/fits/...`);
+//! - users and API tokens ([`users`]), kept in `<data>/users.db`, apart from the main
+//!   database that users' queries read; authentication (`auth`) and per-user rate limits
+//!   (`throttle`);
+//! - request parameter parsing with Lasair's (DRF's) validation messages (`params`);
+//! - the web pages (`pages/`: home, object, filters, watchlists and watchmaps, status,
+//!   login), server-rendered HTML with every asset embedded in the binary, the cutouts as
+//!   PNG (`cutout_png`), and `/metrics` for Prometheus.
+//!
+//! It reads what the pipeline writes (the main database, the lightcurve store, the cutout
+//! store, the catalogue store) and writes only annotations and users. Blocking SQLite work
+//! runs on tokio's blocking threads.
+//!
+//! Where Solas answers differently from Lasair, on purpose:
+//! - `/api/query/` stops a query after `ServeConfig::query_time_limit` (Lasair's REST query
+//!   has none), and filters are parsed and whitelisted rather than word-screened, so some
+//!   SQL Lasair accepts (comments, subqueries, `LIMIT` in `conditions`) is refused.
+//! - `/api/auth-token/` issues a new token on every call (only hashes are stored, so an
+//!   existing token cannot be handed out again; a user keeps their ten newest), and it is
+//!   rate-limited per client address.
+//! - `/api/object/` sources carry the columns Solas stores (id, time, band, position,
+//!   flux, error, reliability), not all of Rubin's `diaSource`; its `latest*` band and
+//!   `peak*` (highest flux) fix Lasair's (the discovery band, the lowest flux).
+//! - The Sherlock endpoints honour `lite` (the top-ranked match only), which Lasair's
+//!   service ignores.
+//! - `annotatelist` checks the ownership of every annotation's topic (Lasair checks the
+//!   first) and writes none unless all are valid.
+//! - An optional `survey=lsst|ztf` parameter chooses the survey per request; one server
+//!   answers for both (Lasair runs a site per survey).
+
+mod api;
+mod auth;
+mod cutout_png;
+mod db;
+mod error;
+mod htm_cover;
+mod openapi;
+mod pages;
+mod params;
+mod throttle;
+pub mod users;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use solas_core::Survey;
+use solas_store::blob::PackBlobStore;
+use solas_store::sqlite::{SqliteLightcurves, SqliteMainDb};
+
+pub use error::WebError;
+pub use users::{add_user, list_users, new_token, User, UserClass, UserError, UserStore};
+
+/// Requests per hour for each user class (Lasair's `UserClassRateThrottle` rates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rates {
+    pub dummy: u32,
+    pub user: u32,
+    pub power: u32,
+    /// `/api/auth-token/` calls per hour from one address (before anyone is known).
+    pub login: u32,
+}
+
+impl Default for Rates {
+    fn default() -> Rates {
+        Rates {
+            dummy: UserClass::Dummy.default_requests_per_hour(),
+            user: UserClass::User.default_requests_per_hour(),
+            power: UserClass::Power.default_requests_per_hour(),
+            login: UserClass::User.default_requests_per_hour(),
+        }
+    }
+}
+
+impl Rates {
+    pub fn per_hour(&self, class: UserClass) -> u32 {
+        match class {
+            UserClass::Dummy => self.dummy,
+            UserClass::User => self.user,
+            UserClass::Power => self.power,
+        }
+    }
+}
+
+/// Text for `GET /metrics` (Prometheus exposition format), produced on every scrape.
+pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// How to run the API server.
+#[derive(Clone)]
+pub struct ServeConfig {
+    /// The data directory `solas run` fills (`solas.db`, `lightcurves.db`, `cutouts/`).
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    /// Catalogue store for the Sherlock endpoints (default `<data>/catalogues`). Without
+    /// catalogues those endpoints answer with an error, as a Lasair without Sherlock does.
+    pub catalogue_dir: Option<PathBuf>,
+    /// The survey requests are about unless they say `survey=ztf|lsst` (Lasair runs one
+    /// site per survey; default LSST).
+    pub survey: Survey,
+    /// How long one `/api/query/` may run before it is stopped.
+    pub query_time_limit: Duration,
+    /// `/api/query/` calls running at once; beyond this a call is answered 503.
+    pub max_running_queries: usize,
+    pub rates: Rates,
+    /// Base URL for the cutout links in `/api/object/` answers (e.g.
+    /// `https://solas.example.org`); by default the request's own `Host`.
+    pub public_url: Option<String>,
+    /// What `GET /metrics` answers (the pipeline's counters); without it `/metrics` is 404.
+    pub metrics: Option<MetricsFn>,
+}
+
+impl std::fmt::Debug for ServeConfig {
+    // Written by hand: the metrics closure has no Debug of its own.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("catalogue_dir", &self.catalogue_dir)
+            .field("survey", &self.survey)
+            .field("query_time_limit", &self.query_time_limit)
+            .field("max_running_queries", &self.max_running_queries)
+            .field("rates", &self.rates)
+            .field("public_url", &self.public_url)
+            .field("metrics", &self.metrics.as_ref().map(|_| "<fn>"))
+            .finish()
+    }
+}
+
+impl ServeConfig {
+    pub fn new(data_dir: &Path, bind: SocketAddr) -> ServeConfig {
+        ServeConfig {
+            data_dir: data_dir.to_path_buf(),
+            bind,
+            catalogue_dir: None,
+            survey: Survey::Lsst,
+            query_time_limit: Duration::from_secs(60),
+            max_running_queries: 8,
+            rates: Rates::default(),
+            public_url: None,
+            metrics: None,
+        }
+    }
+
+    fn main_db(&self) -> PathBuf {
+        self.data_dir.join("solas.db")
+    }
+}
+
+/// What every request shares.
+pub(crate) struct Shared {
+    pub(crate) config: ServeConfig,
+    pub(crate) users: Mutex<UserStore>,
+    pub(crate) throttle: throttle::Throttle,
+    pub(crate) lightcurves: db::Pool<SqliteLightcurves>,
+    pub(crate) cutouts: PackBlobStore,
+    pub(crate) sherlock: Option<api::sherlock::Catalogues>,
+    pub(crate) running_queries: AtomicUsize,
+    /// Logged-in browser sessions of the web pages.
+    pub(crate) sessions: pages::session::Sessions,
+}
+
+impl Shared {
+    pub(crate) fn token_user(&self, token: &str) -> Result<Option<User>, error::ApiError> {
+        let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(users.token_user(token)?)
+    }
+}
+
+/// The server's state: opened stores and the shared limits. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl AppState {
+    /// Open (creating where missing) the stores of `config.data_dir` and the users file,
+    /// and load the catalogues, if any.
+    pub fn open(config: ServeConfig) -> Result<AppState, WebError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| WebError::Io {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        // Opening applies the schema migrations, so every table the API reads exists even
+        // before the first `solas run`.
+        SqliteMainDb::open(&config.main_db())?;
+        let lightcurves_path = config.data_dir.join("lightcurves.db");
+        let first = SqliteLightcurves::open(&lightcurves_path)?;
+        let lightcurves = db::Pool::new(4, move || {
+            SqliteLightcurves::open(&lightcurves_path).map_err(error::ApiError::from)
+        });
+        lightcurves.put(first);
+        let cutouts = PackBlobStore::open(&config.data_dir.join("cutouts"))?;
+        let users = UserStore::open(&users::users_db_path(&config.data_dir))?;
+        let catalogue_dir = config
+            .catalogue_dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("catalogues"));
+        let sherlock = api::sherlock::Catalogues::open(&catalogue_dir)?;
+        match &sherlock {
+            Some(c) => log::info!(
+                "Sherlock endpoints answer from {} catalogues in {}",
+                c.count(),
+                catalogue_dir.display()
+            ),
+            None => log::info!(
+                "no catalogues in {}: the Sherlock endpoints will answer with an error",
+                catalogue_dir.display()
+            ),
+        }
+        Ok(AppState {
+            shared: Arc::new(Shared {
+                config,
+                users: Mutex::new(users),
+                throttle: throttle::Throttle::new(Duration::from_secs(3600)),
+                lightcurves,
+                cutouts,
+                sherlock,
+                running_queries: AtomicUsize::new(0),
+                sessions: pages::session::Sessions::default(),
+            }),
+        })
+    }
+}
+
+/// The API's and the web pages' routes over `state`, for serving or for calling directly
+/// in tests.
+pub fn router(state: AppState) -> axum::Router {
+    api::routes().merge(pages::routes()).with_state(state)
+}
+
+/// Serve the API on `config.bind` until `shutdown` completes (e.g.
+/// `async { tokio::signal::ctrl_c().await.ok(); }`), then finish the requests in flight.
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WebError> {
+    let bind = config.bind;
+    let state = tokio::task::spawn_blocking(move || AppState::open(config))
+        .await
+        .map_err(|_| WebError::Panicked)??;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|source| WebError::Bind { addr: bind, source })?;
+    serve_on(listener, state, shutdown).await
+}
+
+/// Serve the API on an already bound listener.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WebError> {
+    if let Ok(addr) = listener.local_addr() {
+        log::info!("web pages on http://{addr}/, REST API on http://{addr}/api/");
+    }
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(WebError::Serve)
+}
+
+/// A wake-up that a plain thread can trigger and an async server can wait for, without
+/// pulling in tokio's `sync` feature.
+#[derive(Default)]
+struct StopSignal {
+    stopped: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl StopSignal {
+    fn trigger(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            w.wake();
+        }
+    }
+
+    fn wait(self: Arc<Self>) -> impl Future<Output = ()> + Send + 'static {
+        std::future::poll_fn(move |cx| {
+            if self.stopped.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            *self.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+            // Checked again: a trigger between the first check and storing the waker
+            // would otherwise be missed.
+            if self.stopped.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+}
+
+/// A server running on its own thread (with its own tokio runtime), for callers that are
+/// not async themselves: `solas serve`, `solas run --serve`, tests.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: Arc<StopSignal>,
+    thread: Option<std::thread::JoinHandle<Result<(), WebError>>>,
+}
+
+impl ServerHandle {
+    /// Where it listens (the real port when `bind` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop accepting, finish the requests in flight, and wait for the thread.
+    pub fn stop(mut self) -> Result<(), WebError> {
+        self.stop.trigger();
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| WebError::Panicked)?,
+            None => Ok(()),
+        }
+    }
+
+    /// Wait until the server ends (it ends by itself only on an error).
+    pub fn join(mut self) -> Result<(), WebError> {
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| WebError::Panicked)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop.trigger();
+    }
+}
+
+/// Open the stores, bind `config.bind`, and serve on a new thread. Errors in opening or
+/// binding are returned here, before the thread starts.
+pub fn spawn(config: ServeConfig) -> Result<ServerHandle, WebError> {
+    let bind = config.bind;
+    let state = AppState::open(config)?;
+    let listener = std::net::TcpListener::bind(bind)
+        .map_err(|source| WebError::Bind { addr: bind, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| WebError::Bind { addr: bind, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| WebError::Bind { addr, source })?;
+    let stop = Arc::new(StopSignal::default());
+    let signal = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("solas-web".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("solas-web-worker")
+                .enable_all()
+                .build()
+                .map_err(WebError::Serve)?;
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).map_err(WebError::Serve)?;
+                serve_on(listener, state, signal.wait()).await
+            })
+        })
+        .map_err(WebError::Serve)?;
+    Ok(ServerHandle {
+        addr,
+        stop,
+        thread: Some(thread),
+    })
+}

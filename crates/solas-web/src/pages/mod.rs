@@ -1,0 +1,101 @@
+//! The web pages: server-rendered HTML over the same stores the API reads, for people in
+//! a browser. Every asset (CSS, JS) is compiled into the binary, so no page needs the
+//! internet; the sky view (Aladin Lite) is an optional online extra.
+//!
+//! Routes: `/` (home), `/objects/{id}` (object), `/cutouts/{survey}/{sourceId}/{kind}.png`,
+//! `/filters` (list, builder, test, save), `/filters/{id}` (detail, activate),
+//! `/watchlists` and `/watchmaps` (list, upload), `/status`, `/login`, `/logout`,
+//! `/static/*`, `/metrics`.
+
+pub(crate) mod filters;
+pub(crate) mod home;
+pub(crate) mod layout;
+pub(crate) mod login;
+pub(crate) mod object;
+pub(crate) mod session;
+pub(crate) mod status;
+pub(crate) mod watch;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::AppState;
+
+const CSS: &str = include_str!("../../assets/solas.css");
+const LIGHTCURVE_JS: &str = include_str!("../../assets/lightcurve.js");
+const UPLOAD_JS: &str = include_str!("../../assets/upload.js");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `/metrics`: whatever the embedding program plugged in, in Prometheus's text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = match &state.shared.config.metrics {
+        Some(f) => Some(f()),
+        // A server without a pipeline of its own shows what the workers on its data
+        // directory last reported, each sample labelled with its worker.
+        None => {
+            let st = state.clone();
+            match crate::db::blocking(move || status::workers(&st)).await {
+                Ok(Ok(workers)) if !workers.is_empty() => Some(status::labelled_metrics(&workers)),
+                _ => None,
+            }
+        }
+    };
+    match text {
+        Some(t) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], t).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "no metrics: no pipeline has run here\n",
+        )
+            .into_response(),
+    }
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::handle))
+        .route("/objects/{id}", get(object::handle))
+        .route("/cutouts/{survey}/{source}/{kind}", get(object::cutout_png))
+        .route("/filters", get(filters::list).post(filters::save))
+        .route("/filters/test", post(filters::test))
+        .route("/filters/{id}", get(filters::detail))
+        .route("/filters/{id}/active", post(filters::set_active))
+        .route(
+            "/watchlists",
+            get(watch::watchlists).post(watch::upload_watchlist),
+        )
+        .route(
+            "/watchmaps",
+            get(watch::watchmaps).post(watch::upload_watchmap),
+        )
+        .route("/watchlists/{id}/delete", post(watch::delete_watchlist))
+        .route("/watchmaps/{id}/delete", post(watch::delete_watchmap))
+        .route("/status", get(status::handle))
+        .route("/login", get(login::get).post(login::post))
+        .route("/logout", post(login::logout))
+        .route("/metrics", get(metrics))
+        .route(
+            "/static/solas.css",
+            get(|| async { asset("text/css; charset=utf-8", CSS) }),
+        )
+        .route(
+            "/static/lightcurve.js",
+            get(|| async { asset("text/javascript; charset=utf-8", LIGHTCURVE_JS) }),
+        )
+        .route(
+            "/static/upload.js",
+            get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }),
+        )
+}

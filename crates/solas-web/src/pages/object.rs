@@ -1,0 +1,405 @@
+//! The object page, `/objects/{id}` (a Rubin diaObjectId or a ZTF name): position, the
+//! lightcurve plotted in the browser from JSON embedded in the page (`lightcurve.js`), the
+//! three cutouts of the newest detection that has them as PNG (rendered here from the
+//! stored FITS by `cutout_png`) with FITS download links, the context classification,
+//! watchlist, watchmap and GW hits the viewer may see, annotations, TNS name and the
+//! `objects` row. Also `/cutouts/{survey}/{sourceId}/{Kind}.png`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::{json, Map, Value};
+use solas_core::{CutoutKind, Survey};
+use solas_store::{BlobStore, LightcurveStore};
+
+use super::layout::{esc, page, script_json, see_other, value_text, PageError, PageResult};
+use super::session::Viewer;
+use crate::api::object::{
+    annotations, dec_sexagesimal, mjd_to_utc, ra_sexagesimal, sherlock_row, tns_row,
+};
+use crate::api::{tables, ObjectId};
+use crate::db::{blocking, has_table, read_only, rows_json};
+use crate::{AppState, Shared};
+
+/// The survey an id belongs to: `?survey=` if given, else digits mean Rubin.
+fn survey_of(id: &str, asked: Option<&str>) -> Result<Survey, PageError> {
+    match asked {
+        Some("lsst") => Ok(Survey::Lsst),
+        Some("ztf") => Ok(Survey::Ztf),
+        Some(other) => Err(PageError::bad(format!(
+            "unknown survey {other:?} (lsst or ztf)"
+        ))),
+        None if id.trim().bytes().all(|b| b.is_ascii_digit()) => Ok(Survey::Lsst),
+        None => Ok(Survey::Ztf),
+    }
+}
+
+fn survey_name(s: Survey) -> &'static str {
+    match s {
+        Survey::Lsst => "lsst",
+        Survey::Ztf => "ztf",
+    }
+}
+
+/// Everything the page shows, gathered on a blocking thread.
+struct ObjectView {
+    row: Option<Map<String, Value>>,
+    lightcurve: Value,
+    bands: usize,
+    ra: Option<f64>,
+    dec: Option<f64>,
+    cutout_source: Option<i64>,
+    sherlock: Map<String, Value>,
+    tns: Map<String, Value>,
+    annotations: Vec<Value>,
+    watchlist_hits: Vec<Map<String, Value>>,
+    area_hits: Vec<Map<String, Value>>,
+    mma_hits: Vec<Map<String, Value>>,
+}
+
+fn gather(
+    shared: &Shared,
+    survey: Survey,
+    id: &ObjectId,
+    viewer: i64,
+) -> Result<ObjectView, crate::error::ApiError> {
+    let conn = read_only(&shared.config.main_db())?;
+    let t = tables(survey);
+    let row = rows_json(
+        &conn,
+        &format!("SELECT * FROM {} WHERE \"{}\" = ?1", t.objects, t.key),
+        [id.sql()],
+    )?
+    .into_iter()
+    .next();
+    let key = id.key().map_err(crate::error::ApiError::Bad)?;
+    let lc = shared
+        .lightcurves
+        .with(|store| store.lightcurve(survey, &key))??;
+
+    // Per band, every detection with both flux and magnitude, so the page can switch.
+    let mut bands: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for d in &lc.detections {
+        bands.entry(d.band.as_str()).or_default().push(json!({
+            "mjd": d.mjd, "flux": d.flux, "fluxErr": d.flux_err,
+            "mag": d.mag, "magErr": d.mag_err, "id": d.source_id.to_string(),
+        }));
+    }
+    let band_list: Vec<Value> = bands
+        .iter()
+        .map(|(b, pts)| json!({ "band": b, "points": pts }))
+        .collect();
+    let lightcurve = json!({
+        "bands": band_list,
+        "fluxUnit": match survey { Survey::Lsst => "nJy", Survey::Ztf => "nJy (from magpsf)" },
+        "hasFlux": lc.detections.iter().any(|d| d.flux.is_some()),
+    });
+
+    let num = |k: &str| row.as_ref().and_then(|r| r.get(k)).and_then(Value::as_f64);
+    let (ra, dec) = match (num(t.ra), num(t.dec), lc.detections.last()) {
+        (Some(ra), Some(dec), _) => (Some(ra), Some(dec)),
+        (_, _, Some(d)) => (Some(d.ra), Some(d.dec)),
+        _ => (None, None),
+    };
+
+    // The newest detection with a stored science cutout.
+    let mut cutout_source = None;
+    for d in lc.detections.iter().rev() {
+        if shared
+            .cutouts
+            .stored_size(survey, d.source_id, CutoutKind::Science)?
+            .is_some()
+        {
+            cutout_source = Some(d.source_id);
+            break;
+        }
+    }
+
+    let prefix = match survey {
+        Survey::Lsst => "",
+        Survey::Ztf => "ztf_",
+    };
+    let hits = |sql: String| -> Result<Vec<Map<String, Value>>, rusqlite::Error> {
+        rows_json(&conn, &sql, rusqlite::params![id.sql(), viewer])
+    };
+    let watchlist_hits = if has_table(&conn, t.watchlist_hits)? {
+        hits(format!(
+            "SELECT w.wl_id, w.name AS watchlist, h.name AS cone, h.arcsec
+             FROM {prefix}watchlist_hits h JOIN watchlists w ON w.wl_id = h.wl_id
+             WHERE h.\"{key}\" = ?1 AND (w.public OR w.owner = ?2) ORDER BY h.arcsec",
+            key = t.key
+        ))?
+    } else {
+        Vec::new()
+    };
+    let area_hits = if has_table(&conn, &format!("{prefix}area_hits"))? {
+        hits(format!(
+            "SELECT m.ar_id, m.name AS watchmap, m.area_deg2
+             FROM {prefix}area_hits h JOIN watchmaps m ON m.ar_id = h.ar_id
+             WHERE h.\"{key}\" = ?1 AND (m.public OR m.owner = ?2) ORDER BY m.ar_id",
+            key = t.key
+        ))?
+    } else {
+        Vec::new()
+    };
+    let mma_hits = if has_table(&conn, &format!("{prefix}mma_area_hits"))? {
+        // GW events are public, so no owner check.
+        rows_json(
+            &conn,
+            &format!(
+                "SELECT a.name AS event, h.contour, h.probdens2, h.probdens3
+                 FROM {prefix}mma_area_hits h JOIN mma_areas a ON a.mw_id = h.mw_id
+                 WHERE h.\"{key}\" = ?1 ORDER BY a.event_mjd DESC",
+                key = t.key
+            ),
+            [id.sql()],
+        )?
+    } else {
+        Vec::new()
+    };
+    Ok(ObjectView {
+        bands: bands.len(),
+        row,
+        lightcurve,
+        ra,
+        dec,
+        cutout_source,
+        sherlock: sherlock_row(&conn, survey, id)?,
+        tns: tns_row(&conn, survey, id)?,
+        annotations: annotations(&conn, survey, id)?,
+        watchlist_hits,
+        area_hits,
+        mma_hits,
+    })
+}
+
+/// A two-column table of a row's fields.
+fn fields(m: &Map<String, Value>) -> String {
+    let mut out = String::from("<table class=\"fields\">");
+    for (k, v) in m {
+        out.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(k),
+            esc(&value_text(v))
+        ));
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn rows_table(rows: &[Map<String, Value>], columns: &[&str], empty: &str) -> String {
+    if rows.is_empty() {
+        return format!("<p class=\"note\">{}</p>", esc(empty));
+    }
+    let cols: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    super::layout::json_table(&cols, rows, None)
+}
+
+pub(crate) async fn handle(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    // The home page's lookup box sends `/objects/lookup?id=...`.
+    if text == "lookup" {
+        let id = q.get("id").map(|s| s.trim()).unwrap_or("");
+        let enc: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        return Ok(see_other(&format!("/objects/{enc}")));
+    }
+    let survey = survey_of(&text, q.get("survey").map(String::as_str))?;
+    let id = ObjectId::parse(survey, &text).map_err(PageError::bad)?;
+    let shared = state.shared.clone();
+    let viewer_id = viewer.user_id().unwrap_or(-1);
+    let view = {
+        let id = id.clone();
+        blocking(move || gather(&shared, survey, &id, viewer_id)).await??
+    };
+    if view.row.is_none() && view.bands == 0 {
+        return Err(PageError::not_found(format!(
+            "No {} object {id} is stored.",
+            survey_name(survey)
+        )));
+    }
+    let s = survey_name(survey);
+    let mut body = String::new();
+
+    // Position and names.
+    let mut facts = Map::new();
+    if let (Some(ra), Some(dec)) = (view.ra, view.dec) {
+        facts.insert("RA, Dec (deg)".into(), json!(format!("{ra:.6}, {dec:.6}")));
+        facts.insert(
+            "RA, Dec (sexagesimal)".into(),
+            json!(format!("{} {}", ra_sexagesimal(ra), dec_sexagesimal(dec))),
+        );
+    }
+    if let Some(name) = view.tns.get("tns_name") {
+        let prefix = view
+            .tns
+            .get("tns_prefix")
+            .map(value_text)
+            .unwrap_or_default();
+        facts.insert(
+            "TNS".into(),
+            json!(format!("{prefix} {}", value_text(name)).trim()),
+        );
+        if let Some(kind) = view.tns.get("type") {
+            facts.insert("TNS type".into(), kind.clone());
+        }
+    }
+    if let Some(c) = view.sherlock.get("classification") {
+        facts.insert("Context".into(), c.clone());
+    }
+    body.push_str(&format!("<section>{}", fields(&facts)));
+    if let (Some(ra), Some(dec)) = (view.ra, view.dec) {
+        // Optional and online only: Aladin Lite is not served by Solas.
+        body.push_str(&format!(
+            "<p class=\"note\"><a href=\"https://aladin.cds.unistra.fr/AladinLite/?target={ra:.6}%20{dec:+.6}&amp;fov=0.05\" rel=\"noopener\" target=\"_blank\">Sky view in Aladin Lite</a> (needs the internet)</p>"
+        ));
+    }
+    body.push_str("</section>");
+
+    // Lightcurve: the SVG is drawn by lightcurve.js from the JSON below.
+    body.push_str(&format!(
+        "<h2>Lightcurve</h2>
+<div class=\"lc\"><div class=\"lc-controls\">Show <button type=\"button\" id=\"lc-flux\" data-mode=\"flux\">flux</button><button type=\"button\" id=\"lc-mag\" data-mode=\"mag\">magnitude</button></div>
+<svg id=\"lc-plot\" viewBox=\"0 0 800 360\" role=\"img\" aria-label=\"lightcurve\"></svg>
+<div id=\"lc-tip\" class=\"tip\" hidden></div>
+<noscript>The lightcurve plot needs JavaScript; the data are at <a href=\"/api/object/?objectId={idq}&amp;survey={s}\">/api/object/</a>.</noscript></div>
+<script type=\"application/json\" id=\"lc-data\">{data}</script>
+<script src=\"/static/lightcurve.js\"></script>",
+        idq = esc(&id.to_string()),
+        data = script_json(&view.lightcurve),
+    ));
+
+    // Cutouts.
+    body.push_str("<h2>Cutouts</h2>");
+    match view.cutout_source {
+        Some(src) => {
+            body.push_str(&format!(
+                "<p class=\"note\">From detection {src}; linear stretch between the 0.5th and 99.5th percentiles.</p><div class=\"cutouts\">"
+            ));
+            for kind in ["Science", "Template", "Difference"] {
+                body.push_str(&format!(
+                    "<figure><img class=\"cutout\" src=\"/cutouts/{s}/{src}/{kind}.png\" alt=\"{kind} cutout\" width=\"200\" height=\"200\"><figcaption>{kind} · <a href=\"/fits/{src}_cutout{kind}?survey={s}\">FITS</a></figcaption></figure>"
+                ));
+            }
+            body.push_str("</div>");
+        }
+        None => body.push_str("<p class=\"note\">No cutouts stored for this object.</p>"),
+    }
+
+    body.push_str("<h2>Context classification</h2>");
+    if view.sherlock.is_empty() {
+        body.push_str("<p class=\"note\">Not classified.</p>");
+    } else {
+        // Only the filled-in fields: most of a row is empty for an orphan.
+        let filled: Map<String, Value> = view
+            .sherlock
+            .iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        body.push_str(&fields(&filled));
+    }
+    body.push_str("<h2>Watchlist hits</h2>");
+    body.push_str(&rows_table(
+        &view.watchlist_hits,
+        &["wl_id", "watchlist", "cone", "arcsec"],
+        "In none of your or the public watchlists.",
+    ));
+    body.push_str("<h2>Watchmap hits</h2>");
+    body.push_str(&rows_table(
+        &view.area_hits,
+        &["ar_id", "watchmap", "area_deg2"],
+        "In none of your or the public watchmaps.",
+    ));
+    body.push_str("<h2>Gravitational-wave events</h2>");
+    body.push_str(&rows_table(
+        &view.mma_hits,
+        &["event", "contour", "probdens2", "probdens3"],
+        "In no GW skymap.",
+    ));
+    body.push_str("<h2>Annotations</h2>");
+    let ann: Vec<Map<String, Value>> = view
+        .annotations
+        .iter()
+        .filter_map(|v| v.as_object().cloned())
+        .collect();
+    body.push_str(&rows_table(
+        &ann,
+        &[
+            "topic",
+            "classification",
+            "explanation",
+            "version",
+            "timestamp",
+            "url",
+        ],
+        "No annotations.",
+    ));
+    if !view.tns.is_empty() {
+        body.push_str("<h2>TNS</h2>");
+        body.push_str(&fields(&view.tns));
+    }
+    if let Some(row) = &view.row {
+        let mut row = row.clone();
+        if let Some(last) = row.get("lastDiaSourceMjdTai").and_then(Value::as_f64) {
+            row.insert("lastDiaSourceUtc".into(), json!(mjd_to_utc(last)));
+        }
+        body.push_str(&format!(
+            "<details><summary>All features ({} columns)</summary>{}</details>",
+            row.len(),
+            fields(&row)
+        ));
+    }
+    let title = format!(
+        "{} {id}",
+        if survey == Survey::Lsst {
+            "Rubin object"
+        } else {
+            "ZTF object"
+        }
+    );
+    Ok(page(&title, viewer.0.as_ref(), &body).into_response())
+}
+
+/// `/cutouts/{survey}/{sourceId}/{Kind}.png`: a stored cutout rendered as PNG.
+pub(crate) async fn cutout_png(
+    State(state): State<AppState>,
+    Path((survey, source, kind)): Path<(String, String, String)>,
+) -> PageResult {
+    let survey = survey_of("", Some(&survey))?;
+    let source: i64 = source
+        .parse()
+        .map_err(|_| PageError::not_found("not a source id"))?;
+    let kind = match kind.strip_suffix(".png").unwrap_or(&kind) {
+        "Science" => CutoutKind::Science,
+        "Template" => CutoutKind::Template,
+        "Difference" => CutoutKind::Difference,
+        _ => return Err(PageError::not_found("Science, Template or Difference")),
+    };
+    let shared = state.shared.clone();
+    let png = blocking(
+        move || -> Result<Option<Result<Vec<u8>, String>>, PageError> {
+            let fits = shared.cutouts.get_cutout(survey, source, kind)?;
+            Ok(fits.map(|f| crate::cutout_png::fits_to_png(&f)))
+        },
+    )
+    .await??;
+    match png {
+        None => Err(PageError::not_found("No such cutout.")),
+        Some(Err(e)) => Err(PageError::internal(format!("cutout {source}: {e}"))),
+        Some(Ok(bytes)) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                // A stored cutout never changes.
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response()),
+    }
+}

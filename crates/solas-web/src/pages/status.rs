@@ -1,0 +1,352 @@
+//! The status page: what each stage did tonight, hour by hour (`stage_hours`, summed over
+//! workers), each worker's last report, rows per table of the main and lightcurve
+//! databases, alerts set aside as undecodable per reason (`<data>/rejected/<reason>/`),
+//! and when the pipeline last wrote (the newest modification time of the main database and
+//! its WAL, which every committed batch touches).
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+
+use super::home::{count, thousands};
+use super::layout::{esc, page, PageResult};
+use super::session::Viewer;
+use crate::api::object::mjd_to_utc;
+use crate::db::{blocking, read_only};
+use crate::AppState;
+
+const MAIN_TABLES: [&str; 17] = [
+    "objects",
+    "ztf_objects",
+    "sherlock_classifications",
+    "ztf_sherlock_classifications",
+    "annotations",
+    "ztf_annotations",
+    "annotators",
+    "filters",
+    "watchlists",
+    "watchlist_cones",
+    "watchlist_hits",
+    "ztf_watchlist_hits",
+    "watchmaps",
+    "area_hits",
+    "ztf_area_hits",
+    "mma_areas",
+    "crossmatch_tns",
+];
+const LIGHTCURVE_TABLES: [&str; 3] = ["detections", "forced_photometry", "non_detections"];
+
+/// Files per reason directory under `rejected/` (each alert leaves its bytes and a note;
+/// the alerts are counted by their note files when those exist).
+fn rejected(dir: &Path) -> Vec<(String, usize)> {
+    let Ok(reasons) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, usize)> = reasons
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| {
+            let files: Vec<String> = std::fs::read_dir(e.path())
+                .map(|it| {
+                    it.filter_map(Result::ok)
+                        .map(|f| f.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let notes = files
+                .iter()
+                .filter(|f| f.ends_with(".txt") || f.ends_with(".json"))
+                .count();
+            let n = if notes > 0 { notes } else { files.len() };
+            (e.file_name().to_string_lossy().into_owned(), n)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn last_write(data: &Path) -> Option<SystemTime> {
+    ["solas.db", "solas.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(data.join(f)).ok()?.modified().ok())
+        .max()
+}
+
+/// One worker's last report (`worker_status`, written by every pipeline run).
+pub(crate) struct Worker {
+    pub name: String,
+    pub role: String,
+    pub updated: String,
+    pub running: bool,
+    pub summary: serde_json::Value,
+    pub metrics: String,
+}
+
+/// The workers that reported on this data directory, newest first.
+pub(crate) fn workers(state: &AppState) -> Result<Vec<Worker>, crate::error::ApiError> {
+    let main = read_only(&state.shared.config.main_db())?;
+    let mut stmt = match main.prepare(
+        "SELECT worker, role, updated, running, summary, metrics FROM worker_status ORDER BY updated DESC",
+    ) {
+        Ok(s) => s,
+        // A database from before migration 7 has no reports yet.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Worker {
+                name: r.get(0)?,
+                role: r.get(1)?,
+                updated: r.get(2)?,
+                running: r.get(3)?,
+                summary: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+                metrics: r.get(5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Every worker's samples with a `worker` label added; each family's HELP/TYPE once.
+pub(crate) fn labelled_metrics(workers: &[Worker]) -> String {
+    let mut headers = std::collections::BTreeSet::new();
+    let mut out = String::new();
+    for w in workers {
+        let label = format!("worker=\"{}\"", w.name.replace(['\\', '"'], ""));
+        for line in w.metrics.lines() {
+            if line.starts_with('#') {
+                if headers.insert(line.to_string()) {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                continue;
+            }
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let series = match series.strip_suffix('}') {
+                Some(open) => format!("{open},{label}}}"),
+                None => format!("{series}{{{label}}}"),
+            };
+            out.push_str(&format!("{series} {value}\n"));
+        }
+    }
+    out
+}
+
+/// Hours of `stage_hours` the "tonight" table covers (a night at Rubin or ZTF is shorter).
+const NIGHT_HOURS: i64 = 12;
+
+/// One UTC hour's counts, summed over every worker: each stage counts only its own work,
+/// so the columns are per stage.
+struct Hour {
+    hour: String,
+    counts: [i64; 8],
+}
+
+fn tonight(main: &rusqlite::Connection) -> Result<Vec<Hour>, crate::error::ApiError> {
+    let mut stmt = match main.prepare(
+        "SELECT hour, SUM(alerts), SUM(stored), SUM(classified), SUM(filtered), SUM(delivered),
+                SUM(rejected), SUM(batches), SUM(batch_ns)
+         FROM stage_hours WHERE hour >= strftime('%Y-%m-%d %H:00', 'now', ?1)
+         GROUP BY hour ORDER BY hour",
+    ) {
+        Ok(s) => s,
+        // A database from before migration 9 has no hourly counts.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let since = format!("-{} hours", NIGHT_HOURS - 1);
+    let rows = stmt
+        .query_map([since], |r| {
+            let mut counts = [0i64; 8];
+            for (i, c) in counts.iter_mut().enumerate() {
+                *c = r.get(i + 1)?;
+            }
+            Ok(Hour {
+                hour: r.get(0)?,
+                counts,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn tonight_table(hours: &[Hour]) -> String {
+    let mut body = format!("<h2>Tonight: the last {NIGHT_HOURS} hours, per stage</h2>");
+    if hours.is_empty() {
+        body.push_str("<p class=\"note\">No alerts in the last hours.</p>");
+        return body;
+    }
+    body.push_str("<table class=\"rows\" id=\"tonight\"><tr><th>hour (UTC)</th><th>ingested</th><th>stored</th><th>classified</th><th>filtered</th><th>delivered</th><th>rejected</th><th>filter batches</th><th>mean batch (ms)</th></tr>");
+    let mut total = [0i64; 8];
+    let row = |label: &str, c: &[i64; 8]| {
+        let mean = if c[6] > 0 {
+            format!("{:.1}", c[7] as f64 / c[6] as f64 / 1e6)
+        } else {
+            "–".into()
+        };
+        let mut tr = format!("<tr><td>{}</td>", esc(label));
+        for n in &c[..7] {
+            tr.push_str(&format!("<td class=\"num\">{}</td>", thousands(*n)));
+        }
+        tr.push_str(&format!("<td class=\"num\">{mean}</td></tr>"));
+        tr
+    };
+    for h in hours {
+        for (t, c) in total.iter_mut().zip(h.counts) {
+            *t += c;
+        }
+        body.push_str(&row(&h.hour, &h.counts));
+    }
+    body.push_str(&row("total", &total).replace("<tr>", "<tr class=\"total\">"));
+    body.push_str("</table>");
+    body
+}
+
+struct Status {
+    tonight: Vec<Hour>,
+    tables: Vec<(String, Option<i64>)>,
+    workers: Vec<Worker>,
+    rejected: Vec<(String, usize)>,
+    last_write: Option<SystemTime>,
+}
+
+fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
+    let data = &state.shared.config.data_dir;
+    let main = read_only(&state.shared.config.main_db())?;
+    let lc = read_only(&data.join("lightcurves.db"))?;
+    let mut tables = Vec::new();
+    for t in MAIN_TABLES {
+        tables.push((format!("solas.db: {t}"), count(&main, t)?));
+    }
+    for t in LIGHTCURVE_TABLES {
+        tables.push((format!("lightcurves.db: {t}"), count(&lc, t)?));
+    }
+    Ok(Status {
+        tonight: tonight(&main)?,
+        tables,
+        workers: workers(state)?,
+        rejected: rejected(&data.join("rejected")),
+        last_write: last_write(data),
+    })
+}
+
+pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+    let st = state.clone();
+    let status = blocking(move || gather(&st)).await??;
+    let mut body = String::new();
+    let when = status
+        .last_write
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| {
+            let mjd = d.as_secs_f64() / 86400.0 + 40587.0;
+            let ago = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|n| n.as_secs_f64() - d.as_secs_f64())
+                .unwrap_or(0.0);
+            format!("{} UTC ({:.0} s ago)", mjd_to_utc(mjd), ago.max(0.0))
+        })
+        .unwrap_or_else(|| "never".into());
+    body.push_str(&format!(
+        "<p>Latest batch written: <strong id=\"last-batch\">{}</strong></p>",
+        esc(&when)
+    ));
+    body.push_str(&tonight_table(&status.tonight));
+    body.push_str("<h2>Pipeline workers</h2>");
+    if status.workers.is_empty() {
+        body.push_str("<p class=\"note\">No pipeline has reported here yet.</p>");
+    } else {
+        body.push_str("<table class=\"rows\" id=\"workers\"><tr><th>worker</th><th>role</th><th>state</th><th>last report (UTC)</th><th>alerts</th><th>stored</th><th>classified</th><th>filtered</th><th>published</th><th>rejected</th><th>batches</th><th>Kafka lag</th><th>p99 latency (s)</th></tr>");
+        for w in &status.workers {
+            let n = |k: &str| {
+                w.summary
+                    .get(k)
+                    .and_then(|v| v.as_i64())
+                    .map_or("–".to_string(), thousands)
+            };
+            let p99 = w
+                .summary
+                .get("latency_p99_ms")
+                .and_then(|v| v.as_f64())
+                .map_or("–".to_string(), |ms| format!("{:.2}", ms / 1e3));
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                esc(&w.name),
+                esc(&w.role),
+                if w.running { "running" } else { "stopped" },
+                esc(&w.updated),
+                n("alerts"),
+                n("stored"),
+                n("classified"),
+                n("filtered"),
+                n("published"),
+                n("rejected"),
+                n("batches"),
+                n("kafka_lag"),
+                p99
+            ));
+        }
+        body.push_str("</table>");
+    }
+    body.push_str("<h2>Rows per table</h2><table class=\"rows\" id=\"table-counts\"><tr><th>table</th><th>rows</th></tr>");
+    for (t, n) in &status.tables {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+            esc(t),
+            n.map_or("–".to_string(), thousands)
+        ));
+    }
+    body.push_str("</table><h2>Rejected alerts</h2>");
+    if status.rejected.is_empty() {
+        body.push_str("<p class=\"note\">None.</p>");
+    } else {
+        body.push_str(
+            "<table class=\"rows\" id=\"rejected\"><tr><th>reason</th><th>alerts</th></tr>",
+        );
+        for (reason, n) in &status.rejected {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+                esc(reason),
+                n
+            ));
+        }
+        body.push_str("</table>");
+    }
+    if state.shared.config.metrics.is_some() || !status.workers.is_empty() {
+        body.push_str(
+            "<p class=\"note\">Pipeline counters: <a href=\"/metrics\">/metrics</a>.</p>",
+        );
+    }
+    Ok(page("Status", viewer.0.as_ref(), &body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_gets_its_worker_label_and_headers_appear_once() {
+        let w = |name: &str| {
+            Worker {
+            name: name.into(),
+            role: "ingest".into(),
+            updated: String::new(),
+            running: true,
+            summary: serde_json::Value::Null,
+            metrics: "# HELP solas_a_total A.\n# TYPE solas_a_total counter\nsolas_a_total{stage=\"x\"} 3\nsolas_b 1.5\n".into(),
+        }
+        };
+        let text = labelled_metrics(&[w("ingest@h:1"), w("ingest@h:2")]);
+        assert_eq!(text.matches("# TYPE solas_a_total").count(), 1);
+        assert!(
+            text.contains("solas_a_total{stage=\"x\",worker=\"ingest@h:1\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("solas_b{worker=\"ingest@h:2\"} 1.5\n"),
+            "{text}"
+        );
+    }
+}

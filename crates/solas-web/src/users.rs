@@ -1,0 +1,505 @@
+//! Users and their API tokens, in their own SQLite file (`<data>/users.db`), apart from the
+//! main database: the connection that runs users' filters opens `solas.db` and nothing
+//! else, so no filter can ever read a user, a password hash or a token hash.
+//!
+//! A token is 20 random bytes written as 40 hex digits (the shape of Lasair's DRF tokens);
+//! only its SHA-256 is stored, so a copy of `users.db` gives nobody a working token. A
+//! password is stored as a salted PBKDF2-HMAC-SHA256 hash ([`crate::auth`]). Each user has
+//! a class that sets their request rate and query row cap, as Lasair's `dummy` user, normal
+//! users and the `powerapi` group do.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::auth;
+
+/// Lasair's three kinds of API user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserClass {
+    /// The shared public token (Lasair's user named `dummy`): 10 requests an hour, 1,000 rows.
+    Dummy,
+    /// A registered user: 100 requests an hour, 10,000 rows.
+    User,
+    /// Lasair's `powerapi` group: 10,000 requests an hour, 1,000,000 rows.
+    Power,
+}
+
+impl UserClass {
+    pub const ALL: [UserClass; 3] = [UserClass::Dummy, UserClass::User, UserClass::Power];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserClass::Dummy => "dummy",
+            UserClass::User => "user",
+            UserClass::Power => "power",
+        }
+    }
+
+    /// `dummy`, `user` or `power` (Lasair's group name `powerapi` is accepted too).
+    pub fn parse(s: &str) -> Option<UserClass> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "dummy" | "public" => Some(UserClass::Dummy),
+            "user" | "normal" => Some(UserClass::User),
+            "power" | "powerapi" => Some(UserClass::Power),
+            _ => None,
+        }
+    }
+
+    /// Lasair's throttle rate for the class, requests per hour.
+    pub fn default_requests_per_hour(self) -> u32 {
+        match self {
+            UserClass::Dummy => 10,
+            UserClass::User => 100,
+            UserClass::Power => 10_000,
+        }
+    }
+
+    /// The most rows `/api/query/` returns to the class, whatever `limit` asks for.
+    pub fn query_max_rows(self) -> u64 {
+        match self {
+            UserClass::Dummy => 1_000,
+            UserClass::User => 10_000,
+            UserClass::Power => 1_000_000,
+        }
+    }
+}
+
+impl std::str::FromStr for UserClass {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<UserClass, String> {
+        UserClass::parse(s)
+            .ok_or_else(|| format!("unknown user class {s:?} (dummy, user or power)"))
+    }
+}
+
+impl std::fmt::Display for UserClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A user as the API sees them. The id is the one resources (filters, watchlists,
+/// watchmaps, annotators) name as their owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub class: UserClass,
+    pub active: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a user named {0:?} already exists")]
+    Exists(String),
+    #[error("no user named {0:?}")]
+    NoSuchUser(String),
+    #[error("users database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no random numbers from the operating system: {0}")]
+    Random(String),
+}
+
+/// Tokens kept per user: every `/api/auth-token/` call issues a new one (only hashes are
+/// stored, so an old one cannot be handed out again); beyond this many the oldest lapse.
+pub const MAX_TOKENS_PER_USER: i64 = 10;
+
+/// The users file of a data directory.
+pub fn users_db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("users.db")
+}
+
+/// Create a user in `<data_dir>/users.db` (made if missing) and issue their first token.
+/// Returns the user id and the token, which is shown once and never stored in clear.
+pub fn add_user(
+    data_dir: &Path,
+    username: &str,
+    email: &str,
+    password: Option<&str>,
+    class: UserClass,
+) -> Result<(i64, String), UserError> {
+    UserStore::open(&users_db_path(data_dir))?.add_user(username, email, password, class)
+}
+
+/// Issue a further token for an existing user of `<data_dir>/users.db`.
+pub fn new_token(data_dir: &Path, username: &str) -> Result<String, UserError> {
+    let mut store = UserStore::open(&users_db_path(data_dir))?;
+    let user = store
+        .user(username)?
+        .ok_or_else(|| UserError::NoSuchUser(username.to_string()))?;
+    store.issue_token(user.id)
+}
+
+/// Every user of `<data_dir>/users.db`, by id.
+pub fn list_users(data_dir: &Path) -> Result<Vec<User>, UserError> {
+    UserStore::open(&users_db_path(data_dir))?.users()
+}
+
+pub struct UserStore {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL DEFAULT '',
+    password TEXT,
+    class TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_sha256 TEXT PRIMARY KEY NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tokens_user ON tokens (user_id, seq);
+";
+
+fn valid_username(name: &str) -> bool {
+    // Django's rule for usernames: letters, digits and @ . + - _, at most 150.
+    !name.is_empty()
+        && name.chars().count() <= 150
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let class: String = r.get(3)?;
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        email: r.get(2)?,
+        // A class edited by hand into something unknown gets the lowest rate, not an error
+        // that would lock the user out of every endpoint.
+        class: UserClass::parse(&class).unwrap_or(UserClass::Dummy),
+        active: r.get(4)?,
+    })
+}
+
+impl UserStore {
+    /// Open (creating if needed) a users file. A new file is made readable by its owner
+    /// only: it holds password hashes.
+    pub fn open(path: &Path) -> Result<UserStore, UserError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| UserError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let fresh = !path.exists();
+        let conn = Connection::open(path)?;
+        if fresh {
+            restrict_permissions(path)?;
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(UserStore { conn })
+    }
+
+    /// Create a user and their first token: (user id, token).
+    pub fn add_user(
+        &mut self,
+        username: &str,
+        email: &str,
+        password: Option<&str>,
+        class: UserClass,
+    ) -> Result<(i64, String), UserError> {
+        let username = username.trim();
+        if !valid_username(username) {
+            return Err(UserError::Invalid(format!(
+                "username {username:?} must be 1–150 letters, digits or @ . + - _"
+            )));
+        }
+        let email = email.trim();
+        if !email.is_empty() && !email.contains('@') {
+            return Err(UserError::Invalid(format!(
+                "{email:?} is not an email address"
+            )));
+        }
+        let hash = match password {
+            Some(p) => Some(auth::hash_password(check_password_text(p)?)?),
+            None => None,
+        };
+        let tx = self.conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO users (username, email, password, class) VALUES (?1, ?2, ?3, ?4)",
+            params![username, email, hash, class.as_str()],
+        );
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(UserError::Exists(username.to_string()));
+            }
+            other => {
+                other?;
+            }
+        }
+        let id = tx.last_insert_rowid();
+        let token = insert_token(&tx, id)?;
+        tx.commit()?;
+        Ok((id, token))
+    }
+
+    /// A new token for `user_id`; the oldest tokens beyond [`MAX_TOKENS_PER_USER`] lapse.
+    pub fn issue_token(&mut self, user_id: i64) -> Result<String, UserError> {
+        let tx = self.conn.transaction()?;
+        let token = insert_token(&tx, user_id)?;
+        tx.commit()?;
+        Ok(token)
+    }
+
+    /// The active or inactive user a token belongs to, if it is a current token.
+    pub fn token_user(&self, token: &str) -> Result<Option<User>, UserError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT u.id, u.username, u.email, u.class, u.active
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?1",
+            )?
+            .query_row([auth::token_digest(token)], user_from_row)
+            .optional()?)
+    }
+
+    /// The user when `password` is theirs; None for an unknown user, a user without a
+    /// password, or a wrong password (the caller cannot tell which).
+    pub fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, UserError> {
+        let row: Option<(User, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT id, username, email, class, active, password FROM users WHERE username = ?1",
+                [username.trim()],
+                |r| Ok((user_from_row(r)?, r.get(5)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            Some((user, Some(hash))) if auth::verify_password(&hash, password) => Some(user),
+            Some(_) => None,
+            None => {
+                // Spend the same time on an unknown name as on a known one, so response
+                // times do not tell which usernames exist.
+                let _ = auth::verify_password(auth::DUMMY_HASH, password);
+                None
+            }
+        })
+    }
+
+    pub fn user(&self, username: &str) -> Result<Option<User>, UserError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, username, email, class, active FROM users WHERE username = ?1",
+                [username.trim()],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn users(&self) -> Result<Vec<User>, UserError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, username, email, class, active FROM users ORDER BY id")?;
+        let users = stmt
+            .query_map([], user_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(users)
+    }
+
+    pub fn set_password(&mut self, username: &str, password: &str) -> Result<(), UserError> {
+        let hash = auth::hash_password(check_password_text(password)?)?;
+        self.update(username, "password", rusqlite::types::Value::Text(hash))
+    }
+
+    pub fn set_class(&mut self, username: &str, class: UserClass) -> Result<(), UserError> {
+        self.update(
+            username,
+            "class",
+            rusqlite::types::Value::Text(class.as_str().into()),
+        )
+    }
+
+    /// An inactive user's tokens are refused (and kept, for when they are reactivated).
+    pub fn set_active(&mut self, username: &str, active: bool) -> Result<(), UserError> {
+        self.update(
+            username,
+            "active",
+            rusqlite::types::Value::Integer(i64::from(active)),
+        )
+    }
+
+    fn update(
+        &mut self,
+        username: &str,
+        column: &'static str,
+        value: rusqlite::types::Value,
+    ) -> Result<(), UserError> {
+        let n = self.conn.execute(
+            &format!("UPDATE users SET {column} = ?1 WHERE username = ?2"),
+            params![value, username.trim()],
+        )?;
+        if n == 0 {
+            return Err(UserError::NoSuchUser(username.to_string()));
+        }
+        Ok(())
+    }
+}
+
+fn check_password_text(p: &str) -> Result<&str, UserError> {
+    if p.chars().count() < 8 {
+        return Err(UserError::Invalid(
+            "a password needs at least 8 characters".into(),
+        ));
+    }
+    if p.len() > 1024 {
+        return Err(UserError::Invalid(
+            "a password may have at most 1024 bytes".into(),
+        ));
+    }
+    Ok(p)
+}
+
+fn insert_token(tx: &rusqlite::Transaction<'_>, user_id: i64) -> Result<String, UserError> {
+    let token = auth::new_token().map_err(UserError::Random)?;
+    let seq: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM tokens WHERE user_id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO tokens (token_sha256, user_id, seq) VALUES (?1, ?2, ?3)",
+        params![auth::token_digest(&token), user_id, seq],
+    )?;
+    tx.execute(
+        "DELETE FROM tokens WHERE user_id = ?1 AND seq <= ?2",
+        params![user_id, seq - MAX_TOKENS_PER_USER],
+    )?;
+    Ok(token)
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> Result<(), UserError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+        UserError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_: &Path) -> Result<(), UserError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stored_hashed_and_map_back_to_their_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, token) = add_user(
+            dir.path(),
+            "alice",
+            "alice@example.org",
+            Some("correct horse"),
+            UserClass::User,
+        )
+        .unwrap();
+        assert_eq!(token.len(), 40);
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+        let store = UserStore::open(&users_db_path(dir.path())).unwrap();
+        let user = store.token_user(&token).unwrap().unwrap();
+        assert_eq!((user.id, user.username.as_str()), (id, "alice"));
+        assert_eq!(user.class, UserClass::User);
+        assert!(store.token_user(&"0".repeat(40)).unwrap().is_none());
+        // Neither the token nor the password is anywhere in the file in clear.
+        drop(store);
+        let mut bytes = std::fs::read(users_db_path(dir.path())).unwrap();
+        if let Ok(wal) = std::fs::read(dir.path().join("users.db-wal")) {
+            bytes.extend(wal);
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(&token));
+        assert!(!text.contains("correct horse"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(users_db_path(dir.path()))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "users.db is private to its owner");
+        }
+    }
+
+    #[test]
+    fn passwords_names_and_token_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = UserStore::open(&dir.path().join("users.db")).unwrap();
+        let (id, first) = store
+            .add_user("bob", "", Some("hunter22!"), UserClass::Power)
+            .unwrap();
+        assert!(matches!(
+            store.add_user("bob", "", None, UserClass::User),
+            Err(UserError::Exists(_))
+        ));
+        assert!(store
+            .add_user("bad name;", "", None, UserClass::User)
+            .is_err());
+        assert!(store
+            .add_user("carol", "no-at-sign", None, UserClass::User)
+            .is_err());
+        assert!(store
+            .add_user("dave", "", Some("short"), UserClass::User)
+            .is_err());
+        assert_eq!(
+            store
+                .check_password("bob", "hunter22!")
+                .unwrap()
+                .unwrap()
+                .id,
+            id
+        );
+        assert!(store.check_password("bob", "hunter23!").unwrap().is_none());
+        assert!(store
+            .check_password("nobody", "hunter22!")
+            .unwrap()
+            .is_none());
+        // Many new tokens: the newest work, the first has lapsed.
+        let mut last = String::new();
+        for _ in 0..MAX_TOKENS_PER_USER {
+            last = store.issue_token(id).unwrap();
+        }
+        assert!(store.token_user(&first).unwrap().is_none());
+        assert_eq!(store.token_user(&last).unwrap().unwrap().id, id);
+        store.set_active("bob", false).unwrap();
+        assert!(!store.token_user(&last).unwrap().unwrap().active);
+        store.set_class("bob", UserClass::Dummy).unwrap();
+        assert_eq!(store.user("bob").unwrap().unwrap().class, UserClass::Dummy);
+        assert!(matches!(
+            store.set_class("nobody", UserClass::User),
+            Err(UserError::NoSuchUser(_))
+        ));
+    }
+}

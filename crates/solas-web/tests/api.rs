@@ -1,0 +1,1298 @@
+//! The REST API on real data: the shared Rubin and ZTF alerts ingested by the pipeline,
+//! three real catalogues loaded. Requests go through the router in process
+//! (`tower::ServiceExt::oneshot`), except where the connection matters (client address,
+//! stopping the server), which use a real TCP port.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use solas_store::sqlite::annotations::{AnnotationStore, Annotator};
+use solas_web::{AppState, ServeConfig, UserClass};
+use tower::ServiceExt;
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    #[track_caller]
+    fn ok(&self) -> Value {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.text);
+        self.json()
+    }
+}
+
+struct Api {
+    app: Router,
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+impl Api {
+    fn new(config: ServeConfig) -> Api {
+        Api {
+            app: solas_web::router(AppState::open(config).expect("server state")),
+        }
+    }
+
+    fn on_shared_data() -> Api {
+        Api::new(config(common::shared_data()))
+    }
+
+    async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = self.app.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        Resp {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    fn request(method: Method, uri: &str, token: Option<&str>) -> axum::http::request::Builder {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "solas.test");
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Token {t}"));
+        }
+        b
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>, pairs: &[(&str, &str)]) -> Resp {
+        let uri = format!("{path}?{}", form(pairs));
+        self.send(
+            Self::request(Method::GET, &uri, token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, pairs: &[(&str, &str)]) -> Resp {
+        self.send(
+            Self::request(Method::POST, path, token)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form(pairs)))
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.send(
+            Self::request(Method::POST, path, token)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+fn config(data: &Path) -> ServeConfig {
+    ServeConfig::new(data, "127.0.0.1:0".parse().unwrap())
+}
+
+/// A new user of the shared data directory: (id, token).
+fn user(name: &str, class: UserClass) -> (i64, String) {
+    solas_web::add_user(
+        common::shared_data(),
+        name,
+        &format!("{name}@example.org"),
+        Some("a long enough password"),
+        class,
+    )
+    .expect("user")
+}
+
+fn main_db() -> std::path::PathBuf {
+    common::shared_data().join("solas.db")
+}
+
+const ENDPOINTS: [&str; 8] = [
+    "/api/cone/",
+    "/api/query/",
+    "/api/object/",
+    "/api/sherlock/object/",
+    "/api/sherlock/position/",
+    "/api/annotate/",
+    "/api/annotatelist/",
+    "/api/auth-token/",
+];
+
+#[tokio::test]
+async fn authentication_is_required_and_checked() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("auth_alice", UserClass::User);
+    let cone = [
+        ("ra", "10.0"),
+        ("dec", "-45.0"),
+        ("radius", "5"),
+        ("requestType", "count"),
+    ];
+    for path in ENDPOINTS.iter().filter(|p| !p.contains("auth-token")) {
+        let r = api.post(path, None, &[]).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}: {}", r.text);
+        assert_eq!(
+            r.json()["detail"],
+            "Authentication credentials were not provided."
+        );
+        assert_eq!(r.headers[header::WWW_AUTHENTICATE], "Token");
+        for bad in ["0123456789abcdef0123456789abcdef01234567", "x' OR '1'='1"] {
+            let r = api.post(path, Some(bad), &[]).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(r.json()["detail"], "Invalid token.");
+        }
+    }
+    // Header, query-string token, and Bearer all authenticate.
+    assert_eq!(
+        api.get("/api/cone/", Some(&token), &cone).await.ok()["count"],
+        0
+    );
+    let mut with_token = cone.to_vec();
+    with_token.push(("token", &token));
+    api.get("/api/cone/", None, &with_token).await.ok();
+    let r = api
+        .send(
+            Request::get(format!("/api/cone/?{}", form(&cone)))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    r.ok();
+    // An inactive user's token is refused.
+    let (_, token_b) = user("auth_bob", UserClass::User);
+    let mut store = solas_web::UserStore::open(&common::shared_data().join("users.db")).unwrap();
+    store.set_active("auth_bob", false).unwrap();
+    let r = api.get("/api/cone/", Some(&token_b), &cone).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json()["detail"], "User inactive or deleted.");
+
+    // /api/auth-token/: a password buys a new token that works; a wrong one is refused as DRF does.
+    let r = api
+        .post(
+            "/api/auth-token/",
+            None,
+            &[
+                ("username", "auth_alice"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    let new_token = r.ok()["token"].as_str().unwrap().to_string();
+    assert_eq!(new_token.len(), 40);
+    assert_ne!(new_token, token);
+    api.get("/api/cone/", Some(&new_token), &cone).await.ok();
+    api.get("/api/cone/", Some(&token), &cone).await.ok();
+    let r = api
+        .post_json(
+            "/api/auth-token/",
+            None,
+            &json!({"username": "auth_alice", "password": "wrong password"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json(),
+        json!({"non_field_errors": ["Unable to log in with provided credentials."]})
+    );
+    let r = api
+        .post("/api/auth-token/", None, &[("username", "auth_alice")])
+        .await;
+    assert_eq!(r.json(), json!({"password": ["This field is required."]}));
+    // The password's GET would put it in logs: POST only.
+    let r = api.get("/api/auth-token/", None, &[]).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn requests_beyond_the_class_rate_get_429() {
+    let api = Api::on_shared_data();
+    let (_, dummy) = user("rate_dummy", UserClass::Dummy);
+    let (_, other) = user("rate_other", UserClass::User);
+    let cone = [
+        ("ra", "10.0"),
+        ("dec", "-45.0"),
+        ("radius", "5"),
+        ("requestType", "count"),
+    ];
+    // Lasair's public token: 10 an hour. Bad requests count too (they reached the API).
+    for i in 0..10 {
+        let params: &[(&str, &str)] = if i == 3 { &[("ra", "x")] } else { &cone };
+        let r = api.get("/api/cone/", Some(&dummy), params).await;
+        assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "request {i}");
+    }
+    let r = api.get("/api/cone/", Some(&dummy), &cone).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        r.json()["message"],
+        "Request limit exceeded. Either wait an hour, or see API documentation to increase your limits."
+    );
+    let wait: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3500..=3600).contains(&wait), "Retry-After {wait}");
+    // Every endpoint shares the budget; other users keep theirs.
+    let r = api.post("/api/query/", Some(&dummy), &[]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    api.get("/api/cone/", Some(&other), &cone).await.ok();
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_with_drf_messages() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("params_carol", UserClass::Power);
+    let t = Some(token.as_str());
+    let r = api
+        .get(
+            "/api/cone/",
+            t,
+            &[
+                ("ra", "400"),
+                ("dec", "-95"),
+                ("radius", "-1"),
+                ("requestType", "some"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json(),
+        json!({
+            "ra": ["ra must be between 0 and 360"],
+            "dec": ["dec must be between -90 and 90"],
+            "radius": ["radius must be positive"],
+            "requestType": ["\"some\" is not a valid choice."],
+        })
+    );
+    let r = api.get("/api/cone/", t, &[("ra", "1"), ("dec", "1")]).await;
+    assert_eq!(
+        r.json(),
+        json!({"radius": ["This field is required."], "requestType": ["This field is required."]})
+    );
+    let r = api
+        .get(
+            "/api/cone/",
+            t,
+            &[
+                ("ra", "1"),
+                ("dec", "1"),
+                ("radius", "1001"),
+                ("requestType", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json(), json!({"error": "Max radius is 1000 arcsec."}));
+    let r = api
+        .post(
+            "/api/query/",
+            t,
+            &[
+                ("selected", "objects.diaObjectId"),
+                ("tables", "objects"),
+                ("conditions", ""),
+                ("limit", "1000001"),
+                ("offset", "-3"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({
+            "limit": ["Ensure this value is less than or equal to 1000000."],
+            "offset": ["Ensure this value is greater than or equal to 0."],
+        })
+    );
+    let r = api
+        .post(
+            "/api/query/",
+            t,
+            &[("selected", " "), ("tables", "objects")],
+        )
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({
+            "selected": ["This field may not be blank."],
+            "conditions": ["This field is required."],
+        })
+    );
+    let long = "x".repeat(4097);
+    let r = api
+        .post(
+            "/api/query/",
+            t,
+            &[
+                ("selected", &long),
+                ("tables", "objects"),
+                ("conditions", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.json()["selected"][0],
+        "Ensure this field has no more than 4096 characters."
+    );
+    let r = api
+        .get("/api/object/", t, &[("objectId", "1"), ("lite", "maybe")])
+        .await;
+    assert_eq!(r.json(), json!({"lite": ["Must be a valid boolean."]}));
+    let r = api
+        .get("/api/object/", t, &[("objectId", "ZTF21abiuvdk")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["error"].as_str().unwrap().contains("diaObjectId"));
+    let r = api
+        .get("/api/sherlock/object/", t, &[("objectId", "12.5")])
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({"objectId": ["A valid integer is required."]})
+    );
+    // Bodies: JSON that is not an object, broken JSON, other media types, too much.
+    let r = api.post_json("/api/cone/", t, &json!([1, 2])).await;
+    assert_eq!(
+        r.json(),
+        json!({"non_field_errors": ["Invalid data. Expected a dictionary."]})
+    );
+    let r = api
+        .send(
+            Api::request(Method::POST, "/api/cone/", t)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{\"ra\": 1,"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("JSON parse error"));
+    let r = api
+        .send(
+            Api::request(Method::POST, "/api/cone/", t)
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from("ra,dec"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = api
+        .send(
+            Api::request(Method::POST, "/api/cone/", t)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(vec![b'a'; 5 * 1024 * 1024]))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Wrong method, unknown path.
+    let r = api.get("/api/annotate/", t, &[]).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.json()["detail"], "Method \"GET\" not allowed.");
+    let r = api.get("/api/nothing/", t, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["detail"], "Not found.");
+}
+
+#[tokio::test]
+async fn hostile_sql_is_refused_and_changes_nothing() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("sql_mallory", UserClass::Power);
+    let count = || -> i64 {
+        rusqlite::Connection::open(main_db())
+            .unwrap()
+            .query_row("SELECT count(*) FROM objects", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = count();
+    assert!(before > 90);
+    let attacks: &[(&str, &str, &str)] = &[
+        ("objects.diaObjectId", "objects", "1=1; DROP TABLE objects"),
+        (
+            "objects.diaObjectId",
+            "objects",
+            "1=1 UNION SELECT token_sha256 FROM tokens",
+        ),
+        (
+            "objects.diaObjectId",
+            "objects",
+            "objects.diaObjectId IN (SELECT user_id FROM tokens)",
+        ),
+        ("*", "users", ""),
+        ("objects.diaObjectId", "objects, tokens", ""),
+        ("password FROM users --", "objects", ""),
+        ("objects.diaObjectId", "objects", "1=1 /* comment */"),
+        ("objects.diaObjectId", "objects", "1=1 -- "),
+        ("objects.diaObjectId", "objects", "1=1 LIMIT 1000000"),
+        ("sleep(10)", "objects", ""),
+        ("load_extension('x')", "objects", ""),
+        (
+            "objects.diaObjectId",
+            "objects",
+            "1=1 INTO OUTFILE '/tmp/x'",
+        ),
+        ("objects.diaObjectId", "objects", "objects.ra > 0) OR (1=1"),
+        (
+            "objects.diaObjectId",
+            "objects",
+            "ATTACH DATABASE 'users.db' AS u",
+        ),
+        ("objects.diaObjectId", "watchlist:1 OR 1=1", ""),
+    ];
+    for (selected, tables, conditions) in attacks {
+        let r = api
+            .post(
+                "/api/query/",
+                Some(&token),
+                &[
+                    ("selected", selected),
+                    ("tables", tables),
+                    ("conditions", conditions),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "accepted: {selected} | {tables} | {conditions}: {}",
+            r.text
+        );
+        let message = r.json()["error"].as_str().unwrap().to_string();
+        assert!(!message.is_empty());
+    }
+    assert_eq!(count(), before, "nothing was written");
+}
+
+#[tokio::test]
+async fn other_users_private_watchlists_are_refused() {
+    let api = Api::on_shared_data();
+    let (owner, owner_token) = user("wl_owner", UserClass::User);
+    let (_, other_token) = user("wl_other", UserClass::User);
+    let conn = rusqlite::Connection::open(main_db()).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute(
+        "INSERT INTO watchlists (owner, name, public) VALUES (?1, 'private list', 0)",
+        [owner],
+    )
+    .unwrap();
+    let wl_id = conn.last_insert_rowid();
+    let tables = format!("objects, watchlist:{wl_id}");
+    let params = [
+        ("selected", "objects.diaObjectId"),
+        ("tables", tables.as_str()),
+        ("conditions", ""),
+    ];
+    api.post("/api/query/", Some(&owner_token), &params)
+        .await
+        .ok();
+    let r = api.post("/api/query/", Some(&other_token), &params).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("watchlist"),
+        "{}",
+        r.text
+    );
+    conn.execute("UPDATE watchlists SET public = 1 WHERE wl_id = ?1", [wl_id])
+        .unwrap();
+    api.post("/api/query/", Some(&other_token), &params)
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn the_query_time_limit_stops_long_queries() {
+    let data = common::shared_data();
+    let (_, token) = user("slow_sam", UserClass::Power);
+    // A condition with many terms per row: well over SQLite's 10,000-step check interval.
+    let conditions = (0..100)
+        .map(|i| format!("objects.ra*objects.decl>{}", 100_000 + i))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let params = [
+        ("selected", "objects.diaObjectId"),
+        ("tables", "objects"),
+        ("conditions", conditions.as_str()),
+    ];
+    let mut strict = config(data);
+    strict.query_time_limit = Duration::ZERO;
+    let r = Api::new(strict)
+        .post("/api/query/", Some(&token), &params)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("ran longer"),
+        "{}",
+        r.text
+    );
+    // With the default limit the same query runs (and finds nothing).
+    let rows = Api::new(config(data))
+        .post("/api/query/", Some(&token), &params)
+        .await
+        .ok();
+    assert_eq!(rows, json!([]));
+}
+
+#[tokio::test]
+async fn cone_finds_the_real_objects_around_a_position() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("cone_dana", UserClass::Power);
+    let t = Some(token.as_str());
+    // Positions as the objects table has them.
+    let conn = rusqlite::Connection::open(main_db()).unwrap();
+    let objects: Vec<(i64, f64, f64)> = conn
+        .prepare("SELECT diaObjectId, ra, decl FROM objects")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let (id, ra, dec) = objects[objects.len() / 2];
+    let (ra_s, dec_s) = (ra.to_string(), dec.to_string());
+    let all = api
+        .get(
+            "/api/cone/",
+            t,
+            &[
+                ("ra", &ra_s),
+                ("dec", &dec_s),
+                ("radius", "1"),
+                ("requestType", "all"),
+            ],
+        )
+        .await;
+    assert!(
+        all.text.contains(&id.to_string()),
+        "exact 64-bit id in {}",
+        all.text
+    );
+    let all = all.ok();
+    assert_eq!(all["nearest"]["object"].as_i64(), Some(id));
+    assert!(all["nearest"]["separation"].as_f64().unwrap() < 0.001);
+    assert_eq!(all["count"], 1);
+    let nearest = api
+        .post_json(
+            "/api/cone/",
+            t,
+            &json!({"ra": ra, "dec": dec, "radius": 1, "requestType": "nearest"}),
+        )
+        .await
+        .ok();
+    assert_eq!(nearest["nearest"]["object"].as_i64(), Some(id));
+    // A big cone agrees with a scan of every object.
+    let radius = 1000.0;
+    let want: BTreeSet<i64> = objects
+        .iter()
+        .filter(|(_, r2, d2)| solas_catalogue::separation_arcsec(ra, dec, *r2, *d2) <= radius)
+        .map(|(i, _, _)| *i)
+        .collect();
+    assert!(want.len() > 1, "several objects within 1000″");
+    let big = api
+        .post(
+            "/api/cone/",
+            t,
+            &[
+                ("ra", &ra_s),
+                ("dec", &dec_s),
+                ("radius", "1000"),
+                ("requestType", "all"),
+            ],
+        )
+        .await
+        .ok();
+    let got: BTreeSet<i64> = big["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["object"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, want);
+    let seps: Vec<f64> = big["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["separation"].as_f64().unwrap())
+        .collect();
+    assert!(seps.windows(2).all(|w| w[0] <= w[1]), "nearest first");
+    let count = api
+        .get(
+            "/api/cone/",
+            t,
+            &[
+                ("ra", &ra_s),
+                ("dec", &dec_s),
+                ("radius", "1000"),
+                ("requestType", "count"),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(count, json!({"count": want.len()}));
+    // Nothing there: Lasair's empty answers.
+    let far = [("ra", "200"), ("dec", "60"), ("radius", "10")];
+    let mut p = far.to_vec();
+    p.push(("requestType", "nearest"));
+    assert_eq!(api.get("/api/cone/", t, &p).await.ok(), json!({}));
+    p.pop();
+    p.push(("requestType", "all"));
+    assert_eq!(
+        api.get("/api/cone/", t, &p).await.ok(),
+        json!({"objects": [], "count": 0, "nearest": {}})
+    );
+    // ZTF objects by name with survey=ztf: ZTF21abiuvdk, 7.9″ from NGC 7814.
+    let ztf = api
+        .get(
+            "/api/cone/",
+            t,
+            &[
+                ("ra", "0.814293"),
+                ("dec", "16.1456989"),
+                ("radius", "2"),
+                ("requestType", "nearest"),
+                ("survey", "ztf"),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(ztf["nearest"]["object"], "ZTF21abiuvdk");
+}
+
+#[tokio::test]
+async fn query_returns_exact_ids_pages_and_joins() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("query_erin", UserClass::User);
+    let t = Some(token.as_str());
+    let expected: Vec<i64> = common::rubin_objects().keys().copied().collect();
+    let page = |offset: &'static str| {
+        [
+            (
+                "selected",
+                "objects.diaObjectId, objects.nDiaSources, objects.ra",
+            ),
+            ("tables", "objects"),
+            (
+                "conditions",
+                "objects.nDiaSources >= 1 ORDER BY objects.diaObjectId",
+            ),
+            ("limit", "10"),
+            ("offset", offset),
+        ]
+    };
+    let first = api.post("/api/query/", t, &page("0")).await;
+    // The 18-digit ids appear in the JSON text exactly as integers.
+    assert!(
+        first
+            .text
+            .contains(&format!("\"diaObjectId\":{}", expected[0])),
+        "{}",
+        first.text
+    );
+    let first = first.ok();
+    let second = api.get("/api/query/", t, &page("10")).await.ok();
+    let ids = |v: &Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["diaObjectId"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&first), expected[..10]);
+    assert_eq!(ids(&second), expected[10..20]);
+    assert!(first[0]["nDiaSources"].as_i64().unwrap() >= 1);
+    // Default limit, JSON body, and a join Lasair users write.
+    let joined = api
+        .post_json(
+            "/api/query/",
+            t,
+            &json!({
+                "selected": "objects.diaObjectId, sherlock_classifications.classification AS class",
+                "tables": "objects, sherlock_classifications",
+                "conditions": "sherlock_classifications.classification IS NOT NULL",
+            }),
+        )
+        .await
+        .ok();
+    let rows = joined.as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        expected.len(),
+        "every Rubin object was classified"
+    );
+    assert!(rows.iter().all(|r| r["class"].is_string()));
+    let classes: BTreeSet<&str> = rows.iter().map(|r| r["class"].as_str().unwrap()).collect();
+    assert!(classes.contains("ORPHAN"), "{classes:?}");
+    // Lasair's ZTF flavour: objectId names.
+    let ztf = api
+        .post(
+            "/api/query/",
+            t,
+            &[
+                ("selected", "objects.objectId, objects.ncand"),
+                ("tables", "objects"),
+                ("conditions", "objects.objectId = 'ZTF21abiuvdk'"),
+                ("survey", "ztf"),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(ztf[0]["objectId"], "ZTF21abiuvdk");
+}
+
+#[tokio::test]
+async fn object_answers_with_its_lightcurve_context_and_cutouts() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("object_finn", UserClass::User);
+    let t = Some(token.as_str());
+    let (id, expected) = common::richest_rubin_object();
+    let id_s = id.to_string();
+    let r = api.get("/api/object/", t, &[("objectId", &id_s)]).await;
+    assert!(r.text.contains(&format!("\"diaObjectId\":{id}")));
+    let o = r.ok();
+    assert_eq!(o["diaObjectId"].as_i64(), Some(id));
+    let sources = o["diaSourcesList"].as_array().unwrap();
+    assert_eq!(sources.len(), expected.sources.len());
+    let got: BTreeSet<i64> = sources
+        .iter()
+        .map(|s| s["diaSourceId"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, expected.sources);
+    let mjds: Vec<f64> = sources
+        .iter()
+        .map(|s| s["midpointMjdTai"].as_f64().unwrap())
+        .collect();
+    assert!(
+        mjds.windows(2).all(|w| w[0] >= w[1]),
+        "newest first, as Lasair"
+    );
+    assert_eq!(sources[0]["diaObjectId"].as_i64(), Some(id));
+    assert!(sources[0]["psfFlux"].is_number() && sources[0]["ra"].is_number());
+    assert_eq!(
+        o["diaForcedSourcesList"].as_array().unwrap().len(),
+        expected.forced.len()
+    );
+    assert!((o["diaObject"]["ra"].as_f64().unwrap() - expected.ra).abs() < 0.001);
+    let data = &o["lasairData"];
+    assert!(data["nDiaSources"].as_i64().unwrap() >= 1);
+    assert!(data["rasex"].as_str().unwrap().contains(':'));
+    assert!(data["sherlock"]["classification"].is_string());
+    assert_eq!(data["sherlock"]["diaObjectId"].as_i64(), Some(id));
+    assert!(data["discMjd"].is_number() && data["peakMag"].is_string());
+    assert!(data.get("ra").is_none(), "ra/decl live in diaObject");
+    // Cutout links for every alert's trigger, serving the stored FITS.
+    let urls = data["imageUrls"].as_array().unwrap();
+    assert_eq!(urls.len(), expected.triggers.len());
+    let science = urls[0]["Science"].as_str().unwrap();
+    assert!(science.starts_with("http://solas.test/fits/"), "{science}");
+    let path = science.trim_start_matches("http://solas.test");
+    let fits = api.get(path, None, &[]).await;
+    assert_eq!(fits.status, StatusCode::OK);
+    assert_eq!(fits.headers[header::CONTENT_TYPE], "image/fits");
+    assert!(fits.text.starts_with("SIMPLE"), "FITS bytes");
+    assert_eq!(
+        api.get("/fits/1/1_cutoutScience", None, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // lite: Lasair's lite source columns and a few object columns.
+    let lite = api
+        .post("/api/object/", t, &[("objectId", &id_s), ("lite", "True")])
+        .await
+        .ok();
+    let keys: BTreeSet<&str> = lite["diaSourcesList"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "diaSourceId",
+            "midpointMjdTai",
+            "band",
+            "psfFlux",
+            "psfFluxErr",
+            "reliability"
+        ])
+    );
+    assert!(lite["lasairData"].get("latest_psfFlux").is_none());
+    // Without lasair_added: the lightcurve and Rubin's own diaObject, in time order.
+    let raw = api
+        .post_json(
+            "/api/object/",
+            t,
+            &json!({"objectId": id, "lasair_added": false}),
+        )
+        .await
+        .ok();
+    assert!(raw.get("lasairData").is_none());
+    assert_eq!(raw["diaObject"]["diaObjectId"].as_i64(), Some(id));
+    assert_eq!(
+        raw["diaSourcesList"].as_array().unwrap().len(),
+        expected.sources.len()
+    );
+    // reliabilityThreshold drops less reliable sources.
+    let strict = api
+        .get(
+            "/api/object/",
+            t,
+            &[("objectId", &id_s), ("reliabilityThreshold", "1.01")],
+        )
+        .await
+        .ok();
+    assert_eq!(strict["diaSourcesList"], json!([]));
+    // Unknown objects are 404 as in Lasair.
+    let r = api.get("/api/object/", t, &[("objectId", "12345")]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // ZTF: Lasair-ZTF's shape, the 34 alerts' detections of ZTF21abiuvdk.
+    let ztf = api
+        .get(
+            "/api/object/",
+            t,
+            &[("objectId", "ZTF21abiuvdk"), ("survey", "ztf")],
+        )
+        .await
+        .ok();
+    assert_eq!(ztf["objectId"], "ZTF21abiuvdk");
+    let detections = ztf["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.get("candid").is_some())
+        .count();
+    assert!(detections >= 34, "{detections} detections");
+    assert_eq!(ztf["sherlock"]["classification"], "SN");
+}
+
+#[tokio::test]
+async fn sherlock_answers_for_objects_and_positions() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("sherlock_gail", UserClass::User);
+    let t = Some(token.as_str());
+    // ZTF21abiuvdk's position, 7.9″ from NGC 7814.
+    let pos = api
+        .get(
+            "/api/sherlock/position/",
+            t,
+            &[("ra", "0.814293"), ("dec", "16.1456989")],
+        )
+        .await
+        .ok();
+    assert_eq!(pos["classifications"]["query0"][0], "SN");
+    assert!(pos["classifications"]["query0"][1]
+        .as_str()
+        .unwrap()
+        .contains("NGC7814"));
+    let best = &pos["crossmatches"][0];
+    assert_eq!(best["catalogue_object_id"], "NGC7814");
+    assert_eq!(best["rank"], 1);
+    assert_eq!(best["transient_object_id"], "query0");
+    assert!((best["separationArcsec"].as_f64().unwrap() - 7.851).abs() < 0.01);
+    let lite = api
+        .post(
+            "/api/sherlock/position/",
+            t,
+            &[("ra", "0.814293"), ("dec", "16.1456989"), ("lite", "true")],
+        )
+        .await
+        .ok();
+    assert_eq!(lite["crossmatches"].as_array().unwrap().len(), 1);
+    // An object: the same class the pipeline stored for it.
+    let (id, _) = common::richest_rubin_object();
+    let stored: String = rusqlite::Connection::open(main_db())
+        .unwrap()
+        .query_row(
+            "SELECT classification FROM sherlock_classifications WHERE diaObjectId = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let obj = api
+        .get("/api/sherlock/object/", t, &[("objectId", &id.to_string())])
+        .await
+        .ok();
+    assert_eq!(obj["classifications"][id.to_string()][0], stored);
+    let r = api
+        .get("/api/sherlock/object/", t, &[("objectId", "12345")])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json(), json!({"message": "Object 12345 not found"}));
+    // A server without catalogues says so, as a Lasair without Sherlock does.
+    let mut bare = config(common::shared_data());
+    bare.catalogue_dir = Some(tempfile::tempdir().unwrap().path().join("none"));
+    let r = Api::new(bare)
+        .get("/api/sherlock/position/", t, &[("ra", "1"), ("dec", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("no catalogues"));
+}
+
+#[tokio::test]
+async fn only_an_annotators_owner_may_annotate() {
+    let api = Api::on_shared_data();
+    let (owner, owner_token) = user("ann_hana", UserClass::User);
+    let (_, other_token) = user("ann_ivan", UserClass::User);
+    let mut store = AnnotationStore::open(&main_db()).unwrap();
+    for (topic, active) in [("hana_classifier", true), ("hana_retired", false)] {
+        store
+            .add_annotator(&Annotator {
+                topic: topic.into(),
+                owner,
+                description: String::new(),
+                url: String::new(),
+                active,
+                public: true,
+            })
+            .unwrap();
+    }
+    let (id, _) = common::richest_rubin_object();
+    let id_s = id.to_string();
+    let fields = |topic: &'static str| {
+        vec![
+            ("objectId", id_s.clone()),
+            ("topic", topic.to_string()),
+            ("classification", "SN Ia".to_string()),
+            ("version", "0.1".to_string()),
+            ("explanation", String::new()),
+            ("classdict", r#"{"SN Ia": 0.9}"#.to_string()),
+            ("url", String::new()),
+        ]
+    };
+    let pairs = |f: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { f.clone() };
+    let send = |token: String, f: Vec<(&'static str, String)>| {
+        let api = &api;
+        async move {
+            let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            api.post("/api/annotate/", Some(&token), &refs).await
+        }
+    };
+    let r = send(other_token.clone(), pairs(&fields("hana_classifier"))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json()["error"],
+        "Annotator error: ann_ivan is not allowed to submit to topic hana_classifier"
+    );
+    let r = send(owner_token.clone(), pairs(&fields("hana_retired"))).await;
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("is not active"));
+    let r = send(owner_token.clone(), pairs(&fields("nobody_topic"))).await;
+    assert_eq!(
+        r.json()["error"],
+        "Annotator error: topic nobody_topic does not exist"
+    );
+    let mut bad = fields("hana_classifier");
+    bad[5].1 = "not json".into();
+    let r = send(owner_token.clone(), bad).await;
+    assert!(r.json()["classdict"].is_array(), "{}", r.text);
+    let ok = send(owner_token.clone(), pairs(&fields("hana_classifier")))
+        .await
+        .ok();
+    assert_eq!(ok["status"], "success");
+    let message: Value = serde_json::from_str(ok["message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["diaObjectId"].as_i64(), Some(id));
+    let stored = store
+        .get(solas_core::Survey::Lsst, &id_s, "hana_classifier")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.classification, "SN Ia");
+    // The object's answer shows it.
+    let o = api
+        .get("/api/object/", Some(&owner_token), &[("objectId", &id_s)])
+        .await
+        .ok();
+    let anns = o["lasairData"]["annotations"].as_array().unwrap();
+    assert!(anns
+        .iter()
+        .any(|a| a["topic"] == "hana_classifier" && a["classification"] == "SN Ia"));
+
+    // annotatelist: all or nothing.
+    let (a, b) = {
+        let ids: Vec<i64> = common::rubin_objects().keys().copied().take(2).collect();
+        (ids[0], ids[1])
+    };
+    let item = |object: i64, topic: &str| {
+        json!({"objectId": object, "topic": topic, "classification": "AGN", "version": "2",
+               "explanation": "", "classdict": "{}", "url": ""})
+    };
+    let r = api
+        .post_json(
+            "/api/annotatelist/",
+            Some(&owner_token),
+            &json!({"annotations": [item(a, "hana_classifier"), item(b, "nobody_topic")]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(store
+        .get(solas_core::Survey::Lsst, &a.to_string(), "hana_classifier")
+        .unwrap()
+        .is_none());
+    let r = api
+        .post_json(
+            "/api/annotatelist/",
+            Some(&owner_token),
+            &json!({"annotations": [item(a, "hana_classifier"), item(b, "hana_classifier")]}),
+        )
+        .await
+        .ok();
+    assert_eq!(r, json!({"status": "success", "n": 2}));
+    let r = api
+        .post_json(
+            "/api/annotatelist/",
+            Some(&owner_token),
+            &json!({"annotations": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Filters can now name the annotator.
+    let rows = api
+        .post(
+            "/api/query/",
+            Some(&owner_token),
+            &[
+                (
+                    "selected",
+                    "objects.diaObjectId, hana_classifier.classification",
+                ),
+                ("tables", "objects, annotator:hana_classifier"),
+                ("conditions", ""),
+            ],
+        )
+        .await
+        .ok();
+    let annotated: BTreeSet<i64> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["diaObjectId"].as_i64().unwrap())
+        .collect();
+    assert_eq!(annotated, BTreeSet::from([id, a, b]));
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let api = Api::on_shared_data();
+    let doc = api.get("/api/openapi.json", None, &[]).await.ok();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().unwrap();
+    for path in ENDPOINTS {
+        let item = &paths[path];
+        assert!(item.is_object(), "{path} missing");
+        for (method, op) in item.as_object().unwrap() {
+            let has_params = op.get("parameters").is_some() || op.get("requestBody").is_some();
+            assert!(has_params, "{method} {path} lists its parameters");
+        }
+    }
+    // Every documented API path is served (401 without a token, never 404).
+    for (path, item) in paths {
+        if !path.starts_with("/api/") || path.contains("openapi") {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = api
+                .send(
+                    Request::builder()
+                        .method(m)
+                        .uri(path.as_str())
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            assert_ne!(r.status, StatusCode::NOT_FOUND, "{method} {path}");
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+    // Query parameters named in the document are the ones the endpoints read.
+    let cone_params: Vec<&str> = paths["/api/cone/"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cone_params,
+        ["ra", "dec", "radius", "requestType", "survey"]
+    );
+}
+
+#[test]
+fn a_real_server_limits_logins_per_address_and_stops() {
+    let data = common::shared_data();
+    let mut config = config(data);
+    config.rates.login = 3;
+    let server = solas_web::spawn(config).expect("server starts");
+    let base = format!("http://{}", server.local_addr());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let login = || {
+        agent
+            .post(format!("{base}/api/auth-token/"))
+            .send_form([("username", "nobody"), ("password", "whatever-it-is")])
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!([login(), login(), login()], [400, 400, 400]);
+    assert_eq!(login(), 429, "the fourth attempt from one address");
+    let doc = agent
+        .get(format!("{base}/api/openapi.json"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(doc.contains("/api/annotatelist/"));
+    server.stop().expect("clean stop");
+    assert!(
+        agent
+            .get(format!("{base}/api/openapi.json"))
+            .call()
+            .is_err(),
+        "stopped"
+    );
+}
+
+/// A server without a pipeline of its own shows what the pipeline runs on its data
+/// directory reported: `/metrics` with a worker label, and the workers on `/status`.
+#[tokio::test]
+async fn metrics_and_status_show_the_workers_reports() {
+    let api = Api::on_shared_data();
+    let metrics = api.get("/metrics", None, &[]).await;
+    assert_eq!(metrics.status, StatusCode::OK, "{}", metrics.text);
+    assert!(
+        metrics
+            .text
+            .contains("solas_alerts_total{stage=\"decode\",worker=\"run@"),
+        "{}",
+        metrics.text
+    );
+    let status = api.get("/status", None, &[]).await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert!(status.text.contains("id=\"workers\""), "{}", status.text);
+    assert!(status.text.contains("<td>run</td>"), "{}", status.text);
+
+    // Tonight's table sums the workers' hourly counts: its total is what the run ingested.
+    let main = rusqlite::Connection::open(common::shared_data().join("solas.db")).unwrap();
+    let (alerts, filtered): (i64, i64) = main
+        .query_row(
+            "SELECT SUM(json_extract(summary, '$.alerts')), SUM(json_extract(summary, '$.filtered')) FROM worker_status",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(alerts > 100, "{alerts}");
+    let tonight = status
+        .text
+        .split("id=\"tonight\"")
+        .nth(1)
+        .expect("the tonight table")
+        .split("</table>")
+        .next()
+        .unwrap();
+    let total = tonight
+        .split("<tr class=\"total\">")
+        .nth(1)
+        .expect("a total row");
+    let cells: Vec<&str> = total
+        .split("<td class=\"num\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap())
+        .collect();
+    assert_eq!(cells[0], thousands(alerts), "ingested tonight: {total}");
+    assert_eq!(cells[3], thousands(filtered), "filtered tonight: {total}");
+}
+
+fn thousands(n: i64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A filter's page shows its latest results (what its stream carried lately).
+#[tokio::test]
+async fn a_filter_page_shows_its_recent_results() {
+    let data = common::shared_data();
+    let mut store =
+        solas_store::sqlite::filters::FilterStore::open(&data.join("solas.db")).unwrap();
+    let id = store
+        .add(&solas_store::sqlite::filters::StoredFilter {
+            id: 0,
+            owner: 77,
+            name: "recent outputs".into(),
+            description: String::new(),
+            selected: "objects.diaObjectId".into(),
+            tables: "objects".into(),
+            conditions: String::new(),
+            survey: "lsst".into(),
+            public: true,
+            active: "alerts".into(),
+            output: "kafka".into(),
+            topic: "solas_77_recentoutputs".into(),
+            email: None,
+            webhook_url: None,
+            byte_quota: -1,
+        })
+        .unwrap();
+    let records: Vec<String> = (0..150)
+        .map(|i| format!(r#"{{"diaObjectId": {}}}"#, 169298432598474793i64 + i))
+        .collect();
+    store.record_outputs(&[(id, records)], 100).unwrap();
+    assert_eq!(
+        store.recent_outputs(id, 500).unwrap().len(),
+        100,
+        "only the last 100 kept"
+    );
+    let page = Api::on_shared_data()
+        .get(&format!("/filters/{id}"), None, &[])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("id=\"recent-outputs\""), "{}", page.text);
+    assert!(
+        page.text.contains("169298432598474942"),
+        "the newest record is shown"
+    );
+    assert!(
+        !page.text.contains("169298432598474842"),
+        "records beyond the last 100 are gone"
+    );
+}
