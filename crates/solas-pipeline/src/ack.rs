@@ -20,14 +20,48 @@ impl AckTracker {
             .insert(offset);
     }
 
-    /// A message is finished (stored, or rejected and set aside).
+    /// A message is finished (stored, or rejected and set aside). A message this member no
+    /// longer tracks (its partition was revoked) is ignored: the partition's new owner
+    /// commits it, and a commit from here would overwrite the owner's.
     pub fn done(&mut self, topic: &str, partition: i32, offset: i64) {
         let key = (topic.to_string(), partition);
-        if let Some(set) = self.pending.get_mut(&key) {
-            set.remove(&offset);
+        let Some(set) = self.pending.get_mut(&key) else {
+            return;
+        };
+        if !set.remove(&offset) {
+            return;
         }
         let high = self.highest_done.entry(key).or_insert(offset);
         *high = (*high).max(offset);
+    }
+
+    /// The partitions with messages in flight.
+    pub fn partitions(&self) -> Vec<(String, i32)> {
+        self.pending.keys().cloned().collect()
+    }
+
+    /// Messages still unfinished in these partitions.
+    pub fn in_flight_of(&self, partitions: &[(String, i32)]) -> usize {
+        partitions
+            .iter()
+            .filter_map(|k| self.pending.get(k))
+            .map(BTreeSet::len)
+            .sum()
+    }
+
+    /// Stop tracking these partitions (revoked from this member); returns what can still be
+    /// committed for them, to be committed before they move on.
+    pub fn forget(&mut self, partitions: &[(String, i32)]) -> Vec<(String, i32, i64)> {
+        let out = self
+            .committable()
+            .into_iter()
+            .filter(|(t, p, _)| partitions.iter().any(|(pt, pp)| pt == t && pp == p))
+            .collect();
+        for k in partitions {
+            self.pending.remove(k);
+            self.highest_done.remove(k);
+        }
+        out
     }
 
     /// The offset to commit per partition (Kafka's "next offset to read"): everything
@@ -69,5 +103,25 @@ mod tests {
         t.done("a", 0, 14);
         assert_eq!(t.committable(), vec![("a".into(), 0, 15)]);
         assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_revoked_partition_is_committed_once_then_ignored() {
+        let mut t = AckTracker::default();
+        for o in 0..4 {
+            t.started("a", 0, o);
+            t.started("a", 1, o);
+        }
+        t.done("a", 0, 0);
+        t.done("a", 0, 1);
+        t.done("a", 1, 0);
+        let revoked = [("a".to_string(), 0)];
+        assert_eq!(t.in_flight_of(&revoked), 2);
+        assert_eq!(t.forget(&revoked), vec![("a".into(), 0, 2)]);
+        // Late acks of the revoked partition must not bring it back into the commits.
+        t.done("a", 0, 2);
+        t.done("a", 0, 3);
+        assert_eq!(t.committable(), vec![("a".into(), 1, 1)]);
+        assert_eq!(t.in_flight(), 3);
     }
 }

@@ -116,7 +116,15 @@ fn ingest_context_and_filter_workers_over_kafka_equal_one_embedded_run() {
     let processed: u64 = summaries[3..].iter().map(|s| s.alerts).sum();
     let rejected: u64 = summaries.iter().map(|s| s.rejected_total()).sum();
     assert_eq!(rejected, 0);
-    assert_eq!(published, processed, "every published alert processed once");
+    // At least once: a rebalance may hand a partition on with alerts still in flight,
+    // which its new owner reads again (the stores below show that changes nothing).
+    assert!(
+        processed >= published,
+        "every published alert processed: {processed} of {published}"
+    );
+    if processed > published {
+        eprintln!("{} alerts re-read after rebalances", processed - published);
+    }
     assert!(published >= files.len() as u64);
 
     let embedded = tempfile::tempdir().unwrap();

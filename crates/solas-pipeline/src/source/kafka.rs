@@ -5,13 +5,19 @@
 //! it aside as undecodable); only offsets below the oldest unfinished message are committed.
 //! A restart therefore resumes after the last durable alert, and anything re-read is
 //! harmless because every store write is idempotent.
+//!
+//! When the group takes partitions away (a member joined or died), the member first waits a
+//! little for what it holds from them to finish, commits that, and forgets them: a member
+//! never commits a partition it no longer owns, which would rewind its new owner.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -34,8 +40,7 @@ pub struct KafkaConfig {
 
 pub struct KafkaSource {
     config: KafkaConfig,
-    consumer: BaseConsumer,
-    tracker: AckTracker,
+    consumer: BaseConsumer<Group>,
     /// Where the consumer lag is reported (messages behind the partitions' ends).
     lag: Option<std::sync::Arc<crate::stats::Stats>>,
     /// The operator's alert hook, told when the brokers stay unreachable this long.
@@ -44,13 +49,190 @@ pub struct KafkaSource {
     unreachable: Option<(Instant, bool)>,
 }
 
-/// With an idle limit, how long to wait for the group to assign partitions at all.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 /// How often the consumer lag is measured (it asks the brokers for the partitions' ends).
 const LAG_EVERY: Duration = Duration::from_secs(5);
 /// How long to wait at shutdown for the pipeline to finish what it holds.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a member losing partitions waits for their alerts in flight. The whole group
+/// waits with it, so this is short; what is not finished by then is re-read by the new owner.
+const REVOKE_WAIT: Duration = Duration::from_secs(20);
+/// With an idle limit, the longest a member waits for its group to finish the topic.
+const GROUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// When a member with an idle limit (`--idle-exit`, for batch runs and tests) stops: after
+/// the limit without a message, once its group has committed the whole topic. A member
+/// that is merely caught up on its own partitions must not stop: a dead member's
+/// partitions, or those of a rebalance under way, may be about to come to it. If the group
+/// never finishes (a stuck member, brokers gone), it stops after [`GROUP_TIMEOUT`].
+struct IdleClock {
+    idle: Duration,
+    quiet_since: Instant,
+    checked: Option<Instant>,
+}
+
+impl IdleClock {
+    fn new(idle: Duration) -> IdleClock {
+        IdleClock {
+            idle,
+            quiet_since: Instant::now(),
+            checked: None,
+        }
+    }
+
+    fn message(&mut self) {
+        self.quiet_since = Instant::now();
+    }
+
+    fn should_stop(&mut self, group_done: impl FnOnce() -> bool) -> bool {
+        let quiet = self.quiet_since.elapsed();
+        if quiet < self.idle {
+            return false;
+        }
+        if quiet >= self.idle.max(GROUP_TIMEOUT) {
+            log::warn!(
+                "stopping after {quiet:?} idle though the group has not committed the whole topic"
+            );
+            return true;
+        }
+        // The check asks the brokers: at most once a second.
+        if self
+            .checked
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return false;
+        }
+        self.checked = Some(Instant::now());
+        group_done()
+    }
+}
+
+/// The consumer's side of group membership: the offsets in flight, and the rebalance hooks.
+/// The hooks run inside `poll`, on the source's own thread, so the lock is never contended.
+pub struct Group {
+    name: String,
+    state: Mutex<GroupState>,
+}
+
+#[derive(Default)]
+struct GroupState {
+    tracker: AckTracker,
+    /// The pipeline's acknowledgements, read while waiting on a revocation.
+    acks: Option<Receiver<Origin>>,
+}
+
+/// "topic[0,2]" for a log line.
+fn describe(tpl: &TopicPartitionList) -> String {
+    let parts: Vec<String> = tpl
+        .elements()
+        .iter()
+        .map(|e| format!("{}[{}]", e.topic(), e.partition()))
+        .collect();
+    parts.join(" ")
+}
+
+impl Group {
+    fn new(name: &str) -> Group {
+        Group {
+            name: name.to_string(),
+            state: Mutex::default(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, GroupState> {
+        // A poisoned lock only means a panic elsewhere; the offsets are still right.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl GroupState {
+    fn take_acks(&mut self) {
+        let Some(acks) = &self.acks else { return };
+        while let Ok(origin) = acks.try_recv() {
+            if let Origin::Kafka {
+                topic,
+                partition,
+                offset,
+            } = origin
+            {
+                self.tracker.done(&topic, partition, offset);
+            }
+        }
+    }
+
+    /// Wait (up to `limit`) until nothing of `partitions` is in flight.
+    fn wait_for(&mut self, partitions: &[(String, i32)], limit: Duration) {
+        let deadline = Instant::now() + limit;
+        self.take_acks();
+        while self.tracker.in_flight_of(partitions) > 0 && Instant::now() < deadline {
+            let Some(acks) = &self.acks else { return };
+            match acks.recv_timeout(Duration::from_millis(100)) {
+                Ok(Origin::Kafka {
+                    topic,
+                    partition,
+                    offset,
+                }) => self.tracker.done(&topic, partition, offset),
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+}
+
+impl ClientContext for Group {}
+
+impl ConsumerContext for Group {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(tpl) = rebalance else {
+            return;
+        };
+        let partitions: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        let mut state = self.state();
+        state.wait_for(&partitions, REVOKE_WAIT);
+        let unfinished = state.tracker.in_flight_of(&partitions);
+        let last = state.tracker.forget(&partitions);
+        drop(state);
+        log::info!(
+            "group {}: revoked {}, committing {last:?}",
+            self.name,
+            describe(tpl)
+        );
+        if unfinished > 0 {
+            log::warn!(
+                "group {}: {unfinished} alerts of revoked partitions unfinished: their new owner re-reads them",
+                self.name
+            );
+        }
+        if let Err(e) = commit(consumer, &last) {
+            log::warn!("offset commit on revocation failed: {e}");
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            log::info!("group {}: assigned {}", self.name, describe(tpl));
+        }
+    }
+}
+
+/// Commit `positions` (topic, partition, next offset to read) synchronously.
+fn commit(
+    consumer: &BaseConsumer<Group>,
+    positions: &[(String, i32, i64)],
+) -> Result<(), rdkafka::error::KafkaError> {
+    if positions.is_empty() {
+        return Ok(());
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (topic, partition, offset) in positions {
+        tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+    }
+    consumer.commit(&tpl, CommitMode::Sync)
+}
 
 impl KafkaSource {
     pub fn new(config: KafkaConfig) -> Result<KafkaSource, SourceError> {
@@ -61,13 +243,17 @@ impl KafkaSource {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
+            // Members keep their partitions through a rebalance and give up only those that
+            // move, after committing them (an eager rebalance stops the whole group, and a
+            // commit made while the group is re-forming is refused).
+            .set("partition.assignment.strategy", "cooperative-sticky")
             .set("enable.partition.eof", "false")
             .set("fetch.message.max.bytes", "10485760");
         for (k, v) in &config.extra {
             client.set(k, v);
         }
-        let consumer: BaseConsumer = client
-            .create()
+        let consumer: BaseConsumer<Group> = client
+            .create_with_context(Group::new(&config.group))
             .map_err(|e| SourceError::Kafka(e.to_string()))?;
         consumer
             .subscribe(&[config.topic.as_str()])
@@ -75,7 +261,6 @@ impl KafkaSource {
         Ok(KafkaSource {
             config,
             consumer,
-            tracker: AckTracker::default(),
             lag: None,
             hook: None,
             unreachable: None,
@@ -140,10 +325,17 @@ impl KafkaSource {
     /// Messages between this member's read positions and the ends of its partitions.
     fn measure_lag(&self) {
         let Some(stats) = &self.lag else { return };
-        let Ok(positions) = self.consumer.position() else {
-            return;
-        };
+        if let Some(lag) = self.lag() {
+            stats
+                .kafka_lag
+                .store(lag as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 
+    /// Messages between this member's read positions and the ends of its partitions, or
+    /// None when the brokers do not say (a partial figure would mislead).
+    fn lag(&self) -> Option<i64> {
+        let positions = self.consumer.position().ok()?;
         // A partition not read from yet has no position: it counts from the group's
         // committed offset, or from the start of the log (auto.offset.reset = earliest).
         // Asked for only when needed: it is a round trip to the group coordinator.
@@ -158,7 +350,7 @@ impl KafkaSource {
                 Ok(marks) => marks,
                 Err(err) => {
                     log::debug!("consumer lag not measured: {err}");
-                    return; // a partial figure would mislead: keep the last one
+                    return None;
                 }
             };
             let at = match e.offset() {
@@ -175,42 +367,45 @@ impl KafkaSource {
             };
             lag += (high - at).max(0);
         }
-        stats
-            .kafka_lag
-            .store(lag as u64, std::sync::atomic::Ordering::Relaxed);
+        Some(lag)
     }
 
-    fn assigned(&self) -> bool {
-        self.consumer.assignment().is_ok_and(|a| a.count() > 0)
-    }
-
-    fn take_acks(&mut self, acks: &Receiver<Origin>) {
-        while let Ok(origin) = acks.try_recv() {
-            if let Origin::Kafka {
-                topic,
-                partition,
-                offset,
-            } = origin
-            {
-                self.tracker.done(&topic, partition, offset);
+    /// Whether the group has committed every partition of the topic to its end (false when
+    /// the brokers do not say).
+    fn group_done(&self) -> bool {
+        let timeout = Duration::from_secs(3);
+        let topic = self.config.topic.as_str();
+        let Ok(metadata) = self.consumer.fetch_metadata(Some(topic), timeout) else {
+            return false;
+        };
+        let mut all = TopicPartitionList::new();
+        for t in metadata.topics() {
+            for p in t.partitions() {
+                all.add_partition(topic, p.id());
             }
         }
+        let Ok(committed) = self.consumer.committed_offsets(all, timeout) else {
+            return false;
+        };
+        committed.elements().iter().all(|e| {
+            match self
+                .consumer
+                .fetch_watermarks(topic, e.partition(), timeout)
+            {
+                Ok((low, high)) => match e.offset() {
+                    Offset::Offset(c) => c >= high,
+                    _ => low >= high,
+                },
+                Err(_) => false,
+            }
+        })
     }
 
     fn commit(&mut self) -> Result<(), SourceError> {
-        let positions = self.tracker.committable();
-        if positions.is_empty() {
-            return Ok(());
-        }
-        let mut tpl = TopicPartitionList::new();
-        for (topic, partition, offset) in positions {
-            tpl.add_partition_offset(&topic, partition, Offset::Offset(offset))
-                .map_err(|e| SourceError::Kafka(e.to_string()))?;
-        }
-        match self.consumer.commit(&tpl, CommitMode::Sync) {
+        let positions = self.consumer.context().state().tracker.committable();
+        match commit(&self.consumer, &positions) {
             Ok(()) => Ok(()),
-            // After a rebalance the partition may belong to another member; its commit fails
-            // and the other member re-reads from the last good commit (harmless).
+            // A commit during a rebalance fails; the next one, or the revocation's, follows.
             Err(e) => {
                 log::warn!("offset commit failed (will retry): {e}");
                 Ok(())
@@ -226,10 +421,8 @@ impl Source for KafkaSource {
         acks: Receiver<Origin>,
         stop: &AtomicBool,
     ) -> Result<(), SourceError> {
-        let started = Instant::now();
-        // The idle clock starts once the group has given this member partitions: joining a
-        // group can itself take seconds.
-        let mut last_message: Option<Instant> = None;
+        self.consumer.context().state().acks = Some(acks.clone());
+        let mut idle = self.config.idle_exit.map(IdleClock::new);
         let mut last_commit = Instant::now();
         let mut last_lag = Instant::now() - LAG_EVERY;
         let mut read = 0u64;
@@ -237,18 +430,17 @@ impl Source for KafkaSource {
             if self.config.max_messages.is_some_and(|m| read >= m) {
                 break;
             }
-            if last_message.is_none() && self.assigned() {
-                last_message = Some(Instant::now());
+            if let Some(clock) = &mut idle {
+                if clock.should_stop(|| self.group_done()) {
+                    log::info!(
+                        "group {}: idle for {:?}, stopping after {read} messages",
+                        self.config.group,
+                        clock.idle
+                    );
+                    break;
+                }
             }
-            let limit = match (self.config.idle_exit, last_message) {
-                (Some(d), Some(_)) => Some(d),
-                (Some(d), None) => Some(d.max(JOIN_TIMEOUT)),
-                (None, _) => None,
-            };
-            if limit.is_some_and(|d| last_message.unwrap_or(started).elapsed() >= d) {
-                break;
-            }
-            self.take_acks(&acks);
+            self.consumer.context().state().take_acks();
             if last_commit.elapsed() >= COMMIT_EVERY {
                 self.commit()?;
                 last_commit = Instant::now();
@@ -266,15 +458,20 @@ impl Source for KafkaSource {
                 }
                 Some(Ok(m)) => m,
             };
-            last_message = Some(Instant::now());
+            if let Some(clock) = &mut idle {
+                clock.message();
+            }
             read += 1;
             let origin = Origin::Kafka {
                 topic: message.topic().to_string(),
                 partition: message.partition(),
                 offset: message.offset(),
             };
-            self.tracker
-                .started(message.topic(), message.partition(), message.offset());
+            self.consumer.context().state().tracker.started(
+                message.topic(),
+                message.partition(),
+                message.offset(),
+            );
             let payload = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
             drop(message);
             if out.send(RawAlert::new(origin, payload)).is_err() {
@@ -284,26 +481,22 @@ impl Source for KafkaSource {
         // No more input: let the pipeline finish what it holds, then commit it.
         self.measure_lag();
         drop(out);
-        let deadline = Instant::now() + DRAIN_TIMEOUT;
-        while self.tracker.in_flight() > 0 && Instant::now() < deadline {
-            match acks.recv_timeout(Duration::from_millis(200)) {
-                Ok(Origin::Kafka {
-                    topic,
-                    partition,
-                    offset,
-                }) => self.tracker.done(&topic, partition, offset),
-                Ok(_) => {}
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        self.take_acks(&acks);
-        if self.tracker.in_flight() > 0 {
+        let unfinished = {
+            let mut state = self.consumer.context().state();
+            let all: Vec<(String, i32)> = state.tracker.partitions();
+            state.wait_for(&all, DRAIN_TIMEOUT);
+            state.tracker.in_flight()
+        };
+        if unfinished > 0 {
             log::warn!(
-                "{} messages unfinished at shutdown: their offsets are not committed and will be re-read",
-                self.tracker.in_flight()
+                "{unfinished} messages unfinished at shutdown: their offsets are not committed and will be re-read"
             );
         }
+        log::info!(
+            "group {}: committing {:?} at shutdown",
+            self.config.group,
+            self.consumer.context().state().tracker.committable()
+        );
         self.commit()
     }
 
@@ -312,5 +505,30 @@ impl Source for KafkaSource {
             "kafka {} topic {} group {}",
             self.config.brokers, self.config.topic, self.config.group
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_member_stops_only_once_its_group_has_finished_the_topic() {
+        let tick = Duration::from_millis(30);
+        let mut clock = IdleClock::new(tick);
+        assert!(!clock.should_stop(|| true), "not idle yet");
+        std::thread::sleep(tick * 2);
+        assert!(
+            !clock.should_stop(|| false),
+            "idle, but the group is behind"
+        );
+        assert!(
+            !clock.should_stop(|| true),
+            "the brokers are asked at most once a second"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(clock.should_stop(|| true));
+        clock.message();
+        assert!(!clock.should_stop(|| true), "a message restarts the clock");
     }
 }

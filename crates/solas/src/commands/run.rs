@@ -24,7 +24,9 @@ pub struct RunArgs {
     /// Kafka consumer group (offsets are committed for this group after durable writes).
     #[arg(long)]
     pub group: Option<String>,
-    /// Stop when Kafka has had no message for this many seconds (default: run until Ctrl-C).
+    /// Stop when Kafka has had no message for this many seconds and the consumer group has
+    /// committed the whole topic (at most a minute more waiting for it); default: run until
+    /// Ctrl-C.
     #[arg(long)]
     pub idle_exit: Option<f64>,
     /// Stop after this many Kafka messages.
