@@ -7,9 +7,8 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use serde_json::Value;
@@ -117,9 +116,6 @@ pub fn records(payload: &[u8], decoder: &Decoder) -> Result<Vec<Result<Value, St
     }
 }
 
-/// With an idle limit, how long to wait for the group to assign partitions at all.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
-
 #[derive(Debug, Clone)]
 pub struct FollowConfig {
     pub brokers: String,
@@ -152,40 +148,29 @@ pub fn follow(
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no annotator {:?}: add it first", mapping.annotator))?
         .owner;
-    let mut client = ClientConfig::new();
-    client
-        .set("bootstrap.servers", &config.brokers)
-        .set("group.id", &config.group)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest");
-    for (k, v) in &config.extra {
-        client.set(k, v);
-    }
+    let client =
+        crate::source::kafka::group_config(&config.brokers, &config.group, &[], &config.extra);
     let consumer: BaseConsumer = client.create().map_err(|e| e.to_string())?;
     consumer
         .subscribe(&[config.topic.as_str()])
         .map_err(|e| e.to_string())?;
     let mut summary = FollowSummary::default();
-    let started = Instant::now();
-    let mut last = Instant::now();
+    let mut idle = config.idle_exit.map(crate::source::kafka::IdleClock::new);
     while !stop.load(Ordering::Relaxed) {
         if config.max_messages.is_some_and(|n| summary.messages >= n) {
             break;
         }
         let Some(result) = consumer.poll(Duration::from_millis(200)) else {
-            // The idle clock runs from when the group gives us partitions, not from start.
-            let assigned = consumer.assignment().is_ok_and(|a| a.count() > 0);
-            if !assigned && started.elapsed() < JOIN_TIMEOUT {
-                last = Instant::now();
-                continue;
-            }
-            if config.idle_exit.is_some_and(|d| last.elapsed() >= d) {
+            let done = || crate::source::kafka::group_done(&consumer, &config.topic);
+            if idle.as_mut().is_some_and(|clock| clock.should_stop(done)) {
                 break;
             }
             continue;
         };
         let msg = result.map_err(|e| e.to_string())?;
-        last = Instant::now();
+        if let Some(clock) = &mut idle {
+            clock.message();
+        }
         summary.messages += 1;
         match records(msg.payload().unwrap_or_default(), decoder) {
             Ok(items) => {
@@ -212,10 +197,12 @@ pub fn follow(
                 log::warn!("{}[{}]@{}: {e}", msg.topic(), msg.partition(), msg.offset());
             }
         }
-        // Stored (or set aside for good): the offset can move on.
-        consumer
-            .commit_message(&msg, CommitMode::Sync)
-            .map_err(|e| e.to_string())?;
+        // Stored (or set aside for good): the offset can move on. A commit refused during a
+        // rebalance only means the message is read again (annotations are upserts).
+        if let Err(e) = consumer.commit_message(&msg, CommitMode::Sync) {
+            log::warn!("offset commit failed: {e}");
+        }
     }
+    crate::source::kafka::leave_group(&consumer, &config.group);
     Ok(summary)
 }

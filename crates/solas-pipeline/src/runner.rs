@@ -446,6 +446,49 @@ fn start_downstream(
     Ok(())
 }
 
+/// For the ingest and context roles: start the stage that publishes to the next workers'
+/// topic (after context classification for the context role). Other roles get `stored_rx`
+/// back, for the stages after.
+#[cfg(feature = "kafka")]
+fn start_publisher(
+    config: &RunConfig,
+    data: &Path,
+    handles: &mut Handles,
+    stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
+    ack_tx: &crossbeam_channel::Sender<crate::message::Origin>,
+    stats: &Arc<Stats>,
+) -> Result<Option<crossbeam_channel::Receiver<crate::message::InFlight>>, RunError> {
+    let (Role::Ingest(publish) | Role::Context(publish)) = &config.role else {
+        return Ok(Some(stored_rx));
+    };
+    let publish_rx = if matches!(config.role, Role::Context(_)) {
+        start_context(config, data, handles, stored_rx, stats)?
+    } else {
+        stored_rx
+    };
+    let publisher =
+        crate::publish::Publisher::new(publish, stats.clone()).map_err(RunError::Filters)?;
+    let acks = ack_tx.clone();
+    handles.push((
+        "publish",
+        thread::spawn(move || publisher.run(publish_rx, acks).map_err(RunError::Publish)),
+    ));
+    Ok(None)
+}
+
+/// Without Kafka there are no workers' topics: every role runs the stages after.
+#[cfg(not(feature = "kafka"))]
+fn start_publisher(
+    _config: &RunConfig,
+    _data: &Path,
+    _handles: &mut Handles,
+    stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
+    _ack_tx: &crossbeam_channel::Sender<crate::message::Origin>,
+    _stats: &Arc<Stats>,
+) -> Result<Option<crossbeam_channel::Receiver<crate::message::InFlight>>, RunError> {
+    Ok(Some(stored_rx))
+}
+
 /// Run the pipeline until the input is exhausted (files), or `stop` is set or the Kafka
 /// source's idle limit is reached.
 pub fn run(config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunError> {
@@ -574,21 +617,10 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         ));
         stored_rx
     };
-    #[cfg(feature = "kafka")]
-    if let Role::Ingest(publish) | Role::Context(publish) = &config.role {
-        let publish_rx = if matches!(config.role, Role::Context(_)) {
-            start_context(&config, data, &mut handles, stored_rx, &stats)?
-        } else {
-            stored_rx
-        };
-        let publisher =
-            crate::publish::Publisher::new(publish, stats.clone()).map_err(RunError::Filters)?;
-        let acks = ack_tx.clone();
-        handles.push((
-            "publish",
-            thread::spawn(move || publisher.run(publish_rx, acks).map_err(RunError::Publish)),
-        ));
-    } else {
+    // Ingest and context workers publish on; every other role runs the stages after.
+    if let Some(stored_rx) =
+        start_publisher(&config, data, &mut handles, stored_rx, &ack_tx, &stats)?
+    {
         start_downstream(
             &config,
             data,
@@ -601,18 +633,6 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             dust,
         )?;
     }
-    #[cfg(not(feature = "kafka"))]
-    start_downstream(
-        &config,
-        data,
-        &mut handles,
-        stored_rx,
-        ack_tx.clone(),
-        &stats,
-        reader_lc,
-        main,
-        dust,
-    )?;
     drop(ack_tx);
 
     let done = Arc::new(AtomicBool::new(false));

@@ -149,24 +149,31 @@ impl FilterStage {
         let mut object_rows = 0u64;
         let mut positions = Vec::with_capacity(objects.len());
         for msg in objects.into_values() {
+            let host = msg.context.as_ref().map(|c| c.host.clone());
+            let row = features::object_row(
+                self.lightcurves.as_mut(),
+                self.dust.as_deref(),
+                &msg.alert,
+                host,
+            )?;
+            // Watchlists and maps match the object's position from its whole lightcurve
+            // (the objects row), not this alert's: then the last match stored agrees with
+            // the objects row whichever of the object's alerts came last.
+            let (ra, dec) = row
+                .as_ref()
+                .and_then(row_position)
+                .unwrap_or((msg.alert.ra, msg.alert.dec));
             positions.push(watch::Position {
                 object: solas_store::sqlite::watch::ObjectRef {
                     survey: msg.alert.survey,
                     key: msg.alert.object.name.clone(),
                 },
-                ra: msg.alert.ra,
-                dec: msg.alert.dec,
+                ra,
+                dec,
                 mjd: Some(msg.alert.mjd),
                 distance_mpc: msg.context.as_ref().and_then(|c| c.host.best_distance_mpc),
             });
-            let host = msg.context.as_ref().map(|c| c.host.clone());
-            let Some(row) = features::object_row(
-                self.lightcurves.as_mut(),
-                self.dust.as_deref(),
-                &msg.alert,
-                host,
-            )?
-            else {
+            let Some(row) = row else {
                 continue;
             };
             rows.push(row);
@@ -201,6 +208,17 @@ impl FilterStage {
         Stats::add(&self.stats.batches, 1);
         Ok(work)
     }
+}
+
+/// The object's position in its objects row: Rubin's `ra`/`decl`, ZTF's `ramean`/`decmean`.
+fn row_position(row: &solas_features::ObjectRow) -> Option<(f64, f64)> {
+    let float = |name: &str| match row.get(name) {
+        Some(solas_features::Value::Float(v)) if v.is_finite() => Some(*v),
+        _ => None,
+    };
+    float("ra")
+        .zip(float("decl"))
+        .or_else(|| float("ramean").zip(float("decmean")))
 }
 
 /// The newest alert in the batch of each object that a lite/full filter returned.

@@ -65,14 +65,14 @@ const GROUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// that is merely caught up on its own partitions must not stop: a dead member's
 /// partitions, or those of a rebalance under way, may be about to come to it. If the group
 /// never finishes (a stuck member, brokers gone), it stops after [`GROUP_TIMEOUT`].
-struct IdleClock {
-    idle: Duration,
+pub(crate) struct IdleClock {
+    pub(crate) idle: Duration,
     quiet_since: Instant,
     checked: Option<Instant>,
 }
 
 impl IdleClock {
-    fn new(idle: Duration) -> IdleClock {
+    pub(crate) fn new(idle: Duration) -> IdleClock {
         IdleClock {
             idle,
             quiet_since: Instant::now(),
@@ -80,11 +80,11 @@ impl IdleClock {
         }
     }
 
-    fn message(&mut self) {
+    pub(crate) fn message(&mut self) {
         self.quiet_since = Instant::now();
     }
 
-    fn should_stop(&mut self, group_done: impl FnOnce() -> bool) -> bool {
+    pub(crate) fn should_stop(&mut self, group_done: impl FnOnce() -> bool) -> bool {
         let quiet = self.quiet_since.elapsed();
         if quiet < self.idle {
             return false;
@@ -119,6 +119,78 @@ struct GroupState {
     tracker: AckTracker,
     /// The pipeline's acknowledgements, read while waiting on a revocation.
     acks: Option<Receiver<Origin>>,
+}
+
+/// Client settings shared by every consumer-group member in Solas: offsets committed by
+/// hand, the log read from its start, cooperative rebalancing; then `defaults`, then the
+/// operator's `extra` settings (which win).
+pub(crate) fn group_config(
+    brokers: &str,
+    group: &str,
+    defaults: &[(&str, &str)],
+    extra: &[(String, String)],
+) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        // Members keep their partitions through a rebalance and give up only those that
+        // move, after committing them (an eager rebalance stops the whole group, and a
+        // commit made while the group is re-forming is refused).
+        .set("partition.assignment.strategy", "cooperative-sticky");
+    for (k, v) in defaults {
+        client.set(*k, *v);
+    }
+    for (k, v) in extra {
+        client.set(k, v);
+    }
+    client
+}
+
+/// Whether the group has committed every partition of `topic` to its end (false when the
+/// brokers do not say).
+pub(crate) fn group_done<C: ConsumerContext>(consumer: &BaseConsumer<C>, topic: &str) -> bool {
+    let timeout = Duration::from_secs(3);
+    let Ok(metadata) = consumer.fetch_metadata(Some(topic), timeout) else {
+        return false;
+    };
+    let mut all = TopicPartitionList::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            all.add_partition(topic, p.id());
+        }
+    }
+    let Ok(committed) = consumer.committed_offsets(all, timeout) else {
+        return false;
+    };
+    committed.elements().iter().all(|e| {
+        match consumer.fetch_watermarks(topic, e.partition(), timeout) {
+            Ok((low, high)) => match e.offset() {
+                Offset::Offset(c) => c >= high,
+                _ => low >= high,
+            },
+            Err(_) => false,
+        }
+    })
+}
+
+/// Leave the group and serve the rebalance until nothing is assigned, before the consumer
+/// is closed: librdkafka can hang for good closing a cooperative consumer that is handed
+/// partitions while it closes (confluentinc/librdkafka#4884).
+pub(crate) fn leave_group<C: ConsumerContext>(consumer: &BaseConsumer<C>, group: &str) {
+    consumer.unsubscribe();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        // A message now was never handed on, so never committed: its partition's next
+        // owner reads it.
+        let _ = consumer.poll(Duration::from_millis(100));
+        if consumer.assignment().is_ok_and(|a| a.count() == 0) {
+            return;
+        }
+    }
+    log::warn!("group {group}: still assigned partitions after leaving");
 }
 
 /// "topic[0,2]" for a log line.
@@ -236,22 +308,16 @@ fn commit(
 
 impl KafkaSource {
     pub fn new(config: KafkaConfig) -> Result<KafkaSource, SourceError> {
-        let mut client = ClientConfig::new();
-        client
-            .set("bootstrap.servers", &config.brokers)
-            .set("group.id", &config.group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            // Members keep their partitions through a rebalance and give up only those that
-            // move, after committing them (an eager rebalance stops the whole group, and a
-            // commit made while the group is re-forming is refused).
-            .set("partition.assignment.strategy", "cooperative-sticky")
-            .set("enable.partition.eof", "false")
-            .set("fetch.message.max.bytes", "10485760");
-        for (k, v) in &config.extra {
-            client.set(k, v);
-        }
+        let client = group_config(
+            &config.brokers,
+            &config.group,
+            &[
+                ("enable.auto.offset.store", "false"),
+                ("enable.partition.eof", "false"),
+                ("fetch.message.max.bytes", "10485760"),
+            ],
+            &config.extra,
+        );
         let consumer: BaseConsumer<Group> = client
             .create_with_context(Group::new(&config.group))
             .map_err(|e| SourceError::Kafka(e.to_string()))?;
@@ -370,37 +436,6 @@ impl KafkaSource {
         Some(lag)
     }
 
-    /// Whether the group has committed every partition of the topic to its end (false when
-    /// the brokers do not say).
-    fn group_done(&self) -> bool {
-        let timeout = Duration::from_secs(3);
-        let topic = self.config.topic.as_str();
-        let Ok(metadata) = self.consumer.fetch_metadata(Some(topic), timeout) else {
-            return false;
-        };
-        let mut all = TopicPartitionList::new();
-        for t in metadata.topics() {
-            for p in t.partitions() {
-                all.add_partition(topic, p.id());
-            }
-        }
-        let Ok(committed) = self.consumer.committed_offsets(all, timeout) else {
-            return false;
-        };
-        committed.elements().iter().all(|e| {
-            match self
-                .consumer
-                .fetch_watermarks(topic, e.partition(), timeout)
-            {
-                Ok((low, high)) => match e.offset() {
-                    Offset::Offset(c) => c >= high,
-                    _ => low >= high,
-                },
-                Err(_) => false,
-            }
-        })
-    }
-
     fn commit(&mut self) -> Result<(), SourceError> {
         let positions = self.consumer.context().state().tracker.committable();
         match commit(&self.consumer, &positions) {
@@ -431,7 +466,7 @@ impl Source for KafkaSource {
                 break;
             }
             if let Some(clock) = &mut idle {
-                if clock.should_stop(|| self.group_done()) {
+                if clock.should_stop(|| group_done(&self.consumer, &self.config.topic)) {
                     log::info!(
                         "group {}: idle for {:?}, stopping after {read} messages",
                         self.config.group,
@@ -497,7 +532,9 @@ impl Source for KafkaSource {
             self.config.group,
             self.consumer.context().state().tracker.committable()
         );
-        self.commit()
+        let result = self.commit();
+        leave_group(&self.consumer, &self.config.group);
+        result
     }
 
     fn describe(&self) -> String {
