@@ -46,6 +46,25 @@ pub trait ConeSearch {
     );
 }
 
+/// The loaded catalogue store is the search every caller uses (the context stage, the
+/// API's Sherlock answers).
+impl ConeSearch for solas_catalogue::Store {
+    fn catalogues(&self) -> &[Description] {
+        solas_catalogue::Store::catalogues(self)
+    }
+
+    fn cone(
+        &self,
+        catalogue: usize,
+        ra_deg: f64,
+        dec_deg: f64,
+        radius_arcsec: f64,
+        out: &mut Vec<CatalogueRow>,
+    ) {
+        solas_catalogue::Store::cone(self, catalogue, ra_deg, dec_deg, radius_arcsec, out)
+    }
+}
+
 /// A context class (Lasair's `classification` / `association_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {

@@ -4,44 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A local webhook: every POSTed JSON body arrives on the channel.
-fn hook_server() -> (String, mpsc::Receiver<serde_json::Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':') {
-                    if k.eq_ignore_ascii_case("content-length") {
-                        length = v.trim().parse().unwrap();
-                    }
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-            if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    (url, rx)
-}
 
 fn text(v: &serde_json::Value) -> String {
     v["text"].as_str().unwrap().to_string()
@@ -49,7 +14,7 @@ fn text(v: &serde_json::Value) -> String {
 
 #[test]
 fn a_failed_run_is_posted_to_the_alert_webhook() {
-    let (url, posts) = hook_server();
+    let (url, posts) = common::webhook_server();
     let tmp = tempfile::tempdir().unwrap();
     let files = solas_testdata::shared_glob("ztf/alerts/*/*.avro");
     let mut config = common::config(tmp.path(), common::files(&files[..3]));
@@ -66,7 +31,7 @@ fn a_failed_run_is_posted_to_the_alert_webhook() {
 /// directory (the restarted stage) tells the operator, once.
 #[test]
 fn a_worker_that_stopped_reporting_is_told_once() {
-    let (url, posts) = hook_server();
+    let (url, posts) = common::webhook_server();
     let tmp = tempfile::tempdir().unwrap();
     let files = solas_testdata::shared_glob("ztf/alerts/*/*.avro");
     common::run(common::config(tmp.path(), common::files(&files[..3])));
@@ -124,7 +89,7 @@ fn a_worker_that_stopped_reporting_is_told_once() {
 #[cfg(feature = "kafka")]
 #[test]
 fn unreachable_kafka_is_posted_to_the_alert_webhook() {
-    let (url, posts) = hook_server();
+    let (url, posts) = common::webhook_server();
     let tmp = tempfile::tempdir().unwrap();
     // Nothing listens on port 1.
     let input = solas_pipeline::runner::Input::Kafka(solas_pipeline::source::kafka::KafkaConfig {

@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -90,43 +87,6 @@ fn consume(bootstrap: &str, topic: &str, want: Option<usize>) -> Vec<(String, Va
     out
 }
 
-/// A webhook endpoint that records each POSTed JSON body and answers 200.
-fn webhook_server() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let seen = bodies.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                let line = line.trim_end();
-                if line.is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':') {
-                    if name.eq_ignore_ascii_case("content-length") {
-                        length = value.trim().parse().unwrap();
-                    }
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            seen.lock()
-                .unwrap()
-                .push(serde_json::from_slice(&body).unwrap());
-            stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                .unwrap();
-        }
-    });
-    (url, bodies)
-}
-
 fn count(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
@@ -162,7 +122,7 @@ fn results_reach_kafka_webhook_and_email_within_quota_and_failures_are_reported(
         "objects.gmag < 18",
         "kafka-full",
     );
-    let (url, bodies) = webhook_server();
+    let (url, bodies) = common::webhook_server();
     let mut hook = filter(
         "hook",
         "ztf",
@@ -253,7 +213,7 @@ fn results_reach_kafka_webhook_and_email_within_quota_and_failures_are_reported(
         assert!(!v["alert"]["detections"].as_array().unwrap().is_empty());
     }
     // Webhook: one POST with every row.
-    let posts = bodies.lock().unwrap().clone();
+    let posts: Vec<Value> = bodies.try_iter().collect();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0]["records"].as_array().unwrap().len(), bright);
     // Email: the rows wait in the digest queue for `solas digest`.
@@ -419,7 +379,7 @@ fn an_annotation_reruns_the_filters_that_name_its_annotator() {
         })
         .unwrap();
     let mut store = FilterStore::open(&db).unwrap();
-    let (url, bodies) = webhook_server();
+    let (url, bodies) = common::webhook_server();
     let mut on_kn = filter(
         "kilonovae",
         "lsst",
@@ -436,7 +396,7 @@ fn an_annotation_reruns_the_filters_that_name_its_annotator() {
     let files = data::real_alert_files();
     let summary = common::run(common::config(tmp.path(), common::files(&files)));
     assert_eq!(summary.filter_runs, 0);
-    assert!(bodies.lock().unwrap().is_empty());
+    assert!(bodies.try_recv().is_err());
 
     // Fink annotates two stored Rubin objects: one KN, one SN.
     let ids: Vec<i64> = {
@@ -470,7 +430,7 @@ fn an_annotation_reruns_the_filters_that_name_its_annotator() {
     // Second run (the same files again, so nothing new): the annotations trigger the filter.
     let summary = common::run(common::config(tmp.path(), common::files(&files[..1])));
     assert_eq!(summary.annotation_runs, 1, "one run, for the fink topic");
-    let posts = bodies.lock().unwrap().clone();
+    let posts: Vec<Value> = bodies.try_iter().collect();
     assert_eq!(posts.len(), 1);
     let records = posts[0]["records"].as_array().unwrap();
     assert_eq!(records.len(), 1, "only the KN object: {records:?}");

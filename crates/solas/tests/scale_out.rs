@@ -4,6 +4,8 @@
 //! killed with SIGKILL mid-stream and started again. Afterwards the stores hold what one
 //! embedded run over the same alerts produces: the same detections, each once, the same
 //! objects rows, the same context classifications and the same watchlist hits, none twice.
+//! Run twice: with every store under `--data`, and with lightcurves in PostgreSQL and
+//! cutouts in an S3-compatible store.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -12,6 +14,7 @@ use std::time::Duration;
 use rdkafka::config::ClientConfig;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use solas_store::BlobStore;
 use solas_testdata as data;
 
 /// The tables that hold what the broker learned, and the columns compared. Left out: times
@@ -51,36 +54,95 @@ const HIT: &[&str] = &[
     "arcsec",
 ];
 
-/// The rows of [`KEEP`], sorted.
-fn learned(dir: &Path) -> Vec<(String, Vec<String>)> {
+/// The columns of a table's rows to compare: not `timestamp`, and only `columns` if given.
+fn compared(names: &[String], columns: &[&str]) -> Vec<usize> {
+    (0..names.len())
+        .filter(|&i| names[i] != "timestamp")
+        .filter(|&i| columns.is_empty() || columns.contains(&names[i].as_str()))
+        .collect()
+}
+
+/// The rows of [`KEEP`], sorted, each value written the same way whichever database held
+/// it. Lightcurves come from `lightcurves_db` (PostgreSQL) when given.
+fn learned(dir: &Path, lightcurves_db: Option<&str>) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    for file in ["lightcurves.db", "solas.db"] {
-        let conn = rusqlite::Connection::open(dir.join(file)).unwrap();
-        for (table, columns) in KEEP {
-            let Ok(mut stmt) = conn.prepare(&format!("SELECT * FROM {table}")) else {
-                continue;
-            };
-            let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-            let keep: Vec<usize> = (0..names.len())
-                .filter(|&i| names[i] != "timestamp")
-                .filter(|&i| columns.is_empty() || columns.contains(&names[i].as_str()))
-                .collect();
-            let mut rows: Vec<String> = stmt
-                .query_map([], |r| {
-                    Ok(keep
-                        .iter()
-                        .map(|&i| format!("{:?}", r.get_ref(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join(","))
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            rows.sort();
-            out.push((table.to_string(), rows));
-        }
+    for (table, columns) in KEEP {
+        let lightcurve = matches!(table, "detections" | "forced_photometry" | "non_detections");
+        let mut rows = match lightcurves_db {
+            Some(url) if lightcurve => pg_rows(url, table),
+            _ => {
+                let file = if lightcurve {
+                    "lightcurves.db"
+                } else {
+                    "solas.db"
+                };
+                sqlite_rows(&dir.join(file), table, columns)
+            }
+        };
+        rows.sort();
+        out.push((table.to_string(), rows));
     }
     out
+}
+
+fn sqlite_rows(db: &Path, table: &str, columns: &[&str]) -> Vec<String> {
+    use rusqlite::types::ValueRef;
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let Ok(mut stmt) = conn.prepare(&format!("SELECT * FROM {table}")) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let keep = compared(&names, columns);
+    stmt.query_map([], |r| {
+        Ok(keep
+            .iter()
+            .map(|&i| match r.get_ref(i).unwrap() {
+                ValueRef::Null => "NULL".to_string(),
+                ValueRef::Integer(v) => v.to_string(),
+                ValueRef::Real(v) => format!("{v:?}"),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                ValueRef::Blob(b) => format!("{b:?}"),
+            })
+            .collect::<Vec<_>>()
+            .join(","))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// A lightcurve table's rows from PostgreSQL, written as [`sqlite_rows`] writes them.
+fn pg_rows(url: &str, table: &str) -> Vec<String> {
+    use postgres::types::Type;
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let rows = client
+        .query(&format!("SELECT * FROM {table}"), &[])
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| {
+                    let ty = r.columns()[i].type_().clone();
+                    let text = if ty == Type::INT2 {
+                        r.get::<_, Option<i16>>(i).map(|v| v.to_string())
+                    } else if ty == Type::INT4 {
+                        r.get::<_, Option<i32>>(i).map(|v| v.to_string())
+                    } else if ty == Type::INT8 {
+                        r.get::<_, Option<i64>>(i).map(|v| v.to_string())
+                    } else if ty == Type::FLOAT8 {
+                        r.get::<_, Option<f64>>(i).map(|v| format!("{v:?}"))
+                    } else if ty == Type::BOOL {
+                        r.get::<_, Option<bool>>(i)
+                            .map(|v| i64::from(v).to_string())
+                    } else {
+                        r.get::<_, Option<String>>(i)
+                    };
+                    text.unwrap_or_else(|| "NULL".into())
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
 }
 
 /// Objects rows written so far (0 before the database exists).
@@ -102,33 +164,26 @@ struct Stage {
     command: &'static [&'static str],
     topic: &'static str,
     publish: Option<&'static str>,
-    /// Seconds without a message (once the group has finished the topic) before it stops.
-    /// Later stages wait longer: their input pauses while a killed member upstream waits
-    /// out its session timeout.
-    idle: &'static str,
 }
 
 const INGEST: Stage = Stage {
     command: &["ingest"],
     topic: "alerts",
     publish: Some("solas-stored"),
-    idle: "8",
 };
 const CONTEXT: Stage = Stage {
     command: &["context"],
     topic: "solas-stored",
     publish: Some("solas-classified"),
-    idle: "16",
 };
 const FILTER: Stage = Stage {
     command: &["filter", "run"],
     topic: "solas-classified",
     publish: None,
-    idle: "16",
 };
 
 /// Start a worker; its log goes to `<dir>/../logs/<stage>-<n>.log`, shown if the test fails.
-fn worker(stage: &Stage, brokers: &str, dir: &Path) -> Child {
+fn worker(stage: &Stage, brokers: &str, dir: &Path, env: &[(String, String)]) -> Child {
     let schema_dir = data::lsst_schema_dir();
     let logs = dir.with_file_name("logs");
     std::fs::create_dir_all(&logs).unwrap();
@@ -136,10 +191,11 @@ fn worker(stage: &Stage, brokers: &str, dir: &Path) -> Child {
     let group = stage.command[0];
     let log = std::fs::File::create(logs.join(format!("{group}-{n}.log"))).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_solas"));
-    cmd.env("RUST_LOG", "solas_pipeline=info,warn")
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .env("RUST_LOG", "solas_pipeline=info,warn")
         .args(stage.command)
         .args(["-q", "--kafka", brokers, "--topic", stage.topic])
-        .args(["--group", group, "--idle-exit", stage.idle])
+        .args(["--group", group])
         .args(["--data", dir.to_str().unwrap()])
         .args(["--schema-dir", schema_dir.to_str().unwrap()])
         // A killed member's partitions move on at its session timeout: keep it short.
@@ -225,6 +281,163 @@ fn watchlist_csv(files: &[std::path::PathBuf], schema_dir: &Path) -> String {
 
 #[test]
 fn killed_workers_restart_and_the_result_equals_one_embedded_run() {
+    fault_test(&[], None);
+}
+
+const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
+
+/// A PostgreSQL database of its own, dropped at the end. None (the test skipped) when the
+/// server at 127.0.0.1:5432 is not there, unless SOLAS_REQUIRE_POSTGRES is set
+/// (scripts/test.sh sets it where the server runs).
+struct TempDb {
+    name: String,
+}
+
+impl TempDb {
+    fn create() -> Option<TempDb> {
+        let mut admin = match postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("SOLAS_REQUIRE_POSTGRES").is_none(),
+                    "PostgreSQL at 127.0.0.1:5432 not reachable: {e}"
+                );
+                eprintln!("PostgreSQL not reachable: skipped");
+                return None;
+            }
+        };
+        let name = format!("solas_fault_{}", std::process::id());
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        Some(TempDb { name })
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "host=127.0.0.1 port=5432 user=postgres dbname={}",
+            self.name
+        )
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// An S3-compatible server (moto) on a free loopback port with a `solas-cutouts` bucket,
+/// started by scripts/s3-server.sh and stopped when dropped.
+struct S3Server {
+    port: u16,
+}
+
+impl S3Server {
+    fn script() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/s3-server.sh")
+    }
+
+    fn start() -> S3Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = Command::new(S3Server::script())
+            .args(["start", &port.to_string(), "solas-cutouts"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "S3 server: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        S3Server { port }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The settings for the workers, as the usual AWS environment variables.
+    fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = Command::new(S3Server::script())
+            .args(["stop", &self.port.to_string()])
+            .output();
+    }
+}
+
+/// The same with the stores that scale out: lightcurves in PostgreSQL and cutouts in an
+/// S3-compatible store (moto), both on loopback; every cutout the embedded run keeps is in
+/// the bucket, byte for byte.
+#[test]
+fn killed_workers_on_postgres_and_s3_equal_one_embedded_run() {
+    let Some(db) = TempDb::create() else {
+        return;
+    };
+    let s3 = S3Server::start();
+    let bucket = "s3://solas-cutouts/fault";
+    let mut env = s3.env();
+    env.push(("SOLAS_LIGHTCURVES_DB".into(), db.url()));
+    env.push(("SOLAS_CUTOUTS".into(), bucket.into()));
+    let tmp = fault_test(&env, Some(&db.url()));
+    let embedded = tmp.path().join("embedded");
+
+    let endpoint = s3.endpoint();
+    let options = [
+        ("endpoint", endpoint.as_str()),
+        ("allow_http", "true"),
+        ("access_key_id", "test"),
+        ("secret_access_key", "test"),
+        ("region", "us-east-1"),
+    ];
+    let s3 = solas_store::blob::S3BlobStore::open(bucket, &options).unwrap();
+    let packs = solas_store::blob::PackBlobStore::open(&embedded.join("cutouts")).unwrap();
+    let index = packs.list().unwrap();
+    assert!(!index.is_empty());
+    for (survey, source_id, kind, _) in &index {
+        let survey = if *survey == 1 {
+            solas_core::Survey::Ztf
+        } else {
+            solas_core::Survey::Lsst
+        };
+        let kind = solas_core::CutoutKind::parse(kind).unwrap();
+        let want = packs.get_cutout(survey, *source_id, kind).unwrap();
+        let got = s3.get_cutout(survey, *source_id, kind).unwrap();
+        assert_eq!(got, want, "{survey:?} {source_id} {kind:?}");
+    }
+}
+
+/// Run the fault test with `env` given to every worker; returns the temporary directory
+/// with the embedded run's data in `embedded/`.
+fn fault_test(env: &[(String, String)], lightcurves_db: Option<&str>) -> tempfile::TempDir {
+    // Each run starts a dozen processes: one run at a time on a small machine.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let cluster = MockCluster::new(1).unwrap();
     for topic in ["alerts", "solas-stored", "solas-classified"] {
         cluster.create_topic(topic, 4, 1).unwrap();
@@ -267,7 +480,11 @@ fn killed_workers_restart_and_the_result_equals_one_embedded_run() {
     let plan = [(&INGEST, 3), (&CONTEXT, 2), (&FILTER, 2)];
     let mut stages: Vec<Vec<Child>> = plan
         .iter()
-        .map(|(stage, n)| (0..*n).map(|_| worker(stage, &brokers, &dir)).collect())
+        .map(|(stage, n)| {
+            (0..*n)
+                .map(|_| worker(stage, &brokers, &dir, env))
+                .collect()
+        })
         .collect();
     // Mid-stream: once some alerts are through every stage.
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
@@ -284,31 +501,28 @@ fn killed_workers_restart_and_the_result_equals_one_embedded_run() {
         workers[0].wait().unwrap();
     }
     for ((stage, _), workers) in plan.iter().zip(&mut stages) {
-        workers[0] = worker(stage, &brokers, &dir);
+        workers[0] = worker(stage, &brokers, &dir, env);
     }
     send(half..files.len());
-    // Every worker stops on its own once its group has finished; one that does not is a
-    // failure (a hang), not a reason to wait for ever.
-    let deadline = std::time::Instant::now() + Duration::from_secs(300);
-    for mut c in stages.into_iter().flatten() {
-        let status = loop {
-            if let Some(status) = c.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = c.kill();
-                panic!(
-                    "a worker did not stop\n{}",
-                    worker_logs(&tmp.path().join("logs"))
-                );
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        };
-        assert!(
-            status.success(),
-            "a worker failed: {status}\n{}",
-            worker_logs(&tmp.path().join("logs"))
-        );
+    // Stage by stage, once a stage's group has finished its input (which is whole once the
+    // stage before has stopped), its workers are told to stop as Ctrl-C would, and must
+    // stop cleanly. (An idle limit could stop a stage while the one before it still waits
+    // for a killed member's partitions.)
+    let logs = tmp.path().join("logs");
+    for ((stage, _), workers) in plan.iter().zip(stages) {
+        let group = stage.command[0];
+        wait_for_group(&brokers, group, stage.topic, &logs);
+        for mut c in workers {
+            let _ = Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+            let status = wait_with_deadline(&mut c, &logs);
+            assert!(
+                status.success(),
+                "a {group} worker failed: {status}\n{}",
+                worker_logs(&logs)
+            );
+        }
     }
 
     let mut args = vec![
@@ -323,7 +537,7 @@ fn killed_workers_restart_and_the_result_equals_one_embedded_run() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     solas(&args);
 
-    let (want, got) = (learned(&embedded), learned(&dir));
+    let (want, got) = (learned(&embedded, None), learned(&dir, lightcurves_db));
     for ((table, a), (_, b)) in want.iter().zip(&got) {
         // This subset has no forced photometry; everything else must be there.
         assert!(
@@ -346,6 +560,62 @@ fn killed_workers_restart_and_the_result_equals_one_embedded_run() {
                 worker_logs(&tmp.path().join("logs"))
             );
         }
+    }
+    tmp
+}
+
+/// Wait until `group` has committed every partition of `topic` to its end (its members
+/// have finished everything published so far).
+fn wait_for_group(brokers: &str, group: &str, topic: &str, logs: &Path) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let timeout = Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let metadata = consumer.fetch_metadata(Some(topic), timeout).unwrap();
+        let mut all = rdkafka::TopicPartitionList::new();
+        for p in metadata.topics()[0].partitions() {
+            all.add_partition(topic, p.id());
+        }
+        let committed = consumer.committed_offsets(all, timeout).unwrap();
+        let done = committed.elements().iter().all(|e| {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, e.partition(), timeout)
+                .unwrap();
+            match e.offset() {
+                rdkafka::Offset::Offset(c) => c >= high,
+                _ => low >= high,
+            }
+        });
+        if done {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "group {group} did not finish {topic}\n{}",
+            worker_logs(logs)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// A worker's exit status; a worker that does not stop within minutes is a failure (a
+/// hang), not a reason to wait for ever.
+fn wait_with_deadline(c: &mut Child, logs: &Path) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = c.kill();
+            panic!("a worker did not stop\n{}", worker_logs(logs));
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

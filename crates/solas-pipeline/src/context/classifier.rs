@@ -1,8 +1,7 @@
 //! The classifier behind the context stage: the catalogue store searched by
 //! `solas-context`'s algorithm.
 
-use solas_catalogue::{CatalogueRow, Description, Store};
-use solas_context::ConeSearch;
+use solas_catalogue::Store;
 
 /// Classifies a sky position; `version` names the algorithm and catalogue state, so that
 /// cached answers from another version are not reused.
@@ -14,35 +13,14 @@ pub trait Classifier: Send {
 
 /// The loaded catalogues, classified by `solas_context::classify`.
 pub struct CatalogueClassifier {
-    store: StoreSearch,
-}
-
-struct StoreSearch(Store);
-
-impl ConeSearch for StoreSearch {
-    fn catalogues(&self) -> &[Description] {
-        self.0.catalogues()
-    }
-
-    fn cone(
-        &self,
-        catalogue: usize,
-        ra_deg: f64,
-        dec_deg: f64,
-        radius_arcsec: f64,
-        out: &mut Vec<CatalogueRow>,
-    ) {
-        self.0.cone(catalogue, ra_deg, dec_deg, radius_arcsec, out)
-    }
+    store: Store,
 }
 
 impl CatalogueClassifier {
     /// None when the store holds no catalogues: then there is no context to give, and
     /// calling every object ORPHAN would be wrong.
     pub fn new(store: Store) -> Option<CatalogueClassifier> {
-        (!store.catalogues().is_empty()).then_some(CatalogueClassifier {
-            store: StoreSearch(store),
-        })
+        (!store.catalogues().is_empty()).then_some(CatalogueClassifier { store })
     }
 }
 
@@ -51,7 +29,7 @@ impl Classifier for CatalogueClassifier {
         format!(
             "{}+{}",
             solas_context::ALGORITHM_VERSION,
-            self.store.0.version()
+            self.store.version()
         )
     }
 

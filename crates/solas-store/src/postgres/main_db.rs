@@ -3,9 +3,10 @@
 
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
-use solas_features::{Column, ColumnType, ObjectRow, Value};
+use solas_features::{ColumnType, ObjectRow, Value};
 
 use crate::sqlite::OBJECT_TABLES;
+use crate::tables::{create_table, upsert_sql, Dialect};
 use crate::{MainDb, StoreError};
 
 pub struct PgMainDb {
@@ -16,25 +17,6 @@ pub struct PgMainDb {
 
 use super::migrate::pg_error;
 
-/// `YYYY-MM-DD HH:MM:SS` in UTC, SQLite's CURRENT_TIMESTAMP.
-const NOW: &str = "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')";
-
-fn create_table(table: &str, columns: &[Column]) -> String {
-    let mut sql = format!("CREATE TABLE {table} (");
-    for (i, c) in columns.iter().enumerate() {
-        let ty = match c.ty {
-            ColumnType::Int => "BIGINT",
-            ColumnType::Float => "DOUBLE PRECISION",
-            ColumnType::Text => "TEXT",
-        };
-        let key = if i == 0 { " PRIMARY KEY" } else { "" };
-        sql.push_str(&format!("\"{}\" {ty}{key}, ", c.name));
-    }
-    // Text in UTC, as SQLite keeps it, so filters compare timestamps the same way on both.
-    sql.push_str(&format!("\"timestamp\" TEXT NOT NULL DEFAULT {NOW});\n"));
-    sql
-}
-
 /// (version, name, SQL), applied in order, each in its own transaction.
 fn migrations() -> Vec<(i64, &'static str, String)> {
     vec![(
@@ -42,27 +24,11 @@ fn migrations() -> Vec<(i64, &'static str, String)> {
         "objects, ztf_objects and context classifications",
         OBJECT_TABLES
             .iter()
-            .map(|(t, c)| create_table(t, c))
+            .map(|(t, c)| create_table(Dialect::Postgres, t, c))
             .collect::<String>()
             + "CREATE INDEX objects_last ON objects (\"lastDiaSourceMjdTai\");
                CREATE INDEX ztf_objects_jdmax ON ztf_objects (jdmax);",
     )]
-}
-
-fn upsert_sql(table: &str, columns: &[Column]) -> String {
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
-    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-    let updates: Vec<String> = names[1..]
-        .iter()
-        .map(|n| format!("{n} = excluded.{n}"))
-        .collect();
-    format!(
-        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}, \"timestamp\" = {NOW}",
-        names.join(", "),
-        marks.join(", "),
-        names[0],
-        updates.join(", ")
-    )
 }
 
 /// A value as the column's type wants it; NaN and infinities are NULL, as on SQLite.
@@ -109,7 +75,7 @@ impl MainDb for PgMainDb {
             if !self.upserts.contains_key(table) {
                 let stmt = self
                     .client
-                    .prepare(&upsert_sql(table, row.columns))
+                    .prepare(&upsert_sql(Dialect::Postgres, table, row.columns))
                     .map_err(pg_error)?;
                 self.upserts.insert(table, stmt);
             }

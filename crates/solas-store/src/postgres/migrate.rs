@@ -10,7 +10,25 @@ pub(crate) fn pg_error(e: postgres::Error) -> StoreError {
 }
 
 /// `table` records what was applied (one per store, so the stores can share a database).
+/// The whole of it runs under a session advisory lock: workers starting together on a
+/// fresh database would otherwise race even on `CREATE TABLE IF NOT EXISTS`.
 pub(crate) fn apply(
+    client: &mut Client,
+    table: &str,
+    migrations: &[(i64, &str, String)],
+) -> Result<(), StoreError> {
+    let key = format!("solas migrations {table}");
+    client
+        .query_one("SELECT pg_advisory_lock(hashtext($1))::text", &[&key])
+        .map_err(pg_error)?;
+    let result = apply_locked(client, table, migrations);
+    let unlocked = client
+        .query_one("SELECT pg_advisory_unlock(hashtext($1))::text", &[&key])
+        .map_err(pg_error);
+    result.and(unlocked.map(|_| ()))
+}
+
+fn apply_locked(
     client: &mut Client,
     table: &str,
     migrations: &[(i64, &str, String)],
@@ -24,8 +42,6 @@ pub(crate) fn apply(
         .map_err(pg_error)?;
     for (version, name, sql) in migrations {
         let mut tx = client.transaction().map_err(pg_error)?;
-        tx.batch_execute(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))
-            .map_err(pg_error)?;
         let done = tx
             .query_opt(
                 &format!("SELECT 1 FROM {table} WHERE version = $1"),

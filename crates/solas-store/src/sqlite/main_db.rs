@@ -7,11 +7,10 @@ use std::path::Path;
 
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{params_from_iter, Connection, ToSql};
-use solas_features::{
-    Column, ColumnType, ObjectRow, Value, LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS,
-};
+use solas_features::{Column, ObjectRow, Value, LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS};
 
 use super::migrate::{self, Migration};
+use crate::tables::{create_table, upsert_sql, Dialect};
 use crate::{MainDb, StoreError};
 
 pub struct SqliteMainDb {
@@ -29,42 +28,27 @@ pub const OBJECT_TABLES: [(&str, &[Column]); 4] = [
     ),
 ];
 
-fn create_table(table: &str, columns: &[Column]) -> String {
-    let mut sql = format!("CREATE TABLE {table} (");
-    for (i, c) in columns.iter().enumerate() {
-        let ty = match c.ty {
-            ColumnType::Int => "INTEGER",
-            ColumnType::Float => "REAL",
-            ColumnType::Text => "TEXT",
-        };
-        let key = if i == 0 { " PRIMARY KEY NOT NULL" } else { "" };
-        sql.push_str(&format!("\"{}\" {ty}{key}, ", c.name));
-    }
-    sql.push_str("\"timestamp\" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);\n");
-    sql
-}
-
 fn migrations() -> Vec<Migration> {
     vec![
         Migration {
             version: 1,
             name: "objects (Lasair-LSST columns)",
-            sql: create_table(OBJECT_TABLES[0].0, OBJECT_TABLES[0].1)
+            sql: create_table(Dialect::Sqlite, OBJECT_TABLES[0].0, OBJECT_TABLES[0].1)
                 + "CREATE INDEX objects_last ON objects (lastDiaSourceMjdTai);
                    CREATE INDEX objects_htm16 ON objects (htm16);",
         },
         Migration {
             version: 2,
             name: "ztf_objects (Lasair-ZTF objects columns)",
-            sql: create_table(OBJECT_TABLES[1].0, OBJECT_TABLES[1].1)
+            sql: create_table(Dialect::Sqlite, OBJECT_TABLES[1].0, OBJECT_TABLES[1].1)
                 + "CREATE INDEX ztf_objects_jdmax ON ztf_objects (jdmax);
                    CREATE INDEX ztf_objects_htm16 ON ztf_objects (htm16);",
         },
         Migration {
             version: 3,
             name: "context classifications (Lasair's sherlock_classifications) and their cache",
-            sql: create_table(OBJECT_TABLES[2].0, OBJECT_TABLES[2].1)
-                + &create_table(OBJECT_TABLES[3].0, OBJECT_TABLES[3].1)
+            sql: create_table(Dialect::Sqlite, OBJECT_TABLES[2].0, OBJECT_TABLES[2].1)
+                + &create_table(Dialect::Sqlite, OBJECT_TABLES[3].0, OBJECT_TABLES[3].1)
                 + "CREATE INDEX sherlock_classifications_class ON sherlock_classifications (classification);
                    CREATE INDEX ztf_sherlock_classifications_class ON ztf_sherlock_classifications (classification);
                    CREATE TABLE context_cache (
@@ -159,22 +143,6 @@ fn table_for(columns: &[Column]) -> Result<&'static str, StoreError> {
         .ok_or_else(|| StoreError::Invalid("row of an unknown column set".into()))
 }
 
-fn upsert_sql(table: &str, columns: &[Column]) -> String {
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
-    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = names[1..]
-        .iter()
-        .map(|n| format!("{n} = excluded.{n}"))
-        .collect();
-    format!(
-        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}, \"timestamp\" = CURRENT_TIMESTAMP",
-        names.join(", "),
-        marks.join(", "),
-        names[0],
-        updates.join(", ")
-    )
-}
-
 impl MainDb for SqliteMainDb {
     fn upsert_objects(&mut self, rows: &[ObjectRow]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
@@ -187,7 +155,7 @@ impl MainDb for SqliteMainDb {
                 )));
             }
             let table = table_for(row.columns)?;
-            let mut stmt = tx.prepare_cached(&upsert_sql(table, row.columns))?;
+            let mut stmt = tx.prepare_cached(&upsert_sql(Dialect::Sqlite, table, row.columns))?;
             stmt.execute(params_from_iter(row.values.iter().map(Sql)))?;
         }
         tx.commit()?;

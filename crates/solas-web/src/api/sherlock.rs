@@ -18,8 +18,7 @@ use std::path::Path;
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
-use solas_catalogue::{CatalogueRow, Description, Store};
-use solas_context::ConeSearch;
+use solas_catalogue::Store;
 
 use super::ObjectId;
 use crate::auth::AuthUser;
@@ -30,23 +29,6 @@ use crate::AppState;
 
 /// The catalogue store, searched by `solas_context::classify`.
 pub(crate) struct Catalogues(Store);
-
-impl ConeSearch for Catalogues {
-    fn catalogues(&self) -> &[Description] {
-        self.0.catalogues()
-    }
-
-    fn cone(
-        &self,
-        catalogue: usize,
-        ra_deg: f64,
-        dec_deg: f64,
-        radius_arcsec: f64,
-        out: &mut Vec<CatalogueRow>,
-    ) {
-        self.0.cone(catalogue, ra_deg, dec_deg, radius_arcsec, out)
-    }
-}
 
 impl Catalogues {
     /// The store in `dir`, if it exists and holds at least one catalogue. (An empty store
@@ -65,7 +47,7 @@ impl Catalogues {
 
     /// Lasair's Sherlock answer for one named position.
     pub(crate) fn answer(&self, name: &str, ra: f64, dec: f64, lite: bool) -> Value {
-        let result = solas_context::classify(self, ra, dec);
+        let result = solas_context::classify(&self.0, ra, dec);
         let mut crossmatches: Vec<Value> = result
             .matches
             .iter()
