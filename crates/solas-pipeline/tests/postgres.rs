@@ -14,56 +14,7 @@ use solas_store::postgres::{PgLightcurves, PgMainDb};
 use solas_store::sqlite::{SqliteLightcurves, SqliteMainDb, OBJECT_TABLES};
 use solas_store::{LightcurveStore, MainDb};
 use solas_testdata as data;
-
-const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
-
-/// A database of its own, dropped at the end.
-struct TempDb {
-    name: String,
-}
-
-impl TempDb {
-    fn create(suffix: &str) -> Option<TempDb> {
-        let mut admin = match postgres::Client::connect(ADMIN, postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) => {
-                assert!(
-                    std::env::var_os("SOLAS_REQUIRE_POSTGRES").is_none(),
-                    "PostgreSQL at 127.0.0.1:5432 not reachable: {e}"
-                );
-                eprintln!("PostgreSQL not reachable: skipped");
-                return None;
-            }
-        };
-        let name = format!("solas_test_{}_{suffix}", std::process::id());
-        // One statement per call: several in one string run as a transaction block.
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        Some(TempDb { name })
-    }
-
-    fn url(&self) -> String {
-        format!(
-            "host=127.0.0.1 port=5432 user=postgres dbname={}",
-            self.name
-        )
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = postgres::Client::connect(ADMIN, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
+use solas_testdata::servers::TempDb;
 
 /// Every row of a table as column → value text, keyed by the row's key.
 fn sqlite_rows(db: &SqliteMainDb, table: &str) -> BTreeMap<String, BTreeMap<String, String>> {

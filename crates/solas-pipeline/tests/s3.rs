@@ -3,52 +3,18 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use solas_store::blob::{PackBlobStore, S3BlobStore};
 use solas_store::BlobStore;
 use solas_testdata as data;
 
-struct Server {
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/s3-server.sh");
-        let _ = Command::new(script)
-            .args(["stop", &self.port.to_string()])
-            .output();
-    }
-}
-
 #[test]
 fn cutouts_in_s3_read_back_as_the_pack_store_does() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/s3-server.sh");
-    let out = Command::new(&script)
-        .args(["start", &port.to_string(), "solas-cutouts"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "S3 server: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _server = Server { port };
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let options = [
-        ("endpoint", endpoint.as_str()),
-        ("allow_http", "true"),
-        ("access_key_id", "test"),
-        ("secret_access_key", "test"),
-        ("region", "us-east-1"),
-    ];
+    let server = solas_testdata::servers::S3Server::start("solas-cutouts");
+    let settings = server.options();
+    let options: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
 
     let mut files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
     files.extend(data::shared_glob("lsst/real/*/*.avro").into_iter().take(20));

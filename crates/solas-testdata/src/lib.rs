@@ -8,6 +8,8 @@
 
 use std::path::PathBuf;
 
+pub mod servers;
+
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")

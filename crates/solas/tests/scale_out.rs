@@ -16,6 +16,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use solas_store::BlobStore;
 use solas_testdata as data;
+use solas_testdata::servers::{S3Server, TempDb};
 
 /// The tables that hold what the broker learned, and the columns compared. Left out: times
 /// written, and a context row's separations and description, which come from the position
@@ -284,122 +285,15 @@ fn killed_workers_restart_and_the_result_equals_one_embedded_run() {
     fault_test(&[], None);
 }
 
-const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
-
-/// A PostgreSQL database of its own, dropped at the end. None (the test skipped) when the
-/// server at 127.0.0.1:5432 is not there, unless SOLAS_REQUIRE_POSTGRES is set
-/// (scripts/test.sh sets it where the server runs).
-struct TempDb {
-    name: String,
-}
-
-impl TempDb {
-    fn create() -> Option<TempDb> {
-        let mut admin = match postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) => {
-                assert!(
-                    std::env::var_os("SOLAS_REQUIRE_POSTGRES").is_none(),
-                    "PostgreSQL at 127.0.0.1:5432 not reachable: {e}"
-                );
-                eprintln!("PostgreSQL not reachable: skipped");
-                return None;
-            }
-        };
-        let name = format!("solas_fault_{}", std::process::id());
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        Some(TempDb { name })
-    }
-
-    fn url(&self) -> String {
-        format!(
-            "host=127.0.0.1 port=5432 user=postgres dbname={}",
-            self.name
-        )
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
-/// An S3-compatible server (moto) on a free loopback port with a `solas-cutouts` bucket,
-/// started by scripts/s3-server.sh and stopped when dropped.
-struct S3Server {
-    port: u16,
-}
-
-impl S3Server {
-    fn script() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/s3-server.sh")
-    }
-
-    fn start() -> S3Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let out = Command::new(S3Server::script())
-            .args(["start", &port.to_string(), "solas-cutouts"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "S3 server: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        S3Server { port }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The settings for the workers, as the usual AWS environment variables.
-    fn env(&self) -> Vec<(String, String)> {
-        [
-            ("AWS_ENDPOINT", self.endpoint()),
-            ("AWS_ALLOW_HTTP", "true".into()),
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-            ("AWS_REGION", "us-east-1".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = Command::new(S3Server::script())
-            .args(["stop", &self.port.to_string()])
-            .output();
-    }
-}
-
 /// The same with the stores that scale out: lightcurves in PostgreSQL and cutouts in an
 /// S3-compatible store (moto), both on loopback; every cutout the embedded run keeps is in
 /// the bucket, byte for byte.
 #[test]
 fn killed_workers_on_postgres_and_s3_equal_one_embedded_run() {
-    let Some(db) = TempDb::create() else {
+    let Some(db) = TempDb::create("fault") else {
         return;
     };
-    let s3 = S3Server::start();
+    let s3 = S3Server::start("solas-cutouts");
     let bucket = "s3://solas-cutouts/fault";
     let mut env = s3.env();
     env.push(("SOLAS_LIGHTCURVES_DB".into(), db.url()));
@@ -407,14 +301,11 @@ fn killed_workers_on_postgres_and_s3_equal_one_embedded_run() {
     let tmp = fault_test(&env, Some(&db.url()));
     let embedded = tmp.path().join("embedded");
 
-    let endpoint = s3.endpoint();
-    let options = [
-        ("endpoint", endpoint.as_str()),
-        ("allow_http", "true"),
-        ("access_key_id", "test"),
-        ("secret_access_key", "test"),
-        ("region", "us-east-1"),
-    ];
+    let settings = s3.options();
+    let options: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let s3 = solas_store::blob::S3BlobStore::open(bucket, &options).unwrap();
     let packs = solas_store::blob::PackBlobStore::open(&embedded.join("cutouts")).unwrap();
     let index = packs.list().unwrap();

@@ -22,33 +22,44 @@ pub struct WatchlistArgs {
 pub enum WatchlistAction {
     /// Upload a watchlist CSV: `ra, dec, name[, radius]` per line (degrees; radius in arcsec).
     Add {
-        file: PathBuf,
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value_t = 0)]
-        owner: i64,
+        #[command(flatten)]
+        upload: Upload,
         /// Radius for lines without one, arcsec.
         #[arg(long, default_value_t = 3.0)]
         radius: f64,
-        #[arg(long, default_value = "")]
-        description: String,
-        #[arg(long)]
-        public: bool,
-        #[command(flatten)]
-        data: DataArg,
     },
     List {
         #[command(flatten)]
         data: DataArg,
     },
     /// Remove a watchlist with its cones and hits (as its owner).
-    Remove {
-        id: i64,
-        #[arg(long, default_value_t = 0)]
-        owner: i64,
-        #[command(flatten)]
-        data: DataArg,
-    },
+    Remove(Removal),
+}
+
+/// What an uploaded watchlist or watchmap is called and whose it is.
+#[derive(Args, Debug)]
+pub struct Upload {
+    file: PathBuf,
+    #[arg(long)]
+    name: String,
+    #[arg(long, default_value_t = 0)]
+    owner: i64,
+    #[arg(long, default_value = "")]
+    description: String,
+    #[arg(long)]
+    public: bool,
+    #[command(flatten)]
+    data: DataArg,
+}
+
+/// Which watchlist or watchmap to remove, asked by its owner.
+#[derive(Args, Debug)]
+pub struct Removal {
+    id: i64,
+    #[arg(long, default_value_t = 0)]
+    owner: i64,
+    #[command(flatten)]
+    data: DataArg,
 }
 
 #[derive(Args, Debug)]
@@ -60,30 +71,13 @@ pub struct WatchmapArgs {
 #[derive(Subcommand, Debug)]
 pub enum WatchmapAction {
     /// Upload a MOC: FITS (MOC 1.x NUNIQ or 2.0 RANGE, gzipped or not), ASCII or JSON.
-    Add {
-        file: PathBuf,
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value_t = 0)]
-        owner: i64,
-        #[arg(long, default_value = "")]
-        description: String,
-        #[arg(long)]
-        public: bool,
-        #[command(flatten)]
-        data: DataArg,
-    },
+    Add(Upload),
     List {
         #[command(flatten)]
         data: DataArg,
     },
-    Remove {
-        id: i64,
-        #[arg(long, default_value_t = 0)]
-        owner: i64,
-        #[command(flatten)]
-        data: DataArg,
-    },
+    /// Remove a watchmap with its hits (as its owner).
+    Remove(Removal),
 }
 
 #[derive(Args, Debug)]
@@ -158,13 +152,16 @@ fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
 pub fn watchlist(args: WatchlistArgs) -> anyhow::Result<()> {
     match args.action {
         WatchlistAction::Add {
-            file,
-            name,
-            owner,
+            upload:
+                Upload {
+                    file,
+                    name,
+                    owner,
+                    description,
+                    public,
+                    data,
+                },
             radius,
-            description,
-            public,
-            data,
         } => {
             let text = String::from_utf8(read(&file)?)
                 .with_context(|| format!("{} is not UTF-8 text", file.display()))?;
@@ -198,7 +195,7 @@ pub fn watchlist(args: WatchlistArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        WatchlistAction::Remove { id, owner, data } => {
+        WatchlistAction::Remove(Removal { id, owner, data }) => {
             open(&data)?.remove_watchlist(id, owner)?;
             println!("watchlist {id} removed");
             Ok(())
@@ -208,14 +205,14 @@ pub fn watchlist(args: WatchlistArgs) -> anyhow::Result<()> {
 
 pub fn watchmap(args: WatchmapArgs) -> anyhow::Result<()> {
     match args.action {
-        WatchmapAction::Add {
+        WatchmapAction::Add(Upload {
             file,
             name,
             owner,
             description,
             public,
             data,
-        } => {
+        }) => {
             let bytes = read(&file)?;
             let moc = solas_watch::parse_moc(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: not a usable MOC: {e}", file.display()))?;
@@ -249,7 +246,7 @@ pub fn watchmap(args: WatchmapArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        WatchmapAction::Remove { id, owner, data } => {
+        WatchmapAction::Remove(Removal { id, owner, data }) => {
             open(&data)?.remove_watchmap(id, owner)?;
             println!("watchmap {id} removed");
             Ok(())
