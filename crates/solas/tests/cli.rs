@@ -18,6 +18,14 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// `solas run --quiet` over the repository's sample alerts into `data`; its summary.
+fn run_samples(data: &str) -> String {
+    let samples = solas_testdata::repo_samples();
+    let run = solas(&["run", "--quiet", "--data", data, samples.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", text(&run));
+    text(&run)
+}
+
 #[test]
 fn help_explains_every_subcommand() {
     let out = solas(&["--help"]);
@@ -290,15 +298,7 @@ fn filters_deliver_digests_and_annotations_from_the_command_line() {
     assert!(reg.status.success(), "{}", text(&reg));
     assert!(solas(&args).status.success());
 
-    let run = solas(&[
-        "run",
-        "--quiet",
-        "--data",
-        data,
-        repo.join("samples").to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", text(&run));
-    let summary = text(&run);
+    let summary = run_samples(data);
     let line = summary
         .lines()
         .find(|l| l.starts_with("delivered:"))
@@ -411,18 +411,10 @@ fn filters_deliver_digests_and_annotations_from_the_command_line() {
 /// is wrong; good ones are stored and matched against the objects already there.
 #[test]
 fn watch_uploads_are_checked_whole_and_retro_matched() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let data = data.to_str().unwrap();
-    let run = solas(&[
-        "run",
-        "--quiet",
-        "--data",
-        data,
-        repo.join("samples").to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", text(&run));
+    run_samples(data);
     let (name, ra, dec): (String, f64, f64) = {
         let conn = rusqlite::Connection::open(Path::new(data).join("solas.db")).unwrap();
         conn.query_row(
@@ -607,18 +599,10 @@ fn replay_publishes_the_real_framings_and_run_reads_them_back() {
 #[test]
 fn serve_answers_the_api_for_a_user_token() {
     use std::io::{Read, Write};
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let data = data.to_str().unwrap();
-    let run = solas(&[
-        "run",
-        "--quiet",
-        "--data",
-        data,
-        repo.join("samples").to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", text(&run));
+    run_samples(data);
     let out = solas(&[
         "user",
         "add",
