@@ -36,6 +36,11 @@ mod sqlite_fns;
 pub mod sqlite_resources;
 mod tables;
 
+/// The session tables holding a batch's object ids, which filters are joined with (the
+/// same names on SQLite and PostgreSQL).
+const BATCH_LSST: &str = "solas_batch_lsst";
+const BATCH_ZTF: &str = "solas_batch_ztf";
+
 pub use check::{check, CheckedQuery};
 pub use error::{Part, QueryError};
 pub use render::{Dialect, Param, Rendered};

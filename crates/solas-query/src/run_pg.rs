@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::render::{Dialect, Param};
 use crate::run_sqlite::{BatchObjects, ResultRow};
-use crate::{CheckedQuery, Survey};
+use crate::{CheckedQuery, Survey, BATCH_LSST, BATCH_ZTF};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgRunError {
@@ -26,9 +26,6 @@ pub enum PgRunError {
 pub struct PgRunner {
     client: Client,
 }
-
-const BATCH_LSST: &str = "solas_batch_lsst";
-const BATCH_ZTF: &str = "solas_batch_ztf";
 
 impl PgRunner {
     /// Connect (e.g. as a read-only role) and make the session's batch tables.

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::render::{Dialect, Param};
 use crate::schema::object_key;
-use crate::{CheckedQuery, Survey};
+use crate::{CheckedQuery, Survey, BATCH_LSST, BATCH_ZTF};
 
 /// One result row: output column name → value (integers stay integers).
 pub type ResultRow = Map<String, Value>;
@@ -35,9 +35,6 @@ pub enum RunError {
 pub struct SqliteRunner {
     conn: Connection,
 }
-
-const BATCH_LSST: &str = "solas_batch_lsst";
-const BATCH_ZTF: &str = "solas_batch_ztf";
 
 impl SqliteRunner {
     /// A read-only connection on the main database, with the math functions filters use.

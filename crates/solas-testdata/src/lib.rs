@@ -54,6 +54,20 @@ pub fn lsst_schema_dir() -> PathBuf {
     shared().join("lsst/schema")
 }
 
+/// The paths of the repository's catalogue descriptions `catalogues/<name>.toml`, as
+/// arguments for `solas catalogue add`.
+pub fn catalogue_descriptions(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| {
+            workspace_root()
+                .join(format!("catalogues/{n}.toml"))
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
 /// The sample alerts kept in the repository for the README demo.
 pub fn repo_samples() -> PathBuf {
     workspace_root().join("samples")

@@ -141,18 +141,10 @@ fn decode_prints_alerts_as_json_with_64_bit_ids() {
 
 #[test]
 fn catalogue_add_and_sherlock_answer_for_real_positions() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let data = data.to_str().unwrap();
-    let descriptions: Vec<String> = ["openngc", "3hsp", "hipparcos2"]
-        .iter()
-        .map(|n| {
-            repo.join(format!("catalogues/{n}.toml"))
-                .display()
-                .to_string()
-        })
-        .collect();
+    let descriptions = solas_testdata::catalogue_descriptions(&["openngc", "3hsp", "hipparcos2"]);
     let mut args = vec!["catalogue", "add", "--data", data];
     args.extend(descriptions.iter().map(String::as_str));
     let out = solas(&args);

@@ -229,16 +229,8 @@ fn solas(args: &[&str]) -> String {
 /// Load three real catalogues and a watchlist of cones around some of the alerts into a
 /// data directory (the same set-up for the workers and the embedded run).
 fn set_up(dir: &Path, watchlist: &Path) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let data = dir.to_str().unwrap();
-    let descriptions: Vec<String> = ["openngc", "3hsp", "hipparcos2"]
-        .iter()
-        .map(|n| {
-            repo.join(format!("catalogues/{n}.toml"))
-                .display()
-                .to_string()
-        })
-        .collect();
+    let descriptions = solas_testdata::catalogue_descriptions(&["openngc", "3hsp", "hipparcos2"]);
     let mut args = vec!["catalogue", "add", "--data", data];
     args.extend(descriptions.iter().map(String::as_str));
     solas(&args);
