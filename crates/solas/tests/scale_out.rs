@@ -450,33 +450,14 @@ fn fault_test(env: &[(String, String)], lightcurves_db: Option<&str>) -> tempfil
 /// Wait until `group` has committed every partition of `topic` to its end (its members
 /// have finished everything published so far).
 fn wait_for_group(brokers: &str, group: &str, topic: &str, logs: &Path) {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = ClientConfig::new()
+    // Not subscribed: asking for the group's offsets does not join it.
+    let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
         .create()
         .unwrap();
-    let timeout = Duration::from_secs(5);
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
-    loop {
-        let metadata = consumer.fetch_metadata(Some(topic), timeout).unwrap();
-        let mut all = rdkafka::TopicPartitionList::new();
-        for p in metadata.topics()[0].partitions() {
-            all.add_partition(topic, p.id());
-        }
-        let committed = consumer.committed_offsets(all, timeout).unwrap();
-        let done = committed.elements().iter().all(|e| {
-            let (low, high) = consumer
-                .fetch_watermarks(topic, e.partition(), timeout)
-                .unwrap();
-            match e.offset() {
-                rdkafka::Offset::Offset(c) => c >= high,
-                _ => low >= high,
-            }
-        });
-        if done {
-            return;
-        }
+    while !solas_pipeline::source::kafka::group_done(&consumer, topic) {
         assert!(
             std::time::Instant::now() < deadline,
             "group {group} did not finish {topic}\n{}",

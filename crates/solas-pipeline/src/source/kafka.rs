@@ -151,7 +151,7 @@ pub(crate) fn group_config(
 
 /// Whether the group has committed every partition of `topic` to its end (false when the
 /// brokers do not say).
-pub(crate) fn group_done<C: ConsumerContext>(consumer: &BaseConsumer<C>, topic: &str) -> bool {
+pub fn group_done<C: ConsumerContext>(consumer: &BaseConsumer<C>, topic: &str) -> bool {
     let timeout = Duration::from_secs(3);
     let Ok(metadata) = consumer.fetch_metadata(Some(topic), timeout) else {
         return false;
