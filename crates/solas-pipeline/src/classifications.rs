@@ -14,7 +14,7 @@ use rdkafka::message::Message;
 use serde_json::Value;
 use solas_core::Survey;
 use solas_decode::Decoder;
-use solas_store::sqlite::annotations::{Annotation, AnnotationStore};
+use solas_store::main_db::annotations::{Annotation, AnnotationStore};
 
 /// Which fields of a record make the annotation. Paths are dotted (`candidate.objectId`).
 #[derive(Debug, Clone)]

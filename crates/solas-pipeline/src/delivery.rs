@@ -20,7 +20,7 @@ use solas_delivery::{
     DeliveryError, FilterTarget, KafkaConfig, KafkaSink, OutputMode, QuotaSink, Record, Router,
     Sink, SmtpConfig, SqliteLedger, WebhookConfig, WebhookSink,
 };
-use solas_store::sqlite::filters::{FilterStore, StoredFilter};
+use solas_store::main_db::filters::{FilterStore, StoredFilter};
 
 use crate::filter::user_filters::FilterOutcome;
 use crate::message::Origin;

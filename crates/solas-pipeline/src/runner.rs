@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use solas_decode::Decoder;
 use solas_features::DustMap;
 use solas_store::blob::PackBlobStore;
-use solas_store::sqlite::{SqliteContextCache, SqliteLightcurves, SqliteMainDb};
+use solas_store::main_db::{DbContextCache, MainDatabase};
+use solas_store::sqlite::SqliteLightcurves;
 use solas_store::{BlobStore, MainDb};
 
 use crate::context::{CatalogueClassifier, Classifier, ContextStage};
@@ -381,7 +382,7 @@ fn start_context(
     let (tx, rx) = crossbeam_channel::bounded(1024);
     let stage = ContextStage {
         classifier,
-        cache: Box::new(SqliteContextCache::open(&data.join("solas.db"))?),
+        cache: Box::new(DbContextCache::open(&data.join("solas.db"))?),
         stats: stats.clone(),
         max_batch: config.ingest_batch,
         linger: Duration::from_millis(20),
@@ -400,7 +401,7 @@ fn start_downstream(
     ack_tx: crossbeam_channel::Sender<crate::message::Origin>,
     stats: &Arc<Stats>,
     reader_lc: Box<dyn solas_store::LightcurveStore>,
-    main: SqliteMainDb,
+    main: MainDatabase,
     dust: Option<Arc<DustMap>>,
 ) -> Result<(), RunError> {
     let filter_rx = if matches!(config.role, Role::Filter) {
@@ -432,7 +433,7 @@ fn start_downstream(
     let delivery = crate::delivery::DeliveryStage {
         sink: crate::delivery::build_sink(&data.join("solas.db"), &config.delivery)
             .map_err(RunError::Filters)?,
-        reports: solas_store::sqlite::filters::FilterStore::open(&data.join("solas.db"))?,
+        reports: solas_store::main_db::filters::FilterStore::open(&data.join("solas.db"))?,
         stats: stats.clone(),
     };
     let acks = ack_tx.clone();
@@ -543,7 +544,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     };
     let writer_lc = open_lc()?;
     let reader_lc = open_lc()?;
-    let main = SqliteMainDb::open(&data.join("solas.db"))?;
+    let main = MainDatabase::open(&data.join("solas.db"))?;
     let stats = config.stats.clone().unwrap_or_default();
     let mut source: Box<dyn Source> = match config.input {
         Input::Files(ref inputs) => Box::new(crate::source::files::FileSource::new(inputs)?),
@@ -669,7 +670,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     if let Some(e) = first_error {
         return Err(e);
     }
-    let tables = SqliteMainDb::open(&data.join("solas.db"))?.counts()?;
+    let tables = MainDatabase::open(&data.join("solas.db"))?.counts()?;
     Ok(Summary {
         source: source_name,
         payloads: Stats::get(&stats.payloads),

@@ -10,8 +10,8 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use solas_core::Survey;
 use solas_pipeline::classifications::{follow, FollowConfig, Mapping};
-use solas_store::sqlite::annotations::{AnnotationStore, Annotator};
-use solas_store::sqlite::SqliteMainDb;
+use solas_store::main_db::annotations::{AnnotationStore, Annotator};
+use solas_store::main_db::MainDatabase;
 use solas_testdata as data;
 
 #[test]
@@ -42,7 +42,7 @@ fn a_brokers_stream_becomes_annotations() {
 
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     let mut store = AnnotationStore::open(&db).unwrap();
     store
         .add_annotator(&Annotator {

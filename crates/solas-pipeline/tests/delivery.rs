@@ -15,9 +15,9 @@ use serde_json::Value;
 use solas_pipeline::delivery::{DeliveryConfig, DeliveryStage, DeliveryWork};
 use solas_pipeline::filter::user_filters::{FilterEngine, FilterFailure, SqliteFilterEngine};
 use solas_query::run_sqlite::BatchObjects;
-use solas_store::sqlite::annotations::{Annotation, AnnotationStore, Annotator};
-use solas_store::sqlite::filters::{FilterStore, StoredFilter};
-use solas_store::sqlite::SqliteMainDb;
+use solas_store::main_db::annotations::{Annotation, AnnotationStore, Annotator};
+use solas_store::main_db::filters::{FilterStore, StoredFilter};
+use solas_store::main_db::MainDatabase;
 use solas_testdata as data;
 
 fn filter(
@@ -96,7 +96,7 @@ fn count(db: &Path, sql: &str) -> i64 {
 fn results_reach_kafka_webhook_and_email_within_quota_and_failures_are_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     let mut store = FilterStore::open(&db).unwrap();
     let cluster = MockCluster::new(1).unwrap();
     let bootstrap = cluster.bootstrap_servers();
@@ -276,7 +276,7 @@ fn results_reach_kafka_webhook_and_email_within_quota_and_failures_are_reported(
 fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     // 300,000 objects, all in the batch: sorting them all is slow; a key lookup is not.
     {
         let mut conn = rusqlite::Connection::open(&db).unwrap();
@@ -366,7 +366,7 @@ fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run
 fn an_annotation_reruns_the_filters_that_name_its_annotator() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     let mut annotations = AnnotationStore::open(&db).unwrap();
     annotations
         .add_annotator(&Annotator {

@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use solas_store::sqlite::filters::{FilterStore, StoredFilter};
-use solas_store::sqlite::SqliteMainDb;
+use solas_store::main_db::filters::{FilterStore, StoredFilter};
+use solas_store::main_db::MainDatabase;
 use solas_testdata as data;
 
 fn filter(name: &str, survey: &str, selected: &str, conditions: &str) -> StoredFilter {
@@ -33,7 +33,7 @@ fn filter(name: &str, survey: &str, selected: &str, conditions: &str) -> StoredF
 fn active_filters_run_on_every_batch_and_a_broken_one_is_only_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     let mut store = FilterStore::open(&db).unwrap();
     store
         .add(&filter(

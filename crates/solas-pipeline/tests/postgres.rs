@@ -10,15 +10,17 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use solas_store::postgres::{PgLightcurves, PgMainDb};
-use solas_store::sqlite::{SqliteLightcurves, SqliteMainDb, OBJECT_TABLES};
+use solas_store::db::Target;
+use solas_store::main_db::{MainDatabase, OBJECT_TABLES};
+use solas_store::postgres::PgLightcurves;
+use solas_store::sqlite::SqliteLightcurves;
 use solas_store::{LightcurveStore, MainDb};
 use solas_testdata as data;
 use solas_testdata::servers::TempDb;
 
 /// Every row of a table as column → value text, keyed by the row's key.
-fn sqlite_rows(db: &SqliteMainDb, table: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    let conn = db.connection();
+fn sqlite_rows(db: &mut MainDatabase, table: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let conn = db.db().sqlite().unwrap();
     let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
     let mut out = BTreeMap::new();
@@ -115,20 +117,20 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
     assert!(rows.len() > 250);
     assert_eq!(rows.len(), pg_rows_in.len());
 
-    let mut sqlite = SqliteMainDb::open(&tmp.path().join("solas.db")).unwrap();
-    let mut pg = PgMainDb::open(&db.url()).unwrap();
+    let mut sqlite = MainDatabase::open(&tmp.path().join("solas.db")).unwrap();
+    let mut pg = MainDatabase::connect(&Target::Postgres(db.url())).unwrap();
     // Twice: the second upsert must replace, not add; and a second open finds its migrations done.
     for _ in 0..2 {
         sqlite.upsert_objects(&rows).unwrap();
         pg.upsert_objects(&pg_rows_in).unwrap();
     }
-    let mut pg = PgMainDb::open(&db.url()).unwrap();
+    let mut pg = MainDatabase::connect(&Target::Postgres(db.url())).unwrap();
     assert_eq!(pg.counts().unwrap(), sqlite.counts().unwrap());
 
     let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
     for (table, columns) in OBJECT_TABLES.iter().take(2) {
         let (a, b) = (
-            sqlite_rows(&sqlite, table),
+            sqlite_rows(&mut sqlite, table),
             pg_rows(&mut client, table, columns),
         );
         assert!(!a.is_empty(), "{table}");

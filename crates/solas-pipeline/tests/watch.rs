@@ -12,9 +12,9 @@ use solas_pipeline::filter::user_filters::{check_stored, FilterEngine, SqliteFil
 use solas_pipeline::filter::watch::retro_match;
 use solas_query::run_sqlite::BatchObjects;
 use solas_query::sqlite_resources::SqliteResources;
-use solas_store::sqlite::filters::{FilterStore, StoredFilter};
-use solas_store::sqlite::watch::{MmaEvent, WatchStore};
-use solas_store::sqlite::SqliteMainDb;
+use solas_store::main_db::filters::{FilterStore, StoredFilter};
+use solas_store::main_db::watch::{MmaEvent, WatchStore};
+use solas_store::main_db::MainDatabase;
 use solas_testdata as data;
 
 const MOCS: [&str; 2] = [
@@ -74,7 +74,7 @@ fn watchmap_hits_agree_with_mocpy_live_and_retro() {
     // Live: the watchmaps exist before the alerts arrive.
     let live = tempfile::tempdir().unwrap();
     let db = live.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     let ids = add_watchmaps(&db);
     let summary = common::run(common::config(live.path(), common::files(&ztf)));
     assert!(summary.watch_hits > 0);
@@ -173,7 +173,7 @@ fn watchlist_cones_match_by_exact_separation_and_their_filters_see_the_batch() {
     // A fresh broker with the watchlist and a filter on it, then the alerts.
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     let wl = WatchStore::open(&db)
         .unwrap()
         .add_watchlist(7, "friends", "", false, 3.0, &cones)
@@ -220,7 +220,7 @@ fn watchlist_cones_match_by_exact_separation_and_their_filters_see_the_batch() {
 fn tns_import_names_the_object_and_joins_crossmatch_tns() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     // A Rubin object 1″ from SN 2022and (150.02755416, 3.75714275086), one 10″ away.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
@@ -274,7 +274,7 @@ fn tns_import_names_the_object_and_joins_crossmatch_tns() {
 fn gw190814_tags_the_clu_galaxies_inside_its_90_percent_region() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("solas.db");
-    SqliteMainDb::open(&db).unwrap();
+    MainDatabase::open(&db).unwrap();
     // One Rubin object on each CLU galaxy, detected a day after the merger, with the galaxy
     // as its host; and one on the first galaxy detected a month later (outside the window).
     let event_mjd = 58709.88240; // 2019-08-14T21:10:39

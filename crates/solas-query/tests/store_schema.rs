@@ -4,13 +4,13 @@
 
 use solas_query::schema::{columns, physical_table, TableKind};
 use solas_query::Survey;
-use solas_store::sqlite::SqliteMainDb;
+use solas_store::main_db::MainDatabase;
 
 #[test]
 fn every_whitelisted_column_exists_in_the_main_database() {
     let dir = tempfile::tempdir().unwrap();
-    let db = SqliteMainDb::open(&dir.path().join("solas.db")).unwrap();
-    let conn = db.connection();
+    let mut db = MainDatabase::open(&dir.path().join("solas.db")).unwrap();
+    let conn = db.db().sqlite().unwrap();
     let kinds = [
         TableKind::Objects,
         TableKind::Sherlock,

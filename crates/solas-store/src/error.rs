@@ -20,12 +20,23 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A row would break a uniqueness rule (a name already taken).
+    #[error("already exists: {0}")]
+    Unique(String),
     /// A server backend (PostgreSQL, S3) failed.
     #[error("{0}")]
     Backend(String),
 }
 
 impl StoreError {
+    /// A uniqueness failure told as `what`; other errors unchanged.
+    pub fn if_unique(self, what: impl FnOnce() -> String) -> StoreError {
+        match self {
+            StoreError::Unique(_) => StoreError::Invalid(what()),
+            other => other,
+        }
+    }
+
     pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: path.as_ref().display().to_string(),

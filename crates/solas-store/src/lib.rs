@@ -12,8 +12,10 @@
 //! traits.
 
 pub mod blob;
+pub mod db;
 pub mod error;
 pub mod fits;
+pub mod main_db;
 pub mod postgres;
 pub mod sqlite;
 pub mod tables;

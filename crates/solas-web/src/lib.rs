@@ -60,7 +60,8 @@ use std::time::Duration;
 
 use solas_core::Survey;
 use solas_store::blob::PackBlobStore;
-use solas_store::sqlite::{SqliteLightcurves, SqliteMainDb};
+use solas_store::main_db::MainDatabase;
+use solas_store::sqlite::SqliteLightcurves;
 
 pub use error::WebError;
 pub use users::{add_user, list_users, new_token, User, UserClass, UserError, UserStore};
@@ -196,7 +197,7 @@ impl AppState {
         })?;
         // Opening applies the schema migrations, so every table the API reads exists even
         // before the first `solas run`.
-        SqliteMainDb::open(&config.main_db())?;
+        MainDatabase::open(&config.main_db())?;
         let lightcurves_path = config.data_dir.join("lightcurves.db");
         let first = SqliteLightcurves::open(&lightcurves_path)?;
         let lightcurves = db::Pool::new(4, move || {

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
-use solas_store::sqlite::annotations::{AnnotationStore, Annotator};
+use solas_store::main_db::annotations::{AnnotationStore, Annotator};
 use solas_web::{AppState, ServeConfig, UserClass};
 use tower::ServiceExt;
 
@@ -1251,9 +1251,9 @@ async fn metrics_and_status_show_the_workers_reports() {
 async fn a_filter_page_shows_its_recent_results() {
     let data = common::shared_data();
     let mut store =
-        solas_store::sqlite::filters::FilterStore::open(&data.join("solas.db")).unwrap();
+        solas_store::main_db::filters::FilterStore::open(&data.join("solas.db")).unwrap();
     let id = store
-        .add(&solas_store::sqlite::filters::StoredFilter {
+        .add(&solas_store::main_db::filters::StoredFilter {
             id: 0,
             owner: 77,
             name: "recent outputs".into(),

@@ -10,7 +10,7 @@ mod common;
 use std::process::Command;
 
 use serde_json::json;
-use solas_store::sqlite::annotations::{AnnotationStore, Annotator};
+use solas_store::main_db::annotations::{AnnotationStore, Annotator};
 use solas_web::{ServeConfig, UserClass};
 
 /// The client version whose source the server was checked against.

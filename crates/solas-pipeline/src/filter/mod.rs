@@ -164,7 +164,7 @@ impl FilterStage {
                 .and_then(row_position)
                 .unwrap_or((msg.alert.ra, msg.alert.dec));
             positions.push(watch::Position {
-                object: solas_store::sqlite::watch::ObjectRef {
+                object: solas_store::main_db::watch::ObjectRef {
                     survey: msg.alert.survey,
                     key: msg.alert.object.name.clone(),
                 },

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use solas_query::run_sqlite::{BatchObjects, ResultRow, SqliteRunner};
 use solas_query::sqlite_resources::SqliteResources;
 use solas_query::{check, CheckedQuery, FilterSpec, QueryError, Resources, Survey};
-use solas_store::sqlite::annotations::{AnnotationEvent, AnnotationStore};
-use solas_store::sqlite::filters::{FilterStore, StoredFilter};
+use solas_store::main_db::annotations::{AnnotationEvent, AnnotationStore};
+use solas_store::main_db::filters::{FilterStore, StoredFilter};
 
 /// Why a filter ran.
 #[derive(Debug, Clone, PartialEq, Eq)]

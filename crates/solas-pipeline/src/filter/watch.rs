@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use solas_store::sqlite::watch::{Hits, MmaEvent, ObjectRef, StoredPosition, WatchStore};
+use solas_store::main_db::watch::{Hits, MmaEvent, ObjectRef, StoredPosition, WatchStore};
 use solas_store::StoreError;
 use solas_watch::{parse_moc, ConeIndex, Skymap, WatchmapIndex};
 

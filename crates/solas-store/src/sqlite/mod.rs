@@ -1,18 +1,11 @@
-//! SQLite backends for the embedded default: the lightcurve store and the main database,
-//! each in its own file so their writers never wait for each other.
+//! SQLite for the embedded default: the lightcurve store in its own file, so its writer
+//! never waits for the main database's (which is [`crate::main_db`], on SQLite or
+//! PostgreSQL), and the settings every Solas SQLite file is opened with.
 
-pub mod annotations;
-mod context_cache;
-pub mod filters;
 mod lightcurves;
-mod main_db;
 pub mod migrate;
-pub mod watch;
-mod watch_tables;
 
-pub use context_cache::SqliteContextCache;
 pub use lightcurves::SqliteLightcurves;
-pub use main_db::{SqliteMainDb, OBJECT_TABLES};
 
 use std::path::Path;
 

@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 use solas_core::Survey;
-use solas_store::sqlite::annotations::{normalise_topic, Annotation, AnnotationStore};
+use solas_store::main_db::annotations::{normalise_topic, Annotation, AnnotationStore};
 
 use super::ObjectId;
 use crate::auth::AuthUser;

@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use serde_json::{Map, Value};
 use solas_core::Survey;
 use solas_query::FilterSpec;
-use solas_store::sqlite::filters::{FilterStore, StoredFilter, ACTIVE_MODES};
+use solas_store::main_db::filters::{FilterStore, StoredFilter, ACTIVE_MODES};
 
 use super::layout::{csrf_field, esc, json_table, page, see_other, PageError, PageResult};
 use super::login::login_required;

@@ -13,7 +13,7 @@
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use solas_store::sqlite::watch::WatchStore;
+use solas_store::main_db::watch::WatchStore;
 
 use super::home::thousands;
 use super::layout::{csrf_field, esc, page, PageError, PageResult};
@@ -94,7 +94,7 @@ async fn list_page(
     let me = viewer.user_id();
     let csrf = viewer.0.as_ref().map(|l| l.csrf.clone());
     let table = blocking(move || -> Result<String, PageError> {
-        let store = WatchStore::open(&st.shared.config.main_db())?;
+        let mut store = WatchStore::open(&st.shared.config.main_db())?;
         let mut out = String::new();
         if maps {
             out.push_str("<table class=\"rows\" id=\"watchmap-list\"><tr><th>id</th><th>name</th><th>owner</th><th>area (deg²)</th><th>hits</th><th>public</th><th></th></tr>");

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use solas_core::Survey;
-use solas_store::sqlite::annotations::{Annotation, AnnotationStore, Annotator};
+use solas_store::main_db::annotations::{Annotation, AnnotationStore, Annotator};
 
 use super::filter::{DataArg, SurveyArg};
 
@@ -114,7 +114,7 @@ pub struct AnnotateArgs {
 
 fn open(data: &DataArg) -> anyhow::Result<AnnotationStore> {
     let db = data.data.join("solas.db");
-    solas_store::sqlite::SqliteMainDb::open(&db)?;
+    solas_store::main_db::MainDatabase::open(&db)?;
     AnnotationStore::open(&db).with_context(|| format!("opening {}", db.display()))
 }
 

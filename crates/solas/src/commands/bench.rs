@@ -231,8 +231,8 @@ fn install_cones(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
         })
         .collect();
     let db = data.join("solas.db");
-    solas_store::sqlite::SqliteMainDb::open(&db)?;
-    solas_store::sqlite::watch::WatchStore::open(&db)?
+    solas_store::main_db::MainDatabase::open(&db)?;
+    solas_store::main_db::watch::WatchStore::open(&db)?
         .add_watchlist(1, "bench", "", false, 3.0, &cones)?;
     println!(
         "watchlist:    {n} cones stored in {:.1} s",
@@ -326,8 +326,8 @@ fn install_filters(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
         return Ok(());
     }
     let db = data.join("solas.db");
-    solas_store::sqlite::SqliteMainDb::open(&db)?;
-    let mut store = solas_store::sqlite::filters::FilterStore::open(&db)?;
+    solas_store::main_db::MainDatabase::open(&db)?;
+    let mut store = solas_store::main_db::filters::FilterStore::open(&db)?;
     for i in 0..n {
         let k = i as f64;
         let (survey, selected, tables, conditions) = match i % 4 {
@@ -342,7 +342,7 @@ fn install_filters(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
                   format!("objects.jdmax > {} AND (objects.dmdt_g < {} OR objects.dmdt_r < 0)", 2458000.5 + k, -0.01 * (k % 7.0))),
         };
         let name = format!("bench-{i}");
-        let f = solas_store::sqlite::filters::StoredFilter {
+        let f = solas_store::main_db::filters::StoredFilter {
             id: 0,
             owner: 1,
             topic: format!("solas_1_{name}"),

@@ -29,8 +29,8 @@ pub fn digest(args: DigestArgs) -> anyhow::Result<()> {
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
         .ok_or_else(|| anyhow::anyhow!("--smtp must be HOST:PORT, not {:?}", args.smtp))?;
     let db = args.data.data.join("solas.db");
-    solas_store::sqlite::SqliteMainDb::open(&db)?;
-    let mut filters = solas_store::sqlite::filters::FilterStore::open(&db)?;
+    solas_store::main_db::MainDatabase::open(&db)?;
+    let mut filters = solas_store::main_db::filters::FilterStore::open(&db)?;
     let targets: Vec<_> = filters
         .list()?
         .iter()

@@ -135,11 +135,11 @@ fn resources(data: &std::path::Path) -> anyhow::Result<SqliteResources> {
         .with_context(|| format!("opening {}", data.join("solas.db").display()))
 }
 
-fn open_filters(data: &DataArg) -> anyhow::Result<solas_store::sqlite::filters::FilterStore> {
+fn open_filters(data: &DataArg) -> anyhow::Result<solas_store::main_db::filters::FilterStore> {
     let db = data.data.join("solas.db");
     // Creating the main database applies its migrations (the filters table among them).
-    solas_store::sqlite::SqliteMainDb::open(&db)?;
-    Ok(solas_store::sqlite::filters::FilterStore::open(&db)?)
+    solas_store::main_db::MainDatabase::open(&db)?;
+    Ok(solas_store::main_db::filters::FilterStore::open(&db)?)
 }
 
 /// Where the stored filters live.
@@ -230,7 +230,7 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
                 output != "webhook" || webhook.is_some(),
                 "--output webhook needs --webhook"
             );
-            let stored = solas_store::sqlite::filters::StoredFilter {
+            let stored = solas_store::main_db::filters::StoredFilter {
                 id: 0,
                 owner,
                 topic: solas_delivery::topic_name(owner, &name),

@@ -229,7 +229,7 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
     // The server opens the databases read-only: create them first.
     let server = match args.serve {
         Some(bind) => {
-            solas_store::sqlite::SqliteMainDb::open(&args.data.join("solas.db"))?;
+            solas_store::main_db::MainDatabase::open(&args.data.join("solas.db"))?;
             solas_store::sqlite::SqliteLightcurves::open(&args.data.join("lightcurves.db"))?;
             let mut web = solas_web::ServeConfig::new(&args.data, bind);
             web.catalogue_dir = args.catalogues.clone();

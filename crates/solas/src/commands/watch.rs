@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use solas_pipeline::filter::watch::retro_match;
-use solas_store::sqlite::watch::{MmaEvent, WatchStore};
+use solas_store::main_db::watch::{MmaEvent, WatchStore};
 
 use super::filter::DataArg;
 
@@ -130,7 +130,7 @@ pub enum EventAction {
 
 fn open(data: &DataArg) -> anyhow::Result<WatchStore> {
     let db = data.data.join("solas.db");
-    solas_store::sqlite::SqliteMainDb::open(&db)?;
+    solas_store::main_db::MainDatabase::open(&db)?;
     Ok(WatchStore::open(&db)?)
 }
 

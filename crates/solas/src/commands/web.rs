@@ -70,7 +70,7 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<solas_web::ServeConfig> {
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The databases must exist before the server opens them read-only.
-    solas_store::sqlite::SqliteMainDb::open(&args.data.data.join("solas.db"))?;
+    solas_store::main_db::MainDatabase::open(&args.data.data.join("solas.db"))?;
     solas_store::sqlite::SqliteLightcurves::open(&args.data.data.join("lightcurves.db"))?;
     let server = solas_web::spawn(config(&args)?)?;
     eprintln!("serving the API on http://{}/api/", server.local_addr());

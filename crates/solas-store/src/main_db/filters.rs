@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
+use crate::args;
+use crate::db::{Db, Row, Target};
 use crate::StoreError;
 
 /// When a filter runs.
@@ -58,14 +58,14 @@ pub struct FilterReport {
 }
 
 pub struct FilterStore {
-    conn: Connection,
+    db: Db,
 }
 
 const COLUMNS: &str =
     "id, owner, name, description, selected, tables, conditions, survey, public, active, \
                        output, topic, email, webhook_url, byte_quota";
 
-fn from_row(r: &Row) -> rusqlite::Result<StoredFilter> {
+fn from_row(r: &Row) -> Result<StoredFilter, StoreError> {
     Ok(StoredFilter {
         id: r.get(0)?,
         owner: r.get(1)?,
@@ -86,10 +86,14 @@ fn from_row(r: &Row) -> rusqlite::Result<StoredFilter> {
 }
 
 impl FilterStore {
-    /// Open the filters of a main database created by [`super::SqliteMainDb::open`].
+    /// The filters of the main database in a SQLite file.
     pub fn open(main_db: &Path) -> Result<FilterStore, StoreError> {
+        Self::connect(&Target::Sqlite(main_db.to_path_buf()))
+    }
+
+    pub fn connect(target: &Target) -> Result<FilterStore, StoreError> {
         Ok(FilterStore {
-            conn: super::open(main_db)?,
+            db: super::connect(target)?,
         })
     }
 
@@ -101,33 +105,27 @@ impl FilterStore {
                 f.active
             )));
         }
-        self.conn
-            .execute(
+        self.db
+            .query_one(
                 "INSERT INTO filters (owner, name, description, selected, tables, conditions, survey, public,
                  active, output, topic, email, webhook_url, byte_quota)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-                params![
-                    f.owner, f.name, f.description, f.selected, f.tables, f.conditions, f.survey, f.public,
-                    f.active, f.output, f.topic, f.email, f.webhook_url, f.byte_quota
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) RETURNING id",
+                args![
+                    f.owner, &f.name, &f.description, &f.selected, &f.tables, &f.conditions, &f.survey,
+                    f.public, &f.active, &f.output, &f.topic, f.email.clone(), f.webhook_url.clone(),
+                    f.byte_quota
                 ],
             )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(err, _) if err.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    StoreError::Invalid(format!("owner {} already has a filter named {:?}", f.owner, f.name))
-                }
-                other => other.into(),
-            })?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|e| e.if_unique(|| format!("owner {} already has a filter named {:?}", f.owner, f.name)))?
+            .get(0)
     }
 
     pub fn list(&mut self) -> Result<Vec<StoredFilter>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM filters ORDER BY id"))?;
-        let rows = stmt
-            .query_map([], from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.db
+            .query(&format!("SELECT {COLUMNS} FROM filters ORDER BY id"), &[])?
+            .iter()
+            .map(from_row)
+            .collect()
     }
 
     /// Filters that run on every batch of alerts.
@@ -140,17 +138,20 @@ impl FilterStore {
     }
 
     pub fn get(&mut self, id: i64) -> Result<Option<StoredFilter>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM filters WHERE id = ?1"))?
-            .query_row([id], from_row)
-            .optional()?)
+        self.db
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM filters WHERE id = ?1"),
+                args![id],
+            )?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     pub fn remove(&mut self, id: i64) -> Result<bool, StoreError> {
         Ok(self
-            .conn
-            .execute("DELETE FROM filters WHERE id = ?1", [id])?
+            .db
+            .execute("DELETE FROM filters WHERE id = ?1", args![id])?
             > 0)
     }
 
@@ -160,9 +161,9 @@ impl FilterStore {
                 "active must be one of {ACTIVE_MODES:?}"
             )));
         }
-        Ok(self.conn.execute(
+        Ok(self.db.execute(
             "UPDATE filters SET active = ?2, modified = CURRENT_TIMESTAMP WHERE id = ?1",
-            params![id, active],
+            args![id, active],
         )? > 0)
     }
 
@@ -184,23 +185,31 @@ impl FilterStore {
         kind: &str,
         message: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO filter_reports (filter_id, owner, kind, message) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (filter_id, kind, message)
-             DO UPDATE SET count = count + 1, last_at = CURRENT_TIMESTAMP",
-            params![f.id, f.owner, kind, message],
+             DO UPDATE SET count = filter_reports.count + 1, last_at = CURRENT_TIMESTAMP",
+            args![f.id, f.owner, kind, message],
         )?;
         Ok(())
     }
 
-    /// An owner's reports, newest first.
+    /// An owner's reports (everyone's for None), newest first.
     pub fn reports(&mut self, owner: Option<i64>) -> Result<Vec<FilterReport>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT filter_id, owner, kind, message, count, first_at, last_at FROM filter_reports
-             WHERE ?1 IS NULL OR owner = ?1 ORDER BY last_at DESC, filter_id",
-        )?;
-        let rows = stmt
-            .query_map([owner], |r| {
+        let (sql, args) = match owner {
+            Some(o) => ("WHERE owner = ?1", vec![o.into()]),
+            None => ("", vec![]),
+        };
+        self.db
+            .query(
+                &format!(
+                    "SELECT filter_id, owner, kind, message, count, first_at, last_at FROM filter_reports
+                     {sql} ORDER BY last_at DESC, filter_id"
+                ),
+                &args,
+            )?
+            .iter()
+            .map(|r| {
                 Ok(FilterReport {
                     filter_id: r.get(0)?,
                     owner: r.get(1)?,
@@ -210,9 +219,8 @@ impl FilterStore {
                     first_at: r.get(5)?,
                     last_at: r.get(6)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+            })
+            .collect()
     }
 
     /// Keep filters' latest result records (JSON), at most `keep` per filter; one
@@ -225,24 +233,23 @@ impl FilterStore {
         if outputs.is_empty() {
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT INTO filter_outputs (filter_id, record) VALUES (?1, ?2)")?;
-            let mut trim = tx.prepare_cached(
-                "DELETE FROM filter_outputs WHERE filter_id = ?1 AND seq <= (
-                   SELECT seq FROM filter_outputs WHERE filter_id = ?1
-                   ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-            )?;
+        self.db.transaction(|db| {
             for (filter_id, records) in outputs {
                 for r in records.iter().rev().take(keep).rev() {
-                    insert.execute(params![filter_id, r])?;
+                    db.execute(
+                        "INSERT INTO filter_outputs (filter_id, record) VALUES (?1, ?2)",
+                        args![filter_id, r],
+                    )?;
                 }
-                trim.execute(params![filter_id, keep as i64])?;
+                db.execute(
+                    "DELETE FROM filter_outputs WHERE filter_id = ?1 AND seq <= (
+                       SELECT seq FROM filter_outputs WHERE filter_id = ?1
+                       ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                    args![filter_id, keep as i64],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// A filter's latest result records, newest first: (UTC time, JSON).
@@ -251,14 +258,13 @@ impl FilterStore {
         filter_id: i64,
         limit: usize,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT utc, record FROM filter_outputs WHERE filter_id = ?1 ORDER BY seq DESC LIMIT ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![filter_id, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.db
+            .query(
+                "SELECT utc, record FROM filter_outputs WHERE filter_id = ?1 ORDER BY seq DESC LIMIT ?2",
+                args![filter_id, limit as i64],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect()
     }
 }

@@ -6,9 +6,10 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
 use solas_core::{ObjectKey, Survey};
 
+use crate::args;
+use crate::db::{Db, Row, Target};
 use crate::StoreError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +47,7 @@ pub struct AnnotationEvent {
 }
 
 pub struct AnnotationStore {
-    conn: Connection,
+    db: Db,
 }
 
 /// Topics are compared case-insensitively by filters (`annotator:Fink`), so they are kept
@@ -56,7 +57,7 @@ pub fn normalise_topic(topic: &str) -> String {
 }
 
 /// An `annotators` row selected as topic, owner, description, url, active, public.
-fn annotator_row(r: &rusqlite::Row) -> rusqlite::Result<Annotator> {
+fn annotator_row(r: &Row) -> Result<Annotator, StoreError> {
     Ok(Annotator {
         topic: r.get(0)?,
         owner: r.get(1)?,
@@ -88,10 +89,14 @@ fn parse_survey(s: &str) -> Survey {
 }
 
 impl AnnotationStore {
-    /// Open the annotation tables of a main database made by [`super::SqliteMainDb::open`].
+    /// The annotation tables of the main database in a SQLite file.
     pub fn open(main_db: &Path) -> Result<AnnotationStore, StoreError> {
+        Self::connect(&Target::Sqlite(main_db.to_path_buf()))
+    }
+
+    pub fn connect(target: &Target) -> Result<AnnotationStore, StoreError> {
         Ok(AnnotationStore {
-            conn: super::open(main_db)?,
+            db: super::connect(target)?,
         })
     }
 
@@ -103,42 +108,36 @@ impl AnnotationStore {
                 a.topic
             )));
         }
-        self.conn
+        self.db
             .execute(
                 "INSERT INTO annotators (topic, owner, description, url, active, public)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![topic, a.owner, a.description, a.url, a.active, a.public],
+                args![&topic, a.owner, &a.description, &a.url, a.active, a.public],
             )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(err, _)
-                    if err.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    StoreError::Invalid(format!("annotator {topic:?} already exists"))
-                }
-                other => other.into(),
-            })?;
+            .map_err(|e| e.if_unique(|| format!("annotator {topic:?} already exists")))?;
         Ok(())
     }
 
     pub fn annotator(&mut self, topic: &str) -> Result<Option<Annotator>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT topic, owner, description, url, active, public FROM annotators WHERE topic = ?1",
-                [normalise_topic(topic)],
-                annotator_row,
-            )
-            .optional()?)
+                args![normalise_topic(topic)],
+            )?
+            .as_ref()
+            .map(annotator_row)
+            .transpose()
     }
 
     pub fn annotators(&mut self) -> Result<Vec<Annotator>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT topic, owner, description, url, active, public FROM annotators ORDER BY topic",
-        )?;
-        let rows = stmt
-            .query_map([], annotator_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.db
+            .query(
+                "SELECT topic, owner, description, url, active, public FROM annotators ORDER BY topic",
+                &[],
+            )?
+            .iter()
+            .map(annotator_row)
+            .collect()
     }
 
     /// Write (or replace) `user`'s annotation. Only the annotator's owner may write to an
@@ -169,19 +168,19 @@ impl AnnotationStore {
                 }
             }
         }
-        let tx = self.conn.transaction()?;
+        self.db.transaction(|tx| {
         match a.survey {
             Survey::Lsst => {
                 let id: i64 = a.object.trim().parse().map_err(|_| {
                     StoreError::Invalid(format!("{:?} is not a diaObjectId", a.object))
                 })?;
                 tx.execute(
-                    "INSERT INTO annotations (diaObjectId, topic, version, classification, explanation, classdict, url)
+                    "INSERT INTO annotations (\"diaObjectId\", topic, version, classification, explanation, classdict, url)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (diaObjectId, topic) DO UPDATE SET version = excluded.version,
+                     ON CONFLICT (\"diaObjectId\", topic) DO UPDATE SET version = excluded.version,
                        classification = excluded.classification, explanation = excluded.explanation,
-                       classdict = excluded.classdict, url = excluded.url, timestamp = CURRENT_TIMESTAMP",
-                    params![id, topic, a.version, a.classification, a.explanation, a.classdict, a.url],
+                       classdict = excluded.classdict, url = excluded.url, \"timestamp\" = CURRENT_TIMESTAMP",
+                    args![id, &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url],
                 )?;
             }
             Survey::Ztf => {
@@ -189,22 +188,21 @@ impl AnnotationStore {
                     StoreError::Invalid(format!("{:?} is not a ZTF objectId: {e}", a.object))
                 })?;
                 tx.execute(
-                    "INSERT INTO ztf_annotations (objectId, topic, version, classification, explanation, classdict, url)
+                    "INSERT INTO ztf_annotations (\"objectId\", topic, version, classification, explanation, classdict, url)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (objectId, topic) DO UPDATE SET version = excluded.version,
+                     ON CONFLICT (\"objectId\", topic) DO UPDATE SET version = excluded.version,
                        classification = excluded.classification, explanation = excluded.explanation,
-                       classdict = excluded.classdict, url = excluded.url, timestamp = CURRENT_TIMESTAMP",
-                    params![a.object.trim(), topic, a.version, a.classification, a.explanation, a.classdict, a.url],
+                       classdict = excluded.classdict, url = excluded.url, \"timestamp\" = CURRENT_TIMESTAMP",
+                    args![a.object.trim(), &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url],
                 )?;
             }
         }
-        tx.execute(
-            "INSERT INTO annotation_events (survey, object, topic) VALUES (?1, ?2, ?3)",
-            params![survey_name(a.survey), a.object.trim(), topic],
-        )?;
-        let seq = tx.last_insert_rowid();
-        tx.commit()?;
-        Ok(seq)
+        tx.query_one(
+            "INSERT INTO annotation_events (survey, object, topic) VALUES (?1, ?2, ?3) RETURNING seq",
+            args![survey_name(a.survey), a.object.trim(), &topic],
+        )?
+        .get(0)
+        })
     }
 
     /// The annotation of an object by a topic, if any.
@@ -218,16 +216,16 @@ impl AnnotationStore {
             Survey::Lsst => ("annotations", "diaObjectId"),
             Survey::Ztf => ("ztf_annotations", "objectId"),
         };
-        Ok(self
-            .conn
-            .query_row(
+        self.db
+            .query_opt(
                 &format!(
-                    "SELECT CAST({key} AS TEXT), topic, COALESCE(version, ''), COALESCE(classification, ''),
+                    "SELECT CAST(\"{key}\" AS TEXT), topic, COALESCE(version, ''), COALESCE(classification, ''),
                      COALESCE(explanation, ''), COALESCE(classdict, ''), COALESCE(url, '')
-                     FROM {table} WHERE CAST({key} AS TEXT) = ?1 AND topic = ?2"
+                     FROM {table} WHERE CAST(\"{key}\" AS TEXT) = ?1 AND topic = ?2"
                 ),
-                params![object.trim(), normalise_topic(topic)],
-                |r| {
+                args![object.trim(), normalise_topic(topic)],
+            )?
+            .map(|r| {
                     Ok(Annotation {
                         survey,
                         object: r.get(0)?,
@@ -238,9 +236,8 @@ impl AnnotationStore {
                         classdict: r.get(5)?,
                         url: r.get(6)?,
                     })
-                },
-            )
-            .optional()?)
+            })
+            .transpose()
     }
 
     /// Events after `seq`, oldest first, at most `limit`.
@@ -249,46 +246,43 @@ impl AnnotationStore {
         seq: i64,
         limit: usize,
     ) -> Result<Vec<AnnotationEvent>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, survey, object, topic FROM annotation_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![seq, limit as i64], |r| {
+        self.db
+            .query(
+                "SELECT seq, survey, object, topic FROM annotation_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                args![seq, limit as i64],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(AnnotationEvent {
                     seq: r.get(0)?,
-                    survey: parse_survey(&r.get::<_, String>(1)?),
+                    survey: parse_survey(&r.get::<String>(1)?),
                     object: r.get(2)?,
                     topic: r.get(3)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+            })
+            .collect()
     }
 
     /// The newest event's sequence number (0 when there is none).
     pub fn last_seq(&mut self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT COALESCE(MAX(seq), 0) FROM annotation_events",
-            [],
-            |r| r.get(0),
-        )?)
+        self.db
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM annotation_events", &[])?
+            .get(0)
     }
 
     /// A follower's saved position in the event log.
     pub fn cursor(&mut self, name: &str) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM cursors WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        self.db
+            .query_opt("SELECT value FROM cursors WHERE name = ?1", args![name])?
+            .map(|r| r.get(0))
+            .transpose()
     }
 
     pub fn set_cursor(&mut self, name: &str, value: i64) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO cursors (name, value) VALUES (?1, ?2)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            params![name, value],
+            args![name, value],
         )?;
         Ok(())
     }
@@ -297,14 +291,14 @@ impl AnnotationStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sqlite::SqliteMainDb;
 
-    fn store() -> (tempfile::TempDir, AnnotationStore) {
+    /// Each test runs on SQLite and, where it runs, PostgreSQL.
+    fn each_backend(test: impl Fn(&mut AnnotationStore)) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("solas.db");
-        SqliteMainDb::open(&path).unwrap();
-        let s = AnnotationStore::open(&path).unwrap();
-        (dir, s)
+        test(&mut AnnotationStore::open(&dir.path().join("solas.db")).unwrap());
+        if let Some(pg) = solas_testdata::servers::TempDb::create("annotations") {
+            test(&mut AnnotationStore::connect(&Target::Postgres(pg.url())).unwrap());
+        }
     }
 
     fn annotation(object: &str, class: &str) -> Annotation {
@@ -322,7 +316,10 @@ mod tests {
 
     #[test]
     fn one_annotation_per_object_and_topic_replaced_on_update() {
-        let (_d, mut s) = store();
+        each_backend(one_annotation_per_object_and_topic);
+    }
+
+    fn one_annotation_per_object_and_topic(s: &mut AnnotationStore) {
         s.add_annotator(&Annotator {
             topic: "Fink".into(),
             owner: 7,
@@ -340,8 +337,10 @@ mod tests {
         assert_eq!(got.classification, "KN");
         assert_eq!(got.object, id, "64-bit id kept exactly");
         let n: i64 = s
-            .conn
-            .query_row("SELECT count(*) FROM annotations", [], |r| r.get(0))
+            .db
+            .query_one("SELECT count(*) FROM annotations", &[])
+            .unwrap()
+            .get(0)
             .unwrap();
         assert_eq!(n, 1);
         let events = s.events_after(0, 10).unwrap();
@@ -352,7 +351,10 @@ mod tests {
 
     #[test]
     fn only_the_owner_may_annotate_and_input_is_checked() {
-        let (_d, mut s) = store();
+        each_backend(owner_and_input_checked);
+    }
+
+    fn owner_and_input_checked(s: &mut AnnotationStore) {
         s.add_annotator(&Annotator {
             topic: "mine".into(),
             owner: 1,

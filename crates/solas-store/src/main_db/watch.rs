@@ -10,10 +10,11 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use solas_core::Survey;
 use solas_watch::{Cone, TnsRow};
 
+use crate::args;
+use crate::db::{Db, Target, Value};
 use crate::StoreError;
 
 /// The operator's watchlist holding TNS positions (owner 0).
@@ -99,29 +100,18 @@ pub struct StoredPosition {
 }
 
 pub struct WatchStore {
-    conn: Connection,
+    db: Db,
 }
 
 fn invalid(message: String) -> StoreError {
     StoreError::Invalid(message)
 }
 
-fn unique_violation(e: rusqlite::Error, what: String) -> StoreError {
-    match e {
-        rusqlite::Error::SqliteFailure(err, _)
-            if err.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            invalid(what)
-        }
-        other => other.into(),
-    }
-}
-
-fn bump(tx: &Transaction) -> Result<(), StoreError> {
+fn bump(tx: &mut Db) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO cursors (name, value) VALUES (?1, 1)
-         ON CONFLICT (name) DO UPDATE SET value = value + 1",
-        [VERSION_KEY],
+         ON CONFLICT (name) DO UPDATE SET value = cursors.value + 1",
+        args![VERSION_KEY],
     )?;
     Ok(())
 }
@@ -134,23 +124,24 @@ fn hit_table(base: &str, survey: Survey) -> (String, &'static str) {
 }
 
 impl WatchStore {
-    /// Open the watch tables of a main database made by [`super::SqliteMainDb::open`].
+    /// The watch tables of the main database in a SQLite file.
     pub fn open(main_db: &Path) -> Result<WatchStore, StoreError> {
+        Self::connect(&Target::Sqlite(main_db.to_path_buf()))
+    }
+
+    pub fn connect(target: &Target) -> Result<WatchStore, StoreError> {
         Ok(WatchStore {
-            conn: super::open(main_db)?,
+            db: super::connect(target)?,
         })
     }
 
     /// Changes whenever a watchlist, watchmap, TNS import or event changes what matches.
-    pub fn version(&self) -> Result<i64, StoreError> {
+    pub fn version(&mut self) -> Result<i64, StoreError> {
         Ok(self
-            .conn
-            .query_row(
-                "SELECT value FROM cursors WHERE name = ?1",
-                [VERSION_KEY],
-                |r| r.get(0),
-            )
-            .optional()?
+            .db
+            .query_opt("SELECT value FROM cursors WHERE name = ?1", args![VERSION_KEY])?
+            .map(|r| r.get(0))
+            .transpose()?
             .unwrap_or(0))
     }
 
@@ -172,29 +163,32 @@ impl WatchStore {
                 "default radius {radius_arcsec} is not a positive number of arcseconds"
             )));
         }
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO watchlists (owner, name, description, public, radius) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![owner, name, description, public, radius_arcsec],
-        )
-        .map_err(|e| unique_violation(e, format!("user {owner} already has a watchlist named {name:?}")))?;
-        let wl_id = tx.last_insert_rowid();
-        insert_cones(&tx, wl_id, cones)?;
-        bump(&tx)?;
-        tx.commit()?;
-        Ok(wl_id)
+        self.db.transaction(|tx| {
+            let wl_id: i64 = tx
+                .query_one(
+                    "INSERT INTO watchlists (owner, name, description, public, radius)
+                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING wl_id",
+                    args![owner, name, description, public, radius_arcsec],
+                )
+                .map_err(|e| e.if_unique(|| format!("user {owner} already has a watchlist named {name:?}")))?
+                .get(0)?;
+            insert_cones(tx, wl_id, cones)?;
+            bump(tx)?;
+            Ok(wl_id)
+        })
     }
 
-    pub fn watchlists(&self) -> Result<Vec<Watchlist>, StoreError> {
-        let mut stmt = self.conn.prepare(
+    pub fn watchlists(&mut self) -> Result<Vec<Watchlist>, StoreError> {
+        self.db.query(
             "SELECT w.wl_id, w.owner, w.name, w.description, w.public, w.active, w.radius,
                (SELECT COUNT(*) FROM watchlist_cones c WHERE c.wl_id = w.wl_id),
                (SELECT COUNT(*) FROM watchlist_hits h WHERE h.wl_id = w.wl_id)
              + (SELECT COUNT(*) FROM ztf_watchlist_hits h WHERE h.wl_id = w.wl_id)
              FROM watchlists w ORDER BY w.wl_id",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
+            &[],
+        )?
+        .iter()
+        .map(|r| {
                 Ok(Watchlist {
                     wl_id: r.get(0)?,
                     owner: r.get(1)?,
@@ -206,21 +200,17 @@ impl WatchStore {
                     cones: r.get(7)?,
                     hits: r.get(8)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        })
+        .collect()
     }
 
     /// Remove a watchlist with its cones and hits. Only its owner may.
     pub fn remove_watchlist(&mut self, wl_id: i64, owner: i64) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        self.db.transaction(|tx| {
         let found: Option<i64> = tx
-            .query_row(
-                "SELECT owner FROM watchlists WHERE wl_id = ?1",
-                [wl_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+            .query_opt("SELECT owner FROM watchlists WHERE wl_id = ?1", args![wl_id])?
+            .map(|r| r.get(0))
+            .transpose()?;
         match found {
             None => return Err(invalid(format!("no watchlist {wl_id}"))),
             Some(o) if o != owner => {
@@ -236,25 +226,24 @@ impl WatchStore {
             "ztf_watchlist_hits",
             "watchlists",
         ] {
-            tx.execute(&format!("DELETE FROM {table} WHERE wl_id = ?1"), [wl_id])?;
+            tx.execute(&format!("DELETE FROM {table} WHERE wl_id = ?1"), args![wl_id])?;
         }
-        bump(&tx)?;
-        tx.commit()?;
-        Ok(())
+        bump(tx)
+        })
     }
 
     /// Every cone of every active watchlist: (wl_id, cone_id, ra, dec, radius arcsec), the
     /// list's default radius standing in for cones without their own.
     pub fn for_each_cone(
-        &self,
+        &mut self,
         mut f: impl FnMut(i64, i64, f64, f64, f64),
     ) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db.query(
             "SELECT c.wl_id, c.cone_id, c.ra, c.decl, COALESCE(c.radius, w.radius)
-             FROM watchlist_cones c JOIN watchlists w ON w.wl_id = c.wl_id WHERE w.active",
+             FROM watchlist_cones c JOIN watchlists w ON w.wl_id = c.wl_id WHERE w.active <> 0",
+            &[],
         )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+        for r in rows {
             f(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
         }
         Ok(())
@@ -272,27 +261,30 @@ impl WatchStore {
         if name.trim().is_empty() {
             return Err(invalid("a watchmap needs a name".into()));
         }
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO watchmaps (owner, name, description, public, moc, area_deg2) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![owner, name, description, public, moc, area_deg2],
-        )
-        .map_err(|e| unique_violation(e, format!("user {owner} already has a watchmap named {name:?}")))?;
-        let id = tx.last_insert_rowid();
-        bump(&tx)?;
-        tx.commit()?;
-        Ok(id)
+        self.db.transaction(|tx| {
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO watchmaps (owner, name, description, public, moc, area_deg2)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING ar_id",
+                    args![owner, name, description, public, moc, area_deg2],
+                )
+                .map_err(|e| e.if_unique(|| format!("user {owner} already has a watchmap named {name:?}")))?
+                .get(0)?;
+            bump(tx)?;
+            Ok(id)
+        })
     }
 
-    pub fn watchmaps(&self) -> Result<Vec<Watchmap>, StoreError> {
-        let mut stmt = self.conn.prepare(
+    pub fn watchmaps(&mut self) -> Result<Vec<Watchmap>, StoreError> {
+        self.db.query(
             "SELECT m.ar_id, m.owner, m.name, m.description, m.public, m.active, m.area_deg2,
                (SELECT COUNT(*) FROM area_hits h WHERE h.ar_id = m.ar_id)
              + (SELECT COUNT(*) FROM ztf_area_hits h WHERE h.ar_id = m.ar_id)
              FROM watchmaps m ORDER BY m.ar_id",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
+            &[],
+        )?
+        .iter()
+        .map(|r| {
                 Ok(Watchmap {
                     ar_id: r.get(0)?,
                     owner: r.get(1)?,
@@ -303,31 +295,25 @@ impl WatchStore {
                     area_deg2: r.get(6)?,
                     hits: r.get(7)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        })
+        .collect()
     }
 
     /// The MOC bytes of every active watchmap.
-    pub fn active_mocs(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT ar_id, moc FROM watchmaps WHERE active ORDER BY ar_id")?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+    pub fn active_mocs(&mut self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        self.db
+            .query("SELECT ar_id, moc FROM watchmaps WHERE active <> 0 ORDER BY ar_id", &[])?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect()
     }
 
     pub fn remove_watchmap(&mut self, ar_id: i64, owner: i64) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        self.db.transaction(|tx| {
         let found: Option<i64> = tx
-            .query_row(
-                "SELECT owner FROM watchmaps WHERE ar_id = ?1",
-                [ar_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+            .query_opt("SELECT owner FROM watchmaps WHERE ar_id = ?1", args![ar_id])?
+            .map(|r| r.get(0))
+            .transpose()?;
         match found {
             None => return Err(invalid(format!("no watchmap {ar_id}"))),
             Some(o) if o != owner => {
@@ -336,20 +322,19 @@ impl WatchStore {
             Some(_) => {}
         }
         for table in ["area_hits", "ztf_area_hits", "watchmaps"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE ar_id = ?1"), [ar_id])?;
+            tx.execute(&format!("DELETE FROM {table} WHERE ar_id = ?1"), args![ar_id])?;
         }
-        bump(&tx)?;
-        tx.commit()?;
-        Ok(())
+        bump(tx)
+        })
     }
 
     /// Upsert TNS rows (a full export or an incremental one) and rebuild the `TNS`
     /// watchlist from the whole table, so matching and filters see them at once. Returns
     /// the TNS watchlist's id.
     pub fn import_tns(&mut self, rows: &[TnsRow], radius_arcsec: f64) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare(
+        self.db.transaction(|tx| {
+        for r in rows {
+            tx.execute(
                 "INSERT INTO crossmatch_tns (id, tns_name, tns_prefix, ra, decl, disc_mag, disc_mag_filter,
                    type, z, hostz, host_name, ext_catalogs, disc_int_name, disc_date, lastmodified_date,
                    sender, reporters, source_group, lasairmodified_date)
@@ -362,112 +347,110 @@ impl WatchStore {
                    lastmodified_date = excluded.lastmodified_date, sender = excluded.sender,
                    reporters = excluded.reporters, source_group = excluded.source_group,
                    lasairmodified_date = CURRENT_TIMESTAMP",
-            )?;
-            for r in rows {
-                stmt.execute(params![
+                args![
                     r.id,
-                    r.tns_name,
-                    r.tns_prefix,
+                    &r.tns_name,
+                    r.tns_prefix.clone(),
                     r.ra,
                     r.decl,
                     r.disc_mag,
-                    r.disc_mag_filter,
-                    r.r#type,
+                    r.disc_mag_filter.clone(),
+                    r.r#type.clone(),
                     r.z,
                     r.hostz,
-                    r.host_name,
-                    r.ext_catalogs,
-                    r.disc_int_name,
-                    r.disc_date,
-                    r.lastmodified_date,
-                    r.sender,
-                    r.reporters,
-                    r.source_group
-                ])?;
-            }
+                    r.host_name.clone(),
+                    r.ext_catalogs.clone(),
+                    r.disc_int_name.clone(),
+                    r.disc_date.clone(),
+                    r.lastmodified_date.clone(),
+                    r.sender.clone(),
+                    r.reporters.clone(),
+                    r.source_group.clone()
+                ],
+            )?;
         }
-        let wl_id = match tx
-            .query_row(
+        let existing: Option<i64> = tx
+            .query_opt(
                 "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
-                params![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-        {
+                args![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?;
+        let wl_id = match existing {
             Some(id) => {
                 tx.execute(
                     "UPDATE watchlists SET radius = ?2 WHERE wl_id = ?1",
-                    params![id, radius_arcsec],
+                    args![id, radius_arcsec],
                 )?;
                 id
             }
-            None => {
-                tx.execute(
+            None => tx
+                .query_one(
                     "INSERT INTO watchlists (owner, name, description, public, radius)
-                     VALUES (?1, ?2, 'Transient Name Server public objects', 1, ?3)",
-                    params![TNS_WATCHLIST.0, TNS_WATCHLIST.1, radius_arcsec],
-                )?;
-                tx.last_insert_rowid()
-            }
+                     VALUES (?1, ?2, 'Transient Name Server public objects', 1, ?3) RETURNING wl_id",
+                    args![TNS_WATCHLIST.0, TNS_WATCHLIST.1, radius_arcsec],
+                )?
+                .get(0)?,
         };
-        tx.execute("DELETE FROM watchlist_cones WHERE wl_id = ?1", [wl_id])?;
+        tx.execute("DELETE FROM watchlist_cones WHERE wl_id = ?1", args![wl_id])?;
         tx.execute(
-            "INSERT INTO watchlist_cones (wl_id, name, ra, decl, radius)
-             SELECT ?1, tns_name, ra, decl, NULL FROM crossmatch_tns",
-            [wl_id],
+            "INSERT INTO watchlist_cones (wl_id, name, ra, decl)
+             SELECT CAST(?1 AS BIGINT), tns_name, ra, decl FROM crossmatch_tns",
+            args![wl_id],
         )?;
         // Cone ids changed: the old hits point at cones that no longer exist.
-        tx.execute("DELETE FROM watchlist_hits WHERE wl_id = ?1", [wl_id])?;
-        tx.execute("DELETE FROM ztf_watchlist_hits WHERE wl_id = ?1", [wl_id])?;
-        bump(&tx)?;
-        tx.commit()?;
+        tx.execute("DELETE FROM watchlist_hits WHERE wl_id = ?1", args![wl_id])?;
+        tx.execute("DELETE FROM ztf_watchlist_hits WHERE wl_id = ?1", args![wl_id])?;
+        bump(tx)?;
         Ok(wl_id)
+        })
     }
 
-    pub fn tns_watchlist(&self) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
+    pub fn tns_watchlist(&mut self) -> Result<Option<i64>, StoreError> {
+        self.db
+            .query_opt(
                 "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
-                params![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
-                |r| r.get(0),
-            )
-            .optional()?)
+                args![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
+            )?
+            .map(|r| r.get(0))
+            .transpose()
     }
 
     pub fn add_event(&mut self, e: &MmaEvent) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO mma_areas (name, event_mjd, window_days, skymap_path, area10, area50, area90)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![e.name, e.event_mjd, e.window_days, e.skymap_path, e.area10, e.area50, e.area90],
-        )
-        .map_err(|err| unique_violation(err, format!("an event named {:?} already exists", e.name)))?;
-        let id = tx.last_insert_rowid();
-        bump(&tx)?;
-        tx.commit()?;
-        Ok(id)
+        self.db.transaction(|tx| {
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO mma_areas (name, event_mjd, window_days, skymap_path, area10, area50, area90)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING mw_id",
+                    args![&e.name, e.event_mjd, e.window_days, &e.skymap_path, e.area10, e.area50, e.area90],
+                )
+                .map_err(|err| err.if_unique(|| format!("an event named {:?} already exists", e.name)))?
+                .get(0)?;
+            bump(tx)?;
+            Ok(id)
+        })
     }
 
     /// Point an event at its skymap file once it has been copied under its id.
     pub fn set_event_path(&mut self, mw_id: i64, path: &str) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "UPDATE mma_areas SET skymap_path = ?2 WHERE mw_id = ?1",
-            params![mw_id, path],
-        )?;
-        bump(&tx)?;
-        tx.commit()?;
-        Ok(())
+        self.db.transaction(|tx| {
+            tx.execute(
+                "UPDATE mma_areas SET skymap_path = ?2 WHERE mw_id = ?1",
+                args![mw_id, path],
+            )?;
+            bump(tx)
+        })
     }
 
-    pub fn events(&self) -> Result<Vec<MmaEvent>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT mw_id, name, event_mjd, window_days, skymap_path, area10, area50, area90
-             FROM mma_areas ORDER BY mw_id",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
+    pub fn events(&mut self) -> Result<Vec<MmaEvent>, StoreError> {
+        self.db
+            .query(
+                "SELECT mw_id, name, event_mjd, window_days, skymap_path, area10, area50, area90
+                 FROM mma_areas ORDER BY mw_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(MmaEvent {
                     mw_id: r.get(0)?,
                     name: r.get(1)?,
@@ -478,9 +461,8 @@ impl WatchStore {
                     area50: r.get(6)?,
                     area90: r.get(7)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+            })
+            .collect()
     }
 
     /// Write what a matching pass found; repeated hits replace the earlier ones. LSST
@@ -490,106 +472,116 @@ impl WatchStore {
             return Ok(());
         }
         let tns = self.tns_watchlist()?;
-        let tx = self.conn.transaction()?;
-        for (o, wl_id, cone_id, arcsec) in &hits.cones {
-            let (table, key) = hit_table("watchlist_hits", o.survey);
-            tx.prepare_cached(&format!(
-                "INSERT INTO {table} (\"{key}\", wl_id, cone_id, arcsec, name)
-                 SELECT ?1, ?2, ?3, ?4, name FROM watchlist_cones WHERE cone_id = ?3
-                 ON CONFLICT DO UPDATE SET arcsec = excluded.arcsec, name = excluded.name,
-                   timestamp = CURRENT_TIMESTAMP"
-            ))?
-            .execute(params![key_value(o)?, wl_id, cone_id, arcsec])?;
-            if Some(*wl_id) == tns && o.survey == Survey::Lsst {
-                tx.prepare_cached(
-                    "UPDATE objects SET tns_name = (SELECT name FROM watchlist_cones WHERE cone_id = ?2)
-                     WHERE diaObjectId = ?1",
-                )?
-                .execute(params![key_value(o)?, cone_id])?;
+        self.db.transaction(|tx| {
+            for (o, wl_id, cone_id, arcsec) in &hits.cones {
+                let (table, key) = hit_table("watchlist_hits", o.survey);
+                // Cast: PostgreSQL cannot tell a parameter's type from a SELECT list.
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {table} (\"{key}\", wl_id, cone_id, arcsec, name)
+                         SELECT CAST(?1 AS {}), CAST(?2 AS BIGINT), cone_id, CAST(?4 AS DOUBLE PRECISION), name
+                         FROM watchlist_cones WHERE cone_id = ?3
+                         ON CONFLICT (\"{key}\", cone_id) DO UPDATE SET arcsec = excluded.arcsec,
+                           name = excluded.name, \"timestamp\" = CURRENT_TIMESTAMP",
+                        key_type(o.survey)
+                    ),
+                    args![key_value(o)?, wl_id, cone_id, arcsec],
+                )?;
+                if Some(*wl_id) == tns && o.survey == Survey::Lsst {
+                    tx.execute(
+                        "UPDATE objects SET tns_name = (SELECT name FROM watchlist_cones WHERE cone_id = ?2)
+                         WHERE \"diaObjectId\" = ?1",
+                        args![key_value(o)?, cone_id],
+                    )?;
+                }
             }
-        }
-        for (o, ar_id) in &hits.areas {
-            let (table, key) = hit_table("area_hits", o.survey);
-            tx.prepare_cached(&format!(
-                "INSERT INTO {table} (\"{key}\", ar_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
-            ))?
-            .execute(params![key_value(o)?, ar_id])?;
-        }
-        for (o, mw_id, contour, pd2, pd3) in &hits.mma {
-            let (table, key) = hit_table("mma_area_hits", o.survey);
-            tx.prepare_cached(&format!(
-                "INSERT INTO {table} (\"{key}\", mw_id, contour, probdens2, probdens3) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT DO UPDATE SET contour = excluded.contour, probdens2 = excluded.probdens2,
-                   probdens3 = excluded.probdens3, timestamp = CURRENT_TIMESTAMP"
-            ))?
-            .execute(params![key_value(o)?, mw_id, contour, pd2, pd3])?;
-        }
-        tx.commit()?;
-        Ok(())
+            for (o, ar_id) in &hits.areas {
+                let (table, key) = hit_table("area_hits", o.survey);
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {table} (\"{key}\", ar_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+                    ),
+                    args![key_value(o)?, ar_id],
+                )?;
+            }
+            for (o, mw_id, contour, pd2, pd3) in &hits.mma {
+                let (table, key) = hit_table("mma_area_hits", o.survey);
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {table} (\"{key}\", mw_id, contour, probdens2, probdens3)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (\"{key}\", mw_id) DO UPDATE SET contour = excluded.contour,
+                           probdens2 = excluded.probdens2, probdens3 = excluded.probdens3,
+                           \"timestamp\" = CURRENT_TIMESTAMP"
+                    ),
+                    args![key_value(o)?, mw_id, contour, pd2, *pd3],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Every stored object's position, latest detection and host distance.
-    pub fn positions(&self) -> Result<Vec<StoredPosition>, StoreError> {
-        let mut out = Vec::new();
-        let mut stmt = self.conn.prepare(
-            "SELECT CAST(o.diaObjectId AS TEXT), o.ra, o.decl, o.lastDiaSourceMjdTai, s.distance
-             FROM objects o LEFT JOIN sherlock_classifications s ON s.diaObjectId = o.diaObjectId
-             WHERE o.ra IS NOT NULL AND o.decl IS NOT NULL",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            out.push(StoredPosition {
-                object: ObjectRef {
-                    survey: Survey::Lsst,
-                    key: r.get(0)?,
-                },
-                ra: r.get(1)?,
-                dec: r.get(2)?,
-                last_mjd: r.get(3)?,
-                distance_mpc: r.get(4)?,
-            });
-        }
+    pub fn positions(&mut self) -> Result<Vec<StoredPosition>, StoreError> {
         // ZTF's jdmax is a Julian date.
-        let mut stmt = self.conn.prepare(
-            "SELECT o.objectId, o.ramean, o.decmean, o.jdmax - 2400000.5, s.distance
-             FROM ztf_objects o LEFT JOIN ztf_sherlock_classifications s ON s.objectId = o.objectId
-             WHERE o.ramean IS NOT NULL AND o.decmean IS NOT NULL",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            out.push(StoredPosition {
-                object: ObjectRef {
-                    survey: Survey::Ztf,
-                    key: r.get(0)?,
-                },
-                ra: r.get(1)?,
-                dec: r.get(2)?,
-                last_mjd: r.get(3)?,
-                distance_mpc: r.get(4)?,
-            });
+        let queries = [
+            (
+                Survey::Lsst,
+                "SELECT CAST(o.\"diaObjectId\" AS TEXT), o.ra, o.decl, o.\"lastDiaSourceMjdTai\", s.distance
+                 FROM objects o LEFT JOIN sherlock_classifications s ON s.\"diaObjectId\" = o.\"diaObjectId\"
+                 WHERE o.ra IS NOT NULL AND o.decl IS NOT NULL",
+            ),
+            (
+                Survey::Ztf,
+                "SELECT o.\"objectId\", o.ramean, o.decmean, o.jdmax - 2400000.5, s.distance
+                 FROM ztf_objects o LEFT JOIN ztf_sherlock_classifications s ON s.\"objectId\" = o.\"objectId\"
+                 WHERE o.ramean IS NOT NULL AND o.decmean IS NOT NULL",
+            ),
+        ];
+        let mut out = Vec::new();
+        for (survey, sql) in queries {
+            for r in self.db.query(sql, &[])? {
+                out.push(StoredPosition {
+                    object: ObjectRef {
+                        survey,
+                        key: r.get(0)?,
+                    },
+                    ra: r.get(1)?,
+                    dec: r.get(2)?,
+                    last_mjd: r.get(3)?,
+                    distance_mpc: r.get(4)?,
+                });
+            }
         }
         Ok(out)
     }
 }
 
 /// LSST keys are stored as integers, ZTF keys as text.
-fn key_value(o: &ObjectRef) -> Result<rusqlite::types::Value, StoreError> {
+fn key_value(o: &ObjectRef) -> Result<Value, StoreError> {
     Ok(match o.survey {
-        Survey::Lsst => rusqlite::types::Value::Integer(
+        Survey::Lsst => Value::Int(
             o.key
                 .parse()
                 .map_err(|_| invalid(format!("{:?} is not a diaObjectId", o.key)))?,
         ),
-        Survey::Ztf => rusqlite::types::Value::Text(o.key.clone()),
+        Survey::Ztf => Value::Text(o.key.clone()),
     })
 }
 
-fn insert_cones(tx: &Transaction, wl_id: i64, cones: &[Cone]) -> Result<(), StoreError> {
-    let mut stmt = tx.prepare(
-        "INSERT INTO watchlist_cones (wl_id, name, ra, decl, radius) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+fn key_type(survey: Survey) -> &'static str {
+    match survey {
+        Survey::Lsst => "BIGINT",
+        Survey::Ztf => "TEXT",
+    }
+}
+
+fn insert_cones(tx: &mut Db, wl_id: i64, cones: &[Cone]) -> Result<(), StoreError> {
     for c in cones {
-        stmt.execute(params![wl_id, c.name, c.ra, c.dec, c.radius_arcsec])?;
+        tx.execute(
+            "INSERT INTO watchlist_cones (wl_id, name, ra, decl, radius) VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![wl_id, &c.name, c.ra, c.dec, c.radius_arcsec],
+        )?;
     }
     Ok(())
 }

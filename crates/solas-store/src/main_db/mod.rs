@@ -1,20 +1,29 @@
-//! The main database in SQLite: Lasair's `objects` table for Rubin objects and
+//! The main database, on SQLite (embedded default) or PostgreSQL (scale-out), one code
+//! path for both over [`crate::db::Db`]: Lasair's `objects` table for Rubin objects and
 //! `ztf_objects` (Lasair-ZTF's `objects` columns) for ZTF, and the context classifications
 //! (`sherlock_classifications`, `ztf_sherlock_classifications`), with Lasair's column names
-//! so that Lasair filters run unchanged. Upserts replace every column and stamp `timestamp`.
+//! so that Lasair filters run unchanged; and beside them what users keep there (filters,
+//! watchlists, watchmaps, annotations) and what workers report. Upserts replace every
+//! column and stamp `timestamp`.
+
+pub mod annotations;
+mod context_cache;
+pub mod filters;
+mod schema;
+pub mod watch;
+
+pub use context_cache::DbContextCache;
 
 use std::path::Path;
 
-use rusqlite::types::ToSqlOutput;
-use rusqlite::{params_from_iter, Connection, ToSql};
-use solas_features::{Column, ObjectRow, Value, LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS};
+use solas_features::{Column, ColumnType, ObjectRow, Value, LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS};
 
-use super::migrate::{self, Migration};
+use crate::db::{Db, Migration, Target};
 use crate::tables::{create_table, upsert_sql, Dialect};
 use crate::{MainDb, StoreError};
 
-pub struct SqliteMainDb {
-    conn: Connection,
+pub struct MainDatabase {
+    db: Db,
 }
 
 /// The tables holding per-object rows: (table, columns). The first column is the key.
@@ -34,7 +43,7 @@ fn migrations() -> Vec<Migration> {
             version: 1,
             name: "objects (Lasair-LSST columns)",
             sql: create_table(Dialect::Sqlite, OBJECT_TABLES[0].0, OBJECT_TABLES[0].1)
-                + "CREATE INDEX objects_last ON objects (lastDiaSourceMjdTai);
+                + "CREATE INDEX objects_last ON objects (\"lastDiaSourceMjdTai\");
                    CREATE INDEX objects_htm16 ON objects (htm16);",
         },
         Migration {
@@ -80,56 +89,67 @@ fn migrations() -> Vec<Migration> {
         Migration {
             version: 5,
             name: "filter reports, annotations, watchlists, watchmaps and TNS",
-            sql: super::watch_tables::SQL.into(),
+            sql: schema::SQL.into(),
         },
         Migration {
             version: 6,
             name: "gravitational-wave events and their hits",
-            sql: super::watch_tables::MMA_SQL.into(),
+            sql: schema::MMA_SQL.into(),
         },
         Migration {
             version: 7,
             name: "worker status",
-            sql: super::watch_tables::WORKER_STATUS_SQL.into(),
+            sql: schema::WORKER_STATUS_SQL.into(),
         },
         Migration {
             version: 8,
             name: "filters' recent outputs",
-            sql: super::watch_tables::FILTER_OUTPUTS_SQL.into(),
+            sql: schema::FILTER_OUTPUTS_SQL.into(),
         },
         Migration {
             version: 9,
             name: "stage counts per hour",
-            sql: super::watch_tables::STAGE_HOURS_SQL.into(),
+            sql: schema::STAGE_HOURS_SQL.into(),
         },
     ]
 }
 
-struct Sql<'a>(&'a Value);
+/// Connect to the main database and bring its schema up to date. Every store in this
+/// module opens its connection here, so whichever process starts first migrates.
+pub fn connect(target: &Target) -> Result<Db, StoreError> {
+    let mut db = Db::open(target)?;
+    db.migrate("schema_migrations", &migrations())?;
+    Ok(db)
+}
 
-impl ToSql for Sql<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            Value::Null => ToSqlOutput::from(rusqlite::types::Null),
-            Value::Int(i) => ToSqlOutput::from(*i),
-            // NaN and infinities are not values a filter can compare: store NULL, as Lasair does.
-            Value::Float(f) if f.is_finite() => ToSqlOutput::from(*f),
-            Value::Float(_) => ToSqlOutput::from(rusqlite::types::Null),
-            Value::Text(s) => ToSqlOutput::from(s.as_str()),
-        })
+/// A value as its column's type wants it. NaN and infinities are not values a filter can
+/// compare: they are stored as NULL, as Lasair does.
+fn param(v: &Value, ty: ColumnType) -> crate::db::Value {
+    use crate::db::Value as V;
+    match (ty, v) {
+        (ColumnType::Int, Value::Int(i)) => V::Int(*i),
+        (ColumnType::Float, Value::Float(f)) if f.is_finite() => V::Float(*f),
+        (ColumnType::Float, Value::Int(i)) => V::Float(*i as f64),
+        (ColumnType::Text, Value::Text(s)) => V::Text(s.clone()),
+        _ => V::Null,
     }
 }
 
-impl SqliteMainDb {
-    pub fn open(path: &Path) -> Result<SqliteMainDb, StoreError> {
-        let mut conn = super::open(path)?;
-        migrate::apply(&mut conn, &migrations())?;
-        Ok(SqliteMainDb { conn })
+impl MainDatabase {
+    /// The main database in a SQLite file.
+    pub fn open(path: &Path) -> Result<MainDatabase, StoreError> {
+        Self::connect(&Target::Sqlite(path.to_path_buf()))
     }
 
-    /// A read-only handle on the same file, for queries from other threads.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    pub fn connect(target: &Target) -> Result<MainDatabase, StoreError> {
+        Ok(MainDatabase {
+            db: connect(target)?,
+        })
+    }
+
+    /// The connection, for reads the stores here do not offer.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.db
     }
 }
 
@@ -143,9 +163,10 @@ fn table_for(columns: &[Column]) -> Result<&'static str, StoreError> {
         .ok_or_else(|| StoreError::Invalid("row of an unknown column set".into()))
 }
 
-impl MainDb for SqliteMainDb {
+impl MainDb for MainDatabase {
     fn upsert_objects(&mut self, rows: &[ObjectRow]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let dialect = self.db.dialect();
+        let mut statements = Vec::with_capacity(rows.len());
         for row in rows {
             if row.values.len() != row.columns.len() {
                 return Err(StoreError::Invalid(format!(
@@ -154,21 +175,30 @@ impl MainDb for SqliteMainDb {
                     row.columns.len()
                 )));
             }
-            let table = table_for(row.columns)?;
-            let mut stmt = tx.prepare_cached(&upsert_sql(Dialect::Sqlite, table, row.columns))?;
-            stmt.execute(params_from_iter(row.values.iter().map(Sql)))?;
+            statements.push(upsert_sql(dialect, table_for(row.columns)?, row.columns));
         }
-        tx.commit()?;
-        Ok(())
+        self.db.transaction(|db| {
+            for (row, sql) in rows.iter().zip(&statements) {
+                let args: Vec<crate::db::Value> = row
+                    .values
+                    .iter()
+                    .zip(row.columns)
+                    .map(|(v, c)| param(v, c.ty))
+                    .collect();
+                db.execute(sql, &args)?;
+            }
+            Ok(())
+        })
     }
 
     fn counts(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
         OBJECT_TABLES
             .iter()
             .map(|(table, _)| {
-                let n: i64 =
-                    self.conn
-                        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+                let n: i64 = self
+                    .db
+                    .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])?
+                    .get(0)?;
                 Ok((table.to_string(), n as u64))
             })
             .collect()
