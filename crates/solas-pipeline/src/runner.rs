@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use solas_decode::Decoder;
 use solas_features::DustMap;
 use solas_store::blob::PackBlobStore;
+use solas_store::db::Target;
 use solas_store::main_db::{DbContextCache, MainDatabase};
 use solas_store::sqlite::SqliteLightcurves;
 use solas_store::{BlobStore, MainDb};
@@ -75,6 +76,13 @@ pub struct RunConfig {
     /// PostgreSQL connection string for the lightcurve store (e.g. `host=db user=solas
     /// dbname=solas`); None keeps it in `<data>/lightcurves.db`.
     pub lightcurves_url: Option<String>,
+    /// The main database (objects, classifications, filters, watchlists, annotations,
+    /// context cache): a PostgreSQL connection string, shared by every context and filter
+    /// worker of a scale-out deployment; None keeps it in `<data>/solas.db`.
+    pub main_db: Option<Target>,
+    /// On PostgreSQL, the connection string of the read-only role user filters run as
+    /// (None: the main database's).
+    pub filter_db_url: Option<String>,
     /// `s3://bucket[/prefix]` for cutouts in an S3-compatible store (None: pack files under
     /// `<data>/cutouts`), with its options (endpoint, allow_http, keys, region; the `AWS_*`
     /// environment variables are read too).
@@ -148,6 +156,13 @@ impl Role {
 }
 
 impl RunConfig {
+    /// Where the main database is.
+    pub fn main_target(&self) -> Target {
+        self.main_db
+            .clone()
+            .unwrap_or_else(|| Target::Sqlite(self.data_dir.join("solas.db")))
+    }
+
     pub fn new(data_dir: &Path, input: Input) -> RunConfig {
         RunConfig {
             data_dir: data_dir.to_path_buf(),
@@ -168,6 +183,8 @@ impl RunConfig {
             delivery: Default::default(),
             role: Role::All,
             lightcurves_url: None,
+            main_db: None,
+            filter_db_url: None,
             alert_webhook: None,
             alert_after: Duration::from_secs(60),
             cutouts_url: None,
@@ -371,7 +388,6 @@ type Handles = Vec<(&'static str, thread::JoinHandle<Result<(), RunError>>)>;
 /// The context stage, when catalogues are configured; otherwise alerts pass straight on.
 fn start_context(
     config: &RunConfig,
-    data: &Path,
     handles: &mut Handles,
     input: crossbeam_channel::Receiver<crate::message::InFlight>,
     stats: &Arc<Stats>,
@@ -382,7 +398,7 @@ fn start_context(
     let (tx, rx) = crossbeam_channel::bounded(1024);
     let stage = ContextStage {
         classifier,
-        cache: Box::new(DbContextCache::open(&data.join("solas.db"))?),
+        cache: Box::new(DbContextCache::connect(&config.main_target())?),
         stats: stats.clone(),
         max_batch: config.ingest_batch,
         linger: Duration::from_millis(20),
@@ -401,27 +417,30 @@ fn start_downstream(
     ack_tx: crossbeam_channel::Sender<crate::message::Origin>,
     stats: &Arc<Stats>,
     reader_lc: Box<dyn solas_store::LightcurveStore>,
-    main: MainDatabase,
     dust: Option<Arc<DustMap>>,
 ) -> Result<(), RunError> {
+    let main_db = config.main_target();
     let filter_rx = if matches!(config.role, Role::Filter) {
         stored_rx // classified by the context workers upstream
     } else {
-        start_context(config, data, handles, stored_rx, stats)?
+        start_context(config, handles, stored_rx, stats)?
     };
-    let mut engine = crate::filter::user_filters::SqliteFilterEngine::open(&data.join("solas.db"))
-        .map_err(RunError::Filters)?;
+    let mut engine = crate::filter::user_filters::DbFilterEngine::connect(
+        &main_db,
+        config.filter_db_url.as_deref(),
+    )
+    .map_err(RunError::Filters)?;
     engine.row_limit = config.filter_row_limit;
     engine.time_limit = config.filter_time_limit;
     let filter = FilterStage {
         lightcurves: reader_lc,
-        main: Box::new(main),
+        main: Box::new(MainDatabase::connect(&main_db)?),
         dust,
         stats: stats.clone(),
         max_batch: config.filter_batch,
         idle: config.filter_idle,
         max_age: config.filter_max_age,
-        watch: Some(crate::filter::watch::WatchMatcher::open(data)?),
+        watch: Some(crate::filter::watch::WatchMatcher::connect(&main_db, data)?),
         filters: Some(Box::new(engine)),
     };
     // A few batches of results may wait for delivery; more would only hold alerts unacked.
@@ -433,7 +452,7 @@ fn start_downstream(
     let delivery = crate::delivery::DeliveryStage {
         sink: crate::delivery::build_sink(&data.join("solas.db"), &config.delivery)
             .map_err(RunError::Filters)?,
-        reports: solas_store::main_db::filters::FilterStore::open(&data.join("solas.db"))?,
+        reports: solas_store::main_db::filters::FilterStore::connect(&main_db)?,
         stats: stats.clone(),
     };
     let acks = ack_tx.clone();
@@ -453,7 +472,6 @@ fn start_downstream(
 #[cfg(feature = "kafka")]
 fn start_publisher(
     config: &RunConfig,
-    data: &Path,
     handles: &mut Handles,
     stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
     ack_tx: &crossbeam_channel::Sender<crate::message::Origin>,
@@ -463,7 +481,7 @@ fn start_publisher(
         return Ok(Some(stored_rx));
     };
     let publish_rx = if matches!(config.role, Role::Context(_)) {
-        start_context(config, data, handles, stored_rx, stats)?
+        start_context(config, handles, stored_rx, stats)?
     } else {
         stored_rx
     };
@@ -481,7 +499,6 @@ fn start_publisher(
 #[cfg(not(feature = "kafka"))]
 fn start_publisher(
     _config: &RunConfig,
-    _data: &Path,
     _handles: &mut Handles,
     stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
     _ack_tx: &crossbeam_channel::Sender<crate::message::Origin>,
@@ -544,7 +561,8 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     };
     let writer_lc = open_lc()?;
     let reader_lc = open_lc()?;
-    let main = MainDatabase::open(&data.join("solas.db"))?;
+    // Opened here so a database that cannot be reached or migrated stops the run at once.
+    MainDatabase::connect(&config.main_target())?;
     let stats = config.stats.clone().unwrap_or_default();
     let mut source: Box<dyn Source> = match config.input {
         Input::Files(ref inputs) => Box::new(crate::source::files::FileSource::new(inputs)?),
@@ -619,9 +637,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         stored_rx
     };
     // Ingest and context workers publish on; every other role runs the stages after.
-    if let Some(stored_rx) =
-        start_publisher(&config, data, &mut handles, stored_rx, &ack_tx, &stats)?
-    {
+    if let Some(stored_rx) = start_publisher(&config, &mut handles, stored_rx, &ack_tx, &stats)? {
         start_downstream(
             &config,
             data,
@@ -630,7 +646,6 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             ack_tx.clone(),
             &stats,
             reader_lc,
-            main,
             dust,
         )?;
     }
@@ -642,7 +657,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         thread::spawn(move || progress_loop(&stats, &done, started))
     });
     let reporter = {
-        let (stats, done, db) = (stats.clone(), done.clone(), data.join("solas.db"));
+        let (stats, done, db) = (stats.clone(), done.clone(), config.main_target());
         let role = config.role.name();
         let hook = config.alert_webhook.clone();
         thread::spawn(move || crate::status::report_loop(&db, role, stats, done, hook))
@@ -670,7 +685,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     if let Some(e) = first_error {
         return Err(e);
     }
-    let tables = MainDatabase::open(&data.join("solas.db"))?.counts()?;
+    let tables = MainDatabase::connect(&config.main_target())?.counts()?;
     Ok(Summary {
         source: source_name,
         payloads: Stats::get(&stats.payloads),

@@ -8,12 +8,13 @@
 //! the first reporter to notice marks it stopped and tells the operator's alert hook, so a
 //! stage that dies and is restarted (by systemd or by hand) is heard of.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection};
+use solas_store::args;
+use solas_store::db::{Db, Target};
+use solas_store::StoreError;
 
 use crate::stats::{Stats, Stats as S};
 
@@ -44,8 +45,8 @@ fn summary(stats: &Stats) -> String {
     .to_string()
 }
 
-/// A worker silent this long while marked running is taken for dead.
-const SILENT: &str = "-30 seconds";
+/// A worker silent this long (seconds) while marked running is taken for dead.
+const SILENT: u32 = 30;
 
 /// The counters `stage_hours` keeps, in its column order.
 fn hour_counts(stats: &Stats) -> [u64; 8] {
@@ -62,7 +63,7 @@ fn hour_counts(stats: &Stats) -> [u64; 8] {
 }
 
 struct Reporter {
-    conn: Connection,
+    db: Db,
     worker: String,
     role: String,
     started: String,
@@ -79,43 +80,40 @@ impl Reporter {
             .zip(self.reported)
             .map(|(n, r)| n.saturating_sub(r) as i64)
             .collect();
-        let result = (|| -> rusqlite::Result<()> {
-            let tx = self.conn.unchecked_transaction()?;
+        let (worker, role, started) = (&self.worker, &self.role, &self.started);
+        let hour = self.db.dialect().this_hour();
+        let result = self.db.transaction(|tx| {
             tx.execute(
                 "INSERT INTO worker_status (worker, role, started, updated, running, summary, metrics)
                  VALUES (?1, ?2, ?3, CURRENT_TIMESTAMP, ?4, ?5, ?6)
                  ON CONFLICT (worker) DO UPDATE SET updated = CURRENT_TIMESTAMP, running = excluded.running,
                    summary = excluded.summary, metrics = excluded.metrics",
-                params![
-                    self.worker,
-                    self.role,
-                    self.started,
-                    running,
-                    summary(stats),
-                    stats.prometheus()
-                ],
+                args![worker, role, started, running, summary(stats), stats.prometheus()],
             )?;
             if delta.iter().any(|d| *d > 0) {
                 tx.execute(
-                    "INSERT INTO stage_hours (hour, worker, role, alerts, stored, classified,
-                       filtered, delivered, rejected, batches, batch_ns)
-                     VALUES (strftime('%Y-%m-%d %H:00', 'now'), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (hour, worker) DO UPDATE SET
-                       alerts = alerts + excluded.alerts, stored = stored + excluded.stored,
-                       classified = classified + excluded.classified,
-                       filtered = filtered + excluded.filtered,
-                       delivered = delivered + excluded.delivered,
-                       rejected = rejected + excluded.rejected,
-                       batches = batches + excluded.batches,
-                       batch_ns = batch_ns + excluded.batch_ns",
-                    params![
-                        self.worker, self.role, delta[0], delta[1], delta[2], delta[3], delta[4],
-                        delta[5], delta[6], delta[7]
+                    &format!(
+                        "INSERT INTO stage_hours (hour, worker, role, alerts, stored, classified,
+                           filtered, delivered, rejected, batches, batch_ns)
+                         VALUES ({hour}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                         ON CONFLICT (hour, worker) DO UPDATE SET
+                           alerts = stage_hours.alerts + excluded.alerts,
+                           stored = stage_hours.stored + excluded.stored,
+                           classified = stage_hours.classified + excluded.classified,
+                           filtered = stage_hours.filtered + excluded.filtered,
+                           delivered = stage_hours.delivered + excluded.delivered,
+                           rejected = stage_hours.rejected + excluded.rejected,
+                           batches = stage_hours.batches + excluded.batches,
+                           batch_ns = stage_hours.batch_ns + excluded.batch_ns"
+                    ),
+                    args![
+                        worker, role, delta[0], delta[1], delta[2], delta[3], delta[4], delta[5],
+                        delta[6], delta[7]
                     ],
                 )?;
             }
-            tx.commit()
-        })();
+            Ok(())
+        });
         match result {
             Ok(()) => self.reported = now,
             Err(e) => log::warn!("writing worker status: {e}"),
@@ -124,20 +122,23 @@ impl Reporter {
 
     /// Mark workers that stopped reporting as stopped, and tell the operator. The UPDATE
     /// claims them atomically, so however many reporters look, each loss is told once.
-    fn claim_silent(&self) {
-        let lost: rusqlite::Result<Vec<(String, String, String)>> = (|| {
-            let mut stmt = self.conn.prepare(
-                "UPDATE worker_status SET running = 0
-                 WHERE running = 1 AND worker != ?1 AND updated < datetime('now', ?2)
-                 RETURNING worker, role, updated",
-            )?;
-            let rows = stmt
-                .query_map(params![self.worker, SILENT], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect();
-            rows
-        })();
+    fn claim_silent(&mut self) {
+        let since = self.db.dialect().seconds_ago(SILENT);
+        let lost: Result<Vec<(String, String, String)>, StoreError> = self
+            .db
+            .query(
+                &format!(
+                    "UPDATE worker_status SET running = 0
+                     WHERE running = 1 AND worker != ?1 AND updated < {since}
+                     RETURNING worker, role, updated"
+                ),
+                args![&self.worker],
+            )
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .collect()
+            });
         let lost = match lost {
             Ok(l) => l,
             Err(e) => {
@@ -161,25 +162,25 @@ impl Reporter {
 /// Report until `done`, then once more as stopped. `hook` hears of workers that stop
 /// reporting without a clean exit.
 pub fn report_loop(
-    main_db: &Path,
+    main_db: &Target,
     role: &str,
     stats: Arc<Stats>,
     done: Arc<AtomicBool>,
     hook: Option<String>,
 ) {
-    let conn = match Connection::open(main_db) {
+    let mut db = match Db::open(main_db) {
         Ok(c) => c,
         Err(e) => {
             log::warn!("worker status not reported: {e}");
             return;
         }
     };
-    let _ = conn.busy_timeout(Duration::from_secs(5));
-    let started: String = conn
-        .query_row("SELECT CURRENT_TIMESTAMP", [], |r| r.get(0))
+    let started: String = db
+        .query_one("SELECT CURRENT_TIMESTAMP", &[])
+        .and_then(|r| r.get(0))
         .unwrap_or_default();
     let mut reporter = Reporter {
-        conn,
+        db,
         worker: worker_name(role),
         role: role.to_string(),
         started,

@@ -13,7 +13,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
 use solas_pipeline::delivery::{DeliveryConfig, DeliveryStage, DeliveryWork};
-use solas_pipeline::filter::user_filters::{FilterEngine, FilterFailure, SqliteFilterEngine};
+use solas_pipeline::filter::user_filters::{DbFilterEngine, FilterEngine, FilterFailure};
 use solas_query::run_sqlite::BatchObjects;
 use solas_store::main_db::annotations::{Annotation, AnnotationStore, Annotator};
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
@@ -312,7 +312,7 @@ fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run
         ))
         .unwrap();
 
-    let mut engine = SqliteFilterEngine::open(&db).unwrap();
+    let mut engine = DbFilterEngine::open(&db).unwrap();
     engine.time_limit = Duration::from_millis(20);
     let batch = BatchObjects {
         lsst: (1..=300_000).collect(),

@@ -8,7 +8,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use solas_pipeline::filter::user_filters::{check_stored, FilterEngine, SqliteFilterEngine};
+use solas_pipeline::filter::user_filters::{check_stored, DbFilterEngine, FilterEngine};
 use solas_pipeline::filter::watch::retro_match;
 use solas_query::run_sqlite::BatchObjects;
 use solas_query::sqlite_resources::SqliteResources;
@@ -90,7 +90,7 @@ fn watchmap_hits_agree_with_mocpy_live_and_retro() {
     );
     f.name = "in i125".into();
     FilterStore::open(&db).unwrap().add(&f).unwrap();
-    let mut engine = SqliteFilterEngine::open(&db).unwrap();
+    let mut engine = DbFilterEngine::open(&db).unwrap();
     let all: Vec<String> = {
         let conn = rusqlite::Connection::open(&db).unwrap();
         let mut stmt = conn.prepare("SELECT objectId FROM ztf_objects").unwrap();
@@ -258,7 +258,7 @@ fn tns_import_names_the_object_and_joins_crossmatch_tns() {
     );
     f.survey = "lsst".into();
     FilterStore::open(&db).unwrap().add(&f).unwrap();
-    let mut engine = SqliteFilterEngine::open(&db).unwrap();
+    let mut engine = DbFilterEngine::open(&db).unwrap();
     let outcomes = engine.run_batch(&BatchObjects {
         lsst: vec![169298432598474793, 169298432598474794],
         ztf: vec![],

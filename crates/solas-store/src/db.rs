@@ -293,13 +293,14 @@ impl Db {
             Conn::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
                 let n = stmt.column_count();
-                let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                    (0..n)
-                        .map(|i| r.get_ref(i).map(from_sqlite))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map(Row)
-                })
-                .map_err(sqlite)?;
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                        (0..n)
+                            .map(|i| r.get_ref(i).map(from_sqlite))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map(Row)
+                    })
+                    .map_err(sqlite)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(sqlite)
             }
             Conn::Postgres { client, prepared } => {
@@ -333,9 +334,9 @@ impl Db {
     pub fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match &mut self.conn {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Conn::Postgres { client, .. } => {
-                client.batch_execute(&Dialect::Postgres.sql(sql)).map_err(pg)
-            }
+            Conn::Postgres { client, .. } => client
+                .batch_execute(&Dialect::Postgres.sql(sql))
+                .map_err(pg),
         }
     }
 
@@ -580,7 +581,10 @@ mod tests {
             .unwrap();
         assert_eq!(n, 1);
         let none: Option<i64> = db
-            .query_one("SELECT \"mixedCase\" FROM t WHERE s IS NULL OR id = ?1", args![id])
+            .query_one(
+                "SELECT \"mixedCase\" FROM t WHERE s IS NULL OR id = ?1",
+                args![id],
+            )
             .unwrap()
             .get(0)
             .unwrap();

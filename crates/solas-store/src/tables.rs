@@ -61,6 +61,24 @@ impl Dialect {
         }
     }
 
+    /// The current UTC hour as `YYYY-MM-DD HH:00`.
+    pub fn this_hour(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "strftime('%Y-%m-%d %H:00', 'now')",
+            Dialect::Postgres => "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00')",
+        }
+    }
+
+    /// The UTC time `seconds` ago, in the form of [`Dialect::now`].
+    pub fn seconds_ago(self, seconds: u32) -> String {
+        match self {
+            Dialect::Sqlite => format!("datetime('now', '-{seconds} seconds')"),
+            Dialect::Postgres => format!(
+                "to_char(now() AT TIME ZONE 'UTC' - interval '{seconds} seconds', 'YYYY-MM-DD HH24:MI:SS')"
+            ),
+        }
+    }
+
     /// The placeholder for the `i`-th parameter (from 1).
     fn placeholder(self, i: usize) -> String {
         match self {
@@ -233,7 +251,9 @@ mod dialect_tests {
     fn postgres_statements() {
         let pg = Dialect::Postgres;
         assert_eq!(
-            pg.sql("UPDATE t SET a = ?2, \"why?1\" = 'it''s ?3', at = CURRENT_TIMESTAMP WHERE id = ?1"),
+            pg.sql(
+                "UPDATE t SET a = ?2, \"why?1\" = 'it''s ?3', at = CURRENT_TIMESTAMP WHERE id = ?1"
+            ),
             format!(
                 "UPDATE t SET a = $2, \"why?1\" = 'it''s ?3', at = {} WHERE id = $1",
                 pg.now()

@@ -4,8 +4,8 @@
 //! killed with SIGKILL mid-stream and started again. Afterwards the stores hold what one
 //! embedded run over the same alerts produces: the same detections, each once, the same
 //! objects rows, the same context classifications and the same watchlist hits, none twice.
-//! Run twice: with every store under `--data`, and with lightcurves in PostgreSQL and
-//! cutouts in an S3-compatible store.
+//! Run twice: with every store under `--data`, and with the main database and the
+//! lightcurves in PostgreSQL and cutouts in an S3-compatible store.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -63,15 +63,27 @@ fn compared(names: &[String], columns: &[&str]) -> Vec<usize> {
         .collect()
 }
 
+/// Where the workers keep their databases: under `--data`, or in PostgreSQL.
+#[derive(Clone, Copy, Default)]
+struct Databases<'a> {
+    lightcurves: Option<&'a str>,
+    main: Option<&'a str>,
+}
+
 /// The rows of [`KEEP`], sorted, each value written the same way whichever database held
-/// it. Lightcurves come from `lightcurves_db` (PostgreSQL) when given.
-fn learned(dir: &Path, lightcurves_db: Option<&str>) -> Vec<(String, Vec<String>)> {
+/// it.
+fn learned(dir: &Path, dbs: Databases) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for (table, columns) in KEEP {
         let lightcurve = matches!(table, "detections" | "forced_photometry" | "non_detections");
-        let mut rows = match lightcurves_db {
-            Some(url) if lightcurve => pg_rows(url, table),
-            _ => {
+        let pg = if lightcurve {
+            dbs.lightcurves
+        } else {
+            dbs.main
+        };
+        let mut rows = match pg {
+            Some(url) => pg_rows(url, table, columns),
+            None => {
                 let file = if lightcurve {
                     "lightcurves.db"
                 } else {
@@ -112,16 +124,18 @@ fn sqlite_rows(db: &Path, table: &str, columns: &[&str]) -> Vec<String> {
     .unwrap()
 }
 
-/// A lightcurve table's rows from PostgreSQL, written as [`sqlite_rows`] writes them.
-fn pg_rows(url: &str, table: &str) -> Vec<String> {
+/// A table's rows from PostgreSQL, written as [`sqlite_rows`] writes them.
+fn pg_rows(url: &str, table: &str, columns: &[&str]) -> Vec<String> {
     use postgres::types::Type;
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    let rows = client
-        .query(&format!("SELECT * FROM {table}"), &[])
-        .unwrap();
+    let Ok(rows) = client.query(&format!("SELECT * FROM {table}"), &[]) else {
+        return Vec::new();
+    };
     rows.iter()
         .map(|r| {
-            (0..r.len())
+            let names: Vec<String> = r.columns().iter().map(|c| c.name().to_string()).collect();
+            compared(&names, columns)
+                .into_iter()
                 .map(|i| {
                     let ty = r.columns()[i].type_().clone();
                     let text = if ty == Type::INT2 {
@@ -147,16 +161,18 @@ fn pg_rows(url: &str, table: &str) -> Vec<String> {
 }
 
 /// Objects rows written so far (0 before the database exists).
-fn objects(dir: &Path) -> i64 {
-    rusqlite::Connection::open(dir.join("solas.db"))
-        .and_then(|c| {
-            c.query_row(
-                "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM ztf_objects)",
-                [],
-                |r| r.get(0),
-            )
-        })
-        .unwrap_or(0)
+fn objects(dir: &Path, main_db: Option<&str>) -> i64 {
+    const COUNT: &str =
+        "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM ztf_objects)";
+    match main_db {
+        Some(url) => postgres::Client::connect(url, postgres::NoTls)
+            .and_then(|mut c| c.query_one(COUNT, &[]))
+            .map(|r| r.get(0))
+            .unwrap_or(0),
+        None => rusqlite::Connection::open(dir.join("solas.db"))
+            .and_then(|c| c.query_row(COUNT, [], |r| r.get(0)))
+            .unwrap_or(0),
+    }
 }
 
 /// One stage of the scale-out pipeline: its sub-command, the topic it reads and the one
@@ -212,8 +228,13 @@ fn worker(stage: &Stage, brokers: &str, dir: &Path, env: &[(String, String)]) ->
 
 /// Run `solas` to completion, failing the test with its output if it fails.
 fn solas(args: &[&str]) -> String {
+    solas_with(&[], args)
+}
+
+fn solas_with(env: &[(String, String)], args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_solas"))
         .env("SOLAS_SHARED_DATA", data::shared())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(args)
         .output()
         .unwrap();
@@ -228,23 +249,26 @@ fn solas(args: &[&str]) -> String {
 
 /// Load three real catalogues and a watchlist of cones around some of the alerts into a
 /// data directory (the same set-up for the workers and the embedded run).
-fn set_up(dir: &Path, watchlist: &Path) {
+fn set_up(dir: &Path, watchlist: &Path, env: &[(String, String)]) {
     let data = dir.to_str().unwrap();
     let descriptions = solas_testdata::catalogue_descriptions(&["openngc", "3hsp", "hipparcos2"]);
     let mut args = vec!["catalogue", "add", "--data", data];
     args.extend(descriptions.iter().map(String::as_str));
     solas(&args);
-    solas(&[
-        "watchlist",
-        "add",
-        watchlist.to_str().unwrap(),
-        "--name",
-        "fault test",
-        "--radius",
-        "5",
-        "--data",
-        data,
-    ]);
+    solas_with(
+        env,
+        &[
+            "watchlist",
+            "add",
+            watchlist.to_str().unwrap(),
+            "--name",
+            "fault test",
+            "--radius",
+            "5",
+            "--data",
+            data,
+        ],
+    );
 }
 
 /// A watchlist CSV with a cone on the first alert of every third file.
@@ -274,23 +298,32 @@ fn watchlist_csv(files: &[std::path::PathBuf], schema_dir: &Path) -> String {
 
 #[test]
 fn killed_workers_restart_and_the_result_equals_one_embedded_run() {
-    fault_test(&[], None);
+    fault_test(&[], Databases::default());
 }
 
-/// The same with the stores that scale out: lightcurves in PostgreSQL and cutouts in an
-/// S3-compatible store (moto), both on loopback; every cutout the embedded run keeps is in
-/// the bucket, byte for byte.
+/// The same with the stores that scale out: the main database (objects, classifications,
+/// watchlists and hits, context cache) and the lightcurves in PostgreSQL, and cutouts in
+/// an S3-compatible store (moto), all on loopback; every cutout the embedded run keeps is
+/// in the bucket, byte for byte.
 #[test]
 fn killed_workers_on_postgres_and_s3_equal_one_embedded_run() {
-    let Some(db) = TempDb::create("fault") else {
+    let (Some(lightcurves), Some(main)) =
+        (TempDb::create("fault_lc"), TempDb::create("fault_main"))
+    else {
         return;
     };
     let s3 = S3Server::start("solas-cutouts");
     let bucket = "s3://solas-cutouts/fault";
     let mut env = s3.env();
-    env.push(("SOLAS_LIGHTCURVES_DB".into(), db.url()));
+    env.push(("SOLAS_LIGHTCURVES_DB".into(), lightcurves.url()));
+    env.push(("SOLAS_MAIN_DB".into(), main.url()));
     env.push(("SOLAS_CUTOUTS".into(), bucket.into()));
-    let tmp = fault_test(&env, Some(&db.url()));
+    let (lightcurves, main) = (lightcurves.url(), main.url());
+    let dbs = Databases {
+        lightcurves: Some(&lightcurves),
+        main: Some(&main),
+    };
+    let tmp = fault_test(&env, dbs);
     let embedded = tmp.path().join("embedded");
 
     let settings = s3.options();
@@ -317,7 +350,7 @@ fn killed_workers_on_postgres_and_s3_equal_one_embedded_run() {
 
 /// Run the fault test with `env` given to every worker; returns the temporary directory
 /// with the embedded run's data in `embedded/`.
-fn fault_test(env: &[(String, String)], lightcurves_db: Option<&str>) -> tempfile::TempDir {
+fn fault_test(env: &[(String, String)], dbs: Databases) -> tempfile::TempDir {
     // Each run starts a dozen processes: one run at a time on a small machine.
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -335,8 +368,8 @@ fn fault_test(env: &[(String, String)], lightcurves_db: Option<&str>) -> tempfil
     let watchlist = tmp.path().join("watchlist.csv");
     std::fs::write(&watchlist, watchlist_csv(&files, &schema_dir)).unwrap();
     let (dir, embedded) = (tmp.path().join("data"), tmp.path().join("embedded"));
-    set_up(&dir, &watchlist);
-    set_up(&embedded, &watchlist);
+    set_up(&dir, &watchlist, env);
+    set_up(&embedded, &watchlist, &[]);
 
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
@@ -371,11 +404,11 @@ fn fault_test(env: &[(String, String)], lightcurves_db: Option<&str>) -> tempfil
         .collect();
     // Mid-stream: once some alerts are through every stage.
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while objects(&dir) == 0 && std::time::Instant::now() < deadline {
+    while objects(&dir, dbs.main) == 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
-        objects(&dir) > 0,
+        objects(&dir, dbs.main) > 0,
         "the workers made no progress\n{}",
         worker_logs(&tmp.path().join("logs"))
     );
@@ -420,7 +453,7 @@ fn fault_test(env: &[(String, String)], lightcurves_db: Option<&str>) -> tempfil
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     solas(&args);
 
-    let (want, got) = (learned(&embedded, None), learned(&dir, lightcurves_db));
+    let (want, got) = (learned(&embedded, Databases::default()), learned(&dir, dbs));
     for ((table, a), (_, b)) in want.iter().zip(&got) {
         // This subset has no forced photometry; everything else must be there.
         assert!(

@@ -4,15 +4,18 @@
 //! rows and is stopped after `time_limit`; a filter that fails or runs too long is reported
 //! in its outcome and the others still run.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use solas_query::run_sqlite::{BatchObjects, ResultRow, SqliteRunner};
-use solas_query::sqlite_resources::SqliteResources;
-use solas_query::{check, CheckedQuery, FilterSpec, QueryError, Resources, Survey};
+use solas_query::run_pg::{PgRunError, PgRunner};
+use solas_query::run_sqlite::{BatchObjects, ResultRow, RunError, SqliteRunner};
+use solas_query::{check, CheckedQuery, FilterSpec, Part, QueryError, Resources, Survey};
+use solas_store::args;
+use solas_store::db::{Db, Target};
 use solas_store::main_db::annotations::{AnnotationEvent, AnnotationStore};
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
+use solas_store::StoreError;
 
 /// Why a filter ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,14 +68,135 @@ pub trait FilterEngine: Send {
     fn run_annotations(&mut self) -> Vec<FilterOutcome>;
 }
 
-/// The embedded engine: filters stored in the SQLite main database, run on a read-only
-/// connection to it.
-pub struct SqliteFilterEngine {
-    main_db: PathBuf,
+/// Where filters run: a read-only connection to the main database, holding the batch's
+/// objects in tables of its own session.
+pub trait BatchRunner: Send {
+    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), String>;
+    fn run(
+        &mut self,
+        query: &CheckedQuery,
+        limit: u64,
+        timeout: Duration,
+    ) -> Result<Vec<ResultRow>, FilterFailure>;
+}
+
+impl BatchRunner for SqliteRunner {
+    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), String> {
+        SqliteRunner::set_batch(self, batch).map_err(|e| e.to_string())
+    }
+
+    fn run(
+        &mut self,
+        query: &CheckedQuery,
+        limit: u64,
+        timeout: Duration,
+    ) -> Result<Vec<ResultRow>, FilterFailure> {
+        SqliteRunner::run(self, query, true, limit, timeout).map_err(|e| match e {
+            RunError::Timeout(_) => FilterFailure::Timeout(e.to_string()),
+            other => FilterFailure::Failed(other.to_string()),
+        })
+    }
+}
+
+impl BatchRunner for PgRunner {
+    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), String> {
+        PgRunner::set_batch(self, batch).map_err(|e| e.to_string())
+    }
+
+    fn run(
+        &mut self,
+        query: &CheckedQuery,
+        limit: u64,
+        timeout: Duration,
+    ) -> Result<Vec<ResultRow>, FilterFailure> {
+        PgRunner::run(self, query, true, limit, timeout).map_err(|e| match e {
+            PgRunError::Timeout(_) => FilterFailure::Timeout(e.to_string()),
+            other => FilterFailure::Failed(other.to_string()),
+        })
+    }
+}
+
+/// [`Resources`] read from the main database, on either backend: which watchlists and
+/// watchmaps a filter's owner may name, which annotators exist, and the TNS watchlist.
+pub struct DbResources(RefCell<Db>);
+
+impl DbResources {
+    pub fn connect(target: &Target) -> Result<DbResources, StoreError> {
+        Ok(DbResources(RefCell::new(solas_store::main_db::connect(
+            target,
+        )?)))
+    }
+
+    fn allowed(
+        &self,
+        table: &str,
+        key: &str,
+        id: i64,
+        user: Option<i64>,
+    ) -> Result<bool, QueryError> {
+        let row = self
+            .0
+            .borrow_mut()
+            .query_opt(
+                &format!("SELECT owner, public FROM {table} WHERE {key} = ?1"),
+                args![id],
+            )
+            .and_then(|r| {
+                r.map(|r| Ok((r.get::<i64>(0)?, r.get::<bool>(1)?)))
+                    .transpose()
+            })
+            .map_err(db_error)?;
+        Ok(row.is_some_and(|(owner, public)| public || Some(owner) == user))
+    }
+}
+
+fn db_error(e: StoreError) -> QueryError {
+    QueryError::new(
+        Part::Tables,
+        format!("reading watchlists, watchmaps or annotators: {e}"),
+    )
+}
+
+impl Resources for DbResources {
+    fn watchlist_allowed(&self, id: i64, user: Option<i64>) -> Result<bool, QueryError> {
+        self.allowed("watchlists", "wl_id", id, user)
+    }
+
+    fn watchmap_allowed(&self, id: i64, user: Option<i64>) -> Result<bool, QueryError> {
+        self.allowed("watchmaps", "ar_id", id, user)
+    }
+
+    fn annotator_exists(&self, topic: &str) -> Result<bool, QueryError> {
+        self.0
+            .borrow_mut()
+            .query_opt(
+                "SELECT 1 FROM annotators WHERE topic = lower(?1)",
+                args![topic],
+            )
+            .map(|r| r.is_some())
+            .map_err(db_error)
+    }
+
+    fn tns_watchlist_id(&self) -> Result<Option<i64>, QueryError> {
+        let (owner, name) = solas_store::main_db::watch::TNS_WATCHLIST;
+        self.0
+            .borrow_mut()
+            .query_opt(
+                "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
+                args![owner, name],
+            )
+            .and_then(|r| r.map(|r| r.get(0)).transpose())
+            .map_err(db_error)
+    }
+}
+
+/// The engine over the filters stored in the main database (SQLite or PostgreSQL).
+pub struct DbFilterEngine {
+    main_db: Target,
     store: FilterStore,
     annotations: AnnotationStore,
-    resources: SqliteResources,
-    runner: SqliteRunner,
+    resources: DbResources,
+    runner: Box<dyn BatchRunner>,
     checked: HashMap<i64, (StoredFilter, Result<CheckedQuery, QueryError>)>,
     refreshed: Option<Instant>,
     pub row_limit: u64,
@@ -108,9 +232,18 @@ fn survey_of(f: &StoredFilter) -> Survey {
     }
 }
 
-impl SqliteFilterEngine {
-    pub fn open(main_db: &Path) -> Result<SqliteFilterEngine, String> {
-        let mut annotations = AnnotationStore::open(main_db).map_err(|e| e.to_string())?;
+impl DbFilterEngine {
+    /// The engine over the main database in a SQLite file.
+    pub fn open(main_db: &std::path::Path) -> Result<DbFilterEngine, String> {
+        Self::connect(&Target::Sqlite(main_db.to_path_buf()), None)
+    }
+
+    /// The engine over the main database at `main_db`. On PostgreSQL, filters run as the
+    /// role of `runner_url` when given (a role that may only read the filter tables; see
+    /// docs/operations.md), else on the main connection string; always in read-only
+    /// transactions with a statement timeout.
+    pub fn connect(main_db: &Target, runner_url: Option<&str>) -> Result<DbFilterEngine, String> {
+        let mut annotations = AnnotationStore::connect(main_db).map_err(|e| e.to_string())?;
         // A new database starts following the log at its end: annotations made before the
         // broker first ran are not news.
         if annotations
@@ -123,12 +256,18 @@ impl SqliteFilterEngine {
                 .set_cursor(ANNOTATION_CURSOR, end)
                 .map_err(|e| e.to_string())?;
         }
-        Ok(SqliteFilterEngine {
-            main_db: main_db.to_path_buf(),
-            store: FilterStore::open(main_db).map_err(|e| e.to_string())?,
+        let runner: Box<dyn BatchRunner> = match main_db {
+            Target::Sqlite(path) => Box::new(SqliteRunner::open(path).map_err(|e| e.to_string())?),
+            Target::Postgres(url) => {
+                Box::new(PgRunner::connect(runner_url.unwrap_or(url)).map_err(|e| e.to_string())?)
+            }
+        };
+        Ok(DbFilterEngine {
+            main_db: main_db.clone(),
+            store: FilterStore::connect(main_db).map_err(|e| e.to_string())?,
             annotations,
-            resources: SqliteResources::open(main_db).map_err(|e| e.to_string())?,
-            runner: SqliteRunner::open(main_db).map_err(|e| e.to_string())?,
+            resources: DbResources::connect(main_db).map_err(|e| e.to_string())?,
+            runner,
             checked: HashMap::new(),
             refreshed: None,
             row_limit: 1000,
@@ -168,7 +307,7 @@ impl SqliteFilterEngine {
                 }
                 self.checked = next;
             }
-            Err(e) => log::error!("reading filters from {}: {e}", self.main_db.display()),
+            Err(e) => log::error!("reading filters from {}: {e}", self.main_db),
         }
     }
 
@@ -181,15 +320,7 @@ impl SqliteFilterEngine {
             };
             let started = Instant::now();
             let result = match checked {
-                Ok(q) => self
-                    .runner
-                    .run(q, true, self.row_limit, self.time_limit)
-                    .map_err(|e| match e {
-                        solas_query::run_sqlite::RunError::Timeout(_) => {
-                            FilterFailure::Timeout(e.to_string())
-                        }
-                        other => FilterFailure::Failed(other.to_string()),
-                    }),
+                Ok(q) => self.runner.run(q, self.row_limit, self.time_limit),
                 Err(e) => Err(FilterFailure::Failed(format!("no longer accepted: {e}"))),
             };
             if let Err(e) = &result {
@@ -225,7 +356,7 @@ impl SqliteFilterEngine {
     }
 }
 
-impl FilterEngine for SqliteFilterEngine {
+impl FilterEngine for DbFilterEngine {
     fn run_batch(&mut self, batch: &BatchObjects) -> Vec<FilterOutcome> {
         self.refresh();
         let mut ids: Vec<i64> = self

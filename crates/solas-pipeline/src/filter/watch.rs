@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use solas_store::db::Target;
 use solas_store::main_db::watch::{Hits, MmaEvent, ObjectRef, StoredPosition, WatchStore};
 use solas_store::StoreError;
 use solas_watch::{parse_moc, ConeIndex, Skymap, WatchmapIndex};
@@ -51,10 +52,17 @@ pub struct WatchMatcher {
 }
 
 impl WatchMatcher {
+    /// The matcher over the main database in `<data_dir>/solas.db`.
     pub fn open(data_dir: &Path) -> Result<WatchMatcher, StoreError> {
+        Self::connect(&Target::Sqlite(data_dir.join("solas.db")), data_dir)
+    }
+
+    /// The matcher over the main database at `main_db`; events' skymap files are read
+    /// under `data_dir`.
+    pub fn connect(main_db: &Target, data_dir: &Path) -> Result<WatchMatcher, StoreError> {
         let mut m = WatchMatcher {
             data_dir: data_dir.to_path_buf(),
-            store: WatchStore::open(&data_dir.join("solas.db"))?,
+            store: WatchStore::connect(main_db)?,
             version: None,
             checked: None,
             cones: ConeIndex::builder().build(),
@@ -184,7 +192,12 @@ impl WatchMatcher {
 /// Match every stored object against every watchlist, watchmap and event, and store the
 /// hits (existing hits are replaced, so this is safe to repeat).
 pub fn retro_match(data_dir: &Path) -> Result<Hits, StoreError> {
-    let mut matcher = WatchMatcher::open(data_dir)?;
+    retro_match_on(&Target::Sqlite(data_dir.join("solas.db")), data_dir)
+}
+
+/// [`retro_match`] on the main database at `main_db`.
+pub fn retro_match_on(main_db: &Target, data_dir: &Path) -> Result<Hits, StoreError> {
+    let mut matcher = WatchMatcher::connect(main_db, data_dir)?;
     let positions: Vec<Position> = matcher
         .store
         .positions()?

@@ -336,12 +336,11 @@ mod tests {
         let got = s.get(Survey::Lsst, id, "FINK").unwrap().unwrap();
         assert_eq!(got.classification, "KN");
         assert_eq!(got.object, id, "64-bit id kept exactly");
-        let n: i64 = s
-            .db
-            .query_one("SELECT count(*) FROM annotations", &[])
-            .unwrap()
-            .get(0)
-            .unwrap();
+        let n: i64 =
+            s.db.query_one("SELECT count(*) FROM annotations", &[])
+                .unwrap()
+                .get(0)
+                .unwrap();
         assert_eq!(n, 1);
         let events = s.events_after(0, 10).unwrap();
         assert_eq!(events.len(), 2);

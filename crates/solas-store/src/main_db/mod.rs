@@ -16,7 +16,9 @@ pub use context_cache::DbContextCache;
 
 use std::path::Path;
 
-use solas_features::{Column, ColumnType, ObjectRow, Value, LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS};
+use solas_features::{
+    Column, ColumnType, ObjectRow, Value, LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS,
+};
 
 use crate::db::{Db, Migration, Target};
 use crate::tables::{create_table, upsert_sql, Dialect};

@@ -139,7 +139,10 @@ impl WatchStore {
     pub fn version(&mut self) -> Result<i64, StoreError> {
         Ok(self
             .db
-            .query_opt("SELECT value FROM cursors WHERE name = ?1", args![VERSION_KEY])?
+            .query_opt(
+                "SELECT value FROM cursors WHERE name = ?1",
+                args![VERSION_KEY],
+            )?
             .map(|r| r.get(0))
             .transpose()?
             .unwrap_or(0))
@@ -170,7 +173,9 @@ impl WatchStore {
                      VALUES (?1, ?2, ?3, ?4, ?5) RETURNING wl_id",
                     args![owner, name, description, public, radius_arcsec],
                 )
-                .map_err(|e| e.if_unique(|| format!("user {owner} already has a watchlist named {name:?}")))?
+                .map_err(|e| {
+                    e.if_unique(|| format!("user {owner} already has a watchlist named {name:?}"))
+                })?
                 .get(0)?;
             insert_cones(tx, wl_id, cones)?;
             bump(tx)?;
@@ -179,16 +184,17 @@ impl WatchStore {
     }
 
     pub fn watchlists(&mut self) -> Result<Vec<Watchlist>, StoreError> {
-        self.db.query(
-            "SELECT w.wl_id, w.owner, w.name, w.description, w.public, w.active, w.radius,
+        self.db
+            .query(
+                "SELECT w.wl_id, w.owner, w.name, w.description, w.public, w.active, w.radius,
                (SELECT COUNT(*) FROM watchlist_cones c WHERE c.wl_id = w.wl_id),
                (SELECT COUNT(*) FROM watchlist_hits h WHERE h.wl_id = w.wl_id)
              + (SELECT COUNT(*) FROM ztf_watchlist_hits h WHERE h.wl_id = w.wl_id)
              FROM watchlists w ORDER BY w.wl_id",
-            &[],
-        )?
-        .iter()
-        .map(|r| {
+                &[],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(Watchlist {
                     wl_id: r.get(0)?,
                     owner: r.get(1)?,
@@ -200,35 +206,41 @@ impl WatchStore {
                     cones: r.get(7)?,
                     hits: r.get(8)?,
                 })
-        })
-        .collect()
+            })
+            .collect()
     }
 
     /// Remove a watchlist with its cones and hits. Only its owner may.
     pub fn remove_watchlist(&mut self, wl_id: i64, owner: i64) -> Result<(), StoreError> {
         self.db.transaction(|tx| {
-        let found: Option<i64> = tx
-            .query_opt("SELECT owner FROM watchlists WHERE wl_id = ?1", args![wl_id])?
-            .map(|r| r.get(0))
-            .transpose()?;
-        match found {
-            None => return Err(invalid(format!("no watchlist {wl_id}"))),
-            Some(o) if o != owner => {
-                return Err(invalid(format!(
-                    "watchlist {wl_id} belongs to another user"
-                )))
+            let found: Option<i64> = tx
+                .query_opt(
+                    "SELECT owner FROM watchlists WHERE wl_id = ?1",
+                    args![wl_id],
+                )?
+                .map(|r| r.get(0))
+                .transpose()?;
+            match found {
+                None => return Err(invalid(format!("no watchlist {wl_id}"))),
+                Some(o) if o != owner => {
+                    return Err(invalid(format!(
+                        "watchlist {wl_id} belongs to another user"
+                    )))
+                }
+                Some(_) => {}
             }
-            Some(_) => {}
-        }
-        for table in [
-            "watchlist_cones",
-            "watchlist_hits",
-            "ztf_watchlist_hits",
-            "watchlists",
-        ] {
-            tx.execute(&format!("DELETE FROM {table} WHERE wl_id = ?1"), args![wl_id])?;
-        }
-        bump(tx)
+            for table in [
+                "watchlist_cones",
+                "watchlist_hits",
+                "ztf_watchlist_hits",
+                "watchlists",
+            ] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE wl_id = ?1"),
+                    args![wl_id],
+                )?;
+            }
+            bump(tx)
         })
     }
 
@@ -268,7 +280,9 @@ impl WatchStore {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING ar_id",
                     args![owner, name, description, public, moc, area_deg2],
                 )
-                .map_err(|e| e.if_unique(|| format!("user {owner} already has a watchmap named {name:?}")))?
+                .map_err(|e| {
+                    e.if_unique(|| format!("user {owner} already has a watchmap named {name:?}"))
+                })?
                 .get(0)?;
             bump(tx)?;
             Ok(id)
@@ -276,15 +290,16 @@ impl WatchStore {
     }
 
     pub fn watchmaps(&mut self) -> Result<Vec<Watchmap>, StoreError> {
-        self.db.query(
-            "SELECT m.ar_id, m.owner, m.name, m.description, m.public, m.active, m.area_deg2,
+        self.db
+            .query(
+                "SELECT m.ar_id, m.owner, m.name, m.description, m.public, m.active, m.area_deg2,
                (SELECT COUNT(*) FROM area_hits h WHERE h.ar_id = m.ar_id)
              + (SELECT COUNT(*) FROM ztf_area_hits h WHERE h.ar_id = m.ar_id)
              FROM watchmaps m ORDER BY m.ar_id",
-            &[],
-        )?
-        .iter()
-        .map(|r| {
+                &[],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(Watchmap {
                     ar_id: r.get(0)?,
                     owner: r.get(1)?,
@@ -295,14 +310,17 @@ impl WatchStore {
                     area_deg2: r.get(6)?,
                     hits: r.get(7)?,
                 })
-        })
-        .collect()
+            })
+            .collect()
     }
 
     /// The MOC bytes of every active watchmap.
     pub fn active_mocs(&mut self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
         self.db
-            .query("SELECT ar_id, moc FROM watchmaps WHERE active <> 0 ORDER BY ar_id", &[])?
+            .query(
+                "SELECT ar_id, moc FROM watchmaps WHERE active <> 0 ORDER BY ar_id",
+                &[],
+            )?
             .iter()
             .map(|r| Ok((r.get(0)?, r.get(1)?)))
             .collect()
@@ -310,21 +328,24 @@ impl WatchStore {
 
     pub fn remove_watchmap(&mut self, ar_id: i64, owner: i64) -> Result<(), StoreError> {
         self.db.transaction(|tx| {
-        let found: Option<i64> = tx
-            .query_opt("SELECT owner FROM watchmaps WHERE ar_id = ?1", args![ar_id])?
-            .map(|r| r.get(0))
-            .transpose()?;
-        match found {
-            None => return Err(invalid(format!("no watchmap {ar_id}"))),
-            Some(o) if o != owner => {
-                return Err(invalid(format!("watchmap {ar_id} belongs to another user")))
+            let found: Option<i64> = tx
+                .query_opt("SELECT owner FROM watchmaps WHERE ar_id = ?1", args![ar_id])?
+                .map(|r| r.get(0))
+                .transpose()?;
+            match found {
+                None => return Err(invalid(format!("no watchmap {ar_id}"))),
+                Some(o) if o != owner => {
+                    return Err(invalid(format!("watchmap {ar_id} belongs to another user")))
+                }
+                Some(_) => {}
             }
-            Some(_) => {}
-        }
-        for table in ["area_hits", "ztf_area_hits", "watchmaps"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE ar_id = ?1"), args![ar_id])?;
-        }
-        bump(tx)
+            for table in ["area_hits", "ztf_area_hits", "watchmaps"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE ar_id = ?1"),
+                    args![ar_id],
+                )?;
+            }
+            bump(tx)
         })
     }
 

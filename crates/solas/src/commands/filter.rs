@@ -147,6 +147,20 @@ fn open_filters(data: &DataArg) -> anyhow::Result<solas_store::main_db::filters:
 pub struct DataArg {
     #[arg(long, default_value = "./solas-data")]
     pub data: std::path::PathBuf,
+    /// The main database in PostgreSQL (a connection string), as the workers were given
+    /// it, instead of <data>/solas.db.
+    #[arg(long, env = "SOLAS_MAIN_DB")]
+    pub main_db: Option<String>,
+}
+
+impl DataArg {
+    /// Where the main database is.
+    pub fn main_target(&self) -> solas_store::db::Target {
+        match &self.main_db {
+            Some(s) => solas_store::db::Target::parse(s),
+            None => solas_store::db::Target::Sqlite(self.data.join("solas.db")),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -68,6 +68,15 @@ pub struct RunArgs {
     /// "host=127.0.0.1 user=postgres dbname=solas") instead of <data>/lightcurves.db.
     #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
     pub lightcurves_db: Option<String>,
+    /// Keep the main database (objects, classifications, filters, watchlists, annotations,
+    /// context cache, worker status) in PostgreSQL, shared by every context and filter
+    /// worker, instead of <data>/solas.db.
+    #[arg(long, env = "SOLAS_MAIN_DB")]
+    pub main_db: Option<String>,
+    /// With --main-db on PostgreSQL: the connection string of the read-only role that user
+    /// filters run as (default: the --main-db one; see docs/operations.md).
+    #[arg(long, env = "SOLAS_FILTER_DB", requires = "main_db")]
+    pub filter_db: Option<String>,
     /// Keep cutouts in an S3-compatible store, `s3://bucket[/prefix]`, instead of
     /// <data>/cutouts (endpoint and keys from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, …).
     #[arg(long, env = "SOLAS_CUTOUTS")]
@@ -212,6 +221,8 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
     config.progress = !args.quiet;
     config.role = role;
     config.lightcurves_url = args.lightcurves_db.clone();
+    config.main_db = args.main_db.as_deref().map(solas_store::db::Target::parse);
+    config.filter_db_url = args.filter_db.clone();
     config.alert_webhook = args.alert_webhook.clone();
     config.alert_after = std::time::Duration::from_secs(args.alert_after);
     config.cutouts_url = args.cutouts.clone();

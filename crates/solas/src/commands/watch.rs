@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use solas_pipeline::filter::watch::retro_match;
+use solas_pipeline::filter::watch::retro_match_on;
 use solas_store::main_db::watch::{MmaEvent, WatchStore};
 
 use super::filter::DataArg;
@@ -129,13 +129,11 @@ pub enum EventAction {
 }
 
 fn open(data: &DataArg) -> anyhow::Result<WatchStore> {
-    let db = data.data.join("solas.db");
-    solas_store::main_db::MainDatabase::open(&db)?;
-    Ok(WatchStore::open(&db)?)
+    Ok(WatchStore::connect(&data.main_target())?)
 }
 
-fn report_retro(data: &Path) -> anyhow::Result<()> {
-    let hits = retro_match(data)?;
+fn report_retro(data: &DataArg) -> anyhow::Result<()> {
+    let hits = retro_match_on(&data.main_target(), &data.data)?;
     println!(
         "matched against stored objects: {} cone hits, {} watchmap hits, {} event hits",
         hits.cones.len(),
@@ -178,7 +176,7 @@ pub fn watchlist(args: WatchlistArgs) -> anyhow::Result<()> {
             let id =
                 open(&data)?.add_watchlist(owner, &name, &description, public, radius, &cones)?;
             println!("watchlist {id} ({name}): {} cones stored", cones.len());
-            report_retro(&data.data)
+            report_retro(&data)
         }
         WatchlistAction::List { data } => {
             for w in open(&data)?.watchlists()? {
@@ -230,7 +228,7 @@ pub fn watchmap(args: WatchmapArgs) -> anyhow::Result<()> {
                 area,
             )?;
             println!("watchmap {id} ({name}): {area:.2} deg² stored");
-            report_retro(&data.data)
+            report_retro(&data)
         }
         WatchmapAction::List { data } => {
             for m in open(&data)?.watchmaps()? {
@@ -278,7 +276,7 @@ pub fn tns(args: TnsArgs) -> anyhow::Result<()> {
                 parsed.rows.len(),
                 parsed.bad_rows.len()
             );
-            report_retro(&data.data)
+            report_retro(&data)
         }
     }
 }
@@ -334,7 +332,7 @@ pub fn event(args: EventArgs) -> anyhow::Result<()> {
                 "event {id} ({name}) at MJD {event_mjd:.5}: 10/50/90% regions {:.1} / {:.1} / {:.1} deg²",
                 event.area10, event.area50, event.area90
             );
-            report_retro(&data.data)
+            report_retro(&data)
         }
         EventAction::List { data } => {
             for e in open(&data)?.events()? {
