@@ -12,8 +12,10 @@ use std::time::{Duration, SystemTime};
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport};
-use rusqlite::{params, Connection};
 use serde_json::{Map, Value};
+use solas_store::args;
+use solas_store::db::Db;
+use solas_store::tables::Dialect;
 
 use crate::{utc_day, utc_string, DeliveryError, DeliveryReport, FilterTarget, Record, Sink};
 
@@ -50,9 +52,10 @@ pub struct DigestOutcome {
 }
 
 /// Creates the queue and the log of sent digests if they are missing.
-pub fn ensure_schema(conn: &Connection) -> Result<(), DeliveryError> {
-    conn.execute_batch(
+pub fn ensure_schema(db: &mut Db) -> Result<(), DeliveryError> {
+    let ddl = db.dialect().ddl(
         "CREATE TABLE IF NOT EXISTS email_queue (
+             seq INTEGER PRIMARY KEY AUTOINCREMENT,
              filter_id INTEGER NOT NULL,
              utc TEXT NOT NULL,
              json TEXT NOT NULL
@@ -65,22 +68,32 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), DeliveryError> {
              sent_utc TEXT NOT NULL,
              PRIMARY KEY (filter_id, day)
          );",
-    )?;
+    );
+    db.batch(&ddl)?;
     Ok(())
+}
+
+/// The queue's order column: `rowid` on SQLite, where queues made before `seq` existed
+/// lack it (on newer ones `seq` is the rowid), `seq` on PostgreSQL.
+fn queue_order(db: &Db) -> &'static str {
+    match db.dialect() {
+        Dialect::Sqlite => "rowid",
+        Dialect::Postgres => "seq",
+    }
 }
 
 /// The queue of rows awaiting their digest, and the sender. As a [`Sink`] it queues.
 pub struct EmailQueue {
-    conn: Connection,
+    db: Db,
     smtp: SmtpConfig,
     clock: fn() -> SystemTime,
 }
 
 impl EmailQueue {
-    pub fn new(conn: Connection, smtp: SmtpConfig) -> Result<Self, DeliveryError> {
-        ensure_schema(&conn)?;
+    pub fn new(mut db: Db, smtp: SmtpConfig) -> Result<Self, DeliveryError> {
+        ensure_schema(&mut db)?;
         Ok(EmailQueue {
-            conn,
+            db,
             smtp,
             clock: SystemTime::now,
         })
@@ -91,17 +104,15 @@ impl EmailQueue {
         self
     }
 
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
     /// Rows queued for a filter.
-    pub fn queued(&self, filter_id: i64) -> Result<usize, DeliveryError> {
-        let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM email_queue WHERE filter_id = ?1",
-            [filter_id],
-            |r| r.get(0),
-        )?;
+    pub fn queued(&mut self, filter_id: i64) -> Result<usize, DeliveryError> {
+        let n: i64 = self
+            .db
+            .query_one(
+                "SELECT count(*) FROM email_queue WHERE filter_id = ?1",
+                args![filter_id],
+            )?
+            .get(0)?;
         Ok(n as usize)
     }
 
@@ -130,25 +141,28 @@ impl EmailQueue {
         day: &str,
         now: SystemTime,
     ) -> Result<usize, DeliveryError> {
-        let already: i64 = self.conn.query_row(
-            "SELECT count(*) FROM email_digest_log WHERE filter_id = ?1 AND day = ?2",
-            params![target.filter_id, day],
-            |r| r.get(0),
-        )?;
+        let already: i64 = self
+            .db
+            .query_one(
+                "SELECT count(*) FROM email_digest_log WHERE filter_id = ?1 AND day = ?2",
+                args![target.filter_id, day],
+            )?
+            .get(0)?;
         if already > 0 {
             return Ok(0);
         }
-        let rows: Vec<(i64, String, String)> = {
-            let mut stmt = self.conn.prepare(
-                "SELECT rowid, utc, json FROM email_queue WHERE filter_id = ?1 ORDER BY rowid",
-            )?;
-            let rows = stmt
-                .query_map([target.filter_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<Result<_, _>>()?;
-            rows
-        };
+        let order = queue_order(&self.db);
+        let rows: Vec<(i64, String, String)> = self
+            .db
+            .query(
+                &format!(
+                    "SELECT {order}, utc, json FROM email_queue WHERE filter_id = ?1 ORDER BY {order}"
+                ),
+                args![target.filter_id],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .collect::<Result<_, solas_store::StoreError>>()?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -171,17 +185,19 @@ impl EmailQueue {
             )
         })?;
         let last = rows.last().map_or(0, |r| r.0);
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM email_queue WHERE filter_id = ?1 AND rowid <= ?2",
-            params![target.filter_id, last],
-        )?;
-        tx.execute(
-            "INSERT INTO email_digest_log (filter_id, day, rows, sent_utc) VALUES (?1, ?2, ?3, ?4)",
-            params![target.filter_id, day, rows.len() as i64, utc_string(now)],
-        )?;
-        tx.commit()?;
-        Ok(rows.len())
+        let sent = rows.len();
+        self.db.transaction(|tx| {
+            tx.execute(
+                &format!("DELETE FROM email_queue WHERE filter_id = ?1 AND {order} <= ?2"),
+                args![target.filter_id, last],
+            )?;
+            tx.execute(
+                "INSERT INTO email_digest_log (filter_id, day, rows, sent_utc) VALUES (?1, ?2, ?3, ?4)",
+                args![target.filter_id, day, sent as i64, utc_string(now)],
+            )?;
+            Ok(())
+        })?;
+        Ok(sent)
     }
 
     fn compose(
@@ -283,18 +299,20 @@ impl Sink for EmailQueue {
     ) -> Result<DeliveryReport, DeliveryError> {
         recipient(target)?;
         let utc = utc_string((self.clock)());
-        let tx = self.conn.transaction()?;
-        let mut bytes = 0;
-        {
-            let mut stmt =
-                tx.prepare("INSERT INTO email_queue (filter_id, utc, json) VALUES (?1, ?2, ?3)")?;
-            for r in records {
-                let json = serde_json::to_string(&r.0)?;
-                bytes += json.len() as u64;
-                stmt.execute(params![target.filter_id, utc, json])?;
-            }
+        let mut jsons = Vec::with_capacity(records.len());
+        for r in records {
+            jsons.push(serde_json::to_string(&r.0)?);
         }
-        tx.commit()?;
+        let bytes = jsons.iter().map(|j| j.len() as u64).sum();
+        self.db.transaction(|tx| {
+            for json in &jsons {
+                tx.execute(
+                    "INSERT INTO email_queue (filter_id, utc, json) VALUES (?1, ?2, ?3)",
+                    args![target.filter_id, &utc, json],
+                )?;
+            }
+            Ok(())
+        })?;
         Ok(DeliveryReport {
             delivered: records.len() as u64,
             bytes,

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 pub use email::{DigestOutcome, EmailQueue, SmtpConfig};
 pub use kafka::{KafkaConfig, KafkaSink};
-pub use quota::{MemoryLedger, QuotaLedger, QuotaSink, SqliteLedger, DEFAULT_BYTE_QUOTA};
+pub use quota::{DbLedger, MemoryLedger, QuotaLedger, QuotaSink, DEFAULT_BYTE_QUOTA};
 pub use webhook::{WebhookConfig, WebhookSink};
 
 /// What a filter does with its results (Lasair's `myqueries.output`, plus webhooks).
@@ -207,7 +207,7 @@ pub enum DeliveryError {
     #[error("email: {0}")]
     Email(String),
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Store(#[from] solas_store::StoreError),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
 }

@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use solas_store::args;
+use solas_store::db::Db;
 
 use crate::{utc_day, DeliveryError, DeliveryReport, FilterTarget, Record, Sink};
 
@@ -96,8 +97,8 @@ impl QuotaLedger for MemoryLedger {
 
 /// Creates `filter_delivery_stats` if it is missing. One row per (filter, UTC day), so the
 /// counters survive restarts and old days stay as usage history.
-pub fn ensure_schema(conn: &Connection) -> Result<(), DeliveryError> {
-    conn.execute_batch(
+pub fn ensure_schema(db: &mut Db) -> Result<(), DeliveryError> {
+    let ddl = db.dialect().ddl(
         "CREATE TABLE IF NOT EXISTS filter_delivery_stats (
              filter_id INTEGER NOT NULL,
              day TEXT NOT NULL,
@@ -106,38 +107,35 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), DeliveryError> {
              rejected INTEGER NOT NULL DEFAULT 0,
              PRIMARY KEY (filter_id, day)
          );",
-    )?;
+    );
+    db.batch(&ddl)?;
     Ok(())
 }
 
-/// A ledger in SQLite (the main database or a file of its own).
-pub struct SqliteLedger {
-    conn: Connection,
+/// A ledger in the main database (SQLite or PostgreSQL), or a database of its own.
+pub struct DbLedger {
+    db: Db,
     clock: Clock,
 }
 
-impl SqliteLedger {
-    pub fn new(conn: Connection) -> Result<Self, DeliveryError> {
-        Self::with_clock(conn, SystemTime::now)
+impl DbLedger {
+    pub fn new(db: Db) -> Result<Self, DeliveryError> {
+        Self::with_clock(db, SystemTime::now)
     }
 
     pub fn with_clock(
-        conn: Connection,
+        mut db: Db,
         clock: impl Fn() -> SystemTime + Send + 'static,
     ) -> Result<Self, DeliveryError> {
-        ensure_schema(&conn)?;
-        Ok(SqliteLedger {
-            conn,
+        ensure_schema(&mut db)?;
+        Ok(DbLedger {
+            db,
             clock: Box::new(clock),
         })
     }
-
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
 }
 
-impl QuotaLedger for SqliteLedger {
+impl QuotaLedger for DbLedger {
     fn used_today(&mut self, filter_id: i64) -> Result<u64, DeliveryError> {
         Ok(self.day_stats(filter_id, &utc_day((self.clock)()))?.bytes)
     }
@@ -150,15 +148,15 @@ impl QuotaLedger for SqliteLedger {
         records_rejected: u64,
     ) -> Result<(), DeliveryError> {
         let day = utc_day((self.clock)());
-        // SQLite integers are i64; a day's counters never get near 2^63.
-        self.conn.execute(
+        // Stored integers are i64; a day's counters never get near 2^63.
+        self.db.execute(
             "INSERT INTO filter_delivery_stats (filter_id, day, bytes, records, rejected)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (filter_id, day) DO UPDATE SET
-                 bytes = bytes + excluded.bytes,
-                 records = records + excluded.records,
-                 rejected = rejected + excluded.rejected",
-            params![
+                 bytes = filter_delivery_stats.bytes + excluded.bytes,
+                 records = filter_delivery_stats.records + excluded.records,
+                 rejected = filter_delivery_stats.rejected + excluded.rejected",
+            args![
                 filter_id,
                 day,
                 bytes as i64,
@@ -170,22 +168,19 @@ impl QuotaLedger for SqliteLedger {
     }
 
     fn day_stats(&mut self, filter_id: i64, day: &str) -> Result<DayStats, DeliveryError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT bytes, records, rejected FROM filter_delivery_stats
-                 WHERE filter_id = ?1 AND day = ?2",
-                params![filter_id, day],
-                |r| {
-                    Ok(DayStats {
-                        bytes: r.get::<_, i64>(0)?.max(0) as u64,
-                        records: r.get::<_, i64>(1)?.max(0) as u64,
-                        rejected: r.get::<_, i64>(2)?.max(0) as u64,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(row.unwrap_or_default())
+        let Some(r) = self.db.query_opt(
+            "SELECT bytes, records, rejected FROM filter_delivery_stats
+             WHERE filter_id = ?1 AND day = ?2",
+            args![filter_id, day],
+        )?
+        else {
+            return Ok(DayStats::default());
+        };
+        Ok(DayStats {
+            bytes: r.get::<i64>(0)?.max(0) as u64,
+            records: r.get::<i64>(1)?.max(0) as u64,
+            rejected: r.get::<i64>(2)?.max(0) as u64,
+        })
     }
 }
 
@@ -266,6 +261,7 @@ impl<S: Sink, L: QuotaLedger> Sink for QuotaSink<S, L> {
 mod tests {
     use super::*;
     use crate::OutputMode;
+    use solas_store::db::Target;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
@@ -365,16 +361,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stats.db");
         let (secs, c) = clock();
-        check_ledger(
-            SqliteLedger::with_clock(Connection::open(&path).unwrap(), c).unwrap(),
-            secs,
-        );
+        let open = || Db::open(&Target::Sqlite(path.clone())).unwrap();
+        check_ledger(DbLedger::with_clock(open(), c).unwrap(), secs);
         // A new process sees the same counters.
-        let mut again = SqliteLedger::new(Connection::open(&path).unwrap()).unwrap();
+        let mut again = DbLedger::new(open()).unwrap();
         assert_eq!(again.day_stats(5, "2026-01-01").unwrap().records, 3);
         assert_eq!(
             again.day_stats(99, "2026-01-01").unwrap(),
             DayStats::default()
         );
+    }
+
+    #[test]
+    fn postgres_ledger_enforces_daily_quota() {
+        let Some(pg) = solas_testdata::servers::TempDb::create("ledger") else {
+            return;
+        };
+        let (secs, c) = clock();
+        let db = Db::open(&Target::Postgres(pg.url())).unwrap();
+        check_ledger(DbLedger::with_clock(db, c).unwrap(), secs);
     }
 }

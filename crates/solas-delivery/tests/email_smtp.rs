@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rusqlite::Connection;
 use serde_json::json;
 use solas_delivery::{EmailQueue, FilterTarget, OutputMode, Record, Sink, SmtpConfig};
+use solas_store::db::{Db, Target};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -85,7 +85,7 @@ fn unfold(msg: &str) -> String {
 fn one_digest_per_filter_per_day_over_smtp() {
     let sink = SmtpSink::start();
     let db = tempfile::tempdir().unwrap();
-    let conn = Connection::open(db.path().join("main.db")).unwrap();
+    let conn = Db::open(&Target::Sqlite(db.path().join("main.db"))).unwrap();
     let smtp = SmtpConfig::new(
         "127.0.0.1",
         sink.port,
@@ -170,7 +170,8 @@ fn unreachable_smtp_server_keeps_rows_queued() {
         .local_addr()
         .unwrap()
         .port();
-    let conn = Connection::open_in_memory().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Db::open(&Target::Sqlite(dir.path().join("main.db"))).unwrap();
     let mut smtp = SmtpConfig::new("127.0.0.1", port, "solas@broker.test", "https://solas.test");
     smtp.timeout = Duration::from_secs(2);
     let mut queue = EmailQueue::new(conn, smtp).unwrap();

@@ -10,16 +10,16 @@
 //! filters of the next batch.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::{json, Map, Value};
 use solas_core::Alert;
 use solas_delivery::{
-    DeliveryError, FilterTarget, KafkaConfig, KafkaSink, OutputMode, QuotaSink, Record, Router,
-    Sink, SmtpConfig, SqliteLedger, WebhookConfig, WebhookSink,
+    DbLedger, DeliveryError, FilterTarget, KafkaConfig, KafkaSink, OutputMode, QuotaSink, Record,
+    Router, Sink, SmtpConfig, WebhookConfig, WebhookSink,
 };
+use solas_store::db::Target;
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
 
 use crate::filter::user_filters::FilterOutcome;
@@ -46,13 +46,8 @@ pub struct DeliveryConfig {
 
 /// The sink every filter result goes through: Kafka, webhook or email queue, behind the
 /// quota ledger in the main database.
-pub fn build_sink(main_db: &Path, config: &DeliveryConfig) -> Result<Box<dyn Sink>, String> {
-    let open = || -> Result<rusqlite::Connection, String> {
-        let conn = rusqlite::Connection::open(main_db).map_err(|e| e.to_string())?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| e.to_string())?;
-        Ok(conn)
-    };
+pub fn build_sink(main_db: &Target, config: &DeliveryConfig) -> Result<Box<dyn Sink>, String> {
+    let open = || solas_store::main_db::connect(main_db).map_err(|e| e.to_string());
     let kafka = match &config.kafka {
         Some(k) => Some(KafkaSink::new(k).map_err(|e| e.to_string())?),
         None => None,
@@ -66,7 +61,7 @@ pub fn build_sink(main_db: &Path, config: &DeliveryConfig) -> Result<Box<dyn Sin
                 .map_err(|e| e.to_string())?,
         ),
     };
-    let ledger = SqliteLedger::new(open()?).map_err(|e| e.to_string())?;
+    let ledger = DbLedger::new(open()?).map_err(|e| e.to_string())?;
     Ok(Box::new(QuotaSink::new(router, ledger)))
 }
 

@@ -450,8 +450,7 @@ fn start_downstream(
         thread::spawn(move || Ok(filter.run(filter_rx, work_tx)?)),
     ));
     let delivery = crate::delivery::DeliveryStage {
-        sink: crate::delivery::build_sink(&data.join("solas.db"), &config.delivery)
-            .map_err(RunError::Filters)?,
+        sink: crate::delivery::build_sink(&main_db, &config.delivery).map_err(RunError::Filters)?,
         reports: solas_store::main_db::filters::FilterStore::connect(&main_db)?,
         stats: stats.clone(),
     };

@@ -338,7 +338,11 @@ fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run
 
     // The delivery stage tells the slow filter's owner.
     let stage = DeliveryStage {
-        sink: solas_pipeline::delivery::build_sink(&db, &DeliveryConfig::default()).unwrap(),
+        sink: solas_pipeline::delivery::build_sink(
+            &solas_store::db::Target::Sqlite(db.clone()),
+            &DeliveryConfig::default(),
+        )
+        .unwrap(),
         reports: FilterStore::open(&db).unwrap(),
         stats: Default::default(),
     };

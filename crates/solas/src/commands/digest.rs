@@ -28,19 +28,16 @@ pub fn digest(args: DigestArgs) -> anyhow::Result<()> {
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
         .ok_or_else(|| anyhow::anyhow!("--smtp must be HOST:PORT, not {:?}", args.smtp))?;
-    let db = args.data.data.join("solas.db");
-    solas_store::main_db::MainDatabase::open(&db)?;
-    let mut filters = solas_store::main_db::filters::FilterStore::open(&db)?;
+    let db = args.data.main_target();
+    let mut filters = solas_store::main_db::filters::FilterStore::connect(&db)?;
     let targets: Vec<_> = filters
         .list()?
         .iter()
         .filter(|f| f.output == "email")
         .filter_map(|f| solas_pipeline::delivery::target(f).ok())
         .collect();
-    let conn = rusqlite::Connection::open(&db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     let mut queue = EmailQueue::new(
-        conn,
+        solas_store::main_db::connect(&db)?,
         SmtpConfig::new(host, port, &args.from, &args.base_url),
     )?;
     let mut failed = 0;
