@@ -35,3 +35,9 @@ if scripts/chromium.sh >/dev/null 2>&1; then
 fi
 
 cargo test --workspace --all-targets --locked --no-fail-fast "$@"
+
+# The REST API's tests once more with the main database and the lightcurves in PostgreSQL
+# (the scale-out backends of `solas serve`).
+if [ -n "${SOLAS_REQUIRE_POSTGRES:-}" ] && [ "$#" -eq 0 ]; then
+  SOLAS_TEST_WEB_POSTGRES=1 cargo test -p solas-web --test api --locked
+fi

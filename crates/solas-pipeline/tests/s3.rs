@@ -37,7 +37,7 @@ fn cutouts_in_s3_read_back_as_the_pack_store_does() {
     let packs = PackBlobStore::open(&local.path().join("cutouts")).unwrap();
     let index = packs.list().unwrap();
     assert_eq!(index.len() as u64, summary.cutouts);
-    for (survey, source_id, kind, _) in &index {
+    for (survey, source_id, kind, stored) in &index {
         let survey = if *survey == 1 {
             solas_core::Survey::Ztf
         } else {
@@ -52,9 +52,19 @@ fn cutouts_in_s3_read_back_as_the_pack_store_does() {
             "{survey:?} {source_id} {kind:?}"
         );
         assert!(want.starts_with(b"SIMPLE"));
+        // The size is known without reading the object (the web pages ask it).
+        assert_eq!(
+            s3.stored_size(survey, *source_id, kind).unwrap(),
+            Some(*stored)
+        );
     }
     assert_eq!(
         s3.get_cutout(solas_core::Survey::Ztf, 1, solas_core::CutoutKind::Science)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s3.stored_size(solas_core::Survey::Ztf, 1, solas_core::CutoutKind::Science)
             .unwrap(),
         None
     );

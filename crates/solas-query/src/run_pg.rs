@@ -76,7 +76,22 @@ impl PgRunner {
             Some(limit),
             in_batch.then_some(batch_table),
         );
-        let names = query.columns();
+        self.run_rendered(&rendered, &query.columns(), timeout)
+    }
+
+    /// Run rendered filter SQL (e.g. with an `OFFSET` added for a page), read-only and
+    /// stopped after `timeout`; rows come back keyed by the filter's output `names`.
+    pub fn run_rendered(
+        &mut self,
+        rendered: &crate::render::Rendered,
+        names: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<ResultRow>, PgRunError> {
+        // statement_timeout counts whole milliseconds, and 0 would mean no limit at all: a
+        // limit under a millisecond leaves no time to run in.
+        if timeout < Duration::from_millis(1) {
+            return Err(PgRunError::Timeout(timeout));
+        }
         let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = rendered
             .params
             .iter()
@@ -92,7 +107,7 @@ impl PgRunner {
         let mut tx = self.client.transaction()?;
         tx.batch_execute(&format!(
             "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}",
-            timeout.as_millis().max(1)
+            timeout.as_millis()
         ))?;
         let rows = match tx.query(&rendered.sql, &refs) {
             Ok(rows) => rows,
@@ -102,7 +117,7 @@ impl PgRunner {
             Err(e) => return Err(e.into()),
         };
         tx.commit()?;
-        rows.iter().map(|r| to_json(r, &names)).collect()
+        rows.iter().map(|r| to_json(r, names)).collect()
     }
 }
 

@@ -216,6 +216,8 @@ enum Conn {
         /// Prepared statements by SQL text: one parse per connection.
         prepared: HashMap<String, postgres::Statement>,
     },
+    /// Only while being dropped.
+    Closed,
 }
 
 /// A connection to the main database.
@@ -223,11 +225,42 @@ pub struct Db {
     conn: Conn,
 }
 
-fn pg(e: postgres::Error) -> StoreError {
-    if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
-        return StoreError::Unique(e.to_string());
+impl Drop for Db {
+    /// The synchronous PostgreSQL client closes by blocking on a runtime of its own, which
+    /// tokio forbids inside another runtime (a web server dropping its pool, say): there it
+    /// is closed on a thread of its own.
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        if let Conn::Postgres { client, .. } = std::mem::replace(&mut self.conn, Conn::Closed) {
+            std::thread::spawn(move || drop(client));
+        }
     }
-    StoreError::Backend(format!("postgresql: {e}"))
+}
+
+fn closed() -> StoreError {
+    StoreError::Backend("the connection is closed".into())
+}
+
+fn pg(e: postgres::Error) -> StoreError {
+    // The server's own words (the error's Display is only "db error").
+    let text = match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
+    };
+    use postgres::error::SqlState;
+    match e.code() {
+        Some(&SqlState::UNIQUE_VIOLATION) => return StoreError::Unique(text),
+        Some(&SqlState::T_R_DEADLOCK_DETECTED | &SqlState::T_R_SERIALIZATION_FAILURE) => {
+            return StoreError::Conflict(text)
+        }
+        _ => {}
+    }
+    StoreError::Backend(format!("postgresql: {text}"))
 }
 
 fn sqlite(e: rusqlite::Error) -> StoreError {
@@ -258,7 +291,7 @@ impl Db {
     pub fn dialect(&self) -> Dialect {
         match self.conn {
             Conn::Sqlite(_) => Dialect::Sqlite,
-            Conn::Postgres { .. } => Dialect::Postgres,
+            Conn::Postgres { .. } | Conn::Closed => Dialect::Postgres,
         }
     }
 
@@ -266,7 +299,7 @@ impl Db {
     pub fn sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.conn {
             Conn::Sqlite(c) => Some(c),
-            Conn::Postgres { .. } => None,
+            Conn::Postgres { .. } | Conn::Closed => None,
         }
     }
 
@@ -284,14 +317,25 @@ impl Db {
                 let refs = pg_args(args);
                 client.execute(&stmt, &refs).map_err(pg)
             }
+            Conn::Closed => Err(closed()),
         }
     }
 
     /// Every row a query returns.
     pub fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, StoreError> {
+        Ok(self.query_named(sql, args)?.1)
+    }
+
+    /// The names of a query's columns, and every row it returns.
+    pub fn query_named(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Vec<String>, Vec<Row>), StoreError> {
         match &mut self.conn {
             Conn::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
+                let names = stmt.column_names().iter().map(|s| s.to_string()).collect();
                 let n = stmt.column_count();
                 let rows = stmt
                     .query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -301,21 +345,30 @@ impl Db {
                             .map(Row)
                     })
                     .map_err(sqlite)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(sqlite)
+                let rows = rows.collect::<Result<Vec<_>, _>>().map_err(sqlite)?;
+                Ok((names, rows))
             }
             Conn::Postgres { client, prepared } => {
                 let stmt = prepare(client, prepared, sql)?;
+                let names = stmt
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect();
                 let refs = pg_args(args);
                 let rows = client.query(&stmt, &refs).map_err(pg)?;
-                rows.iter()
+                let rows = rows
+                    .iter()
                     .map(|r| {
                         (0..r.len())
                             .map(|i| r.try_get::<_, Value>(i).map_err(pg))
                             .collect::<Result<Vec<_>, _>>()
                             .map(Row)
                     })
-                    .collect()
+                    .collect::<Result<_, _>>()?;
+                Ok((names, rows))
             }
+            Conn::Closed => Err(closed()),
         }
     }
 
@@ -330,6 +383,20 @@ impl Db {
             .ok_or_else(|| StoreError::Backend(format!("no row from {sql}")))
     }
 
+    /// Whether a table exists (an older database may lack the newer ones).
+    pub fn has_table(&mut self, table: &str) -> Result<bool, StoreError> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => {
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"
+            }
+            Dialect::Postgres => {
+                "SELECT count(*) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = ?1"
+            }
+        };
+        Ok(self.query_one(sql, args![table])?.get::<i64>(0)? > 0)
+    }
+
     /// Several statements without arguments.
     pub fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match &mut self.conn {
@@ -337,25 +404,44 @@ impl Db {
             Conn::Postgres { client, .. } => client
                 .batch_execute(&Dialect::Postgres.sql(sql))
                 .map_err(pg),
+            Conn::Closed => Err(closed()),
         }
     }
 
     /// Run `f` in one transaction: committed if it returns Ok, rolled back otherwise. On
     /// SQLite the write lock is taken at the start, so a read-then-write cannot be beaten
     /// to it by another process.
+    ///
+    /// On PostgreSQL, workers writing the same rows at once (after a rebalance, say) can
+    /// deadlock; the server then fails one of them, and its transaction is run again.
     pub fn transaction<T>(
         &mut self,
-        f: impl FnOnce(&mut Db) -> Result<T, StoreError>,
+        mut f: impl FnMut(&mut Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        const ATTEMPTS: u32 = 5;
+        let mut attempt = 1;
+        loop {
+            match self.transaction_once(&mut f) {
+                Err(StoreError::Conflict(why)) if attempt < ATTEMPTS => {
+                    log::warn!("transaction run again (attempt {attempt} lost: {why})");
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn transaction_once<T>(
+        &mut self,
+        f: &mut impl FnMut(&mut Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.batch(match self.dialect() {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         })?;
-        match f(self) {
-            Ok(v) => {
-                self.batch("COMMIT")?;
-                Ok(v)
-            }
+        match f(self).and_then(|v| self.batch("COMMIT").map(|_| v)) {
+            Ok(v) => Ok(v),
             Err(e) => {
                 if let Err(rollback) = self.batch("ROLLBACK") {
                     log::error!("rolling back after {e}: {rollback}");
@@ -617,6 +703,50 @@ mod tests {
         };
         let mut db = Db::open(&Target::Postgres(pg.url())).unwrap();
         roundtrip(&mut db);
+    }
+
+    /// Two writers taking the same rows in opposite orders deadlock; the server fails one,
+    /// and its transaction runs again and succeeds.
+    #[test]
+    fn postgres_deadlocks_are_run_again() {
+        let Some(pg) = solas_testdata::servers::TempDb::create("deadlock") else {
+            return;
+        };
+        let url = pg.url();
+        let mut setup = Db::open(&Target::Postgres(url.clone())).unwrap();
+        setup
+            .batch("CREATE TABLE d (id BIGINT PRIMARY KEY, n BIGINT NOT NULL); INSERT INTO d VALUES (1, 0), (2, 0);")
+            .unwrap();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let writers: Vec<_> = [(1i64, 2i64), (2, 1)]
+            .into_iter()
+            .map(|(first, second)| {
+                let (url, barrier) = (url.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let mut db = Db::open(&Target::Postgres(url)).unwrap();
+                    let mut runs = 0;
+                    db.transaction(|db| {
+                        runs += 1;
+                        db.execute("UPDATE d SET n = n + 1 WHERE id = ?1", args![first])?;
+                        if runs == 1 {
+                            barrier.wait();
+                        }
+                        db.execute("UPDATE d SET n = n + 1 WHERE id = ?1", args![second])?;
+                        Ok(())
+                    })
+                    .unwrap();
+                    runs
+                })
+            })
+            .collect();
+        let runs: Vec<u32> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+        assert!(runs.iter().any(|r| *r > 1), "{runs:?}");
+        let total: i64 = setup
+            .query_one("SELECT CAST(SUM(n) AS BIGINT) FROM d", &[])
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(total, 4, "each writer's two updates, once");
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// Concurrent writers got in each other's way (a deadlock the server broke); running
+    /// the transaction again succeeds.
+    #[error("conflict with a concurrent writer: {0}")]
+    Conflict(String),
     /// A row would break a uniqueness rule (a name already taken).
     #[error("already exists: {0}")]
     Unique(String),

@@ -88,6 +88,13 @@ pub trait BlobStore: Send + Sync {
         source_id: i64,
         kind: CutoutKind,
     ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The stored (compressed) size of a cutout, if it is stored: asks without reading it.
+    fn stored_size(
+        &self,
+        survey: Survey,
+        source_id: i64,
+        kind: CutoutKind,
+    ) -> Result<Option<u64>, StoreError>;
     /// Make every cutout put so far durable.
     fn sync(&self) -> Result<(), StoreError>;
 }

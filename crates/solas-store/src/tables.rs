@@ -62,10 +62,17 @@ impl Dialect {
     }
 
     /// The current UTC hour as `YYYY-MM-DD HH:00`.
-    pub fn this_hour(self) -> &'static str {
+    pub fn this_hour(self) -> String {
+        self.hours_ago(0)
+    }
+
+    /// The UTC hour `hours` ago as `YYYY-MM-DD HH:00`.
+    pub fn hours_ago(self, hours: u32) -> String {
         match self {
-            Dialect::Sqlite => "strftime('%Y-%m-%d %H:00', 'now')",
-            Dialect::Postgres => "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00')",
+            Dialect::Sqlite => format!("strftime('%Y-%m-%d %H:00', 'now', '-{hours} hours')"),
+            Dialect::Postgres => format!(
+                "to_char(now() AT TIME ZONE 'UTC' - interval '{hours} hours', 'YYYY-MM-DD HH24:00')"
+            ),
         }
     }
 

@@ -1,15 +1,13 @@
-//! Database plumbing for handlers: SQLite calls block, so they run on tokio's blocking
-//! threads ([`blocking`]); connections to the main database are opened read-only per
-//! request (cheap, and a reader never holds up the pipeline's writer under WAL); the
-//! lightcurve store keeps a few open handles in a [`Pool`].
+//! Database plumbing for handlers: database calls block, so they run on tokio's blocking
+//! threads ([`blocking`]); connections to the main database (SQLite or PostgreSQL) and the
+//! lightcurve store are kept open in a [`Pool`] and taken per request (under WAL a SQLite
+//! reader never holds up the pipeline's writer).
 
-use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value};
+use solas_store::db::{Db, Value as DbValue};
+use solas_store::StoreError;
 
 use crate::error::ApiError;
 
@@ -24,60 +22,45 @@ where
         .map_err(|e| ApiError::internal(format!("a request's worker failed: {e}")))
 }
 
-/// A read-only connection to a SQLite file.
-pub(crate) fn read_only(path: &Path) -> Result<Connection, ApiError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(10))?;
-    Ok(conn)
-}
-
-/// A SQLite value as JSON: integers stay integers (64-bit ids are exact), non-finite reals
+/// A stored value as JSON: integers stay integers (64-bit ids are exact), non-finite reals
 /// become null.
-pub(crate) fn json_value(v: ValueRef<'_>) -> Value {
-    solas_query::run_sqlite::json_value(v)
+pub(crate) fn json_of(v: &DbValue) -> Value {
+    match v {
+        DbValue::Null => Value::Null,
+        DbValue::Int(n) => Value::from(*n),
+        DbValue::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
+        DbValue::Text(t) => Value::String(t.clone()),
+        DbValue::Blob(b) => Value::String(format!("<{} bytes>", b.len())),
+    }
 }
 
 /// Every row of a query as JSON objects keyed by column name.
 pub(crate) fn rows_json(
-    conn: &Connection,
+    db: &mut Db,
     sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<Map<String, Value>>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let mut rows = stmt.query(params)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let mut map = Map::new();
-        for (i, name) in names.iter().enumerate() {
-            map.insert(name.clone(), json_value(row.get_ref(i)?));
-        }
-        out.push(map);
-    }
-    Ok(out)
-}
-
-/// Whether a table exists (an older main database may lack the newer ones).
-pub(crate) fn has_table(conn: &Connection, table: &str) -> Result<bool, rusqlite::Error> {
-    conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-        [table],
-        |r| r.get::<_, i64>(0),
-    )
-    .map(|n| n > 0)
+    args: &[DbValue],
+) -> Result<Vec<Map<String, Value>>, StoreError> {
+    let (names, rows) = db.query_named(sql, args)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            names
+                .iter()
+                .zip(&r.0)
+                .map(|(n, v)| (n.clone(), json_of(v)))
+                .collect()
+        })
+        .collect())
 }
 
 /// Open handles reused across requests: take one (or make one), use it, put it back.
-pub(crate) struct Pool<T> {
+pub(crate) struct Pool<T: Send + 'static> {
     idle: Mutex<Vec<T>>,
     make: Box<dyn Fn() -> Result<T, ApiError> + Send + Sync>,
     keep: usize,
 }
 
-impl<T> Pool<T> {
+impl<T: Send + 'static> Pool<T> {
     pub(crate) fn new(
         keep: usize,
         make: impl Fn() -> Result<T, ApiError> + Send + Sync + 'static,
@@ -97,6 +80,19 @@ impl<T> Pool<T> {
         }
     }
 
+    /// A handle for this request, back in the pool when dropped.
+    pub(crate) fn take(&self) -> Result<Pooled<'_, T>, ApiError> {
+        let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let item = match taken {
+            Some(item) => item,
+            None => (self.make)()?,
+        };
+        Ok(Pooled {
+            pool: self,
+            item: Some(item),
+        })
+    }
+
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, ApiError> {
         let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut item = match taken {
@@ -106,5 +102,43 @@ impl<T> Pool<T> {
         let result = f(&mut item);
         self.put(item);
         Ok(result)
+    }
+}
+
+impl<T: Send + 'static> Drop for Pool<T> {
+    /// Closing a synchronous PostgreSQL client blocks on a runtime of its own, which tokio
+    /// forbids inside the server's: the handles are closed on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::spawn(move || drop(idle));
+        }
+    }
+}
+
+/// A handle taken from a [`Pool`].
+pub(crate) struct Pooled<'a, T: Send + 'static> {
+    pool: &'a Pool<T>,
+    item: Option<T>,
+}
+
+impl<T: Send + 'static> std::ops::Deref for Pooled<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.item.as_ref().expect("present until dropped")
+    }
+}
+
+impl<T: Send + 'static> std::ops::DerefMut for Pooled<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.item.as_mut().expect("present until dropped")
+    }
+}
+
+impl<T: Send + 'static> Drop for Pooled<'_, T> {
+    fn drop(&mut self) {
+        if let Some(item) = self.item.take() {
+            self.pool.put(item);
+        }
     }
 }

@@ -59,12 +59,16 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use solas_core::Survey;
-use solas_store::blob::PackBlobStore;
-use solas_store::main_db::MainDatabase;
+use solas_store::blob::{PackBlobStore, S3BlobStore};
+use solas_store::db::{Db, Target};
+use solas_store::postgres::PgLightcurves;
 use solas_store::sqlite::SqliteLightcurves;
+use solas_store::{BlobStore, LightcurveStore};
 
 pub use error::WebError;
-pub use users::{add_user, list_users, new_token, User, UserClass, UserError, UserStore};
+pub use users::{
+    add_user, list_users, new_token, users_target, User, UserClass, UserError, UserStore,
+};
 
 /// Requests per hour for each user class (Lasair's `UserClassRateThrottle` rates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +126,15 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// What `GET /metrics` answers (the pipeline's counters); without it `/metrics` is 404.
     pub metrics: Option<MetricsFn>,
+    /// The main database, when not `<data>/solas.db` (PostgreSQL in a scale-out
+    /// deployment; users and tokens are kept there too).
+    pub main_db: Option<Target>,
+    /// The lightcurve store's PostgreSQL connection string, when not
+    /// `<data>/lightcurves.db`.
+    pub lightcurves_url: Option<String>,
+    /// `s3://bucket[/prefix]` when cutouts are in an S3-compatible store, with its options.
+    pub cutouts_url: Option<String>,
+    pub cutouts_options: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -137,6 +150,9 @@ impl std::fmt::Debug for ServeConfig {
             .field("rates", &self.rates)
             .field("public_url", &self.public_url)
             .field("metrics", &self.metrics.as_ref().map(|_| "<fn>"))
+            .field("main_db", &self.main_db.as_ref().map(|t| t.to_string()))
+            .field("lightcurves_url", &self.lightcurves_url.is_some())
+            .field("cutouts_url", &self.cutouts_url)
             .finish()
     }
 }
@@ -153,11 +169,26 @@ impl ServeConfig {
             rates: Rates::default(),
             public_url: None,
             metrics: None,
+            main_db: None,
+            lightcurves_url: None,
+            cutouts_url: None,
+            cutouts_options: Vec::new(),
         }
     }
 
-    fn main_db(&self) -> PathBuf {
-        self.data_dir.join("solas.db")
+    /// Where the main database is.
+    pub fn main_target(&self) -> Target {
+        self.main_db
+            .clone()
+            .unwrap_or_else(|| Target::Sqlite(self.data_dir.join("solas.db")))
+    }
+
+    /// Where the lightcurve store is.
+    pub(crate) fn lightcurve_target(&self) -> Target {
+        match &self.lightcurves_url {
+            Some(url) => Target::Postgres(url.clone()),
+            None => Target::Sqlite(self.data_dir.join("lightcurves.db")),
+        }
     }
 }
 
@@ -166,8 +197,10 @@ pub(crate) struct Shared {
     pub(crate) config: ServeConfig,
     pub(crate) users: Mutex<UserStore>,
     pub(crate) throttle: throttle::Throttle,
-    pub(crate) lightcurves: db::Pool<SqliteLightcurves>,
-    pub(crate) cutouts: PackBlobStore,
+    /// Connections to the main database.
+    pub(crate) main: db::Pool<Db>,
+    pub(crate) lightcurves: db::Pool<Box<dyn LightcurveStore>>,
+    pub(crate) cutouts: Arc<dyn BlobStore>,
     pub(crate) sherlock: Option<api::sherlock::Catalogues>,
     pub(crate) running_queries: AtomicUsize,
     /// Logged-in browser sessions of the web pages.
@@ -176,7 +209,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn token_user(&self, token: &str) -> Result<Option<User>, error::ApiError> {
-        let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         Ok(users.token_user(token)?)
     }
 }
@@ -197,15 +230,41 @@ impl AppState {
         })?;
         // Opening applies the schema migrations, so every table the API reads exists even
         // before the first `solas run`.
-        MainDatabase::open(&config.main_db())?;
-        let lightcurves_path = config.data_dir.join("lightcurves.db");
-        let first = SqliteLightcurves::open(&lightcurves_path)?;
-        let lightcurves = db::Pool::new(4, move || {
-            SqliteLightcurves::open(&lightcurves_path).map_err(error::ApiError::from)
-        });
+        let target = config.main_target();
+        let first = solas_store::main_db::connect(&target)?;
+        let main = db::Pool::new(8, move || Ok(Db::open(&target)?));
+        main.put(first);
+        type Opener = Box<
+            dyn Fn() -> Result<Box<dyn LightcurveStore>, solas_store::StoreError> + Send + Sync,
+        >;
+        let open_lightcurves: Opener = match &config.lightcurves_url {
+            Some(url) => {
+                let url = url.clone();
+                Box::new(move || Ok(Box::new(PgLightcurves::open(&url)?)))
+            }
+            None => {
+                let path = config.data_dir.join("lightcurves.db");
+                Box::new(move || Ok(Box::new(SqliteLightcurves::open(&path)?)))
+            }
+        };
+        let first = open_lightcurves()?;
+        let lightcurves = db::Pool::new(4, move || Ok(open_lightcurves()?));
         lightcurves.put(first);
-        let cutouts = PackBlobStore::open(&config.data_dir.join("cutouts"))?;
-        let users = UserStore::open(&users::users_db_path(&config.data_dir))?;
+        let cutouts: Arc<dyn BlobStore> = match &config.cutouts_url {
+            Some(url) => {
+                let options: Vec<(&str, &str)> = config
+                    .cutouts_options
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                Arc::new(S3BlobStore::open(url, &options)?)
+            }
+            None => Arc::new(PackBlobStore::open(&config.data_dir.join("cutouts"))?),
+        };
+        let users = UserStore::connect(&users::users_target(
+            &config.data_dir,
+            config.main_db.as_ref(),
+        ))?;
         let catalogue_dir = config
             .catalogue_dir
             .clone()
@@ -227,6 +286,7 @@ impl AppState {
                 config,
                 users: Mutex::new(users),
                 throttle: throttle::Throttle::new(Duration::from_secs(3600)),
+                main,
                 lightcurves,
                 cutouts,
                 sherlock,

@@ -9,9 +9,9 @@
 //! users and the `powerapi` group do.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use solas_store::args;
+use solas_store::db::{Db, Row, Target, Value as DbValue};
 
 use crate::auth;
 
@@ -101,7 +101,7 @@ pub enum UserError {
     #[error("no user named {0:?}")]
     NoSuchUser(String),
     #[error("users database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] solas_store::StoreError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -118,6 +118,16 @@ pub const MAX_TOKENS_PER_USER: i64 = 10;
 /// The users file of a data directory.
 pub fn users_db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("users.db")
+}
+
+/// Where a server's users are: beside the main database when that is PostgreSQL (so every
+/// API process behind a load balancer knows the same users and tokens), else
+/// `<data>/users.db`.
+pub fn users_target(data_dir: &Path, main_db: Option<&Target>) -> Target {
+    match main_db {
+        Some(t @ Target::Postgres(_)) => t.clone(),
+        _ => Target::Sqlite(users_db_path(data_dir)),
+    }
 }
 
 /// Create a user in `<data_dir>/users.db` (made if missing) and issue their first token.
@@ -147,7 +157,7 @@ pub fn list_users(data_dir: &Path) -> Result<Vec<User>, UserError> {
 }
 
 pub struct UserStore {
-    conn: Connection,
+    db: Db,
 }
 
 const SCHEMA: &str = "
@@ -176,7 +186,7 @@ fn valid_username(name: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
 }
 
-fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+fn user_from_row(r: &Row) -> Result<User, solas_store::StoreError> {
     let class: String = r.get(3)?;
     Ok(User {
         id: r.get(0)?,
@@ -200,15 +210,34 @@ impl UserStore {
             })?;
         }
         let fresh = !path.exists();
-        let conn = Connection::open(path)?;
+        let db = Db::open(&Target::Sqlite(path.to_path_buf()))?;
         if fresh {
             restrict_permissions(path)?;
         }
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(UserStore { conn })
+        Self::with_schema(db)
+    }
+
+    /// Open the users of `target`: a SQLite file ([`UserStore::open`]) or a PostgreSQL
+    /// database (tables made if missing).
+    pub fn connect(target: &Target) -> Result<UserStore, UserError> {
+        match target {
+            Target::Sqlite(path) => Self::open(path),
+            Target::Postgres(_) => Self::with_schema(Db::open(target)?),
+        }
+    }
+
+    fn with_schema(mut db: Db) -> Result<UserStore, UserError> {
+        // A migration (under the database's lock), not a bare CREATE IF NOT EXISTS, which
+        // PostgreSQL lets servers starting together race on.
+        db.migrate(
+            "users_migrations",
+            &[solas_store::db::Migration {
+                version: 1,
+                name: "users and tokens",
+                sql: SCHEMA.into(),
+            }],
+        )?;
+        Ok(UserStore { db })
     }
 
     /// Create a user and their first token: (user id, token).
@@ -235,62 +264,64 @@ impl UserStore {
             Some(p) => Some(auth::hash_password(check_password_text(p)?)?),
             None => None,
         };
-        let tx = self.conn.transaction()?;
-        let inserted = tx.execute(
-            "INSERT INTO users (username, email, password, class) VALUES (?1, ?2, ?3, ?4)",
-            params![username, email, hash, class.as_str()],
-        );
-        match inserted {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                return Err(UserError::Exists(username.to_string()));
-            }
-            other => {
-                other?;
-            }
+        let token = auth::new_token().map_err(UserError::Random)?;
+        let mut exists = false;
+        let result = self.db.transaction(|tx| {
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO users (username, email, password, class) VALUES (?1, ?2, ?3, ?4)
+                     RETURNING id",
+                    args![username, email, hash.clone(), class.as_str()],
+                )
+                .inspect_err(|e| exists = matches!(e, solas_store::StoreError::Unique(_)))?
+                .get(0)?;
+            insert_token(tx, id, &token)?;
+            Ok(id)
+        });
+        match result {
+            Err(_) if exists => Err(UserError::Exists(username.to_string())),
+            Err(e) => Err(e.into()),
+            Ok(id) => Ok((id, token)),
         }
-        let id = tx.last_insert_rowid();
-        let token = insert_token(&tx, id)?;
-        tx.commit()?;
-        Ok((id, token))
     }
 
     /// A new token for `user_id`; the oldest tokens beyond [`MAX_TOKENS_PER_USER`] lapse.
     pub fn issue_token(&mut self, user_id: i64) -> Result<String, UserError> {
-        let tx = self.conn.transaction()?;
-        let token = insert_token(&tx, user_id)?;
-        tx.commit()?;
+        let token = auth::new_token().map_err(UserError::Random)?;
+        self.db
+            .transaction(|tx| insert_token(tx, user_id, &token))?;
         Ok(token)
     }
 
     /// The active or inactive user a token belongs to, if it is a current token.
-    pub fn token_user(&self, token: &str) -> Result<Option<User>, UserError> {
+    pub fn token_user(&mut self, token: &str) -> Result<Option<User>, UserError> {
         Ok(self
-            .conn
-            .prepare_cached(
+            .db
+            .query_opt(
                 "SELECT u.id, u.username, u.email, u.class, u.active
                  FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?1",
+                args![auth::token_digest(token)],
             )?
-            .query_row([auth::token_digest(token)], user_from_row)
-            .optional()?)
+            .as_ref()
+            .map(user_from_row)
+            .transpose()?)
     }
 
     /// The user when `password` is theirs; None for an unknown user, a user without a
     /// password, or a wrong password (the caller cannot tell which).
     pub fn check_password(
-        &self,
+        &mut self,
         username: &str,
         password: &str,
     ) -> Result<Option<User>, UserError> {
         let row: Option<(User, Option<String>)> = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT id, username, email, class, active, password FROM users WHERE username = ?1",
-                [username.trim()],
-                |r| Ok((user_from_row(r)?, r.get(5)?)),
-            )
-            .optional()?;
+                args![username.trim()],
+            )?
+            .map(|r| Ok::<_, solas_store::StoreError>((user_from_row(&r)?, r.get(5)?)))
+            .transpose()?;
         Ok(match row {
             Some((user, Some(hash))) if auth::verify_password(&hash, password) => Some(user),
             Some(_) => None,
@@ -303,58 +334,53 @@ impl UserStore {
         })
     }
 
-    pub fn user(&self, username: &str) -> Result<Option<User>, UserError> {
+    pub fn user(&mut self, username: &str) -> Result<Option<User>, UserError> {
         Ok(self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT id, username, email, class, active FROM users WHERE username = ?1",
-                [username.trim()],
-                user_from_row,
-            )
-            .optional()?)
+                args![username.trim()],
+            )?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()?)
     }
 
-    pub fn users(&self) -> Result<Vec<User>, UserError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, username, email, class, active FROM users ORDER BY id")?;
-        let users = stmt
-            .query_map([], user_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(users)
+    pub fn users(&mut self) -> Result<Vec<User>, UserError> {
+        Ok(self
+            .db
+            .query(
+                "SELECT id, username, email, class, active FROM users ORDER BY id",
+                &[],
+            )?
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     pub fn set_password(&mut self, username: &str, password: &str) -> Result<(), UserError> {
         let hash = auth::hash_password(check_password_text(password)?)?;
-        self.update(username, "password", rusqlite::types::Value::Text(hash))
+        self.update(username, "password", DbValue::Text(hash))
     }
 
     pub fn set_class(&mut self, username: &str, class: UserClass) -> Result<(), UserError> {
-        self.update(
-            username,
-            "class",
-            rusqlite::types::Value::Text(class.as_str().into()),
-        )
+        self.update(username, "class", DbValue::Text(class.as_str().into()))
     }
 
     /// An inactive user's tokens are refused (and kept, for when they are reactivated).
     pub fn set_active(&mut self, username: &str, active: bool) -> Result<(), UserError> {
-        self.update(
-            username,
-            "active",
-            rusqlite::types::Value::Integer(i64::from(active)),
-        )
+        self.update(username, "active", DbValue::Int(i64::from(active)))
     }
 
     fn update(
         &mut self,
         username: &str,
         column: &'static str,
-        value: rusqlite::types::Value,
+        value: DbValue,
     ) -> Result<(), UserError> {
-        let n = self.conn.execute(
+        let n = self.db.execute(
             &format!("UPDATE users SET {column} = ?1 WHERE username = ?2"),
-            params![value, username.trim()],
+            &[value, username.trim().into()],
         )?;
         if n == 0 {
             return Err(UserError::NoSuchUser(username.to_string()));
@@ -377,22 +403,24 @@ fn check_password_text(p: &str) -> Result<&str, UserError> {
     Ok(p)
 }
 
-fn insert_token(tx: &rusqlite::Transaction<'_>, user_id: i64) -> Result<String, UserError> {
-    let token = auth::new_token().map_err(UserError::Random)?;
-    let seq: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM tokens WHERE user_id = ?1",
-        [user_id],
-        |r| r.get(0),
-    )?;
+/// Store a new token for the user (inside a transaction); the oldest beyond
+/// [`MAX_TOKENS_PER_USER`] lapse.
+fn insert_token(tx: &mut Db, user_id: i64, token: &str) -> Result<(), solas_store::StoreError> {
+    let seq: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM tokens WHERE user_id = ?1",
+            args![user_id],
+        )?
+        .get(0)?;
     tx.execute(
         "INSERT INTO tokens (token_sha256, user_id, seq) VALUES (?1, ?2, ?3)",
-        params![auth::token_digest(&token), user_id, seq],
+        args![auth::token_digest(token), user_id, seq],
     )?;
     tx.execute(
         "DELETE FROM tokens WHERE user_id = ?1 AND seq <= ?2",
-        params![user_id, seq - MAX_TOKENS_PER_USER],
+        args![user_id, seq - MAX_TOKENS_PER_USER],
     )?;
-    Ok(token)
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -428,7 +456,7 @@ mod tests {
         .unwrap();
         assert_eq!(token.len(), 40);
         assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
-        let store = UserStore::open(&users_db_path(dir.path())).unwrap();
+        let mut store = UserStore::open(&users_db_path(dir.path())).unwrap();
         let user = store.token_user(&token).unwrap().unwrap();
         assert_eq!((user.id, user.username.as_str()), (id, "alice"));
         assert_eq!(user.class, UserClass::User);
@@ -456,7 +484,13 @@ mod tests {
     #[test]
     fn passwords_names_and_token_rotation() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = UserStore::open(&dir.path().join("users.db")).unwrap();
+        check_users(UserStore::open(&dir.path().join("users.db")).unwrap());
+        if let Some(pg) = solas_testdata::servers::TempDb::create("users") {
+            check_users(UserStore::connect(&Target::Postgres(pg.url())).unwrap());
+        }
+    }
+
+    fn check_users(mut store: UserStore) {
         let (id, first) = store
             .add_user("bob", "", Some("hunter22!"), UserClass::Power)
             .unwrap();

@@ -48,7 +48,7 @@ fn form(pairs: &[(&str, &str)]) -> String {
 impl Api {
     fn new(config: ServeConfig) -> Api {
         Api {
-            app: solas_web::router(AppState::open(config).expect("server state")),
+            app: solas_web::router(common::sync(|| AppState::open(config)).expect("server state")),
         }
     }
 
@@ -113,23 +113,20 @@ impl Api {
 }
 
 fn config(data: &Path) -> ServeConfig {
-    ServeConfig::new(data, "127.0.0.1:0".parse().unwrap())
+    common::serve_config(data)
 }
 
 /// A new user of the shared data directory: (id, token).
 fn user(name: &str, class: UserClass) -> (i64, String) {
-    solas_web::add_user(
-        common::shared_data(),
-        name,
-        &format!("{name}@example.org"),
-        Some("a long enough password"),
-        class,
-    )
+    common::with_users(|users| {
+        users.add_user(
+            name,
+            &format!("{name}@example.org"),
+            Some("a long enough password"),
+            class,
+        )
+    })
     .expect("user")
-}
-
-fn main_db() -> std::path::PathBuf {
-    common::shared_data().join("solas.db")
 }
 
 const ENDPOINTS: [&str; 8] = [
@@ -186,8 +183,7 @@ async fn authentication_is_required_and_checked() {
     r.ok();
     // An inactive user's token is refused.
     let (_, token_b) = user("auth_bob", UserClass::User);
-    let mut store = solas_web::UserStore::open(&common::shared_data().join("users.db")).unwrap();
-    store.set_active("auth_bob", false).unwrap();
+    common::with_users(|store| store.set_active("auth_bob", false)).unwrap();
     let r = api.get("/api/cone/", Some(&token_b), &cone).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.json()["detail"], "User inactive or deleted.");
@@ -427,10 +423,12 @@ async fn hostile_sql_is_refused_and_changes_nothing() {
     let api = Api::on_shared_data();
     let (_, token) = user("sql_mallory", UserClass::Power);
     let count = || -> i64 {
-        rusqlite::Connection::open(main_db())
-            .unwrap()
-            .query_row("SELECT count(*) FROM objects", [], |r| r.get(0))
-            .unwrap()
+        common::with_main(|db| {
+            db.query_one("SELECT count(*) FROM objects", &[])
+                .unwrap()
+                .get(0)
+                .unwrap()
+        })
     };
     let before = count();
     assert!(before > 90);
@@ -496,14 +494,16 @@ async fn other_users_private_watchlists_are_refused() {
     let api = Api::on_shared_data();
     let (owner, owner_token) = user("wl_owner", UserClass::User);
     let (_, other_token) = user("wl_other", UserClass::User);
-    let conn = rusqlite::Connection::open(main_db()).unwrap();
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    conn.execute(
-        "INSERT INTO watchlists (owner, name, public) VALUES (?1, 'private list', 0)",
-        [owner],
-    )
-    .unwrap();
-    let wl_id = conn.last_insert_rowid();
+    let wl_id: i64 = common::with_main(|db| {
+        db.query_one(
+            "INSERT INTO watchlists (owner, name, public) VALUES (?1, 'private list', 0)
+             RETURNING wl_id",
+            solas_store::args![owner],
+        )
+        .unwrap()
+        .get(0)
+        .unwrap()
+    });
     let tables = format!("objects, watchlist:{wl_id}");
     let params = [
         ("selected", "objects.diaObjectId"),
@@ -520,8 +520,13 @@ async fn other_users_private_watchlists_are_refused() {
         "{}",
         r.text
     );
-    conn.execute("UPDATE watchlists SET public = 1 WHERE wl_id = ?1", [wl_id])
-        .unwrap();
+    common::with_main(|db| {
+        db.execute(
+            "UPDATE watchlists SET public = 1 WHERE wl_id = ?1",
+            solas_store::args![wl_id],
+        )
+        .unwrap()
+    });
     api.post("/api/query/", Some(&other_token), &params)
         .await
         .ok();
@@ -566,14 +571,16 @@ async fn cone_finds_the_real_objects_around_a_position() {
     let (_, token) = user("cone_dana", UserClass::Power);
     let t = Some(token.as_str());
     // Positions as the objects table has them.
-    let conn = rusqlite::Connection::open(main_db()).unwrap();
-    let objects: Vec<(i64, f64, f64)> = conn
-        .prepare("SELECT diaObjectId, ra, decl FROM objects")
+    let objects: Vec<(i64, f64, f64)> = common::with_main(|db| {
+        db.query(
+            "SELECT \"diaObjectId\", ra, decl FROM objects ORDER BY \"diaObjectId\"",
+            &[],
+        )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
+        .collect()
+    });
     let (id, ra, dec) = objects[objects.len() / 2];
     let (ra_s, dec_s) = (ra.to_string(), dec.to_string());
     let all = api
@@ -926,14 +933,15 @@ async fn sherlock_answers_for_objects_and_positions() {
     assert_eq!(lite["crossmatches"].as_array().unwrap().len(), 1);
     // An object: the same class the pipeline stored for it.
     let (id, _) = common::richest_rubin_object();
-    let stored: String = rusqlite::Connection::open(main_db())
-        .unwrap()
-        .query_row(
-            "SELECT classification FROM sherlock_classifications WHERE diaObjectId = ?1",
-            [id],
-            |r| r.get(0),
+    let stored: String = common::with_main(|db| {
+        db.query_one(
+            "SELECT classification FROM sherlock_classifications WHERE \"diaObjectId\" = ?1",
+            solas_store::args![id],
         )
-        .unwrap();
+        .unwrap()
+        .get(0)
+        .unwrap()
+    });
     let obj = api
         .get("/api/sherlock/object/", t, &[("objectId", &id.to_string())])
         .await
@@ -957,24 +965,36 @@ async fn sherlock_answers_for_objects_and_positions() {
         .contains("no catalogues"));
 }
 
+/// The stored `hana_classifier` annotation of a Rubin object.
+fn annotation(id: &str) -> Option<solas_store::main_db::annotations::Annotation> {
+    common::sync(|| {
+        AnnotationStore::connect(&common::main_target())
+            .unwrap()
+            .get(solas_core::Survey::Lsst, id, "hana_classifier")
+            .unwrap()
+    })
+}
+
 #[tokio::test]
 async fn only_an_annotators_owner_may_annotate() {
     let api = Api::on_shared_data();
     let (owner, owner_token) = user("ann_hana", UserClass::User);
     let (_, other_token) = user("ann_ivan", UserClass::User);
-    let mut store = AnnotationStore::open(&main_db()).unwrap();
-    for (topic, active) in [("hana_classifier", true), ("hana_retired", false)] {
-        store
-            .add_annotator(&Annotator {
-                topic: topic.into(),
-                owner,
-                description: String::new(),
-                url: String::new(),
-                active,
-                public: true,
-            })
-            .unwrap();
-    }
+    common::sync(|| {
+        let mut store = AnnotationStore::connect(&common::main_target()).unwrap();
+        for (topic, active) in [("hana_classifier", true), ("hana_retired", false)] {
+            store
+                .add_annotator(&Annotator {
+                    topic: topic.into(),
+                    owner,
+                    description: String::new(),
+                    url: String::new(),
+                    active,
+                    public: true,
+                })
+                .unwrap();
+        }
+    });
     let (id, _) = common::richest_rubin_object();
     let id_s = id.to_string();
     let fields = |topic: &'static str| {
@@ -1022,10 +1042,7 @@ async fn only_an_annotators_owner_may_annotate() {
     assert_eq!(ok["status"], "success");
     let message: Value = serde_json::from_str(ok["message"].as_str().unwrap()).unwrap();
     assert_eq!(message["diaObjectId"].as_i64(), Some(id));
-    let stored = store
-        .get(solas_core::Survey::Lsst, &id_s, "hana_classifier")
-        .unwrap()
-        .unwrap();
+    let stored = annotation(&id_s).unwrap();
     assert_eq!(stored.classification, "SN Ia");
     // The object's answer shows it.
     let o = api
@@ -1054,10 +1071,7 @@ async fn only_an_annotators_owner_may_annotate() {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(store
-        .get(solas_core::Survey::Lsst, &a.to_string(), "hana_classifier")
-        .unwrap()
-        .is_none());
+    assert!(annotation(&a.to_string()).is_none());
     let r = api
         .post_json(
             "/api/annotatelist/",
@@ -1206,14 +1220,12 @@ async fn metrics_and_status_show_the_workers_reports() {
     assert!(status.text.contains("<td>run</td>"), "{}", status.text);
 
     // Tonight's table sums the workers' hourly counts: its total is what the run ingested.
-    let main = rusqlite::Connection::open(common::shared_data().join("solas.db")).unwrap();
-    let (alerts, filtered): (i64, i64) = main
-        .query_row(
-            "SELECT SUM(json_extract(summary, '$.alerts')), SUM(json_extract(summary, '$.filtered')) FROM worker_status",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (mut alerts, mut filtered) = (0i64, 0i64);
+    for r in common::with_main(|db| db.query("SELECT summary FROM worker_status", &[]).unwrap()) {
+        let summary: Value = serde_json::from_str(&r.get::<String>(0).unwrap()).unwrap();
+        alerts += summary["alerts"].as_i64().unwrap();
+        filtered += summary["filtered"].as_i64().unwrap();
+    }
     assert!(alerts > 100, "{alerts}");
     let tonight = status
         .text
@@ -1249,37 +1261,39 @@ async fn metrics_and_status_show_the_workers_reports() {
 /// A filter's page shows its latest results (what its stream carried lately).
 #[tokio::test]
 async fn a_filter_page_shows_its_recent_results() {
-    let data = common::shared_data();
-    let mut store =
-        solas_store::main_db::filters::FilterStore::open(&data.join("solas.db")).unwrap();
-    let id = store
-        .add(&solas_store::main_db::filters::StoredFilter {
-            id: 0,
-            owner: 77,
-            name: "recent outputs".into(),
-            description: String::new(),
-            selected: "objects.diaObjectId".into(),
-            tables: "objects".into(),
-            conditions: String::new(),
-            survey: "lsst".into(),
-            public: true,
-            active: "alerts".into(),
-            output: "kafka".into(),
-            topic: "solas_77_recentoutputs".into(),
-            email: None,
-            webhook_url: None,
-            byte_quota: -1,
-        })
-        .unwrap();
-    let records: Vec<String> = (0..150)
-        .map(|i| format!(r#"{{"diaObjectId": {}}}"#, 169298432598474793i64 + i))
-        .collect();
-    store.record_outputs(&[(id, records)], 100).unwrap();
-    assert_eq!(
-        store.recent_outputs(id, 500).unwrap().len(),
-        100,
-        "only the last 100 kept"
-    );
+    let id = common::sync(|| {
+        let mut store =
+            solas_store::main_db::filters::FilterStore::connect(&common::main_target()).unwrap();
+        let id = store
+            .add(&solas_store::main_db::filters::StoredFilter {
+                id: 0,
+                owner: 77,
+                name: "recent outputs".into(),
+                description: String::new(),
+                selected: "objects.diaObjectId".into(),
+                tables: "objects".into(),
+                conditions: String::new(),
+                survey: "lsst".into(),
+                public: true,
+                active: "alerts".into(),
+                output: "kafka".into(),
+                topic: "solas_77_recentoutputs".into(),
+                email: None,
+                webhook_url: None,
+                byte_quota: -1,
+            })
+            .unwrap();
+        let records: Vec<String> = (0..150)
+            .map(|i| format!(r#"{{"diaObjectId": {}}}"#, 169298432598474793i64 + i))
+            .collect();
+        store.record_outputs(&[(id, records)], 100).unwrap();
+        assert_eq!(
+            store.recent_outputs(id, 500).unwrap().len(),
+            100,
+            "only the last 100 kept"
+        );
+        id
+    });
     let page = Api::on_shared_data()
         .get(&format!("/filters/{id}"), None, &[])
         .await;
@@ -1287,7 +1301,8 @@ async fn a_filter_page_shows_its_recent_results() {
     assert!(page.text.contains("id=\"recent-outputs\""), "{}", page.text);
     assert!(
         page.text.contains("169298432598474942"),
-        "the newest record is shown"
+        "the newest record is shown: {}",
+        page.text
     );
     assert!(
         !page.text.contains("169298432598474842"),

@@ -156,6 +156,15 @@ fn open_pack(root: &Path, number: u32) -> Result<(File, u64), StoreError> {
 }
 
 impl BlobStore for PackBlobStore {
+    fn stored_size(
+        &self,
+        survey: Survey,
+        source_id: i64,
+        kind: CutoutKind,
+    ) -> Result<Option<u64>, StoreError> {
+        PackBlobStore::stored_size(self, survey, source_id, kind)
+    }
+
     fn put_cutout(
         &self,
         survey: Survey,

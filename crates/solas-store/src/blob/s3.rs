@@ -105,6 +105,20 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    fn stored_size(
+        &self,
+        survey: Survey,
+        source_id: i64,
+        kind: CutoutKind,
+    ) -> Result<Option<u64>, StoreError> {
+        let path = self.path(survey, source_id, kind);
+        match self.runtime.block_on(self.store.head(&path)) {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     fn sync(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -177,10 +177,19 @@ impl MainDb for MainDatabase {
                     row.columns.len()
                 )));
             }
-            statements.push(upsert_sql(dialect, table_for(row.columns)?, row.columns));
+            let table = table_for(row.columns)?;
+            let key = match row.values.first() {
+                Some(Value::Int(i)) => (*i, String::new()),
+                Some(Value::Text(s)) => (0, s.clone()),
+                _ => (0, String::new()),
+            };
+            statements.push((table, key, upsert_sql(dialect, table, row.columns), row));
         }
+        // Rows in one order, whichever worker writes them: workers writing some of the same
+        // objects at once (after a rebalance) then wait for each other, not deadlock.
+        statements.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         self.db.transaction(|db| {
-            for (row, sql) in rows.iter().zip(&statements) {
+            for (_, _, sql, row) in &statements {
                 let args: Vec<crate::db::Value> = row
                     .values
                     .iter()

@@ -111,7 +111,9 @@ fn message(object: &ObjectId, a: &Annotation) -> String {
 }
 
 fn open_store(state: &AppState) -> Result<AnnotationStore, ApiError> {
-    Ok(AnnotationStore::open(&state.shared.config.main_db())?)
+    Ok(AnnotationStore::connect(
+        &state.shared.config.main_target(),
+    )?)
 }
 
 pub(crate) async fn annotate(

@@ -14,7 +14,7 @@ use crate::db::blocking;
 use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::throttle::Key;
-use crate::users::{users_db_path, UserStore};
+use crate::users::{users_target, UserStore};
 use crate::AppState;
 
 pub(crate) async fn handle(
@@ -47,11 +47,12 @@ pub(crate) async fn handle(
         }
     };
     c.finish()?;
-    let path = users_db_path(&state.shared.config.data_dir);
+    let config = &state.shared.config;
+    let target = users_target(&config.data_dir, config.main_db.as_ref());
     let token = blocking(move || -> Result<Option<String>, ApiError> {
         // Its own connection: hashing the password takes a while, and the shared one
         // serves every other request's token look-up meanwhile.
-        let mut users = UserStore::open(&path)?;
+        let mut users = UserStore::connect(&target)?;
         match users.check_password(&username, &password)? {
             Some(user) if user.active => Ok(Some(users.issue_token(user.id)?)),
             _ => Ok(None),

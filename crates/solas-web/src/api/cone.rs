@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use solas_core::Survey;
 
 use crate::auth::AuthUser;
-use crate::db::{blocking, read_only};
+use crate::db::blocking;
 use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::AppState;
@@ -40,8 +40,8 @@ pub(crate) async fn handle(
     if radius > MAX_RADIUS_ARCSEC {
         return Err(ApiError::Bad("Max radius is 1000 arcsec.".into()));
     }
-    let main_db = state.shared.config.main_db();
-    let found = blocking(move || search(&main_db, survey, ra, dec, radius)).await??;
+    let shared = state.shared.clone();
+    let found = blocking(move || search(&shared.main, survey, ra, dec, radius)).await??;
     let entry =
         |(object, separation): &(Value, f64)| json!({"object": object, "separation": separation});
     Ok(Json(match kind {
@@ -60,30 +60,28 @@ pub(crate) async fn handle(
 
 /// (object id as JSON, separation in arcsec) of every object in the cone, nearest first.
 pub(crate) fn search(
-    main_db: &std::path::Path,
+    main: &crate::db::Pool<solas_store::db::Db>,
     survey: Survey,
     ra: f64,
     dec: f64,
     radius_arcsec: f64,
 ) -> Result<Vec<(Value, f64)>, ApiError> {
-    let conn = read_only(main_db)?;
+    let mut conn = main.take()?;
     let t = super::tables(survey);
-    let mut stmt = conn.prepare(&format!(
+    let sql = format!(
         "SELECT \"{}\", \"{}\", \"{}\" FROM {} WHERE htm16 BETWEEN ?1 AND ?2",
         t.key, t.ra, t.dec, t.objects
-    ))?;
+    );
     let mut found = Vec::new();
     for (lo, hi) in crate::htm_cover::cone_ranges(ra, dec, radius_arcsec) {
-        let mut rows = stmt.query([lo, hi])?;
-        while let Some(row) = rows.next()? {
-            let (Some(ra2), Some(dec2)) =
-                (row.get::<_, Option<f64>>(1)?, row.get::<_, Option<f64>>(2)?)
+        for row in conn.query(&sql, solas_store::args![lo, hi])? {
+            let (Some(ra2), Some(dec2)) = (row.get::<Option<f64>>(1)?, row.get::<Option<f64>>(2)?)
             else {
                 continue;
             };
             let sep = solas_catalogue::separation_arcsec(ra, dec, ra2, dec2);
             if sep <= radius_arcsec {
-                found.push((crate::db::json_value(row.get_ref(0)?), sep));
+                found.push((crate::db::json_of(&row.0[0]), sep));
             }
         }
     }

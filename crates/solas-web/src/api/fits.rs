@@ -8,7 +8,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use solas_core::{CutoutKind, Survey};
-use solas_store::BlobStore;
 
 use crate::db::blocking;
 use crate::error::ApiError;

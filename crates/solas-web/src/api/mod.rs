@@ -133,10 +133,10 @@ impl ObjectId {
     }
 
     /// As a SQL parameter for the survey's key column.
-    pub(crate) fn sql(&self) -> rusqlite::types::Value {
+    pub(crate) fn sql(&self) -> solas_store::db::Value {
         match self {
-            ObjectId::Lsst(id) => rusqlite::types::Value::Integer(*id),
-            ObjectId::Ztf(name) => rusqlite::types::Value::Text(name.clone()),
+            ObjectId::Lsst(id) => solas_store::db::Value::Int(*id),
+            ObjectId::Ztf(name) => solas_store::db::Value::Text(name.clone()),
         }
     }
 

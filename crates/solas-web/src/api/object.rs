@@ -27,14 +27,16 @@ use axum::http::{header, HeaderMap};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use solas_core::{CutoutKind, Detection, Survey, SurveyObject};
-use solas_store::{Lightcurve, LightcurveStore};
+use solas_store::Lightcurve;
 
 use super::ObjectId;
 use crate::auth::AuthUser;
-use crate::db::{blocking, has_table, read_only, rows_json};
+use crate::db::{blocking, rows_json};
 use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::{AppState, Shared};
+use solas_store::args;
+use solas_store::db::Db;
 
 /// The `objects` columns of a lite answer.
 const LITE_COLUMNS: [&str; 5] = [
@@ -109,7 +111,7 @@ fn lightcurve(shared: &Shared, survey: Survey, id: &ObjectId) -> Result<Lightcur
 
 /// The objects row (all columns, or the lite ones), if the object has one.
 fn object_row(
-    conn: &rusqlite::Connection,
+    conn: &mut Db,
     survey: Survey,
     id: &ObjectId,
     lite: bool,
@@ -126,7 +128,7 @@ fn object_row(
             "SELECT {columns} FROM {} WHERE \"{}\" = ?1",
             t.objects, t.key
         ),
-        [id.sql()],
+        &[id.sql()],
     )?
     .into_iter()
     .next())
@@ -140,8 +142,8 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     let ObjectId::Lsst(object_id) = r.id else {
         return Err(ApiError::Bad("not a Rubin object".into()));
     };
-    let conn = read_only(&shared.config.main_db())?;
-    let row = object_row(&conn, Survey::Lsst, &r.id, r.lite)?;
+    let mut conn = shared.main.take()?;
+    let row = object_row(&mut conn, Survey::Lsst, &r.id, r.lite)?;
     let lc = lightcurve(shared, Survey::Lsst, &r.id)?;
     let detections: Vec<&Detection> = lc
         .detections
@@ -228,15 +230,15 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     add_discovery(&mut data, &detections);
     data.insert(
         "sherlock".into(),
-        Value::Object(sherlock_row(&conn, Survey::Lsst, &r.id)?),
+        Value::Object(sherlock_row(&mut conn, Survey::Lsst, &r.id)?),
     );
     data.insert(
         "TNS".into(),
-        Value::Object(tns_row(&conn, Survey::Lsst, &r.id)?),
+        Value::Object(tns_row(&mut conn, Survey::Lsst, &r.id)?),
     );
     data.insert(
         "annotations".into(),
-        Value::Array(annotations(&conn, Survey::Lsst, &r.id)?),
+        Value::Array(annotations(&mut conn, Survey::Lsst, &r.id)?),
     );
     data.insert(
         "imageUrls".into(),
@@ -254,8 +256,8 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
 }
 
 fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
-    let conn = read_only(&shared.config.main_db())?;
-    let row = object_row(&conn, Survey::Ztf, &r.id, false)?;
+    let mut conn = shared.main.take()?;
+    let row = object_row(&mut conn, Survey::Ztf, &r.id, false)?;
     let lc = lightcurve(shared, Survey::Ztf, &r.id)?;
     if lc.detections.is_empty() && row.is_none() {
         return Err(not_found());
@@ -310,9 +312,9 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         "objectId": r.id.json(),
         "objectData": data,
         "candidates": candidates,
-        "sherlock": sherlock_row(&conn, Survey::Ztf, &r.id)?,
-        "TNS": tns_row(&conn, Survey::Ztf, &r.id)?,
-        "annotations": annotations(&conn, Survey::Ztf, &r.id)?,
+        "sherlock": sherlock_row(&mut conn, Survey::Ztf, &r.id)?,
+        "TNS": tns_row(&mut conn, Survey::Ztf, &r.id)?,
+        "annotations": annotations(&mut conn, Survey::Ztf, &r.id)?,
     }))
 }
 
@@ -378,7 +380,7 @@ fn add_discovery(data: &mut Map<String, Value>, detections: &[&Detection]) {
 }
 
 pub(crate) fn sherlock_row(
-    conn: &rusqlite::Connection,
+    conn: &mut Db,
     survey: Survey,
     id: &ObjectId,
 ) -> Result<Map<String, Value>, ApiError> {
@@ -386,7 +388,7 @@ pub(crate) fn sherlock_row(
     Ok(rows_json(
         conn,
         &format!("SELECT * FROM {} WHERE \"{}\" = ?1", t.sherlock, t.key),
-        [id.sql()],
+        &[id.sql()],
     )?
     .into_iter()
     .next()
@@ -396,11 +398,11 @@ pub(crate) fn sherlock_row(
 /// The TNS entry matched to the object: by the `tns_name` its row carries, else through
 /// the TNS watchlist's hits (Lasair's join). Empty values are left out, as Lasair does.
 pub(crate) fn tns_row(
-    conn: &rusqlite::Connection,
+    conn: &mut Db,
     survey: Survey,
     id: &ObjectId,
 ) -> Result<Map<String, Value>, ApiError> {
-    if !has_table(conn, "crossmatch_tns")? {
+    if !conn.has_table("crossmatch_tns")? {
         return Ok(Map::new());
     }
     let t = super::tables(survey);
@@ -409,11 +411,11 @@ pub(crate) fn tns_row(
         rows = rows_json(
             conn,
             "SELECT c.* FROM crossmatch_tns c JOIN objects o ON o.tns_name = c.tns_name
-             WHERE o.diaObjectId = ?1",
-            [id.sql()],
+             WHERE o.\"diaObjectId\" = ?1",
+            &[id.sql()],
         )?;
     }
-    if rows.is_empty() && has_table(conn, t.watchlist_hits)? {
+    if rows.is_empty() && conn.has_table(t.watchlist_hits)? {
         let (owner, name) = solas_query::sqlite_resources::TNS_WATCHLIST;
         rows = rows_json(
             conn,
@@ -426,7 +428,7 @@ pub(crate) fn tns_row(
                 hits = t.watchlist_hits,
                 key = t.key
             ),
-            rusqlite::params![id.sql(), owner, name],
+            args![id.sql(), owner, name],
         )?;
     }
     Ok(rows
@@ -441,20 +443,25 @@ pub(crate) fn tns_row(
 }
 
 pub(crate) fn annotations(
-    conn: &rusqlite::Connection,
+    conn: &mut Db,
     survey: Survey,
     id: &ObjectId,
 ) -> Result<Vec<Value>, ApiError> {
     let t = super::tables(survey);
+    // An annotation's id is the log entry of its latest write (both backends have the log;
+    // only SQLite has rowids).
     Ok(rows_json(
         conn,
         &format!(
-            "SELECT rowid AS annotationID, topic, version, timestamp, classification,
-                    explanation, classdict, url
-             FROM {} WHERE \"{}\" = ?1 ORDER BY topic",
-            t.annotations, t.key
+            "SELECT (SELECT MAX(e.seq) FROM annotation_events e WHERE e.survey = ?2
+                       AND e.object = CAST(a.\"{key}\" AS TEXT) AND e.topic = a.topic)
+                      AS \"annotationID\",
+                    topic, version, \"timestamp\", classification, explanation, classdict, url
+             FROM {table} a WHERE \"{key}\" = ?1 ORDER BY topic",
+            table = t.annotations,
+            key = t.key
         ),
-        [id.sql()],
+        &[id.sql(), survey.as_str().into()],
     )?
     .into_iter()
     .map(Value::Object)

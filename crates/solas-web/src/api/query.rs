@@ -13,7 +13,6 @@
 //! Lasair's REST query has no time limit; Solas stops a query at
 //! `ServeConfig::query_time_limit`.
 
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,10 +24,11 @@ use solas_core::Survey;
 use solas_query::{Dialect, FilterSpec, Param};
 
 use crate::auth::AuthUser;
-use crate::db::{blocking, read_only};
+use crate::db::blocking;
 use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::{AppState, Shared};
+use solas_store::db::Target;
 
 pub(crate) const DEFAULT_LIMIT: i64 = 1000;
 pub(crate) const MAX_LIMIT: i64 = 1_000_000;
@@ -78,7 +78,7 @@ pub(crate) async fn handle(
     let rows = blocking(move || {
         let _running = running;
         run(
-            &shared.config.main_db(),
+            &shared.config.main_target(),
             &spec,
             survey,
             user.id,
@@ -95,7 +95,7 @@ pub(crate) async fn handle(
 
 /// Check and run a filter for `user`, returning rows `offset..offset+limit`.
 pub(crate) fn run(
-    main_db: &Path,
+    main_db: &Target,
     spec: &FilterSpec,
     survey: Survey,
     user: i64,
@@ -103,7 +103,7 @@ pub(crate) fn run(
     offset: i64,
     timeout: Duration,
 ) -> Result<Vec<Map<String, Value>>, ApiError> {
-    let resources = solas_query::sqlite_resources::SqliteResources::open(main_db)?;
+    let resources = solas_pipeline::filter::user_filters::DbResources::connect(main_db)?;
     let survey = match survey {
         Survey::Lsst => solas_query::Survey::Lsst,
         Survey::Ztf => solas_query::Survey::Ztf,
@@ -111,25 +111,53 @@ pub(crate) fn run(
     let checked = solas_query::check(spec, survey, Some(user), &resources)
         .map_err(|e| ApiError::Bad(e.to_string()))?;
     let limit = u64::try_from(limit).unwrap_or(0);
-    let mut rendered = checked.render(Dialect::Sqlite, Some(limit), None);
+    let dialect = match main_db {
+        Target::Sqlite(_) => Dialect::Sqlite,
+        Target::Postgres(_) => Dialect::Postgres,
+    };
+    let mut rendered = checked.render(dialect, Some(limit), None);
     // The renderer ends the statement with `LIMIT ?n`; the page's offset follows it, also
     // bound, so no user text reaches the SQL.
     rendered.params.push(Param::Int(offset));
-    rendered
-        .sql
-        .push_str(&format!(" OFFSET ?{}", rendered.params.len()));
+    let n = rendered.params.len();
+    rendered.sql.push_str(&match dialect {
+        Dialect::Sqlite => format!(" OFFSET ?{n}"),
+        Dialect::Postgres => format!(" OFFSET ${n}"),
+    });
     let names = checked.columns();
-
-    let conn = read_only(main_db)?;
-    solas_query::register_sqlite_functions(&conn)?;
-    match solas_query::run_sqlite::run_rendered(&conn, &rendered, &names, timeout) {
-        Ok(rows) => Ok(rows),
-        Err(solas_query::run_sqlite::RunError::Timeout(_)) => Err(ApiError::Bad(format!(
+    let stopped = || {
+        ApiError::Bad(format!(
             "Your query ran longer than {} s and was stopped. Narrow the conditions or ask for fewer rows.",
             timeout.as_secs_f64()
-        ))),
-        Err(solas_query::run_sqlite::RunError::Sql(e)) => {
-            Err(ApiError::Bad(format!("Your query returned the error: {e}")))
+        ))
+    };
+    let failed =
+        |e: &dyn std::fmt::Display| ApiError::Bad(format!("Your query returned the error: {e}"));
+    match main_db {
+        Target::Sqlite(path) => {
+            let conn = rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(ApiError::internal)?;
+            conn.busy_timeout(Duration::from_secs(10))
+                .map_err(ApiError::internal)?;
+            solas_query::register_sqlite_functions(&conn).map_err(ApiError::internal)?;
+            match solas_query::run_sqlite::run_rendered(&conn, &rendered, &names, timeout) {
+                Ok(rows) => Ok(rows),
+                Err(solas_query::run_sqlite::RunError::Timeout(_)) => Err(stopped()),
+                Err(solas_query::run_sqlite::RunError::Sql(e)) => Err(failed(&e)),
+            }
+        }
+        Target::Postgres(url) => {
+            let mut runner =
+                solas_query::run_pg::PgRunner::connect(url).map_err(ApiError::internal)?;
+            match runner.run_rendered(&rendered, &names, timeout) {
+                Ok(rows) => Ok(rows),
+                Err(solas_query::run_pg::PgRunError::Timeout(_)) => Err(stopped()),
+                Err(e) => Err(failed(&e)),
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ use solas_catalogue::Store;
 
 use super::ObjectId;
 use crate::auth::AuthUser;
-use crate::db::{blocking, read_only};
+use crate::db::blocking;
 use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::AppState;
@@ -108,17 +108,19 @@ pub(crate) async fn object(
     }
     let shared = state.shared.clone();
     let answer = blocking(move || -> Result<Value, ApiError> {
-        let conn = read_only(&shared.config.main_db())?;
         let t = super::tables(survey);
-        let position: Option<(Option<f64>, Option<f64>)> =
-            rusqlite::OptionalExtension::optional(conn.query_row(
+        let position: Option<(Option<f64>, Option<f64>)> = shared
+            .main
+            .take()?
+            .query_opt(
                 &format!(
                     "SELECT \"{}\", \"{}\" FROM {} WHERE \"{}\" = ?1",
                     t.ra, t.dec, t.objects, t.key
                 ),
-                [id.sql()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            ))?;
+                &[id.sql()],
+            )?
+            .map(|r| Ok::<_, solas_store::StoreError>((r.get(0)?, r.get(1)?)))
+            .transpose()?;
         let Some((Some(ra), Some(dec))) = position else {
             return Err(ApiError::NotFound(
                 json!({ "message": format!("Object {id} not found") }),

@@ -19,8 +19,9 @@ use solas_store::main_db::filters::{FilterStore, StoredFilter, ACTIVE_MODES};
 use super::layout::{csrf_field, esc, json_table, page, see_other, PageError, PageResult};
 use super::login::login_required;
 use super::session::{posted, Login, Viewer};
-use crate::db::{blocking, has_table, read_only};
+use crate::db::blocking;
 use crate::AppState;
+use solas_pipeline::filter::user_filters::DbResources;
 
 /// A test run's column names and rows, or the message saying why it could not run.
 type TestOutcome = Result<(Vec<String>, Vec<Map<String, Value>>), String>;
@@ -111,27 +112,23 @@ fn resources(
     state: &AppState,
     viewer: i64,
 ) -> Result<Vec<(String, String)>, crate::error::ApiError> {
-    let conn = read_only(&state.shared.config.main_db())?;
+    let mut conn = state.shared.main.take()?;
     let mut out = Vec::new();
-    let mut add = |sql: &str, prefix: &str| -> Result<(), rusqlite::Error> {
-        let mut stmt = conn.prepare(sql)?;
-        let rows = stmt.query_map([viewer], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (key, label) = row?;
-            out.push((format!("{prefix}:{key}"), label));
+    let mut add = |sql: &str, prefix: &str| -> Result<(), solas_store::StoreError> {
+        for r in conn.query(sql, solas_store::args![viewer])? {
+            out.push((
+                format!("{prefix}:{}", r.get::<String>(0)?),
+                r.get::<String>(1)?,
+            ));
         }
         Ok(())
     };
-    if has_table(&conn, "watchlists")? {
-        add("SELECT CAST(wl_id AS TEXT), name FROM watchlists WHERE public OR owner = ?1 ORDER BY wl_id", "watchlist")?;
-        add("SELECT CAST(ar_id AS TEXT), name FROM watchmaps WHERE public OR owner = ?1 ORDER BY ar_id", "watchmap")?;
-        add(
-            "SELECT topic, description FROM annotators WHERE public OR owner = ?1 ORDER BY topic",
-            "annotator",
-        )?;
-    }
+    add("SELECT CAST(wl_id AS TEXT), name FROM watchlists WHERE public <> 0 OR owner = ?1 ORDER BY wl_id", "watchlist")?;
+    add("SELECT CAST(ar_id AS TEXT), name FROM watchmaps WHERE public <> 0 OR owner = ?1 ORDER BY ar_id", "watchmap")?;
+    add(
+        "SELECT topic, description FROM annotators WHERE public <> 0 OR owner = ?1 ORDER BY topic",
+        "annotator",
+    )?;
     Ok(out)
 }
 
@@ -187,7 +184,7 @@ pub(crate) async fn list(State(state): State<AppState>, viewer: Viewer) -> PageR
     let st = state.clone();
     let me = viewer.user_id();
     let (filters, res) = blocking(move || -> Result<_, PageError> {
-        let mut store = FilterStore::open(&st.shared.config.main_db())?;
+        let mut store = FilterStore::connect(&st.shared.config.main_target())?;
         let filters: Vec<StoredFilter> = store
             .list()?
             .into_iter()
@@ -240,10 +237,9 @@ pub(crate) async fn test(
     let running = crate::api::query::Running::start(&state.shared)?;
     let (outcome, res) = blocking(move || -> Result<_, PageError> {
         let _running = running;
-        let main_db = st.shared.config.main_db();
+        let main_db = st.shared.config.main_target();
         let outcome = (|| -> TestOutcome {
-            let resources = solas_query::sqlite_resources::SqliteResources::open(&main_db)
-                .map_err(|e| e.to_string())?;
+            let resources = DbResources::connect(&main_db).map_err(|e| e.to_string())?;
             let checked =
                 solas_query::check(&d.spec(), query_survey(d.survey()), Some(user), &resources)
                     .map_err(|e| e.to_string())?;
@@ -303,12 +299,11 @@ pub(crate) async fn save(
     let user = login.user.id;
     let st = state.clone();
     let id = blocking(move || -> Result<i64, PageError> {
-        let main_db = st.shared.config.main_db();
-        let resources = solas_query::sqlite_resources::SqliteResources::open(&main_db)
-            .map_err(PageError::internal)?;
+        let main_db = st.shared.config.main_target();
+        let resources = DbResources::connect(&main_db).map_err(PageError::internal)?;
         solas_query::check(&d.spec(), query_survey(d.survey()), Some(user), &resources)
             .map_err(|e| PageError::bad(format!("The filter is not valid: {e}")))?;
-        let mut store = FilterStore::open(&main_db)?;
+        let mut store = FilterStore::connect(&main_db)?;
         Ok(store.add(&StoredFilter {
             id: 0,
             owner: user,
@@ -372,7 +367,7 @@ pub(crate) async fn detail(
     let st = state.clone();
     let (f, recent) = blocking(
         move || -> Result<(Option<StoredFilter>, Recent), PageError> {
-            let mut store = FilterStore::open(&st.shared.config.main_db())?;
+            let mut store = FilterStore::connect(&st.shared.config.main_target())?;
             Ok((store.get(id)?, store.recent_outputs(id, 20)?))
         },
     )
@@ -452,7 +447,7 @@ pub(crate) async fn set_active(
     }
     let st = state.clone();
     blocking(move || -> Result<(), PageError> {
-        let mut store = FilterStore::open(&st.shared.config.main_db())?;
+        let mut store = FilterStore::connect(&st.shared.config.main_target())?;
         match store.get(id)? {
             Some(f) if f.owner == login.user.id => {
                 store.set_active(id, &mode)?;

@@ -3,22 +3,22 @@
 
 use axum::extract::State;
 use axum::response::IntoResponse;
-use rusqlite::Connection;
+use solas_store::db::Db;
+use solas_store::StoreError;
 
 use super::layout::{esc, json_table, page, PageResult};
 use super::session::Viewer;
-use crate::db::{blocking, has_table, read_only, rows_json};
+use crate::db::{blocking, rows_json};
 use crate::AppState;
 
 /// `SELECT count(*)` of a table, None when the table does not exist (yet).
-pub(crate) fn count(conn: &Connection, table: &str) -> Result<Option<i64>, rusqlite::Error> {
-    if !has_table(conn, table)? {
+pub(crate) fn count(conn: &mut Db, table: &str) -> Result<Option<i64>, StoreError> {
+    if !conn.has_table(table)? {
         return Ok(None);
     }
-    conn.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
-        r.get(0)
-    })
-    .map(Some)
+    conn.query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])?
+        .get(0)
+        .map(Some)
 }
 
 /// A number with thousands separators.
@@ -45,28 +45,30 @@ struct Home {
 }
 
 fn gather(state: &AppState, viewer: Option<i64>) -> Result<Home, crate::error::ApiError> {
-    let main = read_only(&state.shared.config.main_db())?;
-    let lc = read_only(&state.shared.config.data_dir.join("lightcurves.db"))?;
+    let mut main = state.shared.main.take()?;
+    let mut lc = Db::open(&state.shared.config.lightcurve_target())?;
     // Filters and watchlists count only what the viewer may see: their own and public.
-    let visible = |table: &str| -> Result<Option<i64>, rusqlite::Error> {
-        if !has_table(&main, table)? {
-            return Ok(None);
-        }
-        main.query_row(
-            &format!("SELECT count(*) FROM {table} WHERE public OR owner = ?1"),
-            [viewer.unwrap_or(-1)],
-            |r| r.get(0),
-        )
+    let mut visible = |table: &str| -> Result<Option<i64>, StoreError> {
+        main.query_one(
+            &format!("SELECT count(*) FROM {table} WHERE public <> 0 OR owner = ?1"),
+            solas_store::args![viewer.unwrap_or(-1)],
+        )?
+        .get(0)
         .map(Some)
     };
+    let (filters, watchlists, watchmaps) = (
+        visible("filters")?,
+        visible("watchlists")?,
+        visible("watchmaps")?,
+    );
     let counts = vec![
-        ("Rubin objects", count(&main, "objects")?),
-        ("ZTF objects", count(&main, "ztf_objects")?),
-        ("Detections stored", count(&lc, "detections")?),
-        ("Forced photometry", count(&lc, "forced_photometry")?),
-        ("Filters", visible("filters")?),
-        ("Watchlists", visible("watchlists")?),
-        ("Watchmaps", visible("watchmaps")?),
+        ("Rubin objects", count(&mut main, "objects")?),
+        ("ZTF objects", count(&mut main, "ztf_objects")?),
+        ("Detections stored", count(&mut lc, "detections")?),
+        ("Forced photometry", count(&mut lc, "forced_photometry")?),
+        ("Filters", filters),
+        ("Watchlists", watchlists),
+        ("Watchmaps", watchmaps),
     ];
     let lsst_cols: Vec<String> = [
         "diaObjectId",
@@ -78,19 +80,19 @@ fn gather(state: &AppState, viewer: Option<i64>) -> Result<Home, crate::error::A
     .map(String::from)
     .to_vec();
     let lsst_rows = rows_json(
-        &main,
-        "SELECT diaObjectId, ra, decl, nDiaSources, lastDiaSourceMjdTai FROM objects
-         ORDER BY lastDiaSourceMjdTai DESC LIMIT 20",
-        [],
+        &mut main,
+        "SELECT \"diaObjectId\", ra, decl, \"nDiaSources\", \"lastDiaSourceMjdTai\" FROM objects
+         ORDER BY \"lastDiaSourceMjdTai\" DESC NULLS LAST LIMIT 20",
+        &[],
     )?;
     let ztf_cols: Vec<String> = ["objectId", "ramean", "decmean", "ncand", "jdmax"]
         .map(String::from)
         .to_vec();
     let ztf_rows = rows_json(
-        &main,
-        "SELECT objectId, ramean, decmean, ncand, jdmax FROM ztf_objects
-         ORDER BY jdmax DESC LIMIT 20",
-        [],
+        &mut main,
+        "SELECT \"objectId\", ramean, decmean, ncand, jdmax FROM ztf_objects
+         ORDER BY jdmax DESC NULLS LAST LIMIT 20",
+        &[],
     )?;
     Ok(Home {
         counts,

@@ -100,7 +100,7 @@ pub(crate) async fn post(State(state): State<AppState>, req: axum::extract::Requ
     let password = f.get("password").cloned().unwrap_or_default();
     let shared = state.shared.clone();
     let user = crate::db::blocking(move || {
-        let users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
+        let mut users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
         users.check_password(&username, &password)
     })
     .await?

@@ -12,7 +12,6 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{json, Map, Value};
 use solas_core::{CutoutKind, Survey};
-use solas_store::{BlobStore, LightcurveStore};
 
 use super::layout::{esc, page, script_json, see_other, value_text, PageError, PageResult};
 use super::session::Viewer;
@@ -20,7 +19,7 @@ use crate::api::object::{
     annotations, dec_sexagesimal, mjd_to_utc, ra_sexagesimal, sherlock_row, tns_row,
 };
 use crate::api::{tables, ObjectId};
-use crate::db::{blocking, has_table, read_only, rows_json};
+use crate::db::{blocking, rows_json};
 use crate::{AppState, Shared};
 
 /// The survey an id belongs to: `?survey=` if given, else digits mean Rubin.
@@ -65,12 +64,12 @@ fn gather(
     id: &ObjectId,
     viewer: i64,
 ) -> Result<ObjectView, crate::error::ApiError> {
-    let conn = read_only(&shared.config.main_db())?;
+    let mut conn = shared.main.take()?;
     let t = tables(survey);
     let row = rows_json(
-        &conn,
+        &mut conn,
         &format!("SELECT * FROM {} WHERE \"{}\" = ?1", t.objects, t.key),
-        [id.sql()],
+        &[id.sql()],
     )?
     .into_iter()
     .next();
@@ -121,40 +120,46 @@ fn gather(
         Survey::Lsst => "",
         Survey::Ztf => "ztf_",
     };
-    let hits = |sql: String| -> Result<Vec<Map<String, Value>>, rusqlite::Error> {
-        rows_json(&conn, &sql, rusqlite::params![id.sql(), viewer])
-    };
-    let watchlist_hits = if has_table(&conn, t.watchlist_hits)? {
-        hits(format!(
-            "SELECT w.wl_id, w.name AS watchlist, h.name AS cone, h.arcsec
+    let args = [id.sql(), viewer.into()];
+    let watchlist_hits = if conn.has_table(t.watchlist_hits)? {
+        rows_json(
+            &mut conn,
+            &format!(
+                "SELECT w.wl_id, w.name AS watchlist, h.name AS cone, h.arcsec
              FROM {prefix}watchlist_hits h JOIN watchlists w ON w.wl_id = h.wl_id
-             WHERE h.\"{key}\" = ?1 AND (w.public OR w.owner = ?2) ORDER BY h.arcsec",
-            key = t.key
-        ))?
+             WHERE h.\"{key}\" = ?1 AND (w.public <> 0 OR w.owner = ?2) ORDER BY h.arcsec",
+                key = t.key
+            ),
+            &args,
+        )?
     } else {
         Vec::new()
     };
-    let area_hits = if has_table(&conn, &format!("{prefix}area_hits"))? {
-        hits(format!(
-            "SELECT m.ar_id, m.name AS watchmap, m.area_deg2
+    let area_hits = if conn.has_table(&format!("{prefix}area_hits"))? {
+        rows_json(
+            &mut conn,
+            &format!(
+                "SELECT m.ar_id, m.name AS watchmap, m.area_deg2
              FROM {prefix}area_hits h JOIN watchmaps m ON m.ar_id = h.ar_id
-             WHERE h.\"{key}\" = ?1 AND (m.public OR m.owner = ?2) ORDER BY m.ar_id",
-            key = t.key
-        ))?
+             WHERE h.\"{key}\" = ?1 AND (m.public <> 0 OR m.owner = ?2) ORDER BY m.ar_id",
+                key = t.key
+            ),
+            &args,
+        )?
     } else {
         Vec::new()
     };
-    let mma_hits = if has_table(&conn, &format!("{prefix}mma_area_hits"))? {
+    let mma_hits = if conn.has_table(&format!("{prefix}mma_area_hits"))? {
         // GW events are public, so no owner check.
         rows_json(
-            &conn,
+            &mut conn,
             &format!(
                 "SELECT a.name AS event, h.contour, h.probdens2, h.probdens3
                  FROM {prefix}mma_area_hits h JOIN mma_areas a ON a.mw_id = h.mw_id
                  WHERE h.\"{key}\" = ?1 ORDER BY a.event_mjd DESC",
                 key = t.key
             ),
-            [id.sql()],
+            &[id.sql()],
         )?
     } else {
         Vec::new()
@@ -166,9 +171,9 @@ fn gather(
         ra,
         dec,
         cutout_source,
-        sherlock: sherlock_row(&conn, survey, id)?,
-        tns: tns_row(&conn, survey, id)?,
-        annotations: annotations(&conn, survey, id)?,
+        sherlock: sherlock_row(&mut conn, survey, id)?,
+        tns: tns_row(&mut conn, survey, id)?,
+        annotations: annotations(&mut conn, survey, id)?,
         watchlist_hits,
         area_hits,
         mma_hits,

@@ -139,7 +139,7 @@ impl FromRequestParts<AppState> for Viewer {
         // Looked up again on every page so a user made inactive is logged out at once.
         let shared = state.shared.clone();
         let user = crate::db::blocking(move || {
-            let users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
+            let mut users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
             users.user(&username).ok().flatten()
         })
         .await

@@ -14,8 +14,9 @@ use super::home::{count, thousands};
 use super::layout::{esc, page, PageResult};
 use super::session::Viewer;
 use crate::api::object::mjd_to_utc;
-use crate::db::{blocking, read_only};
+use crate::db::blocking;
 use crate::AppState;
+use solas_store::db::Db;
 
 const MAIN_TABLES: [&str; 17] = [
     "objects",
@@ -86,27 +87,22 @@ pub(crate) struct Worker {
 
 /// The workers that reported on this data directory, newest first.
 pub(crate) fn workers(state: &AppState) -> Result<Vec<Worker>, crate::error::ApiError> {
-    let main = read_only(&state.shared.config.main_db())?;
-    let mut stmt = match main.prepare(
+    let rows = state.shared.main.take()?.query(
         "SELECT worker, role, updated, running, summary, metrics FROM worker_status ORDER BY updated DESC",
-    ) {
-        Ok(s) => s,
-        // A database from before migration 7 has no reports yet.
-        Err(_) => return Ok(Vec::new()),
-    };
-    let rows = stmt
-        .query_map([], |r| {
+        &[],
+    )?;
+    rows.iter()
+        .map(|r| {
             Ok(Worker {
                 name: r.get(0)?,
                 role: r.get(1)?,
                 updated: r.get(2)?,
                 running: r.get(3)?,
-                summary: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+                summary: serde_json::from_str(&r.get::<String>(4)?).unwrap_or_default(),
                 metrics: r.get(5)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        })
+        .collect()
 }
 
 /// Every worker's samples with a `worker` label added; each family's HELP/TYPE once.
@@ -146,20 +142,30 @@ struct Hour {
     counts: [i64; 8],
 }
 
-fn tonight(main: &rusqlite::Connection) -> Result<Vec<Hour>, crate::error::ApiError> {
-    let mut stmt = match main.prepare(
-        "SELECT hour, SUM(alerts), SUM(stored), SUM(classified), SUM(filtered), SUM(delivered),
-                SUM(rejected), SUM(batches), SUM(batch_ns)
-         FROM stage_hours WHERE hour >= strftime('%Y-%m-%d %H:00', 'now', ?1)
-         GROUP BY hour ORDER BY hour",
-    ) {
-        Ok(s) => s,
-        // A database from before migration 9 has no hourly counts.
-        Err(_) => return Ok(Vec::new()),
-    };
-    let since = format!("-{} hours", NIGHT_HOURS - 1);
-    let rows = stmt
-        .query_map([since], |r| {
+fn tonight(main: &mut Db) -> Result<Vec<Hour>, crate::error::ApiError> {
+    let since = main.dialect().hours_ago(NIGHT_HOURS as u32 - 1);
+    let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT)");
+    let columns = [
+        "alerts",
+        "stored",
+        "classified",
+        "filtered",
+        "delivered",
+        "rejected",
+        "batches",
+        "batch_ns",
+    ]
+    .map(sum)
+    .join(", ");
+    let rows = main.query(
+        &format!(
+            "SELECT hour, {columns} FROM stage_hours WHERE hour >= {since}
+             GROUP BY hour ORDER BY hour"
+        ),
+        &[],
+    )?;
+    rows.iter()
+        .map(|r| {
             let mut counts = [0i64; 8];
             for (i, c) in counts.iter_mut().enumerate() {
                 *c = r.get(i + 1)?;
@@ -168,9 +174,8 @@ fn tonight(main: &rusqlite::Connection) -> Result<Vec<Hour>, crate::error::ApiEr
                 hour: r.get(0)?,
                 counts,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        })
+        .collect()
 }
 
 fn tonight_table(hours: &[Hour]) -> String {
@@ -215,17 +220,30 @@ struct Status {
 
 fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
     let data = &state.shared.config.data_dir;
-    let main = read_only(&state.shared.config.main_db())?;
-    let lc = read_only(&data.join("lightcurves.db"))?;
+    let mut main = state.shared.main.take()?;
+    let mut lc = Db::open(&state.shared.config.lightcurve_target())?;
+    let pg = |db: &Db| db.dialect() == solas_store::tables::Dialect::Postgres;
+    let (main_label, lc_label) = (
+        if pg(&main) {
+            "main (PostgreSQL)"
+        } else {
+            "solas.db"
+        },
+        if pg(&lc) {
+            "lightcurves (PostgreSQL)"
+        } else {
+            "lightcurves.db"
+        },
+    );
     let mut tables = Vec::new();
     for t in MAIN_TABLES {
-        tables.push((format!("solas.db: {t}"), count(&main, t)?));
+        tables.push((format!("{main_label}: {t}"), count(&mut main, t)?));
     }
     for t in LIGHTCURVE_TABLES {
-        tables.push((format!("lightcurves.db: {t}"), count(&lc, t)?));
+        tables.push((format!("{lc_label}: {t}"), count(&mut lc, t)?));
     }
     Ok(Status {
-        tonight: tonight(&main)?,
+        tonight: tonight(&mut main)?,
         tables,
         workers: workers(state)?,
         rejected: rejected(&data.join("rejected")),

@@ -94,7 +94,7 @@ async fn list_page(
     let me = viewer.user_id();
     let csrf = viewer.0.as_ref().map(|l| l.csrf.clone());
     let table = blocking(move || -> Result<String, PageError> {
-        let mut store = WatchStore::open(&st.shared.config.main_db())?;
+        let mut store = WatchStore::connect(&st.shared.config.main_target())?;
         let mut out = String::new();
         if maps {
             out.push_str("<table class=\"rows\" id=\"watchmap-list\"><tr><th>id</th><th>name</th><th>owner</th><th>area (deg²)</th><th>hits</th><th>public</th><th></th></tr>");
@@ -221,11 +221,14 @@ pub(crate) async fn upload_watchlist(
         if cones.is_empty() {
             return Ok(Err(vec!["The CSV has no cones.".into()]));
         }
-        let mut store = WatchStore::open(&st.shared.config.main_db())?;
+        let mut store = WatchStore::connect(&st.shared.config.main_target())?;
         match store.add_watchlist(user, &name, &description, public, radius, &cones) {
             Ok(id) => {
                 // Objects already stored are matched now; new alerts by the pipeline.
-                let hits = solas_pipeline::filter::watch::retro_match(&st.shared.config.data_dir)?;
+                let hits = solas_pipeline::filter::watch::retro_match_on(
+                    &st.shared.config.main_target(),
+                    &st.shared.config.data_dir,
+                )?;
                 Ok(Ok((id, cones.len(), hits.cones.len())))
             }
             Err(solas_store::StoreError::Invalid(m)) => Ok(Err(vec![m])),
@@ -316,10 +319,13 @@ pub(crate) async fn upload_watchmap(
             Err(e) => return Ok(Err(format!("Not a MOC: {e}"))),
         };
         let area = moc.area_deg2();
-        let mut store = WatchStore::open(&st.shared.config.main_db())?;
+        let mut store = WatchStore::connect(&st.shared.config.main_target())?;
         match store.add_watchmap(user, &name, &description, public, &moc.to_fits(), area) {
             Ok(id) => {
-                solas_pipeline::filter::watch::retro_match(&st.shared.config.data_dir)?;
+                solas_pipeline::filter::watch::retro_match_on(
+                    &st.shared.config.main_target(),
+                    &st.shared.config.data_dir,
+                )?;
                 Ok(Ok((id, area)))
             }
             Err(solas_store::StoreError::Invalid(m)) => Ok(Err(m)),
@@ -354,7 +360,7 @@ async fn delete(state: AppState, viewer: Viewer, id: i64, maps: bool, req: Reque
     let st = state.clone();
     let user = login.user.id;
     let outcome = blocking(move || -> Result<Result<(), String>, PageError> {
-        let mut store = WatchStore::open(&st.shared.config.main_db())?;
+        let mut store = WatchStore::connect(&st.shared.config.main_target())?;
         let removed = if maps {
             store.remove_watchmap(id, user)
         } else {

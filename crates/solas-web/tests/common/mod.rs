@@ -10,6 +10,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 use solas_pipeline::runner::{Input, RunConfig};
+use solas_store::db::{Db, Target};
+use solas_testdata::servers::TempDb;
 
 /// The catalogues loaded (≈10,800 rows: galaxies, blazars, bright stars).
 pub const CATALOGUES: [&str; 3] = ["openngc", "3hsp", "hipparcos2"];
@@ -18,8 +20,77 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// With `SOLAS_TEST_WEB_POSTGRES` set, the shared data's main database and lightcurves are
+/// in PostgreSQL (two fresh databases), so the same API tests run on the scale-out
+/// backends; `scripts/test.sh` runs the API tests both ways.
+fn postgres() -> Option<&'static (TempDb, TempDb)> {
+    static PG: OnceLock<Option<(TempDb, TempDb)>> = OnceLock::new();
+    PG.get_or_init(|| {
+        std::env::var_os("SOLAS_TEST_WEB_POSTGRES")?;
+        sync(|| {
+            let main = TempDb::create("web_main").expect("PostgreSQL for SOLAS_TEST_WEB_POSTGRES");
+            let lightcurves = TempDb::create("web_lc").expect("PostgreSQL");
+            Some((main, lightcurves))
+        })
+    })
+    .as_ref()
+}
+
+/// Run `f` on a thread of its own: the synchronous PostgreSQL client may not block inside
+/// the async tests' runtime.
+pub fn sync<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("no panic"))
+}
+
+/// Work on the shared data's main database (off the async runtime).
+pub fn with_main<T: Send>(f: impl FnOnce(&mut Db) -> T + Send) -> T {
+    sync(|| f(&mut main_conn()))
+}
+
+/// Work on the shared data's users (off the async runtime).
+pub fn with_users<T: Send>(f: impl FnOnce(&mut solas_web::UserStore) -> T + Send) -> T {
+    sync(|| f(&mut users()))
+}
+
+/// The shared data's main database (ingested first, like the server's).
+pub fn main_target() -> Target {
+    shared_data();
+    match postgres() {
+        Some((main, _)) => Target::Postgres(main.url()),
+        None => Target::Sqlite(shared_data().join("solas.db")),
+    }
+}
+
+/// A connection to the shared data's main database.
+pub fn main_conn() -> Db {
+    solas_store::main_db::connect(&main_target()).expect("main database")
+}
+
+/// How a server over `data` (the shared data or a copy made the same way) is configured.
+pub fn serve_config(data: &Path) -> solas_web::ServeConfig {
+    let mut config = solas_web::ServeConfig::new(data, "127.0.0.1:0".parse().unwrap());
+    if let Some((main, lightcurves)) = postgres() {
+        config.main_db = Some(Target::Postgres(main.url()));
+        config.lightcurves_url = Some(lightcurves.url());
+    }
+    config
+}
+
+/// The users of the shared data's server.
+pub fn users() -> solas_web::UserStore {
+    shared_data();
+    let main = postgres().map(|(main, _)| Target::Postgres(main.url()));
+    solas_web::UserStore::connect(&solas_web::users_target(shared_data(), main.as_ref()))
+        .expect("users")
+}
+
 /// Load the catalogues and ingest every real alert file into `data`.
 pub fn ingest(data: &Path) {
+    ingest_into(data, None)
+}
+
+/// [`ingest`], with the main database and the lightcurves in PostgreSQL when given.
+fn ingest_into(data: &Path, pg: Option<&(TempDb, TempDb)>) {
     let mut store =
         solas_catalogue::Store::open(&data.join("catalogues")).expect("catalogue store");
     for name in CATALOGUES {
@@ -36,6 +107,10 @@ pub fn ingest(data: &Path) {
     config.schema_dir = Some(solas_testdata::lsst_schema_dir());
     config.progress = false;
     config.filter_idle = std::time::Duration::from_millis(50);
+    if let Some((main, lightcurves)) = pg {
+        config.main_db = Some(Target::Postgres(main.url()));
+        config.lightcurves_url = Some(lightcurves.url());
+    }
     let summary =
         solas_pipeline::run(config, Arc::new(AtomicBool::new(false))).expect("pipeline run");
     assert!(summary.alerts > 300, "{} alerts ingested", summary.alerts);
@@ -45,9 +120,12 @@ pub fn ingest(data: &Path) {
 pub fn shared_data() -> &'static Path {
     static DATA: OnceLock<tempfile::TempDir> = OnceLock::new();
     DATA.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        ingest(dir.path());
-        dir
+        let pg = postgres();
+        sync(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            ingest_into(dir.path(), pg);
+            dir
+        })
     })
     .path()
 }

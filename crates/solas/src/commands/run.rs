@@ -237,13 +237,13 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
     })
     .context("installing the Ctrl-C handler")?;
 
-    // The server opens the databases read-only: create them first.
     let server = match args.serve {
         Some(bind) => {
-            solas_store::main_db::MainDatabase::open(&args.data.join("solas.db"))?;
-            solas_store::sqlite::SqliteLightcurves::open(&args.data.join("lightcurves.db"))?;
             let mut web = solas_web::ServeConfig::new(&args.data, bind);
             web.catalogue_dir = args.catalogues.clone();
+            web.main_db = config.main_db.clone();
+            web.lightcurves_url = config.lightcurves_url.clone();
+            web.cutouts_url = config.cutouts_url.clone();
             // /metrics shows this run's counters.
             let stats = std::sync::Arc::new(solas_pipeline::stats::Stats::default());
             config.stats = Some(stats.clone());

@@ -19,6 +19,13 @@ pub struct ServeArgs {
     /// Seconds a /api/query/ may run.
     #[arg(long, default_value_t = 60.0)]
     pub query_time_limit: f64,
+    /// The lightcurve store in PostgreSQL, as the ingest workers were given it.
+    #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
+    pub lightcurves_db: Option<String>,
+    /// Cutouts in an S3-compatible store, `s3://bucket[/prefix]`, as the ingest workers
+    /// were given it (endpoint and keys from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, …).
+    #[arg(long, env = "SOLAS_CUTOUTS")]
+    pub cutouts: Option<String>,
     #[command(flatten)]
     pub data: DataArg,
 }
@@ -65,13 +72,17 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<solas_web::ServeConfig> {
     let mut config = solas_web::ServeConfig::new(&args.data.data, args.bind);
     config.catalogue_dir = args.catalogues.clone();
     config.query_time_limit = std::time::Duration::from_secs_f64(args.query_time_limit);
+    config.main_db = args
+        .data
+        .main_db
+        .as_deref()
+        .map(solas_store::db::Target::parse);
+    config.lightcurves_url = args.lightcurves_db.clone();
+    config.cutouts_url = args.cutouts.clone();
     Ok(config)
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    // The databases must exist before the server opens them read-only.
-    solas_store::main_db::MainDatabase::open(&args.data.data.join("solas.db"))?;
-    solas_store::sqlite::SqliteLightcurves::open(&args.data.data.join("lightcurves.db"))?;
     let server = solas_web::spawn(config(&args)?)?;
     eprintln!("serving the API on http://{}/api/", server.local_addr());
     server.join()?;
@@ -90,14 +101,18 @@ pub fn user(args: UserArgs) -> anyhow::Result<()> {
             let class: solas_web::UserClass =
                 class.parse().map_err(|e| anyhow::anyhow!("--class: {e}"))?;
             let (id, token) =
-                solas_web::add_user(&data.data, &username, &email, password.as_deref(), class)?;
+                users(&data)?.add_user(&username, &email, password.as_deref(), class)?;
             println!("user {id} ({username}, {class}); token {token}");
         }
         UserAction::Token { username, data } => {
-            println!("{}", solas_web::new_token(&data.data, &username)?);
+            let mut store = users(&data)?;
+            let user = store
+                .user(&username)?
+                .ok_or_else(|| anyhow::anyhow!("no user named {username:?}"))?;
+            println!("{}", store.issue_token(user.id)?);
         }
         UserAction::List { data } => {
-            for u in solas_web::list_users(&data.data)? {
+            for u in users(&data)?.users()? {
                 println!(
                     "{:>4}  {:<20} {:<6} {:<8} {}",
                     u.id,
@@ -110,4 +125,13 @@ pub fn user(args: UserArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The users of a data directory, or of the PostgreSQL main database when given.
+fn users(data: &DataArg) -> anyhow::Result<solas_web::UserStore> {
+    let main = data.main_db.as_deref().map(solas_store::db::Target::parse);
+    Ok(solas_web::UserStore::connect(&solas_web::users_target(
+        &data.data,
+        main.as_ref(),
+    ))?)
 }
