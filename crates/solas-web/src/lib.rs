@@ -129,6 +129,9 @@ pub struct ServeConfig {
     /// The main database, when not `<data>/solas.db` (PostgreSQL in a scale-out
     /// deployment; users and tokens are kept there too).
     pub main_db: Option<Target>,
+    /// On PostgreSQL, the connection string of the read-only role `/api/query/` runs as
+    /// (default: the main database's).
+    pub filter_db_url: Option<String>,
     /// The lightcurve store's PostgreSQL connection string, when not
     /// `<data>/lightcurves.db`.
     pub lightcurves_url: Option<String>,
@@ -170,6 +173,7 @@ impl ServeConfig {
             public_url: None,
             metrics: None,
             main_db: None,
+            filter_db_url: None,
             lightcurves_url: None,
             cutouts_url: None,
             cutouts_options: Vec::new(),

@@ -78,7 +78,7 @@ pub(crate) async fn handle(
     let rows = blocking(move || {
         let _running = running;
         run(
-            &shared.config.main_target(),
+            &shared.config,
             &spec,
             survey,
             user.id,
@@ -95,7 +95,7 @@ pub(crate) async fn handle(
 
 /// Check and run a filter for `user`, returning rows `offset..offset+limit`.
 pub(crate) fn run(
-    main_db: &Target,
+    config: &crate::ServeConfig,
     spec: &FilterSpec,
     survey: Survey,
     user: i64,
@@ -103,6 +103,7 @@ pub(crate) fn run(
     offset: i64,
     timeout: Duration,
 ) -> Result<Vec<Map<String, Value>>, ApiError> {
+    let main_db = &config.main_target();
     let resources = solas_pipeline::filter::user_filters::DbResources::connect(main_db)?;
     let survey = match survey {
         Survey::Lsst => solas_query::Survey::Lsst,
@@ -151,6 +152,7 @@ pub(crate) fn run(
             }
         }
         Target::Postgres(url) => {
+            let url = config.filter_db_url.as_deref().unwrap_or(url);
             let mut runner =
                 solas_query::run_pg::PgRunner::connect(url).map_err(ApiError::internal)?;
             match runner.run_rendered(&rendered, &names, timeout) {

@@ -244,7 +244,7 @@ pub(crate) async fn test(
                 solas_query::check(&d.spec(), query_survey(d.survey()), Some(user), &resources)
                     .map_err(|e| e.to_string())?;
             let rows = crate::api::query::run(
-                &main_db,
+                &st.shared.config,
                 &d.spec(),
                 d.survey(),
                 user,

@@ -243,6 +243,7 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
             web.catalogue_dir = args.catalogues.clone();
             web.main_db = config.main_db.clone();
             web.lightcurves_url = config.lightcurves_url.clone();
+            web.filter_db_url = config.filter_db_url.clone();
             web.cutouts_url = config.cutouts_url.clone();
             // /metrics shows this run's counters.
             let stats = std::sync::Arc::new(solas_pipeline::stats::Stats::default());

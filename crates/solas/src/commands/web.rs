@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Seconds a /api/query/ may run.
     #[arg(long, default_value_t = 60.0)]
     pub query_time_limit: f64,
+    /// With --main-db on PostgreSQL: the read-only role /api/query/ runs as (default: the
+    /// --main-db one; see docs/operations.md).
+    #[arg(long, env = "SOLAS_FILTER_DB")]
+    pub filter_db: Option<String>,
     /// The lightcurve store in PostgreSQL, as the ingest workers were given it.
     #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
     pub lightcurves_db: Option<String>,
@@ -78,6 +82,7 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<solas_web::ServeConfig> {
         .as_deref()
         .map(solas_store::db::Target::parse);
     config.lightcurves_url = args.lightcurves_db.clone();
+    config.filter_db_url = args.filter_db.clone();
     config.cutouts_url = args.cutouts.clone();
     Ok(config)
 }
