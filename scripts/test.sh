@@ -39,5 +39,6 @@ cargo test --workspace --all-targets --locked --no-fail-fast "$@"
 # The REST API's tests once more with the main database and the lightcurves in PostgreSQL
 # (the scale-out backends of `solas serve`).
 if [ -n "${SOLAS_REQUIRE_POSTGRES:-}" ] && [ "$#" -eq 0 ]; then
-  SOLAS_TEST_WEB_POSTGRES=1 cargo test -p solas-web --test api --locked
+  # --workspace: the same features as above, so nothing is built again.
+  SOLAS_TEST_WEB_POSTGRES=1 cargo test --workspace --test api --locked
 fi

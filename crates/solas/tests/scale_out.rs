@@ -19,10 +19,12 @@ use solas_testdata as data;
 use solas_testdata::servers::{S3Server, TempDb};
 
 /// The tables that hold what the broker learned, and the columns compared. Left out: times
-/// written, and a context row's separations and description, which come from the position
-/// of whichever of the object's alerts was classified first (once per object, then cached).
-/// Watchlist hits use the object's position from its whole lightcurve, so their distances
-/// are compared.
+/// written, and a context row's separations and description. A context row is computed at
+/// the object's earliest alert, whatever order its alerts come in; but after a filter
+/// worker is killed, the messages it had not committed are read again, and their context
+/// rows may be from before a late, earlier alert had the object classified again. Which
+/// catalogue match it is, and its class, are the same either way. Watchlist hits use the
+/// object's position from its whole lightcurve, so their distances are compared.
 const KEEP: [(&str, &[&str]); 9] = [
     ("detections", &[]),
     ("forced_photometry", &[]),

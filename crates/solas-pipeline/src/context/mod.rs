@@ -2,10 +2,13 @@
 //!
 //! Each alert's object is looked up in the cache (memory, then the main database's
 //! `context_cache`); only objects never classified with the current classifier and
-//! catalogue version are classified ([`classifier`]), at the position of the alert that
-//! first brings them. The answer travels on with the alert to the filter stage, which
-//! writes it to `sherlock_classifications` and uses the host's distance for absMag and the
-//! blackbody fit.
+//! catalogue version are classified ([`classifier`]), at the position of their earliest
+//! alert (by detection time, then alert id). Alerts usually come in time order, so that is
+//! the alert that first brings the object; when an earlier one comes late, the object is
+//! classified again at its position. So the answer does not depend on the order alerts
+//! arrive in, nor on which worker handled them. The answer travels on with the alert to
+//! the filter stage, which writes it to `sherlock_classifications` and uses the host's
+//! distance for absMag and the blackbody fit.
 
 pub mod classifier;
 
@@ -31,14 +34,30 @@ pub struct ContextResult {
     pub row: Value,
     /// What the features need: the class and the host's distance.
     pub host: HostContext,
+    /// The alert it was computed at: (detection MJD, alert id). None in answers cached
+    /// before this was kept.
+    pub at: Option<(f64, i64)>,
+}
+
+/// The key under which a classification carries the alert it was computed at, in the
+/// cache and on the workers' topic.
+const AT: &str = "classified_at";
+
+/// Was `a` detected before `b` (or is it the same alert)?
+fn not_later(a: (f64, i64), b: (f64, i64)) -> bool {
+    a.0 < b.0 || (a.0 == b.0 && a.1 <= b.1)
 }
 
 impl ContextResult {
     /// From the classifier's answer. The ranked list of all crossmatches stays in the cache
     /// table (for whoever asks for it); what travels with alerts is the best match's row.
     pub fn from_json(mut row: Value) -> ContextResult {
+        let mut at = None;
         if let Some(map) = row.as_object_mut() {
             map.remove("crossmatches");
+            at = map
+                .get(AT)
+                .and_then(|v| Some((v.get(0)?.as_f64()?, v.get(1)?.as_i64()?)));
         }
         let num = |k: &str| row.get(k).and_then(Value::as_f64).filter(|v| v.is_finite());
         let host = HostContext {
@@ -51,7 +70,7 @@ impl ContextResult {
             z: num("z"),
             photoz: num("photoZ"),
         };
-        ContextResult { row, host }
+        ContextResult { row, host, at }
     }
 }
 
@@ -79,33 +98,44 @@ impl ContextStage {
         {
             let started = std::time::Instant::now();
             let mut fresh: Vec<(Survey, i64, String)> = Vec::new();
-            for msg in &mut batch {
+            // Each object's answer as it stands after the whole batch.
+            let mut answers: HashMap<(Survey, i64), Arc<ContextResult>> = HashMap::new();
+            for msg in &batch {
                 let key = (msg.alert.survey, msg.alert.object.id);
-                if let Some(hit) = memory.get(&key) {
-                    msg.context = Some(hit.clone());
-                    Stats::add(&self.stats.context_cache_hits, 1);
-                    continue;
-                }
-                let cached = self.cache.get(key.0, key.1, &version)?;
-                let result = match cached.and_then(|json| serde_json::from_str(&json).ok()) {
-                    Some(row) => {
+                let at = (msg.alert.mjd, msg.alert.alert_id);
+                let known = match answers.get(&key).or_else(|| memory.get(&key)) {
+                    Some(hit) => Some(hit.clone()),
+                    None => self
+                        .cache
+                        .get(key.0, key.1, &version)?
+                        .and_then(|json| serde_json::from_str(&json).ok())
+                        .map(|row| Arc::new(ContextResult::from_json(row))),
+                };
+                let result = match known {
+                    Some(r) if r.at.is_none_or(|a| not_later(a, at)) => {
                         Stats::add(&self.stats.context_cache_hits, 1);
-                        ContextResult::from_json(row)
+                        r
                     }
-                    None => {
-                        let row = self.classifier.classify(msg.alert.ra, msg.alert.dec);
+                    _ => {
+                        let mut row = self.classifier.classify(msg.alert.ra, msg.alert.dec);
+                        if let Some(map) = row.as_object_mut() {
+                            map.insert(AT.into(), serde_json::json!([at.0, at.1]));
+                        }
                         Stats::add(&self.stats.classified, 1);
                         fresh.push((key.0, key.1, row.to_string()));
-                        ContextResult::from_json(row)
+                        Arc::new(ContextResult::from_json(row))
                     }
                 };
-                let result = Arc::new(result);
-                if memory.len() >= MEMORY_ENTRIES {
-                    memory.clear();
-                }
-                memory.insert(key, result.clone());
-                msg.context = Some(result);
+                answers.insert(key, result);
             }
+            if memory.len() + answers.len() > MEMORY_ENTRIES {
+                memory.clear();
+            }
+            for msg in &mut batch {
+                let key = (msg.alert.survey, msg.alert.object.id);
+                msg.context = answers.get(&key).cloned();
+            }
+            memory.extend(answers);
             if !fresh.is_empty() {
                 self.cache.put(&fresh, &version)?;
             }
@@ -117,5 +147,112 @@ impl ContextStage {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solas_core::{Alert, ObjectKey, SurveyObject};
+    use std::sync::Mutex;
+
+    /// Answers with the position it was asked about, and counts the questions.
+    struct Echo(Arc<Mutex<u32>>);
+
+    impl Classifier for Echo {
+        fn version(&self) -> String {
+            "echo".into()
+        }
+        fn classify(&self, ra: f64, dec: f64) -> Value {
+            *self.0.lock().unwrap() += 1;
+            serde_json::json!({ "classification": "SN", "raDeg": ra, "decDeg": dec })
+        }
+    }
+
+    #[derive(Default)]
+    struct MemoryCache(HashMap<(Survey, i64), String>);
+
+    impl ContextCache for MemoryCache {
+        fn get(&mut self, s: Survey, id: i64, _: &str) -> Result<Option<String>, StoreError> {
+            Ok(self.0.get(&(s, id)).cloned())
+        }
+        fn put(&mut self, e: &[(Survey, i64, String)], _: &str) -> Result<(), StoreError> {
+            for (s, id, json) in e {
+                self.0.insert((*s, *id), json.clone());
+            }
+            Ok(())
+        }
+    }
+
+    fn msg(alert_id: i64, mjd: f64) -> InFlight {
+        InFlight {
+            alert: Alert {
+                survey: Survey::Lsst,
+                schema_version: "9.0".into(),
+                alert_id,
+                object: ObjectKey::lsst(169298432598474793),
+                ra: mjd - 60000.0,
+                dec: -10.0,
+                mjd,
+                detections: vec![],
+                forced: vec![],
+                non_detections: vec![],
+                cutouts: vec![],
+                survey_object: SurveyObject::Lsst(None),
+            },
+            origin: crate::message::Origin::File { path: "t".into() },
+            record_offset: 0,
+            last_of_payload: true,
+            received: std::time::Instant::now(),
+            context: None,
+        }
+    }
+
+    /// Runs the stage over `batches` (each sent, then waited for) and returns each alert's
+    /// answered RA, and how many classifications were made.
+    fn run(batches: &[&[(i64, f64)]]) -> (Vec<f64>, u32) {
+        let calls = Arc::new(Mutex::new(0));
+        let (tx, input) = crossbeam_channel::unbounded();
+        let (output, rx) = crossbeam_channel::unbounded();
+        let stage = ContextStage {
+            classifier: Box::new(Echo(calls.clone())),
+            cache: Box::new(MemoryCache::default()),
+            stats: Default::default(),
+            max_batch: 100,
+            linger: Duration::from_millis(5),
+        };
+        let handle = std::thread::spawn(move || stage.run(input, output));
+        let mut ras = Vec::new();
+        for batch in batches {
+            for (id, mjd) in *batch {
+                tx.send(msg(*id, *mjd)).unwrap();
+            }
+            for _ in 0..batch.len() {
+                let m: InFlight = rx.recv().unwrap();
+                ras.push(m.context.unwrap().row["raDeg"].as_f64().unwrap());
+            }
+        }
+        drop(tx);
+        handle.join().unwrap().unwrap();
+        let n = *calls.lock().unwrap();
+        (ras, n)
+    }
+
+    #[test]
+    fn an_object_is_classified_at_its_earliest_alert_whatever_the_order() {
+        // In time order: classified once, at the first alert.
+        let (ras, calls) = run(&[&[(1, 60001.0), (2, 60002.0)], &[(3, 60003.0)]]);
+        assert_eq!((ras, calls), (vec![1.0, 1.0, 1.0], 1));
+        // The earliest alert arrives last: classified again there, and from then on its
+        // answer stands.
+        let (ras, calls) = run(&[
+            &[(3, 60003.0)],
+            &[(2, 60002.0)],
+            &[(1, 60001.0), (4, 60004.0)],
+        ]);
+        assert_eq!((ras, calls), (vec![3.0, 2.0, 1.0, 1.0], 3));
+        // Within one batch, every alert of the object carries the batch's final answer.
+        let (ras, _) = run(&[&[(2, 60002.0), (1, 60001.0)]]);
+        assert_eq!(ras, vec![1.0, 1.0]);
     }
 }

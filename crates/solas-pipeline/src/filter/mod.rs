@@ -1,6 +1,7 @@
 //! The filter stage, run once per batch (as in Lasair's filter nodes): compute each
-//! object's features from its whole stored lightcurve ([`features`]) and write the batch's
-//! objects rows and context classifications ([`classification`]) to the main database in
+//! object's features from its whole stored lightcurve ([`features`]), match the objects
+//! against watchlists, watchmaps and events ([`watch`]), and write the batch's objects
+//! rows, context classifications ([`classification`]) and hits to the main database in
 //! one transaction; then run every active user filter over the batch ([`user_filters`])
 //! and hand the results, with the batch's source positions, to the delivery stage. While
 //! no alerts come it follows the annotation log, re-running filters that name an
@@ -182,16 +183,22 @@ impl FilterStage {
                 rows.push(classification::row(&msg.alert, &context.row));
             }
         }
-        self.main.upsert_objects(&rows)?;
-        if let Some(matcher) = self.watch.as_mut() {
-            let started = std::time::Instant::now();
-            let hits = matcher.match_and_store(&positions)?;
-            Stats::add(
-                &self.stats.watch_hits,
-                (hits.cones.len() + hits.areas.len() + hits.mma.len()) as u64,
-            );
-            Stats::busy(&self.stats.busy_watch_ns, started);
-        }
+        let hits = match self.watch.as_mut() {
+            Some(matcher) => {
+                let started = std::time::Instant::now();
+                let hits = matcher.find_current(&positions)?;
+                Stats::add(
+                    &self.stats.watch_hits,
+                    (hits.cones.len() + hits.areas.len() + hits.mma.len()) as u64,
+                );
+                Stats::busy(&self.stats.busy_watch_ns, started);
+                hits
+            }
+            None => Default::default(),
+        };
+        // The batch's objects rows, classifications and hits: one transaction, committed
+        // before the filters run and long before the batch's offsets are.
+        self.main.write_batch(&rows, &hits)?;
         let solar = batch
             .iter()
             .filter(|m| matches!(m.alert.survey_object, solas_core::SurveyObject::Lsst(None)))

@@ -175,10 +175,15 @@ impl WatchMatcher {
         hits
     }
 
+    /// Every match with the indexes brought up to date first; the caller stores them.
+    pub fn find_current(&mut self, positions: &[Position]) -> Result<Hits, StoreError> {
+        self.refresh()?;
+        Ok(self.find(positions))
+    }
+
     /// Match and store; returns what was found.
     pub fn match_and_store(&mut self, positions: &[Position]) -> Result<Hits, StoreError> {
-        self.refresh()?;
-        let hits = self.find(positions);
+        let hits = self.find_current(positions)?;
         self.store.write_hits(&hits)?;
         Ok(hits)
     }

@@ -166,7 +166,7 @@ fn table_for(columns: &[Column]) -> Result<&'static str, StoreError> {
 }
 
 impl MainDb for MainDatabase {
-    fn upsert_objects(&mut self, rows: &[ObjectRow]) -> Result<(), StoreError> {
+    fn write_batch(&mut self, rows: &[ObjectRow], hits: &watch::Hits) -> Result<(), StoreError> {
         let dialect = self.db.dialect();
         let mut statements = Vec::with_capacity(rows.len());
         for row in rows {
@@ -198,7 +198,7 @@ impl MainDb for MainDatabase {
                     .collect();
                 db.execute(sql, &args)?;
             }
-            Ok(())
+            watch::write_hits(db, hits)
         })
     }
 

@@ -492,54 +492,7 @@ impl WatchStore {
         if hits.is_empty() {
             return Ok(());
         }
-        let tns = self.tns_watchlist()?;
-        self.db.transaction(|tx| {
-            for (o, wl_id, cone_id, arcsec) in &hits.cones {
-                let (table, key) = hit_table("watchlist_hits", o.survey);
-                // Cast: PostgreSQL cannot tell a parameter's type from a SELECT list.
-                tx.execute(
-                    &format!(
-                        "INSERT INTO {table} (\"{key}\", wl_id, cone_id, arcsec, name)
-                         SELECT CAST(?1 AS {}), CAST(?2 AS BIGINT), cone_id, CAST(?4 AS DOUBLE PRECISION), name
-                         FROM watchlist_cones WHERE cone_id = ?3
-                         ON CONFLICT (\"{key}\", cone_id) DO UPDATE SET arcsec = excluded.arcsec,
-                           name = excluded.name, \"timestamp\" = CURRENT_TIMESTAMP",
-                        key_type(o.survey)
-                    ),
-                    args![key_value(o)?, wl_id, cone_id, arcsec],
-                )?;
-                if Some(*wl_id) == tns && o.survey == Survey::Lsst {
-                    tx.execute(
-                        "UPDATE objects SET tns_name = (SELECT name FROM watchlist_cones WHERE cone_id = ?2)
-                         WHERE \"diaObjectId\" = ?1",
-                        args![key_value(o)?, cone_id],
-                    )?;
-                }
-            }
-            for (o, ar_id) in &hits.areas {
-                let (table, key) = hit_table("area_hits", o.survey);
-                tx.execute(
-                    &format!(
-                        "INSERT INTO {table} (\"{key}\", ar_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
-                    ),
-                    args![key_value(o)?, ar_id],
-                )?;
-            }
-            for (o, mw_id, contour, pd2, pd3) in &hits.mma {
-                let (table, key) = hit_table("mma_area_hits", o.survey);
-                tx.execute(
-                    &format!(
-                        "INSERT INTO {table} (\"{key}\", mw_id, contour, probdens2, probdens3)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT (\"{key}\", mw_id) DO UPDATE SET contour = excluded.contour,
-                           probdens2 = excluded.probdens2, probdens3 = excluded.probdens3,
-                           \"timestamp\" = CURRENT_TIMESTAMP"
-                    ),
-                    args![key_value(o)?, mw_id, contour, pd2, *pd3],
-                )?;
-            }
-            Ok(())
-        })
+        self.db.transaction(|tx| write_hits(tx, hits))
     }
 
     /// Every stored object's position, latest detection and host distance.
@@ -576,6 +529,66 @@ impl WatchStore {
         }
         Ok(out)
     }
+}
+
+/// Write a matching pass's hits inside the caller's transaction (the filter stage writes
+/// them with its batch's objects rows, in one transaction).
+pub(crate) fn write_hits(tx: &mut Db, hits: &Hits) -> Result<(), StoreError> {
+    if hits.is_empty() {
+        return Ok(());
+    }
+    let tns: Option<i64> = tx
+        .query_opt(
+            "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
+            args![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
+    for (o, wl_id, cone_id, arcsec) in &hits.cones {
+        let (table, key) = hit_table("watchlist_hits", o.survey);
+        // Cast: PostgreSQL cannot tell a parameter's type from a SELECT list.
+        tx.execute(
+                &format!(
+                    "INSERT INTO {table} (\"{key}\", wl_id, cone_id, arcsec, name)
+                     SELECT CAST(?1 AS {}), CAST(?2 AS BIGINT), cone_id, CAST(?4 AS DOUBLE PRECISION), name
+                     FROM watchlist_cones WHERE cone_id = ?3
+                     ON CONFLICT (\"{key}\", cone_id) DO UPDATE SET arcsec = excluded.arcsec,
+                       name = excluded.name, \"timestamp\" = CURRENT_TIMESTAMP",
+                    key_type(o.survey)
+                ),
+                args![key_value(o)?, wl_id, cone_id, arcsec],
+            )?;
+        if Some(*wl_id) == tns && o.survey == Survey::Lsst {
+            tx.execute(
+                    "UPDATE objects SET tns_name = (SELECT name FROM watchlist_cones WHERE cone_id = ?2)
+                     WHERE \"diaObjectId\" = ?1",
+                    args![key_value(o)?, cone_id],
+                )?;
+        }
+    }
+    for (o, ar_id) in &hits.areas {
+        let (table, key) = hit_table("area_hits", o.survey);
+        tx.execute(
+            &format!(
+                "INSERT INTO {table} (\"{key}\", ar_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+            ),
+            args![key_value(o)?, ar_id],
+        )?;
+    }
+    for (o, mw_id, contour, pd2, pd3) in &hits.mma {
+        let (table, key) = hit_table("mma_area_hits", o.survey);
+        tx.execute(
+            &format!(
+                "INSERT INTO {table} (\"{key}\", mw_id, contour, probdens2, probdens3)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (\"{key}\", mw_id) DO UPDATE SET contour = excluded.contour,
+                       probdens2 = excluded.probdens2, probdens3 = excluded.probdens3,
+                       \"timestamp\" = CURRENT_TIMESTAMP"
+            ),
+            args![key_value(o)?, mw_id, contour, pd2, *pd3],
+        )?;
+    }
+    Ok(())
 }
 
 /// LSST keys are stored as integers, ZTF keys as text.
