@@ -57,6 +57,12 @@ pub struct BenchArgs {
     /// Skip the end-to-end run.
     #[arg(long)]
     pub decode_only: bool,
+    /// Main database in PostgreSQL (a connection string) instead of <data>/solas.db.
+    #[arg(long)]
+    pub main_db: Option<String>,
+    /// Lightcurves in PostgreSQL (a connection string) instead of <data>/lightcurves.db.
+    #[arg(long)]
+    pub lightcurves_db: Option<String>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -151,8 +157,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         config.decode_workers = workers;
         config.filter_batch = args.batch.max(1);
         config.filter_max_age = std::time::Duration::from_secs_f64(args.batch_age.max(0.01));
-        install_filters(&data, args.filters)?;
-        install_cones(&data, args.cones)?;
+        config.main_db = args.main_db.as_deref().map(solas_store::db::Target::parse);
+        config.lightcurves_url = args.lightcurves_db.clone();
+        let main = config.main_target();
+        install_filters(&main, args.filters)?;
+        install_cones(&main, args.cones)?;
         // Only the catalogues asked for: the temporary data directory has none of its own.
         config.catalogue_dir = Some(
             args.catalogues
@@ -210,7 +219,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 /// A watchlist of `n` cones spread uniformly over the sky (a fixed xorshift sequence, so
 /// runs are comparable).
-fn install_cones(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
+fn install_cones(main: &solas_store::db::Target, n: usize) -> anyhow::Result<()> {
     if n == 0 {
         return Ok(());
     }
@@ -230,9 +239,7 @@ fn install_cones(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
             radius_arcsec: Some(1.0 + 29.0 * next()),
         })
         .collect();
-    let db = data.join("solas.db");
-    solas_store::main_db::MainDatabase::open(&db)?;
-    solas_store::main_db::watch::WatchStore::open(&db)?
+    solas_store::main_db::watch::WatchStore::connect(main)?
         .add_watchlist(1, "bench", "", false, 3.0, &cones)?;
     println!(
         "watchlist:    {n} cones stored in {:.1} s",
@@ -321,13 +328,11 @@ fn bench_context(
 }
 
 /// `n` active filters of the kinds astronomers write, with varied thresholds.
-fn install_filters(data: &std::path::Path, n: usize) -> anyhow::Result<()> {
+fn install_filters(main: &solas_store::db::Target, n: usize) -> anyhow::Result<()> {
     if n == 0 {
         return Ok(());
     }
-    let db = data.join("solas.db");
-    solas_store::main_db::MainDatabase::open(&db)?;
-    let mut store = solas_store::main_db::filters::FilterStore::open(&db)?;
+    let mut store = solas_store::main_db::filters::FilterStore::connect(main)?;
     for i in 0..n {
         let k = i as f64;
         let (survey, selected, tables, conditions) = match i % 4 {
