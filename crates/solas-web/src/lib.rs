@@ -9,8 +9,9 @@
 //!   `/api/annotatelist/`, `/api/auth-token/`, the OpenAPI document at
 //!   `/api/openapi.json` (`openapi`), and the cutout files the object answer links to
 //!   (`/fits/...`);
-//! - users and API tokens ([`users`]), kept in `<data>/users.db`, apart from the main
-//!   database that users' queries read; authentication (`auth`) and per-user rate limits
+//! - users and API tokens ([`users`]), kept in `<data>/users.db` apart from the main
+//!   database that users' queries read, or in the PostgreSQL main database when there is
+//!   one (so every API process knows them); authentication (`auth`) and per-user rate limits
 //!   (`throttle`);
 //! - request parameter parsing with Lasair's (DRF's) validation messages (`params`);
 //! - the web pages (`pages/`: home, object, filters, watchlists and watchmaps, status,

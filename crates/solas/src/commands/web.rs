@@ -1,5 +1,5 @@
 //! `solas serve` (the REST API the `lasair` client talks to) and `solas user` (accounts and
-//! API tokens, kept hashed in `<data>/users.db`).
+//! API tokens, kept hashed in `<data>/users.db` or the PostgreSQL main database).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
