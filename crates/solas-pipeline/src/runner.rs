@@ -19,10 +19,8 @@ use std::time::{Duration, Instant};
 
 use solas_decode::Decoder;
 use solas_features::DustMap;
-use solas_store::blob::PackBlobStore;
 use solas_store::db::Target;
 use solas_store::main_db::{DbContextCache, MainDatabase};
-use solas_store::sqlite::SqliteLightcurves;
 use solas_store::{BlobStore, MainDb};
 
 use crate::context::{CatalogueClassifier, Classifier, ContextStage};
@@ -539,25 +537,15 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         .map(DustMap::open)
         .transpose()?
         .map(Arc::new);
-    let blobs: Arc<dyn BlobStore> = match &config.cutouts_url {
-        Some(url) => {
-            let options: Vec<(&str, &str)> = config
-                .cutouts_options
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            Arc::new(solas_store::blob::S3BlobStore::open(url, &options)?)
-        }
-        None => Arc::new(PackBlobStore::open(&data.join("cutouts"))?),
-    };
+    let blobs: Arc<dyn BlobStore> = solas_store::blob::open(
+        config.cutouts_url.as_deref(),
+        &config.cutouts_options,
+        &data.join("cutouts"),
+    )?;
     let lightcurves_path = data.join("lightcurves.db");
     // Two handles: the store writer's and the filter stage's reader.
-    let open_lc = || -> Result<Box<dyn solas_store::LightcurveStore>, RunError> {
-        Ok(match &config.lightcurves_url {
-            Some(url) => Box::new(solas_store::postgres::PgLightcurves::open(url)?),
-            None => Box::new(SqliteLightcurves::open(&lightcurves_path)?),
-        })
-    };
+    let open_lc =
+        || solas_store::open_lightcurves(config.lightcurves_url.as_deref(), &lightcurves_path);
     let writer_lc = open_lc()?;
     let reader_lc = open_lc()?;
     // Opened here so a database that cannot be reached or migrated stops the run at once.

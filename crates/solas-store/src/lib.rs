@@ -71,6 +71,18 @@ pub trait LightcurveStore: Send {
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError>;
 }
 
+/// The configured lightcurve store: PostgreSQL when a connection string is given, else the
+/// SQLite file at `sqlite_path`.
+pub fn open_lightcurves(
+    postgres_url: Option<&str>,
+    sqlite_path: &std::path::Path,
+) -> Result<Box<dyn LightcurveStore>, StoreError> {
+    Ok(match postgres_url {
+        Some(url) => Box::new(postgres::PgLightcurves::open(url)?),
+        None => Box::new(sqlite::SqliteLightcurves::open(sqlite_path)?),
+    })
+}
+
 /// Cutout images by source id and kind.
 pub trait BlobStore: Send + Sync {
     /// Store one cutout (FITS, possibly gzipped as ZTF sends it). Returns the stored size.

@@ -60,10 +60,7 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use solas_core::Survey;
-use solas_store::blob::{PackBlobStore, S3BlobStore};
 use solas_store::db::{Db, Target};
-use solas_store::postgres::PgLightcurves;
-use solas_store::sqlite::SqliteLightcurves;
 use solas_store::{BlobStore, LightcurveStore};
 
 pub use error::WebError;
@@ -239,33 +236,20 @@ impl AppState {
         let first = solas_store::main_db::connect(&target)?;
         let main = db::Pool::new(8, move || Ok(Db::open(&target)?));
         main.put(first);
-        type Opener = Box<
-            dyn Fn() -> Result<Box<dyn LightcurveStore>, solas_store::StoreError> + Send + Sync,
-        >;
-        let open_lightcurves: Opener = match &config.lightcurves_url {
-            Some(url) => {
-                let url = url.clone();
-                Box::new(move || Ok(Box::new(PgLightcurves::open(&url)?)))
-            }
-            None => {
-                let path = config.data_dir.join("lightcurves.db");
-                Box::new(move || Ok(Box::new(SqliteLightcurves::open(&path)?)))
-            }
-        };
+        let (lightcurves_url, lightcurves_path) = (
+            config.lightcurves_url.clone(),
+            config.data_dir.join("lightcurves.db"),
+        );
+        let open_lightcurves =
+            move || solas_store::open_lightcurves(lightcurves_url.as_deref(), &lightcurves_path);
         let first = open_lightcurves()?;
         let lightcurves = db::Pool::new(4, move || Ok(open_lightcurves()?));
         lightcurves.put(first);
-        let cutouts: Arc<dyn BlobStore> = match &config.cutouts_url {
-            Some(url) => {
-                let options: Vec<(&str, &str)> = config
-                    .cutouts_options
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                Arc::new(S3BlobStore::open(url, &options)?)
-            }
-            None => Arc::new(PackBlobStore::open(&config.data_dir.join("cutouts"))?),
-        };
+        let cutouts = solas_store::blob::open(
+            config.cutouts_url.as_deref(),
+            &config.cutouts_options,
+            &config.data_dir.join("cutouts"),
+        )?;
         let users = UserStore::connect(&users::users_target(
             &config.data_dir,
             config.main_db.as_ref(),

@@ -9,8 +9,29 @@ pub use pack::PackBlobStore;
 pub use s3::S3BlobStore;
 
 use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
 
-use crate::{fits, StoreError};
+use crate::{fits, BlobStore, StoreError};
+
+/// The configured cutout store: `s3://bucket[/prefix]` with its options when given, else
+/// pack files under `pack_dir`.
+pub fn open(
+    s3_url: Option<&str>,
+    s3_options: &[(String, String)],
+    pack_dir: &Path,
+) -> Result<Arc<dyn BlobStore>, StoreError> {
+    Ok(match s3_url {
+        Some(url) => {
+            let options: Vec<(&str, &str)> = s3_options
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            Arc::new(S3BlobStore::open(url, &options)?)
+        }
+        None => Arc::new(PackBlobStore::open(pack_dir)?),
+    })
+}
 
 /// A cutout as stored: trimmed to its image HDU, LZ4-framed.
 pub(crate) fn encode(fits_bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
