@@ -53,7 +53,7 @@ pub struct DigestOutcome {
 
 /// Creates the queue and the log of sent digests if they are missing.
 pub fn ensure_schema(db: &mut Db) -> Result<(), DeliveryError> {
-    let ddl = db.dialect().ddl(
+    let ddl = String::from(
         "CREATE TABLE IF NOT EXISTS email_queue (
              seq INTEGER PRIMARY KEY AUTOINCREMENT,
              filter_id INTEGER NOT NULL,
@@ -69,7 +69,16 @@ pub fn ensure_schema(db: &mut Db) -> Result<(), DeliveryError> {
              PRIMARY KEY (filter_id, day)
          );",
     );
-    db.batch(&ddl)?;
+    // A migration, under the database's lock: filter workers starting together on
+    // PostgreSQL race on a bare CREATE TABLE IF NOT EXISTS.
+    db.migrate(
+        "email_migrations",
+        &[solas_store::db::Migration {
+            version: 1,
+            name: "email digest queue and log",
+            sql: ddl,
+        }],
+    )?;
     Ok(())
 }
 

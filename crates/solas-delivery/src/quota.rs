@@ -98,7 +98,7 @@ impl QuotaLedger for MemoryLedger {
 /// Creates `filter_delivery_stats` if it is missing. One row per (filter, UTC day), so the
 /// counters survive restarts and old days stay as usage history.
 pub fn ensure_schema(db: &mut Db) -> Result<(), DeliveryError> {
-    let ddl = db.dialect().ddl(
+    let ddl = String::from(
         "CREATE TABLE IF NOT EXISTS filter_delivery_stats (
              filter_id INTEGER NOT NULL,
              day TEXT NOT NULL,
@@ -108,7 +108,16 @@ pub fn ensure_schema(db: &mut Db) -> Result<(), DeliveryError> {
              PRIMARY KEY (filter_id, day)
          );",
     );
-    db.batch(&ddl)?;
+    // A migration, under the database's lock: filter workers starting together on
+    // PostgreSQL race on a bare CREATE TABLE IF NOT EXISTS.
+    db.migrate(
+        "ledger_migrations",
+        &[solas_store::db::Migration {
+            version: 1,
+            name: "delivery quota ledger",
+            sql: ddl,
+        }],
+    )?;
     Ok(())
 }
 
