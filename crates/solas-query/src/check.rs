@@ -17,7 +17,10 @@ use sqlparser::tokenizer::{Token, TokenWithSpan};
 use crate::error::{Part, QueryError};
 use crate::lex::{screen, snippet_at};
 use crate::schema::{self, object_key, TableKind};
-use crate::spec::{FilterSpec, Resources, Survey, MAX_TREE_DEPTH, PARSER_RECURSION_LIMIT};
+use crate::spec::{
+    FilterSpec, Resources, Survey, MAX_TREE_DEPTH, PARSER_RECURSION_LIMIT, STACK_GROWTH,
+    STACK_RED_ZONE,
+};
 use crate::tables::{is_identifier, parse_tables};
 
 /// How a joined table is tied to `objects`.
@@ -276,13 +279,28 @@ pub fn check(
     walker.text = &spec.conditions;
     walker.aliases = outputs.clone();
     let (filter, order) = walker.conditions(cond_tokens)?;
-    Ok(CheckedQuery {
+    let query = CheckedQuery {
         survey,
         sources,
         outputs,
         filter,
         order,
-    })
+    };
+    // Whatever is saved or run must render within bounds on either backend.
+    for dialect in [crate::Dialect::Sqlite, crate::Dialect::Postgres] {
+        let size = query.render(dialect, Some(1), None).sql.len();
+        if size > crate::spec::MAX_RENDERED_BYTES {
+            return Err(QueryError::new(
+                Part::Conditions,
+                format!(
+                    "the filter is too complex: it makes {size} bytes of SQL, more than {} \
+                     (simplify nested functions)",
+                    crate::spec::MAX_RENDERED_BYTES
+                ),
+            ));
+        }
+    }
+    Ok(query)
 }
 
 fn build_sources(
@@ -684,6 +702,11 @@ impl Walker<'_> {
     }
 
     fn expr(&self, e: &Expr, depth: usize) -> Result<Node, QueryError> {
+        // A tree MAX_TREE_DEPTH deep overflowed a 2 MB thread stack in a debug build.
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.expr_at(e, depth))
+    }
+
+    fn expr_at(&self, e: &Expr, depth: usize) -> Result<Node, QueryError> {
         if depth > MAX_TREE_DEPTH {
             return Err(self.err("expression nested too deeply", e.to_string(), e.span()));
         }

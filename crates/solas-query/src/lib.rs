@@ -45,7 +45,7 @@ pub use check::{check, CheckedQuery};
 pub use error::{Part, QueryError};
 pub use render::{Dialect, Param, Rendered};
 pub use spec::{
-    FilterSpec, NoResources, Resources, Survey, MAX_JOINED, MAX_PART_CHARS, MAX_TREE_DEPTH,
-    PARSER_RECURSION_LIMIT,
+    FilterSpec, NoResources, Resources, Survey, MAX_JOINED, MAX_PART_CHARS, MAX_RENDERED_BYTES,
+    MAX_TREE_DEPTH, PARSER_RECURSION_LIMIT,
 };
 pub use sqlite_fns::register_sqlite_functions;

@@ -68,6 +68,14 @@ impl W {
     }
 
     fn node(&mut self, cq: &CheckedQuery, n: &Node) {
+        stacker::maybe_grow(
+            crate::spec::STACK_RED_ZONE,
+            crate::spec::STACK_GROWTH,
+            || self.node_at(cq, n),
+        )
+    }
+
+    fn node_at(&mut self, cq: &CheckedQuery, n: &Node) {
         match n {
             Node::Col(src, col) => {
                 let alias = q(&cq.sources[*src].alias);
@@ -240,13 +248,28 @@ impl W {
         }
     }
 
-    /// `name(CASE WHEN <guard on x> THEN x END)`: NULL outside the domain.
+    /// `name(x)`, NULL outside the function's domain, with `x` written once: writing it
+    /// twice (`CASE WHEN x >= 0 THEN sqrt(x) END`) doubles the text at every nesting
+    /// level, and 26 nested square roots made gigabytes (audit finding F1). SQLite's
+    /// functions are Solas's own and already give NULL for a non-finite result
+    /// ([`crate::register_sqlite_functions`]). PostgreSQL raises an error instead, so the
+    /// argument is bound once in a one-row subquery; `OFFSET 0` keeps the planner from
+    /// pulling it up, which would copy the argument into each use again.
     fn guarded(&mut self, cq: &CheckedQuery, name: &str, x: &Node, guard: &str) {
-        self.s(&format!("{name}(CASE WHEN "));
-        self.node(cq, x);
-        self.s(&format!(" {guard} THEN "));
-        self.node(cq, x);
-        self.s(" END)");
+        match self.d {
+            Dialect::Sqlite => {
+                self.s(&format!("{name}("));
+                self.node(cq, x);
+                self.s(")");
+            }
+            Dialect::Postgres => {
+                self.s(&format!(
+                    "(SELECT CASE WHEN \"g\".\"v\" {guard} THEN {name}(\"g\".\"v\") END FROM (SELECT CAST("
+                ));
+                self.node(cq, x);
+                self.s(" AS DOUBLE PRECISION) AS \"v\" OFFSET 0) AS \"g\")");
+            }
+        }
     }
 
     fn mjdnow(&mut self) {
@@ -341,11 +364,9 @@ impl W {
             }
             Func::Flux2Mag => {
                 // Lasair's SQL function: AB magnitude of a flux in nJy, NULL unless > 0.
-                self.s("(CASE WHEN ");
-                self.node(cq, &a[0]);
-                self.s(" > 0 THEN 31.4 - 2.5 * log10(");
-                self.node(cq, &a[0]);
-                self.s(") END)");
+                self.s("(31.4 - 2.5 * ");
+                self.guarded(cq, "log10", &a[0], "> 0");
+                self.s(")");
             }
             _ => unreachable!("simple functions are handled above"),
         }

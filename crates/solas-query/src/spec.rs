@@ -62,6 +62,14 @@ pub const MAX_PART_CHARS: usize = 4096;
 /// Depth of the checked expression tree. Long AND chains are left-deep, so this must
 /// allow a few hundred; parenthesised nesting is bounded earlier by the parser.
 pub const MAX_TREE_DEPTH: usize = 200;
+/// Bytes of SQL a checked filter may render to, in either dialect. Rendering is linear in
+/// the filter's size, so a filter within the other caps stays far below this; the cap is
+/// the backstop that keeps one query from taking the server's memory (audit finding F1).
+/// Checking and rendering recurse once per tree level: when less than the red zone of
+/// stack is left, a new segment of `STACK_GROWTH` bytes is taken.
+pub(crate) const STACK_RED_ZONE: usize = 64 * 1024;
+pub(crate) const STACK_GROWTH: usize = 1024 * 1024;
+pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
 /// sqlparser's own recursion guard, which stops `((((…))))` bombs while parsing.
 pub const PARSER_RECURSION_LIMIT: usize = 50;
 /// At most this many watchmaps and annotators each: every one is a join.

@@ -256,3 +256,86 @@ fn refusals_name_the_token_and_position() {
         "conditions (line 2, column 6): unknown function [at `benchmark`]"
     );
 }
+
+/// Audit finding F1: each nesting level of a guarded function (sqrt, ln, log10, asin,
+/// acos, log, flux2mag) doubled the rendered SQL; 26 nested square roots, 174 characters,
+/// made 3.3 GB and killed the API server. Rendering is linear now, on both backends.
+#[test]
+fn f1_nested_guarded_functions_render_in_linear_size() {
+    let depth = 40;
+    for (open, close) in [
+        ("sqrt(", ")"),
+        ("ln(", ")"),
+        ("log10(", ")"),
+        ("asin(", ")"),
+        ("acos(", ")"),
+        ("flux2mag(", ")"),
+        ("log(2, ", ")"),
+        ("log(objects.decl, ", ")"),
+    ] {
+        let text = format!(
+            "{}objects.ra{} > 0",
+            open.repeat(depth),
+            close.repeat(depth)
+        );
+        let q = check(
+            &spec("objects.diaObjectId", "objects", &text),
+            Survey::Lsst,
+            Some(42),
+            &FAKE,
+        )
+        .unwrap_or_else(|e| panic!("{open}: {e}"));
+        for dialect in [solas_query::Dialect::Sqlite, solas_query::Dialect::Postgres] {
+            let sql = q.render(dialect, Some(10), None).sql;
+            // About 130 bytes a level at most, on PostgreSQL's one-row subqueries.
+            assert!(
+                sql.len() < 300 * depth + 500,
+                "{open} on {dialect:?}: {} bytes for depth {depth}",
+                sql.len()
+            );
+        }
+        // And it runs on SQLite: NULL where out of domain, no error.
+        let _ = sqlite(&fixture(), &q);
+    }
+}
+
+/// The backstop for F1: whatever would render past the cap is refused with a clear error
+/// when it is checked, so it is never saved nor run.
+#[test]
+fn f1_a_filter_past_the_rendered_size_cap_is_refused() {
+    let terms = |n: usize| vec!["asin(acos(objects.ra))"; n].join(" + ");
+    let big = format!("{} > 0", terms(160));
+    assert!(big.len() <= solas_query::MAX_PART_CHARS);
+    let e = check(
+        &spec(&format!("{} AS x", terms(160)), "objects", &big),
+        Survey::Lsst,
+        Some(42),
+        &FAKE,
+    )
+    .expect_err("past the cap");
+    assert!(e.to_string().contains("too complex"), "{e}");
+}
+
+/// Found while testing F1: a `+` chain near the depth cap overflowed a 2 MB thread stack in
+/// a debug build, which aborts the whole process (the API server, the filter stage).
+/// Checking and rendering now grow the stack on demand, even from a small one.
+#[test]
+fn a_chain_at_the_depth_cap_does_not_overflow_a_small_stack() {
+    let chain = vec!["objects.ra"; 190].join(" + ");
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let q = check(
+                &spec("objects.diaObjectId", "objects", &format!("{chain} > 0")),
+                Survey::Lsst,
+                Some(42),
+                &FAKE,
+            )
+            .expect("within the caps");
+            q.render(solas_query::Dialect::Postgres, Some(1), None)
+                .sql
+                .len()
+        })
+        .unwrap();
+    assert!(handle.join().expect("no overflow") > 190 * 10);
+}
