@@ -140,8 +140,11 @@ pub fn follow(
     mapping: &Mapping,
     main_db: &Path,
     decoder: &Decoder,
-    stop: &AtomicBool,
+    stop: &std::sync::Arc<AtomicBool>,
 ) -> Result<FollowSummary, String> {
+    // A database that is unavailable is waited for: the message's offset is committed only
+    // once its annotations are stored (or the record is bad and skipped).
+    let retry = crate::retry::Retrier::new(stop.clone(), Default::default());
     let mut store = AnnotationStore::open(main_db).map_err(|e| e.to_string())?;
     let owner = store
         .annotator(&mapping.annotator)
@@ -172,12 +175,21 @@ pub fn follow(
             clock.message();
         }
         summary.messages += 1;
+        let mut unfinished = false;
         match records(msg.payload().unwrap_or_default(), decoder) {
             Ok(items) => {
                 for item in items {
-                    let stored = item
-                        .and_then(|r| to_annotation(&r, mapping))
-                        .and_then(|a| store.annotate(owner, &a).map_err(|e| e.to_string()));
+                    let stored = item.and_then(|r| to_annotation(&r, mapping)).and_then(|a| {
+                        retry
+                            .run("main database", || store.annotate(owner, &a))
+                            .map_err(|e| {
+                                unfinished |= matches!(e, crate::retry::GaveUp::Stopped { .. });
+                                e.to_string()
+                            })
+                    });
+                    if unfinished {
+                        break;
+                    }
                     match stored {
                         Ok(_) => summary.annotations += 1,
                         Err(e) => {
@@ -196,6 +208,15 @@ pub fn follow(
                 summary.skipped += 1;
                 log::warn!("{}[{}]@{}: {e}", msg.topic(), msg.partition(), msg.offset());
             }
+        }
+        if unfinished {
+            log::warn!(
+                "{}[{}]@{}: stopped while the database was unavailable; not committed",
+                msg.topic(),
+                msg.partition(),
+                msg.offset()
+            );
+            break;
         }
         // Stored (or set aside for good): the offset can move on. A commit refused during a
         // rebalance only means the message is read again (annotations are upserts).

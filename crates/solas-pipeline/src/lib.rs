@@ -19,6 +19,8 @@
 //! - `classifications`: other brokers' classification streams stored as annotations.
 //! - `publish`: when stages run as separate processes, the ingest side's output topic
 //!   (the runner's [`runner::Role`] chooses which stages a process runs).
+//! - [`retry`]: waiting out an outage of a store (transient failures are retried with
+//!   backoff, never turned into rejections), with the operator's hook told.
 //! - [`runner`]: builds the stages for a configuration, runs them, reports progress.
 //!
 //! Stages only see the storage traits of `solas-store`, never a backend. Every alert's
@@ -37,6 +39,7 @@ pub mod ingest;
 pub mod message;
 #[cfg(feature = "kafka")]
 pub mod publish;
+pub mod retry;
 pub mod runner;
 pub mod source;
 pub mod stats;

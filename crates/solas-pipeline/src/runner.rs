@@ -28,6 +28,7 @@ use crate::filter::FilterStage;
 use crate::ingest::decode::DecodeWorker;
 use crate::ingest::rejected::Rejected;
 use crate::ingest::store::StoreWriter;
+use crate::retry::Retrier;
 use crate::source::Source;
 use crate::stats::Stats;
 
@@ -91,6 +92,8 @@ pub struct RunConfig {
     /// directory stops reporting without a clean exit.
     pub alert_webhook: Option<String>,
     pub alert_after: Duration,
+    /// The longest wait between two tries of a write to an unavailable store.
+    pub retry_max_backoff: Duration,
     /// Which stages this process runs.
     pub role: Role,
     /// Kafka topic that rejected payloads are also published to, with the reason.
@@ -185,6 +188,7 @@ impl RunConfig {
             filter_db_url: None,
             alert_webhook: None,
             alert_after: Duration::from_secs(60),
+            retry_max_backoff: Duration::from_secs(5),
             cutouts_url: None,
             cutouts_options: Vec::new(),
             stats: None,
@@ -213,6 +217,10 @@ pub enum RunError {
     Publish(String),
     #[error("a stage thread panicked: {0}")]
     Panic(String),
+    /// Stopped while a store was unavailable: these alerts (or payloads) were neither
+    /// stored nor acknowledged; a Kafka source reads them again, files must be run again.
+    #[error("stopped during a store outage: {0} alerts were not stored (nothing was rejected or committed for them)")]
+    Outage(u64),
 }
 
 /// What a run did.
@@ -389,6 +397,7 @@ fn start_context(
     handles: &mut Handles,
     input: crossbeam_channel::Receiver<crate::message::InFlight>,
     stats: &Arc<Stats>,
+    retry: &Arc<Retrier>,
 ) -> Result<crossbeam_channel::Receiver<crate::message::InFlight>, RunError> {
     let Some(classifier) = classifier(config)? else {
         return Ok(input);
@@ -400,6 +409,7 @@ fn start_context(
         stats: stats.clone(),
         max_batch: config.ingest_batch,
         linger: Duration::from_millis(20),
+        retry: retry.clone(),
     };
     handles.push(("context", thread::spawn(move || Ok(stage.run(input, tx)?))));
     Ok(rx)
@@ -416,12 +426,13 @@ fn start_downstream(
     stats: &Arc<Stats>,
     reader_lc: Box<dyn solas_store::LightcurveStore>,
     dust: Option<Arc<DustMap>>,
+    retry: &Arc<Retrier>,
 ) -> Result<(), RunError> {
     let main_db = config.main_target();
     let filter_rx = if matches!(config.role, Role::Filter) {
         stored_rx // classified by the context workers upstream
     } else {
-        start_context(config, handles, stored_rx, stats)?
+        start_context(config, handles, stored_rx, stats, retry)?
     };
     let mut engine = crate::filter::user_filters::DbFilterEngine::connect(
         &main_db,
@@ -440,6 +451,7 @@ fn start_downstream(
         max_age: config.filter_max_age,
         watch: Some(crate::filter::watch::WatchMatcher::connect(&main_db, data)?),
         filters: Some(Box::new(engine)),
+        retry: retry.clone(),
     };
     // A few batches of results may wait for delivery; more would only hold alerts unacked.
     let (work_tx, work_rx) = crossbeam_channel::bounded(4);
@@ -473,12 +485,13 @@ fn start_publisher(
     stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
     ack_tx: &crossbeam_channel::Sender<crate::message::Origin>,
     stats: &Arc<Stats>,
+    retry: &Arc<Retrier>,
 ) -> Result<Option<crossbeam_channel::Receiver<crate::message::InFlight>>, RunError> {
     let (Role::Ingest(publish) | Role::Context(publish)) = &config.role else {
         return Ok(Some(stored_rx));
     };
     let publish_rx = if matches!(config.role, Role::Context(_)) {
-        start_context(config, handles, stored_rx, stats)?
+        start_context(config, handles, stored_rx, stats, retry)?
     } else {
         stored_rx
     };
@@ -500,6 +513,7 @@ fn start_publisher(
     stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
     _ack_tx: &crossbeam_channel::Sender<crate::message::Origin>,
     _stats: &Arc<Stats>,
+    _retry: &Arc<Retrier>,
 ) -> Result<Option<crossbeam_channel::Receiver<crate::message::InFlight>>, RunError> {
     Ok(Some(stored_rx))
 }
@@ -551,6 +565,11 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     // Opened here so a database that cannot be reached or migrated stops the run at once.
     MainDatabase::connect(&config.main_target())?;
     let stats = config.stats.clone().unwrap_or_default();
+    let retry = Arc::new(
+        Retrier::new(stop.clone(), stats.clone())
+            .with_hook(config.alert_webhook.clone(), config.alert_after)
+            .with_max_backoff(config.retry_max_backoff),
+    );
     let mut source: Box<dyn Source> = match config.input {
         Input::Files(ref inputs) => Box::new(crate::source::files::FileSource::new(inputs)?),
         Input::Memory {
@@ -594,6 +613,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             blobs: blobs.clone(),
             rejected: rejected.clone(),
             stats: stats.clone(),
+            retry: retry.clone(),
         };
         let (rx, tx, acks) = (raw_rx.clone(), decoded_tx.clone(), ack_tx.clone());
         handles.push((
@@ -616,6 +636,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             stats: stats.clone(),
             max_batch: config.ingest_batch,
             linger: Duration::from_millis(20),
+            retry: retry.clone(),
         };
         handles.push((
             "store",
@@ -624,7 +645,9 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         stored_rx
     };
     // Ingest and context workers publish on; every other role runs the stages after.
-    if let Some(stored_rx) = start_publisher(&config, &mut handles, stored_rx, &ack_tx, &stats)? {
+    if let Some(stored_rx) =
+        start_publisher(&config, &mut handles, stored_rx, &ack_tx, &stats, &retry)?
+    {
         start_downstream(
             &config,
             data,
@@ -634,6 +657,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             &stats,
             reader_lc,
             dust,
+            &retry,
         )?;
     }
     drop(ack_tx);
@@ -671,6 +695,10 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     let _ = reporter.join();
     if let Some(e) = first_error {
         return Err(e);
+    }
+    let abandoned = Stats::get(&stats.abandoned);
+    if abandoned > 0 {
+        return Err(RunError::Outage(abandoned));
     }
     let tables = MainDatabase::connect(&config.main_target())?.counts()?;
     Ok(Summary {

@@ -52,6 +52,10 @@ pub struct Stats {
     pub delivery_failures: AtomicU64,
     pub quota_rejected: AtomicU64,
     pub busy_delivery_ns: AtomicU64,
+    /// Writes tried again after a transient failure (a store unavailable), and alerts left
+    /// unacknowledged because the run stopped while a store was still unavailable.
+    pub store_retries: AtomicU64,
+    pub abandoned: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// Receipt-to-commit latencies (µs) of the most recent alerts.
     latencies: Mutex<LatencyRing>,
@@ -178,6 +182,12 @@ impl Stats {
             &rejected,
         );
         metric(
+            "store_retries_total",
+            "counter",
+            "Writes tried again because a store (S3, PostgreSQL, the disk) was unavailable.",
+            &[("", g(&self.store_retries))],
+        );
+        metric(
             "batches_total",
             "counter",
             "Filter-stage batches committed.",
@@ -269,6 +279,7 @@ mod tests {
             "{text}"
         );
         for family in [
+            "store_retries_total",
             "batches_total",
             "stage_busy_seconds_total",
             "filter_runs_total",

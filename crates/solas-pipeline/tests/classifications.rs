@@ -75,7 +75,7 @@ fn a_brokers_stream_becomes_annotations() {
         extra: vec![("session.timeout.ms".into(), "6000".into())],
     };
     let decoder = solas_decode::Decoder::new();
-    let stop = AtomicBool::new(false);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
     let summary = follow(&config, &mapping, &db, &decoder, &stop).unwrap();
     assert_eq!(summary.messages, 4);
     assert_eq!(summary.annotations, 2);

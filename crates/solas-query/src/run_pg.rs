@@ -21,15 +21,27 @@ pub enum PgRunError {
     Sql(#[from] postgres::Error),
     #[error("column {0} has a type filters cannot return")]
     Type(String),
+    /// The connection had been closed and a new session made: its batch tables are empty.
+    #[error("the PostgreSQL connection was closed and made again; the batch must be set again")]
+    Reconnected,
 }
 
 pub struct PgRunner {
     client: Client,
+    /// For connecting again when the server closed the connection (a restart).
+    url: String,
 }
 
 impl PgRunner {
     /// Connect (e.g. as a read-only role) and make the session's batch tables.
     pub fn connect(url: &str) -> Result<PgRunner, PgRunError> {
+        Ok(PgRunner {
+            client: Self::session(url)?,
+            url: url.to_string(),
+        })
+    }
+
+    fn session(url: &str) -> Result<Client, PgRunError> {
         let mut client = Client::connect(url, NoTls)?;
         // Temporary tables are the session's own, and writable even for a role that may
         // only read the real tables.
@@ -37,12 +49,38 @@ impl PgRunner {
             "CREATE TEMP TABLE {BATCH_LSST} (\"diaObjectId\" BIGINT PRIMARY KEY);
              CREATE TEMP TABLE {BATCH_ZTF} (\"objectId\" TEXT PRIMARY KEY);"
         ))?;
-        Ok(PgRunner { client })
+        Ok(client)
+    }
+
+    /// `f`, once more on a new session if the server had closed the connection (it was
+    /// restarted): the filters of the first batch after a restart would fail otherwise.
+    /// The batch tables are the session's, so the caller sets the batch again.
+    fn reconnected<T>(
+        &mut self,
+        mut f: impl FnMut(&mut Client) -> Result<T, PgRunError>,
+    ) -> Result<T, PgRunError> {
+        match f(&mut self.client) {
+            Err(PgRunError::Sql(_)) if self.client.is_closed() => {
+                log::warn!(
+                    "the filter session's PostgreSQL connection was closed; connecting again"
+                );
+                self.client = Self::session(&self.url)?;
+                Err(PgRunError::Reconnected)
+            }
+            other => other,
+        }
     }
 
     /// Make `batch` the objects that [`PgRunner::run`] with `in_batch` sees.
     pub fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), PgRunError> {
-        let mut tx = self.client.transaction()?;
+        match self.reconnected(|client| Self::set_batch_on(client, batch)) {
+            Err(PgRunError::Reconnected) => Self::set_batch_on(&mut self.client, batch),
+            other => other,
+        }
+    }
+
+    fn set_batch_on(client: &mut Client, batch: &BatchObjects) -> Result<(), PgRunError> {
+        let mut tx = client.transaction()?;
         tx.batch_execute(&format!("TRUNCATE {BATCH_LSST}, {BATCH_ZTF}"))?;
         tx.execute(
             &format!(
@@ -104,12 +142,24 @@ impl PgRunner {
             .collect();
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             params.iter().map(|b| b.as_ref()).collect();
-        let mut tx = self.client.transaction()?;
+        // A closed connection is made again; the filter fails this once (its batch table is
+        // gone with the old session), and the next set_batch fills the new one.
+        self.reconnected(|client| Self::query_on(client, rendered, &refs, names, timeout))
+    }
+
+    fn query_on(
+        client: &mut Client,
+        rendered: &crate::render::Rendered,
+        refs: &[&(dyn postgres::types::ToSql + Sync)],
+        names: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<ResultRow>, PgRunError> {
+        let mut tx = client.transaction()?;
         tx.batch_execute(&format!(
             "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}",
             timeout.as_millis()
         ))?;
-        let rows = match tx.query(&rendered.sql, &refs) {
+        let rows = match tx.query(&rendered.sql, refs) {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED) => {
                 return Err(PgRunError::Timeout(timeout))

@@ -215,6 +215,8 @@ enum Conn {
         client: Box<postgres::Client>,
         /// Prepared statements by SQL text: one parse per connection.
         prepared: HashMap<String, postgres::Statement>,
+        /// For connecting again after the server closed the connection (a restart).
+        url: String,
     },
     /// Only while being dropped.
     Closed,
@@ -283,6 +285,7 @@ impl Db {
             Target::Postgres(url) => Conn::Postgres {
                 client: Box::new(postgres::Client::connect(url, postgres::NoTls).map_err(pg)?),
                 prepared: HashMap::new(),
+                url: url.clone(),
             },
         };
         Ok(Db { conn })
@@ -303,8 +306,27 @@ impl Db {
         }
     }
 
+    /// After the server closed the connection (restarted, say), connect again: the failed
+    /// call's error was transient, and the caller's next try finds a working connection.
+    fn reconnect_if_closed(&mut self) -> Result<(), StoreError> {
+        if let Conn::Postgres {
+            client,
+            prepared,
+            url,
+        } = &mut self.conn
+        {
+            if client.is_closed() {
+                log::warn!("the PostgreSQL connection was closed; connecting again");
+                **client = postgres::Client::connect(url, postgres::NoTls).map_err(pg)?;
+                prepared.clear();
+            }
+        }
+        Ok(())
+    }
+
     /// Run one statement; returns the rows it changed.
     pub fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, StoreError> {
+        self.reconnect_if_closed()?;
         match &mut self.conn {
             Conn::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -312,7 +334,9 @@ impl Db {
                     .execute(rusqlite::params_from_iter(args.iter()))
                     .map_err(sqlite)? as u64)
             }
-            Conn::Postgres { client, prepared } => {
+            Conn::Postgres {
+                client, prepared, ..
+            } => {
                 let stmt = prepare(client, prepared, sql)?;
                 let refs = pg_args(args);
                 client.execute(&stmt, &refs).map_err(pg)
@@ -332,6 +356,7 @@ impl Db {
         sql: &str,
         args: &[Value],
     ) -> Result<(Vec<String>, Vec<Row>), StoreError> {
+        self.reconnect_if_closed()?;
         match &mut self.conn {
             Conn::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -348,7 +373,9 @@ impl Db {
                 let rows = rows.collect::<Result<Vec<_>, _>>().map_err(sqlite)?;
                 Ok((names, rows))
             }
-            Conn::Postgres { client, prepared } => {
+            Conn::Postgres {
+                client, prepared, ..
+            } => {
                 let stmt = prepare(client, prepared, sql)?;
                 let names = stmt
                     .columns()
@@ -399,6 +426,7 @@ impl Db {
 
     /// Several statements without arguments.
     pub fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.reconnect_if_closed()?;
         match &mut self.conn {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Conn::Postgres { client, .. } => client

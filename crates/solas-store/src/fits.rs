@@ -9,18 +9,28 @@ use crate::StoreError;
 
 const BLOCK: usize = 2880;
 const CARD: usize = 80;
-/// No real cutout is anywhere near this; a header claiming more is corrupt.
-const MAX_DATA_BYTES: u64 = 512 * 1024 * 1024;
+/// A real stamp is tens of KB (ZTF 63×63, Rubin's with its extensions ~100 KB); 16 MB
+/// would hold a 2000×2000 float image. A header claiming more, or a gzip stream inflating
+/// past it, is refused: three alerts whose cutouts inflated to 512 MB each took a run to
+/// 1.17 GB (audit finding F11).
+pub const MAX_CUTOUT_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_DATA_BYTES: u64 = MAX_CUTOUT_BYTES;
 
 /// Gunzip if needed, then return the bytes of the first HDU with data (or the primary HDU).
 pub fn trim_to_image(input: &[u8]) -> Result<Vec<u8>, StoreError> {
     let raw;
     let fits: &[u8] = if input.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(input.len() * 4);
+        // Counted while inflating: one byte past the cap is enough to refuse.
         flate2::read::MultiGzDecoder::new(input)
-            .take(MAX_DATA_BYTES)
+            .take(MAX_CUTOUT_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| StoreError::NotFits(format!("gzip: {e}")))?;
+        if out.len() as u64 > MAX_CUTOUT_BYTES {
+            return Err(StoreError::NotFits(format!(
+                "gzip stream inflates past {MAX_CUTOUT_BYTES} bytes"
+            )));
+        }
         raw = out;
         &raw
     } else {
@@ -147,5 +157,25 @@ mod tests {
         let mut short_data = image_hdu(true, 30);
         short_data.truncate(BLOCK + 100);
         assert!(trim_to_image(&short_data).is_err());
+    }
+
+    /// Audit finding F11: a gzipped cutout inflating to hundreds of MB is refused as bad
+    /// input while it inflates, without holding more than the cap.
+    #[test]
+    fn f11_a_cutout_gzip_bomb_is_refused_at_the_cap() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut file = image_hdu(true, 30);
+        file.resize(MAX_CUTOUT_BYTES as usize + BLOCK * 4, 0);
+        std::io::Write::write_all(&mut gz, &file).unwrap();
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 100_000, "{} bytes", bomb.len());
+        let e = trim_to_image(&bomb).expect_err("past the cap");
+        assert!(matches!(e, StoreError::NotFits(_)), "{e}");
+        assert_eq!(e.kind(), crate::ErrorKind::BadInput);
+        // A header claiming a 4 GB image is refused too.
+        let mut huge = image_hdu(true, 30);
+        huge[3 * 80..4 * 80].copy_from_slice(&card("NAXIS1  =                32768"));
+        huge[4 * 80..5 * 80].copy_from_slice(&card("NAXIS2  =                32768"));
+        assert!(trim_to_image(&huge).is_err());
     }
 }

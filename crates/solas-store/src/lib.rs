@@ -20,7 +20,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod tables;
 
-pub use error::StoreError;
+pub use error::{ErrorKind, StoreError};
 
 use solas_core::{
     Alert, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, Survey, SurveyObject,

@@ -83,6 +83,8 @@ pub struct ContextStage {
     pub stats: Arc<Stats>,
     pub max_batch: usize,
     pub linger: Duration,
+    /// Waits out an unavailable cache database.
+    pub retry: Arc<crate::retry::Retrier>,
 }
 
 impl ContextStage {
@@ -105,11 +107,21 @@ impl ContextStage {
                 let at = (msg.alert.mjd, msg.alert.alert_id);
                 let known = match answers.get(&key).or_else(|| memory.get(&key)) {
                     Some(hit) => Some(hit.clone()),
-                    None => self
-                        .cache
-                        .get(key.0, key.1, &version)?
-                        .and_then(|json| serde_json::from_str(&json).ok())
-                        .map(|row| Arc::new(ContextResult::from_json(row))),
+                    None => match self
+                        .retry
+                        .run("main database", || self.cache.get(key.0, key.1, &version))
+                    {
+                        Ok(cached) => cached,
+                        Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
+                        Err(crate::retry::GaveUp::Stopped { .. }) => {
+                            // Stopping during an outage: the batch is neither passed on
+                            // nor acknowledged.
+                            Stats::add(&self.stats.abandoned, batch.len() as u64);
+                            return Ok(());
+                        }
+                    }
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .map(|row| Arc::new(ContextResult::from_json(row))),
                 };
                 let result = match known {
                     Some(r) if r.at.is_none_or(|a| not_later(a, at)) => {
@@ -137,7 +149,17 @@ impl ContextStage {
             }
             memory.extend(answers);
             if !fresh.is_empty() {
-                self.cache.put(&fresh, &version)?;
+                match self
+                    .retry
+                    .run("main database", || self.cache.put(&fresh, &version))
+                {
+                    Ok(()) => {}
+                    Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
+                    Err(crate::retry::GaveUp::Stopped { .. }) => {
+                        Stats::add(&self.stats.abandoned, batch.len() as u64);
+                        return Ok(());
+                    }
+                }
             }
             Stats::busy(&self.stats.busy_context_ns, started);
             for msg in batch {
@@ -220,6 +242,10 @@ mod tests {
             stats: Default::default(),
             max_batch: 100,
             linger: Duration::from_millis(5),
+            retry: Arc::new(crate::retry::Retrier::new(
+                Default::default(),
+                Default::default(),
+            )),
         };
         let handle = std::thread::spawn(move || stage.run(input, output));
         let mut ras = Vec::new();

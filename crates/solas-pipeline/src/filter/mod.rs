@@ -41,6 +41,8 @@ pub struct FilterStage {
     pub watch: Option<watch::WatchMatcher>,
     /// Users' filters, run on each committed batch (None: no filters).
     pub filters: Option<Box<dyn user_filters::FilterEngine>>,
+    /// Waits out an unavailable database (the batch is written again when it is back).
+    pub retry: Arc<crate::retry::Retrier>,
 }
 
 impl FilterStage {
@@ -62,7 +64,9 @@ impl FilterStage {
                 Next::Tick => {}
                 Next::Batch(batch) => {
                     let started = std::time::Instant::now();
-                    let work = self.run_batch(&batch)?;
+                    let Some(work) = self.run_batch(&batch)? else {
+                        break; // stopped during an outage: nothing of it is acknowledged
+                    };
                     Stats::busy(&self.stats.busy_filter_ns, started);
                     self.stats
                         .record_latencies(batch.iter().map(|m| m.received));
@@ -137,7 +141,37 @@ impl FilterStage {
         }
     }
 
-    fn run_batch(&mut self, batch: &[InFlight]) -> Result<DeliveryWork, StoreError> {
+    /// Store the batch (waiting out an outage), run the filters on it; None when the run
+    /// stopped while the database was still unavailable.
+    fn run_batch(&mut self, batch: &[InFlight]) -> Result<Option<DeliveryWork>, StoreError> {
+        let retry = self.retry.clone();
+        match retry.run("main database", || self.store_batch(batch)) {
+            Ok(()) => {}
+            Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
+            Err(crate::retry::GaveUp::Stopped { .. }) => {
+                Stats::add(&self.stats.abandoned, batch.len() as u64);
+                return Ok(None);
+            }
+        }
+        let solar = batch
+            .iter()
+            .filter(|m| matches!(m.alert.survey_object, solas_core::SurveyObject::Lsst(None)))
+            .count();
+        Stats::add(&self.stats.solar_system, solar as u64);
+        let mut work = self.run_user_filters(batch);
+        work.acks = batch
+            .iter()
+            .filter(|m| m.last_of_payload)
+            .map(|m| m.origin.clone())
+            .collect();
+        Stats::add(&self.stats.filtered, batch.len() as u64);
+        Stats::add(&self.stats.batches, 1);
+        Ok(Some(work))
+    }
+
+    /// Features, watch matches and the batch's rows in one transaction: all or nothing, so
+    /// it can be run again after a failure.
+    fn store_batch(&mut self, batch: &[InFlight]) -> Result<(), StoreError> {
         // One row per object, however many of its alerts the batch holds: the features
         // come from the stored lightcurve, which already has all of them.
         let mut objects: HashMap<(solas_core::Survey, i64), &InFlight> = HashMap::new();
@@ -183,37 +217,23 @@ impl FilterStage {
                 rows.push(classification::row(&msg.alert, &context.row));
             }
         }
+        let started = std::time::Instant::now();
         let hits = match self.watch.as_mut() {
-            Some(matcher) => {
-                let started = std::time::Instant::now();
-                let hits = matcher.find_current(&positions)?;
-                Stats::add(
-                    &self.stats.watch_hits,
-                    (hits.cones.len() + hits.areas.len() + hits.mma.len()) as u64,
-                );
-                Stats::busy(&self.stats.busy_watch_ns, started);
-                hits
-            }
+            Some(matcher) => matcher.find_current(&positions)?,
             None => Default::default(),
         };
+        let watch_ns = started.elapsed().as_nanos() as u64;
         // The batch's objects rows, classifications and hits: one transaction, committed
         // before the filters run and long before the batch's offsets are.
         self.main.write_batch(&rows, &hits)?;
-        let solar = batch
-            .iter()
-            .filter(|m| matches!(m.alert.survey_object, solas_core::SurveyObject::Lsst(None)))
-            .count();
-        Stats::add(&self.stats.solar_system, solar as u64);
+        // Counted once the batch is written (a failed try is tried again).
+        Stats::add(
+            &self.stats.watch_hits,
+            (hits.cones.len() + hits.areas.len() + hits.mma.len()) as u64,
+        );
+        Stats::add(&self.stats.busy_watch_ns, watch_ns);
         Stats::add(&self.stats.object_writes, object_rows);
-        let mut work = self.run_user_filters(batch);
-        work.acks = batch
-            .iter()
-            .filter(|m| m.last_of_payload)
-            .map(|m| m.origin.clone())
-            .collect();
-        Stats::add(&self.stats.filtered, batch.len() as u64);
-        Stats::add(&self.stats.batches, 1);
-        Ok(work)
+        Ok(())
     }
 }
 

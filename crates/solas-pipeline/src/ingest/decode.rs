@@ -1,14 +1,17 @@
-//! Decode workers: payload → alerts, cutouts to the blob store, failures set aside.
+//! Decode workers: payload → alerts, cutouts to the blob store, bad input set aside. A
+//! store that is unavailable is waited for ([`Retrier`]), never taken for a bad alert: a
+//! payload is acknowledged only once every record of it is stored or set aside.
 
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 use solas_decode::Decoder;
-use solas_store::BlobStore;
+use solas_store::{BlobStore, ErrorKind};
 
 use super::rejected::Rejected;
 use crate::context::ContextResult;
 use crate::message::{InFlight, Origin, RawAlert};
+use crate::retry::{GaveUp, Retrier};
 use crate::stats::Stats;
 
 pub struct DecodeWorker {
@@ -16,7 +19,15 @@ pub struct DecodeWorker {
     pub blobs: Arc<dyn BlobStore>,
     pub rejected: Arc<Rejected>,
     pub stats: Arc<Stats>,
+    pub retry: Arc<Retrier>,
 }
+
+type Decoded = Vec<(u64, solas_core::Alert, Option<Arc<ContextResult>>)>;
+
+/// The payload could not be finished: the run is stopping while a store is unavailable (or
+/// the rejected-alert folder refuses for good). Nothing of it is passed on nor
+/// acknowledged, so it is read again.
+struct Unfinished;
 
 impl DecodeWorker {
     /// Run until the input channel closes. Payloads with nothing to pass on are
@@ -25,7 +36,17 @@ impl DecodeWorker {
         for raw in input {
             Stats::add(&self.stats.payloads, 1);
             let started = std::time::Instant::now();
-            let alerts = self.decode(&raw);
+            let alerts = match self.decode(&raw) {
+                Ok(alerts) => alerts,
+                Err(Unfinished) => {
+                    Stats::add(&self.stats.abandoned, 1);
+                    log::warn!(
+                        "alert from {} left unacknowledged: a store is unavailable",
+                        raw.origin
+                    );
+                    continue;
+                }
+            };
             Stats::busy(&self.stats.busy_decode_ns, started);
             if alerts.is_empty() {
                 let _ = acks.send(raw.origin);
@@ -48,7 +69,7 @@ impl DecodeWorker {
         }
     }
 
-    fn decode(&self, raw: &RawAlert) -> Vec<(u64, solas_core::Alert, Option<Arc<ContextResult>>)> {
+    fn decode(&self, raw: &RawAlert) -> Result<Decoded, Unfinished> {
         // An alert published by an upstream worker (`solas ingest` or `solas context`):
         // stored already, as JSON, with its context classification if it has one.
         if raw.payload.first() == Some(&b'{') {
@@ -56,19 +77,19 @@ impl DecodeWorker {
                 Ok(p) => {
                     Stats::add(&self.stats.alerts, 1);
                     let context = p.context.map(|row| Arc::new(ContextResult::from_json(row)));
-                    vec![(0, p.alert, context)]
+                    Ok(vec![(0, p.alert, context)])
                 }
                 Err(e) => {
-                    self.reject(raw, None, "bad_published_alert", &e.to_string());
-                    Vec::new()
+                    self.reject(raw, None, "bad_published_alert", &e.to_string())?;
+                    Ok(Vec::new())
                 }
             };
         }
         let decoded = match self.decoder.decode(&raw.payload) {
             Ok(d) => d,
             Err(e) => {
-                self.reject(raw, None, e.reason(), &e.to_string());
-                return Vec::new();
+                self.reject(raw, None, e.reason(), &e.to_string())?;
+                return Ok(Vec::new());
             }
         };
         let mut good = Vec::with_capacity(decoded.records.len());
@@ -80,32 +101,61 @@ impl DecodeWorker {
                     }
                     match self.store_cutouts(&mut alert) {
                         Ok(()) => good.push((offset, alert, None)),
-                        Err(e) => self.reject(raw, Some(offset), "bad_cutout", &e.to_string()),
+                        // A cutout that is itself bad, or that the store refuses for good,
+                        // goes to the dead letter; an unavailable store was waited for.
+                        Err(GaveUp::Failed(e)) => {
+                            let reason = match e.kind() {
+                                ErrorKind::BadInput => "bad_cutout",
+                                _ => "store_refused",
+                            };
+                            self.reject(raw, Some(offset), reason, &e.to_string())?
+                        }
+                        Err(GaveUp::Stopped { .. }) => return Err(Unfinished),
                     }
                 }
-                Err(e) => self.reject(raw, Some(offset), e.reason(), &e.to_string()),
+                Err(e) => self.reject(raw, Some(offset), e.reason(), &e.to_string())?,
             }
         }
         Stats::add(&self.stats.alerts, good.len() as u64);
-        good
+        Ok(good)
     }
 
     /// Cutouts leave the alert here: what travels on is cutout-free.
-    fn store_cutouts(&self, alert: &mut solas_core::Alert) -> Result<(), solas_store::StoreError> {
+    fn store_cutouts(&self, alert: &mut solas_core::Alert) -> Result<(), GaveUp> {
         for cutout in std::mem::take(&mut alert.cutouts) {
-            let bytes =
+            let bytes = self.retry.run("cutout store", || {
                 self.blobs
-                    .put_cutout(alert.survey, cutout.source_id, cutout.kind, &cutout.data)?;
+                    .put_cutout(alert.survey, cutout.source_id, cutout.kind, &cutout.data)
+            })?;
             Stats::add(&self.stats.cutouts, 1);
             Stats::add(&self.stats.cutout_bytes, bytes);
         }
         Ok(())
     }
 
-    fn reject(&self, raw: &RawAlert, offset: Option<u64>, reason: &'static str, detail: &str) {
+    /// Count and keep a bad payload (on the dead-letter topic and under `rejected/`), waiting
+    /// for either while it is unavailable: a rejection is acknowledged only once kept.
+    fn reject(
+        &self,
+        raw: &RawAlert,
+        offset: Option<u64>,
+        reason: &'static str,
+        detail: &str,
+    ) -> Result<(), Unfinished> {
         log::warn!("rejected alert from {} ({reason}): {detail}", raw.origin);
+        self.retry
+            .run("dead-letter topic", || {
+                self.rejected
+                    .publish(&raw.origin, reason, detail, &raw.payload)
+            })
+            .map_err(|_| Unfinished)?;
+        self.retry
+            .run("rejected-alert folder", || {
+                self.rejected
+                    .set_aside(&raw.origin, offset, reason, detail, &raw.payload)
+            })
+            .map_err(|_| Unfinished)?;
         self.stats.reject(reason);
-        self.rejected
-            .set_aside(&raw.origin, offset, reason, detail, &raw.payload);
+        Ok(())
     }
 }

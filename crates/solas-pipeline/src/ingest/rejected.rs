@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use solas_store::StoreError;
+
 use crate::message::Origin;
 
 pub struct Rejected {
@@ -45,13 +47,20 @@ impl Rejected {
         Ok(self)
     }
 
-    /// Rejections are rare: each is flushed before the payload is acknowledged.
+    /// Rejections are rare: each is flushed before the payload is acknowledged. A failure
+    /// is a backend error (transient): the caller tries again before acknowledging.
     #[cfg(feature = "kafka")]
-    fn publish(&self, origin: &Origin, reason: &str, detail: &str, payload: &[u8]) {
+    pub fn publish(
+        &self,
+        origin: &Origin,
+        reason: &str,
+        detail: &str,
+        payload: &[u8],
+    ) -> Result<(), StoreError> {
         use rdkafka::message::{Header, OwnedHeaders};
         use rdkafka::producer::{BaseRecord, Producer};
         let Some((producer, topic)) = &self.dead_letter else {
-            return;
+            return Ok(());
         };
         let origin = origin.to_string();
         let headers = OwnedHeaders::new()
@@ -74,12 +83,20 @@ impl Rejected {
             .send(record)
             .map_err(|(e, _)| e)
             .and_then(|()| producer.flush(std::time::Duration::from_secs(30)));
-        if let Err(e) = sent {
-            log::error!("could not publish rejected alert from {origin} to {topic}: {e}");
-        }
+        sent.map_err(|e| {
+            StoreError::Backend(format!(
+                "dead-letter topic {topic}: could not publish the alert from {origin}: {e}"
+            ))
+        })
     }
 
-    /// Keep `payload`; failures to write are logged, since the rejection is already counted.
+    #[cfg(not(feature = "kafka"))]
+    pub fn publish(&self, _: &Origin, _: &str, _: &str, _: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Keep `payload` under the reason's folder. A failure (a full disk) is an I/O error,
+    /// transient: the payload must not be acknowledged until it is kept.
     pub fn set_aside(
         &self,
         origin: &Origin,
@@ -87,9 +104,7 @@ impl Rejected {
         reason: &str,
         detail: &str,
         payload: &[u8],
-    ) {
-        #[cfg(feature = "kafka")]
-        self.publish(origin, reason, detail, payload);
+    ) -> Result<(), StoreError> {
         let dir = self.dir.join(reason);
         let name = match origin {
             Origin::File { path } => Path::new(path)
@@ -110,14 +125,12 @@ impl Rejected {
                 .map(|o| o.to_string())
                 .unwrap_or_else(|| "-".into())
         );
-        let result = std::fs::create_dir_all(&dir)
+        std::fs::create_dir_all(&dir)
             .and_then(|_| std::fs::write(&base, payload))
-            .and_then(|_| std::fs::write(base.with_extension("txt"), note));
-        if let Err(e) = result {
-            log::error!(
-                "could not set aside rejected alert from {origin} in {}: {e}",
-                dir.display()
-            );
-        }
+            .and_then(|_| std::fs::write(base.with_extension("txt"), note))
+            .map_err(|source| StoreError::Io {
+                path: base.display().to_string(),
+                source,
+            })
     }
 }

@@ -1,5 +1,6 @@
 //! The ingest writer: lightcurve rows of a batch in one transaction, cutouts flushed, then
-//! the alerts passed on. Nothing is passed on before it is durable.
+//! the alerts passed on. Nothing is passed on before it is durable; while the store is
+//! unavailable the batch waits ([`Retrier`]), and so, through the queues, does ingest.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use crossbeam_channel::{Receiver, Sender};
 use solas_store::{BlobStore, LightcurveStore, StoreError};
 
 use crate::message::InFlight;
+use crate::retry::{GaveUp, Retrier};
 use crate::stats::Stats;
 
 pub struct StoreWriter {
@@ -17,6 +19,7 @@ pub struct StoreWriter {
     pub max_batch: usize,
     /// How long to wait for more alerts before writing a partial batch.
     pub linger: Duration,
+    pub retry: Arc<Retrier>,
 }
 
 impl StoreWriter {
@@ -30,8 +33,22 @@ impl StoreWriter {
         {
             let started = std::time::Instant::now();
             let alerts: Vec<&solas_core::Alert> = batch.iter().map(|m| &m.alert).collect();
-            let counts = self.lightcurves.write(&alerts)?;
-            self.blobs.sync()?;
+            let written = self
+                .retry
+                .run("lightcurve store", || self.lightcurves.write(&alerts))
+                .and_then(|counts| {
+                    self.retry.run("cutout store", || self.blobs.sync())?;
+                    Ok(counts)
+                });
+            let counts = match written {
+                Ok(counts) => counts,
+                Err(GaveUp::Failed(e)) => return Err(e),
+                // Stopping during an outage: the batch is neither passed on nor acknowledged.
+                Err(GaveUp::Stopped { .. }) => {
+                    Stats::add(&self.stats.abandoned, batch.len() as u64);
+                    return Ok(());
+                }
+            };
             Stats::add(&self.stats.detections, counts.detections);
             Stats::add(&self.stats.forced, counts.forced);
             Stats::add(&self.stats.non_detections, counts.non_detections);

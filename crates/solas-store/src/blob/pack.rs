@@ -192,9 +192,14 @@ impl BlobStore for PackBlobStore {
         }
         let offset = w.len;
         let path = Self::pack_path(&self.root, w.number);
-        w.file
-            .write_all(&compressed)
-            .map_err(|e| StoreError::io(&path, e))?;
+        if let Err(e) = w.file.write_all(&compressed) {
+            // A full disk can leave part of the cutout written: cut it off, so the next try
+            // (the pipeline waits and tries again) starts at the offset it will index.
+            if w.file.set_len(offset).is_err() {
+                w.len = w.file.metadata().map(|m| m.len()).unwrap_or(offset);
+            }
+            return Err(StoreError::io(&path, e));
+        }
         w.len += compressed.len() as u64;
         let number = w.number;
         w.pending
@@ -222,15 +227,16 @@ impl BlobStore for PackBlobStore {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
+        // Entries leave `pending` only once the index has them: a sync that fails (a full
+        // disk) is tried again with all of them.
         let pending = {
-            let mut w = lock(&self.writer)?;
+            let w = lock(&self.writer)?;
             if w.pending.is_empty() {
                 return Ok(());
             }
             let path = Self::pack_path(&self.root, w.number);
             w.file.sync_data().map_err(|e| StoreError::io(&path, e))?;
-            w.pending_keys.clear();
-            std::mem::take(&mut w.pending)
+            w.pending.clone()
         };
         let mut index = lock(&self.index_writer)?;
         let tx = index.transaction()?;
@@ -239,18 +245,23 @@ impl BlobStore for PackBlobStore {
                 "INSERT INTO cutouts (survey, source_id, kind, pack, offset, length)
                  VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
             )?;
-            for ((survey, source_id, kind), pack, offset, length) in pending {
+            for ((survey, source_id, kind), pack, offset, length) in &pending {
                 insert.execute(params![
-                    crate::survey_code(survey),
+                    crate::survey_code(*survey),
                     source_id,
                     kind.as_str(),
                     pack,
-                    offset as i64,
-                    length as i64
+                    *offset as i64,
+                    *length as i64
                 ])?;
             }
         }
         tx.commit()?;
+        // Puts only append to `pending`, so the first entries are the ones just indexed.
+        let mut w = lock(&self.writer)?;
+        for (key, ..) in w.pending.drain(..pending.len()).collect::<Vec<_>>() {
+            w.pending_keys.remove(&key);
+        }
         Ok(())
     }
 }

@@ -60,6 +60,8 @@ struct Statements {
 pub struct PgLightcurves {
     client: Client,
     st: Statements,
+    /// For connecting again after the server closed the connection (a restart).
+    url: String,
 }
 
 fn band(text: &str) -> Result<Band, StoreError> {
@@ -72,8 +74,19 @@ fn survey_code(s: Survey) -> i16 {
 
 impl PgLightcurves {
     pub fn open(url: &str) -> Result<PgLightcurves, StoreError> {
+        let (client, st) = Self::connect(url, true)?;
+        Ok(PgLightcurves {
+            client,
+            st,
+            url: url.to_string(),
+        })
+    }
+
+    fn connect(url: &str, migrate: bool) -> Result<(Client, Statements), StoreError> {
         let mut client = Client::connect(url, NoTls).map_err(pg_error)?;
-        super::migrate::apply(&mut client, "lightcurve_migrations", &migrations())?;
+        if migrate {
+            super::migrate::apply(&mut client, "lightcurve_migrations", &migrations())?;
+        }
         let mut prep = |sql: &str| client.prepare(sql).map_err(pg_error);
         let st = Statements {
             det: prep(
@@ -105,12 +118,23 @@ impl PgLightcurves {
                     OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
             )?,
         };
-        Ok(PgLightcurves { client, st })
+        Ok((client, st))
+    }
+
+    /// After the server closed the connection (restarted, say), connect again: the failed
+    /// call's error was transient, and the caller's next try finds a working connection.
+    fn reconnect_if_closed(&mut self) -> Result<(), StoreError> {
+        if self.client.is_closed() {
+            log::warn!("the PostgreSQL lightcurve connection was closed; connecting again");
+            (self.client, self.st) = Self::connect(&self.url, false)?;
+        }
+        Ok(())
     }
 }
 
 impl LightcurveStore for PgLightcurves {
     fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError> {
+        self.reconnect_if_closed()?;
         let st = &self.st;
         let mut tx = self.client.transaction().map_err(pg_error)?;
         let mut counts = WriteCounts::default();
@@ -171,6 +195,7 @@ impl LightcurveStore for PgLightcurves {
     }
 
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
+        self.reconnect_if_closed()?;
         let (s, o) = (survey_code(survey), object.id);
         let detections = self
             .client

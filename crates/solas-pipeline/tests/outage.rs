@@ -1,0 +1,382 @@
+//! Outages lose nothing (audit finding F3). A store that is unavailable mid-run (S3 cut off
+//! for longer than its client's own retries, a full disk) must hold the run, never turn the
+//! alerts into rejections; when it is back the run goes on by itself and ends with exactly
+//! what a clean run of the same alerts stores. The operator's hook hears of the outage.
+//! The tests run one at a time: each one's timing matters.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use solas_pipeline::stats::Stats;
+use solas_testdata::servers::{HookSink, S3Server, TcpProxy};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Waits (at most a minute) until `ready` holds.
+fn wait_for(what: &str, ready: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The alerts of both surveys: enough that the run is still going when the outage starts.
+fn alerts() -> Vec<std::path::PathBuf> {
+    solas_testdata::real_alert_files()
+}
+
+/// The alerts offered at a steady `rate` a second, as a survey's stream comes: the run is
+/// still going when the outage starts.
+fn steady(rate: f64) -> solas_pipeline::runner::Input {
+    let payloads: Vec<(String, Vec<u8>)> = alerts()
+        .into_iter()
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    solas_pipeline::runner::Input::Memory {
+        total: payloads.len(),
+        payloads,
+        rate: Some(rate),
+    }
+}
+
+/// A clean embedded run of the same alerts, for comparison.
+fn clean_run(dir: &Path) -> solas_pipeline::Summary {
+    common::run(common::config(dir, common::files(&alerts())))
+}
+
+fn assert_hook_told(hook: &HookSink, store: &str) {
+    let bodies = hook.bodies();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains(&format!("cannot write to the {store}"))),
+        "hook not told of the outage: {bodies:?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains(&format!("writes to the {store} again"))),
+        "hook not told of the recovery: {bodies:?}"
+    );
+}
+
+#[test]
+fn f3_s3_unreachable_past_the_client_retry_budget_loses_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let server = S3Server::start("solas-outage");
+    let target = server
+        .endpoint()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = TcpProxy::start(target);
+    let hook = HookSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), steady(30.0));
+    config.cutouts_url = Some("s3://solas-outage/night".into());
+    config.cutouts_options = server
+        .options()
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "endpoint" => (k, format!("http://{}", proxy.addr())),
+            _ => (k, v),
+        })
+        .chain([
+            // The client's own budget, shortened: one retry within a second.
+            ("max_retries".to_string(), "1".to_string()),
+            ("retry_timeout_secs".to_string(), "1".to_string()),
+        ])
+        .collect();
+    config.alert_webhook = Some(hook.url());
+    config.alert_after = Duration::from_secs(2);
+    config.retry_max_backoff = Duration::from_millis(300);
+    let stats = Arc::new(Stats::default());
+    config.stats = Some(stats.clone());
+    let run =
+        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
+    wait_for("the first cutouts", || Stats::get(&stats.cutouts) >= 20);
+    proxy.cut();
+    // Longer than the client's budget and than the hook's delay.
+    std::thread::sleep(Duration::from_secs(6));
+    let during = Stats::get(&stats.cutouts);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        Stats::get(&stats.cutouts),
+        during,
+        "no cutout stored while cut"
+    );
+    proxy.restore();
+    let summary = run
+        .join()
+        .unwrap()
+        .expect("the run goes on after the outage");
+
+    assert_eq!(
+        summary.rejected_total(),
+        0,
+        "rejected: {:?}",
+        summary.rejected
+    );
+    assert!(
+        Stats::get(&stats.store_retries) > 0,
+        "the outage was not met"
+    );
+    assert_hook_told(&hook, "cutout store");
+    let clean = tempfile::tempdir().unwrap();
+    let want = clean_run(clean.path());
+    assert_eq!(summary.stored, want.stored);
+    assert_eq!(summary.cutouts, want.cutouts);
+    for db in ["solas.db", "lightcurves.db"] {
+        assert!(
+            common::dump(&dir.path().join(db)) == common::dump(&clean.path().join(db)),
+            "{db} differs from a clean run's"
+        );
+    }
+    // Every cutout is in the bucket.
+    let s3 = solas_store::blob::open(
+        Some("s3://solas-outage/night"),
+        &server.options(),
+        Path::new("/nonexistent"),
+    )
+    .unwrap();
+    let packs = solas_store::blob::PackBlobStore::open(&clean.path().join("cutouts")).unwrap();
+    for (survey, source_id, kind, _) in packs.list().unwrap() {
+        let survey = if survey == 1 {
+            solas_core::Survey::Ztf
+        } else {
+            solas_core::Survey::Lsst
+        };
+        let kind = solas_core::CutoutKind::parse(&kind).unwrap();
+        assert!(
+            s3.stored_size(survey, source_id, kind).unwrap().is_some(),
+            "{survey:?} {source_id} {kind:?} missing from S3"
+        );
+    }
+}
+
+/// A tmpfs of `size` at `dir`, unmounted when dropped; None where mounting is not allowed.
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn grow(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).status();
+    }
+}
+
+#[test]
+fn f3_a_full_disk_holds_the_run_until_there_is_room() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let root = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&root.path().join("disk"), "3m") else {
+        // The audit reproduced it on a tmpfs; without the right to mount one there is
+        // nothing real to fill here.
+        assert!(
+            std::env::var_os("SOLAS_REQUIRE_MOUNT").is_none(),
+            "cannot mount a tmpfs"
+        );
+        eprintln!("cannot mount a tmpfs here: skipped");
+        return;
+    };
+    let data = disk.dir.join("data");
+    let hook = HookSink::start();
+    let mut config = common::config(&data, common::files(&alerts()));
+    config.alert_webhook = Some(hook.url());
+    config.alert_after = Duration::from_secs(2);
+    config.retry_max_backoff = Duration::from_millis(300);
+    let stats = Arc::new(Stats::default());
+    config.stats = Some(stats.clone());
+    let run =
+        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
+    wait_for("the disk to fill", || Stats::get(&stats.store_retries) > 0);
+    std::thread::sleep(Duration::from_secs(3));
+    disk.grow("512m");
+    let summary = run
+        .join()
+        .unwrap()
+        .expect("the run goes on once there is room");
+
+    assert_eq!(
+        summary.rejected_total(),
+        0,
+        "rejected: {:?}",
+        summary.rejected
+    );
+    assert!(
+        !data.join("rejected").exists(),
+        "nothing was set aside as rejected"
+    );
+    let bodies = hook.bodies();
+    assert!(
+        bodies.iter().any(|b| b.contains("cannot write to the")),
+        "hook not told: {bodies:?}"
+    );
+    let clean = tempfile::tempdir().unwrap();
+    let want = clean_run(clean.path());
+    assert_eq!(summary.stored, want.stored);
+    for db in ["solas.db", "lightcurves.db"] {
+        assert!(
+            common::dump(&data.join(db)) == common::dump(&clean.path().join(db)),
+            "{db} differs from a clean run's"
+        );
+    }
+    let packs = solas_store::blob::PackBlobStore::open(&data.join("cutouts")).unwrap();
+    let want_packs = solas_store::blob::PackBlobStore::open(&clean.path().join("cutouts")).unwrap();
+    let keys = |p: &solas_store::blob::PackBlobStore| -> Vec<(i64, i64, String)> {
+        p.list()
+            .unwrap()
+            .into_iter()
+            .map(|(s, id, k, _)| (s, id, k))
+            .collect()
+    };
+    assert_eq!(keys(&packs), keys(&want_packs));
+    // Unmounted at the end: nothing may still hold a file on it.
+    let packs = packs;
+    for (survey, source_id, kind, _) in packs.list().unwrap() {
+        let survey = if survey == 1 {
+            solas_core::Survey::Ztf
+        } else {
+            solas_core::Survey::Lsst
+        };
+        let kind = solas_core::CutoutKind::parse(&kind).unwrap();
+        use solas_store::BlobStore;
+        assert_eq!(
+            packs.get_cutout(survey, source_id, kind).unwrap(),
+            want_packs.get_cutout(survey, source_id, kind).unwrap(),
+            "{survey:?} {source_id} {kind:?}"
+        );
+    }
+    drop(packs);
+    drop(disk);
+}
+
+/// Tables of the main database and of the lightcurve store, with their keys.
+const MAIN_TABLES: &[(&str, &str)] = &[
+    ("objects", "\"diaObjectId\""),
+    ("ztf_objects", "\"objectId\""),
+];
+const LIGHTCURVE_TABLES: &[(&str, &str)] = &[
+    ("detections", "survey, object_id, mjd, source_id"),
+    ("forced_photometry", "survey, object_id, mjd, source_id"),
+    ("non_detections", "survey, object_id, mjd, band"),
+];
+
+/// Row counts and distinct keys of `tables`, read through `count`.
+fn counts(
+    tables: &[(&'static str, &str)],
+    mut count: impl FnMut(&str) -> (i64, i64),
+) -> Vec<(&'static str, i64, i64)> {
+    tables
+        .iter()
+        .map(|&(table, key)| {
+            let (rows, distinct) = count(&format!(
+                "SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT {key} FROM {table}) d) \
+                 FROM {table}"
+            ));
+            (table, rows, distinct)
+        })
+        .collect()
+}
+
+#[test]
+fn postgresql_restarted_mid_run_loses_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let (Some(main), Some(lc)) = (
+        solas_testdata::servers::TempDb::create("outage_main"),
+        solas_testdata::servers::TempDb::create("outage_lc"),
+    ) else {
+        assert!(
+            std::env::var_os("SOLAS_REQUIRE_POSTGRES").is_none(),
+            "PostgreSQL at 127.0.0.1:5432 not reachable"
+        );
+        eprintln!("PostgreSQL not reachable: skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), steady(30.0));
+    config.main_db = Some(solas_store::db::Target::Postgres(main.url()));
+    config.lightcurves_url = Some(lc.url());
+    config.retry_max_backoff = Duration::from_millis(300);
+    let stats = Arc::new(Stats::default());
+    config.stats = Some(stats.clone());
+    let run =
+        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
+    wait_for("the first batches", || Stats::get(&stats.filtered) >= 20);
+    solas_testdata::servers::restart_postgres(Duration::from_secs(3));
+    let summary = run
+        .join()
+        .unwrap()
+        .expect("the run goes on after the restart");
+
+    assert_eq!(
+        summary.rejected_total(),
+        0,
+        "rejected: {:?}",
+        summary.rejected
+    );
+    assert!(
+        Stats::get(&stats.store_retries) > 0,
+        "the restart was not met"
+    );
+    let clean = tempfile::tempdir().unwrap();
+    let want = clean_run(clean.path());
+    assert_eq!(summary.stored, want.stored);
+    let sqlite = |path: &Path| {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        move |sql: &str| {
+            conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+        }
+    };
+    let mut want = counts(MAIN_TABLES, sqlite(&clean.path().join("solas.db")));
+    want.extend(counts(
+        LIGHTCURVE_TABLES,
+        sqlite(&clean.path().join("lightcurves.db")),
+    ));
+    let pg = |url: String| {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        move |sql: &str| {
+            let row = client.query_one(sql, &[]).unwrap();
+            (row.get(0), row.get(1))
+        }
+    };
+    let mut got = counts(MAIN_TABLES, pg(main.url()));
+    got.extend(counts(LIGHTCURVE_TABLES, pg(lc.url())));
+    assert_eq!(got, want, "PostgreSQL after the restart vs a clean run");
+    for (table, rows, distinct) in &got {
+        assert_eq!(rows, distinct, "{table}: a row twice");
+        assert!(
+            *rows > 0 || *table == "forced_photometry",
+            "{table} is empty"
+        );
+    }
+}
