@@ -12,23 +12,27 @@ use std::io::Read;
 const BLOCK: usize = 2880;
 const CARD: usize = 80;
 
-/// Largest decompressed size accepted, so a small gzip bomb cannot exhaust memory. A
-/// flat NSIDE 2048 skymap with four f64 columns is 1.6 GB; this leaves room above that.
-pub(crate) const MAX_DECOMPRESSED: u64 = 4 << 30;
+/// Largest decompressed skymap, so a small gzip bomb cannot exhaust memory. A flat
+/// NSIDE 2048 skymap with four f64 columns is 1.6 GB; this leaves room above that. Only
+/// the operator loads skymaps (`solas event add`).
+pub(crate) const MAX_SKYMAP_BYTES: u64 = 4 << 30;
 
-/// The input, decompressed if it is gzip (magic `1f 8b`), otherwise borrowed as is.
-pub(crate) fn maybe_gunzip(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+/// Largest decompressed MOC. Real MOCs are KB to a few MB (a whole-sky order-29 MOC is a
+/// handful of ranges); users upload them, and a 4.4 MB gzip bomb once made the web server
+/// hold 4 GB under the skymap cap (audit finding F2).
+pub(crate) const MAX_MOC_BYTES: u64 = 64 << 20;
+
+/// The input, decompressed if it is gzip (magic `1f 8b`), otherwise borrowed as is. The
+/// output is counted while it inflates and refused one byte past `cap`.
+pub(crate) fn maybe_gunzip(bytes: &[u8], cap: u64) -> Result<std::borrow::Cow<'_, [u8]>, String> {
     if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
-            .take(MAX_DECOMPRESSED + 1)
+            .take(cap + 1)
             .read_to_end(&mut out)
             .map_err(|e| format!("gzip: {e}"))?;
-        if out.len() as u64 > MAX_DECOMPRESSED {
-            return Err(format!(
-                "gzip: decompressed size exceeds {} bytes",
-                MAX_DECOMPRESSED
-            ));
+        if out.len() as u64 > cap {
+            return Err(format!("gzip: decompressed size exceeds {cap} bytes"));
         }
         Ok(std::borrow::Cow::Owned(out))
     } else {
@@ -490,8 +494,9 @@ pub(crate) mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(b"SIMPLE  = hello").unwrap();
         let gz = enc.finish().unwrap();
-        assert_eq!(&*maybe_gunzip(&gz).unwrap(), b"SIMPLE  = hello");
-        assert_eq!(&*maybe_gunzip(b"plain").unwrap(), b"plain");
-        assert!(maybe_gunzip(&gz[..gz.len() / 2]).is_err());
+        assert_eq!(&*maybe_gunzip(&gz, 100).unwrap(), b"SIMPLE  = hello");
+        assert_eq!(&*maybe_gunzip(b"plain", 100).unwrap(), b"plain");
+        assert!(maybe_gunzip(&gz[..gz.len() / 2], 100).is_err());
+        assert!(maybe_gunzip(&gz, 10).is_err(), "past the cap");
     }
 }

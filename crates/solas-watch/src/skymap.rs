@@ -106,7 +106,8 @@ struct Raw {
 impl Skymap {
     /// Reads a skymap FITS file (gzip detected by its magic bytes).
     pub fn from_fits(bytes: &[u8]) -> Result<Skymap, SkymapError> {
-        let bytes = fits::maybe_gunzip(bytes).map_err(SkymapError::Format)?;
+        let bytes =
+            fits::maybe_gunzip(bytes, fits::MAX_SKYMAP_BYTES).map_err(SkymapError::Format)?;
         let hdus = fits::hdus(&bytes).map_err(SkymapError::Format)?;
         let hdu = hdus
             .iter()

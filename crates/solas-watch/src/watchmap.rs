@@ -167,7 +167,8 @@ impl Moc {
 /// under `catch_unwind`, as a guard against a panic deep in a third-party parser on input
 /// it did not expect.
 pub fn parse_moc(bytes: &[u8]) -> Result<Moc, MocError> {
-    let bytes = crate::fits::maybe_gunzip(bytes).map_err(MocError::Gzip)?;
+    let bytes =
+        crate::fits::maybe_gunzip(bytes, crate::fits::MAX_MOC_BYTES).map_err(MocError::Gzip)?;
     let bytes: &[u8] = &bytes;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(MocError::Empty);
@@ -311,6 +312,24 @@ impl WatchmapIndex {
 
 #[cfg(test)]
 mod tests {
+
+    /// Audit finding F2: a 4.4 MB gzip bomb uploaded as a watchmap made the web server hold
+    /// 4 GB. A MOC inflating past its cap is refused while it inflates.
+    #[test]
+    fn f2_a_gzip_bomb_watchmap_is_refused_at_the_moc_cap() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..(crate::fits::MAX_MOC_BYTES >> 20) + 2 {
+            std::io::Write::write_all(&mut gz, &zeros).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+        match parse_moc(&bomb) {
+            Err(MocError::Gzip(e)) => assert!(e.contains("exceeds"), "{e}"),
+            other => panic!("not refused as a bomb: {other:?}"),
+        }
+    }
+
     use super::*;
 
     #[test]
