@@ -149,8 +149,14 @@ impl Sink for KafkaSink {
         for r in records {
             let payload = r.to_json_with_utc(&utc);
             let key = r.object_id();
-            let mut message: BaseRecord<'_, str, [u8]> =
-                BaseRecord::to(&target.topic).payload(&payload[..]);
+            let id = r.record_id(target.filter_id);
+            let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+                key: "solas-record-id",
+                value: Some(id.as_str()),
+            });
+            let mut message: BaseRecord<'_, str, [u8]> = BaseRecord::to(&target.topic)
+                .payload(&payload[..])
+                .headers(headers);
             if let Some(k) = &key {
                 message = message.key(k.as_str());
             }

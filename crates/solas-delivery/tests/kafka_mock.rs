@@ -157,3 +157,54 @@ fn bad_producer_settings_are_reported() {
     let err = KafkaSink::new(&config).err().expect("refused");
     assert!(err.to_string().contains("no.such.property"), "{err}");
 }
+
+/// Found deploying the scale-out: after a worker was killed, two records reached a filter's
+/// topic twice (at-least-once delivery). Each record carries a stable id in the
+/// `solas-record-id` header, the same for a repeat, so consumers can drop repeats.
+#[test]
+fn a_repeated_record_carries_the_same_record_id() {
+    use rdkafka::message::Headers;
+    let cluster = MockCluster::new(1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    let target = FilterTarget::new(7, 42, "repeats", OutputMode::Kafka);
+    cluster.create_topic(&target.topic, 1, 1).unwrap();
+    let rows = vec![
+        record(json!({"objectId": "ZTF21abiuvdk", "ncand": 34})),
+        record(json!({"objectId": "ZTF21abvawaj", "ncand": 3})),
+    ];
+    // Sent, then sent again later (the alerts re-read after a crash).
+    let mut sink = KafkaSink::new(&KafkaConfig::new(&bootstrap)).unwrap();
+    sink.deliver(&target, &rows).unwrap();
+    let mut later = KafkaSink::new(&KafkaConfig::new(&bootstrap))
+        .unwrap()
+        .with_clock(fixed_now);
+    later.deliver(&target, &rows).unwrap();
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "record-id-test")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&target.topic, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut ids = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ids.len() < 4 && Instant::now() < deadline {
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            let m = m.unwrap();
+            let id = m
+                .headers()
+                .and_then(|h| h.iter().find(|h| h.key == "solas-record-id"))
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .expect("every record has an id");
+            ids.push(id);
+        }
+    }
+    assert_eq!(ids.len(), 4);
+    assert_eq!(ids[0], ids[2], "a repeat has the same id");
+    assert_eq!(ids[1], ids[3]);
+    assert_ne!(ids[0], ids[1], "other rows have other ids");
+}

@@ -419,11 +419,18 @@ pub fn spawn(config: ServeConfig) -> Result<ServerHandle, WebError> {
                 .enable_all()
                 .build()
                 .map_err(WebError::Serve)?;
-            runtime.block_on(async move {
+            // The last reference to the stores is dropped here, outside the runtime: some
+            // close by blocking (the S3 store's runtime, PostgreSQL clients), which tokio
+            // forbids inside one (`solas run --serve` panicked on shutdown).
+            let keep = state.shared.clone();
+            let result = runtime.block_on(async move {
                 let listener =
                     tokio::net::TcpListener::from_std(listener).map_err(WebError::Serve)?;
                 serve_on(listener, state, signal.wait()).await
-            })
+            });
+            drop(runtime);
+            drop(keep);
+            result
         })
         .map_err(WebError::Serve)?;
     Ok(ServerHandle {

@@ -220,6 +220,8 @@ fn worker(stage: &Stage, brokers: &str, dir: &Path, env: &[(String, String)]) ->
         // A killed member's partitions move on at its session timeout: keep it short.
         .args(["--kafka-option", "session.timeout.ms=6000"])
         .args(["--kafka-option", "heartbeat.interval.ms=500"])
+        // Each worker also serves its metrics: a worker with `--serve` panicked on shutdown.
+        .args(["--serve", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(log);
     if let Some(topic) = stage.publish {
@@ -423,8 +425,8 @@ fn fault_test(env: &[(String, String)], dbs: Databases) -> tempfile::TempDir {
     }
     send(half..files.len());
     // Stage by stage, once a stage's group has finished its input (which is whole once the
-    // stage before has stopped), its workers are told to stop as Ctrl-C would, and must
-    // stop cleanly. (An idle limit could stop a stage while the one before it still waits
+    // stage before has stopped), its workers are told to stop as `systemctl stop` does
+    // (SIGTERM), and must stop as cleanly as on Ctrl-C: SIGTERM used to kill them (143). (An idle limit could stop a stage while the one before it still waits
     // for a killed member's partitions.)
     let logs = tmp.path().join("logs");
     for ((stage, _), workers) in plan.iter().zip(stages) {
@@ -432,7 +434,7 @@ fn fault_test(env: &[(String, String)], dbs: Databases) -> tempfile::TempDir {
         wait_for_group(&brokers, group, stage.topic, &logs);
         for mut c in workers {
             let _ = Command::new("kill")
-                .args(["-INT", &c.id().to_string()])
+                .args(["-TERM", &c.id().to_string()])
                 .status();
             let status = wait_with_deadline(&mut c, &logs);
             assert!(
