@@ -49,6 +49,24 @@ fn clean_run(dir: &Path) -> solas_pipeline::Summary {
     common::run(common::config(dir, common::files(&alerts())))
 }
 
+/// The main database and the lightcurves of two runs hold the same rows (the first row
+/// that differs is shown).
+fn assert_same_store(got: &Path, want: &Path) {
+    for db in ["solas.db", "lightcurves.db"] {
+        let (a, b) = (common::dump(&got.join(db)), common::dump(&want.join(db)));
+        for ((table, rows), (_, want_rows)) in a.iter().zip(&b) {
+            let differ = rows.iter().zip(want_rows).find(|(x, y)| x != y);
+            assert!(
+                rows.len() == want_rows.len() && differ.is_none(),
+                "{db} {table}: {} rows vs {} in a clean run; first difference {differ:?}",
+                rows.len(),
+                want_rows.len()
+            );
+        }
+        assert_eq!(a.len(), b.len(), "{db}: tables");
+    }
+}
+
 fn assert_hook_told(hook: &HookSink, store: &str) {
     let bodies = hook.bodies();
     assert!(
@@ -131,12 +149,7 @@ fn f3_s3_unreachable_past_the_client_retry_budget_loses_nothing() {
     let want = clean_run(clean.path());
     assert_eq!(summary.stored, want.stored);
     assert_eq!(summary.cutouts, want.cutouts);
-    for db in ["solas.db", "lightcurves.db"] {
-        assert!(
-            common::dump(&dir.path().join(db)) == common::dump(&clean.path().join(db)),
-            "{db} differs from a clean run's"
-        );
-    }
+    assert_same_store(dir.path(), clean.path());
     // Every cutout is in the bucket.
     let s3 = solas_store::blob::open(
         Some("s3://solas-outage/night"),
@@ -243,12 +256,7 @@ fn f3_a_full_disk_holds_the_run_until_there_is_room() {
     let clean = tempfile::tempdir().unwrap();
     let want = clean_run(clean.path());
     assert_eq!(summary.stored, want.stored);
-    for db in ["solas.db", "lightcurves.db"] {
-        assert!(
-            common::dump(&data.join(db)) == common::dump(&clean.path().join(db)),
-            "{db} differs from a clean run's"
-        );
-    }
+    assert_same_store(&data, clean.path());
     let packs = solas_store::blob::PackBlobStore::open(&data.join("cutouts")).unwrap();
     let want_packs = solas_store::blob::PackBlobStore::open(&clean.path().join("cutouts")).unwrap();
     let keys = |p: &solas_store::blob::PackBlobStore| -> Vec<(i64, i64, String)> {
@@ -379,4 +387,91 @@ fn postgresql_restarted_mid_run_loses_nothing() {
             "{table} is empty"
         );
     }
+}
+
+/// The Kafka broker goes down mid-run (librdkafka's mock cluster, the real protocol on
+/// loopback, keeps its log through it) and comes back: the run goes on by itself, every
+/// offset is committed in the end, and the store equals a clean run's.
+#[cfg(feature = "kafka")]
+#[test]
+fn the_kafka_broker_down_mid_run_loses_nothing() {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    const TOPIC: &str = "alerts";
+    // The mock keeps 5 MB a partition (older messages are dropped): 29 MB of alerts need 8.
+    const PARTITIONS: i32 = 8;
+    let mock = rdkafka::mocking::MockCluster::new(1).unwrap();
+    mock.create_topic(TOPIC, PARTITIONS, 1).unwrap();
+    let brokers = mock.bootstrap_servers();
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("message.max.bytes", "10000000")
+        .create()
+        .unwrap();
+    let files = alerts();
+    for (i, f) in files.iter().enumerate() {
+        let bytes = std::fs::read(f).unwrap();
+        producer
+            .send(
+                BaseRecord::<str, [u8]>::to(TOPIC)
+                    .payload(&bytes)
+                    .partition(i as i32 % PARTITIONS),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = solas_pipeline::runner::Input::Kafka(solas_pipeline::source::kafka::KafkaConfig {
+        brokers: brokers.clone(),
+        topic: TOPIC.into(),
+        group: "outage".into(),
+        idle_exit: Some(Duration::from_secs(4)),
+        max_messages: None,
+        extra: vec![
+            ("session.timeout.ms".into(), "6000".into()),
+            ("heartbeat.interval.ms".into(), "500".into()),
+        ],
+    });
+    let mut config = common::config(dir.path(), input);
+    let stats = Arc::new(Stats::default());
+    config.stats = Some(stats.clone());
+    let run = std::thread::spawn(move || {
+        solas_pipeline::run(config, Arc::new(AtomicBool::new(false)))
+    });
+    wait_for("the first alerts", || Stats::get(&stats.payloads) >= 30);
+    mock.broker_down(1).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    mock.broker_up(1).unwrap();
+    let summary = run.join().unwrap().expect("the run goes on after the outage");
+    eprintln!("{summary}");
+
+    assert_eq!(summary.rejected_total(), 0, "rejected: {:?}", summary.rejected);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "outage")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition(TOPIC, p);
+    }
+    let committed: i64 = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap()
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            rdkafka::Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(committed, files.len() as i64, "every offset committed");
+    let clean = tempfile::tempdir().unwrap();
+    clean_run(clean.path());
+    assert_same_store(dir.path(), clean.path());
 }
