@@ -62,7 +62,10 @@ pub(crate) enum ApiError {
     Parse(String),
     MethodNotAllowed(String),
     UnsupportedMediaType(String),
-    PayloadTooLarge,
+    /// A body beyond this many bytes (413).
+    PayloadTooLarge(usize),
+    /// A body the client did not finish sending in time (408).
+    BodyTimeout,
     /// Too many expensive requests already running (503).
     Busy,
     /// A fault of the server, logged; the client gets a short message (500).
@@ -134,9 +137,13 @@ impl IntoResponse for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 json!({ "detail": format!("Unsupported media type \"{kind}\" in request.") }),
             ),
-            ApiError::PayloadTooLarge => (
+            ApiError::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                json!({ "detail": format!("Request body larger than {} bytes.", crate::params::MAX_BODY) }),
+                json!({ "detail": format!("Request body larger than {limit} bytes.") }),
+            ),
+            ApiError::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                json!({ "detail": "The request body was not sent in time." }),
             ),
             ApiError::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -27,8 +27,8 @@
 //!   has none), and filters are parsed and whitelisted rather than word-screened, so some
 //!   SQL Lasair accepts (comments, subqueries, `LIMIT` in `conditions`) is refused.
 //! - `/api/auth-token/` issues a new token on every call (only hashes are stored, so an
-//!   existing token cannot be handed out again; a user keeps their ten newest), and it is
-//!   rate-limited per client address.
+//!   existing token cannot be handed out again; a user keeps their ten newest), and failed
+//!   calls are limited per account and per client address, together with the login page's.
 //! - `/api/object/` sources carry the columns Solas stores (id, time, band, position,
 //!   flux, error, reliability), not all of Rubin's `diaSource`; its `latest*` band and
 //!   `peak*` (highest flux) fix Lasair's (the discovery band, the lowest flux).
@@ -44,10 +44,13 @@ mod auth;
 mod cutout_png;
 mod db;
 mod error;
+mod headers;
 mod htm_cover;
+mod login_limits;
 mod openapi;
 mod pages;
 mod params;
+mod server;
 mod throttle;
 pub mod users;
 
@@ -64,6 +67,7 @@ use solas_store::db::{Db, Target};
 use solas_store::{BlobStore, LightcurveStore};
 
 pub use error::WebError;
+pub use server::ConnectionLimits;
 pub use users::{
     add_user, list_users, new_token, users_target, User, UserClass, UserError, UserStore,
 };
@@ -74,7 +78,9 @@ pub struct Rates {
     pub dummy: u32,
     pub user: u32,
     pub power: u32,
-    /// `/api/auth-token/` calls per hour from one address (before anyone is known).
+    /// Failed password logins (`/login` and `/api/auth-token/` together) per hour from
+    /// one address. High by default: behind a reverse proxy all users share an address.
+    /// Each account also has its own, lower limit (`login_limits`).
     pub login: u32,
 }
 
@@ -84,7 +90,7 @@ impl Default for Rates {
             dummy: UserClass::Dummy.default_requests_per_hour(),
             user: UserClass::User.default_requests_per_hour(),
             power: UserClass::Power.default_requests_per_hour(),
-            login: UserClass::User.default_requests_per_hour(),
+            login: 1_000,
         }
     }
 }
@@ -119,9 +125,13 @@ pub struct ServeConfig {
     /// `/api/query/` calls running at once; beyond this a call is answered 503.
     pub max_running_queries: usize,
     pub rates: Rates,
-    /// Base URL for the cutout links in `/api/object/` answers (e.g.
-    /// `https://solas.example.org`); by default the request's own `Host`.
+    /// The site's public base URL (e.g. `https://solas.example.org`), for the cutout links
+    /// in `/api/object/` answers and, when it is `https`, `Secure` session cookies. Without
+    /// it, links use the address the client connected to (never the `Host` header, which
+    /// the client chooses).
     pub public_url: Option<String>,
+    /// Timeouts for slow clients and the cap on connections at once.
+    pub limits: ConnectionLimits,
     /// What `GET /metrics` answers (the pipeline's counters); without it `/metrics` is 404.
     pub metrics: Option<MetricsFn>,
     /// The main database, when not `<data>/solas.db` (PostgreSQL in a scale-out
@@ -136,6 +146,9 @@ pub struct ServeConfig {
     /// `s3://bucket[/prefix]` when cutouts are in an S3-compatible store, with its options.
     pub cutouts_url: Option<String>,
     pub cutouts_options: Vec<(String, String)>,
+    /// An already opened cutout store to use instead of opening one from `cutouts_url`
+    /// or `<data>/cutouts` (one shared with a pipeline in the same process, or a test's).
+    pub cutouts_store: Option<Arc<dyn BlobStore>>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -150,10 +163,12 @@ impl std::fmt::Debug for ServeConfig {
             .field("max_running_queries", &self.max_running_queries)
             .field("rates", &self.rates)
             .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
             .field("metrics", &self.metrics.as_ref().map(|_| "<fn>"))
             .field("main_db", &self.main_db.as_ref().map(|t| t.to_string()))
             .field("lightcurves_url", &self.lightcurves_url.is_some())
             .field("cutouts_url", &self.cutouts_url)
+            .field("cutouts_store", &self.cutouts_store.is_some())
             .finish()
     }
 }
@@ -175,6 +190,8 @@ impl ServeConfig {
             lightcurves_url: None,
             cutouts_url: None,
             cutouts_options: Vec::new(),
+            cutouts_store: None,
+            limits: ConnectionLimits::default(),
         }
     }
 
@@ -199,6 +216,8 @@ pub(crate) struct Shared {
     pub(crate) config: ServeConfig,
     pub(crate) users: Mutex<UserStore>,
     pub(crate) throttle: throttle::Throttle,
+    /// Failed password logins, per account and per address.
+    pub(crate) login_limits: login_limits::LoginLimits,
     /// Connections to the main database.
     pub(crate) main: db::Pool<Db>,
     pub(crate) lightcurves: db::Pool<Box<dyn LightcurveStore>>,
@@ -245,11 +264,14 @@ impl AppState {
         let first = open_lightcurves()?;
         let lightcurves = db::Pool::new(4, move || Ok(open_lightcurves()?));
         lightcurves.put(first);
-        let cutouts = solas_store::blob::open(
-            config.cutouts_url.as_deref(),
-            &config.cutouts_options,
-            &config.data_dir.join("cutouts"),
-        )?;
+        let cutouts = match &config.cutouts_store {
+            Some(store) => store.clone(),
+            None => solas_store::blob::open(
+                config.cutouts_url.as_deref(),
+                &config.cutouts_options,
+                &config.data_dir.join("cutouts"),
+            )?,
+        };
         let users = UserStore::connect(&users::users_target(
             &config.data_dir,
             config.main_db.as_ref(),
@@ -275,6 +297,7 @@ impl AppState {
                 config,
                 users: Mutex::new(users),
                 throttle: throttle::Throttle::new(Duration::from_secs(3600)),
+                login_limits: login_limits::LoginLimits::new(),
                 main,
                 lightcurves,
                 cutouts,
@@ -289,7 +312,10 @@ impl AppState {
 /// The API's and the web pages' routes over `state`, for serving or for calling directly
 /// in tests.
 pub fn router(state: AppState) -> axum::Router {
-    api::routes().merge(pages::routes()).with_state(state)
+    api::routes()
+        .merge(pages::routes())
+        .layer(axum::middleware::map_response(headers::add))
+        .with_state(state)
 }
 
 /// Serve the API on `config.bind` until `shutdown` completes (e.g.
@@ -317,11 +343,8 @@ pub async fn serve_on(
     if let Ok(addr) = listener.local_addr() {
         log::info!("web pages on http://{addr}/, REST API on http://{addr}/api/");
     }
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(WebError::Serve)
+    let limits = state.shared.config.limits;
+    server::run(listener, router(state), limits, shutdown).await
 }
 
 /// A wake-up that a plain thread can trigger and an async server can wait for, without

@@ -61,6 +61,13 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Params, ApiError> {
+        Params::read(req, MAX_BODY).await
+    }
+}
+
+impl Params {
+    /// The query string's and the body's parameters, reading at most `limit` bytes of body.
+    pub(crate) async fn read(req: Request, limit: usize) -> Result<Params, ApiError> {
         let (parts, body) = req.into_parts();
         let mut values = HashMap::new();
         if let Some(query) = parts.uri.query() {
@@ -69,9 +76,13 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         if parts.method == Method::GET || parts.method == Method::HEAD {
             return Ok(Params { values });
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge)?;
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+            if crate::server::body_timed_out(&e) {
+                ApiError::BodyTimeout
+            } else {
+                ApiError::PayloadTooLarge(limit)
+            }
+        })?;
         if bytes.is_empty() {
             return Ok(Params { values });
         }

@@ -20,6 +20,8 @@ pub(crate) enum Key {
     Ip(IpAddr),
     /// Unauthenticated requests whose address is unknown share one window.
     Unknown,
+    /// Failed password logins for one account name (a digest of it, so keys stay small).
+    Account(u64),
 }
 
 pub(crate) struct Throttle {
@@ -71,6 +73,40 @@ impl Throttle {
         times.push_back(now);
         Ok(())
     }
+
+    /// Whether `key` is at `limit` already, without counting anything: Err carries how long
+    /// to wait.
+    pub(crate) fn full(&self, key: Key, limit: u32) -> Result<(), Duration> {
+        let now = Instant::now();
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(times) = seen.get(&key) else {
+            return if limit == 0 { Err(self.window) } else { Ok(()) };
+        };
+        let live: Vec<&Instant> = times
+            .iter()
+            .filter(|t| now.saturating_duration_since(**t) < self.window)
+            .collect();
+        if live.len() < limit as usize {
+            return Ok(());
+        }
+        let wait = live
+            .first()
+            .map(|oldest| {
+                self.window
+                    .saturating_sub(now.saturating_duration_since(**oldest))
+            })
+            .unwrap_or(self.window);
+        Err(wait.max(Duration::from_secs(1)))
+    }
+
+    /// Take back the newest request counted for `key` (one that turned out not to count,
+    /// such as a login with the right password).
+    pub(crate) fn refund(&self, key: Key) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(times) = seen.get_mut(&key) {
+            times.pop_back();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +136,21 @@ mod tests {
             .is_err());
         // A zero quota refuses everything.
         assert!(t.check_at(Key::Unknown, 0, start).is_err());
+    }
+
+    #[test]
+    fn full_counts_nothing_and_refund_takes_one_back() {
+        let t = Throttle::new(Duration::from_secs(3600));
+        let k = Key::Account(7);
+        assert!(t.full(k, 2).is_ok());
+        t.check(k, 2).unwrap();
+        t.check(k, 2).unwrap();
+        assert!(t.full(k, 2).is_err(), "two of two used");
+        t.refund(k);
+        assert!(t.full(k, 2).is_ok(), "one taken back");
+        assert!(t.full(k, 2).is_ok(), "full() counted nothing");
+        t.check(k, 2).unwrap();
+        assert!(t.check(k, 2).is_err());
     }
 
     #[test]

@@ -6,10 +6,17 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
@@ -774,7 +781,10 @@ async fn query_returns_exact_ids_pages_and_joins() {
 
 #[tokio::test]
 async fn object_answers_with_its_lightcurve_context_and_cutouts() {
-    let api = Api::on_shared_data();
+    // Links are absolute with the configured public URL (never the request's Host).
+    let mut config = config(common::shared_data());
+    config.public_url = Some("http://solas.test/".into());
+    let api = Api::new(config);
     let (_, token) = user("object_finn", UserClass::User);
     let t = Some(token.as_str());
     let (id, expected) = common::richest_rubin_object();
@@ -1308,4 +1318,691 @@ async fn a_filter_page_shows_its_recent_results() {
         !page.text.contains("169298432598474842"),
         "records beyond the last 100 are gone"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Hardening against the findings of the 2026-12 security audit (F4–F13) and a failing
+// cutout store. Each test is named after its finding.
+// ---------------------------------------------------------------------------------------
+
+/// A request body that counts the bytes the server pulled from it.
+struct CountedBody {
+    left: usize,
+    pulled: Arc<AtomicUsize>,
+}
+
+impl http_body::Body for CountedBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        let n = self.left.min(64 * 1024);
+        self.left -= n;
+        self.pulled.fetch_add(n, Ordering::SeqCst);
+        Poll::Ready(Some(Ok(http_body::Frame::data(vec![b'a'; n].into()))))
+    }
+}
+
+/// A form body of `size` bytes, and how much of it the server read.
+fn counted(size: usize) -> (Body, Arc<AtomicUsize>) {
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let body = Body::new(CountedBody {
+        left: size,
+        pulled: pulled.clone(),
+    });
+    (body, pulled)
+}
+
+/// A client address for the in-process router (as the real server's connections carry).
+fn from_addr(ip: [u8; 4]) -> ConnectInfo<SocketAddr> {
+    ConnectInfo(SocketAddr::from((ip, 40_000)))
+}
+
+fn login_request(addr: [u8; 4], username: &str, password: &str, next: &str) -> Request<Body> {
+    Api::request(Method::POST, "/login", None)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .extension(from_addr(addr))
+        .body(Body::from(form(&[
+            ("username", username),
+            ("password", password),
+            ("next", next),
+        ])))
+        .unwrap()
+}
+
+async fn post_login(api: &Api, addr: [u8; 4], username: &str, password: &str, next: &str) -> Resp {
+    api.send(login_request(addr, username, password, next))
+        .await
+}
+
+/// Log in with a token through `/login?token=`: (cookie pair, the session's CSRF token).
+async fn web_session(api: &Api, token: &str) -> (String, String) {
+    let r = api.get("/login", None, &[("token", token)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let cookie = r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = api.page("/watchlists", &cookie).await;
+    let csrf = page
+        .text
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_string();
+    (cookie, csrf)
+}
+
+impl Api {
+    async fn page(&self, path: &str, cookie: &str) -> Resp {
+        self.send(
+            Self::request(Method::GET, path, None)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post_form(&self, path: &str, cookie: &str, pairs: &[(&str, &str)]) -> Resp {
+        self.send(
+            Self::request(Method::POST, path, None)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form(pairs)))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn f4_logout_and_login_do_not_buffer_big_bodies() {
+    let api = Api::on_shared_data();
+    // Nobody logged in: the body is not read at all.
+    let (body, pulled) = counted(100 * 1024 * 1024);
+    let r = api
+        .send(
+            Api::request(Method::POST, "/logout", None)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body)
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(pulled.load(Ordering::SeqCst), 0, "anonymous body read");
+
+    // Logged in: a few KB at most, and the session survives a refused logout.
+    let (_, token) = user("f4_lena", UserClass::User);
+    let (cookie, csrf) = web_session(&api, &token).await;
+    let (body, pulled) = counted(1024 * 1024);
+    let r = api
+        .send(
+            Api::request(Method::POST, "/logout", None)
+                .header(header::COOKIE, &cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body)
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert!(
+        pulled.load(Ordering::SeqCst) <= 128 * 1024,
+        "read beyond the cap"
+    );
+    assert!(api.page("/", &cookie).await.text.contains("f4_lena"));
+
+    // The login form is capped the same way.
+    let (body, pulled) = counted(1024 * 1024);
+    let r = api
+        .send(
+            Api::request(Method::POST, "/login", None)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body)
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert!(pulled.load(Ordering::SeqCst) <= 128 * 1024);
+
+    // Uploads still take big forms: 10,000 cones (~400 KB) far in the south, no hits.
+    let csv: String = (0..10_000)
+        .map(|i| format!("{:.5}, -89.99000, f4cone{i}\n", f64::from(i) * 0.036))
+        .collect();
+    assert!(csv.len() > 300 * 1024);
+    let r = api
+        .post_form(
+            "/watchlists",
+            &cookie,
+            &[("csrf", &csrf), ("name", "f4 big upload"), ("csv", &csv)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("id=\"upload-ok\""), "{}", r.text);
+    // A logged-in logout with its CSRF token still works.
+    let r = api.post_form("/logout", &cookie, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!api.page("/", &cookie).await.text.contains("f4_lena"));
+}
+
+/// Raw HTTP on a real connection: what arrived before the server closed it (or the read
+/// timed out), and how long that took.
+fn exchange(addr: SocketAddr, send: &[u8], wait: Duration) -> (std::io::Result<String>, Duration) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(wait)).unwrap();
+    s.write_all(send).expect("send");
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let read = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got).into_owned();
+    (read.map(|_| text), start.elapsed())
+}
+
+fn closed_by_server(r: &std::io::Result<String>) -> bool {
+    match r {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+#[test]
+fn f5_slow_and_idle_connections_are_closed_within_the_timeouts() {
+    let mut config = config(common::shared_data());
+    config.limits.header_read = Duration::from_millis(500);
+    config.limits.body_read = Duration::from_millis(800);
+    let server = solas_web::spawn(config).expect("server starts");
+    let addr = server.local_addr();
+
+    // Half a header, then nothing (slowloris).
+    let (read, took) = exchange(
+        addr,
+        b"GET /status HTTP/1.1\r\nHost: solas.test\r\nX-Slow: ",
+        Duration::from_secs(10),
+    );
+    assert!(
+        closed_by_server(&read),
+        "still open after {took:?}: {read:?}"
+    );
+    assert!(took < Duration::from_secs(5), "closed only after {took:?}");
+    assert!(!read.unwrap_or_default().contains("200 OK"));
+
+    // A whole request on a keep-alive connection: answered, then closed once idle.
+    let (read, took) = exchange(
+        addr,
+        b"GET /api/openapi.json HTTP/1.1\r\nHost: solas.test\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(closed_by_server(&read), "idle connection kept {took:?}");
+    assert!(read.unwrap().starts_with("HTTP/1.1 200"));
+    assert!(took < Duration::from_secs(5), "closed only after {took:?}");
+
+    // A body that stops coming: 408 within the body timeout.
+    let (read, took) = exchange(
+        addr,
+        b"POST /login HTTP/1.1\r\nHost: solas.test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=slow",
+        Duration::from_secs(10),
+    );
+    let text = read.expect("an answer, then close");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        took < Duration::from_secs(5),
+        "answered only after {took:?}"
+    );
+    server.stop().expect("clean stop");
+}
+
+#[test]
+fn f5_connections_beyond_the_cap_wait_for_a_free_slot() {
+    let mut config = config(common::shared_data());
+    config.limits.max_connections = 1;
+    config.limits.header_read = Duration::from_secs(30);
+    let server = solas_web::spawn(config).expect("server starts");
+    let addr = server.local_addr();
+    let holder = TcpStream::connect(addr).expect("connect");
+    std::thread::sleep(Duration::from_millis(200));
+    let mut waiting = TcpStream::connect(addr).expect("queued by the kernel");
+    waiting
+        .write_all(
+            b"GET /api/openapi.json HTTP/1.1\r\nHost: solas.test\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let mut got = Vec::new();
+    let early = waiting.read_to_end(&mut got);
+    assert!(
+        early.is_err() && got.is_empty(),
+        "served beyond the cap: {early:?} {}",
+        String::from_utf8_lossy(&got)
+    );
+    drop(holder);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    waiting
+        .read_to_end(&mut got)
+        .expect("served once the slot is free");
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    server.stop().expect("clean stop");
+}
+
+/// The audit's `next` values: each must send the browser home, not elsewhere.
+const HOSTILE_NEXT: [&str; 10] = [
+    "//evil.example",
+    "https://evil.example",
+    "/\\evil.example",
+    "/\t/evil.example",
+    "\t/evil.example",
+    "/\n/evil.example",
+    "/ /evil.example",
+    " /evil.example",
+    "/.//evil.example",
+    "/%09/evil.example\n",
+];
+
+#[tokio::test]
+async fn f6_open_redirect_with_a_tab_is_refused() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("f6_fran", UserClass::User);
+    for next in HOSTILE_NEXT {
+        let r = api
+            .get("/login", None, &[("token", &token), ("next", next)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text);
+        assert_eq!(r.headers[header::LOCATION], "/", "{next:?}");
+        let r = post_login(
+            &api,
+            [10, 6, 0, 1],
+            "f6_fran",
+            "a long enough password",
+            next,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text);
+        assert_eq!(r.headers[header::LOCATION], "/", "{next:?}");
+        // The login form does not carry it forward either.
+        let r = api.get("/login", None, &[("next", next)]).await;
+        assert!(r.text.contains("name=\"next\" value=\"/\""), "{next:?}");
+    }
+    let r = api
+        .get(
+            "/login",
+            None,
+            &[("token", &token), ("next", "/filters?x=1")],
+        )
+        .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/filters?x=1",
+        "a local path is kept"
+    );
+}
+
+#[tokio::test]
+async fn f13_next_with_a_newline_redirects_home_and_never_500() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("f13_nina", UserClass::User);
+    for next in ["/x\ny", "/\r\nSet-Cookie: a=b", "\n"] {
+        let r = post_login(
+            &api,
+            [10, 13, 0, 1],
+            "f13_nina",
+            "a long enough password",
+            next,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text);
+        assert_eq!(r.headers[header::LOCATION], "/");
+        // The session that was started is the one the browser got, and it works.
+        let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap();
+        assert!(api.page("/", cookie).await.text.contains("f13_nina"));
+        let r = api
+            .get("/login", None, &[("token", &token), ("next", next)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text);
+        assert_eq!(r.headers[header::LOCATION], "/");
+    }
+}
+
+#[tokio::test]
+async fn f7_failed_logins_lock_the_attacked_account_not_everyone() {
+    let api = Api::on_shared_data();
+    user("f7_victim", UserClass::User);
+    user("f7_bystander", UserClass::User);
+    let right = "a long enough password";
+    let (a, b) = ([10, 7, 0, 1], [10, 7, 0, 2]);
+    // Successes do not count: more than an account's failure limit (10) all work. (One
+    // after the other: an attempt is counted until its password is found right, so more
+    // than 10 at the same instant would not all fit.)
+    for _ in 0..11 {
+        let r = post_login(&api, a, "f7_bystander", right, "/").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    // 100 bad logins from one address, spread over made-up accounts: all plain failures.
+    // Sent at once, since each checks a (deliberately slow) password hash.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let app = api.app.clone();
+        let req = login_request(a, &format!("f7_nobody{i}"), "guess", "/");
+        tasks.spawn(async move { app.oneshot(req).await.expect("infallible").status() });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.expect("task"), StatusCode::UNAUTHORIZED);
+    }
+    // Brute-forcing one account: 429 after 10 failures...
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(post_login(&api, a, "f7_victim", "guess", "/").await.status);
+    }
+    assert_eq!(statuses[..10], [StatusCode::UNAUTHORIZED; 10]);
+    assert_eq!(statuses[10..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+    // ...for that account from any address, through /api/auth-token/ too.
+    let r = post_login(&api, b, "f7_victim", right, "/").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = api
+        .send(
+            Api::request(Method::POST, "/api/auth-token/", None)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .extension(from_addr(b))
+                .body(Body::from(form(&[
+                    ("username", "f7_victim"),
+                    ("password", right),
+                ])))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    // Other accounts still log in, from the attacking address and from another.
+    for addr in [a, b] {
+        let r = post_login(&api, addr, "f7_bystander", right, "/").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{addr:?}: {}", r.text);
+    }
+    let r = api
+        .send(
+            Api::request(Method::POST, "/api/auth-token/", None)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .extension(from_addr(a))
+                .body(Body::from(form(&[
+                    ("username", "f7_bystander"),
+                    ("password", right),
+                ])))
+                .unwrap(),
+        )
+        .await;
+    assert!(r.ok()["token"].is_string());
+}
+
+#[tokio::test]
+async fn f8_long_names_and_descriptions_are_refused_with_the_form() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("f8_finn", UserClass::User);
+    let (cookie, csrf) = web_session(&api, &token).await;
+    let long_name = "n".repeat(129);
+    let long_description = "d".repeat(4001);
+
+    let r = api
+        .post_form(
+            "/watchlists",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("name", &long_name),
+                ("csv", "10, 20, a\n"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.text.contains("name may be at most 128 characters"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("id=\"watchlist-form\""),
+        "the form comes back"
+    );
+    assert!(!r.text.contains(&long_name), "not stored, not listed");
+
+    let r = api
+        .post_form(
+            "/watchmaps",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("name", "f8 map"),
+                ("description", &long_description),
+                ("moc", "5/1-10"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.text
+            .contains("description may be at most 4000 characters"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("id=\"watchmap-form\""));
+    assert!(!r.text.contains("f8 map"), "not stored, not listed");
+
+    let r = api
+        .post_form(
+            "/filters",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("name", &long_name),
+                ("selected", "objects.diaObjectId"),
+                ("tables", "objects"),
+                ("conditions", "objects.nDiaSources >= 2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("id=\"save-error\""), "{}", r.text);
+    assert!(r.text.contains("name may be at most 128 characters"));
+    assert!(
+        r.text.contains("id=\"filter-form\""),
+        "the draft comes back"
+    );
+    assert!(!api
+        .page("/filters", &cookie)
+        .await
+        .text
+        .contains(&long_name[..129]));
+}
+
+#[tokio::test]
+async fn f9_answers_forbid_framing_and_login_refuses_other_sites() {
+    let api = Api::on_shared_data();
+    for path in ["/", "/login", "/api/openapi.json", "/no/such/page"] {
+        let r = api.get(path, None, &[]).await;
+        assert_eq!(r.headers["x-frame-options"], "DENY", "{path}");
+        let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(r.headers[header::REFERRER_POLICY], "same-origin");
+    }
+    let (_, token) = user("f9_fay", UserClass::User);
+    let login = |origin: Option<(&'static str, &'static str)>| {
+        let mut b = Api::request(Method::POST, "/login", None)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some((name, value)) = origin {
+            b = b.header(name, value);
+        }
+        b.body(Body::from(form(&[
+            ("username", "f9_fay"),
+            ("password", "a long enough password"),
+        ])))
+        .unwrap()
+    };
+    // Login CSRF: another site's form is refused, and no session is started.
+    for hostile in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("referer", "https://evil.example/page"),
+    ] {
+        let r = api.send(login(Some(hostile))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{hostile:?}");
+        assert!(r.headers.get(header::SET_COOKIE).is_none());
+    }
+    // This site's own form (also as a proxy forwards it), and clients that send no
+    // Origin, log in.
+    let proxied = api
+        .send(
+            Api::request(Method::POST, "/login", None)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("origin", "https://solas.example.org")
+                .header("x-forwarded-host", "solas.example.org")
+                .body(Body::from(form(&[
+                    ("username", "f9_fay"),
+                    ("password", "a long enough password"),
+                ])))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(proxied.status, StatusCode::SEE_OTHER, "{}", proxied.text);
+    for fine in [Some(("origin", "http://solas.test")), None] {
+        let r = api.send(login(fine)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{fine:?}: {}", r.text);
+        let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+        assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    }
+    // Served over HTTPS (its public URL says so): the cookie is Secure.
+    let mut config = config(common::shared_data());
+    config.public_url = Some("https://solas.example.org".into());
+    let https = Api::new(config);
+    let r = https.get("/login", None, &[("token", &token)]).await;
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let r = https
+        .send(login(Some(("origin", "https://solas.example.org"))))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+}
+
+#[tokio::test]
+async fn f10_host_header_is_not_reflected_in_image_urls() {
+    let (_, token) = user("f10_gus", UserClass::User);
+    let (id, _) = common::richest_rubin_object();
+    let query = format!("/api/object/?objectId={id}");
+    // In process (no connection): links relative to the server.
+    let api = Api::on_shared_data();
+    let r = api
+        .send(
+            Request::get(query.as_str())
+                .header(header::HOST, "evil.example")
+                .header(header::AUTHORIZATION, format!("Token {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let o = r.ok();
+    assert!(!r.text.contains("evil.example"), "{}", r.text);
+    let first = o["lasairData"]["imageUrls"][0]["Science"].as_str().unwrap();
+    assert!(first.starts_with("/fits/"), "{first}");
+
+    // A real server: the address the client connected to.
+    let server = solas_web::spawn(config(common::shared_data())).expect("server starts");
+    let addr = server.local_addr();
+    let request = format!(
+        "GET {query} HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Token {token}\r\nConnection: close\r\n\r\n"
+    );
+    let (read, _) = exchange(addr, request.as_bytes(), Duration::from_secs(60));
+    let text = read.expect("answer");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(!text.contains("evil.example"), "{text}");
+    assert!(
+        text.contains(&format!("\"Science\":\"http://{addr}/fits/")),
+        "{text}"
+    );
+    server.stop().expect("clean stop");
+}
+
+/// A cutout store that cannot be reached: every lookup fails as S3 would when down.
+struct UnreachableCutouts;
+
+impl solas_store::BlobStore for UnreachableCutouts {
+    fn put_cutout(
+        &self,
+        _: solas_core::Survey,
+        _: i64,
+        _: solas_core::CutoutKind,
+        _: &[u8],
+    ) -> Result<u64, solas_store::StoreError> {
+        Err(solas_store::StoreError::Backend(
+            "s3: connection refused".into(),
+        ))
+    }
+
+    fn get_cutout(
+        &self,
+        _: solas_core::Survey,
+        _: i64,
+        _: solas_core::CutoutKind,
+    ) -> Result<Option<Vec<u8>>, solas_store::StoreError> {
+        Err(solas_store::StoreError::Backend(
+            "s3: connection refused".into(),
+        ))
+    }
+
+    fn stored_size(
+        &self,
+        _: solas_core::Survey,
+        _: i64,
+        _: solas_core::CutoutKind,
+    ) -> Result<Option<u64>, solas_store::StoreError> {
+        Err(solas_store::StoreError::Backend(
+            "s3: connection refused".into(),
+        ))
+    }
+
+    fn sync(&self) -> Result<(), solas_store::StoreError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn object_page_with_a_failing_cutout_store_marks_the_cutout_unavailable() {
+    let (id, _) = common::richest_rubin_object();
+    // With the real store, the cutouts are shown.
+    let page = Api::on_shared_data()
+        .get(&format!("/objects/{id}"), None, &[])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("class=\"cutout\""), "{}", page.text);
+
+    let mut config = config(common::shared_data());
+    config.cutouts_store = Some(Arc::new(UnreachableCutouts));
+    let api = Api::new(config);
+    let page = api.get(&format!("/objects/{id}"), None, &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("id=\"cutouts-unavailable\""),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Cutout unavailable"));
+    assert!(!page.text.contains("class=\"cutout\""));
+    // The rest of the page is there: the lightcurve data and the context.
+    assert!(page.text.contains("id=\"lc-data\""));
+    assert!(page.text.contains("Context classification"));
+    // The PNG of a cutout says the store is unavailable, not a bare 500.
+    let png = api.get("/cutouts/lsst/1/Science.png", None, &[]).await;
+    assert_eq!(png.status, StatusCode::SERVICE_UNAVAILABLE, "{}", png.text);
 }

@@ -105,6 +105,7 @@ impl FilterStore {
                 f.active
             )));
         }
+        super::limits::check_name_and_description("filter", &f.name, &f.description)?;
         self.db
             .query_one(
                 "INSERT INTO filters (owner, name, description, selected, tables, conditions, survey, public,

@@ -9,6 +9,7 @@
 pub mod annotations;
 mod context_cache;
 pub mod filters;
+pub mod limits;
 mod schema;
 pub mod watch;
 

@@ -161,6 +161,7 @@ impl WatchStore {
         if name.trim().is_empty() {
             return Err(invalid("a watchlist needs a name".into()));
         }
+        super::limits::check_name_and_description("watchlist", name, description)?;
         if !(radius_arcsec.is_finite() && radius_arcsec > 0.0) {
             return Err(invalid(format!(
                 "default radius {radius_arcsec} is not a positive number of arcseconds"
@@ -273,6 +274,7 @@ impl WatchStore {
         if name.trim().is_empty() {
             return Err(invalid("a watchmap needs a name".into()));
         }
+        super::limits::check_name_and_description("watchmap", name, description)?;
         self.db.transaction(|tx| {
             let id: i64 = tx
                 .query_one(

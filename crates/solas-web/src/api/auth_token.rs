@@ -3,10 +3,10 @@
 //!
 //! DRF hands back the user's one stored token every time. Solas stores only token hashes,
 //! so each call issues a new token (the user's older ones keep working, up to
-//! [`crate::users::MAX_TOKENS_PER_USER`]). Calls are limited per client address, since
-//! nobody is authenticated yet, which also slows password guessing.
+//! [`crate::users::MAX_TOKENS_PER_USER`]). Failed calls count against the account and the
+//! client address together with `POST /login` ([`crate::login_limits`]).
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -17,17 +17,21 @@ use crate::throttle::Key;
 use crate::users::{users_target, UserStore};
 use crate::AppState;
 
+/// Largest body read: a username and a password.
+const MAX_FORM: usize = 8 * 1024;
+
 pub(crate) async fn handle(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let key = crate::auth::client_ip(req.extensions()).map_or(Key::Unknown, Key::Ip);
-    state
-        .shared
-        .throttle
-        .check(key, state.shared.config.rates.login)
-        .map_err(ApiError::Throttled)?;
-    let params = Params::from_request(req, &state).await?;
+    let address = crate::auth::client_ip(req.extensions()).map_or(Key::Unknown, Key::Ip);
+    let per_hour = state.shared.config.rates.login;
+    let limits = &state.shared.login_limits;
+    // Refused before the body is read when the address is over its limit already.
+    limits
+        .address_allowed(address, per_hour)
+        .map_err(|r| ApiError::Throttled(r.wait()))?;
+    let params = Params::read(req, MAX_FORM).await?;
     let mut c = Check::new(&params);
     let username = c.text("username", 150, false, None);
     // Passwords are taken as typed: no trimming, as DRF's `trim_whitespace=False`.
@@ -47,6 +51,9 @@ pub(crate) async fn handle(
         }
     };
     c.finish()?;
+    let attempt = limits
+        .attempt(&username, address, per_hour)
+        .map_err(|r| ApiError::Throttled(r.wait()))?;
     let config = &state.shared.config;
     let target = users_target(&config.data_dir, config.main_db.as_ref());
     let token = blocking(move || -> Result<Option<String>, ApiError> {
@@ -60,7 +67,10 @@ pub(crate) async fn handle(
     })
     .await??;
     match token {
-        Some(token) => Ok(Json(json!({ "token": token }))),
+        Some(token) => {
+            limits.succeeded(attempt);
+            Ok(Json(json!({ "token": token })))
+        }
         None => Err(ApiError::Fields(std::collections::BTreeMap::from([(
             "non_field_errors".to_string(),
             vec!["Unable to log in with provided credentials.".to_string()],

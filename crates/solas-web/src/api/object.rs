@@ -23,8 +23,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 use solas_core::{CutoutKind, Detection, Survey, SurveyObject};
 use solas_store::Lightcurve;
@@ -34,6 +33,7 @@ use crate::auth::AuthUser;
 use crate::db::{blocking, rows_json};
 use crate::error::ApiError;
 use crate::params::{Check, Params};
+use crate::server::LocalAddr;
 use crate::{AppState, Shared};
 use solas_store::args;
 use solas_store::db::Db;
@@ -59,7 +59,7 @@ struct Request {
 pub(crate) async fn handle(
     State(state): State<AppState>,
     AuthUser(_user): AuthUser,
-    headers: HeaderMap,
+    local: Option<Extension<LocalAddr>>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let mut c = Check::new(&params);
@@ -70,17 +70,12 @@ pub(crate) async fn handle(
     let reliability_threshold = c.float("reliabilityThreshold", Some(0.0));
     c.finish()?;
     let id = ObjectId::parse(survey, &text).map_err(ApiError::Bad)?;
-    let base_url = match &state.shared.config.public_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| {
-                h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-            })
-            .map(|h| format!("http://{h}"))
-            .unwrap_or_default(),
+    // Never from the `Host` header: the client chooses it, and the answer would then
+    // point whoever reads it at any host.
+    let base_url = match (&state.shared.config.public_url, local) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(Extension(LocalAddr(addr)))) => format!("http://{addr}"),
+        (None, None) => String::new(),
     };
     let request = Request {
         id,

@@ -16,7 +16,9 @@ use solas_core::Survey;
 use solas_query::FilterSpec;
 use solas_store::main_db::filters::{FilterStore, StoredFilter, ACTIVE_MODES};
 
-use super::layout::{csrf_field, esc, json_table, page, see_other, PageError, PageResult};
+use super::layout::{
+    csrf_field, esc, json_table, page, see_other, PageError, PageResult, FILTER_FORM, SMALL_FORM,
+};
 use super::login::login_required;
 use super::session::{posted, Login, Viewer};
 use crate::db::blocking;
@@ -152,7 +154,7 @@ fn builder(login: &Login, d: &Draft, resources: &[(String, String)]) -> String {
     format!(
         "<form class=\"stack\" id=\"filter-form\" method=\"post\" action=\"/filters\">{csrf}
 <label>Name <input name=\"name\" value=\"{name}\" maxlength=\"128\"></label>
-<label>Description <input name=\"description\" value=\"{description}\"></label>
+<label>Description <input name=\"description\" value=\"{description}\" maxlength=\"4000\"></label>
 <label>Survey <select name=\"survey\"><option value=\"lsst\"{l}>Rubin (LSST)</option><option value=\"ztf\"{z}>ZTF</option></select></label>
 <label>SELECT <textarea name=\"selected\" rows=\"2\">{selected}</textarea></label>
 <label>FROM (tables) <input name=\"tables\" id=\"f-tables\" value=\"{tables}\"></label>
@@ -228,7 +230,7 @@ pub(crate) async fn test(
     viewer: Viewer,
     req: Request,
 ) -> PageResult {
-    let Some((login, f)) = posted(&viewer, req).await? else {
+    let Some((login, f)) = posted(&viewer, req, FILTER_FORM).await? else {
         return Ok(login_required("/filters"));
     };
     let draft = Draft::from_form(&f);
@@ -283,13 +285,14 @@ pub(crate) async fn test(
     Ok(page("Filters", viewer.0.as_ref(), &body).into_response())
 }
 
-/// `POST /filters`: check and store the draft, then show it.
+/// `POST /filters`: check and store the draft, then show it. A draft that cannot be
+/// stored comes back in the builder with the reason (400).
 pub(crate) async fn save(
     State(state): State<AppState>,
     viewer: Viewer,
     req: Request,
 ) -> PageResult {
-    let Some((login, f)) = posted(&viewer, req).await? else {
+    let Some((login, f)) = posted(&viewer, req, FILTER_FORM).await? else {
         return Ok(login_required("/filters"));
     };
     let d = Draft::from_form(&f);
@@ -298,13 +301,17 @@ pub(crate) async fn save(
     }
     let user = login.user.id;
     let st = state.clone();
-    let id = blocking(move || -> Result<i64, PageError> {
+    let draft = d.clone();
+    let outcome = blocking(move || -> Result<Result<i64, String>, PageError> {
         let main_db = st.shared.config.main_target();
         let resources = DbResources::connect(&main_db).map_err(PageError::internal)?;
-        solas_query::check(&d.spec(), query_survey(d.survey()), Some(user), &resources)
-            .map_err(|e| PageError::bad(format!("The filter is not valid: {e}")))?;
+        if let Err(e) =
+            solas_query::check(&d.spec(), query_survey(d.survey()), Some(user), &resources)
+        {
+            return Ok(Err(format!("The filter is not valid: {e}")));
+        }
         let mut store = FilterStore::connect(&main_db)?;
-        Ok(store.add(&StoredFilter {
+        let added = store.add(&StoredFilter {
             id: 0,
             owner: user,
             topic: solas_delivery::topic_name(user, &d.name),
@@ -324,10 +331,31 @@ pub(crate) async fn save(
             email: None,
             webhook_url: None,
             byte_quota: 100_000_000,
-        })?)
+        });
+        match added {
+            Ok(id) => Ok(Ok(id)),
+            Err(solas_store::StoreError::Invalid(m)) => Ok(Err(m)),
+            Err(e) => Err(e.into()),
+        }
     })
     .await??;
-    Ok(see_other(&format!("/filters/{id}")))
+    match outcome {
+        Ok(id) => Ok(see_other(&format!("/filters/{id}"))),
+        Err(message) => {
+            let st = state.clone();
+            let res = blocking(move || resources(&st, user)).await??;
+            let body = format!(
+                "<p class=\"error\" id=\"save-error\">{}</p>{}",
+                esc(&message),
+                builder(&login, &draft, &res)
+            );
+            Ok((
+                axum::http::StatusCode::BAD_REQUEST,
+                page("Filters", viewer.0.as_ref(), &body),
+            )
+                .into_response())
+        }
+    }
 }
 
 fn consumer_snippet(topic: &str) -> String {
@@ -436,7 +464,7 @@ pub(crate) async fn set_active(
     Path(id): Path<i64>,
     req: Request,
 ) -> PageResult {
-    let Some((login, f)) = posted(&viewer, req).await? else {
+    let Some((login, f)) = posted(&viewer, req, SMALL_FORM).await? else {
         return Ok(login_required(&format!("/filters/{id}")));
     };
     let mode = f.get("active").cloned().unwrap_or_default();

@@ -9,22 +9,54 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::layout::{esc, page, read_form, see_other, PageError, PageResult};
-use super::session::{cookie_session, csrf_ok, set_cookie, Viewer};
+use super::layout::{esc, page, read_form, see_other, PageError, PageResult, SMALL_FORM};
+use super::session::{cookie_session, csrf_ok, served_over_https, set_cookie, Viewer};
 use crate::throttle::Key;
 use crate::users::User;
 use crate::AppState;
 
-/// Only local paths: an absolute URL or `//host` in `next` would make the login page an
-/// open redirect.
+/// Longest `next` kept.
+const MAX_NEXT: usize = 2048;
+
+/// `next` if it is a path on this site, else `/`, so the login page is no open redirect.
+///
+/// Browsers drop tabs and newlines from a `Location` and read `\` as `/`, so `/\t/host`
+/// would become `//host`, another site. Only printable ASCII is kept (which also keeps the
+/// header valid: a newline there used to fail the answer after the session had started),
+/// with no backslash, and the path must start with exactly one `/` and have no empty or
+/// dot segment (`/.//host` is a path to `//host` once a browser removes the dot).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if is_local_path(n) => n.to_string(),
         _ => "/".to_string(),
     }
+}
+
+fn is_local_path(n: &str) -> bool {
+    if n.len() > MAX_NEXT || !n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
+        return false;
+    }
+    let Ok(uri) = n.parse::<axum::http::Uri>() else {
+        return false;
+    };
+    if uri.scheme().is_some() || uri.authority().is_some() {
+        return false;
+    }
+    let Some(rest) = uri.path().strip_prefix('/') else {
+        return false;
+    };
+    // Segments after the leading `/`: none may be empty (`//`) or a dot segment, except
+    // that the path may end with `/`.
+    let mut segments: Vec<&str> = rest.split('/').collect();
+    if segments.last() == Some(&"") {
+        segments.pop();
+    }
+    segments
+        .iter()
+        .all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.eq_ignore_ascii_case("%2e"))
 }
 
 fn form(next: &str, message: Option<&str>) -> String {
@@ -42,33 +74,68 @@ fn form(next: &str, message: Option<&str>) -> String {
     )
 }
 
-/// Start a session for `user` and redirect.
+/// Start a session for `user` and redirect to `next` (already checked by [`safe_next`]).
 fn logged_in(state: &AppState, user: &User, next: &str) -> PageResult {
+    // The redirect is built before the session starts, so a failure cannot leave a
+    // session behind that nobody received.
+    let location = HeaderValue::from_str(next).map_err(PageError::internal)?;
     let id = state
         .shared
         .sessions
         .start(user)
         .map_err(PageError::internal)?;
-    let mut r = see_other(next);
-    let cookie = HeaderValue::from_str(&set_cookie(Some(&id))).map_err(PageError::internal)?;
+    let cookie = HeaderValue::from_str(&set_cookie(Some(&id), served_over_https(state)))
+        .map_err(PageError::internal)?;
+    let mut r = see_other("/");
+    r.headers_mut().insert(header::LOCATION, location);
     r.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(r)
 }
 
-/// Charge one login attempt to the client's address, so passwords cannot be guessed at
-/// speed.
-fn throttle(state: &AppState, parts: &axum::http::Extensions) -> Result<(), PageError> {
-    let key = crate::auth::client_ip(parts).map_or(Key::Unknown, Key::Ip);
-    state
+fn too_many(refused: crate::login_limits::Refused) -> PageError {
+    PageError::new(StatusCode::TOO_MANY_REQUESTS, refused.message())
+}
+
+/// `scheme://host[:port]` of a URL, lower-cased, if it has one.
+fn origin_of(url: &str) -> Option<String> {
+    let uri = url.trim().parse::<axum::http::Uri>().ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?).to_ascii_lowercase())
+}
+
+/// Login CSRF: a browser posting the login form from another site sends that site's
+/// `Origin` (or, failing that, `Referer`); refuse it. Clients that send neither (scripts,
+/// `curl`) are not browsers carrying someone else's cookies, so they may log in.
+///
+/// This site is the public URL, the `Host`, or a proxy's `X-Forwarded-Host`: a
+/// cross-site form cannot set the last two (a browser sends the real host, and custom
+/// headers are not sent cross-site without this server's consent).
+fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    let from = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let claimed = match (from(header::ORIGIN), from(header::REFERER)) {
+        (Some(origin), _) => origin_of(origin),
+        (None, Some(referer)) => origin_of(referer),
+        (None, None) => return true,
+    };
+    let Some(claimed) = claimed else {
+        // `Origin: null` (sandboxed frames, some redirects) or garbage: not this site.
+        return false;
+    };
+    let public = state
         .shared
-        .throttle
-        .check(key, state.shared.config.rates.login.max(10))
-        .map_err(|_| {
-            PageError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many login attempts from your address; wait an hour.",
-            )
-        })
+        .config
+        .public_url
+        .as_deref()
+        .and_then(origin_of);
+    let Some((_, authority)) = claimed.split_once("://") else {
+        return false;
+    };
+    let forwarded =
+        from(header::HeaderName::from_static("x-forwarded-host")).and_then(|h| h.split(',').next());
+    public.is_some_and(|p| p == claimed)
+        || [from(header::HOST), forwarded]
+            .into_iter()
+            .flatten()
+            .any(|h| h.trim().eq_ignore_ascii_case(authority))
 }
 
 pub(crate) async fn get(
@@ -93,20 +160,36 @@ pub(crate) async fn get(
 
 pub(crate) async fn post(State(state): State<AppState>, req: axum::extract::Request) -> PageResult {
     let (parts, body) = req.into_parts();
-    throttle(&state, &parts.extensions)?;
-    let f = read_form(body).await?;
+    if !same_origin(&state, &parts.headers) {
+        return Err(PageError::forbidden());
+    }
+    let address = crate::auth::client_ip(&parts.extensions).map_or(Key::Unknown, Key::Ip);
+    let per_hour = state.shared.config.rates.login;
+    let limits = &state.shared.login_limits;
+    limits
+        .address_allowed(address, per_hour)
+        .map_err(too_many)?;
+    let f = read_form(body, SMALL_FORM).await?;
     let next = safe_next(f.get("next").map(String::as_str));
     let username = f.get("username").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
-    let shared = state.shared.clone();
+    let attempt = limits
+        .attempt(&username, address, per_hour)
+        .map_err(too_many)?;
+    let config = &state.shared.config;
+    let target = crate::users::users_target(&config.data_dir, config.main_db.as_ref());
     let user = crate::db::blocking(move || {
-        let mut users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
-        users.check_password(&username, &password)
+        // Its own connection, as `/api/auth-token/` does: hashing the password takes a
+        // while, and the shared one serves every page's session look-up meanwhile.
+        crate::users::UserStore::connect(&target)?.check_password(&username, &password)
     })
     .await?
     .map_err(PageError::internal)?;
     match user {
-        Some(user) if user.active => logged_in(&state, &user, &next),
+        Some(user) if user.active => {
+            limits.succeeded(attempt);
+            logged_in(&state, &user, &next)
+        }
         _ => Ok((
             StatusCode::UNAUTHORIZED,
             page(
@@ -119,23 +202,26 @@ pub(crate) async fn post(State(state): State<AppState>, req: axum::extract::Requ
     }
 }
 
+/// `POST /logout`. Nobody logged in: nothing to end, and the body is not read at all
+/// (anyone may post here). Logged in: a small form with the session's CSRF token.
 pub(crate) async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
     req: axum::extract::Request<Body>,
 ) -> PageResult {
     let (parts, body) = req.into_parts();
-    let f = read_form(body).await?;
     if let Some(login) = &viewer.0 {
+        let f = read_form(body, SMALL_FORM).await?;
         if !csrf_ok(login, f.get("csrf").map(String::as_str)) {
             return Err(PageError::forbidden());
         }
-    }
-    if let Some(id) = cookie_session(&parts.headers) {
-        state.shared.sessions.end(&id);
+        if let Some(id) = cookie_session(&parts.headers) {
+            state.shared.sessions.end(&id);
+        }
     }
     let mut r = see_other("/");
-    let cookie = HeaderValue::from_str(&set_cookie(None)).map_err(PageError::internal)?;
+    let cookie = HeaderValue::from_str(&set_cookie(None, served_over_https(&state)))
+        .map_err(PageError::internal)?;
     r.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(r)
 }
@@ -151,6 +237,40 @@ pub(crate) fn login_required(next: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f6_open_redirect_with_a_tab_or_other_trick_is_refused() {
+        for hostile in [
+            "//evil.example",
+            "https://evil.example",
+            "http:evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "\t/evil.example",
+            "/\n/evil.example",
+            "/x\ny",
+            "/ /evil.example",
+            " /evil.example",
+            "/.//evil.example",
+            "/..//evil.example",
+            "/%2e//evil.example",
+            "/a//evil.example",
+            "evil.example",
+            "",
+            "/objects/\u{e9}",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        for fine in [
+            "/",
+            "/objects/1",
+            "/filters/",
+            "/objects/1?survey=ztf",
+            "/x%2Fy",
+        ] {
+            assert_eq!(safe_next(Some(fine)), fine);
+        }
+    }
 
     #[test]
     fn next_stays_on_this_site() {

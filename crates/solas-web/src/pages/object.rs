@@ -42,6 +42,16 @@ fn survey_name(s: Survey) -> &'static str {
     }
 }
 
+/// The cutouts the page shows.
+enum Cutouts {
+    /// Those of this detection (the newest with a stored science cutout).
+    Of(i64),
+    None,
+    /// The cutout store failed (an S3 store out of reach, say): the rest of the page is
+    /// still worth showing.
+    Unavailable,
+}
+
 /// Everything the page shows, gathered on a blocking thread.
 struct ObjectView {
     row: Option<Map<String, Value>>,
@@ -49,7 +59,7 @@ struct ObjectView {
     bands: usize,
     ra: Option<f64>,
     dec: Option<f64>,
-    cutout_source: Option<i64>,
+    cutouts: Cutouts,
     sherlock: Map<String, Value>,
     tns: Map<String, Value>,
     annotations: Vec<Value>,
@@ -103,16 +113,28 @@ fn gather(
         _ => (None, None),
     };
 
-    // The newest detection with a stored science cutout.
-    let mut cutout_source = None;
+    // The newest detection with a stored science cutout. After a failed lookup the
+    // older ones are not tried: a store out of reach would fail (slowly) for each.
+    let mut cutouts = Cutouts::None;
     for d in lc.detections.iter().rev() {
-        if shared
+        match shared
             .cutouts
-            .stored_size(survey, d.source_id, CutoutKind::Science)?
-            .is_some()
+            .stored_size(survey, d.source_id, CutoutKind::Science)
         {
-            cutout_source = Some(d.source_id);
-            break;
+            Ok(Some(_)) => {
+                cutouts = Cutouts::Of(d.source_id);
+                break;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                log::error!(
+                    "cutout lookup for {} source {}: {e}",
+                    survey_name(survey),
+                    d.source_id
+                );
+                cutouts = Cutouts::Unavailable;
+                break;
+            }
         }
     }
 
@@ -170,7 +192,7 @@ fn gather(
         lightcurve,
         ra,
         dec,
-        cutout_source,
+        cutouts,
         sherlock: sherlock_row(&mut conn, survey, id)?,
         tns: tns_row(&mut conn, survey, id)?,
         annotations: annotations(&mut conn, survey, id)?,
@@ -281,8 +303,8 @@ pub(crate) async fn handle(
 
     // Cutouts.
     body.push_str("<h2>Cutouts</h2>");
-    match view.cutout_source {
-        Some(src) => {
+    match view.cutouts {
+        Cutouts::Of(src) => {
             body.push_str(&format!(
                 "<p class=\"note\">From detection {src}; linear stretch between the 0.5th and 99.5th percentiles.</p><div class=\"cutouts\">"
             ));
@@ -293,7 +315,12 @@ pub(crate) async fn handle(
             }
             body.push_str("</div>");
         }
-        None => body.push_str("<p class=\"note\">No cutouts stored for this object.</p>"),
+        Cutouts::None => {
+            body.push_str("<p class=\"note\">No cutouts stored for this object.</p>")
+        }
+        Cutouts::Unavailable => body.push_str(
+            "<p class=\"note\" id=\"cutouts-unavailable\">Cutout unavailable: the cutout store did not answer. The rest of the page is complete; try again later.</p>",
+        ),
     }
 
     body.push_str("<h2>Context classification</h2>");
@@ -389,7 +416,19 @@ pub(crate) async fn cutout_png(
     let shared = state.shared.clone();
     let png = blocking(
         move || -> Result<Option<Result<Vec<u8>, String>>, PageError> {
-            let fits = shared.cutouts.get_cutout(survey, source, kind)?;
+            let fits = shared
+                .cutouts
+                .get_cutout(survey, source, kind)
+                .map_err(|e| match e {
+                    solas_store::StoreError::Invalid(_) => PageError::from(e),
+                    other => {
+                        log::error!("cutout {source}: {other}");
+                        PageError::new(
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "Cutout unavailable: the cutout store did not answer.",
+                        )
+                    }
+                })?;
             Ok(fits.map(|f| crate::cutout_png::fits_to_png(&f)))
         },
     )

@@ -104,14 +104,27 @@ pub(crate) fn cookie_session(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The `Set-Cookie` value for a new session (or, with `None`, one that clears it).
-pub(crate) fn set_cookie(id: Option<&str>) -> String {
+/// `secure` (the site is served over HTTPS) keeps browsers from ever sending it in clear.
+pub(crate) fn set_cookie(id: Option<&str>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
     match id {
         Some(id) => format!(
-            "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+            "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
             LIFETIME.as_secs()
         ),
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     }
+}
+
+/// Whether the site's configured public URL is HTTPS (there is no trusted-proxy setting,
+/// so a request's `X-Forwarded-Proto` is not believed).
+pub(crate) fn served_over_https(state: &AppState) -> bool {
+    state
+        .shared
+        .config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
 }
 
 /// Who is looking at a page: a logged-in user, or nobody (public pages still render).
@@ -157,15 +170,17 @@ pub(crate) fn csrf_ok(login: &Login, submitted: Option<&str>) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Read a POSTed form and check its CSRF token; `None` if nobody is logged in.
+/// Read a POSTed form of at most `limit` bytes and check its CSRF token; `None` (and
+/// nothing read) if nobody is logged in.
 pub(crate) async fn posted(
     viewer: &Viewer,
     req: axum::extract::Request,
+    limit: usize,
 ) -> Result<Option<(Login, HashMap<String, String>)>, super::layout::PageError> {
     let Some(login) = viewer.0.clone() else {
         return Ok(None);
     };
-    let f = super::layout::read_form(req.into_body()).await?;
+    let f = super::layout::read_form(req.into_body(), limit).await?;
     if !csrf_ok(&login, f.get("csrf").map(String::as_str)) {
         return Err(super::layout::PageError::forbidden());
     }

@@ -16,7 +16,7 @@ use axum::response::IntoResponse;
 use solas_store::main_db::watch::WatchStore;
 
 use super::home::thousands;
-use super::layout::{csrf_field, esc, page, PageError, PageResult};
+use super::layout::{csrf_field, esc, page, PageError, PageResult, SMALL_FORM, UPLOAD_FORM};
 use super::login::login_required;
 use super::session::{posted, Login, Viewer};
 use crate::db::blocking;
@@ -40,7 +40,7 @@ fn watchlist_form(login: &Login) -> String {
     format!(
         "<form class=\"stack\" id=\"watchlist-form\" method=\"post\" action=\"/watchlists\">{}
 <label>Name <input name=\"name\" required maxlength=\"128\"></label>
-<label>Description <input name=\"description\"></label>
+<label>Description <input name=\"description\" maxlength=\"4000\"></label>
 <label>Default radius (arcsec) <input name=\"radius\" value=\"3\" inputmode=\"decimal\"></label>
 <label>CSV file <input type=\"file\" accept=\".csv,.txt,text/csv\" data-into=\"csv\"></label>
 <label>or paste the cones (<code>ra, dec, name[, radius]</code>, one per line) <textarea name=\"csv\" id=\"csv\" rows=\"6\"></textarea></label>
@@ -54,7 +54,7 @@ fn watchmap_form(login: &Login) -> String {
     format!(
         "<form class=\"stack\" id=\"watchmap-form\" method=\"post\" action=\"/watchmaps\">{}
 <label>Name <input name=\"name\" required maxlength=\"128\"></label>
-<label>Description <input name=\"description\"></label>
+<label>Description <input name=\"description\" maxlength=\"4000\"></label>
 <label>MOC file (FITS, JSON or ASCII) <input type=\"file\" data-into-base64=\"moc_b64\"></label>
 <input type=\"hidden\" name=\"moc_b64\" id=\"moc_b64\">
 <label>or paste an ASCII or JSON MOC <textarea name=\"moc\" rows=\"4\" placeholder=\"5/1-10 6/100\"></textarea></label>
@@ -170,7 +170,7 @@ pub(crate) async fn upload_watchlist(
     viewer: Viewer,
     req: Request,
 ) -> PageResult {
-    let Some((login, f)) = posted(&viewer, req).await? else {
+    let Some((login, f)) = posted(&viewer, req, UPLOAD_FORM).await? else {
         return Ok(login_required("/watchlists"));
     };
     let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
@@ -289,7 +289,7 @@ pub(crate) async fn upload_watchmap(
     viewer: Viewer,
     req: Request,
 ) -> PageResult {
-    let Some((login, f)) = posted(&viewer, req).await? else {
+    let Some((login, f)) = posted(&viewer, req, UPLOAD_FORM).await? else {
         return Ok(login_required("/watchmaps"));
     };
     let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
@@ -354,7 +354,7 @@ pub(crate) async fn upload_watchmap(
 /// `POST /watchlists/{id}/delete` and `/watchmaps/{id}/delete`: the owner removes one.
 async fn delete(state: AppState, viewer: Viewer, id: i64, maps: bool, req: Request) -> PageResult {
     let what = if maps { "watchmap" } else { "watchlist" };
-    let Some((login, _)) = posted(&viewer, req).await? else {
+    let Some((login, _)) = posted(&viewer, req, SMALL_FORM).await? else {
         return Ok(login_required(&format!("/{what}s")));
     };
     let st = state.clone();

@@ -30,6 +30,14 @@ pub struct ServeArgs {
     /// were given it (endpoint and keys from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, …).
     #[arg(long, env = "SOLAS_CUTOUTS")]
     pub cutouts: Option<String>,
+    /// The site's public URL (e.g. https://solas.example.org): the base of the cutout links
+    /// in /api/object/ answers (default: the address the client connected to), and with
+    /// https the session cookie is marked Secure.
+    #[arg(long, env = "SOLAS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Connections served at once; more wait until one ends.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
     #[command(flatten)]
     pub data: DataArg,
 }
@@ -73,7 +81,20 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<solas_web::ServeConfig> {
         args.query_time_limit.is_finite() && args.query_time_limit > 0.0,
         "--query-time-limit must be positive"
     );
+    if let Some(url) = &args.public_url {
+        let lower = url.to_ascii_lowercase();
+        anyhow::ensure!(
+            lower.starts_with("http://") || lower.starts_with("https://"),
+            "--public-url must start with http:// or https://, not {url:?}"
+        );
+    }
+    anyhow::ensure!(
+        args.max_connections > 0,
+        "--max-connections must be positive"
+    );
     let mut config = solas_web::ServeConfig::new(&args.data.data, args.bind);
+    config.public_url = args.public_url.clone();
+    config.limits.max_connections = args.max_connections;
     config.catalogue_dir = args.catalogues.clone();
     config.query_time_limit = std::time::Duration::from_secs_f64(args.query_time_limit);
     config.main_db = args
