@@ -440,17 +440,24 @@ fn the_kafka_broker_down_mid_run_loses_nothing() {
     let mut config = common::config(dir.path(), input);
     let stats = Arc::new(Stats::default());
     config.stats = Some(stats.clone());
-    let run = std::thread::spawn(move || {
-        solas_pipeline::run(config, Arc::new(AtomicBool::new(false)))
-    });
+    let run =
+        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
     wait_for("the first alerts", || Stats::get(&stats.payloads) >= 30);
     mock.broker_down(1).unwrap();
     std::thread::sleep(Duration::from_secs(5));
     mock.broker_up(1).unwrap();
-    let summary = run.join().unwrap().expect("the run goes on after the outage");
+    let summary = run
+        .join()
+        .unwrap()
+        .expect("the run goes on after the outage");
     eprintln!("{summary}");
 
-    assert_eq!(summary.rejected_total(), 0, "rejected: {:?}", summary.rejected);
+    assert_eq!(
+        summary.rejected_total(),
+        0,
+        "rejected: {:?}",
+        summary.rejected
+    );
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
         .set("group.id", "outage")
