@@ -660,3 +660,72 @@ fn serve_answers_the_api_for_a_user_token() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(&name), "{answer}");
 }
+
+/// Audit finding F1, the pipeline half: a filter nesting sqrt 26 deep (174 characters)
+/// was accepted by `solas filter add`, then `solas run` aborted on every batch rendering
+/// gigabytes of SQL. It is stored, and runs, in linear size now.
+#[test]
+fn f1_a_deeply_nested_filter_neither_crashes_the_run_nor_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let conditions = format!("{}objects.ramean{} > 0", "sqrt(".repeat(26), ")".repeat(26));
+    let add = solas(&[
+        "filter",
+        "add",
+        "--data",
+        data,
+        "--name",
+        "expo",
+        "--owner",
+        "1",
+        "--survey",
+        "ztf",
+        "--selected",
+        "objects.objectId",
+        "--conditions",
+        &conditions,
+    ]);
+    assert!(add.status.success(), "{}", text(&add));
+    let summary = run_samples(data);
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("user filters:"))
+        .unwrap_or_default();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert!(
+        words.get(2).is_some_and(|n| *n != "0") && line.ends_with(" 0 failed"),
+        "the filter ran on every batch without failing: {summary}"
+    );
+}
+
+/// Audit finding F16: a TNS file with only bad rows exited 0 saying "0 rows imported".
+/// It fails now, names the bad lines, and leaves the TNS rows there were untouched.
+#[test]
+fn f16_a_tns_file_of_bad_rows_fails_and_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let good = solas_testdata::shared().join("tns/fink-science_tns_raw.csv");
+    let ok = solas(&["tns", "import", good.to_str().unwrap(), "--data", data]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let rows = |data: &str| -> i64 {
+        let conn = rusqlite::Connection::open(Path::new(data).join("solas.db")).unwrap();
+        conn.query_row("SELECT count(*) FROM crossmatch_tns", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = rows(data);
+    assert!(before > 0);
+    let header = std::fs::read_to_string(&good)
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("name"))
+        .unwrap()
+        .to_string();
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, format!("{header}\nnot,a,row\n\"unterminated\n")).unwrap();
+    let out = solas(&["tns", "import", bad.to_str().unwrap(), "--data", data]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("line"), "{}", text(&out));
+    assert_eq!(rows(data), before, "existing TNS rows untouched");
+}

@@ -78,16 +78,23 @@ pub struct RunArgs {
     #[arg(long, env = "SOLAS_FILTER_DB", requires = "main_db")]
     pub filter_db: Option<String>,
     /// Keep cutouts in an S3-compatible store, `s3://bucket[/prefix]`, instead of
-    /// <data>/cutouts (endpoint and keys from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, …).
+    /// <data>/cutouts (endpoint and keys from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, …;
+    /// AWS_ALLOW_HTTP=true for a plain http:// endpoint).
     #[arg(long, env = "SOLAS_CUTOUTS")]
     pub cutouts: Option<String>,
+    /// An S3 client setting, KEY=VALUE (repeatable): the AWS_* variables' keys in lower
+    /// case without the prefix (endpoint, allow_http, region, …), and the client's own
+    /// retry budget, max_retries and retry_timeout_secs (default 10 tries within 180 s;
+    /// past it Solas itself waits for the store, rejecting nothing).
+    #[arg(long = "cutouts-option", value_name = "KEY=VALUE")]
+    pub cutouts_options: Vec<String>,
     /// Operator alert hook: a Slack-compatible webhook URL told when the run stops on an
-    /// error (disk full, a database that cannot be opened), when Kafka stays unreachable
-    /// for --alert-after seconds, and when a worker stops reporting without a clean exit
-    /// (killed or crashed: a stage restarting).
+    /// error (a database that cannot be opened), when Kafka or a store (S3, PostgreSQL, the
+    /// disk) stays unavailable for --alert-after seconds and when it is back, and when a
+    /// worker stops reporting without a clean exit (killed or crashed).
     #[arg(long, env = "SOLAS_ALERT_WEBHOOK")]
     pub alert_webhook: Option<String>,
-    /// Seconds the Kafka brokers may stay unreachable before the alert hook is told.
+    /// Seconds Kafka or a store may stay unavailable before the alert hook is told.
     #[arg(long, default_value_t = 60)]
     pub alert_after: u64,
     /// Brokers for the filters' Kafka topics (default: the --kafka input brokers, if any).
@@ -226,6 +233,15 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
     config.alert_webhook = args.alert_webhook.clone();
     config.alert_after = std::time::Duration::from_secs(args.alert_after);
     config.cutouts_url = args.cutouts.clone();
+    config.cutouts_options = args
+        .cutouts_options
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("--cutouts-option {kv:?} is not KEY=VALUE"))
+        })
+        .collect::<anyhow::Result<_>>()?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let on_signal = stop.clone();

@@ -266,6 +266,13 @@ pub fn tns(args: TnsArgs) -> anyhow::Result<()> {
             for bad in parsed.bad_rows.iter().take(20) {
                 eprintln!("{}: line {}: {}", file.display(), bad.line, bad.reason);
             }
+            // Bad rows alone are a bad file, not an empty update: store nothing, and fail.
+            anyhow::ensure!(
+                !parsed.rows.is_empty() || parsed.bad_rows.is_empty(),
+                "{}: no good row, {} bad rows; nothing imported",
+                file.display(),
+                parsed.bad_rows.len()
+            );
             let id = open(&data)?.import_tns(&parsed.rows, radius)?;
             println!(
                 "TNS{}: {} rows imported, {} bad rows skipped (watchlist {id})",
