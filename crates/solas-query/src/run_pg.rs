@@ -17,13 +17,21 @@ use crate::{CheckedQuery, Survey, BATCH_LSST, BATCH_ZTF};
 pub enum PgRunError {
     #[error("the filter ran longer than {0:?} and was stopped")]
     Timeout(Duration),
-    #[error("database: {0}")]
+    /// The server's own words: the error's Display alone is only "db error".
+    #[error("database: {}", server_message(.0))]
     Sql(#[from] postgres::Error),
     #[error("column {0} has a type filters cannot return")]
     Type(String),
     /// The connection had been closed and a new session made: its batch tables are empty.
     #[error("the PostgreSQL connection was closed and made again; the batch must be set again")]
     Reconnected,
+}
+
+fn server_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    }
 }
 
 pub struct PgRunner {

@@ -114,6 +114,10 @@ fn examples() -> Vec<Example> {
         ztf("plausible", "objects.objectId, objects.sgscore1, sherlock_classifications.classification", "objects, sherlock_classifications", "objects.sgscore1 < 0.5 AND objects.distpsnr1 < 2 ORDER BY objects.jdmax DESC"),
         ztf("plausible", "objects.objectId, watchlist_hits.name", "objects, watchlist:1021", "watchlist_hits.arcsec < 1"),
         ztf("plausible", "*", "objects", "objects.jdmax > jdnow() - 7"),
+        // Audit finding F12: overflow and out-of-domain powers, exponentials and rounding
+        // digits give NULL (or 0 on underflow) on PostgreSQL as on SQLite, instead of
+        // failing the whole query.
+        lsst("plausible", "objects.diaObjectId, pow(10, 400) AS p, exp(1000) AS e, exp(-1000) AS z, pow(0, -1) AS q, pow(-8, 0.5) AS r", "objects", "pow(10, 400) IS NULL AND exp(1000) IS NULL AND exp(-1000) = 0 AND pow(10, -400) = 0 AND round(objects.ra, 9999999999) IS NOT NULL AND pow(objects.ra, 2) > 0"),
         // Out-of-domain arguments give NULL on both backends, nested too (F1 rendered each
         // guarded argument twice; it is written once now).
         lsst("plausible", "objects.diaObjectId, sqrt(sqrt(sqrt(-objects.g_psfFlux))) AS s, flux2mag(-objects.g_psfFlux) AS m, log(1, objects.ra) AS l1, asin(acos(ln(log10(objects.ra)))) AS a", "objects", "sqrt(sqrt(objects.g_psfFlux - 1e12)) IS NULL AND flux2mag(objects.g_psfFlux) > 0"),
