@@ -2005,4 +2005,17 @@ async fn object_page_with_a_failing_cutout_store_marks_the_cutout_unavailable() 
     // The PNG of a cutout says the store is unavailable, not a bare 500.
     let png = api.get("/cutouts/lsst/1/Science.png", None, &[]).await;
     assert_eq!(png.status, StatusCode::SERVICE_UNAVAILABLE, "{}", png.text);
+    // The API answers the object too, without the cutout links.
+    let (_, token) = user("object_s3_down", UserClass::User);
+    let r = api
+        .get(
+            "/api/object/",
+            Some(token.as_str()),
+            &[("objectId", &id.to_string())],
+        )
+        .await;
+    let o = r.ok();
+    assert_eq!(o["diaObjectId"].as_i64(), Some(id));
+    assert!(!o["diaSourcesList"].as_array().unwrap().is_empty());
+    assert_eq!(o["lasairData"]["imageUrls"], serde_json::json!([]), "{o}");
 }

@@ -463,7 +463,9 @@ pub(crate) fn annotations(
     .collect())
 }
 
-/// Links to the three cutouts of every source that has them, newest first.
+/// Links to the three cutouts of every source that has them, newest first. A cutout store
+/// that cannot be asked (S3 down) leaves the links out rather than failing the answer: the
+/// object's data is all there without them.
 fn image_urls(
     shared: &Shared,
     base: &str,
@@ -471,12 +473,16 @@ fn image_urls(
 ) -> Result<Vec<Value>, ApiError> {
     let mut out = Vec::new();
     for d in detections.iter().rev() {
-        if shared
+        match shared
             .cutouts
-            .stored_size(Survey::Lsst, d.source_id, CutoutKind::Science)?
-            .is_none()
+            .stored_size(Survey::Lsst, d.source_id, CutoutKind::Science)
         {
-            continue;
+            Ok(Some(_)) => {}
+            Ok(None) => continue,
+            Err(e) => {
+                log::warn!("cutout store unavailable, imageUrls left out: {e}");
+                break;
+            }
         }
         let url = |kind: &str| {
             format!(
