@@ -212,12 +212,19 @@ impl ServeConfig {
 }
 
 /// What every request shares.
+/// Password checks at once (see [`Shared::password_checks`]).
+const PASSWORD_CHECKS: usize = 4;
+
 pub(crate) struct Shared {
     pub(crate) config: ServeConfig,
     pub(crate) users: Mutex<UserStore>,
     pub(crate) throttle: throttle::Throttle,
     /// Failed password logins, per account and per address.
     pub(crate) login_limits: login_limits::LoginLimits,
+    /// Password checks running at once. Each hashes for a while on its own database
+    /// connection: 100 logins sent together opened 100 PostgreSQL connections (past the
+    /// server's limit) and kept both cores busy; the rest wait their turn.
+    pub(crate) password_checks: tokio::sync::Semaphore,
     /// Connections to the main database.
     pub(crate) main: db::Pool<Db>,
     pub(crate) lightcurves: db::Pool<Box<dyn LightcurveStore>>,
@@ -298,6 +305,7 @@ impl AppState {
                 users: Mutex::new(users),
                 throttle: throttle::Throttle::new(Duration::from_secs(3600)),
                 login_limits: login_limits::LoginLimits::new(),
+                password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
                 main,
                 lightcurves,
                 cutouts,

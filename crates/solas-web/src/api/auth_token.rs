@@ -56,6 +56,12 @@ pub(crate) async fn handle(
         .map_err(|r| ApiError::Throttled(r.wait()))?;
     let config = &state.shared.config;
     let target = users_target(&config.data_dir, config.main_db.as_ref());
+    let _turn = state
+        .shared
+        .password_checks
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let token = blocking(move || -> Result<Option<String>, ApiError> {
         // Its own connection: hashing the password takes a while, and the shared one
         // serves every other request's token look-up meanwhile.

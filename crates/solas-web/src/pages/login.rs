@@ -178,6 +178,12 @@ pub(crate) async fn post(State(state): State<AppState>, req: axum::extract::Requ
         .map_err(too_many)?;
     let config = &state.shared.config;
     let target = crate::users::users_target(&config.data_dir, config.main_db.as_ref());
+    let _turn = state
+        .shared
+        .password_checks
+        .acquire()
+        .await
+        .map_err(PageError::internal)?;
     let user = crate::db::blocking(move || {
         // Its own connection, as `/api/auth-token/` does: hashing the password takes a
         // while, and the shared one serves every page's session look-up meanwhile.
