@@ -61,6 +61,8 @@ fi
 status=0
 cargo test --workspace --all-targets --locked --no-fail-fast "$@" || status=$?
 cargo clippy --workspace --all-targets --locked -- -D warnings || status=$?
+# Every reader of outside input fuzzed briefly (scripts/fuzz.sh; docs/fuzzing.md).
+scripts/fuzz.sh "${SOLAS_FUZZ_SECONDS:-15}" || status=$?
 if [ "$status" -ne 0 ]; then
   exit "$status"
 fi

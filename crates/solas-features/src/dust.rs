@@ -110,6 +110,13 @@ fn read_hemisphere(path: &Path) -> Result<Hemisphere, DustError> {
     })
 }
 
+/// The image size of a dust-map hemisphere file's bytes, or why it is not one: the parser
+/// [`DustMap::open`] uses, for the fuzz target (`fuzz/fuzz_targets/dust_fits.rs`).
+#[doc(hidden)]
+pub fn fits_image_size(bytes: &[u8]) -> Result<(usize, usize), String> {
+    parse_fits_image(bytes).map(|h| (h.nx, h.ny))
+}
+
 /// Parse a primary 2-D FITS image (BITPIX −32 or −64) plus its Lambert keywords.
 fn parse_fits_image(bytes: &[u8]) -> Result<Hemisphere, String> {
     let mut cards: Vec<(String, String)> = Vec::new();

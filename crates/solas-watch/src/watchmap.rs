@@ -313,6 +313,15 @@ impl WatchmapIndex {
 #[cfg(test)]
 mod tests {
 
+    /// Found by the fuzz target `moc_upload`: overlapping ASCII ranges make the `moc`
+    /// crate's sort panic (an inconsistent order). The panic is caught; the upload is
+    /// refused with an error.
+    #[test]
+    fn fuzz_moc_ascii_with_overlapping_ranges_is_an_error_not_a_panic() {
+        let input = "3/3 63 6/13  17\n7\n7/36/13  17\n7\n7/36/17/3 17/1  \n3717\n7/36/17/3 17\n7\n3/2 6/13  17\n7\n7/36/17/3 17\n7\n7/3 17\n7/3 17\n7\n";
+        assert!(parse_moc(input.as_bytes()).is_err());
+    }
+
     /// Audit finding F2: a 4.4 MB gzip bomb uploaded as a watchmap made the web server hold
     /// 4 GB. A MOC inflating past its cap is refused while it inflates.
     #[test]
