@@ -49,6 +49,60 @@ fn clean_run(dir: &Path) -> solas_pipeline::Summary {
     common::run(common::config(dir, common::files(&alerts())))
 }
 
+/// Start a run on its own thread, with its counters to watch.
+fn start(
+    mut config: solas_pipeline::RunConfig,
+) -> (
+    Arc<Stats>,
+    std::thread::JoinHandle<Result<solas_pipeline::Summary, solas_pipeline::runner::RunError>>,
+) {
+    let stats = Arc::new(Stats::default());
+    config.stats = Some(stats.clone());
+    let run =
+        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
+    (stats, run)
+}
+
+/// The run's summary once it ended by itself, having rejected nothing.
+fn finished(
+    run: std::thread::JoinHandle<Result<solas_pipeline::Summary, solas_pipeline::runner::RunError>>,
+) -> solas_pipeline::Summary {
+    let summary = run
+        .join()
+        .unwrap()
+        .expect("the run goes on after the outage");
+    assert_eq!(
+        summary.rejected_total(),
+        0,
+        "rejected: {:?}",
+        summary.rejected
+    );
+    summary
+}
+
+/// Every cutout a pack store indexes, as (survey, source id, kind).
+fn cutout_keys(
+    packs: &solas_store::blob::PackBlobStore,
+) -> Vec<(solas_core::Survey, i64, solas_core::CutoutKind)> {
+    packs
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|(survey, source_id, kind, _)| {
+            let survey = if survey == 1 {
+                solas_core::Survey::Ztf
+            } else {
+                solas_core::Survey::Lsst
+            };
+            (
+                survey,
+                source_id,
+                solas_core::CutoutKind::parse(&kind).unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// The main database and the lightcurves of two runs hold the same rows (the first row
 /// that differs is shown).
 fn assert_same_store(got: &Path, want: &Path) {
@@ -113,10 +167,7 @@ fn f3_s3_unreachable_past_the_client_retry_budget_loses_nothing() {
     config.alert_webhook = Some(hook.url());
     config.alert_after = Duration::from_secs(2);
     config.retry_max_backoff = Duration::from_millis(300);
-    let stats = Arc::new(Stats::default());
-    config.stats = Some(stats.clone());
-    let run =
-        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
+    let (stats, run) = start(config);
     wait_for("the first cutouts", || Stats::get(&stats.cutouts) >= 20);
     proxy.cut();
     // Longer than the client's budget and than the hook's delay.
@@ -129,17 +180,7 @@ fn f3_s3_unreachable_past_the_client_retry_budget_loses_nothing() {
         "no cutout stored while cut"
     );
     proxy.restore();
-    let summary = run
-        .join()
-        .unwrap()
-        .expect("the run goes on after the outage");
-
-    assert_eq!(
-        summary.rejected_total(),
-        0,
-        "rejected: {:?}",
-        summary.rejected
-    );
+    let summary = finished(run);
     assert!(
         Stats::get(&stats.store_retries) > 0,
         "the outage was not met"
@@ -158,13 +199,7 @@ fn f3_s3_unreachable_past_the_client_retry_budget_loses_nothing() {
     )
     .unwrap();
     let packs = solas_store::blob::PackBlobStore::open(&clean.path().join("cutouts")).unwrap();
-    for (survey, source_id, kind, _) in packs.list().unwrap() {
-        let survey = if survey == 1 {
-            solas_core::Survey::Ztf
-        } else {
-            solas_core::Survey::Lsst
-        };
-        let kind = solas_core::CutoutKind::parse(&kind).unwrap();
+    for (survey, source_id, kind) in cutout_keys(&packs) {
         assert!(
             s3.stored_size(survey, source_id, kind).unwrap().is_some(),
             "{survey:?} {source_id} {kind:?} missing from S3"
@@ -226,24 +261,11 @@ fn f3_a_full_disk_holds_the_run_until_there_is_room() {
     config.alert_webhook = Some(hook.url());
     config.alert_after = Duration::from_secs(2);
     config.retry_max_backoff = Duration::from_millis(300);
-    let stats = Arc::new(Stats::default());
-    config.stats = Some(stats.clone());
-    let run =
-        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
+    let (stats, run) = start(config);
     wait_for("the disk to fill", || Stats::get(&stats.store_retries) > 0);
     std::thread::sleep(Duration::from_secs(3));
     disk.grow("512m");
-    let summary = run
-        .join()
-        .unwrap()
-        .expect("the run goes on once there is room");
-
-    assert_eq!(
-        summary.rejected_total(),
-        0,
-        "rejected: {:?}",
-        summary.rejected
-    );
+    let summary = finished(run);
     assert!(
         !data.join("rejected").exists(),
         "nothing was set aside as rejected"
@@ -259,23 +281,8 @@ fn f3_a_full_disk_holds_the_run_until_there_is_room() {
     assert_same_store(&data, clean.path());
     let packs = solas_store::blob::PackBlobStore::open(&data.join("cutouts")).unwrap();
     let want_packs = solas_store::blob::PackBlobStore::open(&clean.path().join("cutouts")).unwrap();
-    let keys = |p: &solas_store::blob::PackBlobStore| -> Vec<(i64, i64, String)> {
-        p.list()
-            .unwrap()
-            .into_iter()
-            .map(|(s, id, k, _)| (s, id, k))
-            .collect()
-    };
-    assert_eq!(keys(&packs), keys(&want_packs));
-    // Unmounted at the end: nothing may still hold a file on it.
-    let packs = packs;
-    for (survey, source_id, kind, _) in packs.list().unwrap() {
-        let survey = if survey == 1 {
-            solas_core::Survey::Ztf
-        } else {
-            solas_core::Survey::Lsst
-        };
-        let kind = solas_core::CutoutKind::parse(&kind).unwrap();
+    assert_eq!(cutout_keys(&packs), cutout_keys(&want_packs));
+    for (survey, source_id, kind) in cutout_keys(&packs) {
         use solas_store::BlobStore;
         assert_eq!(
             packs.get_cutout(survey, source_id, kind).unwrap(),
@@ -283,6 +290,7 @@ fn f3_a_full_disk_holds_the_run_until_there_is_room() {
             "{survey:?} {source_id} {kind:?}"
         );
     }
+    // Unmounted at the end: nothing may still hold a file on it.
     drop(packs);
     drop(disk);
 }
@@ -334,23 +342,10 @@ fn postgresql_restarted_mid_run_loses_nothing() {
     config.main_db = Some(solas_store::db::Target::Postgres(main.url()));
     config.lightcurves_url = Some(lc.url());
     config.retry_max_backoff = Duration::from_millis(300);
-    let stats = Arc::new(Stats::default());
-    config.stats = Some(stats.clone());
-    let run =
-        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
+    let (stats, run) = start(config);
     wait_for("the first batches", || Stats::get(&stats.filtered) >= 20);
     solas_testdata::servers::restart_postgres(Duration::from_secs(3));
-    let summary = run
-        .join()
-        .unwrap()
-        .expect("the run goes on after the restart");
-
-    assert_eq!(
-        summary.rejected_total(),
-        0,
-        "rejected: {:?}",
-        summary.rejected
-    );
+    let summary = finished(run);
     assert!(
         Stats::get(&stats.store_retries) > 0,
         "the restart was not met"
@@ -437,27 +432,14 @@ fn the_kafka_broker_down_mid_run_loses_nothing() {
             ("heartbeat.interval.ms".into(), "500".into()),
         ],
     });
-    let mut config = common::config(dir.path(), input);
-    let stats = Arc::new(Stats::default());
-    config.stats = Some(stats.clone());
-    let run =
-        std::thread::spawn(move || solas_pipeline::run(config, Arc::new(AtomicBool::new(false))));
+    let config = common::config(dir.path(), input);
+    let (stats, run) = start(config);
     wait_for("the first alerts", || Stats::get(&stats.payloads) >= 30);
     mock.broker_down(1).unwrap();
     std::thread::sleep(Duration::from_secs(5));
     mock.broker_up(1).unwrap();
-    let summary = run
-        .join()
-        .unwrap()
-        .expect("the run goes on after the outage");
+    let summary = finished(run);
     eprintln!("{summary}");
-
-    assert_eq!(
-        summary.rejected_total(),
-        0,
-        "rejected: {:?}",
-        summary.rejected
-    );
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
         .set("group.id", "outage")

@@ -233,15 +233,7 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
     config.alert_webhook = args.alert_webhook.clone();
     config.alert_after = std::time::Duration::from_secs(args.alert_after);
     config.cutouts_url = args.cutouts.clone();
-    config.cutouts_options = args
-        .cutouts_options
-        .iter()
-        .map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .with_context(|| format!("--cutouts-option {kv:?} is not KEY=VALUE"))
-        })
-        .collect::<anyhow::Result<_>>()?;
+    config.cutouts_options = key_values(&args.cutouts_options, "--cutouts-option")?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let on_signal = stop.clone();
@@ -280,17 +272,21 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
     Ok(())
 }
 
-#[cfg(feature = "kafka")]
-fn kafka_input(args: &RunArgs, brokers: &str) -> anyhow::Result<Input> {
-    let extra = args
-        .kafka_options
+/// `KEY=VALUE` settings of a repeatable `flag`.
+fn key_values(settings: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+    settings
         .iter()
         .map(|kv| {
             kv.split_once('=')
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .with_context(|| format!("--kafka-option {kv:?} is not KEY=VALUE"))
+                .with_context(|| format!("{flag} {kv:?} is not KEY=VALUE"))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect()
+}
+
+#[cfg(feature = "kafka")]
+fn kafka_input(args: &RunArgs, brokers: &str) -> anyhow::Result<Input> {
+    let extra = key_values(&args.kafka_options, "--kafka-option")?;
     Ok(Input::Kafka(solas_pipeline::source::kafka::KafkaConfig {
         brokers: brokers.to_string(),
         topic: args
