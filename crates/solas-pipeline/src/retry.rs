@@ -32,6 +32,9 @@ pub struct Retrier {
     /// Outages in progress, by service (shared by the stage threads, so the hook hears of
     /// each outage once however many workers wait on it).
     outages: Mutex<HashMap<&'static str, Outage>>,
+    /// How many `outages` there are, read without the lock: every successful write asks
+    /// whether it ended one (three cutout puts an alert), and almost always none is open.
+    open_outages: std::sync::atomic::AtomicUsize,
     stats: Arc<Stats>,
 }
 
@@ -58,6 +61,7 @@ impl Retrier {
             first_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             outages: Mutex::new(HashMap::new()),
+            open_outages: Default::default(),
             stats,
         }
     }
@@ -125,6 +129,7 @@ impl Retrier {
         let mut outages = self.outages.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let outage = outages.entry(what).or_insert_with(|| {
+            self.open_outages.fetch_add(1, Ordering::SeqCst);
             log::warn!("{what} unavailable, waiting (nothing is rejected): {e}");
             Outage {
                 since: now,
@@ -154,10 +159,14 @@ impl Retrier {
     }
 
     fn recovered(&self, what: &'static str) {
+        if self.open_outages.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let mut outages = self.outages.lock().unwrap_or_else(|p| p.into_inner());
         let Some(outage) = outages.remove(what) else {
             return;
         };
+        self.open_outages.fetch_sub(1, Ordering::SeqCst);
         let text = format!(
             "Solas writes to the {what} again, after {:.0} s",
             outage.since.elapsed().as_secs_f64()
