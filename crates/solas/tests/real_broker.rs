@@ -3,8 +3,6 @@
 //! framings, offsets are committed for the group, and a second process resumes where the
 //! first stopped.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -13,72 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::Message;
 use solas_testdata as data;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The broker process, stopped when the test ends however it ends.
-struct Broker {
-    port: u16,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        // A free port, released just before the broker binds it.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let out = Command::new(repo().join("scripts/kafka-broker.sh"))
-            .args(["start", &port.to_string()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "broker did not start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Broker { port }
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn create_topic(&self, topic: &str, partitions: u32) {
-        let tansu = Command::new(repo().join("scripts/kafka-broker.sh"))
-            .arg("path")
-            .output()
-            .unwrap();
-        let tansu = String::from_utf8(tansu.stdout).unwrap();
-        let out = Command::new(tansu.trim())
-            .args([
-                "topic",
-                "create",
-                topic,
-                "--partitions",
-                &partitions.to_string(),
-            ])
-            .args(["--broker", &format!("tcp://{}", self.address())])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/kafka-broker.sh"))
-            .args(["stop", &self.port.to_string()])
-            .status();
-    }
-}
+use solas_testdata::servers::KafkaBroker;
 
 fn solas(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_solas"))
@@ -108,7 +41,7 @@ fn summary_value(out: &Output, label: &str) -> u64 {
 
 #[test]
 fn solas_processes_consume_a_real_broker_and_resume_after_restart() {
-    let broker = Broker::start();
+    let broker = KafkaBroker::start();
     broker.create_topic("alerts", 2);
 
     // ZTF21abiuvdk's 34 container files and Rubin's wire-format alert (schema id 900).
