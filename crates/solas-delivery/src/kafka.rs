@@ -47,7 +47,8 @@ struct Reports {
     ok: AtomicU64,
     ok_bytes: AtomicU64,
     failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
+    /// The first failure's text and code.
+    first_error: Mutex<Option<(String, Option<RDKafkaErrorCode>)>>,
 }
 
 impl Reports {
@@ -76,11 +77,32 @@ impl ProducerContext for Reports {
             Err((err, _)) => {
                 self.failed.fetch_add(1, Ordering::SeqCst);
                 if let Ok(mut first) = self.first_error.lock() {
-                    first.get_or_insert_with(|| err.to_string());
+                    first.get_or_insert_with(|| (err.to_string(), err.rdkafka_error_code()));
                 }
             }
         }
     }
+}
+
+/// Failures that mean the brokers are down or moving (an outage the pipeline waits out),
+/// as opposed to something wrong with one filter's topic (unknown, not allowed, too large).
+fn outage(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        code,
+        MessageTimedOut
+            | AllBrokersDown
+            | BrokerTransportFailure
+            | NetworkException
+            | RequestTimedOut
+            | NotLeaderForPartition
+            | LeaderNotAvailable
+            | NotEnoughReplicas
+            | NotEnoughReplicasAfterAppend
+            | QueueFull
+            | Resolve
+            | OperationTimedOut
+    )
 }
 
 /// Produces filter results to their topics.
@@ -122,12 +144,40 @@ impl KafkaSink {
         self
     }
 
-    fn fail(&self, target: &FilterTarget, reason: String) -> DeliveryError {
+    /// Whether a failure that looks like an outage is one: the brokers do not answer, or
+    /// the topic is there (its leader moving). A broker that answers without the topic
+    /// (never created, and not created on first use) is this filter's problem, reported to
+    /// its owner, not an outage to hold the whole stream for.
+    fn brokers_down_or_topic_there(&self, topic: &str) -> bool {
+        match self
+            .producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+        {
+            Err(_) => true,
+            Ok(metadata) => metadata
+                .topics()
+                .iter()
+                .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()),
+        }
+    }
+
+    fn fail(&self, target: &FilterTarget, reason: String, outage: bool) -> DeliveryError {
+        let outage = outage && self.brokers_down_or_topic_there(&target.topic);
         // Drop whatever is still queued so it is not sent (and miscounted) later.
         self.producer
             .purge(PurgeConfig::default().queue().inflight());
         self.producer.poll(Duration::from_millis(100));
-        DeliveryError::target(target, format!("kafka topic {}: {reason}", target.topic))
+        let reason = format!("kafka topic {}: {reason}", target.topic);
+        if outage {
+            DeliveryError::Unavailable {
+                filter_id: target.filter_id,
+                name: target.name.clone(),
+                reason,
+            }
+        } else {
+            DeliveryError::target(target, reason)
+        }
     }
 }
 
@@ -168,7 +218,10 @@ impl Sink for KafkaSink {
                         message = m;
                         self.producer.poll(Duration::from_millis(50));
                     }
-                    Err((e, _)) => return Err(self.fail(target, e.to_string())),
+                    Err((e, _)) => {
+                        let outage = e.rdkafka_error_code().is_some_and(outage);
+                        return Err(self.fail(target, e.to_string(), outage));
+                    }
                 }
             }
             self.producer.poll(Duration::ZERO);
@@ -177,12 +230,13 @@ impl Sink for KafkaSink {
             return Err(self.fail(
                 target,
                 format!("not acknowledged within {:?}: {e}", self.flush_timeout),
+                true,
             ));
         }
         let reports = self.producer.context();
         let failed = reports.failed.load(Ordering::SeqCst);
         if failed > 0 {
-            let first = reports
+            let (first, code) = reports
                 .first_error
                 .lock()
                 .ok()
@@ -191,6 +245,7 @@ impl Sink for KafkaSink {
             return Err(self.fail(
                 target,
                 format!("{failed} of {} record(s) failed: {first}", records.len()),
+                code.is_some_and(outage),
             ));
         }
         Ok(DeliveryReport {

@@ -204,6 +204,16 @@ pub trait Sink: Send {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    /// The operator's service behind the sink (the Kafka brokers) did not take the
+    /// records: an outage, waited out by the pipeline rather than reported to the owner.
+    #[error("filter {filter_id} ({name}): {reason}")]
+    Unavailable {
+        filter_id: i64,
+        name: String,
+        reason: String,
+    },
+    /// Something about this filter's output (its topic, its webhook) is wrong: reported
+    /// to the filter's owner.
     #[error("filter {filter_id} ({name}): {reason}")]
     Target {
         filter_id: i64,
@@ -229,6 +239,23 @@ pub enum DeliveryError {
 }
 
 impl DeliveryError {
+    /// Transient: the operator's services are down and the batch waits for them (its alerts
+    /// unacknowledged). Anything else about one filter's output is the owner's to mend and
+    /// is reported to them without holding the stream.
+    pub fn kind(&self) -> solas_store::ErrorKind {
+        use solas_store::ErrorKind;
+        match self {
+            DeliveryError::Unavailable { .. } => ErrorKind::Transient,
+            DeliveryError::Store(e) => e.kind(),
+            DeliveryError::Json(_) => ErrorKind::BadInput,
+            DeliveryError::Target { .. }
+            | DeliveryError::Config(_)
+            | DeliveryError::Kafka(_)
+            | DeliveryError::Webhook { .. }
+            | DeliveryError::Email(_) => ErrorKind::Permanent,
+        }
+    }
+
     pub(crate) fn target(target: &FilterTarget, reason: impl Into<String>) -> DeliveryError {
         DeliveryError::Target {
             filter_id: target.filter_id,

@@ -4,7 +4,10 @@
 //! topic, email digest queue or webhook through `solas-delivery`, behind the daily byte
 //! quota. Failures, timeouts and quota stops are written to `filter_reports` for the
 //! filter's owner. The batch's alerts are acknowledged to their source only after their
-//! results have been handed on, so a crash re-delivers rather than loses.
+//! results have been handed on, so a crash re-delivers rather than loses. An outage of
+//! the operator's Kafka brokers (or of the main database behind the quota ledger) is not
+//! the owner's problem: the delivery waits for it ([`Retrier`]) and nothing is acknowledged
+//! meanwhile.
 //!
 //! Delivery runs on its own thread so a slow endpoint delays acknowledgements, not the
 //! filters of the next batch.
@@ -24,6 +27,7 @@ use solas_store::main_db::filters::{FilterStore, StoredFilter};
 
 use crate::filter::user_filters::FilterOutcome;
 use crate::message::Origin;
+use crate::retry::{GaveUp, Retrier};
 use crate::stats::Stats;
 
 /// One batch's results, the alerts their lite/full records need (by object id as text),
@@ -143,14 +147,26 @@ pub struct DeliveryStage {
     /// Where owners' reports are written.
     pub reports: FilterStore,
     pub stats: Arc<Stats>,
+    pub retry: Arc<Retrier>,
 }
+
+/// A stop came while the brokers were down: the batch was not delivered in full and its
+/// alerts stay unacknowledged (read again after the restart).
+struct Stopped;
 
 impl DeliveryStage {
     pub fn run(mut self, input: Receiver<DeliveryWork>, acks: Sender<Origin>) {
         for work in input {
             let started = std::time::Instant::now();
-            self.deliver(&work);
+            let delivered = self.deliver(&work);
             Stats::busy(&self.stats.busy_delivery_ns, started);
+            if delivered.is_err() {
+                log::warn!(
+                    "stopped during an outage: {} alerts' results not all delivered, left unacknowledged",
+                    work.acks.len()
+                );
+                return;
+            }
             for origin in work.acks {
                 let _ = acks.send(origin);
             }
@@ -163,7 +179,7 @@ impl DeliveryStage {
         }
     }
 
-    fn deliver(&mut self, work: &DeliveryWork) {
+    fn deliver(&mut self, work: &DeliveryWork) -> Result<(), Stopped> {
         let mut recent: Vec<(i64, Vec<String>)> = Vec::new();
         for outcome in &work.outcomes {
             let f = &outcome.filter;
@@ -198,7 +214,11 @@ impl DeliveryStage {
                 continue;
             }
             let records = records(target.mode, rows, &work.alerts);
-            match self.sink.deliver(&target, &records) {
+            let sink = &mut self.sink;
+            let delivered = self
+                .retry
+                .run("filters' Kafka brokers", || sink.deliver(&target, &records));
+            match delivered {
                 Ok(report) => {
                     Stats::add(&self.stats.delivered, report.delivered);
                     if report.rejected_quota > 0 {
@@ -210,16 +230,18 @@ impl DeliveryStage {
                         self.report(f, "quota", &message);
                     }
                 }
-                Err(e) => {
+                Err(GaveUp::Failed(e)) => {
                     Stats::add(&self.stats.delivery_failures, 1);
                     log::warn!("filter {} ({}): delivery failed: {e}", f.id, f.name);
                     self.report(f, "delivery", &e.to_string());
                 }
+                Err(GaveUp::Stopped { .. }) => return Err(Stopped),
             }
         }
         if let Err(e) = self.reports.record_outputs(&recent, RECENT_OUTPUTS) {
             log::warn!("keeping filters' recent outputs: {e}");
         }
+        Ok(())
     }
 }
 

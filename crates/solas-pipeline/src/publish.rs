@@ -3,7 +3,8 @@
 //! object so that one object's alerts stay in one partition, in order, for one downstream
 //! worker. A batch's source positions are acknowledged only once the broker has every
 //! message of the batch, so a crash re-publishes rather than loses (downstream writes are
-//! idempotent).
+//! idempotent). A broker that is down or restarting is waited for ([`Retrier`]): the batch
+//! is sent again until the broker has it, and upstream stages wait meanwhile.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,8 +17,58 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
+use solas_store::ErrorKind;
+
 use crate::message::{InFlight, Origin};
+use crate::retry::{Failure, Retrier};
 use crate::stats::Stats;
+
+/// Why a publish to a Kafka topic failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The broker has not taken every message yet (down, restarting, unreachable).
+    #[error("topic {topic}: the broker has not taken the batch: {source}")]
+    NotFlushed { topic: String, source: KafkaError },
+    /// Messages the producer gave up on (timed out, refused by the broker).
+    #[error("topic {topic}: {failed} messages not delivered ({last})")]
+    NotDelivered {
+        topic: String,
+        failed: u64,
+        last: RDKafkaErrorCode,
+    },
+    /// The producer refused the message outright.
+    #[error("topic {topic}: {source}")]
+    Refused { topic: String, source: KafkaError },
+    #[error("encoding the alert: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Delivery errors that no retry mends: the message itself is at fault.
+fn permanent(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::InvalidMessage
+            | RDKafkaErrorCode::InvalidRecord
+    )
+}
+
+impl Failure for PublishError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            PublishError::NotFlushed { .. } => ErrorKind::Transient,
+            PublishError::NotDelivered { last, .. } if permanent(*last) => ErrorKind::Permanent,
+            PublishError::NotDelivered { .. } => ErrorKind::Transient,
+            PublishError::Refused { source, .. } => match source.rdkafka_error_code() {
+                Some(code) if permanent(code) => ErrorKind::Permanent,
+                // A full queue, an unknown topic not yet created: wait for the operator.
+                _ => ErrorKind::Transient,
+            },
+            PublishError::Encode(_) => ErrorKind::Permanent,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct PublishConfig {
@@ -35,8 +86,12 @@ struct Published<'a> {
     context: Option<&'a serde_json::Value>,
 }
 
+/// Delivery failures so far, and the last one's code.
 #[derive(Default)]
-struct Failures(AtomicU64);
+struct Failures {
+    count: AtomicU64,
+    last: std::sync::Mutex<Option<RDKafkaErrorCode>>,
+}
 
 impl ClientContext for Failures {}
 
@@ -44,8 +99,9 @@ impl ProducerContext for Failures {
     type DeliveryOpaque = ();
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         if let Err((e, _)) = result {
-            log::error!("publishing an alert failed: {e}");
-            self.0.fetch_add(1, Ordering::SeqCst);
+            log::warn!("publishing an alert failed (it will be sent again): {e}");
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = e.rdkafka_error_code();
+            self.count.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
@@ -77,49 +133,104 @@ impl Publisher {
         })
     }
 
-    /// Publish until the input closes. A batch the broker did not take ends the stage with
-    /// an error, its alerts unacknowledged.
-    pub fn run(self, input: Receiver<InFlight>, acks: Sender<Origin>) -> Result<(), String> {
+    /// Publish until the input closes. A batch the broker does not take is sent again
+    /// (with backoff) until it does; its alerts are acknowledged only then. A stop during
+    /// the wait leaves them unacknowledged.
+    pub fn run(
+        self,
+        input: Receiver<InFlight>,
+        acks: Sender<Origin>,
+        retry: &Retrier,
+    ) -> Result<(), String> {
         while let Some(batch) = crate::batch::next_batch(
             &input,
             1000,
             Duration::from_millis(20),
             Duration::from_millis(200),
         ) {
-            let before = self.producer.context().0.load(Ordering::SeqCst);
-            for msg in &batch {
-                let envelope = Published {
-                    alert: &msg.alert,
-                    context: msg.context.as_ref().map(|c| &c.row),
-                };
-                let payload = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
-                let key = msg.alert.object.name.as_bytes();
-                let mut record = BaseRecord::<[u8], [u8]>::to(&self.topic)
-                    .key(key)
-                    .payload(&payload);
-                loop {
-                    match self.producer.send(record) {
-                        Ok(()) => break,
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                            record = r;
-                            std::thread::sleep(Duration::from_millis(5));
-                        }
-                        Err((e, _)) => return Err(format!("publishing to {}: {e}", self.topic)),
+            let payloads = batch
+                .iter()
+                .map(|msg| {
+                    serde_json::to_vec(&Published {
+                        alert: &msg.alert,
+                        context: msg.context.as_ref().map(|c| &c.row),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            // Sent once; after a flush that timed out the messages are still queued, so
+            // only a delivery failure sends the batch again.
+            let mut queued = false;
+            retry
+                .run("Kafka topic", || {
+                    if !queued {
+                        self.send(&batch, &payloads)?;
+                        queued = true;
                     }
-                }
-            }
-            self.producer
-                .flush(Duration::from_secs(60))
-                .map_err(|e| format!("publishing to {}: {e}", self.topic))?;
-            if self.producer.context().0.load(Ordering::SeqCst) > before {
-                return Err(format!("the broker refused alerts for {}", self.topic));
-            }
+                    let result = self.flush();
+                    if matches!(result, Err(PublishError::NotDelivered { .. })) {
+                        queued = false;
+                    }
+                    result
+                })
+                .map_err(|e| e.to_string())?;
             Stats::add(&self.stats.published, batch.len() as u64);
             for msg in batch {
                 if msg.last_of_payload {
                     let _ = acks.send(msg.origin);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Queue every message of the batch, keyed by object (waiting while the queue is full).
+    fn send(&self, batch: &[InFlight], payloads: &[Vec<u8>]) -> Result<(), PublishError> {
+        self.producer.context().count.store(0, Ordering::SeqCst);
+        for (msg, payload) in batch.iter().zip(payloads) {
+            let mut record = BaseRecord::<[u8], [u8]>::to(&self.topic)
+                .key(msg.alert.object.name.as_bytes())
+                .payload(payload);
+            loop {
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                        record = r;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err((source, _)) => {
+                        return Err(PublishError::Refused {
+                            topic: self.topic.clone(),
+                            source,
+                        })
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait until the broker has taken everything queued, or say why not.
+    fn flush(&self) -> Result<(), PublishError> {
+        self.producer
+            .flush(Duration::from_secs(30))
+            .map_err(|source| PublishError::NotFlushed {
+                topic: self.topic.clone(),
+                source,
+            })?;
+        let context = self.producer.context();
+        let failed = context.count.load(Ordering::SeqCst);
+        if failed > 0 {
+            let last = context
+                .last
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or(RDKafkaErrorCode::Fail);
+            return Err(PublishError::NotDelivered {
+                topic: self.topic.clone(),
+                failed,
+                last,
+            });
         }
         Ok(())
     }

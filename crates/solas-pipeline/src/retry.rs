@@ -38,18 +38,32 @@ pub struct Retrier {
     stats: Arc<Stats>,
 }
 
+/// A failure the retrier can sort: only a transient one is tried again.
+pub trait Failure: std::fmt::Display {
+    fn kind(&self) -> ErrorKind;
+}
+
+impl Failure for StoreError {
+    fn kind(&self) -> ErrorKind {
+        StoreError::kind(self)
+    }
+}
+
+impl Failure for solas_delivery::DeliveryError {
+    fn kind(&self) -> ErrorKind {
+        solas_delivery::DeliveryError::kind(self)
+    }
+}
+
 /// Why [`Retrier::run`] gave up.
 #[derive(Debug, thiserror::Error)]
-pub enum GaveUp {
+pub enum GaveUp<E: Failure = StoreError> {
     /// Not a transient failure: bad input or a permanent refusal.
     #[error("{0}")]
-    Failed(StoreError),
+    Failed(E),
     /// Told to stop while the service was still failing.
     #[error("stopped while waiting for {what}: {error}")]
-    Stopped {
-        what: &'static str,
-        error: StoreError,
-    },
+    Stopped { what: &'static str, error: E },
 }
 
 impl Retrier {
@@ -84,12 +98,12 @@ impl Retrier {
     }
 
     /// Run `op` until it succeeds, retrying transient failures of `what` (a service:
-    /// "cutout store", "lightcurve store", "main database", …) with backoff.
-    pub fn run<T>(
+    /// "cutout store", "lightcurve store", "main database", "Kafka topic", …) with backoff.
+    pub fn run<T, E: Failure>(
         &self,
         what: &'static str,
-        mut op: impl FnMut() -> Result<T, StoreError>,
-    ) -> Result<T, GaveUp> {
+        mut op: impl FnMut() -> Result<T, E>,
+    ) -> Result<T, GaveUp<E>> {
         let mut backoff = self.first_backoff;
         loop {
             match op() {
@@ -125,7 +139,7 @@ impl Retrier {
         }
     }
 
-    fn failing(&self, what: &'static str, e: &StoreError) {
+    fn failing(&self, what: &'static str, e: &dyn std::fmt::Display) {
         let mut outages = self.outages.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let outage = outages.entry(what).or_insert_with(|| {

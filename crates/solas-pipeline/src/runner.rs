@@ -463,6 +463,7 @@ fn start_downstream(
         sink: crate::delivery::build_sink(&main_db, &config.delivery).map_err(RunError::Filters)?,
         reports: solas_store::main_db::filters::FilterStore::connect(&main_db)?,
         stats: stats.clone(),
+        retry: retry.clone(),
     };
     let acks = ack_tx.clone();
     handles.push((
@@ -498,9 +499,14 @@ fn start_publisher(
     let publisher =
         crate::publish::Publisher::new(publish, stats.clone()).map_err(RunError::Filters)?;
     let acks = ack_tx.clone();
+    let retry = retry.clone();
     handles.push((
         "publish",
-        thread::spawn(move || publisher.run(publish_rx, acks).map_err(RunError::Publish)),
+        thread::spawn(move || {
+            publisher
+                .run(publish_rx, acks, &retry)
+                .map_err(RunError::Publish)
+        }),
     ));
     Ok(None)
 }

@@ -272,6 +272,76 @@ fn results_reach_kafka_webhook_and_email_within_quota_and_failures_are_reported(
     assert_eq!(summary.delivery_failures, 0);
 }
 
+/// The filters' Kafka brokers go down mid-run for longer than the delivery's flush window:
+/// the delivery waits for them (nothing reported to the owner as failed, nothing
+/// acknowledged meanwhile) and once they are back every object's results reach the topic.
+/// Before, each batch's records were reported failed and dropped.
+#[test]
+fn filter_results_wait_out_an_outage_of_the_kafka_brokers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("solas.db");
+    MainDatabase::open(&db).unwrap();
+    let mut store = FilterStore::open(&db).unwrap();
+    let cluster = MockCluster::new(1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    let plain = filter(
+        "every rubin object",
+        "lsst",
+        "objects.diaObjectId",
+        "objects.nDiaSources >= 1",
+        "kafka",
+    );
+    cluster.create_topic(&plain.topic, 1, 1).unwrap();
+    store.add(&plain).unwrap();
+
+    // The alerts arrive at 60 a second, so the run is still going when the brokers go.
+    let payloads: Vec<(String, Vec<u8>)> = data::real_alert_files()
+        .into_iter()
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    let input = solas_pipeline::runner::Input::Memory {
+        total: payloads.len(),
+        payloads,
+        rate: Some(60.0),
+    };
+    let mut config = common::config(tmp.path(), input);
+    let mut kafka = solas_delivery::KafkaConfig::new(&bootstrap);
+    kafka.flush_timeout = Duration::from_secs(1);
+    config.delivery = DeliveryConfig {
+        kafka: Some(kafka),
+        ..Default::default()
+    };
+    config.retry_max_backoff = Duration::from_millis(200);
+    let stats = std::sync::Arc::new(solas_pipeline::stats::Stats::default());
+    config.stats = Some(stats.clone());
+    let run = std::thread::spawn(move || common::run(config));
+    let until = Instant::now() + Duration::from_secs(60);
+    while solas_pipeline::stats::Stats::get(&stats.delivered) == 0 {
+        assert!(Instant::now() < until, "nothing delivered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cluster.broker_down(1).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    cluster.broker_up(1).unwrap();
+    let summary = run.join().unwrap();
+
+    assert!(
+        solas_pipeline::stats::Stats::get(&stats.store_retries) > 0,
+        "the outage was seen and waited out"
+    );
+    assert_eq!(summary.delivery_failures, 0);
+    assert!(
+        store.reports(Some(7)).unwrap().is_empty(),
+        "no owner told of a failure"
+    );
+    let lsst = count(&db, "SELECT COUNT(*) FROM objects WHERE nDiaSources >= 1") as usize;
+    let keys: std::collections::BTreeSet<String> = consume(&bootstrap, &plain.topic, None)
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(keys.len(), lsst, "every object's results on the topic");
+}
+
 #[test]
 fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run() {
     let tmp = tempfile::tempdir().unwrap();
@@ -345,6 +415,10 @@ fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run
         .unwrap(),
         reports: FilterStore::open(&db).unwrap(),
         stats: Default::default(),
+        retry: std::sync::Arc::new(solas_pipeline::retry::Retrier::new(
+            Default::default(),
+            Default::default(),
+        )),
     };
     let (tx, rx) = crossbeam_channel::unbounded();
     let (ack_tx, _ack_rx) = crossbeam_channel::unbounded();

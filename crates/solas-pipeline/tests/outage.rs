@@ -531,3 +531,67 @@ fn the_kafka_broker_process_killed_and_restarted_mid_run_loses_nothing() {
     clean_run(clean.path());
     assert_same_store(dir.path(), clean.path());
 }
+
+/// An ingest worker's output topic goes down mid-run (scale-out: `solas ingest` publishes
+/// stored alerts for the process workers). Its producer is made to give up on messages
+/// after a second, so the run sees deliveries fail: it sends the batch again until the
+/// broker has it, and every alert reaches the topic.
+#[cfg(feature = "kafka")]
+#[test]
+fn an_ingest_worker_waits_out_its_output_broker() {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    const TOPIC: &str = "solas-stored";
+    let mock = rdkafka::mocking::MockCluster::new(1).unwrap();
+    mock.create_topic(TOPIC, 8, 1).unwrap();
+    let brokers = mock.bootstrap_servers();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), steady(60.0));
+    config.role = solas_pipeline::runner::Role::Ingest(solas_pipeline::publish::PublishConfig {
+        brokers: brokers.clone(),
+        topic: TOPIC.into(),
+        extra: vec![("message.timeout.ms".into(), "1000".into())],
+    });
+    config.retry_max_backoff = Duration::from_millis(200);
+    let (stats, run) = start(config);
+    wait_for("the first alerts published", || {
+        Stats::get(&stats.published) >= 20
+    });
+    mock.broker_down(1).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    mock.broker_up(1).unwrap();
+    let summary = finished(run);
+    eprintln!("{summary}");
+    assert_eq!(summary.published, summary.alerts, "every alert published");
+    assert!(
+        Stats::get(&stats.store_retries) > 0,
+        "the outage was seen and waited out"
+    );
+
+    // Every alert is on the topic (a batch sent again may repeat some).
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "check")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[TOPIC]).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    let until = Instant::now() + Duration::from_secs(60);
+    while (ids.len() as u64) < summary.published && Instant::now() < until {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let published: solas_pipeline::message::Published =
+                serde_json::from_slice(m.payload().unwrap()).unwrap();
+            ids.insert((published.alert.survey.as_str(), published.alert.alert_id));
+        }
+    }
+    assert_eq!(
+        ids.len() as u64,
+        summary.published,
+        "every published alert on the topic"
+    );
+}

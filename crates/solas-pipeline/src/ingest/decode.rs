@@ -143,10 +143,17 @@ impl DecodeWorker {
         detail: &str,
     ) -> Result<(), Unfinished> {
         log::warn!("rejected alert from {} ({reason}): {detail}", raw.origin);
+        // Queued once (a dead letter never expires in the producer), flushed until the
+        // broker has it.
+        let mut queued = false;
         self.retry
             .run("dead-letter topic", || {
-                self.rejected
-                    .publish(&raw.origin, reason, detail, &raw.payload)
+                if !queued {
+                    self.rejected
+                        .publish(&raw.origin, reason, detail, &raw.payload)?;
+                    queued = true;
+                }
+                self.rejected.flush()
             })
             .map_err(|_| Unfinished)?;
         self.retry

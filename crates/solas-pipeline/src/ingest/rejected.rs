@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use solas_store::StoreError;
 
 use crate::message::Origin;
+#[cfg(feature = "kafka")]
+use crate::publish::PublishError;
 
 pub struct Rejected {
     dir: PathBuf,
@@ -36,7 +38,10 @@ impl Rejected {
         let mut client = rdkafka::ClientConfig::new();
         client
             .set("bootstrap.servers", &config.brokers)
-            .set("message.max.bytes", "10485760");
+            .set("message.max.bytes", "10485760")
+            // Never dropped for taking long: a broker outage is waited out (the caller
+            // flushes until delivered), not turned into a lost rejection.
+            .set("message.timeout.ms", "0");
         for (k, v) in &config.extra {
             client.set(k, v);
         }
@@ -47,8 +52,9 @@ impl Rejected {
         Ok(self)
     }
 
-    /// Rejections are rare: each is flushed before the payload is acknowledged. A failure
-    /// is a backend error (transient): the caller tries again before acknowledging.
+    /// Queue a rejected payload for the dead-letter topic, with the reason, detail and
+    /// origin as headers. Rejections are rare: the caller flushes each ([`Self::flush`])
+    /// before the payload is acknowledged.
     #[cfg(feature = "kafka")]
     pub fn publish(
         &self,
@@ -56,9 +62,9 @@ impl Rejected {
         reason: &str,
         detail: &str,
         payload: &[u8],
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), PublishError> {
         use rdkafka::message::{Header, OwnedHeaders};
-        use rdkafka::producer::{BaseRecord, Producer};
+        use rdkafka::producer::BaseRecord;
         let Some((producer, topic)) = &self.dead_letter else {
             return Ok(());
         };
@@ -79,19 +85,37 @@ impl Rejected {
         let record = BaseRecord::<(), [u8]>::to(topic)
             .payload(payload)
             .headers(headers);
-        let sent = producer
+        producer
             .send(record)
-            .map_err(|(e, _)| e)
-            .and_then(|()| producer.flush(std::time::Duration::from_secs(30)));
-        sent.map_err(|e| {
-            StoreError::Backend(format!(
-                "dead-letter topic {topic}: could not publish the alert from {origin}: {e}"
-            ))
-        })
+            .map_err(|(source, _)| PublishError::Refused {
+                topic: topic.clone(),
+                source,
+            })
+    }
+
+    /// Wait until the broker has every queued dead letter; a timeout is transient (the
+    /// messages stay queued, they never expire) and the caller flushes again.
+    #[cfg(feature = "kafka")]
+    pub fn flush(&self) -> Result<(), PublishError> {
+        use rdkafka::producer::Producer;
+        let Some((producer, topic)) = &self.dead_letter else {
+            return Ok(());
+        };
+        producer
+            .flush(std::time::Duration::from_secs(30))
+            .map_err(|source| PublishError::NotFlushed {
+                topic: topic.clone(),
+                source,
+            })
     }
 
     #[cfg(not(feature = "kafka"))]
     pub fn publish(&self, _: &Origin, _: &str, _: &str, _: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    #[cfg(not(feature = "kafka"))]
+    pub fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
