@@ -175,12 +175,21 @@ impl FromRequestParts<AppState> for AuthUser {
                 "Authentication credentials were not provided.",
             ));
         };
-        if !plausible_token(&token) {
-            return Err(ApiError::Unauthenticated("Invalid token."));
-        }
-        let users = state.shared.clone();
-        let user = crate::db::blocking(move || users.token_user(&token)).await??;
+        // F14: an address that has sent too many wrong tokens (or passwords) waits.
+        let address = client_ip(&parts.extensions).map_or(Key::Unknown, Key::Ip);
+        let per_hour = state.shared.config.rates.login;
+        let limits = &state.shared.login_limits;
+        limits
+            .address_allowed(address, per_hour)
+            .map_err(|r| ApiError::Throttled(r.wait()))?;
+        let user = if plausible_token(&token) {
+            let users = state.shared.clone();
+            crate::db::blocking(move || users.token_user(&token)).await??
+        } else {
+            None
+        };
         let Some(user) = user else {
+            limits.token_failed(address, per_hour);
             return Err(ApiError::Unauthenticated("Invalid token."));
         };
         if !user.active {

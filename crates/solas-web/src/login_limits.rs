@@ -10,6 +10,9 @@
 //!   proxy every user shares one address, and a low limit there would let anyone lock
 //!   everyone out.
 //!
+//! A wrong API token (on the API or in `/login?token=`) counts as a failed login of its
+//! address too: tokens are too long to guess, but guessing should still be slowed.
+//!
 //! An attempt is counted before the password is checked (so parallel guesses cannot slip
 //! past the limit) and taken back when the password was right.
 
@@ -104,6 +107,11 @@ impl LoginLimits {
             return Err(Refused::Account(wait));
         }
         Ok(Attempt { account, address })
+    }
+
+    /// A wrong token from `address` (counted after the fact: a token check is cheap).
+    pub(crate) fn token_failed(&self, address: Key, per_hour: u32) {
+        let _ = self.addresses.check(address, per_hour);
     }
 
     /// The password was right: the attempt was no failure.

@@ -1880,6 +1880,29 @@ async fn f9_answers_forbid_framing_and_login_refuses_other_sites() {
         let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
         assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
     }
+    // A login link followed from another site (a link, an image, a form) does not log the
+    // visitor in as the link's owner; followed from here, typed, or by a script, it does.
+    let token_login = |site: Option<&'static str>| {
+        let mut b = Api::request(
+            Method::GET,
+            &format!("/login?token={token}&next=/filters"),
+            None,
+        );
+        if let Some(site) = site {
+            b = b.header("sec-fetch-site", site);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    for hostile in ["cross-site", "same-site"] {
+        let r = api.send(token_login(Some(hostile))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{hostile}");
+        assert!(r.headers.get(header::SET_COOKIE).is_none(), "{hostile}");
+    }
+    for fine in [Some("same-origin"), Some("none"), None] {
+        let r = api.send(token_login(fine)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{fine:?}: {}", r.text);
+        assert!(r.headers.get(header::SET_COOKIE).is_some(), "{fine:?}");
+    }
     // Served over HTTPS (its public URL says so): the cookie is Secure.
     let mut config = config(common::shared_data());
     config.public_url = Some("https://solas.example.org".into());
@@ -1894,6 +1917,51 @@ async fn f9_answers_forbid_framing_and_login_refuses_other_sites() {
         .send(login(Some(("origin", "https://solas.example.org"))))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+}
+
+/// Wrong API tokens, on the API or in a login link, count as failed logins of their
+/// address: past the hourly limit that address waits (429), others do not.
+#[tokio::test]
+async fn f14_token_guessing_is_throttled_per_address() {
+    let mut config = config(common::shared_data());
+    config.rates.login = 5;
+    let api = Api::new(config);
+    let (_, token) = user("f14_tess", UserClass::User);
+    let (a, b) = ([10, 14, 0, 1], [10, 14, 0, 2]);
+    let objects = |addr: [u8; 4], token: &str| {
+        Api::request(Method::GET, "/api/cone/?ra=10&dec=10&radius=5&requestType=count", Some(token))
+            .extension(from_addr(addr))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let link = |addr: [u8; 4], token: &str| {
+        Api::request(Method::GET, &format!("/login?token={token}"), None)
+            .extension(from_addr(addr))
+            .body(Body::empty())
+            .unwrap()
+    };
+    // A right token never counts.
+    for _ in 0..10 {
+        assert_eq!(api.send(objects(a, &token)).await.status, StatusCode::OK);
+    }
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let guess = format!("{i:040}");
+        statuses.push(api.send(objects(a, &guess)).await.status);
+        statuses.push(api.send(link(a, &guess)).await.status);
+    }
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
+    assert_eq!(statuses[5..], [StatusCode::TOO_MANY_REQUESTS; 3]);
+    // The guessing address waits, even with a right token; another address does not.
+    assert_eq!(
+        api.send(objects(a, &token)).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(api.send(objects(b, &token)).await.status, StatusCode::OK);
+    assert_eq!(
+        api.send(link(b, &token)).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]

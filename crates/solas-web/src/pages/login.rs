@@ -2,8 +2,10 @@
 //!
 //! `POST /login` takes a username and password (the same ones `/api/auth-token/` takes);
 //! `GET /login?token=T&next=/path` takes an API token instead, so a script or a headless
-//! browser can open pages as a user with one URL. Either starts a session cookie
-//! ([`super::session`]) and redirects to `next` (a path on this site only).
+//! browser can open pages as a user with one URL; a browser following such a link from
+//! another site is refused (login CSRF). Either starts a session cookie
+//! ([`super::session`]) and redirects to `next` (a path on this site only). Wrong
+//! passwords and wrong tokens count against the address ([`crate::login_limits`]).
 
 use std::collections::HashMap;
 
@@ -138,13 +140,34 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
             .any(|h| h.trim().eq_ignore_ascii_case(authority))
 }
 
+/// Whether a browser says the request comes from another site (`Sec-Fetch-Site`, sent by
+/// every current browser; scripts send none and are not browsers to forge for).
+fn cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !matches!(v, "same-origin" | "none"))
+}
+
 pub(crate) async fn get(
     State(state): State<AppState>,
     viewer: Viewer,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let next = safe_next(q.get("next").map(String::as_str));
     if let Some(token) = q.get("token") {
+        // F9: another site's link or image must not log the visitor in as someone else.
+        if cross_site(&headers) {
+            return Err(PageError::forbidden());
+        }
+        let address = crate::auth::client_ip(&extensions).map_or(Key::Unknown, Key::Ip);
+        let per_hour = state.shared.config.rates.login;
+        let limits = &state.shared.login_limits;
+        limits
+            .address_allowed(address, per_hour)
+            .map_err(too_many)?;
         let token = token.clone();
         let shared = state.shared.clone();
         let user = crate::db::blocking(move || shared.token_user(&token))
@@ -152,7 +175,10 @@ pub(crate) async fn get(
             .map_err(PageError::from)?;
         return match user {
             Some(user) if user.active => logged_in(&state, &user, &next),
-            _ => Err(PageError::new(StatusCode::UNAUTHORIZED, "Invalid token.")),
+            _ => {
+                limits.token_failed(address, per_hour);
+                Err(PageError::new(StatusCode::UNAUTHORIZED, "Invalid token."))
+            }
         };
     }
     Ok(page("Log in", viewer.0.as_ref(), &form(&next, None)).into_response())
