@@ -5,7 +5,6 @@
 //! fields hold the object, the class and the rest. Offsets are committed after the
 //! annotations are stored; a record that cannot be mapped is counted and skipped.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -138,14 +137,14 @@ pub struct FollowSummary {
 pub fn follow(
     config: &FollowConfig,
     mapping: &Mapping,
-    main_db: &Path,
+    main_db: &solas_store::db::Target,
     decoder: &Decoder,
     stop: &std::sync::Arc<AtomicBool>,
 ) -> Result<FollowSummary, String> {
     // A database that is unavailable is waited for: the message's offset is committed only
     // once its annotations are stored (or the record is bad and skipped).
     let retry = crate::retry::Retrier::new(stop.clone(), Default::default());
-    let mut store = AnnotationStore::open(main_db).map_err(|e| e.to_string())?;
+    let mut store = AnnotationStore::connect(main_db).map_err(|e| e.to_string())?;
     let owner = store
         .annotator(&mapping.annotator)
         .map_err(|e| e.to_string())?

@@ -76,7 +76,14 @@ fn a_brokers_stream_becomes_annotations() {
     };
     let decoder = solas_decode::Decoder::new();
     let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let summary = follow(&config, &mapping, &db, &decoder, &stop).unwrap();
+    let summary = follow(
+        &config,
+        &mapping,
+        &solas_store::db::Target::Sqlite(db.clone()),
+        &decoder,
+        &stop,
+    )
+    .unwrap();
     assert_eq!(summary.messages, 4);
     assert_eq!(summary.annotations, 2);
     // The bad name, the garbage, and the Avro alert (no `class` field).
@@ -107,6 +114,13 @@ fn a_brokers_stream_becomes_annotations() {
     assert!(from_avro.classification.parse::<f64>().is_ok());
 
     // Offsets were committed: the same group reads nothing again.
-    let again = follow(&config, &mapping, &db, &decoder, &stop).unwrap();
+    let again = follow(
+        &config,
+        &mapping,
+        &solas_store::db::Target::Sqlite(db.clone()),
+        &decoder,
+        &stop,
+    )
+    .unwrap();
     assert_eq!(again.messages, 0);
 }

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use solas_pipeline::filter::user_filters::{check_stored, DbFilterEngine, FilterEngine};
 use solas_pipeline::filter::watch::retro_match;
+use solas_query::db_resources::DbResources;
 use solas_query::run_sqlite::BatchObjects;
-use solas_query::sqlite_resources::SqliteResources;
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
 use solas_store::main_db::watch::{MmaEvent, WatchStore};
 use solas_store::main_db::MainDatabase;
@@ -187,7 +187,7 @@ fn watchlist_cones_match_by_exact_separation_and_their_filters_see_the_batch() {
     );
     filters.add(&on_list).unwrap();
     // Another user may not name this private watchlist.
-    let resources = SqliteResources::open(&db).unwrap();
+    let resources = DbResources::open(&db).unwrap();
     let mut theirs = on_list.clone();
     theirs.owner = 8;
     let err = check_stored(&theirs, &resources).unwrap_err();

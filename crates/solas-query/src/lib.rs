@@ -7,7 +7,7 @@
 //! the row limit as bound parameters. User text is never pasted into SQL.
 //!
 //! Modules: `spec` (inputs and caps), `lex` (raw-text and token screening), `tables`
-//! (the `tables` string), `sqlite_fns` (math functions SQLite lacks), `schema` (the column whitelist and physical tables), `sqlite_resources` (who may name which
+//! (the `tables` string), `sqlite_fns` (math functions SQLite lacks), `schema` (the column whitelist and physical tables), `db_resources` (who may name which
 //! watchlist, watchmap and annotator, from the main database), `check`
 //! (parsing and the whitelist walk), `render` (SQL output), `error`.
 //!
@@ -25,6 +25,7 @@
 //! ```
 
 mod check;
+pub mod db_resources;
 mod error;
 mod lex;
 mod render;
@@ -33,7 +34,7 @@ pub mod run_sqlite;
 pub mod schema;
 mod spec;
 mod sqlite_fns;
-pub mod sqlite_resources;
+
 mod tables;
 
 /// The session tables holding a batch's object ids, which filters are joined with (the

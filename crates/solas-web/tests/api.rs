@@ -1929,10 +1929,14 @@ async fn f14_token_guessing_is_throttled_per_address() {
     let (_, token) = user("f14_tess", UserClass::User);
     let (a, b) = ([10, 14, 0, 1], [10, 14, 0, 2]);
     let objects = |addr: [u8; 4], token: &str| {
-        Api::request(Method::GET, "/api/cone/?ra=10&dec=10&radius=5&requestType=count", Some(token))
-            .extension(from_addr(addr))
-            .body(Body::empty())
-            .unwrap()
+        Api::request(
+            Method::GET,
+            "/api/cone/?ra=10&dec=10&radius=5&requestType=count",
+            Some(token),
+        )
+        .extension(from_addr(addr))
+        .body(Body::empty())
+        .unwrap()
     };
     let link = |addr: [u8; 4], token: &str| {
         Api::request(Method::GET, &format!("/login?token={token}"), None)

@@ -729,3 +729,99 @@ fn f16_a_tns_file_of_bad_rows_fails_and_stores_nothing() {
     assert!(text(&out).contains("line"), "{}", text(&out));
     assert_eq!(rows(data), before, "existing TNS rows untouched");
 }
+
+/// Every command that takes `--main-db` uses it: `solas filter …`, `solas annotator …` and
+/// `solas annotate` used to write to `<data>/solas.db` whatever `--main-db` said, so a
+/// scale-out operator's filters never reached the workers. On the local PostgreSQL.
+#[test]
+fn filter_and_annotate_commands_honour_main_db() {
+    let Some(pg) = solas_testdata::servers::TempDb::create("cli_main_db") else {
+        return;
+    };
+    let url = pg.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let with_db = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--data", data, "--main-db", &url]);
+        let out = solas(&all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        text(&out)
+    };
+    let samples = solas_testdata::repo_samples();
+    with_db(&["run", "--quiet", samples.to_str().unwrap()]);
+
+    with_db(&["annotator", "add", "fink", "--owner", "9"]);
+    assert!(with_db(&["annotator", "list"]).contains("fink"));
+    // The filter names the annotator: it checks against what the PostgreSQL database holds.
+    let added = with_db(&[
+        "filter",
+        "add",
+        "--name",
+        "annotated",
+        "--owner",
+        "5",
+        "--selected",
+        "objects.diaObjectId",
+        "--tables",
+        "objects, annotator:fink",
+        "--conditions",
+        r#"fink.classification = "KN""#,
+    ]);
+    let id = added
+        .split_whitespace()
+        .nth(1)
+        .expect("filter N stored")
+        .to_string();
+    let added = with_db(&[
+        "filter",
+        "add",
+        "--name",
+        "every object",
+        "--owner",
+        "5",
+        "--selected",
+        "objects.diaObjectId, objects.nDiaSources",
+        "--conditions",
+        "objects.nDiaSources >= 1",
+    ]);
+    let every = added.split_whitespace().nth(1).unwrap().to_string();
+    let list = with_db(&["filter", "list"]);
+    assert!(
+        list.contains("annotated") && list.contains("every object"),
+        "{list}"
+    );
+    // `filter test` runs on the PostgreSQL objects the run wrote.
+    let rows = with_db(&["filter", "test", &every]);
+    assert!(rows.contains("\"diaObjectId\""), "{rows}");
+    assert!(!rows.contains("\n0 rows"), "{rows}");
+    with_db(&["filter", "activate", &id, "off"]);
+    assert!(with_db(&["filter", "list"]).contains("active=off"));
+    let object = rows
+        .lines()
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["diaObjectId"].as_i64())
+        .expect("a row")
+        .to_string();
+    let annotated = with_db(&[
+        "annotate",
+        "--topic",
+        "fink",
+        "--object",
+        &object,
+        "--user",
+        "9",
+        "--classification",
+        "KN",
+    ]);
+    assert!(annotated.contains("stored"), "{annotated}");
+    assert!(with_db(&["filter", "reports", "--owner", "5"]).contains("0 report(s)"));
+    with_db(&["filter", "remove", &id]);
+    assert!(!with_db(&["filter", "list"]).contains("annotated"));
+
+    assert!(
+        !Path::new(data).join("solas.db").exists(),
+        "nothing was written to the data directory's main database"
+    );
+}

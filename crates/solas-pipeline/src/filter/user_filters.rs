@@ -4,18 +4,16 @@
 //! rows and is stopped after `time_limit`; a filter that fails or runs too long is reported
 //! in its outcome and the others still run.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use solas_query::run_pg::{PgRunError, PgRunner};
 use solas_query::run_sqlite::{BatchObjects, ResultRow, RunError, SqliteRunner};
-use solas_query::{check, CheckedQuery, FilterSpec, Part, QueryError, Resources, Survey};
-use solas_store::args;
-use solas_store::db::{Db, Target};
+use solas_query::{check, CheckedQuery, FilterSpec, QueryError, Resources, Survey};
+
+use solas_store::db::Target;
 use solas_store::main_db::annotations::{AnnotationEvent, AnnotationStore};
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
-use solas_store::StoreError;
 
 /// Why a filter ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,79 +114,7 @@ impl BatchRunner for PgRunner {
     }
 }
 
-/// [`Resources`] read from the main database, on either backend: which watchlists and
-/// watchmaps a filter's owner may name, which annotators exist, and the TNS watchlist.
-pub struct DbResources(RefCell<Db>);
-
-impl DbResources {
-    pub fn connect(target: &Target) -> Result<DbResources, StoreError> {
-        Ok(DbResources(RefCell::new(solas_store::main_db::connect(
-            target,
-        )?)))
-    }
-
-    fn allowed(
-        &self,
-        table: &str,
-        key: &str,
-        id: i64,
-        user: Option<i64>,
-    ) -> Result<bool, QueryError> {
-        let row = self
-            .0
-            .borrow_mut()
-            .query_opt(
-                &format!("SELECT owner, public FROM {table} WHERE {key} = ?1"),
-                args![id],
-            )
-            .and_then(|r| {
-                r.map(|r| Ok((r.get::<i64>(0)?, r.get::<bool>(1)?)))
-                    .transpose()
-            })
-            .map_err(db_error)?;
-        Ok(row.is_some_and(|(owner, public)| public || Some(owner) == user))
-    }
-}
-
-fn db_error(e: StoreError) -> QueryError {
-    QueryError::new(
-        Part::Tables,
-        format!("reading watchlists, watchmaps or annotators: {e}"),
-    )
-}
-
-impl Resources for DbResources {
-    fn watchlist_allowed(&self, id: i64, user: Option<i64>) -> Result<bool, QueryError> {
-        self.allowed("watchlists", "wl_id", id, user)
-    }
-
-    fn watchmap_allowed(&self, id: i64, user: Option<i64>) -> Result<bool, QueryError> {
-        self.allowed("watchmaps", "ar_id", id, user)
-    }
-
-    fn annotator_exists(&self, topic: &str) -> Result<bool, QueryError> {
-        self.0
-            .borrow_mut()
-            .query_opt(
-                "SELECT 1 FROM annotators WHERE topic = lower(?1)",
-                args![topic],
-            )
-            .map(|r| r.is_some())
-            .map_err(db_error)
-    }
-
-    fn tns_watchlist_id(&self) -> Result<Option<i64>, QueryError> {
-        let (owner, name) = solas_store::main_db::watch::TNS_WATCHLIST;
-        self.0
-            .borrow_mut()
-            .query_opt(
-                "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
-                args![owner, name],
-            )
-            .and_then(|r| r.map(|r| r.get(0)).transpose())
-            .map_err(db_error)
-    }
-}
+pub use solas_query::db_resources::DbResources;
 
 /// The engine over the filters stored in the main database (SQLite or PostgreSQL).
 pub struct DbFilterEngine {

@@ -411,7 +411,7 @@ pub(crate) fn tns_row(
         )?;
     }
     if rows.is_empty() && conn.has_table(t.watchlist_hits)? {
-        let (owner, name) = solas_query::sqlite_resources::TNS_WATCHLIST;
+        let (owner, name) = solas_store::main_db::watch::TNS_WATCHLIST;
         rows = rows_json(
             conn,
             &format!(

@@ -104,7 +104,7 @@ pub(crate) fn run(
     timeout: Duration,
 ) -> Result<Vec<Map<String, Value>>, ApiError> {
     let main_db = &config.main_target();
-    let resources = solas_pipeline::filter::user_filters::DbResources::connect(main_db)?;
+    let resources = solas_query::db_resources::DbResources::connect(main_db)?;
     let survey = match survey {
         Survey::Lsst => solas_query::Survey::Lsst,
         Survey::Ztf => solas_query::Survey::Ztf,

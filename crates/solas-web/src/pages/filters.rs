@@ -23,7 +23,7 @@ use super::login::login_required;
 use super::session::{posted, Login, Viewer};
 use crate::db::blocking;
 use crate::AppState;
-use solas_pipeline::filter::user_filters::DbResources;
+use solas_query::db_resources::DbResources;
 
 /// A test run's column names and rows, or the message saying why it could not run.
 type TestOutcome = Result<(Vec<String>, Vec<Map<String, Value>>), String>;

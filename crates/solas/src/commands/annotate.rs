@@ -112,10 +112,11 @@ pub struct AnnotateArgs {
     pub data: DataArg,
 }
 
+/// The annotation tables of the main database wherever it is (`--main-db` or the data
+/// directory's); connecting brings its schema up to date.
 fn open(data: &DataArg) -> anyhow::Result<AnnotationStore> {
-    let db = data.data.join("solas.db");
-    solas_store::main_db::MainDatabase::open(&db)?;
-    AnnotationStore::open(&db).with_context(|| format!("opening {}", db.display()))
+    let target = data.main_target();
+    AnnotationStore::connect(&target).with_context(|| format!("opening the main database {target}"))
 }
 
 pub fn annotator(args: AnnotatorArgs) -> anyhow::Result<()> {
@@ -210,7 +211,7 @@ fn follow(f: FollowArgs) -> anyhow::Result<()> {
     let summary = solas_pipeline::classifications::follow(
         &config,
         &mapping,
-        &f.data.data.join("solas.db"),
+        &f.data.main_target(),
         &f.schemas.decoder()?,
         &stop,
     )

@@ -6,8 +6,9 @@
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use solas_pipeline::filter::user_filters::check_stored;
-use solas_query::sqlite_resources::SqliteResources;
+use solas_query::db_resources::DbResources;
 use solas_query::{check, Dialect, FilterSpec, NoResources, Resources, Survey};
+use solas_store::db::Target;
 
 #[derive(Args, Debug)]
 pub struct FilterArgs {
@@ -130,16 +131,17 @@ const OUTPUTS: [&str; 6] = [
     "webhook",
 ];
 
-fn resources(data: &std::path::Path) -> anyhow::Result<SqliteResources> {
-    SqliteResources::open(&data.join("solas.db"))
-        .with_context(|| format!("opening {}", data.join("solas.db").display()))
+/// What a filter may name (watchlists, watchmaps, annotators) in the main database.
+fn resources(target: &Target) -> anyhow::Result<DbResources> {
+    DbResources::connect(target).with_context(|| format!("opening the main database {target}"))
 }
 
+/// The stored filters, in the main database wherever it is (`--main-db` or the data
+/// directory's); connecting brings its schema up to date.
 fn open_filters(data: &DataArg) -> anyhow::Result<solas_store::main_db::filters::FilterStore> {
-    let db = data.data.join("solas.db");
-    // Creating the main database applies its migrations (the filters table among them).
-    solas_store::main_db::MainDatabase::open(&db)?;
-    Ok(solas_store::main_db::filters::FilterStore::open(&db)?)
+    let target = data.main_target();
+    solas_store::main_db::filters::FilterStore::connect(&target)
+        .with_context(|| format!("opening the main database {target}"))
 }
 
 /// Where the stored filters live.
@@ -197,7 +199,7 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
                 SurveyArg::Ztf => Survey::Ztf,
             };
             let db_resources = match &data {
-                Some(d) => Some(resources(d)?),
+                Some(d) => Some(resources(&Target::Sqlite(d.join("solas.db")))?),
                 None => None,
             };
             let resources: &dyn Resources = match &db_resources {
@@ -265,7 +267,7 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
                 byte_quota,
             };
             let mut store = open_filters(&data)?;
-            check_stored(&stored, &resources(&data.data)?)
+            check_stored(&stored, &resources(&data.main_target())?)
                 .map_err(|e| anyhow::anyhow!("filter refused: {e}"))?;
             let id = store.add(&stored)?;
             println!(
@@ -293,11 +295,16 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             let stored = open_filters(&data)?
                 .get(id)?
                 .with_context(|| format!("no filter {id}"))?;
-            let checked = check_stored(&stored, &resources(&data.data)?)
+            let target = data.main_target();
+            let checked = check_stored(&stored, &resources(&target)?)
                 .map_err(|e| anyhow::anyhow!("filter {id} no longer checks: {e}"))?;
-            let mut runner =
-                solas_query::run_sqlite::SqliteRunner::open(&data.data.join("solas.db"))?;
-            let rows = runner.run(&checked, false, limit, std::time::Duration::from_secs(60))?;
+            let timeout = std::time::Duration::from_secs(60);
+            let rows = match &target {
+                Target::Sqlite(path) => solas_query::run_sqlite::SqliteRunner::open(path)?
+                    .run(&checked, false, limit, timeout)?,
+                Target::Postgres(url) => solas_query::run_pg::PgRunner::connect(url)?
+                    .run(&checked, false, limit, timeout)?,
+            };
             for row in &rows {
                 println!("{}", serde_json::Value::Object(row.clone()));
             }
