@@ -50,6 +50,14 @@ impl std::fmt::Display for Target {
             // Connection strings may carry a password.
             Target::Postgres(url) => match url.rsplit_once('@') {
                 Some((_, host)) => write!(f, "postgres://…@{host}"),
+                // key=value form: every setting but the password.
+                None if url.contains('=') => {
+                    let shown: Vec<&str> = url
+                        .split_whitespace()
+                        .filter(|kv| !kv.starts_with("password="))
+                        .collect();
+                    write!(f, "postgresql {}", shown.join(" "))
+                }
                 None => write!(f, "postgresql database"),
             },
         }

@@ -64,6 +64,8 @@ enum Command {
     Process(commands::run::ProcessArgs),
     /// Publish alert files to a Kafka topic in the surveys' own framings, at a chosen rate.
     Replay(commands::replay::ReplayArgs),
+    /// The databases: `migrate` creates or updates every table before workers start.
+    Db(commands::db::DbArgs),
 }
 
 fn main() {
@@ -91,6 +93,7 @@ fn main() {
         Command::User(args) => commands::web::user(args),
         Command::Process(args) => commands::run::process(args),
         Command::Context(args) => commands::run::context(args),
+        Command::Db(args) => commands::db::db(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -825,3 +825,62 @@ fn filter_and_annotate_commands_honour_main_db() {
         "nothing was written to the data directory's main database"
     );
 }
+
+/// `solas db migrate` makes every table before any worker runs, so the operator's guide's
+/// grants for the filter role (read from docs/operations.md itself) succeed on a fresh
+/// database; they used to fail until a worker had connected once.
+#[test]
+fn db_migrate_makes_the_tables_the_docs_grant_on() {
+    let Some(pg) = solas_testdata::servers::TempDb::create("cli_migrate") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = solas(&[
+        "db",
+        "migrate",
+        "--data",
+        data.to_str().unwrap(),
+        "--main-db",
+        &pg.url(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("main database postgresql host=127.0.0.1"),
+        "{}",
+        text(&out)
+    );
+    let again = solas(&[
+        "db",
+        "migrate",
+        "--data",
+        data.to_str().unwrap(),
+        "--main-db",
+        &pg.url(),
+    ]);
+    assert!(
+        again.status.success(),
+        "safe to run again: {}",
+        text(&again)
+    );
+
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/operations.md"),
+    )
+    .unwrap();
+    let block = docs
+        .split("```sql\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the filter role's SQL in docs/operations.md");
+    let role = format!("solas_filters_{}", std::process::id());
+    let database = pg.url().rsplit("dbname=").next().unwrap().to_string();
+    let sql = block
+        .replace("solas_filters", &role)
+        .replace("PASSWORD '…'", "PASSWORD 'x'")
+        .replace("ON DATABASE solas ", &format!("ON DATABASE {database} "));
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    let granted = client.batch_execute(&sql);
+    let _ = client.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+    granted.expect("the documented grants succeed after solas db migrate");
+}

@@ -156,6 +156,11 @@ pub struct DataArg {
 }
 
 impl DataArg {
+    /// The main database named by `--main-db`, if any.
+    pub fn main_db_target(&self) -> Option<Target> {
+        self.main_db.as_deref().map(Target::parse)
+    }
+
     /// Where the main database is.
     pub fn main_target(&self) -> solas_store::db::Target {
         match &self.main_db {

@@ -3,6 +3,7 @@
 pub mod annotate;
 pub mod bench;
 pub mod catalogue;
+pub mod db;
 pub mod digest;
 pub mod filter;
 pub mod inspect;
