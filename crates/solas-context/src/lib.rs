@@ -21,12 +21,14 @@ mod merge;
 pub mod output;
 mod passes;
 mod rank;
+pub mod row;
 pub mod rules;
 
 use solas_catalogue::{CatalogueRow, Description, ObjectKind};
 
 pub use distance::DistanceFlag;
 pub use output::ColumnValue;
+pub use row::{SherlockRow, SHERLOCK_ROW_COLUMNS};
 
 /// Version of the classification algorithm. Bump it whenever a result for the same position
 /// and catalogues can change, so cached classifications are recomputed.

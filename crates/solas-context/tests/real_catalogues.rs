@@ -293,3 +293,25 @@ fn json_uses_lasair_names_and_keeps_types() {
         assert!(x.get(key).is_some(), "{key} missing");
     }
 }
+
+/// The typed row the pipeline carries says what Lasair's JSON row says, column for column,
+/// for a galaxy host, a star and an orphan; and that JSON reads back into the same row.
+#[test]
+fn the_typed_row_agrees_with_the_json_row() {
+    use solas_context::{SherlockRow, SHERLOCK_ROW_COLUMNS};
+    for (ra, dec) in [
+        (0.814293, 16.1456989),
+        ztf_position("ZTF18aaqzpsv"),
+        (123.0, -80.0),
+    ] {
+        let c = classify(store(), ra, dec);
+        let row = SherlockRow::from(&c);
+        let json = c.to_json();
+        for (name, value) in SHERLOCK_ROW_COLUMNS.iter().zip(row.values()) {
+            let want = json.get(*name).cloned().unwrap_or(serde_json::Value::Null);
+            assert_eq!(value.to_json(), want, "({ra}, {dec}) {name}");
+        }
+        let back: SherlockRow = serde_json::from_value(json).unwrap();
+        assert_eq!(back, row, "({ra}, {dec})");
+    }
+}

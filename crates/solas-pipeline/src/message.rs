@@ -92,10 +92,21 @@ pub struct InFlight {
     pub context: Option<std::sync::Arc<crate::context::ContextResult>>,
 }
 
-/// An alert as the scale-out stages pass it on over Kafka: stored already, cutout-free,
-/// with its context classification once the context stage has run.
-#[derive(Debug, serde::Deserialize)]
+/// The version of [`Published`] this build writes. A reader refuses (sets aside, with the
+/// reason) a message of a later version rather than guess at it.
+pub const PUBLISHED_VERSION: u32 = 1;
+
+/// An alert as the scale-out stages pass it on over Kafka (JSON): stored already,
+/// cutout-free, with its context classification once the context stage has run.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Published {
+    /// [`PUBLISHED_VERSION`] when written; messages from before versions count as 1.
+    #[serde(default = "first_version")]
+    pub version: u32,
     pub alert: Alert,
-    pub context: Option<serde_json::Value>,
+    pub context: Option<crate::context::Classified>,
+}
+
+fn first_version() -> u32 {
+    1
 }

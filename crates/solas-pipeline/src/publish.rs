@@ -19,7 +19,7 @@ use rdkafka::ClientContext;
 
 use solas_store::ErrorKind;
 
-use crate::message::{InFlight, Origin};
+use crate::message::{InFlight, Origin, Published, PUBLISHED_VERSION};
 use crate::retry::{Failure, Retrier};
 use crate::stats::Stats;
 
@@ -77,16 +77,6 @@ pub struct PublishConfig {
     pub extra: Vec<(String, String)>,
 }
 
-/// What goes on the internal topics: the cutout-free alert and, after the context stage,
-/// its classification (the `sherlock_classifications` row). Read back as
-/// [`crate::message::Published`].
-#[derive(serde::Serialize)]
-struct Published<'a> {
-    alert: &'a solas_core::Alert,
-    context: Option<&'a serde_json::Value>,
-}
-
-/// Delivery failures so far, and the last one's code.
 #[derive(Default)]
 struct Failures {
     count: AtomicU64,
@@ -152,8 +142,9 @@ impl Publisher {
                 .iter()
                 .map(|msg| {
                     serde_json::to_vec(&Published {
-                        alert: &msg.alert,
-                        context: msg.context.as_ref().map(|c| &c.row),
+                        version: PUBLISHED_VERSION,
+                        alert: msg.alert.clone(),
+                        context: msg.context.as_ref().map(|c| c.classified()),
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()

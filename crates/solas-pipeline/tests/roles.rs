@@ -137,3 +137,52 @@ fn ingest_context_and_filter_workers_over_kafka_equal_one_embedded_run() {
         &learned(scaled.path()),
     );
 }
+
+/// Messages on the internal topics carry a version. One from a newer Solas is set aside
+/// with the reason rather than misread; one written before versions existed still reads.
+#[test]
+fn a_published_alert_of_a_newer_version_is_set_aside_not_misread() {
+    let file = data::shared_glob("lsst/real/fink-broker_rubin_2025-09-05_v9.0/*.avro").remove(0);
+    let alert = solas_decode::Decoder::new()
+        .decode(&std::fs::read(&file).unwrap())
+        .unwrap()
+        .records
+        .remove(0)
+        .1
+        .unwrap();
+    let mut unversioned = serde_json::json!({ "alert": alert, "context": null });
+    let mut newer = unversioned.clone();
+    newer["version"] = 99.into();
+    unversioned.as_object_mut().unwrap().remove("version");
+    let payloads = vec![
+        ("old".to_string(), serde_json::to_vec(&unversioned).unwrap()),
+        ("newer".to_string(), serde_json::to_vec(&newer).unwrap()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(
+        dir.path(),
+        Input::Memory {
+            total: payloads.len(),
+            payloads,
+            rate: None,
+        },
+    );
+    config.role = Role::Process;
+    let summary = common::run(config);
+    assert_eq!(summary.alerts, 1, "{summary}");
+    assert_eq!(
+        summary.rejected.get("bad_published_alert"),
+        Some(&1),
+        "{summary}"
+    );
+    let kept = std::fs::read_dir(dir.path().join("rejected/bad_published_alert"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "txt"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect::<Vec<_>>();
+    assert!(
+        kept.len() == 1 && kept[0].contains("version 99"),
+        "{kept:?}"
+    );
+}

@@ -7,8 +7,8 @@ use solas_catalogue::Store;
 /// cached answers from another version are not reused.
 pub trait Classifier: Send {
     fn version(&self) -> String;
-    /// The classification as a JSON object with Lasair's column names.
-    fn classify(&self, ra_deg: f64, dec_deg: f64) -> serde_json::Value;
+    /// The classification as a `sherlock_classifications` row.
+    fn classify(&self, ra_deg: f64, dec_deg: f64) -> solas_context::SherlockRow;
 }
 
 /// The loaded catalogues, classified by `solas_context::classify`.
@@ -33,7 +33,7 @@ impl Classifier for CatalogueClassifier {
         )
     }
 
-    fn classify(&self, ra_deg: f64, dec_deg: f64) -> serde_json::Value {
-        solas_context::classify(&self.store, ra_deg, dec_deg).to_json()
+    fn classify(&self, ra_deg: f64, dec_deg: f64) -> solas_context::SherlockRow {
+        solas_context::SherlockRow::from(&solas_context::classify(&self.store, ra_deg, dec_deg))
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use serde_json::Value;
+use solas_context::SherlockRow;
 use solas_core::Survey;
 use solas_features::HostContext;
 use solas_store::{ContextCache, StoreError};
@@ -30,8 +30,8 @@ use crate::stats::Stats;
 /// A context classification as the later stages need it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContextResult {
-    /// Lasair's `sherlock_classifications` columns plus `classification` and `description`.
-    pub row: Value,
+    /// The `sherlock_classifications` row (the best match's columns).
+    pub row: SherlockRow,
     /// What the features need: the class and the host's distance.
     pub host: HostContext,
     /// The alert it was computed at: (detection MJD, alert id). None in answers cached
@@ -39,9 +39,15 @@ pub struct ContextResult {
     pub at: Option<(f64, i64)>,
 }
 
-/// The key under which a classification carries the alert it was computed at, in the
-/// cache and on the workers' topic.
-const AT: &str = "classified_at";
+/// A classification as the context cache and the workers' topics keep it: the row's
+/// columns under Lasair's names, and the alert it was computed at.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Classified {
+    #[serde(flatten)]
+    pub row: SherlockRow,
+    #[serde(default)]
+    pub classified_at: Option<(f64, i64)>,
+}
 
 /// Was `a` detected before `b` (or is it the same alert)?
 fn not_later(a: (f64, i64), b: (f64, i64)) -> bool {
@@ -49,28 +55,29 @@ fn not_later(a: (f64, i64), b: (f64, i64)) -> bool {
 }
 
 impl ContextResult {
-    /// From the classifier's answer. The ranked list of all crossmatches stays in the cache
-    /// table (for whoever asks for it); what travels with alerts is the best match's row.
-    pub fn from_json(mut row: Value) -> ContextResult {
-        let mut at = None;
-        if let Some(map) = row.as_object_mut() {
-            map.remove("crossmatches");
-            at = map
-                .get(AT)
-                .and_then(|v| Some((v.get(0)?.as_f64()?, v.get(1)?.as_i64()?)));
-        }
-        let num = |k: &str| row.get(k).and_then(Value::as_f64).filter(|v| v.is_finite());
+    pub fn new(row: SherlockRow, at: Option<(f64, i64)>) -> ContextResult {
+        let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
         let host = HostContext {
-            classification: row
-                .get("classification")
-                .and_then(Value::as_str)
-                .unwrap_or("ORPHAN")
-                .to_string(),
-            best_distance_mpc: num("best_distance"),
-            z: num("z"),
-            photoz: num("photoZ"),
+            classification: row.classification.clone(),
+            best_distance_mpc: finite(row.best_distance),
+            z: finite(row.z),
+            photoz: finite(row.photo_z),
         };
         ContextResult { row, host, at }
+    }
+
+    /// As the cache and the workers' topics keep it.
+    pub fn classified(&self) -> Classified {
+        Classified {
+            row: self.row.clone(),
+            classified_at: self.at,
+        }
+    }
+}
+
+impl From<Classified> for ContextResult {
+    fn from(c: Classified) -> ContextResult {
+        ContextResult::new(c.row, c.classified_at)
     }
 }
 
@@ -120,8 +127,10 @@ impl ContextStage {
                             return Ok(());
                         }
                     }
-                    .and_then(|json| serde_json::from_str(&json).ok())
-                    .map(|row| Arc::new(ContextResult::from_json(row))),
+                    // An entry that does not read (written by another version) is
+                    // classified again.
+                    .and_then(|json| serde_json::from_str::<Classified>(&json).ok())
+                    .map(|c| Arc::new(ContextResult::from(c))),
                 };
                 let result = match known {
                     Some(r) if r.at.is_none_or(|a| not_later(a, at)) => {
@@ -129,13 +138,14 @@ impl ContextStage {
                         r
                     }
                     _ => {
-                        let mut row = self.classifier.classify(msg.alert.ra, msg.alert.dec);
-                        if let Some(map) = row.as_object_mut() {
-                            map.insert(AT.into(), serde_json::json!([at.0, at.1]));
-                        }
+                        let row = self.classifier.classify(msg.alert.ra, msg.alert.dec);
+                        let result = ContextResult::new(row, Some(at));
                         Stats::add(&self.stats.classified, 1);
-                        fresh.push((key.0, key.1, row.to_string()));
-                        Arc::new(ContextResult::from_json(row))
+                        let json = serde_json::to_string(&result.classified()).map_err(|e| {
+                            StoreError::Backend(format!("encoding a context row: {e}"))
+                        })?;
+                        fresh.push((key.0, key.1, json));
+                        Arc::new(result)
                     }
                 };
                 answers.insert(key, result);
@@ -185,9 +195,14 @@ mod tests {
         fn version(&self) -> String {
             "echo".into()
         }
-        fn classify(&self, ra: f64, dec: f64) -> Value {
+        fn classify(&self, ra: f64, dec: f64) -> SherlockRow {
             *self.0.lock().unwrap() += 1;
-            serde_json::json!({ "classification": "SN", "raDeg": ra, "decDeg": dec })
+            SherlockRow {
+                classification: "SN".into(),
+                ra_deg: Some(ra),
+                dec_deg: Some(dec),
+                ..SherlockRow::default()
+            }
         }
     }
 
@@ -255,7 +270,7 @@ mod tests {
             }
             for _ in 0..batch.len() {
                 let m: InFlight = rx.recv().unwrap();
-                ras.push(m.context.unwrap().row["raDeg"].as_f64().unwrap());
+                ras.push(m.context.unwrap().row.ra_deg.unwrap());
             }
         }
         drop(tx);

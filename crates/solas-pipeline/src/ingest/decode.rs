@@ -74,9 +74,18 @@ impl DecodeWorker {
         // stored already, as JSON, with its context classification if it has one.
         if raw.payload.first() == Some(&b'{') {
             return match serde_json::from_slice::<crate::message::Published>(&raw.payload) {
+                Ok(p) if p.version > crate::message::PUBLISHED_VERSION => {
+                    let detail = format!(
+                        "message version {} is newer than this worker's {}: upgrade it",
+                        p.version,
+                        crate::message::PUBLISHED_VERSION
+                    );
+                    self.reject(raw, None, "bad_published_alert", &detail)?;
+                    Ok(Vec::new())
+                }
                 Ok(p) => {
                     Stats::add(&self.stats.alerts, 1);
-                    let context = p.context.map(|row| Arc::new(ContextResult::from_json(row)));
+                    let context = p.context.map(|c| Arc::new(ContextResult::from(c)));
                     Ok(vec![(0, p.alert, context)])
                 }
                 Err(e) => {

@@ -311,7 +311,7 @@ fn bench_context(
         let t = Instant::now();
         let answer = classifier.classify(ra, dec);
         micros.push(t.elapsed().as_secs_f64() * 1e6);
-        let class = answer["classification"].as_str().unwrap_or("?").to_string();
+        let class = answer.classification;
         *classes.entry(class).or_insert(0u64) += 1;
     }
     micros.sort_by(f64::total_cmp);

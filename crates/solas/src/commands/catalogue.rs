@@ -104,20 +104,12 @@ pub fn sherlock(args: SherlockArgs) -> anyhow::Result<()> {
         "no catalogues in {}: load some with `solas catalogue add catalogues/*.toml`",
         dir.display()
     );
-    let classifier =
-        solas_pipeline::context::CatalogueClassifier::new(store).context("no catalogues")?;
-    let answer = solas_pipeline::context::Classifier::classify(&classifier, args.ra, args.dec);
+    // Every match, ranked, as Lasair's Sherlock API gives them.
+    let answer = solas_context::classify(&store, args.ra, args.dec);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        println!("{}", serde_json::to_string_pretty(&answer.to_json())?);
     } else {
-        let field = |k: &str| {
-            answer
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        println!("{}: {}", field("classification"), field("description"));
+        println!("{}: {}", answer.classification.as_str(), answer.description);
     }
     Ok(())
 }
