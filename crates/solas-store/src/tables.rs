@@ -1,7 +1,8 @@
 //! Column sets of the main-database tables that are not lightcurve features: the context
 //! classification, in Lasair's `sherlock_classifications` shape (Lasair-ZTF keys it on
 //! `objectId`, Lasair-LSST on `diaObjectId`). And the SQL built from a column set, for
-//! SQLite and PostgreSQL alike: the per-object tables and their upserts.
+//! SQLite and PostgreSQL alike: the per-object upserts (the tables themselves are made by
+//! the main database's frozen migrations).
 
 use solas_features::{Column, ColumnType};
 
@@ -42,16 +43,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    fn column_type(self, ty: ColumnType) -> &'static str {
-        match (self, ty) {
-            (Dialect::Sqlite, ColumnType::Int) => "INTEGER",
-            (Dialect::Sqlite, ColumnType::Float) => "REAL",
-            (Dialect::Postgres, ColumnType::Int) => "BIGINT",
-            (Dialect::Postgres, ColumnType::Float) => "DOUBLE PRECISION",
-            (_, ColumnType::Text) => "TEXT",
-        }
-    }
-
     /// The current time as `YYYY-MM-DD HH:MM:SS` in UTC: SQLite's CURRENT_TIMESTAMP, kept
     /// as text on PostgreSQL too so filters compare timestamps the same way on both.
     pub fn now(self) -> &'static str {
@@ -93,22 +84,6 @@ impl Dialect {
             Dialect::Postgres => format!("${i}"),
         }
     }
-}
-
-/// `CREATE TABLE` for a per-object table: the first column is the key, then a `timestamp`
-/// of the last write.
-pub fn create_table(dialect: Dialect, table: &str, columns: &[Column]) -> String {
-    let mut sql = format!("CREATE TABLE {table} (");
-    for (i, c) in columns.iter().enumerate() {
-        let ty = dialect.column_type(c.ty);
-        let key = if i == 0 { " PRIMARY KEY NOT NULL" } else { "" };
-        sql.push_str(&format!("\"{}\" {ty}{key}, ", c.name));
-    }
-    sql.push_str(&format!(
-        "\"timestamp\" TEXT NOT NULL DEFAULT {});\n",
-        dialect.now()
-    ));
-    sql
 }
 
 /// The upsert of one row of a per-object table: every column replaced, `timestamp` stamped.

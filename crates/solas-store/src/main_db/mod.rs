@@ -23,7 +23,7 @@ use solas_features::{
 };
 
 use crate::db::{Db, Migration, Target};
-use crate::tables::{create_table, upsert_sql, Dialect};
+use crate::tables::upsert_sql;
 use crate::{MainDb, StoreError};
 
 pub struct MainDatabase {
@@ -41,33 +41,25 @@ pub const OBJECT_TABLES: [(&str, &[Column]); 4] = [
     ),
 ];
 
+/// The main database's migrations. Released ones are frozen as text (the first three
+/// under `migrations/`, the rest in `schema`): a column added to a live column list needs a
+/// new migration, which `the_frozen_migrations_make_the_live_columns` checks.
 fn migrations() -> Vec<Migration> {
     vec![
         Migration {
             version: 1,
             name: "objects (Lasair-LSST columns)",
-            sql: create_table(Dialect::Sqlite, OBJECT_TABLES[0].0, OBJECT_TABLES[0].1)
-                + "CREATE INDEX objects_last ON objects (\"lastDiaSourceMjdTai\");
-                   CREATE INDEX objects_htm16 ON objects (htm16);",
+            sql: include_str!("migrations/0001_objects.sql").into(),
         },
         Migration {
             version: 2,
             name: "ztf_objects (Lasair-ZTF objects columns)",
-            sql: create_table(Dialect::Sqlite, OBJECT_TABLES[1].0, OBJECT_TABLES[1].1)
-                + "CREATE INDEX ztf_objects_jdmax ON ztf_objects (jdmax);
-                   CREATE INDEX ztf_objects_htm16 ON ztf_objects (htm16);",
+            sql: include_str!("migrations/0002_ztf_objects.sql").into(),
         },
         Migration {
             version: 3,
             name: "context classifications (Lasair's sherlock_classifications) and their cache",
-            sql: create_table(Dialect::Sqlite, OBJECT_TABLES[2].0, OBJECT_TABLES[2].1)
-                + &create_table(Dialect::Sqlite, OBJECT_TABLES[3].0, OBJECT_TABLES[3].1)
-                + "CREATE INDEX sherlock_classifications_class ON sherlock_classifications (classification);
-                   CREATE INDEX ztf_sherlock_classifications_class ON ztf_sherlock_classifications (classification);
-                   CREATE TABLE context_cache (
-                       survey INTEGER NOT NULL, object_id INTEGER NOT NULL, version TEXT NOT NULL,
-                       result TEXT NOT NULL, updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-                       PRIMARY KEY (survey, object_id)) WITHOUT ROWID;",
+            sql: include_str!("migrations/0003_context.sql").into(),
         },
         Migration {
             version: 4,
@@ -215,5 +207,40 @@ impl MainDb for MainDatabase {
                 Ok((table.to_string(), n as u64))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Released migrations are frozen text while the live column lists (features, context)
+    /// may grow. A database made by the migrations must have exactly the live columns, in
+    /// order; if not, databases made before the change lack the new column: add a
+    /// migration that adds it rather than editing a released one.
+    #[test]
+    fn the_frozen_migrations_make_the_live_columns() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut db = connect(&Target::Sqlite(tmp.path().join("main.db"))).unwrap();
+        for (table, columns) in OBJECT_TABLES {
+            let have: Vec<String> = db
+                .query(
+                    &format!("SELECT name FROM pragma_table_info('{table}')"),
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0).unwrap())
+                .collect();
+            let want: Vec<&str> = columns
+                .iter()
+                .map(|c| c.name)
+                .chain(["timestamp"])
+                .collect();
+            assert_eq!(
+                have, want,
+                "{table}: the migrations and the live columns differ"
+            );
+        }
     }
 }
