@@ -6,9 +6,7 @@
 //! Failures answer as DRF does: 401 with `{"detail": ...}` and `WWW-Authenticate: Token`,
 //! 429 with Lasair's `{"message": ...}`.
 //!
-//! Passwords (for `/api/auth-token/`) are hashed with PBKDF2-HMAC-SHA256 and a random salt,
-//! stored as `pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>` (Django's layout, hex
-//! instead of base64), so the iteration count can grow without invalidating old hashes.
+//! Passwords (for `/api/auth-token/` and the login page) are checked by [`crate::password`].
 
 use std::net::SocketAddr;
 
@@ -21,25 +19,8 @@ use crate::throttle::Key;
 use crate::users::User;
 use crate::AppState;
 
-/// PBKDF2 rounds for new password hashes.
-pub(crate) const PBKDF2_ITERATIONS: u32 = 60_000;
-
-/// A well-formed hash of a password nobody has, verified against when the username is
-/// unknown so that both paths cost the same.
-pub(crate) const DUMMY_HASH: &str = "pbkdf2_sha256$60000$00000000000000000000000000000000$0000000000000000000000000000000000000000000000000000000000000000";
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    let pairs = s.as_bytes().chunks_exact(2);
-    if !pairs.remainder().is_empty() {
-        return None;
-    }
-    pairs
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect()
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
@@ -56,77 +37,6 @@ pub(crate) fn new_token() -> Result<String, String> {
 /// What is stored for a token: its SHA-256, hex.
 pub(crate) fn token_digest(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// PBKDF2-HMAC-SHA256 with one 32-byte output block (RFC 8018). The keyed inner and outer
-/// hash states are computed once, so each round costs two SHA-256 compressions.
-fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
-    let mut key = [0u8; 64];
-    if password.len() > 64 {
-        key[..32].copy_from_slice(&Sha256::digest(password));
-    } else {
-        key[..password.len()].copy_from_slice(password);
-    }
-    let mut ipad = [0x36u8; 64];
-    let mut opad = [0x5cu8; 64];
-    for i in 0..64 {
-        ipad[i] ^= key[i];
-        opad[i] ^= key[i];
-    }
-    let inner = Sha256::new().chain_update(ipad);
-    let outer = Sha256::new().chain_update(opad);
-    let hmac = |msg: &[&[u8]]| -> [u8; 32] {
-        let mut h = inner.clone();
-        for part in msg {
-            h.update(part);
-        }
-        outer.clone().chain_update(h.finalize()).finalize().into()
-    };
-    let mut u = hmac(&[salt, &1u32.to_be_bytes()]);
-    let mut t = u;
-    for _ in 1..iterations {
-        u = hmac(&[&u]);
-        for (a, b) in t.iter_mut().zip(u) {
-            *a ^= b;
-        }
-    }
-    t
-}
-
-pub(crate) fn hash_password(password: &str) -> Result<String, crate::users::UserError> {
-    let salt = random_bytes::<16>().map_err(crate::users::UserError::Random)?;
-    let hash = pbkdf2_sha256(password.as_bytes(), &salt, PBKDF2_ITERATIONS);
-    Ok(format!(
-        "pbkdf2_sha256${PBKDF2_ITERATIONS}${}${}",
-        hex(&salt),
-        hex(&hash)
-    ))
-}
-
-/// Does `password` match the stored hash? Malformed hashes match nothing.
-pub(crate) fn verify_password(stored: &str, password: &str) -> bool {
-    let mut parts = stored.split('$');
-    let (Some("pbkdf2_sha256"), Some(iterations), Some(salt), Some(hash), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return false;
-    };
-    let (Ok(iterations), Some(salt), Some(hash)) =
-        (iterations.parse::<u32>(), unhex(salt), unhex(hash))
-    else {
-        return false;
-    };
-    // A hand-edited row must not make one login take minutes.
-    if iterations == 0 || iterations > 10_000_000 || hash.len() != 32 {
-        return false;
-    }
-    let got = pbkdf2_sha256(password.as_bytes(), &salt, iterations);
-    // Constant time: look at every byte whatever the first difference.
-    got.iter().zip(&hash).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// The token a request carries, from the header or the query string.
@@ -208,31 +118,6 @@ impl FromRequestParts<AppState> for AuthUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pbkdf2_matches_the_published_vectors() {
-        // RFC 7914 §11 / common PBKDF2-HMAC-SHA256 test vectors (dkLen 32).
-        assert_eq!(
-            hex(&pbkdf2_sha256(b"password", b"salt", 1)),
-            "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"
-        );
-        assert_eq!(
-            hex(&pbkdf2_sha256(b"password", b"salt", 4096)),
-            "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"
-        );
-    }
-
-    #[test]
-    fn passwords_verify_only_themselves() {
-        let h = hash_password("s3cret-pass").unwrap();
-        assert!(h.starts_with("pbkdf2_sha256$"));
-        assert!(verify_password(&h, "s3cret-pass"));
-        assert!(!verify_password(&h, "s3cret-pasS"));
-        assert_ne!(h, hash_password("s3cret-pass").unwrap(), "salted");
-        for bad in ["", "md5$1$00$00", "pbkdf2_sha256$x$00$00", DUMMY_HASH] {
-            assert!(!verify_password(bad, "s3cret-pass"), "{bad}");
-        }
-    }
 
     #[test]
     fn tokens_look_like_lasair_tokens() {

@@ -50,6 +50,7 @@ mod login_limits;
 mod openapi;
 mod pages;
 mod params;
+mod password;
 mod server;
 mod throttle;
 pub mod users;

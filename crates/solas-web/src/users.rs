@@ -4,7 +4,8 @@
 //!
 //! A token is 20 random bytes written as 40 hex digits (the shape of Lasair's DRF tokens);
 //! only its SHA-256 is stored, so a copy of `users.db` gives nobody a working token. A
-//! password is stored as a salted PBKDF2-HMAC-SHA256 hash ([`crate::auth`]). Each user has
+//! password is stored as an Argon2id hash ([`crate::password`]; older PBKDF2 hashes are
+//! replaced at their user's next login). Each user has
 //! a class that sets their request rate and query row cap, as Lasair's `dummy` user, normal
 //! users and the `powerapi` group do.
 
@@ -109,6 +110,8 @@ pub enum UserError {
     },
     #[error("no random numbers from the operating system: {0}")]
     Random(String),
+    #[error("hashing a password: {0}")]
+    Hash(String),
 }
 
 /// Tokens kept per user: every `/api/auth-token/` call issues a new one (only hashes are
@@ -261,7 +264,7 @@ impl UserStore {
             )));
         }
         let hash = match password {
-            Some(p) => Some(auth::hash_password(check_password_text(p)?)?),
+            Some(p) => Some(crate::password::hash(check_password_text(p)?)?),
             None => None,
         };
         let token = auth::new_token().map_err(UserError::Random)?;
@@ -323,12 +326,23 @@ impl UserStore {
             .map(|r| Ok::<_, solas_store::StoreError>((user_from_row(&r)?, r.get(5)?)))
             .transpose()?;
         Ok(match row {
-            Some((user, Some(hash))) if auth::verify_password(&hash, password) => Some(user),
+            Some((user, Some(hash))) => match crate::password::check(&hash, password) {
+                crate::password::Checked::Right { rehash } => {
+                    if rehash {
+                        // An older kind of hash: replace it now that the password is known.
+                        let new = crate::password::hash(password)?;
+                        self.db.execute(
+                            "UPDATE users SET password = ?1 WHERE id = ?2",
+                            args![new, user.id],
+                        )?;
+                    }
+                    Some(user)
+                }
+                crate::password::Checked::Wrong => None,
+            },
             Some(_) => None,
             None => {
-                // Spend the same time on an unknown name as on a known one, so response
-                // times do not tell which usernames exist.
-                let _ = auth::verify_password(auth::DUMMY_HASH, password);
+                crate::password::check_nobody(password);
                 None
             }
         })
@@ -359,7 +373,7 @@ impl UserStore {
     }
 
     pub fn set_password(&mut self, username: &str, password: &str) -> Result<(), UserError> {
-        let hash = auth::hash_password(check_password_text(password)?)?;
+        let hash = crate::password::hash(check_password_text(password)?)?;
         self.update(username, "password", DbValue::Text(hash))
     }
 
@@ -479,6 +493,51 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o077, 0, "users.db is private to its owner");
         }
+    }
+
+    /// A password hashed before Solas used Argon2id (PBKDF2-SHA256, 60,000 rounds) still
+    /// logs its user in, and that login replaces the stored hash with an Argon2id one.
+    #[test]
+    fn an_old_pbkdf2_hash_logs_in_and_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = UserStore::open(&dir.path().join("users.db")).unwrap();
+        store
+            .add_user("dora", "", Some("s3cret-pass"), UserClass::User)
+            .unwrap();
+        // "s3cret-pass", salt 000102…0f, from Python's hashlib.pbkdf2_hmac.
+        let legacy = "pbkdf2_sha256$60000$000102030405060708090a0b0c0d0e0f$\
+                      e23d96151a43eec2f327a30710c828d65beac22ae2cf24aae8946c873d78ed86";
+        store
+            .update("dora", "password", DbValue::Text(legacy.into()))
+            .unwrap();
+        let stored = |store: &mut UserStore| -> String {
+            store
+                .db
+                .query_one("SELECT password FROM users WHERE username = 'dora'", &[])
+                .unwrap()
+                .get(0)
+                .unwrap()
+        };
+        assert!(store
+            .check_password("dora", "wrong-pass")
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            stored(&mut store),
+            legacy,
+            "a wrong password changes nothing"
+        );
+        assert!(store
+            .check_password("dora", "s3cret-pass")
+            .unwrap()
+            .is_some());
+        let upgraded = stored(&mut store);
+        assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");
+        assert!(store
+            .check_password("dora", "s3cret-pass")
+            .unwrap()
+            .is_some());
+        assert_eq!(stored(&mut store), upgraded, "upgraded once");
     }
 
     #[test]
