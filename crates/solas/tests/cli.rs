@@ -732,7 +732,8 @@ fn f16_a_tns_file_of_bad_rows_fails_and_stores_nothing() {
 
 /// Every command that takes `--main-db` uses it: `solas filter …`, `solas annotator …` and
 /// `solas annotate` used to write to `<data>/solas.db` whatever `--main-db` said, so a
-/// scale-out operator's filters never reached the workers. On the local PostgreSQL.
+/// scale-out operator's filters never reached the workers (and `solas object` read only
+/// SQLite). On the local PostgreSQL.
 #[test]
 fn filter_and_annotate_commands_honour_main_db() {
     let Some(pg) = solas_testdata::servers::TempDb::create("cli_main_db") else {
@@ -816,6 +817,13 @@ fn filter_and_annotate_commands_honour_main_db() {
         "KN",
     ]);
     assert!(annotated.contains("stored"), "{annotated}");
+    // `solas object` reads the objects row from PostgreSQL too.
+    let shown: serde_json::Value = serde_json::from_str(&with_db(&["object", &object])).unwrap();
+    assert_eq!(shown["object"]["diaObjectId"].as_i64(), object.parse().ok());
+    assert!(!shown["lightcurve"]["detections"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     assert!(with_db(&["filter", "reports", "--owner", "5"]).contains("0 report(s)"));
     with_db(&["filter", "remove", &id]);
     assert!(!with_db(&["filter", "list"]).contains("annotated"));

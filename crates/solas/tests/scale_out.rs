@@ -350,6 +350,42 @@ fn killed_workers_on_postgres_and_s3_equal_one_embedded_run() {
         let got = s3.get_cutout(survey, *source_id, kind).unwrap();
         assert_eq!(got, want, "{survey:?} {source_id} {kind:?}");
     }
+
+    // The operator's tools read the scale-out stores as the workers were given them (the
+    // same environment), and answer what they answer on the embedded run.
+    let nowhere = tmp.path().join("no-local-data");
+    let (_, source_id, kind, _) = &index[0];
+    let survey = if index[0].0 == 1 { "ztf" } else { "lsst" };
+    let fits = tmp.path().join("cutout.fits");
+    let mut args = vec!["cutout", &source_id.to_string(), kind.as_str()]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    args.extend(["--survey", survey, "-o", fits.to_str().unwrap()].map(String::from));
+    args.extend(["--data".into(), nowhere.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    solas_with(&env, &args);
+    let kind = solas_core::CutoutKind::parse(kind).unwrap();
+    let survey_of = if survey == "ztf" {
+        solas_core::Survey::Ztf
+    } else {
+        solas_core::Survey::Lsst
+    };
+    assert_eq!(
+        Some(std::fs::read(&fits).unwrap()),
+        packs.get_cutout(survey_of, *source_id, kind).unwrap()
+    );
+    let object = |env: &[(String, String)], data: &Path| -> serde_json::Value {
+        let out = solas_with(
+            env,
+            &["object", "ZTF21abiuvdk", "--data", data.to_str().unwrap()],
+        );
+        serde_json::from_str(&out).unwrap()
+    };
+    let scaled = object(&env, &nowhere);
+    let local = object(&[], &embedded);
+    assert_eq!(scaled["lightcurve"], local["lightcurve"]);
+    assert_eq!(scaled["object"]["ncand"], local["object"]["ncand"]);
 }
 
 /// Run the fault test with `env` given to every worker; returns the temporary directory

@@ -147,6 +147,29 @@ impl MainDatabase {
     pub fn db(&mut self) -> &mut Db {
         &mut self.db
     }
+
+    /// An object's row in its survey's objects table, every column by name, if it has one.
+    pub fn object_row(
+        &mut self,
+        survey: solas_core::Survey,
+        key: &solas_core::ObjectKey,
+    ) -> Result<Option<Vec<(String, crate::db::Value)>>, StoreError> {
+        let (sql, arg) = match survey {
+            solas_core::Survey::Lsst => (
+                "SELECT * FROM objects WHERE \"diaObjectId\" = ?1",
+                crate::db::Value::Int(key.id),
+            ),
+            solas_core::Survey::Ztf => (
+                "SELECT * FROM ztf_objects WHERE \"objectId\" = ?1",
+                crate::db::Value::Text(key.name.clone()),
+            ),
+        };
+        let (names, rows) = self.db.query_named(sql, &[arg])?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|row| names.into_iter().zip(row.0).collect()))
+    }
 }
 
 /// Which table a row's column set belongs to (objects and classifications share their key

@@ -4,14 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use rusqlite::types::ValueRef;
 use serde_json::{json, Map, Value};
 use solas_core::{CutoutKind, ObjectKey, Survey};
 use solas_pipeline::source::files::FileSource;
-use solas_store::blob::PackBlobStore;
-use solas_store::sqlite::SqliteLightcurves;
-use solas_store::{BlobStore, LightcurveStore};
+use solas_store::db::Value as DbValue;
 
+use super::filter::DataArg;
 use super::SchemaArgs;
 
 #[derive(Args, Debug)]
@@ -67,8 +65,12 @@ pub fn decode(args: DecodeArgs) -> anyhow::Result<()> {
 pub struct ObjectArgs {
     /// A ZTF object name (ZTF21abiuvdk) or a Rubin diaObjectId.
     pub object: String,
-    #[arg(long, default_value = "./solas-data")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The lightcurves in PostgreSQL, as the workers were given them (default:
+    /// <data>/lightcurves.db).
+    #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
+    pub lightcurves_db: Option<String>,
 }
 
 fn key_for(name: &str) -> anyhow::Result<(Survey, ObjectKey)> {
@@ -82,49 +84,40 @@ fn key_for(name: &str) -> anyhow::Result<(Survey, ObjectKey)> {
     }
 }
 
+fn json_of(v: DbValue) -> Value {
+    match v {
+        DbValue::Null => Value::Null,
+        DbValue::Int(n) => json!(n),
+        DbValue::Float(x) => json!(x),
+        DbValue::Text(t) => json!(t),
+        DbValue::Blob(b) => json!(format!("<{} bytes>", b.len())),
+    }
+}
+
+/// The object's row and lightcurve, from the main database and the lightcurves wherever
+/// they are (`--main-db`, `--lightcurves-db`, else under `--data`).
 pub fn object(args: ObjectArgs) -> anyhow::Result<()> {
     let (survey, key) = key_for(&args.object)?;
-    let db = rusqlite::Connection::open_with_flags(
-        args.data.join("solas.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    let main = args.data.main_target();
+    let row = solas_store::main_db::MainDatabase::connect(&main)
+        .with_context(|| format!("opening the main database {main}"))?
+        .object_row(survey, &key)?
+        .map(|columns| {
+            Value::Object(
+                columns
+                    .into_iter()
+                    .map(|(name, v)| (name, json_of(v)))
+                    .collect::<Map<String, Value>>(),
+            )
+        });
+    let lightcurve = solas_store::open_lightcurves(
+        args.lightcurves_db.as_deref(),
+        &args.data.data.join("lightcurves.db"),
     )
-    .with_context(|| format!("opening {}", args.data.join("solas.db").display()))?;
-    let (sql, param) = match survey {
-        Survey::Ztf => (
-            "SELECT * FROM ztf_objects WHERE objectId = ?1",
-            rusqlite::types::Value::Text(key.name.clone()),
-        ),
-        Survey::Lsst => (
-            "SELECT * FROM objects WHERE diaObjectId = ?1",
-            rusqlite::types::Value::Integer(key.id),
-        ),
-    };
-    let mut stmt = db.prepare(sql)?;
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let row = stmt
-        .query_row([param], |r| {
-            let mut map = Map::new();
-            for (i, name) in names.iter().enumerate() {
-                let v = match r.get_ref(i)? {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(n) => json!(n),
-                    ValueRef::Real(x) => json!(x),
-                    ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-                    ValueRef::Blob(b) => json!(format!("<{} bytes>", b.len())),
-                };
-                map.insert(name.clone(), v);
-            }
-            Ok(Value::Object(map))
-        })
-        .ok();
-    let lightcurve =
-        SqliteLightcurves::open(&args.data.join("lightcurves.db"))?.lightcurve(survey, &key)?;
+    .context("opening the lightcurves")?
+    .lightcurve(survey, &key)?;
     if row.is_none() && lightcurve.detections.is_empty() {
-        bail!(
-            "object {} not found in {}",
-            args.object,
-            args.data.display()
-        );
+        bail!("object {} not found in {main}", args.object);
     }
     let out = json!({
         "object": row,
@@ -152,6 +145,13 @@ pub struct CutoutArgs {
     pub output: PathBuf,
     #[arg(long, default_value = "./solas-data")]
     pub data: PathBuf,
+    /// The cutouts in an S3-compatible store, `s3://bucket[/prefix]`, as the workers were
+    /// given them (default: the pack files under <data>/cutouts).
+    #[arg(long, env = "SOLAS_CUTOUTS")]
+    pub cutouts: Option<String>,
+    /// An S3 client setting, KEY=VALUE (repeatable), as `solas run --cutouts-option`.
+    #[arg(long = "cutouts-option", value_name = "KEY=VALUE")]
+    pub cutouts_options: Vec<String>,
 }
 
 pub fn cutout(args: CutoutArgs) -> anyhow::Result<()> {
@@ -162,7 +162,12 @@ pub fn cutout(args: CutoutArgs) -> anyhow::Result<()> {
         "lsst" => Survey::Lsst,
         other => bail!("unknown survey {other:?} (ztf or lsst)"),
     };
-    let store = PackBlobStore::open(&args.data.join("cutouts"))?;
+    let options = super::run::key_values(&args.cutouts_options, "--cutouts-option")?;
+    let store = solas_store::blob::open(
+        args.cutouts.as_deref(),
+        &options,
+        &args.data.join("cutouts"),
+    )?;
     let fits = store
         .get_cutout(survey, args.source_id, kind)?
         .with_context(|| {

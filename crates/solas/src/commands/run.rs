@@ -273,7 +273,7 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
 }
 
 /// `KEY=VALUE` settings of a repeatable `flag`.
-fn key_values(settings: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+pub(crate) fn key_values(settings: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
     settings
         .iter()
         .map(|kv| {
