@@ -598,6 +598,24 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         }
     };
     let source_name = source.describe();
+    // What a worker joined and writes to, once, for the operator's log (`solas run` over
+    // files stays quiet).
+    if !matches!(config.input, Input::Files(_) | Input::Memory { .. }) {
+        log::info!(
+            "{} worker: {source_name}; main database {}; lightcurves {}; cutouts {}",
+            config.role.name(),
+            config.main_target(),
+            config
+                .lightcurves_url
+                .as_deref()
+                .map(|u| solas_store::db::Target::Postgres(u.to_string()).to_string())
+                .unwrap_or_else(|| lightcurves_path.display().to_string()),
+            config
+                .cutouts_url
+                .clone()
+                .unwrap_or_else(|| data.join("cutouts").display().to_string()),
+        );
+    }
 
     let cap = 1024;
     let (raw_tx, raw_rx) = crossbeam_channel::bounded(cap);

@@ -68,8 +68,12 @@ enum Command {
     Db(commands::db::DbArgs),
 }
 
+/// Warnings and errors, plus what a Kafka worker joined: its backends at the start, and
+/// each partition assignment and revocation (RUST_LOG overrides).
+const LOG_DEFAULT: &str = "warn,solas_pipeline::runner=info,solas_pipeline::source::kafka=info";
+
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(LOG_DEFAULT)).init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
