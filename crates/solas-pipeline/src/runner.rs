@@ -140,6 +140,16 @@ impl Role {
         }
     }
 
+    /// What the role reads: the survey's alerts where they enter, else what the upstream
+    /// workers published.
+    pub fn payload(&self) -> crate::ingest::decode::Payload {
+        if self.stores() {
+            crate::ingest::decode::Payload::Survey
+        } else {
+            crate::ingest::decode::Payload::Published
+        }
+    }
+
     /// Whether this role writes lightcurves and cutouts (only where alerts enter).
     fn stores(&self) -> bool {
         matches!(self, Role::All) || self.publishes_stored()
@@ -633,6 +643,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     let rejected = Arc::new(rejected);
     for _ in 0..config.decode_workers.max(1) {
         let worker = DecodeWorker {
+            payload: config.role.payload(),
             decoder: decoder.clone(),
             blobs: blobs.clone(),
             rejected: rejected.clone(),

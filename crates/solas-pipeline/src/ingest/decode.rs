@@ -14,7 +14,17 @@ use crate::message::{InFlight, Origin, RawAlert};
 use crate::retry::{GaveUp, Retrier};
 use crate::stats::Stats;
 
+/// What a role's input payloads are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// A survey's alerts: Avro container files or Confluent wire-format messages.
+    Survey,
+    /// Alerts an upstream Solas worker published ([`crate::message::Published`], JSON).
+    Published,
+}
+
 pub struct DecodeWorker {
+    pub payload: Payload,
     pub decoder: Arc<Decoder>,
     pub blobs: Arc<dyn BlobStore>,
     pub rejected: Arc<Rejected>,
@@ -72,7 +82,7 @@ impl DecodeWorker {
     fn decode(&self, raw: &RawAlert) -> Result<Decoded, Unfinished> {
         // An alert published by an upstream worker (`solas ingest` or `solas context`):
         // stored already, as JSON, with its context classification if it has one.
-        if raw.payload.first() == Some(&b'{') {
+        if self.payload == Payload::Published {
             return match serde_json::from_slice::<crate::message::Published>(&raw.payload) {
                 Ok(p) if p.version > crate::message::PUBLISHED_VERSION => {
                     let detail = format!(
