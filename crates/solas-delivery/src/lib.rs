@@ -44,7 +44,7 @@ impl OutputMode {
         OutputMode::Webhook,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             OutputMode::None => "none",
             OutputMode::Kafka => "kafka",

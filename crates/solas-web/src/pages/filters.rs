@@ -23,6 +23,7 @@ use super::login::login_required;
 use super::session::{posted, Login, Viewer};
 use crate::db::blocking;
 use crate::AppState;
+use solas_delivery::OutputMode;
 use solas_query::db_resources::DbResources;
 
 /// A test run's column names and rows, or the message saying why it could not run.
@@ -30,7 +31,14 @@ type TestOutcome = Result<(Vec<String>, Vec<Map<String, Value>>), String>;
 
 /// Rows a test run shows.
 const TEST_ROWS: i64 = 50;
-const OUTPUTS: [&str; 4] = ["kafka", "kafka-lite", "kafka-full", "none"];
+/// The outputs the web form offers: those that need no address (email and webhook
+/// filters are made with `solas filter add`).
+const OUTPUTS: [&str; 4] = [
+    OutputMode::Kafka.as_str(),
+    OutputMode::KafkaLite.as_str(),
+    OutputMode::KafkaFull.as_str(),
+    OutputMode::None.as_str(),
+];
 
 /// What the builder form holds.
 #[derive(Default, Clone)]

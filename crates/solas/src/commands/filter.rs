@@ -122,15 +122,6 @@ pub enum FilterAction {
     Run(Box<super::run::RunArgs>),
 }
 
-const OUTPUTS: [&str; 6] = [
-    "none",
-    "kafka",
-    "kafka-lite",
-    "kafka-full",
-    "email",
-    "webhook",
-];
-
 /// What a filter may name (watchlists, watchmaps, annotators) in the main database.
 fn resources(target: &Target) -> anyhow::Result<DbResources> {
     DbResources::connect(target).with_context(|| format!("opening the main database {target}"))
@@ -239,9 +230,10 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             byte_quota,
             data,
         } => {
+            let modes = solas_delivery::OutputMode::ALL.map(|m| m.as_str());
             anyhow::ensure!(
-                OUTPUTS.contains(&output.as_str()),
-                "--output must be one of {OUTPUTS:?}"
+                output.parse::<solas_delivery::OutputMode>().is_ok(),
+                "--output must be one of {modes:?}"
             );
             anyhow::ensure!(
                 output != "email" || email.is_some(),
