@@ -21,7 +21,9 @@
 //!   (the runner's [`runner::Role`] chooses which stages a process runs).
 //! - [`retry`]: waiting out an outage of a store (transient failures are retried with
 //!   backoff, never turned into rejections), with the operator's hook told.
-//! - [`runner`]: builds the stages for a configuration, runs them, reports progress.
+//! - [`queues`]: every queue between the stages, its capacity and why.
+//! - [`config`] (what a run is given), [`runner`] (builds the stages for a configuration,
+//!   wires them with the queues, runs them, reports progress) and [`summary`] (what it did).
 //!
 //! Stages only see the storage traits of `solas-store`, never a backend. Every alert's
 //! position in its source is acknowledged only after the filter stage's batch holding it is
@@ -32,6 +34,7 @@ pub mod alert_hook;
 pub mod batch;
 #[cfg(feature = "kafka")]
 pub mod classifications;
+pub mod config;
 pub mod context;
 pub mod delivery;
 pub mod filter;
@@ -39,10 +42,12 @@ pub mod ingest;
 pub mod message;
 #[cfg(feature = "kafka")]
 pub mod publish;
+pub mod queues;
 pub mod retry;
 pub mod runner;
 pub mod source;
 pub mod stats;
 pub mod status;
+pub mod summary;
 
 pub use runner::{run, RunConfig, Summary};

@@ -9,9 +9,8 @@
 //! <data>/catalogues/       catalogue store for context classification (`solas catalogue add`)
 //! ```
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -19,9 +18,11 @@ use std::time::{Duration, Instant};
 
 use solas_decode::Decoder;
 use solas_features::DustMap;
-use solas_store::db::Target;
 use solas_store::main_db::{DbContextCache, MainDatabase};
 use solas_store::{BlobStore, MainDb};
+
+pub use crate::config::{Input, Role, RunConfig};
+pub use crate::summary::Summary;
 
 use crate::context::{CatalogueClassifier, Classifier, ContextStage};
 use crate::filter::FilterStage;
@@ -31,183 +32,6 @@ use crate::ingest::store::StoreWriter;
 use crate::retry::Retrier;
 use crate::source::Source;
 use crate::stats::Stats;
-
-/// Where alerts come from.
-pub enum Input {
-    Files(Vec<String>),
-    /// Named payloads replayed from memory up to a total count (benchmarks).
-    Memory {
-        payloads: Vec<(String, Vec<u8>)>,
-        total: usize,
-        /// Payloads per second to offer (None: as fast as possible).
-        rate: Option<f64>,
-    },
-    #[cfg(feature = "kafka")]
-    Kafka(crate::source::kafka::KafkaConfig),
-}
-
-pub struct RunConfig {
-    pub data_dir: PathBuf,
-    pub input: Input,
-    /// Directory of Rubin `.avsc` schemas, for wire-format alerts.
-    pub schema_dir: Option<PathBuf>,
-    /// Confluent-compatible schema registry URL, for wire-format alerts.
-    pub schema_registry: Option<String>,
-    /// Directory with the SFD dust maps (E(B−V) is NULL without one).
-    pub dust_dir: Option<PathBuf>,
-    /// Catalogue store for context classification (default `<data>/catalogues`); without
-    /// catalogues there is no context stage.
-    pub catalogue_dir: Option<PathBuf>,
-    pub decode_workers: usize,
-    /// Alerts per lightcurve-store transaction.
-    pub ingest_batch: usize,
-    /// Alerts per filter batch (Lasair: 10,000).
-    pub filter_batch: usize,
-    /// A filter batch closes when no alert has come for this long...
-    pub filter_idle: Duration,
-    /// ...or when its first alert has waited this long.
-    pub filter_max_age: Duration,
-    /// Rows per filter run, and how long one filter may run on one batch.
-    pub filter_row_limit: u64,
-    pub filter_time_limit: Duration,
-    /// Where filter results go.
-    pub delivery: crate::delivery::DeliveryConfig,
-    /// PostgreSQL connection string for the lightcurve store (e.g. `host=db user=solas
-    /// dbname=solas`); None keeps it in `<data>/lightcurves.db`.
-    pub lightcurves_url: Option<String>,
-    /// The main database (objects, classifications, filters, watchlists, annotations,
-    /// context cache): a PostgreSQL connection string, shared by every context and filter
-    /// worker of a scale-out deployment; None keeps it in `<data>/solas.db`.
-    pub main_db: Option<Target>,
-    /// On PostgreSQL, the connection string of the read-only role user filters run as
-    /// (None: the main database's).
-    pub filter_db_url: Option<String>,
-    /// `s3://bucket[/prefix]` for cutouts in an S3-compatible store (None: pack files under
-    /// `<data>/cutouts`), with its options (endpoint, allow_http, keys, region; the `AWS_*`
-    /// environment variables are read too).
-    pub cutouts_url: Option<String>,
-    pub cutouts_options: Vec<(String, String)>,
-    /// A webhook (Slack-compatible: a JSON `{"text": …}` POST) told when the run fails,
-    /// when Kafka stays unreachable for `alert_after`, and when a worker on this data
-    /// directory stops reporting without a clean exit.
-    pub alert_webhook: Option<String>,
-    pub alert_after: Duration,
-    /// The longest wait between two tries of a write to an unavailable store.
-    pub retry_max_backoff: Duration,
-    /// Which stages this process runs.
-    pub role: Role,
-    /// Kafka topic that rejected payloads are also published to, with the reason.
-    #[cfg(feature = "kafka")]
-    pub dead_letter: Option<crate::publish::PublishConfig>,
-    /// Counters to fill (e.g. shared with the `/metrics` endpoint); a fresh set if None.
-    pub stats: Option<Arc<Stats>>,
-    /// Print a progress line on stderr (only when it is a terminal).
-    pub progress: bool,
-}
-
-/// Which stages a process runs. The embedded default runs them all; in a scale-out
-/// deployment `Ingest` processes publish stored alerts to an internal topic that `Process`
-/// processes (context, filter, delivery) consume, each role a consumer group of its own.
-#[derive(Debug, Clone, Default)]
-pub enum Role {
-    #[default]
-    All,
-    /// Decode, store cutouts and lightcurves, publish the cutout-free alert.
-    #[cfg(feature = "kafka")]
-    Ingest(crate::publish::PublishConfig),
-    /// Read alerts published by ingest workers, classify their context and publish them on
-    /// (with the classification) for `Filter` workers.
-    #[cfg(feature = "kafka")]
-    Context(crate::publish::PublishConfig),
-    /// Read published alerts (JSON) and run context, filter and delivery on them; the
-    /// lightcurves are already stored.
-    Process,
-    /// Read alerts published by context workers and run filter and delivery on them.
-    Filter,
-}
-
-impl Role {
-    /// The role's name, as the `solas` subcommand that runs it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Role::All => "run",
-            #[cfg(feature = "kafka")]
-            Role::Ingest(_) => "ingest",
-            #[cfg(feature = "kafka")]
-            Role::Context(_) => "context",
-            Role::Process => "process",
-            Role::Filter => "filter",
-        }
-    }
-
-    /// What the role reads: the survey's alerts where they enter, else what the upstream
-    /// workers published.
-    pub fn payload(&self) -> crate::ingest::decode::Payload {
-        if self.stores() {
-            crate::ingest::decode::Payload::Survey
-        } else {
-            crate::ingest::decode::Payload::Published
-        }
-    }
-
-    /// Whether this role writes lightcurves and cutouts (only where alerts enter).
-    fn stores(&self) -> bool {
-        matches!(self, Role::All) || self.publishes_stored()
-    }
-
-    #[cfg(feature = "kafka")]
-    fn publishes_stored(&self) -> bool {
-        matches!(self, Role::Ingest(_))
-    }
-
-    #[cfg(not(feature = "kafka"))]
-    fn publishes_stored(&self) -> bool {
-        false
-    }
-}
-
-impl RunConfig {
-    /// Where the main database is.
-    pub fn main_target(&self) -> Target {
-        self.main_db
-            .clone()
-            .unwrap_or_else(|| Target::Sqlite(self.data_dir.join("solas.db")))
-    }
-
-    pub fn new(data_dir: &Path, input: Input) -> RunConfig {
-        RunConfig {
-            data_dir: data_dir.to_path_buf(),
-            input,
-            schema_dir: None,
-            schema_registry: None,
-            dust_dir: None,
-            catalogue_dir: None,
-            decode_workers: thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-            ingest_batch: 500,
-            filter_batch: 10_000,
-            filter_idle: Duration::from_millis(200),
-            filter_max_age: Duration::from_secs(1),
-            filter_row_limit: 1000,
-            filter_time_limit: Duration::from_secs(5),
-            delivery: Default::default(),
-            role: Role::All,
-            lightcurves_url: None,
-            main_db: None,
-            filter_db_url: None,
-            alert_webhook: None,
-            alert_after: Duration::from_secs(60),
-            retry_max_backoff: Duration::from_secs(5),
-            cutouts_url: None,
-            cutouts_options: Vec::new(),
-            stats: None,
-            #[cfg(feature = "kafka")]
-            dead_letter: None,
-            progress: true,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -231,159 +55,6 @@ pub enum RunError {
     /// stored nor acknowledged; a Kafka source reads them again, files must be run again.
     #[error("stopped during a store outage: {0} alerts were not stored (nothing was rejected or committed for them)")]
     Outage(u64),
-}
-
-/// What a run did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    pub source: String,
-    pub payloads: u64,
-    pub alerts: u64,
-    pub stored: u64,
-    /// Alerts published for the downstream stages (ingest processes only).
-    pub published: u64,
-    pub detections: u64,
-    pub forced: u64,
-    pub non_detections: u64,
-    pub cutouts: u64,
-    pub cutout_bytes: u64,
-    pub object_writes: u64,
-    /// Objects the context stage classified, and answers it took from its cache.
-    pub classified: u64,
-    pub context_cache_hits: u64,
-    /// User filter runs, the rows they returned, and runs that failed or timed out.
-    pub filter_runs: u64,
-    pub filter_rows: u64,
-    pub filter_failures: u64,
-    /// Seconds spent running user filters (all of them, all batches).
-    pub user_filter_seconds: f64,
-    /// Filter runs triggered by annotations (included in `filter_runs`).
-    pub annotation_runs: u64,
-    /// Watchlist cone, watchmap and GW-event hits, and seconds spent finding them.
-    pub watch_hits: u64,
-    pub watch_seconds: f64,
-    /// Records delivered (Kafka, webhook, email queue), failed deliveries, and records
-    /// held back by daily byte quotas.
-    pub delivered: u64,
-    pub delivery_failures: u64,
-    pub quota_rejected: u64,
-    pub solar_system: u64,
-    pub batches: u64,
-    pub rejected: BTreeMap<&'static str, u64>,
-    /// Seconds each stage spent working: decode (all workers), store, context, filter.
-    pub busy: [f64; 4],
-    /// Receipt-to-commit latency of the alerts.
-    pub latency: crate::stats::Percentiles,
-    /// Rows now in each main-database table.
-    pub tables: Vec<(String, u64)>,
-    pub elapsed: Duration,
-}
-
-impl Summary {
-    pub fn rejected_total(&self) -> u64 {
-        self.rejected.values().sum()
-    }
-
-    pub fn alerts_per_second(&self) -> f64 {
-        self.alerts as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
-impl std::fmt::Display for Summary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let line = |f: &mut std::fmt::Formatter<'_>, label: &str, value: String| {
-            writeln!(f, "{label:<20}{value}")
-        };
-        line(f, "source:", self.source.clone())?;
-        line(f, "payloads read:", self.payloads.to_string())?;
-        line(f, "alerts decoded:", self.alerts.to_string())?;
-        line(f, "alerts stored:", self.stored.to_string())?;
-        if self.published > 0 {
-            line(f, "alerts published:", self.published.to_string())?;
-        }
-        line(f, "new detections:", self.detections.to_string())?;
-        line(f, "new forced phot.:", self.forced.to_string())?;
-        line(f, "new non-detections:", self.non_detections.to_string())?;
-        line(
-            f,
-            "cutouts stored:",
-            format!(
-                "{} ({:.1} MB compressed)",
-                self.cutouts,
-                self.cutout_bytes as f64 / 1e6
-            ),
-        )?;
-        line(
-            f,
-            "objects written:",
-            format!(
-                "{} (in {} batches; {} solar-system alerts have no object)",
-                self.object_writes, self.batches, self.solar_system
-            ),
-        )?;
-        for (table, n) in &self.tables {
-            writeln!(f, "  {table:<30}{n} rows")?;
-        }
-        line(
-            f,
-            "context:",
-            format!(
-                "{} objects classified, {} answers from the cache",
-                self.classified, self.context_cache_hits
-            ),
-        )?;
-        line(
-            f,
-            "watch hits:",
-            format!(
-                "{} (watchlist cones, watchmaps, GW events; {:.2} s)",
-                self.watch_hits, self.watch_seconds
-            ),
-        )?;
-        line(
-            f,
-            "user filters:",
-            format!(
-                "{} runs ({} on annotations), {} rows, {} failed",
-                self.filter_runs, self.annotation_runs, self.filter_rows, self.filter_failures
-            ),
-        )?;
-        line(
-            f,
-            "delivered:",
-            format!(
-                "{} records, {} failed deliveries, {} held back by quotas",
-                self.delivered, self.delivery_failures, self.quota_rejected
-            ),
-        )?;
-        line(f, "rejected:", self.rejected_total().to_string())?;
-        for (reason, n) in &self.rejected {
-            writeln!(f, "  {reason:<18}{n}")?;
-        }
-        line(
-            f,
-            "latency (ms):",
-            format!(
-                "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
-                self.latency.p50, self.latency.p90, self.latency.p99, self.latency.max
-            ),
-        )?;
-        line(
-            f,
-            "stage busy (s):",
-            format!(
-                "decode {:.2} (all workers)  store {:.2}  context {:.2}  filter {:.2}",
-                self.busy[0], self.busy[1], self.busy[2], self.busy[3]
-            ),
-        )?;
-        write!(
-            f,
-            "{:<20}{:.2} s ({:.0} alerts/s)",
-            "elapsed:",
-            self.elapsed.as_secs_f64(),
-            self.alerts_per_second()
-        )
-    }
 }
 
 /// The context classifier over the configured catalogue store, if it holds catalogues.
@@ -412,7 +83,7 @@ fn start_context(
     let Some(classifier) = classifier(config)? else {
         return Ok(input);
     };
-    let (tx, rx) = crossbeam_channel::bounded(1024);
+    let (tx, rx) = crate::queues::classified();
     let stage = ContextStage {
         classifier,
         cache: Box::new(DbContextCache::connect(&config.main_target())?),
@@ -463,8 +134,7 @@ fn start_downstream(
         filters: Some(Box::new(engine)),
         retry: retry.clone(),
     };
-    // A few batches of results may wait for delivery; more would only hold alerts unacked.
-    let (work_tx, work_rx) = crossbeam_channel::bounded(4);
+    let (work_tx, work_rx) = crate::queues::results();
     handles.push((
         "filter",
         thread::spawn(move || Ok(filter.run(filter_rx, work_tx)?)),
@@ -627,11 +297,11 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         );
     }
 
-    let cap = 1024;
-    let (raw_tx, raw_rx) = crossbeam_channel::bounded(cap);
-    let (decoded_tx, decoded_rx) = crossbeam_channel::bounded(cap);
-    let (stored_tx, stored_rx) = crossbeam_channel::bounded(config.filter_batch.max(cap));
-    let (ack_tx, ack_rx) = crossbeam_channel::unbounded();
+    // The queues between the stages: `queues` says what each holds and why its size.
+    let (raw_tx, raw_rx) = crate::queues::raw();
+    let (decoded_tx, decoded_rx) = crate::queues::decoded();
+    let (stored_tx, stored_rx) = crate::queues::stored(config.filter_batch);
+    let (ack_tx, ack_rx) = crate::queues::acks();
 
     let mut handles: Vec<(&str, thread::JoinHandle<Result<(), RunError>>)> = Vec::new();
     let rejected = Rejected::new(&data.join("rejected"));
