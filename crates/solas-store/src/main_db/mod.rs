@@ -13,6 +13,7 @@ pub mod filters;
 pub mod limits;
 mod schema;
 pub mod watch;
+pub mod watch_matcher;
 
 pub use context_cache::DbContextCache;
 

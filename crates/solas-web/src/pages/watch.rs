@@ -225,7 +225,7 @@ pub(crate) async fn upload_watchlist(
         match store.add_watchlist(user, &name, &description, public, radius, &cones) {
             Ok(id) => {
                 // Objects already stored are matched now; new alerts by the pipeline.
-                let hits = solas_pipeline::filter::watch::retro_match_on(
+                let hits = solas_store::main_db::watch_matcher::retro_match_on(
                     &st.shared.config.main_target(),
                     &st.shared.config.data_dir,
                 )?;
@@ -322,7 +322,7 @@ pub(crate) async fn upload_watchmap(
         let mut store = WatchStore::connect(&st.shared.config.main_target())?;
         match store.add_watchmap(user, &name, &description, public, &moc.to_fits(), area) {
             Ok(id) => {
-                solas_pipeline::filter::watch::retro_match_on(
+                solas_store::main_db::watch_matcher::retro_match_on(
                     &st.shared.config.main_target(),
                     &st.shared.config.data_dir,
                 )?;

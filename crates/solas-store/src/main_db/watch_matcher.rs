@@ -1,0 +1,220 @@
+//! Where watchlist, watchmap, TNS and gravitational-wave matches happen. The filter stage
+//! asks a [`WatchMatcher`] about each batch's objects before the user filters run, so a
+//! filter naming `watchlist:N` sees this batch's hits. The matcher's indexes are built from
+//! the main database and rebuilt when its watch version changes (a watchlist saved, a TNS
+//! import, a new event), so what users add is live within seconds. [`retro_match`] runs
+//! the same matching over every stored object, for lists added after their objects.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::watch::{Hits, MmaEvent, ObjectRef, StoredPosition, WatchStore};
+use crate::db::Target;
+use crate::StoreError;
+use solas_watch::{parse_moc, ConeIndex, Skymap, WatchmapIndex};
+
+/// How often the matcher asks whether anything changed.
+const REFRESH: Duration = Duration::from_secs(2);
+
+/// An object's position at the time of matching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Position {
+    pub object: ObjectRef,
+    pub ra: f64,
+    pub dec: f64,
+    /// When it was detected (MJD), for the events' time windows.
+    pub mjd: Option<f64>,
+    /// Host distance (Mpc), for the 3-D skymap density.
+    pub distance_mpc: Option<f64>,
+}
+
+impl From<StoredPosition> for Position {
+    fn from(p: StoredPosition) -> Self {
+        Position {
+            object: p.object,
+            ra: p.ra,
+            dec: p.dec,
+            mjd: p.last_mjd,
+            distance_mpc: p.distance_mpc,
+        }
+    }
+}
+
+pub struct WatchMatcher {
+    data_dir: PathBuf,
+    store: WatchStore,
+    version: Option<i64>,
+    checked: Option<Instant>,
+    cones: ConeIndex,
+    maps: WatchmapIndex,
+    events: Vec<(MmaEvent, Arc<Skymap>)>,
+}
+
+impl WatchMatcher {
+    /// The matcher over the main database in `<data_dir>/solas.db`.
+    pub fn open(data_dir: &Path) -> Result<WatchMatcher, StoreError> {
+        Self::connect(&Target::Sqlite(data_dir.join("solas.db")), data_dir)
+    }
+
+    /// The matcher over the main database at `main_db`; events' skymap files are read
+    /// under `data_dir`.
+    pub fn connect(main_db: &Target, data_dir: &Path) -> Result<WatchMatcher, StoreError> {
+        let mut m = WatchMatcher {
+            data_dir: data_dir.to_path_buf(),
+            store: WatchStore::connect(main_db)?,
+            version: None,
+            checked: None,
+            cones: ConeIndex::builder().build(),
+            maps: WatchmapIndex::new(),
+            events: Vec::new(),
+        };
+        m.refresh()?;
+        Ok(m)
+    }
+
+    /// Rebuild the indexes if the watch version moved (checked at most every [`REFRESH`]).
+    pub fn refresh(&mut self) -> Result<(), StoreError> {
+        if self.checked.is_some_and(|t| t.elapsed() < REFRESH) {
+            return Ok(());
+        }
+        self.checked = Some(Instant::now());
+        let version = self.store.version()?;
+        if self.version == Some(version) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let mut builder = ConeIndex::builder();
+        let mut bad = 0u64;
+        self.store
+            .for_each_cone(|wl_id, cone_id, ra, dec, radius| {
+                if builder.push(wl_id, cone_id, ra, dec, radius).is_err() {
+                    bad += 1;
+                }
+            })?;
+        if bad > 0 {
+            log::warn!("{bad} stored watchlist cone(s) are invalid and were left out");
+        }
+        self.cones = builder.build();
+        let mut maps = WatchmapIndex::new();
+        for (ar_id, bytes) in self.store.active_mocs()? {
+            match parse_moc(&bytes) {
+                Ok(moc) => maps.insert(ar_id, moc),
+                Err(e) => log::error!("watchmap {ar_id} cannot be read: {e}"),
+            }
+        }
+        self.maps = maps;
+        let mut events = Vec::new();
+        for event in self.store.events()? {
+            // A loaded skymap is kept: they are large, and an event's map never changes.
+            if let Some((_, map)) = self.events.iter().find(|(e, _)| e.mw_id == event.mw_id) {
+                events.push((event, map.clone()));
+                continue;
+            }
+            let path = self.data_dir.join(&event.skymap_path);
+            match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| Skymap::from_fits(&b).map_err(|e| e.to_string()))
+            {
+                Ok(map) => events.push((event, Arc::new(map))),
+                Err(e) => log::error!("event {} skymap {}: {e}", event.name, path.display()),
+            }
+        }
+        self.events = events;
+        self.version = Some(version);
+        log::info!(
+            "watch indexes rebuilt in {:.2} s: {} cones, {} watchmaps, {} events",
+            started.elapsed().as_secs_f64(),
+            self.cones.len(),
+            self.maps.len(),
+            self.events.len()
+        );
+        Ok(())
+    }
+
+    /// Every cone, watchmap and event containing each position.
+    pub fn find(&self, positions: &[Position]) -> Hits {
+        let mut hits = Hits::default();
+        let mut cone_hits = Vec::new();
+        for p in positions {
+            if !(p.ra.is_finite() && p.dec.is_finite()) {
+                continue;
+            }
+            cone_hits.clear();
+            self.cones.matches_into(p.ra, p.dec, &mut cone_hits);
+            for h in &cone_hits {
+                hits.cones
+                    .push((p.object.clone(), h.wl_id, h.cone_id, h.arcsec));
+            }
+            for ar_id in self.maps.containing(p.ra, p.dec) {
+                hits.areas.push((p.object.clone(), ar_id));
+            }
+            for (event, map) in &self.events {
+                let in_window = p.mjd.is_some_and(|t| {
+                    t >= event.event_mjd && t <= event.event_mjd + event.window_days
+                });
+                if !in_window {
+                    continue;
+                }
+                let Some(loc) = map.locate(p.ra, p.dec) else {
+                    continue;
+                };
+                if loc.contour_percent > 90.0 {
+                    continue;
+                }
+                let pd3 = p.distance_mpc.and_then(|d| map.density_3d(p.ra, p.dec, d));
+                hits.mma.push((
+                    p.object.clone(),
+                    event.mw_id,
+                    loc.contour_percent,
+                    loc.prob_density_2d,
+                    pd3,
+                ));
+            }
+        }
+        hits
+    }
+
+    /// Every match with the indexes brought up to date first; the caller stores them.
+    pub fn find_current(&mut self, positions: &[Position]) -> Result<Hits, StoreError> {
+        self.refresh()?;
+        Ok(self.find(positions))
+    }
+
+    /// Match and store; returns what was found.
+    pub fn match_and_store(&mut self, positions: &[Position]) -> Result<Hits, StoreError> {
+        let hits = self.find_current(positions)?;
+        self.store.write_hits(&hits)?;
+        Ok(hits)
+    }
+
+    /// Force the next [`refresh`](Self::refresh) to look at the database now.
+    pub fn invalidate(&mut self) {
+        self.checked = None;
+    }
+}
+
+/// Match every stored object against every watchlist, watchmap and event, and store the
+/// hits (existing hits are replaced, so this is safe to repeat).
+pub fn retro_match(data_dir: &Path) -> Result<Hits, StoreError> {
+    retro_match_on(&Target::Sqlite(data_dir.join("solas.db")), data_dir)
+}
+
+/// [`retro_match`] on the main database at `main_db`.
+pub fn retro_match_on(main_db: &Target, data_dir: &Path) -> Result<Hits, StoreError> {
+    let mut matcher = WatchMatcher::connect(main_db, data_dir)?;
+    let positions: Vec<Position> = matcher
+        .store
+        .positions()?
+        .into_iter()
+        .map(Position::from)
+        .collect();
+    let mut all = Hits::default();
+    for chunk in positions.chunks(10_000) {
+        let hits = matcher.match_and_store(chunk)?;
+        all.cones.extend(hits.cones);
+        all.areas.extend(hits.areas);
+        all.mma.extend(hits.mma);
+    }
+    Ok(all)
+}
