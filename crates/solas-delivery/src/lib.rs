@@ -232,7 +232,7 @@ pub enum DeliveryError {
     },
     #[error("email: {0}")]
     Email(String),
-    #[error("sqlite: {0}")]
+    #[error("database: {0}")]
     Store(#[from] solas_store::StoreError),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

@@ -50,22 +50,25 @@ pub struct DeliveryConfig {
 
 /// The sink every filter result goes through: Kafka, webhook or email queue, behind the
 /// quota ledger in the main database.
-pub fn build_sink(main_db: &Target, config: &DeliveryConfig) -> Result<Box<dyn Sink>, String> {
-    let open = || solas_store::main_db::connect(main_db).map_err(|e| e.to_string());
+pub fn build_sink(
+    main_db: &Target,
+    config: &DeliveryConfig,
+) -> Result<Box<dyn Sink>, DeliveryError> {
+    let open = || solas_store::main_db::connect(main_db);
     let kafka = match &config.kafka {
-        Some(k) => Some(KafkaSink::new(k).map_err(|e| e.to_string())?),
+        Some(k) => Some(KafkaSink::new(k)?),
         None => None,
     };
     let router = Router {
         kafka,
         webhook: Some(WebhookSink::new(config.webhook.clone())),
         // Queueing needs no SMTP server; the address is only used by `send_digests`.
-        email: Some(
-            solas_delivery::EmailQueue::new(open()?, SmtpConfig::new("localhost", 25, "", ""))
-                .map_err(|e| e.to_string())?,
-        ),
+        email: Some(solas_delivery::EmailQueue::new(
+            open()?,
+            SmtpConfig::new("localhost", 25, "", ""),
+        )?),
     };
-    let ledger = DbLedger::new(open()?).map_err(|e| e.to_string())?;
+    let ledger = DbLedger::new(open()?)?;
     Ok(Box::new(QuotaSink::new(router, ledger)))
 }
 

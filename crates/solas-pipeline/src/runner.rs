@@ -47,6 +47,8 @@ pub enum RunError {
     Catalogue(#[from] solas_catalogue::CatalogueError),
     #[error("user filters: {0}")]
     Filters(String),
+    #[error("delivery: {0}")]
+    Delivery(#[from] solas_delivery::DeliveryError),
     #[error("publishing: {0}")]
     Publish(String),
     #[error("a stage thread panicked: {0}")]
@@ -140,7 +142,7 @@ fn start_downstream(
         thread::spawn(move || Ok(filter.run(filter_rx, work_tx)?)),
     ));
     let delivery = crate::delivery::DeliveryStage {
-        sink: crate::delivery::build_sink(&main_db, &config.delivery).map_err(RunError::Filters)?,
+        sink: crate::delivery::build_sink(&main_db, &config.delivery)?,
         reports: solas_store::main_db::filters::FilterStore::connect(&main_db)?,
         stats: stats.clone(),
         retry: retry.clone(),
@@ -177,7 +179,7 @@ fn start_publisher(
         stored_rx
     };
     let publisher =
-        crate::publish::Publisher::new(publish, stats.clone()).map_err(RunError::Filters)?;
+        crate::publish::Publisher::new(publish, stats.clone()).map_err(RunError::Publish)?;
     let acks = ack_tx.clone();
     let retry = retry.clone();
     handles.push((
