@@ -216,7 +216,6 @@ fn worker(stage: &Stage, brokers: &str, dir: &Path, env: &[(String, String)]) ->
         .args(["-q", "--kafka", brokers, "--topic", stage.topic])
         .args(["--group", group])
         .args(["--data", dir.to_str().unwrap()])
-        .args(["--schema-dir", schema_dir.to_str().unwrap()])
         // A killed member's partitions move on at its session timeout: keep it short.
         .args(["--kafka-option", "session.timeout.ms=6000"])
         .args(["--kafka-option", "heartbeat.interval.ms=500"])
@@ -226,6 +225,10 @@ fn worker(stage: &Stage, brokers: &str, dir: &Path, env: &[(String, String)]) ->
         .stderr(log);
     if let Some(topic) = stage.publish {
         cmd.args(["--publish-topic", topic]);
+    }
+    // Only ingest decodes the survey's alerts (the other roles take no schema options).
+    if group == "ingest" {
+        cmd.args(["--schema-dir", schema_dir.to_str().unwrap()]);
     }
     cmd.spawn().unwrap()
 }

@@ -119,7 +119,7 @@ pub enum FilterAction {
     /// Scale-out filter worker: features, watch matching, user filters and delivery for
     /// alerts that `solas context` workers published (the same as `solas process
     /// --classified`). Copies share the consumer group.
-    Run(Box<super::run::RunArgs>),
+    Run(Box<super::run::DownstreamArgs>),
 }
 
 /// What a filter may name (watchlists, watchmaps, annotators) in the main database.

@@ -11,12 +11,11 @@ use solas_pipeline::runner::{Input, RunConfig};
 
 use super::SchemaArgs;
 
-#[derive(Args, Debug)]
-pub struct RunArgs {
-    /// Alert files, directories (every *.avro below them) or glob patterns.
-    pub inputs: Vec<String>,
-    /// Read from Kafka instead: bootstrap brokers, e.g. localhost:9092.
-    #[arg(long, requires_all = ["topic", "group"], conflicts_with = "inputs")]
+/// Where a worker reads from Kafka.
+#[derive(Args, Debug, Clone)]
+pub struct KafkaInputArgs {
+    /// Read from Kafka: bootstrap brokers, e.g. localhost:9092.
+    #[arg(long, requires_all = ["topic", "group"])]
     pub kafka: Option<String>,
     /// Kafka topic to consume.
     #[arg(long)]
@@ -35,35 +34,15 @@ pub struct RunArgs {
     /// Extra librdkafka setting, KEY=VALUE (repeatable).
     #[arg(long = "kafka-option", value_name = "KEY=VALUE")]
     pub kafka_options: Vec<String>,
-    /// Where the database, lightcurves and cutouts are kept.
+}
+
+/// Where the stores are.
+#[derive(Args, Debug, Clone)]
+pub struct StoresArgs {
+    /// Where the database, lightcurves and cutouts are kept (and the catalogues, skymaps
+    /// and rejected alerts, whatever the backends).
     #[arg(long, default_value = "./solas-data")]
     pub data: PathBuf,
-    #[command(flatten)]
-    pub schemas: SchemaArgs,
-    /// Directory holding the SFD dust maps (SFD_dust_4096_ngp.fits and _sgp.fits); without
-    /// it E(B−V) is NULL.
-    #[arg(long, env = "SOLAS_DUST_DIR")]
-    pub dust_dir: Option<PathBuf>,
-    /// Catalogue store for context classification (default: <data>/catalogues, filled by
-    /// `solas catalogue add`). Without catalogues there is no context stage.
-    #[arg(long, env = "SOLAS_CATALOGUES")]
-    pub catalogues: Option<PathBuf>,
-    /// Decoding threads (default: one per core).
-    #[arg(long)]
-    pub workers: Option<usize>,
-    /// Alerts per filter batch.
-    #[arg(long, default_value_t = 10_000)]
-    pub batch: usize,
-    /// Rows one filter may return per batch.
-    #[arg(long, default_value_t = 1000)]
-    pub filter_row_limit: u64,
-    /// Seconds one filter may run on one batch before it is stopped and reported.
-    #[arg(long, default_value_t = 5.0)]
-    pub filter_time_limit: f64,
-    /// Also publish alerts that cannot be decoded to this Kafka topic (on the --kafka
-    /// brokers), with the reason, detail and origin as headers.
-    #[arg(long, requires = "kafka")]
-    pub dead_letter_topic: Option<String>,
     /// Keep lightcurves in PostgreSQL (a connection string such as
     /// "host=127.0.0.1 user=postgres dbname=solas") instead of <data>/lightcurves.db.
     #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
@@ -73,10 +52,6 @@ pub struct RunArgs {
     /// worker, instead of <data>/solas.db.
     #[arg(long, env = "SOLAS_MAIN_DB")]
     pub main_db: Option<String>,
-    /// With --main-db on PostgreSQL: the connection string of the read-only role that user
-    /// filters run as (default: the --main-db one; see docs/operations.md).
-    #[arg(long, env = "SOLAS_FILTER_DB", requires = "main_db")]
-    pub filter_db: Option<String>,
     /// Keep cutouts in an S3-compatible store, `s3://bucket[/prefix]`, instead of
     /// <data>/cutouts (endpoint and keys from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, …;
     /// AWS_ALLOW_HTTP=true for a plain http:// endpoint).
@@ -88,6 +63,55 @@ pub struct RunArgs {
     /// past it Solas itself waits for the store, rejecting nothing).
     #[arg(long = "cutouts-option", value_name = "KEY=VALUE")]
     pub cutouts_options: Vec<String>,
+}
+
+/// Decoding the survey's alerts (where they enter).
+#[derive(Args, Debug, Clone)]
+pub struct DecodeArgs {
+    #[command(flatten)]
+    pub schemas: SchemaArgs,
+    /// Decoding threads (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+}
+
+/// The context stage.
+#[derive(Args, Debug, Clone)]
+pub struct ContextStageArgs {
+    /// Catalogue store for context classification (default: <data>/catalogues, filled by
+    /// `solas catalogue add`). Without catalogues there is no context stage.
+    #[arg(long, env = "SOLAS_CATALOGUES")]
+    pub catalogues: Option<PathBuf>,
+}
+
+/// Features, matching, user filters and delivery.
+#[derive(Args, Debug, Clone)]
+pub struct FilterStageArgs {
+    /// Directory holding the SFD dust maps (SFD_dust_4096_ngp.fits and _sgp.fits); without
+    /// it E(B−V) is NULL.
+    #[arg(long, env = "SOLAS_DUST_DIR")]
+    pub dust_dir: Option<PathBuf>,
+    /// Alerts per filter batch.
+    #[arg(long, default_value_t = 10_000)]
+    pub batch: usize,
+    /// Rows one filter may return per batch.
+    #[arg(long, default_value_t = 1000)]
+    pub filter_row_limit: u64,
+    /// Seconds one filter may run on one batch before it is stopped and reported.
+    #[arg(long, default_value_t = 5.0)]
+    pub filter_time_limit: f64,
+    /// With --main-db on PostgreSQL: the connection string of the read-only role that user
+    /// filters run as (default: the --main-db one; see docs/operations.md).
+    #[arg(long, env = "SOLAS_FILTER_DB", requires = "main_db")]
+    pub filter_db: Option<String>,
+    /// Brokers for the filters' Kafka topics (default: the --kafka input brokers, if any).
+    #[arg(long)]
+    pub output_kafka: Option<String>,
+}
+
+/// Running the process: telling the operator, serving, the progress line.
+#[derive(Args, Debug, Clone)]
+pub struct OpsArgs {
     /// Operator alert hook: a Slack-compatible webhook URL told when the run stops on an
     /// error (a database that cannot be opened), when Kafka or a store (S3, PostgreSQL, the
     /// disk) stays unavailable for --alert-after seconds and when it is back, and when a
@@ -97,9 +121,6 @@ pub struct RunArgs {
     /// Seconds Kafka or a store may stay unavailable before the alert hook is told.
     #[arg(long, default_value_t = 60)]
     pub alert_after: u64,
-    /// Brokers for the filters' Kafka topics (default: the --kafka input brokers, if any).
-    #[arg(long)]
-    pub output_kafka: Option<String>,
     /// Also serve the REST API on this address while running (e.g. 127.0.0.1:8080).
     #[arg(long)]
     pub serve: Option<std::net::SocketAddr>,
@@ -109,13 +130,45 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Alert files, directories (every *.avro below them) or glob patterns.
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub kafka: KafkaInputArgs,
+    #[command(flatten)]
+    pub stores: StoresArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+    /// Also publish alerts that cannot be decoded to this Kafka topic (on the --kafka
+    /// brokers), with the reason, detail and origin as headers.
+    #[arg(long, requires = "kafka")]
+    pub dead_letter_topic: Option<String>,
+    #[command(flatten)]
+    pub context: ContextStageArgs,
+    #[command(flatten)]
+    pub filter: FilterStageArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct IngestArgs {
     /// Internal topic the stored, cutout-free alerts are published to (as JSON, keyed by
     /// object) for `solas process` workers.
     #[arg(long, default_value = "solas-stored")]
     pub publish_topic: String,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub kafka: KafkaInputArgs,
+    #[command(flatten)]
+    pub stores: StoresArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+    /// Also publish alerts that cannot be decoded to this Kafka topic (on the --kafka
+    /// brokers), with the reason, detail and origin as headers.
+    #[arg(long, requires = "kafka")]
+    pub dead_letter_topic: Option<String>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// `solas ingest`: decode, store cutouts and lightcurves, publish; one of N workers in a
@@ -123,7 +176,7 @@ pub struct IngestArgs {
 #[cfg(feature = "kafka")]
 pub fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let brokers = args
-        .run
+        .kafka
         .kafka
         .clone()
         .context("solas ingest reads Kafka: give --kafka BROKERS --topic T --group G")?;
@@ -132,7 +185,19 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         topic: args.publish_topic.clone(),
         extra: Vec::new(),
     });
-    run_as(args.run, role)
+    start(
+        Parts {
+            inputs: Vec::new(),
+            kafka: args.kafka,
+            stores: args.stores,
+            decode: Some(args.decode),
+            dead_letter_topic: args.dead_letter_topic,
+            context: None,
+            filter: None,
+            ops: args.ops,
+        },
+        role,
+    )
 }
 
 #[derive(Args, Debug)]
@@ -142,14 +207,20 @@ pub struct ContextArgs {
     #[arg(long, default_value = "solas-classified")]
     pub publish_topic: String,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub kafka: KafkaInputArgs,
+    #[command(flatten)]
+    pub stores: StoresArgs,
+    #[command(flatten)]
+    pub context: ContextStageArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// `solas context`: classify the alerts `solas ingest` published and publish them on.
 #[cfg(feature = "kafka")]
 pub fn context(args: ContextArgs) -> anyhow::Result<()> {
     let brokers = args
-        .run
+        .kafka
         .kafka
         .clone()
         .context("solas context reads Kafka: give --kafka BROKERS --topic T --group G")?;
@@ -158,7 +229,34 @@ pub fn context(args: ContextArgs) -> anyhow::Result<()> {
         topic: args.publish_topic.clone(),
         extra: Vec::new(),
     });
-    run_as(args.run, role)
+    start(
+        Parts {
+            inputs: Vec::new(),
+            kafka: args.kafka,
+            stores: args.stores,
+            decode: None,
+            dead_letter_topic: None,
+            context: Some(args.context),
+            filter: None,
+            ops: args.ops,
+        },
+        role,
+    )
+}
+
+/// The stages after ingest, as `solas process` and `solas filter run` run them.
+#[derive(Args, Debug)]
+pub struct DownstreamArgs {
+    #[command(flatten)]
+    pub kafka: KafkaInputArgs,
+    #[command(flatten)]
+    pub stores: StoresArgs,
+    #[command(flatten)]
+    pub context: ContextStageArgs,
+    #[command(flatten)]
+    pub filter: FilterStageArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 #[derive(Args, Debug)]
@@ -168,7 +266,7 @@ pub struct ProcessArgs {
     #[arg(long)]
     pub classified: bool,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub run: DownstreamArgs,
 }
 
 /// `solas process`: context (unless --classified), features, matching, filters and delivery
@@ -176,7 +274,7 @@ pub struct ProcessArgs {
 /// already stored).
 pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.run.kafka.is_some(),
+        args.run.kafka.kafka.is_some(),
         "solas process reads an upstream workers' topic: give --kafka BROKERS --topic T --group G"
     );
     let role = if args.classified {
@@ -184,56 +282,109 @@ pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
     } else {
         solas_pipeline::runner::Role::Process
     };
-    run_as(args.run, role)
+    let run = args.run;
+    start(
+        Parts {
+            inputs: Vec::new(),
+            kafka: run.kafka,
+            stores: run.stores,
+            decode: None,
+            dead_letter_topic: None,
+            context: Some(run.context),
+            filter: Some(run.filter),
+            ops: run.ops,
+        },
+        role,
+    )
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    run_as(args, solas_pipeline::runner::Role::All)
+    anyhow::ensure!(
+        args.kafka.kafka.is_none() || args.inputs.is_empty(),
+        "give alert files or --kafka, not both"
+    );
+    start(
+        Parts {
+            inputs: args.inputs,
+            kafka: args.kafka,
+            stores: args.stores,
+            decode: Some(args.decode),
+            dead_letter_topic: args.dead_letter_topic,
+            context: Some(args.context),
+            filter: Some(args.filter),
+            ops: args.ops,
+        },
+        solas_pipeline::runner::Role::All,
+    )
 }
 
-fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<()> {
-    let input = match (&args.kafka, args.inputs.is_empty()) {
-        (Some(brokers), _) => kafka_input(&args, brokers)?,
+/// The option groups a role was given; a role without a stage has no options for it.
+struct Parts {
+    inputs: Vec<String>,
+    kafka: KafkaInputArgs,
+    stores: StoresArgs,
+    decode: Option<DecodeArgs>,
+    dead_letter_topic: Option<String>,
+    context: Option<ContextStageArgs>,
+    filter: Option<FilterStageArgs>,
+    ops: OpsArgs,
+}
+
+fn start(args: Parts, role: solas_pipeline::runner::Role) -> anyhow::Result<()> {
+    let input = match (&args.kafka.kafka, args.inputs.is_empty()) {
+        (Some(brokers), _) => kafka_input(&args.kafka, brokers)?,
         (None, false) => Input::Files(args.inputs.clone()),
         (None, true) => {
             bail!("give alert files, directories or globs, or --kafka BROKERS --topic T --group G")
         }
     };
-    let mut config = RunConfig::new(&args.data, input);
-    config.schema_dir = args.schemas.schema_dir.clone();
-    config.schema_registry = args.schemas.schema_registry.clone();
-    config.dust_dir = args.dust_dir.clone();
-    config.catalogue_dir = args.catalogues.clone();
-    if let Some(w) = args.workers {
-        config.decode_workers = w;
+    let data = args.stores.data.clone();
+    let mut config = RunConfig::new(&data, input);
+    if let Some(decode) = &args.decode {
+        config.schema_dir = decode.schemas.schema_dir.clone();
+        config.schema_registry = decode.schemas.schema_registry.clone();
+        if let Some(w) = decode.workers {
+            config.decode_workers = w;
+        }
     }
-    config.filter_batch = args.batch.max(1);
-    config.filter_row_limit = args.filter_row_limit.max(1);
-    anyhow::ensure!(
-        args.filter_time_limit.is_finite() && args.filter_time_limit > 0.0,
-        "--filter-time-limit must be a positive number of seconds"
-    );
-    config.filter_time_limit = Duration::from_secs_f64(args.filter_time_limit);
+    let catalogues = args.context.as_ref().and_then(|c| c.catalogues.clone());
+    config.catalogue_dir = catalogues.clone();
+    let mut filter_db = None;
+    if let Some(filter) = &args.filter {
+        config.dust_dir = filter.dust_dir.clone();
+        config.filter_batch = filter.batch.max(1);
+        config.filter_row_limit = filter.filter_row_limit.max(1);
+        anyhow::ensure!(
+            filter.filter_time_limit.is_finite() && filter.filter_time_limit > 0.0,
+            "--filter-time-limit must be a positive number of seconds"
+        );
+        config.filter_time_limit = Duration::from_secs_f64(filter.filter_time_limit);
+        if let Some(brokers) = filter.output_kafka.as_ref().or(args.kafka.kafka.as_ref()) {
+            config.delivery.kafka = Some(solas_delivery::KafkaConfig::new(brokers));
+        }
+        filter_db = filter.filter_db.clone();
+    }
     #[cfg(feature = "kafka")]
-    if let (Some(topic), Some(brokers)) = (&args.dead_letter_topic, &args.kafka) {
+    if let (Some(topic), Some(brokers)) = (&args.dead_letter_topic, &args.kafka.kafka) {
         config.dead_letter = Some(solas_pipeline::publish::PublishConfig {
             brokers: brokers.clone(),
             topic: topic.clone(),
             extra: Vec::new(),
         });
     }
-    if let Some(brokers) = args.output_kafka.as_ref().or(args.kafka.as_ref()) {
-        config.delivery.kafka = Some(solas_delivery::KafkaConfig::new(brokers));
-    }
-    config.progress = !args.quiet;
+    config.progress = !args.ops.quiet;
     config.role = role;
-    config.lightcurves_url = args.lightcurves_db.clone();
-    config.main_db = args.main_db.as_deref().map(solas_store::db::Target::parse);
-    config.filter_db_url = args.filter_db.clone();
-    config.alert_webhook = args.alert_webhook.clone();
-    config.alert_after = std::time::Duration::from_secs(args.alert_after);
-    config.cutouts_url = args.cutouts.clone();
-    config.cutouts_options = key_values(&args.cutouts_options, "--cutouts-option")?;
+    config.lightcurves_url = args.stores.lightcurves_db.clone();
+    config.main_db = args
+        .stores
+        .main_db
+        .as_deref()
+        .map(solas_store::db::Target::parse);
+    config.filter_db_url = filter_db;
+    config.alert_webhook = args.ops.alert_webhook.clone();
+    config.alert_after = std::time::Duration::from_secs(args.ops.alert_after);
+    config.cutouts_url = args.stores.cutouts.clone();
+    config.cutouts_options = key_values(&args.stores.cutouts_options, "--cutouts-option")?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let on_signal = stop.clone();
@@ -245,10 +396,10 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
     })
     .context("installing the Ctrl-C handler")?;
 
-    let server = match args.serve {
+    let server = match args.ops.serve {
         Some(bind) => {
-            let mut web = solas_web::ServeConfig::new(&args.data, bind);
-            web.catalogue_dir = args.catalogues.clone();
+            let mut web = solas_web::ServeConfig::new(&data, bind);
+            web.catalogue_dir = catalogues;
             web.main_db = config.main_db.clone();
             web.lightcurves_url = config.lightcurves_url.clone();
             web.filter_db_url = config.filter_db_url.clone();
@@ -268,7 +419,7 @@ fn run_as(args: RunArgs, role: solas_pipeline::runner::Role) -> anyhow::Result<(
         server.stop()?;
     }
     println!("{summary}");
-    println!("{:<20}{}", "data:", args.data.display());
+    println!("{:<20}{}", "data:", data.display());
     Ok(())
 }
 
@@ -285,7 +436,7 @@ pub(crate) fn key_values(settings: &[String], flag: &str) -> anyhow::Result<Vec<
 }
 
 #[cfg(feature = "kafka")]
-fn kafka_input(args: &RunArgs, brokers: &str) -> anyhow::Result<Input> {
+fn kafka_input(args: &KafkaInputArgs, brokers: &str) -> anyhow::Result<Input> {
     let extra = key_values(&args.kafka_options, "--kafka-option")?;
     Ok(Input::Kafka(solas_pipeline::source::kafka::KafkaConfig {
         brokers: brokers.to_string(),
@@ -304,6 +455,6 @@ fn kafka_input(args: &RunArgs, brokers: &str) -> anyhow::Result<Input> {
 }
 
 #[cfg(not(feature = "kafka"))]
-fn kafka_input(_: &RunArgs, _: &str) -> anyhow::Result<Input> {
+fn kafka_input(_: &KafkaInputArgs, _: &str) -> anyhow::Result<Input> {
     bail!("this solas was built without the `kafka` feature")
 }
