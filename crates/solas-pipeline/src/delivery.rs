@@ -164,10 +164,9 @@ impl DeliveryStage {
             let delivered = self.deliver(&work);
             Stats::busy(&self.stats.busy_delivery_ns, started);
             if delivered.is_err() {
-                log::warn!(
-                    "stopped during an outage: {} alerts' results not all delivered, left unacknowledged",
-                    work.acks.len()
-                );
+                // Stopping while the brokers are down: these payloads stay unacknowledged
+                // (read again after the restart), and the run says so.
+                Stats::add(&self.stats.abandoned, work.acks.len() as u64);
                 return;
             }
             for origin in work.acks {

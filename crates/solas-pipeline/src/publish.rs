@@ -20,7 +20,7 @@ use rdkafka::ClientContext;
 use solas_store::ErrorKind;
 
 use crate::message::{InFlight, Origin, Published, PUBLISHED_VERSION};
-use crate::retry::{Failure, Retrier};
+use crate::retry::{Failure, GaveUp, Retrier};
 use crate::stats::Stats;
 
 /// Why a publish to a Kafka topic failed.
@@ -152,19 +152,27 @@ impl Publisher {
             // Sent once; after a flush that timed out the messages are still queued, so
             // only a delivery failure sends the batch again.
             let mut queued = false;
-            retry
-                .run("Kafka topic", || {
-                    if !queued {
-                        self.send(&batch, &payloads)?;
-                        queued = true;
-                    }
-                    let result = self.flush();
-                    if matches!(result, Err(PublishError::NotDelivered { .. })) {
-                        queued = false;
-                    }
-                    result
-                })
-                .map_err(|e| e.to_string())?;
+            let published = retry.run("Kafka topic", || {
+                if !queued {
+                    self.send(&batch, &payloads)?;
+                    queued = true;
+                }
+                let result = self.flush();
+                if matches!(result, Err(PublishError::NotDelivered { .. })) {
+                    queued = false;
+                }
+                result
+            });
+            match published {
+                Ok(()) => {}
+                Err(GaveUp::Failed(e)) => return Err(e.to_string()),
+                // Stopping while the broker is down: the batch stays unacknowledged (read
+                // again after the restart), and the run says how many alerts that was.
+                Err(GaveUp::Stopped { .. }) => {
+                    Stats::add(&self.stats.abandoned, batch.len() as u64);
+                    return Ok(());
+                }
+            }
             Stats::add(&self.stats.published, batch.len() as u64);
             for msg in batch {
                 if msg.last_of_payload {

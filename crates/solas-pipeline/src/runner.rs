@@ -55,7 +55,7 @@ pub enum RunError {
     Panic(String),
     /// Stopped while a store was unavailable: these alerts (or payloads) were neither
     /// stored nor acknowledged; a Kafka source reads them again, files must be run again.
-    #[error("stopped during a store outage: {0} alerts were not stored (nothing was rejected or committed for them)")]
+    #[error("stopped during an outage: {0} alerts were left unfinished and unacknowledged, to be read again (nothing was rejected or committed for them)")]
     Outage(u64),
 }
 

@@ -595,3 +595,39 @@ fn an_ingest_worker_waits_out_its_output_broker() {
         "every published alert on the topic"
     );
 }
+
+/// Stopping (SIGTERM, Ctrl-C) an ingest worker while its output broker is down ends the
+/// run with the outage named and the waiting alerts unacknowledged, not with an error that
+/// looks like a crash.
+#[cfg(feature = "kafka")]
+#[test]
+fn an_ingest_worker_stopped_during_an_output_outage_says_so() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let mock = rdkafka::mocking::MockCluster::new(1).unwrap();
+    mock.create_topic("solas-stored", 2, 1).unwrap();
+    mock.broker_down(1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), steady(200.0));
+    config.role = solas_pipeline::runner::Role::Ingest(solas_pipeline::publish::PublishConfig {
+        brokers: mock.bootstrap_servers(),
+        topic: "solas-stored".into(),
+        extra: vec![("message.timeout.ms".into(), "1000".into())],
+    });
+    config.retry_max_backoff = Duration::from_millis(200);
+    let stats = Arc::new(Stats::default());
+    config.stats = Some(stats.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let run = {
+        let stop = stop.clone();
+        std::thread::spawn(move || solas_pipeline::run(config, stop))
+    };
+    wait_for("the publisher to wait on the broker", || {
+        Stats::get(&stats.store_retries) > 0
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    match run.join().unwrap() {
+        Err(solas_pipeline::runner::RunError::Outage(n)) => assert!(n > 0),
+        other => panic!("expected the outage to be named, got {other:?}"),
+    }
+    assert_eq!(Stats::get(&stats.published), 0);
+}
