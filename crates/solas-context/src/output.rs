@@ -98,36 +98,12 @@ impl Match {
     }
 }
 
-/// Lasair's match column names, for writing NULLs when there is no match.
+/// Lasair's match column names, for writing NULLs when there is no match: the row's
+/// columns between `classification` and `annotator`.
 fn match_column_names() -> impl Iterator<Item = &'static str> {
-    [
-        "association_type",
-        "catalogue_table_name",
-        "catalogue_object_id",
-        "catalogue_object_type",
-        "raDeg",
-        "decDeg",
-        "separationArcsec",
-        "northSeparationArcsec",
-        "eastSeparationArcsec",
-        "physical_separation_kpc",
-        "direct_distance",
-        "distance",
-        "best_distance",
-        "best_distance_flag",
-        "best_distance_source",
-        "z",
-        "photoZ",
-        "photoZErr",
-        "Mag",
-        "MagFilter",
-        "MagErr",
-        "classificationReliability",
-        "major_axis_arcsec",
-        "rank",
-    ]
-    .into_iter()
-    .take(ROW_MATCH_COLUMNS - 1)
+    crate::SHERLOCK_ROW_COLUMNS[1..ROW_MATCH_COLUMNS]
+        .iter()
+        .copied()
 }
 
 impl Classification {
