@@ -20,18 +20,7 @@ const SIMPSON_PANELS: usize = 64;
 /// Above this the cosmology is not meaningful for a catalogue redshift (bad values).
 const MAX_REDSHIFT: f64 = 20.0;
 
-/// Angular separation in arcsec (Vincenty's formula: accurate at every scale, unlike the
-/// cosine formula near 0″ or the haversine formula near 180°).
-pub fn separation_arcsec(ra1_deg: f64, dec1_deg: f64, ra2_deg: f64, dec2_deg: f64) -> f64 {
-    let (d1, d2) = (dec1_deg.to_radians(), dec2_deg.to_radians());
-    let dra = (ra2_deg - ra1_deg).to_radians();
-    let (s1, c1) = d1.sin_cos();
-    let (s2, c2) = d2.sin_cos();
-    let (sd, cd) = dra.sin_cos();
-    let num = ((c2 * sd).powi(2) + (c1 * s2 - s1 * c2 * cd).powi(2)).sqrt();
-    let den = s1 * s2 + c1 * c2 * cd;
-    num.atan2(den).to_degrees() * 3600.0
-}
+pub use solas_core::sky::separation_arcsec;
 
 /// Offsets of the transient at (ra, dec) from a source at (source_ra, source_dec), in arcsec:
 /// `(north, east)`, north and east positive. They follow the position angle of the transient

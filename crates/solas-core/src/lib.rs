@@ -12,6 +12,7 @@
 pub mod band;
 pub mod ids;
 pub mod model;
+pub mod sky;
 pub mod survey;
 
 pub use band::Band;
