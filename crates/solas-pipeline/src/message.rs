@@ -97,14 +97,16 @@ pub struct InFlight {
 pub const PUBLISHED_VERSION: u32 = 1;
 
 /// An alert as the scale-out stages pass it on over Kafka (JSON): stored already,
-/// cutout-free, with its context classification once the context stage has run.
+/// cutout-free, with its context classification once the context stage has run. Read as
+/// owned values; written from borrowed ones (`Published<&Alert, &Classified>`), so
+/// publishing copies nothing.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct Published {
+pub struct Published<A = Alert, C = crate::context::Classified> {
     /// [`PUBLISHED_VERSION`] when written; messages from before versions count as 1.
     #[serde(default = "first_version")]
     pub version: u32,
-    pub alert: Alert,
-    pub context: Option<crate::context::Classified>,
+    pub alert: A,
+    pub context: Option<C>,
 }
 
 fn first_version() -> u32 {

@@ -143,8 +143,8 @@ impl Publisher {
                 .map(|msg| {
                     serde_json::to_vec(&Published {
                         version: PUBLISHED_VERSION,
-                        alert: msg.alert.clone(),
-                        context: msg.context.as_ref().map(|c| c.classified()),
+                        alert: &msg.alert,
+                        context: msg.context.as_ref().map(|c| &c.classified),
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()

@@ -27,24 +27,24 @@ pub use classifier::{CatalogueClassifier, Classifier};
 use crate::message::InFlight;
 use crate::stats::Stats;
 
-/// A context classification as the later stages need it.
+/// A context classification as the later stages need it: as it is cached and published,
+/// and what the features take from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContextResult {
-    /// The `sherlock_classifications` row (the best match's columns).
-    pub row: SherlockRow,
+    pub classified: Classified,
     /// What the features need: the class and the host's distance.
     pub host: HostContext,
-    /// The alert it was computed at: (detection MJD, alert id). None in answers cached
-    /// before this was kept.
-    pub at: Option<(f64, i64)>,
 }
 
 /// A classification as the context cache and the workers' topics keep it: the row's
 /// columns under Lasair's names, and the alert it was computed at.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Classified {
+    /// The `sherlock_classifications` row (the best match's columns).
     #[serde(flatten)]
     pub row: SherlockRow,
+    /// The alert it was computed at: (detection MJD, alert id). None in answers cached
+    /// before this was kept.
     #[serde(default)]
     pub classified_at: Option<(f64, i64)>,
 }
@@ -55,7 +55,15 @@ fn not_later(a: (f64, i64), b: (f64, i64)) -> bool {
 }
 
 impl ContextResult {
-    pub fn new(row: SherlockRow, at: Option<(f64, i64)>) -> ContextResult {
+    /// The row of the classification.
+    pub fn row(&self) -> &SherlockRow {
+        &self.classified.row
+    }
+}
+
+impl From<Classified> for ContextResult {
+    fn from(classified: Classified) -> ContextResult {
+        let row = &classified.row;
         let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
         let host = HostContext {
             classification: row.classification.clone(),
@@ -63,21 +71,7 @@ impl ContextResult {
             z: finite(row.z),
             photoz: finite(row.photo_z),
         };
-        ContextResult { row, host, at }
-    }
-
-    /// As the cache and the workers' topics keep it.
-    pub fn classified(&self) -> Classified {
-        Classified {
-            row: self.row.clone(),
-            classified_at: self.at,
-        }
-    }
-}
-
-impl From<Classified> for ContextResult {
-    fn from(c: Classified) -> ContextResult {
-        ContextResult::new(c.row, c.classified_at)
+        ContextResult { classified, host }
     }
 }
 
@@ -133,15 +127,18 @@ impl ContextStage {
                     .map(|c| Arc::new(ContextResult::from(c))),
                 };
                 let result = match known {
-                    Some(r) if r.at.is_none_or(|a| not_later(a, at)) => {
+                    Some(r) if r.classified.classified_at.is_none_or(|a| not_later(a, at)) => {
                         Stats::add(&self.stats.context_cache_hits, 1);
                         r
                     }
                     _ => {
                         let row = self.classifier.classify(msg.alert.ra, msg.alert.dec);
-                        let result = ContextResult::new(row, Some(at));
+                        let result = ContextResult::from(Classified {
+                            row,
+                            classified_at: Some(at),
+                        });
                         Stats::add(&self.stats.classified, 1);
-                        let json = serde_json::to_string(&result.classified()).map_err(|e| {
+                        let json = serde_json::to_string(&result.classified).map_err(|e| {
                             StoreError::Backend(format!("encoding a context row: {e}"))
                         })?;
                         fresh.push((key.0, key.1, json));
@@ -270,7 +267,7 @@ mod tests {
             }
             for _ in 0..batch.len() {
                 let m: InFlight = rx.recv().unwrap();
-                ras.push(m.context.unwrap().row.ra_deg.unwrap());
+                ras.push(m.context.unwrap().row().ra_deg.unwrap());
             }
         }
         drop(tx);

@@ -214,7 +214,7 @@ impl FilterStage {
             rows.push(row);
             object_rows += 1;
             if let Some(context) = &msg.context {
-                rows.push(classification::row(&msg.alert, &context.row));
+                rows.push(classification::row(&msg.alert, context.row()));
             }
         }
         let started = std::time::Instant::now();

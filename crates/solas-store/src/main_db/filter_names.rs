@@ -9,7 +9,6 @@ use crate::db::{Db, Target};
 use crate::StoreError;
 
 use super::annotations::normalise_topic;
-use super::watch::TNS_WATCHLIST;
 
 /// Who owns a watchlist or watchmap, and whether everyone may use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +79,6 @@ impl FilterNames {
 
     /// The watchlist TNS imports fill, once one has been made.
     pub fn tns_watchlist(&mut self) -> Result<Option<i64>, StoreError> {
-        self.db
-            .query_opt(
-                "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
-                args![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
-            )?
-            .map(|r| r.get(0))
-            .transpose()
+        super::watch::tns_watchlist(&mut self.db)
     }
 }

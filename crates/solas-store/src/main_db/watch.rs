@@ -116,6 +116,16 @@ fn bump(tx: &mut Db) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The watchlist TNS imports fill, once one has been made.
+pub(super) fn tns_watchlist(db: &mut Db) -> Result<Option<i64>, StoreError> {
+    db.query_opt(
+        "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
+        args![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
+    )?
+    .map(|r| r.get(0))
+    .transpose()
+}
+
 fn hit_table(base: &str, survey: Survey) -> (String, &'static str) {
     match survey {
         Survey::Lsst => (base.to_string(), "diaObjectId"),
@@ -430,13 +440,7 @@ impl WatchStore {
     }
 
     pub fn tns_watchlist(&mut self) -> Result<Option<i64>, StoreError> {
-        self.db
-            .query_opt(
-                "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
-                args![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
-            )?
-            .map(|r| r.get(0))
-            .transpose()
+        tns_watchlist(&mut self.db)
     }
 
     pub fn add_event(&mut self, e: &MmaEvent) -> Result<i64, StoreError> {
