@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use serde_json::{json, Map, Value};
 use solas_core::Alert;
 use solas_delivery::{
@@ -25,9 +25,11 @@ use solas_delivery::{
 use solas_store::db::Target;
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
 
+use crate::error::RunError;
 use crate::filter::user_filters::FilterOutcome;
 use crate::message::Origin;
 use crate::retry::{GaveUp, Retrier};
+use crate::stage::{Never, Output, Stage, Status};
 use crate::stats::Stats;
 
 /// One batch's results, the alerts their lite/full records need (by object id as text),
@@ -157,8 +159,12 @@ pub struct DeliveryStage {
 /// alerts stay unacknowledged (read again after the restart).
 struct Stopped;
 
-impl DeliveryStage {
-    pub fn run(mut self, input: Receiver<DeliveryWork>, acks: Sender<Origin>) {
+impl Stage for DeliveryStage {
+    const NAME: &'static str = "delivery";
+    type In = DeliveryWork;
+    type Out = Never;
+
+    fn run(mut self, input: Receiver<DeliveryWork>, output: Output<Never>) -> Result<(), RunError> {
         for work in input {
             let started = std::time::Instant::now();
             let delivered = self.deliver(&work);
@@ -167,14 +173,17 @@ impl DeliveryStage {
                 // Stopping while the brokers are down: these payloads stay unacknowledged
                 // (read again after the restart), and the run says so.
                 Stats::add(&self.stats.abandoned, work.acks.len() as u64);
-                return;
+                return Ok(());
             }
             for origin in work.acks {
-                let _ = acks.send(origin);
+                output.ack(origin, Status::Delivered);
             }
         }
+        Ok(())
     }
+}
 
+impl DeliveryStage {
     fn report(&mut self, f: &StoredFilter, kind: &str, message: &str) {
         if let Err(e) = self.reports.report(f, kind, message) {
             log::error!("recording a report for filter {}: {e}", f.id);

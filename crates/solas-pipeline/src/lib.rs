@@ -21,9 +21,13 @@
 //!   (the runner's [`runner::Role`] chooses which stages a process runs).
 //! - [`retry`]: waiting out an outage of a store (transient failures are retried with
 //!   backoff, never turned into rejections), with the operator's hook told.
+//! - [`stage`]: the contract every stage keeps: typed input and output, each input passed
+//!   on or acknowledged (delivered or permanent) exactly once, after its writes; a
+//!   transient failure is waited out, never acknowledged.
 //! - [`queues`]: every queue between the stages, its capacity and why.
 //! - [`config`] (what a run is given), [`runner`] (builds the stages for a configuration,
-//!   wires them with the queues, runs them, reports progress) and [`summary`] (what it did).
+//!   wires them with the queues, runs them, reports progress), [`summary`] (what it did)
+//!   and [`error`] (how it failed).
 //!
 //! Stages only see the storage traits of `solas-store`, never a backend. Every alert's
 //! position in its source is acknowledged only after the filter stage's batch holding it is
@@ -37,6 +41,7 @@ pub mod classifications;
 pub mod config;
 pub mod context;
 pub mod delivery;
+pub mod error;
 pub mod filter;
 pub mod ingest;
 pub mod message;
@@ -46,8 +51,10 @@ pub mod queues;
 pub mod retry;
 pub mod runner;
 pub mod source;
+pub mod stage;
 pub mod stats;
 pub mod status;
 pub mod summary;
 
+pub use error::RunError;
 pub use runner::{run, RunConfig, Summary};

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
@@ -19,8 +19,10 @@ use rdkafka::ClientContext;
 
 use solas_store::ErrorKind;
 
-use crate::message::{InFlight, Origin, Published, PUBLISHED_VERSION};
+use crate::error::RunError;
+use crate::message::{InFlight, Published, PUBLISHED_VERSION};
 use crate::retry::{Failure, GaveUp, Retrier};
+use crate::stage::{Never, Output, Stage, Status};
 use crate::stats::Stats;
 
 /// Why a publish to a Kafka topic failed.
@@ -100,10 +102,16 @@ pub struct Publisher {
     producer: ThreadedProducer<Failures>,
     topic: String,
     pub stats: Arc<Stats>,
+    /// Waits out the broker while it does not take a batch.
+    pub retry: Arc<Retrier>,
 }
 
 impl Publisher {
-    pub fn new(config: &PublishConfig, stats: Arc<Stats>) -> Result<Publisher, String> {
+    pub fn new(
+        config: &PublishConfig,
+        stats: Arc<Stats>,
+        retry: Arc<Retrier>,
+    ) -> Result<Publisher, String> {
         let mut client = ClientConfig::new();
         client
             .set("bootstrap.servers", &config.brokers)
@@ -120,18 +128,21 @@ impl Publisher {
             producer,
             topic: config.topic.clone(),
             stats,
+            retry,
         })
     }
+}
+
+impl Stage for Publisher {
+    const NAME: &'static str = "publish";
+    type In = InFlight;
+    type Out = Never;
 
     /// Publish until the input closes. A batch the broker does not take is sent again
     /// (with backoff) until it does; its alerts are acknowledged only then. A stop during
     /// the wait leaves them unacknowledged.
-    pub fn run(
-        self,
-        input: Receiver<InFlight>,
-        acks: Sender<Origin>,
-        retry: &Retrier,
-    ) -> Result<(), String> {
+    fn run(self, input: Receiver<InFlight>, output: Output<Never>) -> Result<(), RunError> {
+        let retry = self.retry.clone();
         while let Some(batch) = crate::batch::next_batch(
             &input,
             1000,
@@ -148,7 +159,7 @@ impl Publisher {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| RunError::Publish(e.to_string()))?;
             // Sent once; after a flush that timed out the messages are still queued, so
             // only a delivery failure sends the batch again.
             let mut queued = false;
@@ -165,7 +176,7 @@ impl Publisher {
             });
             match published {
                 Ok(()) => {}
-                Err(GaveUp::Failed(e)) => return Err(e.to_string()),
+                Err(GaveUp::Failed(e)) => return Err(RunError::Publish(e.to_string())),
                 // Stopping while the broker is down: the batch stays unacknowledged (read
                 // again after the restart), and the run says how many alerts that was.
                 Err(GaveUp::Stopped { .. }) => {
@@ -176,13 +187,15 @@ impl Publisher {
             Stats::add(&self.stats.published, batch.len() as u64);
             for msg in batch {
                 if msg.last_of_payload {
-                    let _ = acks.send(msg.origin);
+                    output.ack(msg.origin, Status::Delivered);
                 }
             }
         }
         Ok(())
     }
+}
 
+impl Publisher {
     /// Queue every message of the batch, keyed by object (waiting while the queue is full).
     fn send(&self, batch: &[InFlight], payloads: &[Vec<u8>]) -> Result<(), PublishError> {
         self.producer.context().count.store(0, Ordering::SeqCst);

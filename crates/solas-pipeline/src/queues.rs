@@ -16,7 +16,8 @@
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
 use crate::delivery::DeliveryWork;
-use crate::message::{InFlight, Origin, RawAlert};
+use crate::message::{InFlight, RawAlert};
+use crate::stage::Ack;
 
 /// Payloads read but not yet decoded.
 pub const RAW: usize = 1024;
@@ -54,6 +55,6 @@ pub fn results() -> (Sender<DeliveryWork>, Receiver<DeliveryWork>) {
 /// Acknowledgements back to the source. Unbounded, because a stage must never block on
 /// acknowledging: their number is already bounded by the payloads in flight, which the
 /// queues above bound.
-pub fn acks() -> (Sender<Origin>, Receiver<Origin>) {
+pub fn acks() -> (Sender<Ack>, Receiver<Ack>) {
     unbounded()
 }

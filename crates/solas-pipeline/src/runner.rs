@@ -22,6 +22,7 @@ use solas_store::main_db::{DbContextCache, MainDatabase};
 use solas_store::{BlobStore, MainDb};
 
 pub use crate::config::{Input, Role, RunConfig};
+pub use crate::error::RunError;
 pub use crate::summary::Summary;
 
 use crate::context::{CatalogueClassifier, Classifier, ContextStage};
@@ -29,35 +30,11 @@ use crate::filter::FilterStage;
 use crate::ingest::decode::DecodeWorker;
 use crate::ingest::rejected::Rejected;
 use crate::ingest::store::StoreWriter;
+use crate::message::InFlight;
 use crate::retry::Retrier;
 use crate::source::Source;
+use crate::stage::{Ack, Output, Stage};
 use crate::stats::Stats;
-
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("source: {0}")]
-    Source(#[from] crate::source::SourceError),
-    #[error("storage: {0}")]
-    Store(#[from] solas_store::StoreError),
-    #[error("schemas: {0}")]
-    Decode(#[from] solas_decode::DecodeError),
-    #[error("dust map: {0}")]
-    Dust(#[from] solas_features::DustError),
-    #[error("catalogues: {0}")]
-    Catalogue(#[from] solas_catalogue::CatalogueError),
-    #[error("user filters: {0}")]
-    Filters(String),
-    #[error("delivery: {0}")]
-    Delivery(#[from] solas_delivery::DeliveryError),
-    #[error("publishing: {0}")]
-    Publish(String),
-    #[error("a stage thread panicked: {0}")]
-    Panic(String),
-    /// Stopped while a store was unavailable: these alerts (or payloads) were neither
-    /// stored nor acknowledged; a Kafka source reads them again, files must be run again.
-    #[error("stopped during an outage: {0} alerts were left unfinished and unacknowledged, to be read again (nothing was rejected or committed for them)")]
-    Outage(u64),
-}
 
 /// The context classifier over the configured catalogue store, if it holds catalogues.
 fn classifier(config: &RunConfig) -> Result<Option<Box<dyn Classifier>>, RunError> {
@@ -73,15 +50,27 @@ fn classifier(config: &RunConfig) -> Result<Option<Box<dyn Classifier>>, RunErro
 }
 
 type Handles = Vec<(&'static str, thread::JoinHandle<Result<(), RunError>>)>;
+type Acks = crossbeam_channel::Sender<Ack>;
+
+/// Start a stage on its own thread, between its input queue and its output.
+fn spawn<S: Stage>(
+    handles: &mut Handles,
+    stage: S,
+    input: crossbeam_channel::Receiver<S::In>,
+    output: Output<S::Out>,
+) {
+    handles.push((S::NAME, thread::spawn(move || stage.run(input, output))));
+}
 
 /// The context stage, when catalogues are configured; otherwise alerts pass straight on.
 fn start_context(
     config: &RunConfig,
     handles: &mut Handles,
-    input: crossbeam_channel::Receiver<crate::message::InFlight>,
+    input: crossbeam_channel::Receiver<InFlight>,
+    acks: &Acks,
     stats: &Arc<Stats>,
     retry: &Arc<Retrier>,
-) -> Result<crossbeam_channel::Receiver<crate::message::InFlight>, RunError> {
+) -> Result<crossbeam_channel::Receiver<InFlight>, RunError> {
     let Some(classifier) = classifier(config)? else {
         return Ok(input);
     };
@@ -94,7 +83,7 @@ fn start_context(
         linger: Duration::from_millis(20),
         retry: retry.clone(),
     };
-    handles.push(("context", thread::spawn(move || Ok(stage.run(input, tx)?))));
+    spawn(handles, stage, input, Output::new(tx, acks.clone()));
     Ok(rx)
 }
 
@@ -104,8 +93,8 @@ fn start_downstream(
     config: &RunConfig,
     data: &Path,
     handles: &mut Handles,
-    stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
-    ack_tx: crossbeam_channel::Sender<crate::message::Origin>,
+    stored_rx: crossbeam_channel::Receiver<InFlight>,
+    acks: &Acks,
     stats: &Arc<Stats>,
     reader_lc: Box<dyn solas_store::LightcurveStore>,
     dust: Option<Arc<DustMap>>,
@@ -115,7 +104,7 @@ fn start_downstream(
     let filter_rx = if matches!(config.role, Role::Filter) {
         stored_rx // classified by the context workers upstream
     } else {
-        start_context(config, handles, stored_rx, stats, retry)?
+        start_context(config, handles, stored_rx, acks, stats, retry)?
     };
     let mut engine = crate::filter::user_filters::DbFilterEngine::connect(
         &main_db,
@@ -137,24 +126,19 @@ fn start_downstream(
         retry: retry.clone(),
     };
     let (work_tx, work_rx) = crate::queues::results();
-    handles.push((
-        "filter",
-        thread::spawn(move || Ok(filter.run(filter_rx, work_tx)?)),
-    ));
+    spawn(
+        handles,
+        filter,
+        filter_rx,
+        Output::new(work_tx, acks.clone()),
+    );
     let delivery = crate::delivery::DeliveryStage {
         sink: crate::delivery::build_sink(&main_db, &config.delivery)?,
         reports: solas_store::main_db::filters::FilterStore::connect(&main_db)?,
         stats: stats.clone(),
         retry: retry.clone(),
     };
-    let acks = ack_tx.clone();
-    handles.push((
-        "delivery",
-        thread::spawn(move || {
-            delivery.run(work_rx, acks);
-            Ok(())
-        }),
-    ));
+    spawn(handles, delivery, work_rx, Output::terminal(acks.clone()));
     Ok(())
 }
 
@@ -165,31 +149,27 @@ fn start_downstream(
 fn start_publisher(
     config: &RunConfig,
     handles: &mut Handles,
-    stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
-    ack_tx: &crossbeam_channel::Sender<crate::message::Origin>,
+    stored_rx: crossbeam_channel::Receiver<InFlight>,
+    acks: &Acks,
     stats: &Arc<Stats>,
     retry: &Arc<Retrier>,
-) -> Result<Option<crossbeam_channel::Receiver<crate::message::InFlight>>, RunError> {
+) -> Result<Option<crossbeam_channel::Receiver<InFlight>>, RunError> {
     let (Role::Ingest(publish) | Role::Context(publish)) = &config.role else {
         return Ok(Some(stored_rx));
     };
     let publish_rx = if matches!(config.role, Role::Context(_)) {
-        start_context(config, handles, stored_rx, stats, retry)?
+        start_context(config, handles, stored_rx, acks, stats, retry)?
     } else {
         stored_rx
     };
-    let publisher =
-        crate::publish::Publisher::new(publish, stats.clone()).map_err(RunError::Publish)?;
-    let acks = ack_tx.clone();
-    let retry = retry.clone();
-    handles.push((
-        "publish",
-        thread::spawn(move || {
-            publisher
-                .run(publish_rx, acks, &retry)
-                .map_err(RunError::Publish)
-        }),
-    ));
+    let publisher = crate::publish::Publisher::new(publish, stats.clone(), retry.clone())
+        .map_err(RunError::Publish)?;
+    spawn(
+        handles,
+        publisher,
+        publish_rx,
+        Output::terminal(acks.clone()),
+    );
     Ok(None)
 }
 
@@ -198,11 +178,11 @@ fn start_publisher(
 fn start_publisher(
     _config: &RunConfig,
     _handles: &mut Handles,
-    stored_rx: crossbeam_channel::Receiver<crate::message::InFlight>,
-    _ack_tx: &crossbeam_channel::Sender<crate::message::Origin>,
+    stored_rx: crossbeam_channel::Receiver<InFlight>,
+    _acks: &Acks,
     _stats: &Arc<Stats>,
     _retry: &Arc<Retrier>,
-) -> Result<Option<crossbeam_channel::Receiver<crate::message::InFlight>>, RunError> {
+) -> Result<Option<crossbeam_channel::Receiver<InFlight>>, RunError> {
     Ok(Some(stored_rx))
 }
 
@@ -305,7 +285,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     let (stored_tx, stored_rx) = crate::queues::stored(config.filter_batch);
     let (ack_tx, ack_rx) = crate::queues::acks();
 
-    let mut handles: Vec<(&str, thread::JoinHandle<Result<(), RunError>>)> = Vec::new();
+    let mut handles: Handles = Vec::new();
     let rejected = Rejected::new(&data.join("rejected"));
     #[cfg(feature = "kafka")]
     let rejected = match &config.dead_letter {
@@ -322,14 +302,8 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             stats: stats.clone(),
             retry: retry.clone(),
         };
-        let (rx, tx, acks) = (raw_rx.clone(), decoded_tx.clone(), ack_tx.clone());
-        handles.push((
-            "decode",
-            thread::spawn(move || {
-                worker.run(rx, tx, acks);
-                Ok(())
-            }),
-        ));
+        let output = Output::new(decoded_tx.clone(), ack_tx.clone());
+        spawn(&mut handles, worker, raw_rx.clone(), output);
     }
     drop((raw_rx, decoded_tx));
     // Published alerts were stored by the ingest process that published them.
@@ -345,10 +319,8 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             linger: Duration::from_millis(20),
             retry: retry.clone(),
         };
-        handles.push((
-            "store",
-            thread::spawn(move || Ok(writer.run(decoded_rx, stored_tx)?)),
-        ));
+        let output = Output::new(stored_tx, ack_tx.clone());
+        spawn(&mut handles, writer, decoded_rx, output);
         stored_rx
     };
     // Ingest and context workers publish on; every other role runs the stages after.
@@ -360,7 +332,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             data,
             &mut handles,
             stored_rx,
-            ack_tx.clone(),
+            &ack_tx,
             &stats,
             reader_lc,
             dust,

@@ -14,6 +14,7 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
 use solas_pipeline::delivery::{DeliveryConfig, DeliveryStage, DeliveryWork};
 use solas_pipeline::filter::user_filters::{DbFilterEngine, FilterEngine, FilterFailure};
+use solas_pipeline::stage::Stage;
 use solas_query::run_sqlite::BatchObjects;
 use solas_store::main_db::annotations::{Annotation, AnnotationStore, Annotator};
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
@@ -428,7 +429,9 @@ fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run
     })
     .unwrap();
     drop(tx);
-    stage.run(rx, ack_tx);
+    stage
+        .run(rx, solas_pipeline::stage::Output::terminal(ack_tx))
+        .unwrap();
     let reports = store.reports(Some(7)).unwrap();
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert_eq!(reports[0].filter_id, slow_id);

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use solas_context::SherlockRow;
 use solas_core::Survey;
 use solas_features::HostContext;
@@ -24,7 +24,9 @@ use solas_store::{ContextCache, StoreError};
 
 pub use classifier::{CatalogueClassifier, Classifier};
 
+use crate::error::RunError;
 use crate::message::InFlight;
+use crate::stage::{Output, Stage};
 use crate::stats::Stats;
 
 /// A context classification as the later stages need it: as it is cached and published,
@@ -88,12 +90,12 @@ pub struct ContextStage {
     pub retry: Arc<crate::retry::Retrier>,
 }
 
-impl ContextStage {
-    pub fn run(
-        mut self,
-        input: Receiver<InFlight>,
-        output: Sender<InFlight>,
-    ) -> Result<(), StoreError> {
+impl Stage for ContextStage {
+    const NAME: &'static str = "context";
+    type In = InFlight;
+    type Out = InFlight;
+
+    fn run(mut self, input: Receiver<InFlight>, output: Output<InFlight>) -> Result<(), RunError> {
         let version = self.classifier.version();
         let mut memory: HashMap<(Survey, i64), Arc<ContextResult>> = HashMap::new();
         while let Some(mut batch) =
@@ -113,7 +115,7 @@ impl ContextStage {
                         .run("main database", || self.cache.get(key.0, key.1, &version))
                     {
                         Ok(cached) => cached,
-                        Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
+                        Err(crate::retry::GaveUp::Failed(e)) => return Err(e.into()),
                         Err(crate::retry::GaveUp::Stopped { .. }) => {
                             // Stopping during an outage: the batch is neither passed on
                             // nor acknowledged.
@@ -161,7 +163,7 @@ impl ContextStage {
                     .run("main database", || self.cache.put(&fresh, &version))
                 {
                     Ok(()) => {}
-                    Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
+                    Err(crate::retry::GaveUp::Failed(e)) => return Err(e.into()),
                     Err(crate::retry::GaveUp::Stopped { .. }) => {
                         Stats::add(&self.stats.abandoned, batch.len() as u64);
                         return Ok(());
@@ -170,7 +172,7 @@ impl ContextStage {
             }
             Stats::busy(&self.stats.busy_context_ns, started);
             for msg in batch {
-                if output.send(msg).is_err() {
+                if output.pass_on(msg).is_err() {
                     return Ok(());
                 }
             }
@@ -259,6 +261,8 @@ mod tests {
                 Default::default(),
             )),
         };
+        let (acks, _) = crossbeam_channel::unbounded();
+        let output = crate::stage::Output::new(output, acks);
         let handle = std::thread::spawn(move || stage.run(input, output));
         let mut ras = Vec::new();
         for batch in batches {

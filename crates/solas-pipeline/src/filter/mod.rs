@@ -16,13 +16,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use solas_features::DustMap;
 use solas_store::{LightcurveStore, MainDb, StoreError};
 
 use crate::batch::Next;
 use crate::delivery::DeliveryWork;
+use crate::error::RunError;
 use crate::message::InFlight;
+use crate::stage::{Output, Stage};
 use crate::stats::Stats;
 
 /// How often the annotation log is looked at (between batches, or while idle).
@@ -45,12 +47,16 @@ pub struct FilterStage {
     pub retry: Arc<crate::retry::Retrier>,
 }
 
-impl FilterStage {
-    pub fn run(
+impl Stage for FilterStage {
+    const NAME: &'static str = "filter";
+    type In = InFlight;
+    type Out = DeliveryWork;
+
+    fn run(
         mut self,
         input: Receiver<InFlight>,
-        output: Sender<DeliveryWork>,
-    ) -> Result<(), StoreError> {
+        output: Output<DeliveryWork>,
+    ) -> Result<(), RunError> {
         let mut polled = std::time::Instant::now();
         loop {
             match crate::batch::next_or_tick(
@@ -70,7 +76,7 @@ impl FilterStage {
                     Stats::busy(&self.stats.busy_filter_ns, started);
                     self.stats
                         .record_latencies(batch.iter().map(|m| m.received));
-                    if output.send(work).is_err() {
+                    if output.pass_on(work).is_err() {
                         break;
                     }
                 }
@@ -78,7 +84,7 @@ impl FilterStage {
             if polled.elapsed() >= ANNOTATION_POLL {
                 polled = std::time::Instant::now();
                 let work = self.run_annotation_filters();
-                if !work.outcomes.is_empty() && output.send(work).is_err() {
+                if !work.outcomes.is_empty() && output.pass_on(work).is_err() {
                     break;
                 }
             }
@@ -86,11 +92,13 @@ impl FilterStage {
         // Annotations made while the last batches ran still get their filters run.
         let work = self.run_annotation_filters();
         if !work.outcomes.is_empty() {
-            let _ = output.send(work);
+            let _ = output.pass_on(work);
         }
         Ok(())
     }
+}
 
+impl FilterStage {
     fn count_outcomes(&self, outcomes: &[user_filters::FilterOutcome]) {
         for outcome in outcomes {
             Stats::add(&self.stats.filter_runs, 1);

@@ -4,14 +4,16 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use solas_decode::Decoder;
 use solas_store::{BlobStore, ErrorKind};
 
 use super::rejected::Rejected;
 use crate::context::ContextResult;
-use crate::message::{InFlight, Origin, RawAlert};
+use crate::error::RunError;
+use crate::message::{InFlight, RawAlert};
 use crate::retry::{GaveUp, Retrier};
+use crate::stage::{Output, Stage, Status};
 use crate::stats::Stats;
 
 /// What a role's input payloads are.
@@ -32,22 +34,32 @@ pub struct DecodeWorker {
     pub retry: Arc<Retrier>,
 }
 
-type Decoded = Vec<(u64, solas_core::Alert, Option<Arc<ContextResult>>)>;
+/// A payload's good alerts (with their record offsets and any context they came with),
+/// and the reason the last of its bad records was set aside for.
+#[derive(Default)]
+struct Decoded {
+    alerts: Vec<(u64, solas_core::Alert, Option<Arc<ContextResult>>)>,
+    rejected: Option<&'static str>,
+}
 
 /// The payload could not be finished: the run is stopping while a store is unavailable (or
 /// the rejected-alert folder refuses for good). Nothing of it is passed on nor
 /// acknowledged, so it is read again.
 struct Unfinished;
 
-impl DecodeWorker {
+impl Stage for DecodeWorker {
+    const NAME: &'static str = "decode";
+    type In = RawAlert;
+    type Out = InFlight;
+
     /// Run until the input channel closes. Payloads with nothing to pass on are
     /// acknowledged here; the others when the filter stage has written them.
-    pub fn run(&self, input: Receiver<RawAlert>, output: Sender<InFlight>, acks: Sender<Origin>) {
+    fn run(self, input: Receiver<RawAlert>, output: Output<InFlight>) -> Result<(), RunError> {
         for raw in input {
             Stats::add(&self.stats.payloads, 1);
             let started = std::time::Instant::now();
-            let alerts = match self.decode(&raw) {
-                Ok(alerts) => alerts,
+            let decoded = match self.decode(&raw) {
+                Ok(decoded) => decoded,
                 Err(Unfinished) => {
                     Stats::add(&self.stats.abandoned, 1);
                     log::warn!(
@@ -58,12 +70,16 @@ impl DecodeWorker {
                 }
             };
             Stats::busy(&self.stats.busy_decode_ns, started);
-            if alerts.is_empty() {
-                let _ = acks.send(raw.origin);
+            if decoded.alerts.is_empty() {
+                let status = match decoded.rejected {
+                    Some(reason) => Status::Permanent { reason },
+                    None => Status::Delivered, // a container file with no records
+                };
+                output.ack(raw.origin, status);
                 continue;
             }
-            let n = alerts.len();
-            for (i, (record_offset, alert, context)) in alerts.into_iter().enumerate() {
+            let n = decoded.alerts.len();
+            for (i, (record_offset, alert, context)) in decoded.alerts.into_iter().enumerate() {
                 let msg = InFlight {
                     alert,
                     origin: raw.origin.clone(),
@@ -72,13 +88,16 @@ impl DecodeWorker {
                     received: raw.received,
                     context,
                 };
-                if output.send(msg).is_err() {
-                    return; // downstream stopped; the runner reports why
+                if output.pass_on(msg).is_err() {
+                    return Ok(()); // downstream stopped; the runner reports why
                 }
             }
         }
+        Ok(())
     }
+}
 
+impl DecodeWorker {
     fn decode(&self, raw: &RawAlert) -> Result<Decoded, Unfinished> {
         // An alert published by an upstream worker (`solas ingest` or `solas context`):
         // stored already, as JSON, with its context classification if it has one.
@@ -90,28 +109,27 @@ impl DecodeWorker {
                         p.version,
                         crate::message::PUBLISHED_VERSION
                     );
-                    self.reject(raw, None, "bad_published_alert", &detail)?;
-                    Ok(Vec::new())
+                    self.reject(raw, None, "bad_published_alert", &detail)
                 }
                 Ok(p) => {
                     Stats::add(&self.stats.alerts, 1);
                     let context = p.context.map(|c| Arc::new(ContextResult::from(c)));
-                    Ok(vec![(0, p.alert, context)])
+                    Ok(Decoded {
+                        alerts: vec![(0, p.alert, context)],
+                        rejected: None,
+                    })
                 }
-                Err(e) => {
-                    self.reject(raw, None, "bad_published_alert", &e.to_string())?;
-                    Ok(Vec::new())
-                }
+                Err(e) => self.reject(raw, None, "bad_published_alert", &e.to_string()),
             };
         }
         let decoded = match self.decoder.decode(&raw.payload) {
             Ok(d) => d,
-            Err(e) => {
-                self.reject(raw, None, e.reason(), &e.to_string())?;
-                return Ok(Vec::new());
-            }
+            Err(e) => return self.reject(raw, None, e.reason(), &e.to_string()),
         };
-        let mut good = Vec::with_capacity(decoded.records.len());
+        let mut good = Decoded {
+            alerts: Vec::with_capacity(decoded.records.len()),
+            rejected: None,
+        };
         for (offset, result) in decoded.records {
             match result {
                 Ok(mut alert) => {
@@ -119,7 +137,7 @@ impl DecodeWorker {
                         crate::message::replicate(&mut alert, raw.replica);
                     }
                     match self.store_cutouts(&mut alert) {
-                        Ok(()) => good.push((offset, alert, None)),
+                        Ok(()) => good.alerts.push((offset, alert, None)),
                         // A cutout that is itself bad, or that the store refuses for good,
                         // goes to the dead letter; an unavailable store was waited for.
                         Err(GaveUp::Failed(e)) => {
@@ -127,15 +145,21 @@ impl DecodeWorker {
                                 ErrorKind::BadInput => "bad_cutout",
                                 _ => "store_refused",
                             };
-                            self.reject(raw, Some(offset), reason, &e.to_string())?
+                            good.rejected = self
+                                .reject(raw, Some(offset), reason, &e.to_string())?
+                                .rejected;
                         }
                         Err(GaveUp::Stopped { .. }) => return Err(Unfinished),
                     }
                 }
-                Err(e) => self.reject(raw, Some(offset), e.reason(), &e.to_string())?,
+                Err(e) => {
+                    good.rejected = self
+                        .reject(raw, Some(offset), e.reason(), &e.to_string())?
+                        .rejected;
+                }
             }
         }
-        Stats::add(&self.stats.alerts, good.len() as u64);
+        Stats::add(&self.stats.alerts, good.alerts.len() as u64);
         Ok(good)
     }
 
@@ -154,13 +178,14 @@ impl DecodeWorker {
 
     /// Count and keep a bad payload (on the dead-letter topic and under `rejected/`), waiting
     /// for either while it is unavailable: a rejection is acknowledged only once kept.
+    /// Returns nothing decoded, with the reason.
     fn reject(
         &self,
         raw: &RawAlert,
         offset: Option<u64>,
         reason: &'static str,
         detail: &str,
-    ) -> Result<(), Unfinished> {
+    ) -> Result<Decoded, Unfinished> {
         log::warn!("rejected alert from {} ({reason}): {detail}", raw.origin);
         // Queued once (a dead letter never expires in the producer), flushed until the
         // broker has it.
@@ -182,6 +207,9 @@ impl DecodeWorker {
             })
             .map_err(|_| Unfinished)?;
         self.stats.reject(reason);
-        Ok(())
+        Ok(Decoded {
+            alerts: Vec::new(),
+            rejected: Some(reason),
+        })
     }
 }

@@ -5,11 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
-use solas_store::{BlobStore, LightcurveStore, StoreError};
+use crossbeam_channel::Receiver;
+use solas_store::{BlobStore, LightcurveStore};
 
+use crate::error::RunError;
 use crate::message::InFlight;
 use crate::retry::{GaveUp, Retrier};
+use crate::stage::{Output, Stage};
 use crate::stats::Stats;
 
 pub struct StoreWriter {
@@ -22,12 +24,12 @@ pub struct StoreWriter {
     pub retry: Arc<Retrier>,
 }
 
-impl StoreWriter {
-    pub fn run(
-        mut self,
-        input: Receiver<InFlight>,
-        output: Sender<InFlight>,
-    ) -> Result<(), StoreError> {
+impl Stage for StoreWriter {
+    const NAME: &'static str = "store";
+    type In = InFlight;
+    type Out = InFlight;
+
+    fn run(mut self, input: Receiver<InFlight>, output: Output<InFlight>) -> Result<(), RunError> {
         while let Some(batch) =
             crate::batch::next_batch(&input, self.max_batch, self.linger, self.linger * 10)
         {
@@ -42,7 +44,7 @@ impl StoreWriter {
                 });
             let counts = match written {
                 Ok(counts) => counts,
-                Err(GaveUp::Failed(e)) => return Err(e),
+                Err(GaveUp::Failed(e)) => return Err(e.into()),
                 // Stopping during an outage: the batch is neither passed on nor acknowledged.
                 Err(GaveUp::Stopped { .. }) => {
                     Stats::add(&self.stats.abandoned, batch.len() as u64);
@@ -55,7 +57,7 @@ impl StoreWriter {
             Stats::add(&self.stats.stored, batch.len() as u64);
             Stats::busy(&self.stats.busy_store_ns, started);
             for msg in batch {
-                if output.send(msg).is_err() {
+                if output.pass_on(msg).is_err() {
                     return Ok(());
                 }
             }

@@ -65,7 +65,7 @@ impl Source for FileSource {
     fn run(
         &mut self,
         out: Sender<RawAlert>,
-        _acks: Receiver<Origin>,
+        _acks: Receiver<crate::stage::Ack>,
         stop: &AtomicBool,
     ) -> Result<(), SourceError> {
         for path in &self.files {

@@ -24,6 +24,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::{Source, SourceError};
 use crate::ack::AckTracker;
 use crate::message::{Origin, RawAlert};
+use crate::stage::{Ack, Status};
 
 #[derive(Debug, Clone)]
 pub struct KafkaConfig {
@@ -118,7 +119,7 @@ pub struct Group {
 struct GroupState {
     tracker: AckTracker,
     /// The pipeline's acknowledgements, read while waiting on a revocation.
-    acks: Option<Receiver<Origin>>,
+    acks: Option<Receiver<Ack>>,
 }
 
 /// Client settings shared by every consumer-group member in Solas: offsets committed by
@@ -219,17 +220,29 @@ impl Group {
 
 impl GroupState {
     fn take_acks(&mut self) {
-        let Some(acks) = &self.acks else { return };
-        while let Ok(origin) = acks.try_recv() {
-            if let Origin::Kafka {
-                topic,
-                partition,
-                offset,
-            } = origin
-            {
-                self.tracker.done(&topic, partition, offset);
-            }
+        // A handle of its own (a cheap clone): each ack updates the tracker beside it.
+        let Some(acks) = self.acks.clone() else {
+            return;
+        };
+        while let Ok(ack) = acks.try_recv() {
+            self.finished(ack);
         }
+    }
+
+    /// An input is finished: delivered, or kept with the reason it was refused for.
+    fn finished(&mut self, ack: Ack) {
+        let Origin::Kafka {
+            topic,
+            partition,
+            offset,
+        } = ack.origin
+        else {
+            return;
+        };
+        if let Status::Permanent { reason } = ack.status {
+            log::debug!("{topic}[{partition}]@{offset} set aside ({reason}), committed");
+        }
+        self.tracker.done(&topic, partition, offset);
     }
 
     /// Wait (up to `limit`) until nothing of `partitions` is in flight.
@@ -237,14 +250,12 @@ impl GroupState {
         let deadline = Instant::now() + limit;
         self.take_acks();
         while self.tracker.in_flight_of(partitions) > 0 && Instant::now() < deadline {
-            let Some(acks) = &self.acks else { return };
+            let Some(acks) = self.acks.clone() else {
+                return;
+            };
             match acks.recv_timeout(Duration::from_millis(100)) {
-                Ok(Origin::Kafka {
-                    topic,
-                    partition,
-                    offset,
-                }) => self.tracker.done(&topic, partition, offset),
-                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(ack) => self.finished(ack),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
@@ -453,7 +464,7 @@ impl Source for KafkaSource {
     fn run(
         &mut self,
         out: Sender<RawAlert>,
-        acks: Receiver<Origin>,
+        acks: Receiver<Ack>,
         stop: &AtomicBool,
     ) -> Result<(), SourceError> {
         self.consumer.context().state().acks = Some(acks.clone());

@@ -30,7 +30,7 @@ impl Source for MemorySource {
     fn run(
         &mut self,
         out: Sender<RawAlert>,
-        _acks: Receiver<Origin>,
+        _acks: Receiver<crate::stage::Ack>,
         stop: &AtomicBool,
     ) -> Result<(), SourceError> {
         if self.payloads.is_empty() {

@@ -14,7 +14,8 @@ use std::sync::atomic::AtomicBool;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::message::{Origin, RawAlert};
+use crate::message::RawAlert;
+use crate::stage::Ack;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -28,7 +29,7 @@ pub trait Source: Send {
     fn run(
         &mut self,
         out: Sender<RawAlert>,
-        acks: Receiver<Origin>,
+        acks: Receiver<Ack>,
         stop: &AtomicBool,
     ) -> Result<(), SourceError>;
 
