@@ -12,9 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use solas_store::args;
 use solas_store::db::{Db, Target};
-use solas_store::StoreError;
+use solas_store::main_db::worker_status::{self, StageCounts};
 
 use crate::stats::{Stats, Stats as S};
 
@@ -48,8 +47,8 @@ fn summary(stats: &Stats) -> String {
 /// A worker silent this long (seconds) while marked running is taken for dead.
 const SILENT: u32 = 30;
 
-/// The counters `stage_hours` keeps, in its column order.
-fn hour_counts(stats: &Stats) -> [u64; 8] {
+/// The counters `stage_hours` keeps ([`worker_status::STAGE_COUNTS`]).
+fn hour_counts(stats: &Stats) -> StageCounts {
     [
         S::get(&stats.alerts),
         S::get(&stats.stored),
@@ -60,6 +59,7 @@ fn hour_counts(stats: &Stats) -> [u64; 8] {
         S::get(&stats.batches),
         S::get(&stats.busy_filter_ns),
     ]
+    .map(|n| n as i64)
 }
 
 struct Reporter {
@@ -69,87 +69,44 @@ struct Reporter {
     started: String,
     hook: Option<String>,
     /// The counters at the last report: each report adds the difference to its hour.
-    reported: [u64; 8],
+    reported: StageCounts,
 }
 
 impl Reporter {
     fn write(&mut self, running: bool, stats: &Stats) {
         let now = hour_counts(stats);
-        let delta: Vec<i64> = now
-            .iter()
-            .zip(self.reported)
-            .map(|(n, r)| n.saturating_sub(r) as i64)
-            .collect();
-        let (worker, role, started) = (&self.worker, &self.role, &self.started);
-        let hour = self.db.dialect().this_hour();
-        let result = self.db.transaction(|tx| {
-            tx.execute(
-                "INSERT INTO worker_status (worker, role, started, updated, running, summary, metrics)
-                 VALUES (?1, ?2, ?3, CURRENT_TIMESTAMP, ?4, ?5, ?6)
-                 ON CONFLICT (worker) DO UPDATE SET updated = CURRENT_TIMESTAMP, running = excluded.running,
-                   summary = excluded.summary, metrics = excluded.metrics",
-                args![worker, role, started, running, summary(stats), stats.prometheus()],
-            )?;
-            if delta.iter().any(|d| *d > 0) {
-                tx.execute(
-                    &format!(
-                        "INSERT INTO stage_hours (hour, worker, role, alerts, stored, classified,
-                           filtered, delivered, rejected, batches, batch_ns)
-                         VALUES ({hour}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                         ON CONFLICT (hour, worker) DO UPDATE SET
-                           alerts = stage_hours.alerts + excluded.alerts,
-                           stored = stage_hours.stored + excluded.stored,
-                           classified = stage_hours.classified + excluded.classified,
-                           filtered = stage_hours.filtered + excluded.filtered,
-                           delivered = stage_hours.delivered + excluded.delivered,
-                           rejected = stage_hours.rejected + excluded.rejected,
-                           batches = stage_hours.batches + excluded.batches,
-                           batch_ns = stage_hours.batch_ns + excluded.batch_ns"
-                    ),
-                    args![
-                        worker, role, delta[0], delta[1], delta[2], delta[3], delta[4], delta[5],
-                        delta[6], delta[7]
-                    ],
-                )?;
-            }
-            Ok(())
-        });
-        match result {
+        let mut delta = [0i64; 8];
+        for (d, (n, r)) in delta.iter_mut().zip(now.iter().zip(self.reported)) {
+            *d = (n - r).max(0);
+        }
+        let report = worker_status::Report {
+            worker: &self.worker,
+            role: &self.role,
+            started: &self.started,
+            running,
+            summary: &summary(stats),
+            metrics: &stats.prometheus(),
+        };
+        match worker_status::report(&mut self.db, &report, &delta) {
             Ok(()) => self.reported = now,
             Err(e) => log::warn!("writing worker status: {e}"),
         }
     }
 
-    /// Mark workers that stopped reporting as stopped, and tell the operator. The UPDATE
-    /// claims them atomically, so however many reporters look, each loss is told once.
+    /// Mark workers that stopped reporting as stopped, and tell the operator (each loss
+    /// once, however many reporters look).
     fn claim_silent(&mut self) {
-        let since = self.db.dialect().seconds_ago(SILENT);
-        let lost: Result<Vec<(String, String, String)>, StoreError> = self
-            .db
-            .query(
-                &format!(
-                    "UPDATE worker_status SET running = 0
-                     WHERE running = 1 AND worker != ?1 AND updated < {since}
-                     RETURNING worker, role, updated"
-                ),
-                args![&self.worker],
-            )
-            .and_then(|rows| {
-                rows.iter()
-                    .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .collect()
-            });
-        let lost = match lost {
+        let lost = match worker_status::claim_silent(&mut self.db, &self.worker, SILENT) {
             Ok(l) => l,
             Err(e) => {
                 log::warn!("checking for silent workers: {e}");
                 return;
             }
         };
-        for (worker, role, updated) in lost {
+        for w in lost {
             let text = format!(
-                "Solas {role} worker {worker} stopped reporting at {updated} UTC without a clean exit (killed, crashed or hung); noticed by {}",
-                self.worker
+                "Solas {} worker {} stopped reporting at {} UTC without a clean exit (killed, crashed or hung); noticed by {}",
+                w.role, w.worker, w.updated, self.worker
             );
             log::error!("{text}");
             if let Some(url) = &self.hook {
@@ -175,10 +132,7 @@ pub fn report_loop(
             return;
         }
     };
-    let started: String = db
-        .query_one("SELECT CURRENT_TIMESTAMP", &[])
-        .and_then(|r| r.get(0))
-        .unwrap_or_default();
+    let started = worker_status::now(&mut db).unwrap_or_default();
     let mut reporter = Reporter {
         db,
         worker: worker_name(role),

@@ -419,6 +419,16 @@ impl Db {
     }
 
     /// Whether a table exists (an older database may lack the newer ones).
+    /// The number of rows of `table`, None when it does not exist (yet).
+    pub fn count_rows(&mut self, table: &str) -> Result<Option<i64>, StoreError> {
+        if !self.has_table(table)? {
+            return Ok(None);
+        }
+        self.query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])?
+            .get(0)
+            .map(Some)
+    }
+
     pub fn has_table(&mut self, table: &str) -> Result<bool, StoreError> {
         let sql = match self.dialect() {
             Dialect::Sqlite => {

@@ -19,6 +19,7 @@ pub mod main_db;
 pub mod postgres;
 pub mod sqlite;
 pub mod tables;
+pub mod users;
 
 pub use error::{ErrorKind, StoreError};
 

@@ -6,8 +6,7 @@
 use std::sync::Mutex;
 
 use serde_json::{Map, Value};
-use solas_store::db::{Db, Value as DbValue};
-use solas_store::StoreError;
+use solas_store::db::Value as DbValue;
 
 use crate::error::ApiError;
 
@@ -34,15 +33,24 @@ pub(crate) fn json_of(v: &DbValue) -> Value {
     }
 }
 
-/// Every row of a query as JSON objects keyed by column name.
-pub(crate) fn rows_json(
-    db: &mut Db,
-    sql: &str,
-    args: &[DbValue],
-) -> Result<Vec<Map<String, Value>>, StoreError> {
-    let (names, rows) = db.query_named(sql, args)?;
-    Ok(rows
-        .iter()
+/// Every row the store read, as JSON objects keyed by column name.
+pub(crate) fn all(
+    (names, rows): solas_store::main_db::object_view::Named,
+) -> Vec<Map<String, Value>> {
+    named_json(&names, &rows)
+}
+
+/// The first row the store read, if any, as a JSON object.
+pub(crate) fn first(named: solas_store::main_db::object_view::Named) -> Option<Map<String, Value>> {
+    all(named).into_iter().next()
+}
+
+/// Rows as JSON objects keyed by their column names.
+pub(crate) fn named_json(
+    names: &[String],
+    rows: &[solas_store::db::Row],
+) -> Vec<Map<String, Value>> {
+    rows.iter()
         .map(|r| {
             names
                 .iter()
@@ -50,7 +58,7 @@ pub(crate) fn rows_json(
                 .map(|(n, v)| (n.clone(), json_of(v)))
                 .collect()
         })
-        .collect())
+        .collect()
 }
 
 /// Open handles reused across requests: take one (or make one), use it, put it back.

@@ -1,6 +1,7 @@
 //! Users and their API tokens, in their own SQLite file (`<data>/users.db`), apart from the
 //! main database: the connection that runs users' filters opens `solas.db` and nothing
-//! else, so no filter can ever read a user, a password hash or a token hash.
+//! else, so no filter can ever read a user, a password hash or a token hash. The tables
+//! and their SQL are the store's (`solas_store::users`); the rules are kept here.
 //!
 //! A token is 20 random bytes written as 40 hex digits (the shape of Lasair's DRF tokens);
 //! only its SHA-256 is stored, so a copy of `users.db` gives nobody a working token. A
@@ -11,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
-use solas_store::args;
-use solas_store::db::{Db, Row, Target, Value as DbValue};
+use solas_store::db::Target;
+use solas_store::users::{UserChange, UserRow, UserTables};
 
 use crate::auth;
 
@@ -103,11 +104,6 @@ pub enum UserError {
     NoSuchUser(String),
     #[error("users database: {0}")]
     Db(#[from] solas_store::StoreError),
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("no random numbers from the operating system: {0}")]
     Random(String),
     #[error("hashing a password: {0}")]
@@ -159,26 +155,10 @@ pub fn list_users(data_dir: &Path) -> Result<Vec<User>, UserError> {
     UserStore::open(&users_db_path(data_dir))?.users()
 }
 
+/// Users as the web site and API see them, over the store's users tables.
 pub struct UserStore {
-    db: Db,
+    tables: UserTables,
 }
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    username TEXT NOT NULL UNIQUE,
-    email TEXT NOT NULL DEFAULT '',
-    password TEXT,
-    class TEXT NOT NULL,
-    active INTEGER NOT NULL DEFAULT 1,
-    created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
-CREATE TABLE IF NOT EXISTS tokens (
-    token_sha256 TEXT PRIMARY KEY NOT NULL,
-    user_id INTEGER NOT NULL REFERENCES users (id),
-    created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS tokens_user ON tokens (user_id, seq);
-";
 
 fn valid_username(name: &str) -> bool {
     // Django's rule for usernames: letters, digits and @ . + - _, at most 150.
@@ -189,58 +169,32 @@ fn valid_username(name: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
 }
 
-fn user_from_row(r: &Row) -> Result<User, solas_store::StoreError> {
-    let class: String = r.get(3)?;
-    Ok(User {
-        id: r.get(0)?,
-        username: r.get(1)?,
-        email: r.get(2)?,
+fn user(row: UserRow) -> User {
+    User {
+        id: row.id,
+        username: row.username,
+        email: row.email,
         // A class edited by hand into something unknown gets the lowest rate, not an error
         // that would lock the user out of every endpoint.
-        class: UserClass::parse(&class).unwrap_or(UserClass::Dummy),
-        active: r.get(4)?,
-    })
+        class: UserClass::parse(&row.class).unwrap_or(UserClass::Dummy),
+        active: row.active,
+    }
 }
 
 impl UserStore {
-    /// Open (creating if needed) a users file. A new file is made readable by its owner
-    /// only: it holds password hashes.
+    /// Open (creating if needed) a users file, private to its owner.
     pub fn open(path: &Path) -> Result<UserStore, UserError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| UserError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let fresh = !path.exists();
-        let db = Db::open(&Target::Sqlite(path.to_path_buf()))?;
-        if fresh {
-            restrict_permissions(path)?;
-        }
-        Self::with_schema(db)
+        Ok(UserStore {
+            tables: UserTables::open(path)?,
+        })
     }
 
     /// Open the users of `target`: a SQLite file ([`UserStore::open`]) or a PostgreSQL
     /// database (tables made if missing).
     pub fn connect(target: &Target) -> Result<UserStore, UserError> {
-        match target {
-            Target::Sqlite(path) => Self::open(path),
-            Target::Postgres(_) => Self::with_schema(Db::open(target)?),
-        }
-    }
-
-    fn with_schema(mut db: Db) -> Result<UserStore, UserError> {
-        // A migration (under the database's lock), not a bare CREATE IF NOT EXISTS, which
-        // PostgreSQL lets servers starting together race on.
-        db.migrate(
-            "users_migrations",
-            &[solas_store::db::Migration {
-                version: 1,
-                name: "users and tokens",
-                sql: SCHEMA.into(),
-            }],
-        )?;
-        Ok(UserStore { db })
+        Ok(UserStore {
+            tables: UserTables::connect(target)?,
+        })
     }
 
     /// Create a user and their first token: (user id, token).
@@ -268,21 +222,16 @@ impl UserStore {
             None => None,
         };
         let token = auth::new_token().map_err(UserError::Random)?;
-        let mut exists = false;
-        let result = self.db.transaction(|tx| {
-            let id: i64 = tx
-                .query_one(
-                    "INSERT INTO users (username, email, password, class) VALUES (?1, ?2, ?3, ?4)
-                     RETURNING id",
-                    args![username, email, hash.clone(), class.as_str()],
-                )
-                .inspect_err(|e| exists = matches!(e, solas_store::StoreError::Unique(_)))?
-                .get(0)?;
-            insert_token(tx, id, &token)?;
-            Ok(id)
-        });
-        match result {
-            Err(_) if exists => Err(UserError::Exists(username.to_string())),
+        let inserted = self.tables.insert(
+            username,
+            email,
+            hash.as_deref(),
+            class.as_str(),
+            &auth::token_digest(&token),
+            MAX_TOKENS_PER_USER,
+        );
+        match inserted {
+            Err(solas_store::StoreError::Unique(_)) => Err(UserError::Exists(username.to_string())),
             Err(e) => Err(e.into()),
             Ok(id) => Ok((id, token)),
         }
@@ -291,23 +240,14 @@ impl UserStore {
     /// A new token for `user_id`; the oldest tokens beyond [`MAX_TOKENS_PER_USER`] lapse.
     pub fn issue_token(&mut self, user_id: i64) -> Result<String, UserError> {
         let token = auth::new_token().map_err(UserError::Random)?;
-        self.db
-            .transaction(|tx| insert_token(tx, user_id, &token))?;
+        self.tables
+            .add_token(user_id, &auth::token_digest(&token), MAX_TOKENS_PER_USER)?;
         Ok(token)
     }
 
     /// The active or inactive user a token belongs to, if it is a current token.
     pub fn token_user(&mut self, token: &str) -> Result<Option<User>, UserError> {
-        Ok(self
-            .db
-            .query_opt(
-                "SELECT u.id, u.username, u.email, u.class, u.active
-                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?1",
-                args![auth::token_digest(token)],
-            )?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()?)
+        Ok(self.tables.by_token(&auth::token_digest(token))?.map(user))
     }
 
     /// The user when `password` is theirs; None for an unknown user, a user without a
@@ -317,26 +257,15 @@ impl UserStore {
         username: &str,
         password: &str,
     ) -> Result<Option<User>, UserError> {
-        let row: Option<(User, Option<String>)> = self
-            .db
-            .query_opt(
-                "SELECT id, username, email, class, active, password FROM users WHERE username = ?1",
-                args![username.trim()],
-            )?
-            .map(|r| Ok::<_, solas_store::StoreError>((user_from_row(&r)?, r.get(5)?)))
-            .transpose()?;
-        Ok(match row {
-            Some((user, Some(hash))) => match crate::password::check(&hash, password) {
+        Ok(match self.tables.with_password(username.trim())? {
+            Some((row, Some(hash))) => match crate::password::check(&hash, password) {
                 crate::password::Checked::Right { rehash } => {
                     if rehash {
                         // An older kind of hash: replace it now that the password is known.
                         let new = crate::password::hash(password)?;
-                        self.db.execute(
-                            "UPDATE users SET password = ?1 WHERE id = ?2",
-                            args![new, user.id],
-                        )?;
+                        self.tables.set_password_hash(row.id, &new)?;
                     }
-                    Some(user)
+                    Some(user(row))
                 }
                 crate::password::Checked::Wrong => None,
             },
@@ -349,54 +278,29 @@ impl UserStore {
     }
 
     pub fn user(&mut self, username: &str) -> Result<Option<User>, UserError> {
-        Ok(self
-            .db
-            .query_opt(
-                "SELECT id, username, email, class, active FROM users WHERE username = ?1",
-                args![username.trim()],
-            )?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()?)
+        Ok(self.tables.by_name(username.trim())?.map(user))
     }
 
     pub fn users(&mut self) -> Result<Vec<User>, UserError> {
-        Ok(self
-            .db
-            .query(
-                "SELECT id, username, email, class, active FROM users ORDER BY id",
-                &[],
-            )?
-            .iter()
-            .map(user_from_row)
-            .collect::<Result<Vec<_>, _>>()?)
+        Ok(self.tables.all()?.into_iter().map(user).collect())
     }
 
     pub fn set_password(&mut self, username: &str, password: &str) -> Result<(), UserError> {
         let hash = crate::password::hash(check_password_text(password)?)?;
-        self.update(username, "password", DbValue::Text(hash))
+        self.change(username, UserChange::Password(hash))
     }
 
     pub fn set_class(&mut self, username: &str, class: UserClass) -> Result<(), UserError> {
-        self.update(username, "class", DbValue::Text(class.as_str().into()))
+        self.change(username, UserChange::Class(class.as_str().into()))
     }
 
     /// An inactive user's tokens are refused (and kept, for when they are reactivated).
     pub fn set_active(&mut self, username: &str, active: bool) -> Result<(), UserError> {
-        self.update(username, "active", DbValue::Int(i64::from(active)))
+        self.change(username, UserChange::Active(active))
     }
 
-    fn update(
-        &mut self,
-        username: &str,
-        column: &'static str,
-        value: DbValue,
-    ) -> Result<(), UserError> {
-        let n = self.db.execute(
-            &format!("UPDATE users SET {column} = ?1 WHERE username = ?2"),
-            &[value, username.trim().into()],
-        )?;
-        if n == 0 {
+    fn change(&mut self, username: &str, change: UserChange) -> Result<(), UserError> {
+        if !self.tables.change(username.trim(), change)? {
             return Err(UserError::NoSuchUser(username.to_string()));
         }
         Ok(())
@@ -415,42 +319,6 @@ fn check_password_text(p: &str) -> Result<&str, UserError> {
         ));
     }
     Ok(p)
-}
-
-/// Store a new token for the user (inside a transaction); the oldest beyond
-/// [`MAX_TOKENS_PER_USER`] lapse.
-fn insert_token(tx: &mut Db, user_id: i64, token: &str) -> Result<(), solas_store::StoreError> {
-    let seq: i64 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM tokens WHERE user_id = ?1",
-            args![user_id],
-        )?
-        .get(0)?;
-    tx.execute(
-        "INSERT INTO tokens (token_sha256, user_id, seq) VALUES (?1, ?2, ?3)",
-        args![auth::token_digest(token), user_id, seq],
-    )?;
-    tx.execute(
-        "DELETE FROM tokens WHERE user_id = ?1 AND seq <= ?2",
-        args![user_id, seq - MAX_TOKENS_PER_USER],
-    )?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn restrict_permissions(path: &Path) -> Result<(), UserError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
-        UserError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn restrict_permissions(_: &Path) -> Result<(), UserError> {
-    Ok(())
 }
 
 #[cfg(test)]
@@ -508,15 +376,11 @@ mod tests {
         let legacy = "pbkdf2_sha256$60000$000102030405060708090a0b0c0d0e0f$\
                       e23d96151a43eec2f327a30710c828d65beac22ae2cf24aae8946c873d78ed86";
         store
-            .update("dora", "password", DbValue::Text(legacy.into()))
+            .change("dora", UserChange::Password(legacy.into()))
             .unwrap();
         let stored = |store: &mut UserStore| -> String {
-            store
-                .db
-                .query_one("SELECT password FROM users WHERE username = 'dora'", &[])
-                .unwrap()
-                .get(0)
-                .unwrap()
+            let (_, hash) = store.tables.with_password("dora").unwrap().unwrap();
+            hash.unwrap()
         };
         assert!(store
             .check_password("dora", "wrong-pass")

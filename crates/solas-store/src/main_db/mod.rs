@@ -11,9 +11,12 @@ mod context_cache;
 pub mod filter_names;
 pub mod filters;
 pub mod limits;
+pub mod object_view;
+pub mod overview;
 mod schema;
 pub mod watch;
 pub mod watch_matcher;
+pub mod worker_status;
 
 pub use context_cache::DbContextCache;
 

@@ -20,6 +20,7 @@ use crate::db::blocking;
 use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::AppState;
+use solas_store::main_db::object_view;
 
 pub(crate) const MAX_RADIUS_ARCSEC: f64 = 1000.0;
 
@@ -67,21 +68,15 @@ pub(crate) fn search(
     radius_arcsec: f64,
 ) -> Result<Vec<(Value, f64)>, ApiError> {
     let mut conn = main.take()?;
-    let t = super::tables(survey);
-    let sql = format!(
-        "SELECT \"{}\", \"{}\", \"{}\" FROM {} WHERE htm16 BETWEEN ?1 AND ?2",
-        t.key, t.ra, t.dec, t.objects
-    );
     let mut found = Vec::new();
     for (lo, hi) in crate::htm_cover::cone_ranges(ra, dec, radius_arcsec) {
-        for row in conn.query(&sql, solas_store::args![lo, hi])? {
-            let (Some(ra2), Some(dec2)) = (row.get::<Option<f64>>(1)?, row.get::<Option<f64>>(2)?)
-            else {
+        for (key, (ra2, dec2)) in object_view::in_htm_range(&mut conn, survey, lo, hi)? {
+            let (Some(ra2), Some(dec2)) = (ra2, dec2) else {
                 continue;
             };
             let sep = solas_catalogue::separation_arcsec(ra, dec, ra2, dec2);
             if sep <= radius_arcsec {
-                found.push((crate::db::json_of(&row.0[0]), sep));
+                found.push((crate::db::json_of(&key), sep));
             }
         }
     }

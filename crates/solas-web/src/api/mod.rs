@@ -75,41 +75,6 @@ pub(crate) fn survey(c: &mut Check<'_>, default: Survey) -> Survey {
     }
 }
 
-/// One survey's names in the main database (Lasair-ZTF's tables carry a `ztf_` prefix in
-/// Solas, which keeps both surveys in one file).
-pub(crate) struct Tables {
-    pub objects: &'static str,
-    pub key: &'static str,
-    pub ra: &'static str,
-    pub dec: &'static str,
-    pub sherlock: &'static str,
-    pub annotations: &'static str,
-    pub watchlist_hits: &'static str,
-}
-
-pub(crate) fn tables(survey: Survey) -> Tables {
-    match survey {
-        Survey::Lsst => Tables {
-            objects: "objects",
-            key: "diaObjectId",
-            ra: "ra",
-            dec: "decl",
-            sherlock: "sherlock_classifications",
-            annotations: "annotations",
-            watchlist_hits: "watchlist_hits",
-        },
-        Survey::Ztf => Tables {
-            objects: "ztf_objects",
-            key: "objectId",
-            ra: "ramean",
-            dec: "decmean",
-            sherlock: "ztf_sherlock_classifications",
-            annotations: "ztf_annotations",
-            watchlist_hits: "ztf_watchlist_hits",
-        },
-    }
-}
-
 /// An object id as the survey keys it: a Rubin `diaObjectId` (64-bit integer) or a ZTF
 /// name. The text must be exactly one of those.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,14 +94,6 @@ impl ObjectId {
             Survey::Ztf => solas_core::ObjectKey::ztf(text)
                 .map(|_| ObjectId::Ztf(text.to_string()))
                 .map_err(|_| format!("{text:?} is not a ZTF objectId (like ZTF21abiuvdk)")),
-        }
-    }
-
-    /// As a SQL parameter for the survey's key column.
-    pub(crate) fn sql(&self) -> solas_store::db::Value {
-        match self {
-            ObjectId::Lsst(id) => solas_store::db::Value::Int(*id),
-            ObjectId::Ztf(name) => solas_store::db::Value::Text(name.clone()),
         }
     }
 

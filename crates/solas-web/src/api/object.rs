@@ -25,18 +25,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::State;
 use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
-use solas_core::{CutoutKind, Detection, Survey, SurveyObject};
+use solas_core::{CutoutKind, Detection, ObjectKey, Survey, SurveyObject};
 use solas_store::Lightcurve;
 
 use super::ObjectId;
 use crate::auth::AuthUser;
-use crate::db::{blocking, rows_json};
+use crate::db::{all, blocking, first};
 use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::server::LocalAddr;
 use crate::{AppState, Shared};
-use solas_store::args;
 use solas_store::db::Db;
+use solas_store::main_db::object_view;
 
 /// The `objects` columns of a lite answer.
 const LITE_COLUMNS: [&str; 5] = [
@@ -108,25 +108,11 @@ fn lightcurve(shared: &Shared, survey: Survey, id: &ObjectId) -> Result<Lightcur
 fn object_row(
     conn: &mut Db,
     survey: Survey,
-    id: &ObjectId,
+    key: &ObjectKey,
     lite: bool,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
-    let t = super::tables(survey);
-    let columns = if lite && survey == Survey::Lsst {
-        LITE_COLUMNS.map(|c| format!("\"{c}\"")).join(", ")
-    } else {
-        "*".to_string()
-    };
-    Ok(rows_json(
-        conn,
-        &format!(
-            "SELECT {columns} FROM {} WHERE \"{}\" = ?1",
-            t.objects, t.key
-        ),
-        &[id.sql()],
-    )?
-    .into_iter()
-    .next())
+    let columns = (lite && survey == Survey::Lsst).then_some(&LITE_COLUMNS[..]);
+    Ok(first(object_view::object_row(conn, survey, key, columns)?))
 }
 
 fn reliable(d: &Detection, threshold: f64) -> bool {
@@ -138,7 +124,8 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         return Err(ApiError::Bad("not a Rubin object".into()));
     };
     let mut conn = shared.main.take()?;
-    let row = object_row(&mut conn, Survey::Lsst, &r.id, r.lite)?;
+    let key = r.id.key().map_err(ApiError::Bad)?;
+    let row = object_row(&mut conn, Survey::Lsst, &key, r.lite)?;
     let lc = lightcurve(shared, Survey::Lsst, &r.id)?;
     let detections: Vec<&Detection> = lc
         .detections
@@ -225,15 +212,15 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     add_discovery(&mut data, &detections);
     data.insert(
         "sherlock".into(),
-        Value::Object(sherlock_row(&mut conn, Survey::Lsst, &r.id)?),
+        Value::Object(sherlock_row(&mut conn, Survey::Lsst, &key)?),
     );
     data.insert(
         "TNS".into(),
-        Value::Object(tns_row(&mut conn, Survey::Lsst, &r.id)?),
+        Value::Object(tns_row(&mut conn, Survey::Lsst, &key)?),
     );
     data.insert(
         "annotations".into(),
-        Value::Array(annotations(&mut conn, Survey::Lsst, &r.id)?),
+        Value::Array(annotations(&mut conn, Survey::Lsst, &key)?),
     );
     data.insert(
         "imageUrls".into(),
@@ -252,7 +239,8 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
 
 fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     let mut conn = shared.main.take()?;
-    let row = object_row(&mut conn, Survey::Ztf, &r.id, false)?;
+    let key = r.id.key().map_err(ApiError::Bad)?;
+    let row = object_row(&mut conn, Survey::Ztf, &key, false)?;
     let lc = lightcurve(shared, Survey::Ztf, &r.id)?;
     if lc.detections.is_empty() && row.is_none() {
         return Err(not_found());
@@ -307,9 +295,9 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         "objectId": r.id.json(),
         "objectData": data,
         "candidates": candidates,
-        "sherlock": sherlock_row(&mut conn, Survey::Ztf, &r.id)?,
-        "TNS": tns_row(&mut conn, Survey::Ztf, &r.id)?,
-        "annotations": annotations(&mut conn, Survey::Ztf, &r.id)?,
+        "sherlock": sherlock_row(&mut conn, Survey::Ztf, &key)?,
+        "TNS": tns_row(&mut conn, Survey::Ztf, &key)?,
+        "annotations": annotations(&mut conn, Survey::Ztf, &key)?,
     }))
 }
 
@@ -377,58 +365,18 @@ fn add_discovery(data: &mut Map<String, Value>, detections: &[&Detection]) {
 pub(crate) fn sherlock_row(
     conn: &mut Db,
     survey: Survey,
-    id: &ObjectId,
+    key: &ObjectKey,
 ) -> Result<Map<String, Value>, ApiError> {
-    let t = super::tables(survey);
-    Ok(rows_json(
-        conn,
-        &format!("SELECT * FROM {} WHERE \"{}\" = ?1", t.sherlock, t.key),
-        &[id.sql()],
-    )?
-    .into_iter()
-    .next()
-    .unwrap_or_default())
+    Ok(first(object_view::sherlock_row(conn, survey, key)?).unwrap_or_default())
 }
 
-/// The TNS entry matched to the object: by the `tns_name` its row carries, else through
-/// the TNS watchlist's hits (Lasair's join). Empty values are left out, as Lasair does.
+/// The TNS entry matched to the object. Empty values are left out, as Lasair does.
 pub(crate) fn tns_row(
     conn: &mut Db,
     survey: Survey,
-    id: &ObjectId,
+    key: &ObjectKey,
 ) -> Result<Map<String, Value>, ApiError> {
-    if !conn.has_table("crossmatch_tns")? {
-        return Ok(Map::new());
-    }
-    let t = super::tables(survey);
-    let mut rows = Vec::new();
-    if survey == Survey::Lsst {
-        rows = rows_json(
-            conn,
-            "SELECT c.* FROM crossmatch_tns c JOIN objects o ON o.tns_name = c.tns_name
-             WHERE o.\"diaObjectId\" = ?1",
-            &[id.sql()],
-        )?;
-    }
-    if rows.is_empty() && conn.has_table(t.watchlist_hits)? {
-        let (owner, name) = solas_store::main_db::watch::TNS_WATCHLIST;
-        rows = rows_json(
-            conn,
-            &format!(
-                "SELECT c.* FROM crossmatch_tns c
-                 JOIN {hits} h ON h.name = c.tns_name
-                 JOIN watchlists w ON w.wl_id = h.wl_id
-                 WHERE h.\"{key}\" = ?1 AND w.owner = ?2 AND w.name = ?3
-                 ORDER BY h.arcsec LIMIT 1",
-                hits = t.watchlist_hits,
-                key = t.key
-            ),
-            args![id.sql(), owner, name],
-        )?;
-    }
-    Ok(rows
-        .into_iter()
-        .next()
+    Ok(first(object_view::tns_row(conn, survey, key)?)
         .map(|m| {
             m.into_iter()
                 .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
@@ -440,27 +388,12 @@ pub(crate) fn tns_row(
 pub(crate) fn annotations(
     conn: &mut Db,
     survey: Survey,
-    id: &ObjectId,
+    key: &ObjectKey,
 ) -> Result<Vec<Value>, ApiError> {
-    let t = super::tables(survey);
-    // An annotation's id is the log entry of its latest write (both backends have the log;
-    // only SQLite has rowids).
-    Ok(rows_json(
-        conn,
-        &format!(
-            "SELECT (SELECT MAX(e.seq) FROM annotation_events e WHERE e.survey = ?2
-                       AND e.object = CAST(a.\"{key}\" AS TEXT) AND e.topic = a.topic)
-                      AS \"annotationID\",
-                    topic, version, \"timestamp\", classification, explanation, classdict, url
-             FROM {table} a WHERE \"{key}\" = ?1 ORDER BY topic",
-            table = t.annotations,
-            key = t.key
-        ),
-        &[id.sql(), survey.as_str().into()],
-    )?
-    .into_iter()
-    .map(Value::Object)
-    .collect())
+    Ok(all(object_view::annotations(conn, survey, key)?)
+        .into_iter()
+        .map(Value::Object)
+        .collect())
 }
 
 /// Links to the three cutouts of every source that has them, newest first. A cutout store

@@ -108,19 +108,9 @@ pub(crate) async fn object(
     }
     let shared = state.shared.clone();
     let answer = blocking(move || -> Result<Value, ApiError> {
-        let t = super::tables(survey);
-        let position: Option<(Option<f64>, Option<f64>)> = shared
-            .main
-            .take()?
-            .query_opt(
-                &format!(
-                    "SELECT \"{}\", \"{}\" FROM {} WHERE \"{}\" = ?1",
-                    t.ra, t.dec, t.objects, t.key
-                ),
-                &[id.sql()],
-            )?
-            .map(|r| Ok::<_, solas_store::StoreError>((r.get(0)?, r.get(1)?)))
-            .transpose()?;
+        let key = id.key().map_err(ApiError::Bad)?;
+        let mut main = shared.main.take()?;
+        let position = solas_store::main_db::object_view::position(&mut main, survey, &key)?;
         let Some((Some(ra), Some(dec))) = position else {
             return Err(ApiError::NotFound(
                 json!({ "message": format!("Object {id} not found") }),

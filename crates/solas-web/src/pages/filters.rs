@@ -122,24 +122,12 @@ fn resources(
     state: &AppState,
     viewer: i64,
 ) -> Result<Vec<(String, String)>, crate::error::ApiError> {
-    let mut conn = state.shared.main.take()?;
-    let mut out = Vec::new();
-    let mut add = |sql: &str, prefix: &str| -> Result<(), solas_store::StoreError> {
-        for r in conn.query(sql, solas_store::args![viewer])? {
-            out.push((
-                format!("{prefix}:{}", r.get::<String>(0)?),
-                r.get::<String>(1)?,
-            ));
-        }
-        Ok(())
-    };
-    add("SELECT CAST(wl_id AS TEXT), name FROM watchlists WHERE public <> 0 OR owner = ?1 ORDER BY wl_id", "watchlist")?;
-    add("SELECT CAST(ar_id AS TEXT), name FROM watchmaps WHERE public <> 0 OR owner = ?1 ORDER BY ar_id", "watchmap")?;
-    add(
-        "SELECT topic, description FROM annotators WHERE public <> 0 OR owner = ?1 ORDER BY topic",
-        "annotator",
-    )?;
-    Ok(out)
+    let mut main = state.shared.main.take()?;
+    let usable = solas_store::main_db::overview::usable_resources(&mut main, viewer)?;
+    Ok(usable
+        .into_iter()
+        .map(|(kind, id, label)| (format!("{kind}:{id}"), label))
+        .collect())
 }
 
 fn builder(login: &Login, d: &Draft, resources: &[(String, String)]) -> String {

@@ -3,23 +3,14 @@
 
 use axum::extract::State;
 use axum::response::IntoResponse;
+use solas_core::Survey;
 use solas_store::db::Db;
-use solas_store::StoreError;
+use solas_store::main_db::overview::{self, Shared};
 
 use super::layout::{esc, json_table, page, PageResult};
 use super::session::Viewer;
-use crate::db::{blocking, rows_json};
+use crate::db::{blocking, named_json};
 use crate::AppState;
-
-/// `SELECT count(*)` of a table, None when the table does not exist (yet).
-pub(crate) fn count(conn: &mut Db, table: &str) -> Result<Option<i64>, StoreError> {
-    if !conn.has_table(table)? {
-        return Ok(None);
-    }
-    conn.query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])?
-        .get(0)
-        .map(Some)
-}
 
 /// A number with thousands separators.
 pub(crate) fn thousands(n: i64) -> String {
@@ -48,56 +39,33 @@ fn gather(state: &AppState, viewer: Option<i64>) -> Result<Home, crate::error::A
     let mut main = state.shared.main.take()?;
     let mut lc = Db::open(&state.shared.config.lightcurve_target())?;
     // Filters and watchlists count only what the viewer may see: their own and public.
-    let mut visible = |table: &str| -> Result<Option<i64>, StoreError> {
-        main.query_one(
-            &format!("SELECT count(*) FROM {table} WHERE public <> 0 OR owner = ?1"),
-            solas_store::args![viewer.unwrap_or(-1)],
-        )?
-        .get(0)
-        .map(Some)
-    };
+    let mut visible = |what: Shared| overview::visible_count(&mut main, what, viewer).map(Some);
     let (filters, watchlists, watchmaps) = (
-        visible("filters")?,
-        visible("watchlists")?,
-        visible("watchmaps")?,
+        visible(Shared::Filters)?,
+        visible(Shared::Watchlists)?,
+        visible(Shared::Watchmaps)?,
     );
     let counts = vec![
-        ("Rubin objects", count(&mut main, "objects")?),
-        ("ZTF objects", count(&mut main, "ztf_objects")?),
-        ("Detections stored", count(&mut lc, "detections")?),
-        ("Forced photometry", count(&mut lc, "forced_photometry")?),
+        ("Rubin objects", main.count_rows("objects")?),
+        ("ZTF objects", main.count_rows("ztf_objects")?),
+        ("Detections stored", lc.count_rows("detections")?),
+        ("Forced photometry", lc.count_rows("forced_photometry")?),
         ("Filters", filters),
         ("Watchlists", watchlists),
         ("Watchmaps", watchmaps),
     ];
-    let lsst_cols: Vec<String> = [
-        "diaObjectId",
-        "ra",
-        "decl",
-        "nDiaSources",
-        "lastDiaSourceMjdTai",
-    ]
-    .map(String::from)
-    .to_vec();
-    let lsst_rows = rows_json(
-        &mut main,
-        "SELECT \"diaObjectId\", ra, decl, \"nDiaSources\", \"lastDiaSourceMjdTai\" FROM objects
-         ORDER BY \"lastDiaSourceMjdTai\" DESC NULLS LAST LIMIT 20",
-        &[],
-    )?;
-    let ztf_cols: Vec<String> = ["objectId", "ramean", "decmean", "ncand", "jdmax"]
-        .map(String::from)
-        .to_vec();
-    let ztf_rows = rows_json(
-        &mut main,
-        "SELECT \"objectId\", ramean, decmean, ncand, jdmax FROM ztf_objects
-         ORDER BY jdmax DESC NULLS LAST LIMIT 20",
-        &[],
-    )?;
+    let mut newest = |survey, key: &'static str, path: &'static str| {
+        let (names, rows) = overview::newest_objects(&mut main, survey, 20)?;
+        Ok::<_, crate::error::ApiError>(json_table(
+            &names,
+            &named_json(&names, &rows),
+            Some((key, path)),
+        ))
+    };
     Ok(Home {
         counts,
-        lsst: json_table(&lsst_cols, &lsst_rows, Some(("diaObjectId", "lsst"))),
-        ztf: json_table(&ztf_cols, &ztf_rows, Some(("objectId", "ztf"))),
+        lsst: newest(Survey::Lsst, "diaObjectId", "lsst")?,
+        ztf: newest(Survey::Ztf, "objectId", "ztf")?,
     })
 }
 

@@ -18,9 +18,10 @@ use super::session::Viewer;
 use crate::api::object::{
     annotations, dec_sexagesimal, mjd_to_utc, ra_sexagesimal, sherlock_row, tns_row,
 };
-use crate::api::{tables, ObjectId};
-use crate::db::{blocking, rows_json};
+use crate::api::ObjectId;
+use crate::db::{all, blocking, first};
 use crate::{AppState, Shared};
+use solas_store::main_db::object_view;
 
 /// The survey an id belongs to: `?survey=` if given, else digits mean Rubin.
 fn survey_of(id: &str, asked: Option<&str>) -> Result<Survey, PageError> {
@@ -75,15 +76,8 @@ fn gather(
     viewer: i64,
 ) -> Result<ObjectView, crate::error::ApiError> {
     let mut conn = shared.main.take()?;
-    let t = tables(survey);
-    let row = rows_json(
-        &mut conn,
-        &format!("SELECT * FROM {} WHERE \"{}\" = ?1", t.objects, t.key),
-        &[id.sql()],
-    )?
-    .into_iter()
-    .next();
     let key = id.key().map_err(crate::error::ApiError::Bad)?;
+    let row = first(object_view::object_row(&mut conn, survey, &key, None)?);
     let lc = shared
         .lightcurves
         .with(|store| store.lightcurve(survey, &key))??;
@@ -107,6 +101,7 @@ fn gather(
     });
 
     let num = |k: &str| row.as_ref().and_then(|r| r.get(k)).and_then(Value::as_f64);
+    let t = object_view::tables(survey);
     let (ra, dec) = match (num(t.ra), num(t.dec), lc.detections.last()) {
         (Some(ra), Some(dec), _) => (Some(ra), Some(dec)),
         (_, _, Some(d)) => (Some(d.ra), Some(d.dec)),
@@ -138,54 +133,11 @@ fn gather(
         }
     }
 
-    let prefix = match survey {
-        Survey::Lsst => "",
-        Survey::Ztf => "ztf_",
-    };
-    let args = [id.sql(), viewer.into()];
-    let watchlist_hits = if conn.has_table(t.watchlist_hits)? {
-        rows_json(
-            &mut conn,
-            &format!(
-                "SELECT w.wl_id, w.name AS watchlist, h.name AS cone, h.arcsec
-             FROM {prefix}watchlist_hits h JOIN watchlists w ON w.wl_id = h.wl_id
-             WHERE h.\"{key}\" = ?1 AND (w.public <> 0 OR w.owner = ?2) ORDER BY h.arcsec",
-                key = t.key
-            ),
-            &args,
-        )?
-    } else {
-        Vec::new()
-    };
-    let area_hits = if conn.has_table(&format!("{prefix}area_hits"))? {
-        rows_json(
-            &mut conn,
-            &format!(
-                "SELECT m.ar_id, m.name AS watchmap, m.area_deg2
-             FROM {prefix}area_hits h JOIN watchmaps m ON m.ar_id = h.ar_id
-             WHERE h.\"{key}\" = ?1 AND (m.public <> 0 OR m.owner = ?2) ORDER BY m.ar_id",
-                key = t.key
-            ),
-            &args,
-        )?
-    } else {
-        Vec::new()
-    };
-    let mma_hits = if conn.has_table(&format!("{prefix}mma_area_hits"))? {
-        // GW events are public, so no owner check.
-        rows_json(
-            &mut conn,
-            &format!(
-                "SELECT a.name AS event, h.contour, h.probdens2, h.probdens3
-                 FROM {prefix}mma_area_hits h JOIN mma_areas a ON a.mw_id = h.mw_id
-                 WHERE h.\"{key}\" = ?1 ORDER BY a.event_mjd DESC",
-                key = t.key
-            ),
-            &[id.sql()],
-        )?
-    } else {
-        Vec::new()
-    };
+    let watchlist_hits = all(object_view::watchlist_hits(
+        &mut conn, survey, &key, viewer,
+    )?);
+    let area_hits = all(object_view::area_hits(&mut conn, survey, &key, viewer)?);
+    let mma_hits = all(object_view::event_hits(&mut conn, survey, &key)?);
     Ok(ObjectView {
         bands: bands.len(),
         row,
@@ -193,9 +145,9 @@ fn gather(
         ra,
         dec,
         cutouts,
-        sherlock: sherlock_row(&mut conn, survey, id)?,
-        tns: tns_row(&mut conn, survey, id)?,
-        annotations: annotations(&mut conn, survey, id)?,
+        sherlock: sherlock_row(&mut conn, survey, &key)?,
+        tns: tns_row(&mut conn, survey, &key)?,
+        annotations: annotations(&mut conn, survey, &key)?,
         watchlist_hits,
         area_hits,
         mma_hits,

@@ -10,13 +10,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::State;
 use axum::response::IntoResponse;
 
-use super::home::{count, thousands};
+use super::home::thousands;
 use super::layout::{esc, page, PageResult};
 use super::session::Viewer;
 use crate::api::object::mjd_to_utc;
 use crate::db::blocking;
 use crate::AppState;
 use solas_store::db::Db;
+use solas_store::main_db::worker_status;
 
 const MAIN_TABLES: [&str; 17] = [
     "objects",
@@ -87,22 +88,19 @@ pub(crate) struct Worker {
 
 /// The workers that reported on this data directory, newest first.
 pub(crate) fn workers(state: &AppState) -> Result<Vec<Worker>, crate::error::ApiError> {
-    let rows = state.shared.main.take()?.query(
-        "SELECT worker, role, updated, running, summary, metrics FROM worker_status ORDER BY updated DESC",
-        &[],
-    )?;
-    rows.iter()
-        .map(|r| {
-            Ok(Worker {
-                name: r.get(0)?,
-                role: r.get(1)?,
-                updated: r.get(2)?,
-                running: r.get(3)?,
-                summary: serde_json::from_str(&r.get::<String>(4)?).unwrap_or_default(),
-                metrics: r.get(5)?,
-            })
+    let mut main = state.shared.main.take()?;
+    let rows = worker_status::workers(&mut main)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Worker {
+            name: r.worker,
+            role: r.role,
+            updated: r.updated,
+            running: r.running,
+            summary: serde_json::from_str(&r.summary).unwrap_or_default(),
+            metrics: r.metrics,
         })
-        .collect()
+        .collect())
 }
 
 /// Every worker's samples with a `worker` label added; each family's HELP/TYPE once.
@@ -143,39 +141,10 @@ struct Hour {
 }
 
 fn tonight(main: &mut Db) -> Result<Vec<Hour>, crate::error::ApiError> {
-    let since = main.dialect().hours_ago(NIGHT_HOURS as u32 - 1);
-    let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT)");
-    let columns = [
-        "alerts",
-        "stored",
-        "classified",
-        "filtered",
-        "delivered",
-        "rejected",
-        "batches",
-        "batch_ns",
-    ]
-    .map(sum)
-    .join(", ");
-    let rows = main.query(
-        &format!(
-            "SELECT hour, {columns} FROM stage_hours WHERE hour >= {since}
-             GROUP BY hour ORDER BY hour"
-        ),
-        &[],
-    )?;
-    rows.iter()
-        .map(|r| {
-            let mut counts = [0i64; 8];
-            for (i, c) in counts.iter_mut().enumerate() {
-                *c = r.get(i + 1)?;
-            }
-            Ok(Hour {
-                hour: r.get(0)?,
-                counts,
-            })
-        })
-        .collect()
+    Ok(worker_status::hours(main, NIGHT_HOURS as u32)?
+        .into_iter()
+        .map(|(hour, counts)| Hour { hour, counts })
+        .collect())
 }
 
 fn tonight_table(hours: &[Hour]) -> String {
@@ -237,10 +206,10 @@ fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
     );
     let mut tables = Vec::new();
     for t in MAIN_TABLES {
-        tables.push((format!("{main_label}: {t}"), count(&mut main, t)?));
+        tables.push((format!("{main_label}: {t}"), main.count_rows(t)?));
     }
     for t in LIGHTCURVE_TABLES {
-        tables.push((format!("{lc_label}: {t}"), count(&mut lc, t)?));
+        tables.push((format!("{lc_label}: {t}"), lc.count_rows(t)?));
     }
     Ok(Status {
         tonight: tonight(&mut main)?,
