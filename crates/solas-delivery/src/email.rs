@@ -13,9 +13,8 @@ use std::time::{Duration, SystemTime};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport};
 use serde_json::{Map, Value};
-use solas_store::args;
 use solas_store::db::Db;
-use solas_store::tables::Dialect;
+use solas_store::main_db::delivery;
 
 use crate::{utc_day, utc_string, DeliveryError, DeliveryReport, FilterTarget, Record, Sink};
 
@@ -53,42 +52,7 @@ pub struct DigestOutcome {
 
 /// Creates the queue and the log of sent digests if they are missing.
 pub fn ensure_schema(db: &mut Db) -> Result<(), DeliveryError> {
-    let ddl = String::from(
-        "CREATE TABLE IF NOT EXISTS email_queue (
-             seq INTEGER PRIMARY KEY AUTOINCREMENT,
-             filter_id INTEGER NOT NULL,
-             utc TEXT NOT NULL,
-             json TEXT NOT NULL
-         );
-         CREATE INDEX IF NOT EXISTS email_queue_filter ON email_queue (filter_id);
-         CREATE TABLE IF NOT EXISTS email_digest_log (
-             filter_id INTEGER NOT NULL,
-             day TEXT NOT NULL,
-             rows INTEGER NOT NULL,
-             sent_utc TEXT NOT NULL,
-             PRIMARY KEY (filter_id, day)
-         );",
-    );
-    // A migration, under the database's lock: filter workers starting together on
-    // PostgreSQL race on a bare CREATE TABLE IF NOT EXISTS.
-    db.migrate(
-        "email_migrations",
-        &[solas_store::db::Migration {
-            version: 1,
-            name: "email digest queue and log",
-            sql: ddl,
-        }],
-    )?;
-    Ok(())
-}
-
-/// The queue's order column: `rowid` on SQLite, where queues made before `seq` existed
-/// lack it (on newer ones `seq` is the rowid), `seq` on PostgreSQL.
-fn queue_order(db: &Db) -> &'static str {
-    match db.dialect() {
-        Dialect::Sqlite => "rowid",
-        Dialect::Postgres => "seq",
-    }
+    Ok(delivery::ensure_email(db)?)
 }
 
 /// The queue of rows awaiting their digest, and the sender. As a [`Sink`] it queues.
@@ -115,14 +79,7 @@ impl EmailQueue {
 
     /// Rows queued for a filter.
     pub fn queued(&mut self, filter_id: i64) -> Result<usize, DeliveryError> {
-        let n: i64 = self
-            .db
-            .query_one(
-                "SELECT count(*) FROM email_queue WHERE filter_id = ?1",
-                args![filter_id],
-            )?
-            .get(0)?;
-        Ok(n as usize)
+        Ok(delivery::queued(&mut self.db, filter_id)?)
     }
 
     /// Sends one digest per filter in `targets` that has queued rows and has not had its
@@ -150,36 +107,18 @@ impl EmailQueue {
         day: &str,
         now: SystemTime,
     ) -> Result<usize, DeliveryError> {
-        let already: i64 = self
-            .db
-            .query_one(
-                "SELECT count(*) FROM email_digest_log WHERE filter_id = ?1 AND day = ?2",
-                args![target.filter_id, day],
-            )?
-            .get(0)?;
-        if already > 0 {
+        if delivery::digest_sent(&mut self.db, target.filter_id, day)? {
             return Ok(0);
         }
-        let order = queue_order(&self.db);
-        let rows: Vec<(i64, String, String)> = self
-            .db
-            .query(
-                &format!(
-                    "SELECT {order}, utc, json FROM email_queue WHERE filter_id = ?1 ORDER BY {order}"
-                ),
-                args![target.filter_id],
-            )?
-            .iter()
-            .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .collect::<Result<_, solas_store::StoreError>>()?;
+        let rows = delivery::queued_records(&mut self.db, target.filter_id)?;
         if rows.is_empty() {
             return Ok(0);
         }
         let mut records = Vec::with_capacity(rows.len());
-        for (_, utc, json) in &rows {
-            let mut map: Map<String, Value> = serde_json::from_str(json)?;
+        for row in &rows {
+            let mut map: Map<String, Value> = serde_json::from_str(&row.json)?;
             map.entry("UTC")
-                .or_insert_with(|| Value::String(utc.clone()));
+                .or_insert_with(|| Value::String(row.utc.clone()));
             records.push(Record(map));
         }
         let message = self.compose(target, day, &records)?;
@@ -193,19 +132,16 @@ impl EmailQueue {
                 format!("SMTP {}:{}: {e}", self.smtp.host, self.smtp.port),
             )
         })?;
-        let last = rows.last().map_or(0, |r| r.0);
+        let last = rows.last().map_or(0, |r| r.seq);
         let sent = rows.len();
-        self.db.transaction(|tx| {
-            tx.execute(
-                &format!("DELETE FROM email_queue WHERE filter_id = ?1 AND {order} <= ?2"),
-                args![target.filter_id, last],
-            )?;
-            tx.execute(
-                "INSERT INTO email_digest_log (filter_id, day, rows, sent_utc) VALUES (?1, ?2, ?3, ?4)",
-                args![target.filter_id, day, sent as i64, utc_string(now)],
-            )?;
-            Ok(())
-        })?;
+        delivery::digest_done(
+            &mut self.db,
+            target.filter_id,
+            day,
+            last,
+            sent,
+            &utc_string(now),
+        )?;
         Ok(sent)
     }
 
@@ -313,15 +249,7 @@ impl Sink for EmailQueue {
             jsons.push(serde_json::to_string(&r.0)?);
         }
         let bytes = jsons.iter().map(|j| j.len() as u64).sum();
-        self.db.transaction(|tx| {
-            for json in &jsons {
-                tx.execute(
-                    "INSERT INTO email_queue (filter_id, utc, json) VALUES (?1, ?2, ?3)",
-                    args![target.filter_id, &utc, json],
-                )?;
-            }
-            Ok(())
-        })?;
+        delivery::enqueue(&mut self.db, target.filter_id, &utc, &jsons)?;
         Ok(DeliveryReport {
             delivered: records.len() as u64,
             bytes,

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use solas_store::args;
 use solas_store::db::Db;
+use solas_store::main_db::delivery;
 
 use crate::{utc_day, DeliveryError, DeliveryReport, FilterTarget, Record, Sink};
 
@@ -15,12 +15,7 @@ use crate::{utc_day, DeliveryError, DeliveryReport, FilterTarget, Record, Sink};
 pub const DEFAULT_BYTE_QUOTA: i64 = 100_000_000;
 
 /// What one filter did on one UTC day.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DayStats {
-    pub bytes: u64,
-    pub records: u64,
-    pub rejected: u64,
-}
+pub use solas_store::main_db::delivery::DayCounts as DayStats;
 
 type Clock = Box<dyn Fn() -> SystemTime + Send>;
 
@@ -98,27 +93,7 @@ impl QuotaLedger for MemoryLedger {
 /// Creates `filter_delivery_stats` if it is missing. One row per (filter, UTC day), so the
 /// counters survive restarts and old days stay as usage history.
 pub fn ensure_schema(db: &mut Db) -> Result<(), DeliveryError> {
-    let ddl = String::from(
-        "CREATE TABLE IF NOT EXISTS filter_delivery_stats (
-             filter_id INTEGER NOT NULL,
-             day TEXT NOT NULL,
-             bytes INTEGER NOT NULL DEFAULT 0,
-             records INTEGER NOT NULL DEFAULT 0,
-             rejected INTEGER NOT NULL DEFAULT 0,
-             PRIMARY KEY (filter_id, day)
-         );",
-    );
-    // A migration, under the database's lock: filter workers starting together on
-    // PostgreSQL race on a bare CREATE TABLE IF NOT EXISTS.
-    db.migrate(
-        "ledger_migrations",
-        &[solas_store::db::Migration {
-            version: 1,
-            name: "delivery quota ledger",
-            sql: ddl,
-        }],
-    )?;
-    Ok(())
+    Ok(delivery::ensure_ledger(db)?)
 }
 
 /// A ledger in the main database (SQLite or PostgreSQL), or a database of its own.
@@ -157,39 +132,21 @@ impl QuotaLedger for DbLedger {
         records_rejected: u64,
     ) -> Result<(), DeliveryError> {
         let day = utc_day((self.clock)());
-        // Stored integers are i64; a day's counters never get near 2^63.
-        self.db.execute(
-            "INSERT INTO filter_delivery_stats (filter_id, day, bytes, records, rejected)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (filter_id, day) DO UPDATE SET
-                 bytes = filter_delivery_stats.bytes + excluded.bytes,
-                 records = filter_delivery_stats.records + excluded.records,
-                 rejected = filter_delivery_stats.rejected + excluded.rejected",
-            args![
-                filter_id,
-                day,
-                bytes as i64,
-                records as i64,
-                records_rejected as i64
-            ],
-        )?;
-        Ok(())
+        let counts = DayStats {
+            bytes,
+            records,
+            rejected: records_rejected,
+        };
+        Ok(delivery::add_day_counts(
+            &mut self.db,
+            filter_id,
+            &day,
+            counts,
+        )?)
     }
 
     fn day_stats(&mut self, filter_id: i64, day: &str) -> Result<DayStats, DeliveryError> {
-        let Some(r) = self.db.query_opt(
-            "SELECT bytes, records, rejected FROM filter_delivery_stats
-             WHERE filter_id = ?1 AND day = ?2",
-            args![filter_id, day],
-        )?
-        else {
-            return Ok(DayStats::default());
-        };
-        Ok(DayStats {
-            bytes: r.get::<i64>(0)?.max(0) as u64,
-            records: r.get::<i64>(1)?.max(0) as u64,
-            rejected: r.get::<i64>(2)?.max(0) as u64,
-        })
+        Ok(delivery::day_counts(&mut self.db, filter_id, day)?)
     }
 }
 

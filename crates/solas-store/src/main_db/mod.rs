@@ -8,6 +8,7 @@
 
 pub mod annotations;
 mod context_cache;
+pub mod delivery;
 pub mod filter_names;
 pub mod filters;
 pub mod limits;
