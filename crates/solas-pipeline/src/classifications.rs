@@ -45,14 +45,39 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
+/// Why a classification record, message or stream could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassificationError {
+    /// A record without the field the mapping takes the object or class from (bad input:
+    /// skipped).
+    #[error("no {what} in field {field:?}")]
+    Missing { what: &'static str, field: String },
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("Avro: {0}")]
+    Avro(#[from] solas_decode::DecodeError),
+    #[error("no annotator {0:?}: add it first")]
+    NoAnnotator(String),
+    #[error("main database: {0}")]
+    Store(#[from] solas_store::StoreError),
+    #[error("stopped while waiting for the main database: {0}")]
+    Stopped(String),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}
+
 /// The annotation a record stands for.
-pub fn to_annotation(record: &Value, m: &Mapping) -> Result<Annotation, String> {
+pub fn to_annotation(record: &Value, m: &Mapping) -> Result<Annotation, ClassificationError> {
+    let missing = |what, field: &String| ClassificationError::Missing {
+        what,
+        field: field.clone(),
+    };
     let object = field(record, &m.object_field)
         .and_then(text)
-        .ok_or_else(|| format!("no object id in field {:?}", m.object_field))?;
+        .ok_or_else(|| missing("object id", &m.object_field))?;
     let classification = field(record, &m.class_field)
         .and_then(text)
-        .ok_or_else(|| format!("no class in field {:?}", m.class_field))?;
+        .ok_or_else(|| missing("class", &m.class_field))?;
     let optional = |f: &Option<String>| {
         f.as_deref()
             .and_then(|f| field(record, f))
@@ -98,19 +123,19 @@ pub fn to_annotation(record: &Value, m: &Mapping) -> Result<Annotation, String> 
 }
 
 /// Records in one Kafka payload: a JSON object or array, or Avro.
-pub fn records(payload: &[u8], decoder: &Decoder) -> Result<Vec<Result<Value, String>>, String> {
+pub fn records(
+    payload: &[u8],
+    decoder: &Decoder,
+) -> Result<Vec<Result<Value, ClassificationError>>, ClassificationError> {
     match payload.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') | Some(b'[') => {
-            match serde_json::from_slice::<Value>(payload).map_err(|e| format!("JSON: {e}"))? {
-                Value::Array(items) => Ok(items.into_iter().map(Ok).collect()),
-                one => Ok(vec![Ok(one)]),
-            }
-        }
+        Some(b'{') | Some(b'[') => match serde_json::from_slice::<Value>(payload)? {
+            Value::Array(items) => Ok(items.into_iter().map(Ok).collect()),
+            one => Ok(vec![Ok(one)]),
+        },
         _ => Ok(decoder
-            .decode_json(payload)
-            .map_err(|e| e.to_string())?
+            .decode_json(payload)?
             .into_iter()
-            .map(|r| r.map_err(|e| e.to_string()))
+            .map(|r| r.map_err(ClassificationError::from))
             .collect()),
     }
 }
@@ -140,22 +165,19 @@ pub fn follow(
     main_db: &solas_store::db::Target,
     decoder: &Decoder,
     stop: &std::sync::Arc<AtomicBool>,
-) -> Result<FollowSummary, String> {
+) -> Result<FollowSummary, ClassificationError> {
     // A database that is unavailable is waited for: the message's offset is committed only
     // once its annotations are stored (or the record is bad and skipped).
     let retry = crate::retry::Retrier::new(stop.clone(), Default::default());
-    let mut store = AnnotationStore::connect(main_db).map_err(|e| e.to_string())?;
+    let mut store = AnnotationStore::connect(main_db)?;
     let owner = store
-        .annotator(&mapping.annotator)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no annotator {:?}: add it first", mapping.annotator))?
+        .annotator(&mapping.annotator)?
+        .ok_or_else(|| ClassificationError::NoAnnotator(mapping.annotator.clone()))?
         .owner;
     let client =
         crate::source::kafka::group_config(&config.brokers, &config.group, &[], &config.extra);
-    let consumer: BaseConsumer = client.create().map_err(|e| e.to_string())?;
-    consumer
-        .subscribe(&[config.topic.as_str()])
-        .map_err(|e| e.to_string())?;
+    let consumer: BaseConsumer = client.create()?;
+    consumer.subscribe(&[config.topic.as_str()])?;
     let mut summary = FollowSummary::default();
     let mut idle = config.idle_exit.map(crate::source::kafka::IdleClock::new);
     while !stop.load(Ordering::Relaxed) {
@@ -169,7 +191,7 @@ pub fn follow(
             }
             continue;
         };
-        let msg = result.map_err(|e| e.to_string())?;
+        let msg = result?;
         if let Some(clock) = &mut idle {
             clock.message();
         }
@@ -181,9 +203,12 @@ pub fn follow(
                     let stored = item.and_then(|r| to_annotation(&r, mapping)).and_then(|a| {
                         retry
                             .run("main database", || store.annotate(owner, &a))
-                            .map_err(|e| {
-                                unfinished |= matches!(e, crate::retry::GaveUp::Stopped { .. });
-                                e.to_string()
+                            .map_err(|e| match e {
+                                crate::retry::GaveUp::Failed(e) => ClassificationError::Store(e),
+                                stopped @ crate::retry::GaveUp::Stopped { .. } => {
+                                    unfinished = true;
+                                    ClassificationError::Stopped(stopped.to_string())
+                                }
                             })
                     });
                     if unfinished {

@@ -13,11 +13,12 @@ pub enum RunError {
     #[error("catalogues: {0}")]
     Catalogue(#[from] solas_catalogue::CatalogueError),
     #[error("user filters: {0}")]
-    Filters(String),
+    Filters(#[from] crate::filter::user_filters::EngineError),
     #[error("delivery: {0}")]
     Delivery(#[from] solas_delivery::DeliveryError),
+    #[cfg(feature = "kafka")]
     #[error("publishing: {0}")]
-    Publish(String),
+    Publish(#[from] crate::publish::PublishError),
     #[error("a stage thread panicked: {0}")]
     Panic(String),
     /// Stopped while a store was unavailable: these alerts (or payloads) were neither

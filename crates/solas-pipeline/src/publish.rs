@@ -43,6 +43,9 @@ pub enum PublishError {
     Refused { topic: String, source: KafkaError },
     #[error("encoding the alert: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The producer could not be made (a bad setting).
+    #[error("kafka producer: {0}")]
+    Client(KafkaError),
 }
 
 /// Delivery errors that no retry mends: the message itself is at fault.
@@ -67,7 +70,7 @@ impl Failure for PublishError {
                 // A full queue, an unknown topic not yet created: wait for the operator.
                 _ => ErrorKind::Transient,
             },
-            PublishError::Encode(_) => ErrorKind::Permanent,
+            PublishError::Encode(_) | PublishError::Client(_) => ErrorKind::Permanent,
         }
     }
 }
@@ -111,7 +114,7 @@ impl Publisher {
         config: &PublishConfig,
         stats: Arc<Stats>,
         retry: Arc<Retrier>,
-    ) -> Result<Publisher, String> {
+    ) -> Result<Publisher, PublishError> {
         let mut client = ClientConfig::new();
         client
             .set("bootstrap.servers", &config.brokers)
@@ -123,7 +126,7 @@ impl Publisher {
         }
         let producer = client
             .create_with_context(Failures::default())
-            .map_err(|e| format!("kafka producer: {e}"))?;
+            .map_err(PublishError::Client)?;
         Ok(Publisher {
             producer,
             topic: config.topic.clone(),
@@ -159,7 +162,7 @@ impl Stage for Publisher {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| RunError::Publish(e.to_string()))?;
+                .map_err(PublishError::Encode)?;
             // Sent once; after a flush that timed out the messages are still queued, so
             // only a delivery failure sends the batch again.
             let mut queued = false;
@@ -176,7 +179,7 @@ impl Stage for Publisher {
             });
             match published {
                 Ok(()) => {}
-                Err(GaveUp::Failed(e)) => return Err(RunError::Publish(e.to_string())),
+                Err(GaveUp::Failed(e)) => return Err(e.into()),
                 // Stopping while the broker is down: the batch stays unacknowledged (read
                 // again after the restart), and the run says how many alerts that was.
                 Err(GaveUp::Stopped { .. }) => {

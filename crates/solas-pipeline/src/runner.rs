@@ -162,8 +162,7 @@ fn start_publisher(
     } else {
         stored_rx
     };
-    let publisher = crate::publish::Publisher::new(publish, stats.clone(), retry.clone())
-        .map_err(RunError::Publish)?;
+    let publisher = crate::publish::Publisher::new(publish, stats.clone(), retry.clone())?;
     spawn(
         handles,
         publisher,
@@ -289,7 +288,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     let rejected = Rejected::new(&data.join("rejected"));
     #[cfg(feature = "kafka")]
     let rejected = match &config.dead_letter {
-        Some(dl) => rejected.with_dead_letter(dl).map_err(RunError::Publish)?,
+        Some(dl) => rejected.with_dead_letter(dl)?,
         None => rejected,
     };
     let rejected = Arc::new(rejected);

@@ -4,59 +4,87 @@
 
 use crate::description::RaUnit;
 
+/// Why a coordinate was refused (a message for the load report).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CoordError {
+    #[error("empty {0}")]
+    Empty(&'static str),
+    /// Not a number nor a sexagesimal angle (`what`: "RA", "sexagesimal Dec", …).
+    #[error("bad {what} {text:?}")]
+    Unreadable { what: &'static str, text: String },
+    #[error("negative sexagesimal RA {0:?}")]
+    NegativeRa(String),
+    #[error("RA hours {hours} ≥ 24 in {text:?}")]
+    RaHours { hours: f64, text: String },
+    #[error("RA {0}° outside [0, 360]")]
+    RaRange(f64),
+    #[error("Dec {0}° outside [-90, 90]")]
+    DecRange(f64),
+}
+
+fn unreadable(what: &'static str, text: &str) -> CoordError {
+    CoordError::Unreadable {
+        what,
+        text: text.to_string(),
+    }
+}
+
 /// RA in degrees in [0, 360). 360 itself is folded to 0 (some catalogues round up to it).
-pub fn parse_ra(text: &str, unit: RaUnit) -> Result<f64, String> {
+pub fn parse_ra(text: &str, unit: RaUnit) -> Result<f64, CoordError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err("empty RA".into());
+        return Err(CoordError::Empty("RA"));
     }
     let deg = if unit != RaUnit::Deg && is_sexagesimal(t) {
         let (neg, [h, m, s]) =
-            split_sexagesimal(t).ok_or_else(|| format!("bad sexagesimal RA {t:?}"))?;
+            split_sexagesimal(t).ok_or_else(|| unreadable("sexagesimal RA", t))?;
         if neg {
-            return Err(format!("negative sexagesimal RA {t:?}"));
+            return Err(CoordError::NegativeRa(t.to_string()));
         }
         if h >= 24.0 {
-            return Err(format!("RA hours {h} ≥ 24 in {t:?}"));
+            return Err(CoordError::RaHours {
+                hours: h,
+                text: t.to_string(),
+            });
         }
         15.0 * (h + m / 60.0 + s / 3600.0)
     } else {
-        let v: f64 = parse_number(t).ok_or_else(|| format!("bad RA {t:?}"))?;
+        let v: f64 = parse_number(t).ok_or_else(|| unreadable("RA", t))?;
         return ra_from_number(v, unit);
     };
     ra_from_number(deg, RaUnit::Deg)
 }
 
 /// A numeric RA (degrees, or hours for `Hourangle`) checked and folded into [0, 360).
-pub fn ra_from_number(v: f64, unit: RaUnit) -> Result<f64, String> {
+pub fn ra_from_number(v: f64, unit: RaUnit) -> Result<f64, CoordError> {
     let deg = if unit == RaUnit::Hourangle {
         v * 15.0
     } else {
         v
     };
     if !(0.0..=360.0).contains(&deg) {
-        return Err(format!("RA {deg}° outside [0, 360]"));
+        return Err(CoordError::RaRange(deg));
     }
     Ok(if deg == 360.0 { 0.0 } else { deg })
 }
 
 /// A numeric Dec in degrees, checked.
-pub fn dec_from_number(v: f64) -> Result<f64, String> {
+pub fn dec_from_number(v: f64) -> Result<f64, CoordError> {
     if !(-90.0..=90.0).contains(&v) {
-        return Err(format!("Dec {v}° outside [-90, 90]"));
+        return Err(CoordError::DecRange(v));
     }
     Ok(v)
 }
 
 /// Dec in degrees in [-90, 90]; decimal or sexagesimal with an optional sign.
-pub fn parse_dec(text: &str) -> Result<f64, String> {
+pub fn parse_dec(text: &str) -> Result<f64, CoordError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err("empty Dec".into());
+        return Err(CoordError::Empty("Dec"));
     }
     let deg = if is_sexagesimal(t) {
         let (neg, [d, m, s]) =
-            split_sexagesimal(t).ok_or_else(|| format!("bad sexagesimal Dec {t:?}"))?;
+            split_sexagesimal(t).ok_or_else(|| unreadable("sexagesimal Dec", t))?;
         // The sign belongs to the whole angle: "-00 30 00" is -0.5°.
         let v = d + m / 60.0 + s / 3600.0;
         if neg {
@@ -65,7 +93,7 @@ pub fn parse_dec(text: &str) -> Result<f64, String> {
             v
         }
     } else {
-        parse_number(t).ok_or_else(|| format!("bad Dec {t:?}"))?
+        parse_number(t).ok_or_else(|| unreadable("Dec", t))?
     };
     dec_from_number(deg)
 }

@@ -343,11 +343,13 @@ impl RowBuilder {
         let ra = match cell(self.ra) {
             Cell::Num(v) => coords::ra_from_number(*v, d.columns.ra_unit),
             c => coords::parse_ra(&c.text().unwrap_or_default(), d.columns.ra_unit),
-        }?;
+        }
+        .map_err(|e| e.to_string())?;
         let dec = match cell(self.dec) {
             Cell::Num(v) => coords::dec_from_number(*v),
             c => coords::parse_dec(&c.text().unwrap_or_default()),
-        }?;
+        }
+        .map_err(|e| e.to_string())?;
         let id = match self.id {
             None => index.to_string(),
             Some(i) => cell(i).text().ok_or("missing id")?.into_owned(),

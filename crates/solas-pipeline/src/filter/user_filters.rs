@@ -66,10 +66,21 @@ pub trait FilterEngine: Send {
     fn run_annotations(&mut self) -> Vec<FilterOutcome>;
 }
 
+/// Why the filter engine could not start, or could not take a batch's objects.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("main database: {0}")]
+    Store(#[from] solas_store::StoreError),
+    #[error("filter connection (SQLite): {0}")]
+    Sqlite(#[from] RunError),
+    #[error("filter connection (PostgreSQL): {0}")]
+    Postgres(#[from] PgRunError),
+}
+
 /// Where filters run: a read-only connection to the main database, holding the batch's
 /// objects in tables of its own session.
 pub trait BatchRunner: Send {
-    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), String>;
+    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), EngineError>;
     fn run(
         &mut self,
         query: &CheckedQuery,
@@ -79,8 +90,8 @@ pub trait BatchRunner: Send {
 }
 
 impl BatchRunner for SqliteRunner {
-    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), String> {
-        SqliteRunner::set_batch(self, batch).map_err(|e| e.to_string())
+    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), EngineError> {
+        Ok(SqliteRunner::set_batch(self, batch)?)
     }
 
     fn run(
@@ -97,8 +108,8 @@ impl BatchRunner for SqliteRunner {
 }
 
 impl BatchRunner for PgRunner {
-    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), String> {
-        PgRunner::set_batch(self, batch).map_err(|e| e.to_string())
+    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), EngineError> {
+        Ok(PgRunner::set_batch(self, batch)?)
     }
 
     fn run(
@@ -160,7 +171,7 @@ fn survey_of(f: &StoredFilter) -> Survey {
 
 impl DbFilterEngine {
     /// The engine over the main database in a SQLite file.
-    pub fn open(main_db: &std::path::Path) -> Result<DbFilterEngine, String> {
+    pub fn open(main_db: &std::path::Path) -> Result<DbFilterEngine, EngineError> {
         Self::connect(&Target::Sqlite(main_db.to_path_buf()), None)
     }
 
@@ -168,31 +179,26 @@ impl DbFilterEngine {
     /// role of `runner_url` when given (a role that may only read the filter tables; see
     /// docs/operations.md), else on the main connection string; always in read-only
     /// transactions with a statement timeout.
-    pub fn connect(main_db: &Target, runner_url: Option<&str>) -> Result<DbFilterEngine, String> {
-        let mut annotations = AnnotationStore::connect(main_db).map_err(|e| e.to_string())?;
+    pub fn connect(
+        main_db: &Target,
+        runner_url: Option<&str>,
+    ) -> Result<DbFilterEngine, EngineError> {
+        let mut annotations = AnnotationStore::connect(main_db)?;
         // A new database starts following the log at its end: annotations made before the
         // broker first ran are not news.
-        if annotations
-            .cursor(ANNOTATION_CURSOR)
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            let end = annotations.last_seq().map_err(|e| e.to_string())?;
-            annotations
-                .set_cursor(ANNOTATION_CURSOR, end)
-                .map_err(|e| e.to_string())?;
+        if annotations.cursor(ANNOTATION_CURSOR)?.is_none() {
+            let end = annotations.last_seq()?;
+            annotations.set_cursor(ANNOTATION_CURSOR, end)?;
         }
         let runner: Box<dyn BatchRunner> = match main_db {
-            Target::Sqlite(path) => Box::new(SqliteRunner::open(path).map_err(|e| e.to_string())?),
-            Target::Postgres(url) => {
-                Box::new(PgRunner::connect(runner_url.unwrap_or(url)).map_err(|e| e.to_string())?)
-            }
+            Target::Sqlite(path) => Box::new(SqliteRunner::open(path)?),
+            Target::Postgres(url) => Box::new(PgRunner::connect(runner_url.unwrap_or(url))?),
         };
         Ok(DbFilterEngine {
             main_db: main_db.clone(),
-            store: FilterStore::connect(main_db).map_err(|e| e.to_string())?,
+            store: FilterStore::connect(main_db)?,
             annotations,
-            resources: DbResources::connect(main_db).map_err(|e| e.to_string())?,
+            resources: DbResources::connect(main_db)?,
             runner,
             checked: HashMap::new(),
             refreshed: None,

@@ -34,7 +34,7 @@ impl Rejected {
     pub fn with_dead_letter(
         mut self,
         config: &crate::publish::PublishConfig,
-    ) -> Result<Rejected, String> {
+    ) -> Result<Rejected, PublishError> {
         let mut client = rdkafka::ClientConfig::new();
         client
             .set("bootstrap.servers", &config.brokers)
@@ -45,9 +45,7 @@ impl Rejected {
         for (k, v) in &config.extra {
             client.set(k, v);
         }
-        let producer = client
-            .create()
-            .map_err(|e| format!("dead-letter producer: {e}"))?;
+        let producer = client.create().map_err(PublishError::Client)?;
         self.dead_letter = Some((producer, config.topic.clone()));
         Ok(self)
     }
