@@ -2,8 +2,11 @@
 //! inside quotes), `\n` or `\r\n` line ends, and the 1-based line on which each record
 //! starts, so errors can point at the line a person sees in an editor.
 //!
-//! It is hand-written because the inputs are small and the one thing needed beyond
-//! splitting, line numbers of multi-line records, is awkward to get from a general crate.
+//! Hand-written rather than the `csv` crate because of two things watchlists typed by
+//! hand need and that crate does not do: a quote after blanks (`ra, dec, "NGC 1, core"`)
+//! opens a quoted field (the crate takes a quote only as a field's first byte, and would
+//! split that name at its comma), and a quote never closed is an error on its line (the
+//! crate ends the field at the end of the file, silently taking the rest as one name).
 
 /// One record: its fields and the line it starts on.
 #[derive(Debug, Clone, PartialEq)]

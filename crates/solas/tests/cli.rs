@@ -892,3 +892,81 @@ fn db_migrate_makes_the_tables_the_docs_grant_on() {
     let _ = client.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
     granted.expect("the documented grants succeed after solas db migrate");
 }
+
+/// The command lines of the README and `docs/` (fenced blocks, joined at `\` line ends),
+/// each as the words after `solas`.
+fn documented_command_lines() -> Vec<(String, Vec<String>)> {
+    let root = solas_testdata::repo_samples().parent().unwrap().to_path_buf();
+    let mut files = vec![root.join("README.md")];
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let mut in_block = false;
+        let mut pending = String::new();
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_block = !in_block;
+                continue;
+            }
+            if !in_block {
+                continue;
+            }
+            pending.push_str(line.trim_end().trim_end_matches('\\'));
+            pending.push(' ');
+            if line.trim_end().ends_with('\\') {
+                continue;
+            }
+            let command = std::mem::take(&mut pending);
+            let command = command.trim().trim_start_matches("$ ");
+            if command.starts_with('#') {
+                continue;
+            }
+            // The part after a `solas` word (`solas`, `target/release/solas`, `./solas`),
+            // up to a comment, pipe or the next command.
+            let words = shlex::split(command.split(" #").next().unwrap_or(""))
+                .unwrap_or_else(|| panic!("{name}: unbalanced quotes in {command}"));
+            let Some(at) = words
+                .iter()
+                .position(|w| w == "solas" || w.ends_with("/solas"))
+            else {
+                continue;
+            };
+            let args: Vec<String> = words[at + 1..]
+                .iter()
+                .take_while(|w| !matches!(w.as_str(), "|" | "&&" | ";" | ">" | "&"))
+                .cloned()
+                .collect();
+            if args.first().is_some_and(|a| a.starts_with(|c: char| c.is_ascii_lowercase())) {
+                out.push((name.clone(), args));
+            }
+        }
+    }
+    out
+}
+
+/// Every `solas …` command line in the README and the docs names subcommands and options
+/// that exist, with values of the right kind: run with `--help` appended, each parses.
+#[test]
+fn every_command_line_in_the_docs_parses() {
+    let lines = documented_command_lines();
+    assert!(lines.len() > 30, "found {} command lines", lines.len());
+    let mut bad = Vec::new();
+    for (file, args) in &lines {
+        let mut with_help: Vec<&str> = args.iter().map(String::as_str).collect();
+        with_help.push("--help");
+        let out = solas(&with_help);
+        if !out.status.success() {
+            let first = text(&out).lines().next().unwrap_or("").to_string();
+            bad.push(format!("{file}: solas {}: {first}", args.join(" ")));
+        }
+    }
+    assert!(bad.is_empty(), "command lines that do not parse:\n{}", bad.join("\n"));
+}
