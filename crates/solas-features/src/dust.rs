@@ -96,9 +96,6 @@ impl Hemisphere {
     }
 }
 
-const BLOCK: usize = 2880;
-const CARD: usize = 80;
-
 fn read_hemisphere(path: &Path) -> Result<Hemisphere, DustError> {
     let bytes = std::fs::read(path).map_err(|source| DustError::Io {
         path: path.to_path_buf(),
@@ -113,78 +110,32 @@ fn read_hemisphere(path: &Path) -> Result<Hemisphere, DustError> {
 /// The image size of a dust-map hemisphere file's bytes, or why it is not one: the parser
 /// [`DustMap::open`] uses, for the fuzz target (`fuzz/fuzz_targets/dust_fits.rs`).
 #[doc(hidden)]
-pub fn fits_image_size(bytes: &[u8]) -> Result<(usize, usize), String> {
-    parse_fits_image(bytes).map(|h| (h.nx, h.ny))
+pub fn fits_image_size(bytes: &[u8]) -> Result<(usize, usize), solas_fits::FitsError> {
+    parse_fits_image(bytes)
+        .map(|h| (h.nx, h.ny))
+        .map_err(solas_fits::FitsError::Unusable)
 }
 
-/// Parse a primary 2-D FITS image (BITPIX −32 or −64) plus its Lambert keywords.
+/// A primary 2-D float image (BITPIX −32 or −64, read by `solas-fits`) with its Lambert
+/// keywords.
 fn parse_fits_image(bytes: &[u8]) -> Result<Hemisphere, String> {
-    let mut cards: Vec<(String, String)> = Vec::new();
-    let mut header_end = None;
-    'blocks: for (bi, block) in bytes.chunks(BLOCK).enumerate() {
-        for (ci, card) in block.chunks(CARD).enumerate() {
-            let text = String::from_utf8_lossy(card);
-            let key = text.get(..8).unwrap_or(&text).trim().to_string();
-            if bi == 0 && ci == 0 && key != "SIMPLE" {
-                return Err("does not start with SIMPLE".into());
-            }
-            if key == "END" {
-                header_end = Some((bi + 1) * BLOCK);
-                break 'blocks;
-            }
-            if text.get(8..10) == Some("= ") {
-                let raw = text.get(10..).unwrap_or("");
-                let value = raw.split('/').next().unwrap_or("").trim().to_string();
-                cards.push((key, value));
-            }
-        }
-    }
-    let start = header_end.ok_or("no END card")?;
-    let get = |k: &str| {
-        cards
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let int = |k: &str| -> Result<i64, String> {
-        get(k)
-            .ok_or(format!("missing {k}"))?
-            .parse::<i64>()
-            .map_err(|e| format!("bad {k}: {e}"))
-    };
-    let float = |k: &str| get(k).and_then(|v| v.replace('D', "E").parse::<f64>().ok());
-
-    let bitpix = int("BITPIX")?;
-    if int("NAXIS")? != 2 {
+    let hdus = solas_fits::hdus(bytes).map_err(|e| e.to_string())?;
+    let primary = hdus.first().ok_or("no HDU")?;
+    let image = solas_fits::ImageHdu::of(primary)
+        .map_err(|e| e.to_string())?
+        .ok_or("the primary HDU holds no 2-D image")?;
+    if primary.header.get_i64("NAXIS") != Some(2) {
         return Err("NAXIS is not 2".into());
     }
-    let (nx, ny) = (int("NAXIS1")?, int("NAXIS2")?);
+    if !matches!(image.bitpix(), -32 | -64) {
+        return Err(format!("BITPIX {} (want -32 or -64)", image.bitpix()));
+    }
+    let (nx, ny) = (image.width, image.height);
     if nx < 2 || ny < 2 || nx > 1 << 16 || ny > 1 << 16 {
         return Err(format!("unreasonable image size {nx}x{ny}"));
     }
-    let (nx, ny) = (nx as usize, ny as usize);
-    let width = match bitpix {
-        -32 => 4,
-        -64 => 8,
-        other => return Err(format!("BITPIX {other} (want -32 or -64)")),
-    };
-    let need = nx * ny * width;
-    let raw = bytes.get(start..start + need).ok_or(format!(
-        "data truncated: need {need} bytes after the header"
-    ))?;
-    let data: Vec<f32> = if width == 4 {
-        raw.chunks_exact(4)
-            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    } else {
-        raw.chunks_exact(8)
-            .map(|c| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(c);
-                f64::from_be_bytes(b) as f32
-            })
-            .collect()
-    };
+    let data: Vec<f32> = image.values().map(|v| v as f32).collect();
+    let float = |k: &str| primary.header.get_f64(k);
     // SFD writes CRPIX = N/2 + 0.5 (1-based) and LAM_SCAL = N/2; derive them when absent so
     // maps of other sizes work.
     let crpix1 = float("CRPIX1").unwrap_or((nx as f64 + 1.0) / 2.0);
@@ -214,11 +165,14 @@ pub fn write_test_fits(nx: usize, ny: usize, pixels: &[f32]) -> Vec<u8> {
     for c in cards {
         out.extend_from_slice(format!("{c:<80}").as_bytes());
     }
-    out.resize(out.len().div_ceil(BLOCK) * BLOCK, b' ');
+    out.resize(
+        out.len().div_ceil(solas_fits::BLOCK) * solas_fits::BLOCK,
+        b' ',
+    );
     for p in pixels {
         out.extend_from_slice(&p.to_be_bytes());
     }
-    out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
+    out.resize(out.len().div_ceil(solas_fits::BLOCK) * solas_fits::BLOCK, 0);
     out
 }
 

@@ -19,7 +19,6 @@
 //! Every parser returns an error for bad input; none panics on it.
 
 mod csv;
-mod fits;
 pub mod sky;
 pub mod skymap;
 pub mod tns;

@@ -21,7 +21,12 @@
 
 use std::ops::Range;
 
-use crate::fits::{self, BinTable};
+use solas_fits::{self as fits, BinTable};
+
+/// Largest decompressed skymap, so a small gzip bomb cannot exhaust memory. A flat
+/// NSIDE 2048 skymap with four f64 columns is 1.6 GB; this leaves room above that. Only
+/// the operator loads skymaps (`solas event add`).
+const MAX_SKYMAP_BYTES: u64 = 4 << 30;
 use crate::sky::{self, DEPTH_29};
 use crate::watchmap::Moc;
 
@@ -29,7 +34,7 @@ use crate::watchmap::Moc;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SkymapError {
     #[error("{0}")]
-    Format(String),
+    Format(#[from] fits::FitsError),
     #[error("no HEALPix binary table (no UNIQ or PROB column) in the file")]
     NoTable,
     #[error("unsupported pixel ordering {0:?}: expected NUNIQ, NESTED or RING")]
@@ -106,8 +111,7 @@ struct Raw {
 impl Skymap {
     /// Reads a skymap FITS file (gzip detected by its magic bytes).
     pub fn from_fits(bytes: &[u8]) -> Result<Skymap, SkymapError> {
-        let bytes =
-            fits::maybe_gunzip(bytes, fits::MAX_SKYMAP_BYTES).map_err(SkymapError::Format)?;
+        let bytes = fits::maybe_gunzip(bytes, MAX_SKYMAP_BYTES).map_err(SkymapError::Format)?;
         let hdus = fits::hdus(&bytes).map_err(SkymapError::Format)?;
         let hdu = hdus
             .iter()
@@ -484,7 +488,7 @@ fn read_flat(t: &BinTable, ring: bool) -> Result<Raw, SkymapError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fits::tests::bintable;
+    use solas_fits::testing::bintable;
 
     /// A multi-order map: the 12 order-0 cells, cell 0 split into its 4 order-1 children.
     fn multi_map() -> Vec<u8> {

@@ -15,6 +15,11 @@ use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use moc::deser::fits::{from_fits_ivoa, MocIdxType, MocQtyType};
+
+/// Largest decompressed MOC. Real MOCs are KB to a few MB (a whole-sky order-29 MOC is a
+/// handful of ranges); users upload them, and a 4.4 MB gzip bomb once made the web server
+/// hold 4 GB under the skymap cap (audit finding F2).
+const MAX_MOC_BYTES: u64 = 64 << 20;
 use moc::elemset::range::MocRanges;
 use moc::moc::range::RangeMOC;
 use moc::moc::{
@@ -167,8 +172,8 @@ impl Moc {
 /// under `catch_unwind`, as a guard against a panic deep in a third-party parser on input
 /// it did not expect.
 pub fn parse_moc(bytes: &[u8]) -> Result<Moc, MocError> {
-    let bytes =
-        crate::fits::maybe_gunzip(bytes, crate::fits::MAX_MOC_BYTES).map_err(MocError::Gzip)?;
+    let bytes = solas_fits::maybe_gunzip(bytes, MAX_MOC_BYTES)
+        .map_err(|e| MocError::Gzip(e.to_string()))?;
     let bytes: &[u8] = &bytes;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(MocError::Empty);
@@ -197,7 +202,7 @@ pub fn parse_moc(bytes: &[u8]) -> Result<Moc, MocError> {
 fn parse_fits(bytes: &[u8]) -> Result<Moc, MocError> {
     // The `moc` crate reads the table as a stream and stops quietly where a truncated file
     // ends, which would give a partial MOC. Check first that every HDU is complete.
-    let hdus = crate::fits::hdus(bytes).map_err(MocError::Fits)?;
+    let hdus = solas_fits::hdus(bytes).map_err(|e| MocError::Fits(e.to_string()))?;
     if hdus.len() < 2 || hdus[1].header.get("XTENSION") != Some("BINTABLE") {
         return Err(MocError::Fits(
             "no BINTABLE extension after the primary HDU".into(),
@@ -328,7 +333,7 @@ mod tests {
     fn f2_a_gzip_bomb_watchmap_is_refused_at_the_moc_cap() {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         let zeros = vec![0u8; 1 << 20];
-        for _ in 0..(crate::fits::MAX_MOC_BYTES >> 20) + 2 {
+        for _ in 0..(MAX_MOC_BYTES >> 20) + 2 {
             std::io::Write::write_all(&mut gz, &zeros).unwrap();
         }
         let bomb = gz.finish().unwrap();

@@ -11,118 +11,24 @@ pub(crate) struct Image {
     pub pixels: Vec<f64>,
 }
 
-const BLOCK: usize = 2880;
-const CARD: usize = 80;
+/// Largest side drawn: a cutout is tens of pixels across.
+const MAX_SIDE: usize = 8192;
 
-/// Header keywords of one HDU and where its data starts.
-fn header(bytes: &[u8], start: usize) -> Result<(Vec<(String, String)>, usize), String> {
-    let mut cards = Vec::new();
-    let mut at = start;
-    loop {
-        let card = bytes
-            .get(at..at + CARD)
-            .ok_or("FITS header ends without END")?;
-        at += CARD;
-        let text = String::from_utf8_lossy(card);
-        let key = text.get(..8).unwrap_or("").trim().to_string();
-        if key == "END" {
-            break;
-        }
-        if text.get(8..10) == Some("= ") {
-            // The value ends at a comment slash (string values have no slash issue for the
-            // numeric keywords read here).
-            let value = text[10..]
-                .split('/')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            cards.push((key, value));
-        }
+/// The first HDU holding a 2-D image (read by `solas-fits`).
+pub(crate) fn read_image(bytes: &[u8]) -> Result<Image, solas_fits::FitsError> {
+    let hdus = solas_fits::hdus(bytes)?;
+    let img = solas_fits::ImageHdu::first(&hdus)?;
+    if img.width > MAX_SIDE || img.height > MAX_SIDE {
+        return Err(solas_fits::FitsError::Unusable(format!(
+            "{}×{} is too large for a cutout",
+            img.width, img.height
+        )));
     }
-    let data = at.div_ceil(BLOCK) * BLOCK;
-    Ok((cards, data))
-}
-
-fn int(cards: &[(String, String)], key: &str) -> Option<i64> {
-    cards.iter().find(|(k, _)| k == key)?.1.parse().ok()
-}
-
-fn float(cards: &[(String, String)], key: &str) -> Option<f64> {
-    cards
-        .iter()
-        .find(|(k, _)| k == key)?
-        .1
-        .replace(['D', 'd'], "E")
-        .parse()
-        .ok()
-}
-
-/// The first HDU holding a 2-D image.
-pub(crate) fn read_image(bytes: &[u8]) -> Result<Image, String> {
-    let mut start = 0;
-    // A cutout has one or two HDUs; a bound keeps a hostile file from looping long.
-    for _ in 0..16 {
-        let (cards, data) = header(bytes, start)?;
-        let bitpix = int(&cards, "BITPIX").ok_or("no BITPIX")?;
-        let naxis = int(&cards, "NAXIS").ok_or("no NAXIS")?;
-        let dims: Vec<usize> = (1..=naxis)
-            .map(|i| {
-                int(&cards, &format!("NAXIS{i}"))
-                    .and_then(|n| usize::try_from(n).ok())
-                    .ok_or_else(|| format!("no NAXIS{i}"))
-            })
-            .collect::<Result<_, _>>()?;
-        let width = usize::try_from(bitpix.unsigned_abs() / 8).map_err(|e| e.to_string())?;
-        if !matches!(bitpix, 8 | 16 | 32 | 64 | -32 | -64) {
-            return Err(format!("BITPIX {bitpix} is not a FITS pixel type"));
-        }
-        let count: usize = if naxis == 0 {
-            0
-        } else {
-            dims.iter()
-                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-                .ok_or("image too large")?
-        };
-        if naxis >= 2 && dims[0] > 0 && dims[1] > 0 {
-            let (w, h) = (dims[0], dims[1]);
-            if w > 8192 || h > 8192 {
-                return Err(format!("{w}×{h} is too large for a cutout"));
-            }
-            let n = w * h;
-            let raw = bytes
-                .get(data..data + n * width)
-                .ok_or("FITS data shorter than its header says")?;
-            let scale = float(&cards, "BSCALE").unwrap_or(1.0);
-            let zero = float(&cards, "BZERO").unwrap_or(0.0);
-            let pixels = raw
-                .chunks_exact(width)
-                .map(|c| {
-                    let v = match (bitpix, c) {
-                        (8, [a]) => f64::from(*a),
-                        (16, [a, b]) => f64::from(i16::from_be_bytes([*a, *b])),
-                        (32, _) => f64::from(i32::from_be_bytes(c.try_into().unwrap_or([0; 4]))),
-                        (64, _) => i64::from_be_bytes(c.try_into().unwrap_or([0; 8])) as f64,
-                        (-32, _) => f64::from(f32::from_be_bytes(c.try_into().unwrap_or([0; 4]))),
-                        (-64, _) => f64::from_be_bytes(c.try_into().unwrap_or([0; 8])),
-                        _ => f64::NAN,
-                    };
-                    v * scale + zero
-                })
-                .collect();
-            return Ok(Image {
-                width: w,
-                height: h,
-                pixels,
-            });
-        }
-        let len = count.checked_mul(width).ok_or("HDU too large")?;
-        start = (data + len).div_ceil(BLOCK) * BLOCK;
-        if start >= bytes.len() {
-            break;
-        }
-    }
-    Err("no 2-D image in the FITS file".into())
+    Ok(Image {
+        width: img.width,
+        height: img.height,
+        pixels: img.values().collect(),
+    })
 }
 
 /// The value at fraction `q` of the sorted finite pixels.
@@ -162,7 +68,7 @@ pub(crate) fn stretch(img: &Image) -> Vec<u8> {
 
 /// A FITS cutout as PNG bytes.
 pub(crate) fn fits_to_png(fits: &[u8]) -> Result<Vec<u8>, String> {
-    let img = read_image(fits)?;
+    let img = read_image(fits).map_err(|e| e.to_string())?;
     let grey = stretch(&img);
     let mut out = Vec::new();
     let w = u32::try_from(img.width).map_err(|e| e.to_string())?;
@@ -195,9 +101,12 @@ mod tests {
         }
         head.push_str(&format!("{:<80}", "END"));
         let mut out = head.into_bytes();
-        out.resize(out.len().div_ceil(BLOCK) * BLOCK, b' ');
+        out.resize(
+            out.len().div_ceil(solas_fits::BLOCK) * solas_fits::BLOCK,
+            b' ',
+        );
         out.extend_from_slice(data);
-        out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
+        out.resize(out.len().div_ceil(solas_fits::BLOCK) * solas_fits::BLOCK, 0);
         out
     }
 

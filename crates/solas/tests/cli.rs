@@ -896,7 +896,10 @@ fn db_migrate_makes_the_tables_the_docs_grant_on() {
 /// The command lines of the README and `docs/` (fenced blocks, joined at `\` line ends),
 /// each as the words after `solas`.
 fn documented_command_lines() -> Vec<(String, Vec<String>)> {
-    let root = solas_testdata::repo_samples().parent().unwrap().to_path_buf();
+    let root = solas_testdata::repo_samples()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let mut files = vec![root.join("README.md")];
     let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
         .unwrap()
@@ -944,7 +947,10 @@ fn documented_command_lines() -> Vec<(String, Vec<String>)> {
                 .take_while(|w| !matches!(w.as_str(), "|" | "&&" | ";" | ">" | "&"))
                 .cloned()
                 .collect();
-            if args.first().is_some_and(|a| a.starts_with(|c: char| c.is_ascii_lowercase())) {
+            if args
+                .first()
+                .is_some_and(|a| a.starts_with(|c: char| c.is_ascii_lowercase()))
+            {
                 out.push((name.clone(), args));
             }
         }
@@ -968,5 +974,9 @@ fn every_command_line_in_the_docs_parses() {
             bad.push(format!("{file}: solas {}: {first}", args.join(" ")));
         }
     }
-    assert!(bad.is_empty(), "command lines that do not parse:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "command lines that do not parse:\n{}",
+        bad.join("\n")
+    );
 }
