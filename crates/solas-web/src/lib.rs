@@ -45,7 +45,6 @@ mod cutout_png;
 mod db;
 mod error;
 mod headers;
-mod htm_cover;
 mod login_limits;
 mod openapi;
 mod pages;

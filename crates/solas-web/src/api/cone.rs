@@ -7,7 +7,7 @@
 //! `{"count": n}`. Objects are sorted by separation (arcsec); `object` is the exact
 //! `diaObjectId` (or the ZTF `objectId`).
 //!
-//! The search reads the `htm16` index ranges covering the cone ([`crate::htm_cover`]) and
+//! The search reads the `htm16` index ranges covering the cone (`solas_features::htm::cone_ranges`) and
 //! keeps the rows truly inside it.
 
 use axum::extract::State;
@@ -69,7 +69,7 @@ pub(crate) fn search(
 ) -> Result<Vec<(Value, f64)>, ApiError> {
     let mut conn = main.take()?;
     let mut found = Vec::new();
-    for (lo, hi) in crate::htm_cover::cone_ranges(ra, dec, radius_arcsec) {
+    for (lo, hi) in solas_features::htm::cone_ranges(ra, dec, radius_arcsec) {
         for (key, (ra2, dec2)) in object_view::in_htm_range(&mut conn, survey, lo, hi)? {
             let (Some(ra2), Some(dec2)) = (ra2, dec2) else {
                 continue;

@@ -2,42 +2,25 @@
 //! the `objects` table (keyed on `htm16`, as Lasair's `coneSearchHTM` does) and then keeps
 //! the rows truly within the radius.
 //!
-//! The mesh is the one `solas_features::htm` numbers (JHU HTM): 8 root triangles, each split
+//! The mesh is the one [`super::htm_id`] numbers (JHU HTM): 8 root triangles, each split
 //! into 4 per level. Walking down from the roots, a triangle whose bounding cap misses the
 //! cone is dropped, one wholly inside is taken whole, and one that straddles the edge is
 //! split until a level fine enough for the radius, where it is taken as it is. Taking a
 //! triangle at level L means taking the contiguous range of its level-16 descendants'
 //! ids. The cover may include a little outside the cone, never less than the cone.
 
-type V3 = [f64; 3];
+use super::{cross, dot, midpoint, roots, unit_vector, V3};
 
 const LEVEL: u32 = 16;
-
-fn dot(a: V3, b: V3) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
 
 fn normalise(m: V3) -> V3 {
     let n = dot(m, m).sqrt();
     [m[0] / n, m[1] / n, m[2] / n]
 }
 
-fn midpoint(a: V3, b: V3) -> V3 {
-    normalise([a[0] + b[0], a[1] + b[1], a[2] + b[2]])
-}
-
-fn unit_vector(ra_deg: f64, dec_deg: f64) -> V3 {
-    let (a, d) = (ra_deg.to_radians(), dec_deg.to_radians());
-    [d.cos() * a.cos(), d.cos() * a.sin(), d.sin()]
-}
-
 /// The angle between two unit vectors, accurate for small angles too.
 fn angle(a: V3, b: V3) -> f64 {
-    let c = [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ];
+    let c = cross(a, b);
     dot(c, c).sqrt().atan2(dot(a, b))
 }
 
@@ -82,7 +65,7 @@ fn visit(cone: &Cone, id: i64, [v0, v1, v2]: [V3; 3], level: u32, out: &mut Vec<
 }
 
 /// Inclusive ranges of level-16 HTM ids covering the cone, sorted and merged.
-pub(crate) fn cone_ranges(ra_deg: f64, dec_deg: f64, radius_arcsec: f64) -> Vec<(i64, i64)> {
+pub fn cone_ranges(ra_deg: f64, dec_deg: f64, radius_arcsec: f64) -> Vec<(i64, i64)> {
     let radius = (radius_arcsec / 3600.0).to_radians().max(0.0);
     // Split down to triangles about a quarter of the radius across (a level-L triangle is
     // roughly 90°/2^L): fine enough that little outside the cone is read, coarse enough
@@ -98,7 +81,7 @@ pub(crate) fn cone_ranges(ra_deg: f64, dec_deg: f64, radius_arcsec: f64) -> Vec<
         max_level,
     };
     let mut out = Vec::new();
-    for (id, tri) in solas_features::htm::roots() {
+    for (id, tri) in roots() {
         visit(&cone, id, tri, 0, &mut out);
     }
     out.sort_unstable();
@@ -115,7 +98,7 @@ pub(crate) fn cone_ranges(ra_deg: f64, dec_deg: f64, radius_arcsec: f64) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use solas_features::htm_id;
+    use crate::htm_id;
 
     /// A small deterministic generator: the test must not depend on a random crate.
     struct Lcg(u64);

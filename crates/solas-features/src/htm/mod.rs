@@ -2,7 +2,12 @@
 //!
 //! The sphere starts as 8 triangles (ids 8..15: S0..S3, N0..N3); each level splits a
 //! triangle into 4 by its edge midpoints, appending two bits (child 0..3) to the id. A
-//! level-L id therefore lies in [8·4^L, 16·4^L).
+//! level-L id therefore lies in [8·4^L, 16·4^L). [`cone_ranges`] gives the ids a cone may
+//! hold, for cone searches on an `htm16` column.
+
+mod cover;
+
+pub use cover::cone_ranges;
 
 type V3 = [f64; 3];
 
