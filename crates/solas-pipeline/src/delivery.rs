@@ -25,7 +25,6 @@ use solas_delivery::{
 use solas_store::db::Target;
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
 
-use crate::error::RunError;
 use crate::filter::user_filters::FilterOutcome;
 use crate::message::Origin;
 use crate::retry::{GaveUp, Retrier};
@@ -163,8 +162,14 @@ impl Stage for DeliveryStage {
     const NAME: &'static str = "delivery";
     type In = DeliveryWork;
     type Out = Never;
+    /// Delivery failures are the filter owners' (reported to them) or outages (waited out).
+    type Error = std::convert::Infallible;
 
-    fn run(mut self, input: Receiver<DeliveryWork>, output: Output<Never>) -> Result<(), RunError> {
+    fn run(
+        mut self,
+        input: Receiver<DeliveryWork>,
+        output: Output<Never>,
+    ) -> Result<(), Self::Error> {
         for work in input {
             let started = std::time::Instant::now();
             let delivered = self.deliver(&work);

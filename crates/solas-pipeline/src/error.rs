@@ -26,3 +26,10 @@ pub enum RunError {
     #[error("stopped during an outage: {0} alerts were left unfinished and unacknowledged, to be read again (nothing was rejected or committed for them)")]
     Outage(u64),
 }
+
+/// A stage that cannot fail (it sets bad input aside and waits out outages).
+impl From<std::convert::Infallible> for RunError {
+    fn from(never: std::convert::Infallible) -> RunError {
+        match never {}
+    }
+}

@@ -89,7 +89,7 @@ pub struct InFlight {
     pub last_of_payload: bool,
     pub received: Instant,
     /// The object's context classification, once the context stage has run.
-    pub context: Option<std::sync::Arc<crate::context::ContextResult>>,
+    pub context: Option<std::sync::Arc<crate::context::result::ContextResult>>,
 }
 
 /// The version of [`Published`] this build writes. A reader refuses (sets aside, with the
@@ -101,7 +101,7 @@ pub const PUBLISHED_VERSION: u32 = 1;
 /// owned values; written from borrowed ones (`Published<&Alert, &Classified>`), so
 /// publishing copies nothing.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct Published<A = Alert, C = crate::context::Classified> {
+pub struct Published<A = Alert, C = crate::context::result::Classified> {
     /// [`PUBLISHED_VERSION`] when written; messages from before versions count as 1.
     #[serde(default = "first_version")]
     pub version: u32,

@@ -19,7 +19,6 @@ use rdkafka::ClientContext;
 
 use solas_store::ErrorKind;
 
-use crate::error::RunError;
 use crate::message::{InFlight, Published, PUBLISHED_VERSION};
 use crate::retry::{Failure, GaveUp, Retrier};
 use crate::stage::{Never, Output, Stage, Status};
@@ -140,11 +139,12 @@ impl Stage for Publisher {
     const NAME: &'static str = "publish";
     type In = InFlight;
     type Out = Never;
+    type Error = PublishError;
 
     /// Publish until the input closes. A batch the broker does not take is sent again
     /// (with backoff) until it does; its alerts are acknowledged only then. A stop during
     /// the wait leaves them unacknowledged.
-    fn run(self, input: Receiver<InFlight>, output: Output<Never>) -> Result<(), RunError> {
+    fn run(self, input: Receiver<InFlight>, output: Output<Never>) -> Result<(), PublishError> {
         let retry = self.retry.clone();
         while let Some(batch) = crate::batch::next_batch(
             &input,
@@ -179,7 +179,7 @@ impl Stage for Publisher {
             });
             match published {
                 Ok(()) => {}
-                Err(GaveUp::Failed(e)) => return Err(e.into()),
+                Err(GaveUp::Failed(e)) => return Err(e),
                 // Stopping while the broker is down: the batch stays unacknowledged (read
                 // again after the restart), and the run says how many alerts that was.
                 Err(GaveUp::Stopped { .. }) => {

@@ -58,8 +58,11 @@ fn spawn<S: Stage>(
     stage: S,
     input: crossbeam_channel::Receiver<S::In>,
     output: Output<S::Out>,
-) {
-    handles.push((S::NAME, thread::spawn(move || stage.run(input, output))));
+) where
+    RunError: From<S::Error>,
+{
+    let run = move || stage.run(input, output).map_err(RunError::from);
+    handles.push((S::NAME, thread::spawn(run)));
 }
 
 /// The context stage, when catalogues are configured; otherwise alerts pass straight on.

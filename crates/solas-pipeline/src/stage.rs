@@ -18,7 +18,6 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::error::RunError;
 use crate::message::Origin;
 
 /// What became of an input that ends at a stage.
@@ -45,9 +44,12 @@ pub trait Stage: Send + 'static {
     type In: Send + 'static;
     /// What it passes on ([`Never`] for a stage that ends the pipeline).
     type Out: Send + 'static;
+    /// How it fails for good (the runner turns it into a `RunError`). Transient failures
+    /// are not errors: the stage waits them out.
+    type Error: std::error::Error + Send + 'static;
 
     /// Run until the input closes (or the run stops during an outage).
-    fn run(self, input: Receiver<Self::In>, output: Output<Self::Out>) -> Result<(), RunError>;
+    fn run(self, input: Receiver<Self::In>, output: Output<Self::Out>) -> Result<(), Self::Error>;
 }
 
 /// The output of a stage that ends the pipeline: nothing is passed on.

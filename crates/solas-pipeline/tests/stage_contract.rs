@@ -213,7 +213,7 @@ fn run_stage<S: Stage>(
     journal: &Journal,
     weather: Weather,
     stop: &Arc<AtomicBool>,
-) -> Result<(), solas_pipeline::RunError> {
+) -> Result<(), S::Error> {
     let (in_tx, in_rx) = crossbeam_channel::unbounded();
     let (out_tx, out_rx) = crossbeam_channel::unbounded();
     let (ack_tx, ack_rx) = crossbeam_channel::unbounded();

@@ -12,32 +12,11 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::throttle::Key;
 use crate::users::User;
 use crate::AppState;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|e| e.to_string())?;
-    Ok(buf)
-}
-
-/// A new API token: 20 random bytes as 40 lower-case hex digits.
-pub(crate) fn new_token() -> Result<String, String> {
-    Ok(hex(&random_bytes::<20>()?))
-}
-
-/// What is stored for a token: its SHA-256, hex.
-pub(crate) fn token_digest(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
 
 /// The token a request carries, from the header or the query string.
 fn request_token(parts: &Parts) -> Option<String> {
@@ -118,6 +97,7 @@ impl FromRequestParts<AppState> for AuthUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::{new_token, token_digest};
 
     #[test]
     fn tokens_look_like_lasair_tokens() {

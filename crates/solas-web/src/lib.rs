@@ -52,6 +52,7 @@ mod params;
 mod password;
 mod server;
 mod throttle;
+mod tokens;
 pub mod users;
 
 use std::future::Future;
@@ -67,7 +68,9 @@ use solas_store::db::{Db, Target};
 use solas_store::{BlobStore, LightcurveStore};
 
 pub use error::WebError;
+pub use password::HashError;
 pub use server::ConnectionLimits;
+pub use tokens::NoRandom;
 pub use users::{
     add_user, list_users, new_token, users_target, User, UserClass, UserError, UserStore,
 };

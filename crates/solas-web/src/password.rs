@@ -11,7 +11,10 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use subtle::ConstantTimeEq;
 
-use crate::users::UserError;
+/// The hasher failed (it does not on any input a user can give; the error is kept).
+#[derive(Debug, thiserror::Error)]
+#[error("hashing a password: {0}")]
+pub struct HashError(String);
 
 /// What a password check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,11 +27,11 @@ pub(crate) enum Checked {
 }
 
 /// A new hash of `password` (Argon2id, random salt).
-pub(crate) fn hash(password: &str) -> Result<String, UserError> {
+pub(crate) fn hash(password: &str) -> Result<String, HashError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| UserError::Hash(e.to_string()))
+        .map_err(|e| HashError(e.to_string()))
 }
 
 /// Does `password` match the stored hash? Malformed hashes match nothing.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use solas_store::db::Target;
 use solas_store::users::{UserChange, UserRow, UserTables};
 
-use crate::auth;
+use crate::tokens;
 
 /// Lasair's three kinds of API user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,10 +104,10 @@ pub enum UserError {
     NoSuchUser(String),
     #[error("users database: {0}")]
     Db(#[from] solas_store::StoreError),
-    #[error("no random numbers from the operating system: {0}")]
-    Random(String),
-    #[error("hashing a password: {0}")]
-    Hash(String),
+    #[error(transparent)]
+    Random(#[from] tokens::NoRandom),
+    #[error(transparent)]
+    Password(#[from] crate::password::HashError),
 }
 
 /// Tokens kept per user: every `/api/auth-token/` call issues a new one (only hashes are
@@ -221,13 +221,13 @@ impl UserStore {
             Some(p) => Some(crate::password::hash(check_password_text(p)?)?),
             None => None,
         };
-        let token = auth::new_token().map_err(UserError::Random)?;
+        let token = tokens::new_token()?;
         let inserted = self.tables.insert(
             username,
             email,
             hash.as_deref(),
             class.as_str(),
-            &auth::token_digest(&token),
+            &tokens::token_digest(&token),
             MAX_TOKENS_PER_USER,
         );
         match inserted {
@@ -239,15 +239,18 @@ impl UserStore {
 
     /// A new token for `user_id`; the oldest tokens beyond [`MAX_TOKENS_PER_USER`] lapse.
     pub fn issue_token(&mut self, user_id: i64) -> Result<String, UserError> {
-        let token = auth::new_token().map_err(UserError::Random)?;
+        let token = tokens::new_token()?;
         self.tables
-            .add_token(user_id, &auth::token_digest(&token), MAX_TOKENS_PER_USER)?;
+            .add_token(user_id, &tokens::token_digest(&token), MAX_TOKENS_PER_USER)?;
         Ok(token)
     }
 
     /// The active or inactive user a token belongs to, if it is a current token.
     pub fn token_user(&mut self, token: &str) -> Result<Option<User>, UserError> {
-        Ok(self.tables.by_token(&auth::token_digest(token))?.map(user))
+        Ok(self
+            .tables
+            .by_token(&tokens::token_digest(token))?
+            .map(user))
     }
 
     /// The user when `password` is theirs; None for an unknown user, a user without a

@@ -11,70 +11,26 @@
 //! distance for absMag and the blackbody fit.
 
 pub mod classifier;
+pub mod result;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use solas_context::SherlockRow;
 use solas_core::Survey;
-use solas_features::HostContext;
 use solas_store::{ContextCache, StoreError};
 
 pub use classifier::{CatalogueClassifier, Classifier};
+pub use result::{Classified, ContextResult};
 
-use crate::error::RunError;
 use crate::message::InFlight;
 use crate::stage::{Output, Stage};
 use crate::stats::Stats;
 
-/// A context classification as the later stages need it: as it is cached and published,
-/// and what the features take from it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContextResult {
-    pub classified: Classified,
-    /// What the features need: the class and the host's distance.
-    pub host: HostContext,
-}
-
-/// A classification as the context cache and the workers' topics keep it: the row's
-/// columns under Lasair's names, and the alert it was computed at.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Classified {
-    /// The `sherlock_classifications` row (the best match's columns).
-    #[serde(flatten)]
-    pub row: SherlockRow,
-    /// The alert it was computed at: (detection MJD, alert id). None in answers cached
-    /// before this was kept.
-    #[serde(default)]
-    pub classified_at: Option<(f64, i64)>,
-}
-
 /// Was `a` detected before `b` (or is it the same alert)?
 fn not_later(a: (f64, i64), b: (f64, i64)) -> bool {
     a.0 < b.0 || (a.0 == b.0 && a.1 <= b.1)
-}
-
-impl ContextResult {
-    /// The row of the classification.
-    pub fn row(&self) -> &SherlockRow {
-        &self.classified.row
-    }
-}
-
-impl From<Classified> for ContextResult {
-    fn from(classified: Classified) -> ContextResult {
-        let row = &classified.row;
-        let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
-        let host = HostContext {
-            classification: row.classification.clone(),
-            best_distance_mpc: finite(row.best_distance),
-            z: finite(row.z),
-            photoz: finite(row.photo_z),
-        };
-        ContextResult { classified, host }
-    }
 }
 
 /// Objects kept in memory; beyond this the database cache answers.
@@ -94,8 +50,13 @@ impl Stage for ContextStage {
     const NAME: &'static str = "context";
     type In = InFlight;
     type Out = InFlight;
+    type Error = StoreError;
 
-    fn run(mut self, input: Receiver<InFlight>, output: Output<InFlight>) -> Result<(), RunError> {
+    fn run(
+        mut self,
+        input: Receiver<InFlight>,
+        output: Output<InFlight>,
+    ) -> Result<(), StoreError> {
         let version = self.classifier.version();
         let mut memory: HashMap<(Survey, i64), Arc<ContextResult>> = HashMap::new();
         while let Some(mut batch) =
@@ -115,7 +76,7 @@ impl Stage for ContextStage {
                         .run("main database", || self.cache.get(key.0, key.1, &version))
                     {
                         Ok(cached) => cached,
-                        Err(crate::retry::GaveUp::Failed(e)) => return Err(e.into()),
+                        Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
                         Err(crate::retry::GaveUp::Stopped { .. }) => {
                             // Stopping during an outage: the batch is neither passed on
                             // nor acknowledged.
@@ -163,7 +124,7 @@ impl Stage for ContextStage {
                     .run("main database", || self.cache.put(&fresh, &version))
                 {
                     Ok(()) => {}
-                    Err(crate::retry::GaveUp::Failed(e)) => return Err(e.into()),
+                    Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
                     Err(crate::retry::GaveUp::Stopped { .. }) => {
                         Stats::add(&self.stats.abandoned, batch.len() as u64);
                         return Ok(());
@@ -184,6 +145,7 @@ impl Stage for ContextStage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use solas_context::SherlockRow;
     use solas_core::{Alert, ObjectKey, SurveyObject};
     use std::sync::Mutex;
 

@@ -22,7 +22,6 @@ use solas_store::{LightcurveStore, MainDb, StoreError};
 
 use crate::batch::Next;
 use crate::delivery::DeliveryWork;
-use crate::error::RunError;
 use crate::message::InFlight;
 use crate::stage::{Output, Stage};
 use crate::stats::Stats;
@@ -51,12 +50,13 @@ impl Stage for FilterStage {
     const NAME: &'static str = "filter";
     type In = InFlight;
     type Out = DeliveryWork;
+    type Error = StoreError;
 
     fn run(
         mut self,
         input: Receiver<InFlight>,
         output: Output<DeliveryWork>,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), StoreError> {
         let mut polled = std::time::Instant::now();
         loop {
             match crate::batch::next_or_tick(

@@ -10,7 +10,6 @@ use solas_store::{BlobStore, ErrorKind};
 
 use super::rejected::Rejected;
 use crate::context::ContextResult;
-use crate::error::RunError;
 use crate::message::{InFlight, RawAlert};
 use crate::retry::{GaveUp, Retrier};
 use crate::stage::{Output, Stage, Status};
@@ -51,10 +50,12 @@ impl Stage for DecodeWorker {
     const NAME: &'static str = "decode";
     type In = RawAlert;
     type Out = InFlight;
+    /// Bad input is set aside and an unavailable store waited for: nothing fails the stage.
+    type Error = std::convert::Infallible;
 
     /// Run until the input channel closes. Payloads with nothing to pass on are
     /// acknowledged here; the others when the filter stage has written them.
-    fn run(self, input: Receiver<RawAlert>, output: Output<InFlight>) -> Result<(), RunError> {
+    fn run(self, input: Receiver<RawAlert>, output: Output<InFlight>) -> Result<(), Self::Error> {
         for raw in input {
             Stats::add(&self.stats.payloads, 1);
             let started = std::time::Instant::now();

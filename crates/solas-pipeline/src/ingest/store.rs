@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use solas_store::{BlobStore, LightcurveStore};
+use solas_store::{BlobStore, LightcurveStore, StoreError};
 
-use crate::error::RunError;
 use crate::message::InFlight;
 use crate::retry::{GaveUp, Retrier};
 use crate::stage::{Output, Stage};
@@ -28,8 +27,13 @@ impl Stage for StoreWriter {
     const NAME: &'static str = "store";
     type In = InFlight;
     type Out = InFlight;
+    type Error = StoreError;
 
-    fn run(mut self, input: Receiver<InFlight>, output: Output<InFlight>) -> Result<(), RunError> {
+    fn run(
+        mut self,
+        input: Receiver<InFlight>,
+        output: Output<InFlight>,
+    ) -> Result<(), StoreError> {
         while let Some(batch) =
             crate::batch::next_batch(&input, self.max_batch, self.linger, self.linger * 10)
         {
@@ -44,7 +48,7 @@ impl Stage for StoreWriter {
                 });
             let counts = match written {
                 Ok(counts) => counts,
-                Err(GaveUp::Failed(e)) => return Err(e.into()),
+                Err(GaveUp::Failed(e)) => return Err(e),
                 // Stopping during an outage: the batch is neither passed on nor acknowledged.
                 Err(GaveUp::Stopped { .. }) => {
                     Stats::add(&self.stats.abandoned, batch.len() as u64);

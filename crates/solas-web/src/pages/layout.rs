@@ -1,14 +1,13 @@
 //! The shell every page shares (header, navigation, who is logged in, footer), HTML
 //! escaping, the pages' error answer, and reading POSTed forms.
 
-use std::collections::HashMap;
-
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
+pub(crate) use super::error::{PageError, PageResult};
+pub(crate) use super::form::{read_form, FILTER_FORM, SMALL_FORM, UPLOAD_FORM};
 use super::session::Login;
-use crate::error::ApiError;
 
 /// Escape text for HTML element content and double-quoted attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -83,74 +82,6 @@ pub(crate) fn page(title: &str, login: Option<&Login>, body: &str) -> Html<Strin
     ))
 }
 
-/// Why a page cannot be shown: an HTML page with the message and status.
-#[derive(Debug)]
-pub(crate) struct PageError {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-impl PageError {
-    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> PageError {
-        PageError {
-            status,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn bad(message: impl Into<String>) -> PageError {
-        PageError::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    pub(crate) fn not_found(message: impl Into<String>) -> PageError {
-        PageError::new(StatusCode::NOT_FOUND, message)
-    }
-
-    pub(crate) fn forbidden() -> PageError {
-        PageError::new(
-            StatusCode::FORBIDDEN,
-            "The form has expired or did not come from this site; reload the page and try again.",
-        )
-    }
-
-    pub(crate) fn internal(e: impl std::fmt::Display) -> PageError {
-        log::error!("page failed: {e}");
-        PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal server error; the server's log has the details.",
-        )
-    }
-}
-
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> PageError {
-        match e {
-            ApiError::Bad(m) | ApiError::Parse(m) => PageError::bad(m),
-            ApiError::NotFound(_) => PageError::not_found("Not found."),
-            ApiError::Busy => PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Too many queries are running; try again in a moment.",
-            ),
-            other => PageError::internal(format!("{other:?}")),
-        }
-    }
-}
-
-impl From<rusqlite::Error> for PageError {
-    fn from(e: rusqlite::Error) -> PageError {
-        PageError::internal(e)
-    }
-}
-
-impl From<solas_store::StoreError> for PageError {
-    fn from(e: solas_store::StoreError) -> PageError {
-        match e {
-            solas_store::StoreError::Invalid(m) => PageError::bad(m),
-            other => PageError::internal(other),
-        }
-    }
-}
-
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let body = format!("<p class=\"error\">{}</p>", esc(&self.message));
@@ -159,8 +90,6 @@ impl IntoResponse for PageError {
     }
 }
 
-pub(crate) type PageResult = Result<Response, PageError>;
-
 /// A 303 redirect (after a POST, so reloading does not post again).
 pub(crate) fn see_other(to: &str) -> Response {
     Response::builder()
@@ -168,45 +97,6 @@ pub(crate) fn see_other(to: &str) -> Response {
         .header(header::LOCATION, to)
         .body(Body::empty())
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
-}
-
-/// Largest POSTed form of the pages that only send a few fields (login, logout, delete,
-/// activate): enough for them, and little for anyone to make the server buffer.
-pub(crate) const SMALL_FORM: usize = 8 * 1024;
-
-/// Largest filter builder form (a query's text).
-pub(crate) const FILTER_FORM: usize = 256 * 1024;
-
-/// Largest upload form (a watchlist's CSV, a watchmap's MOC as base64).
-pub(crate) const UPLOAD_FORM: usize = 100 * 1024 * 1024;
-
-/// A POSTed `application/x-www-form-urlencoded` body as a map (last value wins), read up
-/// to `limit` bytes with a clear error beyond.
-pub(crate) async fn read_form(
-    body: Body,
-    limit: usize,
-) -> Result<HashMap<String, String>, PageError> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if crate::server::body_timed_out(&e) {
-            return PageError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "The form did not arrive in time; try again.",
-            );
-        }
-        let size = if limit >= 1024 * 1024 {
-            format!(
-                "{} MB; split the upload into smaller files",
-                limit / (1024 * 1024)
-            )
-        } else {
-            format!("{} KB", limit / 1024)
-        };
-        PageError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The form is larger than {size}."),
-        )
-    })?;
-    Ok(form_urlencoded::parse(&bytes).into_owned().collect())
 }
 
 /// A `<table>` from column names and rows of JSON values, all escaped. `link` turns a

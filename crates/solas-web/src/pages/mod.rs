@@ -7,7 +7,9 @@
 //! `/watchlists` and `/watchmaps` (list, upload), `/status`, `/login`, `/logout`,
 //! `/static/*`, `/metrics`.
 
+pub(crate) mod error;
 pub(crate) mod filters;
+pub(crate) mod form;
 pub(crate) mod home;
 pub(crate) mod layout;
 pub(crate) mod login;

@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
-use crate::auth::{new_token, token_digest};
+use crate::tokens::{new_token, token_digest};
 use crate::users::User;
 use crate::AppState;
 
@@ -48,7 +48,7 @@ pub(crate) struct Login {
 
 impl Sessions {
     /// Start a session for `user`; returns the id to put in the cookie.
-    pub(crate) fn start(&self, user: &User) -> Result<String, String> {
+    pub(crate) fn start(&self, user: &User) -> Result<String, crate::tokens::NoRandom> {
         let id = new_token()?;
         let csrf = new_token()?;
         let now = Instant::now();
@@ -176,13 +176,13 @@ pub(crate) async fn posted(
     viewer: &Viewer,
     req: axum::extract::Request,
     limit: usize,
-) -> Result<Option<(Login, HashMap<String, String>)>, super::layout::PageError> {
+) -> Result<Option<(Login, HashMap<String, String>)>, super::error::PageError> {
     let Some(login) = viewer.0.clone() else {
         return Ok(None);
     };
-    let f = super::layout::read_form(req.into_body(), limit).await?;
+    let f = super::form::read_form(req.into_body(), limit).await?;
     if !csrf_ok(&login, f.get("csrf").map(String::as_str)) {
-        return Err(super::layout::PageError::forbidden());
+        return Err(super::error::PageError::forbidden());
     }
     Ok(Some((login, f)))
 }
