@@ -56,10 +56,10 @@ impl PackBlobStore {
     pub fn open(root: &Path) -> Result<PackBlobStore, StoreError> {
         let packs = root.join("packs");
         std::fs::create_dir_all(&packs).map_err(|e| StoreError::io(&packs, e))?;
-        let mut index = crate::sqlite::open(&root.join("index.db"))?;
-        crate::sqlite::migrate::apply(
-            &mut index,
-            &[crate::sqlite::migrate::Migration {
+        let index_path = root.join("index.db");
+        crate::db::Db::open(&crate::db::Target::Sqlite(index_path.clone()))?.migrate(
+            "schema_migrations",
+            &[crate::db::Migration {
                 version: 1,
                 name: "cutout index",
                 sql: "CREATE TABLE cutouts (
@@ -69,6 +69,7 @@ impl PackBlobStore {
                     .into(),
             }],
         )?;
+        let index = crate::sqlite::open(&index_path)?;
         // Append to the newest pack.
         let newest = std::fs::read_dir(&packs)
             .map_err(|e| StoreError::io(&packs, e))?

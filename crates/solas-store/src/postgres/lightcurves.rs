@@ -8,13 +8,14 @@
 use postgres::{Client, NoTls, Statement};
 use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
 
-use super::migrate::pg_error;
+use super::pg_error;
+use crate::db::{Db, Migration, Target};
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
 /// Partitions per table: each stays under ~50 GB for the first years of Rubin.
 const PARTITIONS: u32 = 16;
 
-fn migrations() -> Vec<(i64, &'static str, String)> {
+fn migrations() -> Vec<Migration> {
     let mut sql = String::from(
         "CREATE TABLE detections (
             survey SMALLINT NOT NULL, object_id BIGINT NOT NULL, mjd DOUBLE PRECISION NOT NULL,
@@ -46,7 +47,11 @@ fn migrations() -> Vec<(i64, &'static str, String)> {
             ));
         }
     }
-    vec![(1, "lightcurve tables, hash-partitioned by object", sql)]
+    vec![Migration {
+        version: 1,
+        name: "lightcurve tables, hash-partitioned by object",
+        sql,
+    }]
 }
 
 struct Statements {
@@ -85,7 +90,9 @@ impl PgLightcurves {
     fn connect(url: &str, migrate: bool) -> Result<(Client, Statements), StoreError> {
         let mut client = Client::connect(url, NoTls).map_err(pg_error)?;
         if migrate {
-            super::migrate::apply(&mut client, "lightcurve_migrations", &migrations())?;
+            // Through the one migration runner, on a connection of its own.
+            Db::open(&Target::Postgres(url.to_string()))?
+                .migrate("lightcurve_migrations", &migrations())?;
         }
         let mut prep = |sql: &str| client.prepare(sql).map_err(pg_error);
         let st = Statements {

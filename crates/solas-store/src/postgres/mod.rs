@@ -1,8 +1,14 @@
 //! PostgreSQL backends for the scale-out deployment that are PostgreSQL's own: the
-//! lightcurve store, hash-partitioned by object, with versioned migrations of its own. (The
+//! lightcurve store, hash-partitioned by object, with versioned migrations of its own (run
+//! by the one runner, [`crate::db::Db::migrate`]). (The
 //! main database on PostgreSQL is [`crate::main_db`], the same code as on SQLite.)
 
 mod lightcurves;
-mod migrate;
 
 pub use lightcurves::PgLightcurves;
+
+use crate::StoreError;
+
+pub(crate) fn pg_error(e: postgres::Error) -> StoreError {
+    StoreError::Backend(format!("postgresql: {e}"))
+}

@@ -12,7 +12,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
 
-use super::migrate::{self, Migration};
+use crate::db::{Db, Migration, Target};
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
 pub struct SqliteLightcurves {
@@ -54,8 +54,9 @@ fn band(text: String) -> Result<Band, rusqlite::Error> {
 
 impl SqliteLightcurves {
     pub fn open(path: &Path) -> Result<SqliteLightcurves, StoreError> {
-        let mut conn = super::open(path)?;
-        migrate::apply(&mut conn, &migrations())?;
+        Db::open(&Target::Sqlite(path.to_path_buf()))?
+            .migrate("schema_migrations", &migrations())?;
+        let conn = super::open(path)?;
         Ok(SqliteLightcurves { conn })
     }
 }

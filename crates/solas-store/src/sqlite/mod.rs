@@ -3,7 +3,6 @@
 //! PostgreSQL), and the settings every Solas SQLite file is opened with.
 
 mod lightcurves;
-pub mod migrate;
 
 pub use lightcurves::SqliteLightcurves;
 
