@@ -141,7 +141,7 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
     }
     // The same filters give the same rows on both: PostgreSQL runs them read-only, with a
     // statement timeout, over a batch table of the session's own.
-    let batch = solas_query::run_sqlite::BatchObjects {
+    let batch = solas_store::main_db::filter_runs::BatchObjects {
         lsst: alerts
             .iter()
             .filter(|a| a.survey == solas_core::Survey::Lsst)
@@ -153,9 +153,11 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
             .map(|a| a.object.name.clone())
             .collect(),
     };
+    use solas_pipeline::filter::user_filters::run_on_batch;
+    use solas_store::main_db::filter_runs::FilterRunner;
     let mut on_sqlite =
-        solas_query::run_sqlite::SqliteRunner::open(&tmp.path().join("solas.db")).unwrap();
-    let mut on_pg = solas_query::run_pg::PgRunner::connect(&db.url()).unwrap();
+        FilterRunner::open(&Target::Sqlite(tmp.path().join("solas.db")), None).unwrap();
+    let mut on_pg = FilterRunner::open(&Target::Postgres(db.url()), None).unwrap();
     on_sqlite.set_batch(&batch).unwrap();
     on_pg.set_batch(&batch).unwrap();
     let filters = [
@@ -183,8 +185,8 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
         };
         let q = solas_query::check(&spec, survey, None, &solas_query::NoResources).unwrap();
         let limit = Duration::from_secs(30);
-        let a = on_sqlite.run(&q, true, 10_000, limit).unwrap();
-        let b = on_pg.run(&q, true, 10_000, limit).unwrap();
+        let a = run_on_batch(&mut on_sqlite, &q, 10_000, limit).unwrap();
+        let b = run_on_batch(&mut on_pg, &q, 10_000, limit).unwrap();
         assert!(!a.is_empty(), "{conditions}");
         assert_eq!(a, b, "{conditions}");
     }
@@ -197,7 +199,7 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
         )
         .unwrap();
     on_pg
-        .set_batch(&solas_query::run_sqlite::BatchObjects {
+        .set_batch(&solas_store::main_db::filter_runs::BatchObjects {
             lsst: (1..=300_000).collect(),
             ztf: vec![],
         })
@@ -215,12 +217,13 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
         &solas_query::NoResources,
     )
     .unwrap();
-    let err = on_pg
-        .run(&slow, true, 1000, Duration::from_millis(5))
-        .unwrap_err();
+    let err = run_on_batch(&mut on_pg, &slow, 1000, Duration::from_millis(5)).unwrap_err();
     assert!(
-        matches!(err, solas_query::run_pg::PgRunError::Timeout(_)),
-        "{err}"
+        matches!(
+            err,
+            solas_pipeline::filter::user_filters::FilterFailure::Timeout(_)
+        ),
+        "{err:?}"
     );
 
     // 64-bit ids arrive exactly.

@@ -11,7 +11,7 @@ use std::path::Path;
 use solas_pipeline::filter::user_filters::{check_stored, DbFilterEngine, FilterEngine};
 use solas_pipeline::filter::watch::retro_match;
 use solas_query::db_resources::DbResources;
-use solas_query::run_sqlite::BatchObjects;
+use solas_store::main_db::filter_runs::BatchObjects;
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
 use solas_store::main_db::watch::{MmaEvent, WatchStore};
 use solas_store::main_db::MainDatabase;

@@ -7,9 +7,10 @@
 //! the row limit as bound parameters. User text is never pasted into SQL.
 //!
 //! Modules: `spec` (inputs and caps), `lex` (raw-text and token screening), `tables`
-//! (the `tables` string), `sqlite_fns` (math functions SQLite lacks), `schema` (the column whitelist and physical tables), `db_resources` (who may name which
+//! (the `tables` string), `schema` (the column whitelist and physical tables), `db_resources` (who may name which
 //! watchlist, watchmap and annotator, from the main database), `check`
-//! (parsing and the whitelist walk), `render` (SQL output), `error`.
+//! (parsing and the whitelist walk), `render` (SQL output), `error`. Running the SQL is the
+//! store's (`solas_store::main_db::filter_runs`).
 //!
 //! ```
 //! use solas_query::*;
@@ -29,18 +30,10 @@ pub mod db_resources;
 mod error;
 mod lex;
 mod render;
-pub mod run_pg;
-pub mod run_sqlite;
 pub mod schema;
 mod spec;
-mod sqlite_fns;
 
 mod tables;
-
-/// The session tables holding a batch's object ids, which filters are joined with (the
-/// same names on SQLite and PostgreSQL).
-const BATCH_LSST: &str = "solas_batch_lsst";
-const BATCH_ZTF: &str = "solas_batch_ztf";
 
 pub use check::{check, CheckedQuery};
 pub use error::{Part, QueryError};
@@ -49,4 +42,3 @@ pub use spec::{
     FilterSpec, NoResources, Resources, Survey, MAX_JOINED, MAX_PART_CHARS, MAX_RENDERED_BYTES,
     MAX_TREE_DEPTH, PARSER_RECURSION_LIMIT,
 };
-pub use sqlite_fns::register_sqlite_functions;

@@ -34,6 +34,19 @@ pub struct Rendered {
     pub params: Vec<Param>,
 }
 
+impl Rendered {
+    /// The parameters as the store binds them.
+    pub fn values(&self) -> Vec<solas_store::db::Value> {
+        self.params
+            .iter()
+            .map(|p| match p {
+                Param::Int(i) => solas_store::db::Value::Int(*i),
+                Param::Text(s) => solas_store::db::Value::Text(s.clone()),
+            })
+            .collect()
+    }
+}
+
 struct W {
     d: Dialect,
     sql: String,

@@ -131,7 +131,7 @@ impl FilterStage {
             return DeliveryWork::default();
         };
         let started = std::time::Instant::now();
-        let mut objects = solas_query::run_sqlite::BatchObjects::default();
+        let mut objects = user_filters::BatchObjects::default();
         for msg in batch {
             match msg.alert.survey {
                 solas_core::Survey::Lsst => objects.lsst.push(msg.alert.object.id),

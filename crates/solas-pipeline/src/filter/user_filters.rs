@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use solas_query::run_pg::{PgRunError, PgRunner};
-use solas_query::run_sqlite::{BatchObjects, ResultRow, RunError, SqliteRunner};
-use solas_query::{check, CheckedQuery, FilterSpec, QueryError, Resources, Survey};
+use solas_query::{check, CheckedQuery, Dialect, FilterSpec, QueryError, Resources, Survey};
+pub use solas_store::main_db::filter_runs::{BatchObjects, ResultRow};
+use solas_store::main_db::filter_runs::{FilterRunError, FilterRunner, BATCH_LSST, BATCH_ZTF};
 
 use solas_store::db::Target;
 use solas_store::main_db::annotations::{AnnotationEvent, AnnotationStore};
@@ -71,58 +71,34 @@ pub trait FilterEngine: Send {
 pub enum EngineError {
     #[error("main database: {0}")]
     Store(#[from] solas_store::StoreError),
-    #[error("filter connection (SQLite): {0}")]
-    Sqlite(#[from] RunError),
-    #[error("filter connection (PostgreSQL): {0}")]
-    Postgres(#[from] PgRunError),
+    #[error("filter connection: {0}")]
+    Runner(#[from] FilterRunError),
 }
 
-/// Where filters run: a read-only connection to the main database, holding the batch's
-/// objects in tables of its own session.
-pub trait BatchRunner: Send {
-    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), EngineError>;
-    fn run(
-        &mut self,
-        query: &CheckedQuery,
-        limit: u64,
-        timeout: Duration,
-    ) -> Result<Vec<ResultRow>, FilterFailure>;
-}
-
-impl BatchRunner for SqliteRunner {
-    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), EngineError> {
-        Ok(SqliteRunner::set_batch(self, batch)?)
-    }
-
-    fn run(
-        &mut self,
-        query: &CheckedQuery,
-        limit: u64,
-        timeout: Duration,
-    ) -> Result<Vec<ResultRow>, FilterFailure> {
-        SqliteRunner::run(self, query, true, limit, timeout).map_err(|e| match e {
-            RunError::Timeout(_) => FilterFailure::Timeout(e.to_string()),
+/// Run a checked filter over the runner's batch: rendered for its database, at most
+/// `limit` rows, stopped after `timeout`.
+pub fn run_on_batch(
+    runner: &mut FilterRunner,
+    query: &CheckedQuery,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Vec<ResultRow>, FilterFailure> {
+    let dialect = if runner.is_postgres() {
+        Dialect::Postgres
+    } else {
+        Dialect::Sqlite
+    };
+    let batch = match query.survey() {
+        Survey::Lsst => BATCH_LSST,
+        Survey::Ztf => BATCH_ZTF,
+    };
+    let rendered = query.render(dialect, Some(limit), Some(batch));
+    runner
+        .run(&rendered.sql, &rendered.values(), &query.columns(), timeout)
+        .map_err(|e| match e {
+            FilterRunError::Timeout(_) => FilterFailure::Timeout(e.to_string()),
             other => FilterFailure::Failed(other.to_string()),
         })
-    }
-}
-
-impl BatchRunner for PgRunner {
-    fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), EngineError> {
-        Ok(PgRunner::set_batch(self, batch)?)
-    }
-
-    fn run(
-        &mut self,
-        query: &CheckedQuery,
-        limit: u64,
-        timeout: Duration,
-    ) -> Result<Vec<ResultRow>, FilterFailure> {
-        PgRunner::run(self, query, true, limit, timeout).map_err(|e| match e {
-            PgRunError::Timeout(_) => FilterFailure::Timeout(e.to_string()),
-            other => FilterFailure::Failed(other.to_string()),
-        })
-    }
 }
 
 pub use solas_query::db_resources::DbResources;
@@ -133,7 +109,7 @@ pub struct DbFilterEngine {
     store: FilterStore,
     annotations: AnnotationStore,
     resources: DbResources,
-    runner: Box<dyn BatchRunner>,
+    runner: FilterRunner,
     checked: HashMap<i64, (StoredFilter, Result<CheckedQuery, QueryError>)>,
     refreshed: Option<Instant>,
     pub row_limit: u64,
@@ -190,10 +166,7 @@ impl DbFilterEngine {
             let end = annotations.last_seq()?;
             annotations.set_cursor(ANNOTATION_CURSOR, end)?;
         }
-        let runner: Box<dyn BatchRunner> = match main_db {
-            Target::Sqlite(path) => Box::new(SqliteRunner::open(path)?),
-            Target::Postgres(url) => Box::new(PgRunner::connect(runner_url.unwrap_or(url))?),
-        };
+        let runner = FilterRunner::open(main_db, runner_url)?;
         Ok(DbFilterEngine {
             main_db: main_db.clone(),
             store: FilterStore::connect(main_db)?,
@@ -252,7 +225,7 @@ impl DbFilterEngine {
             };
             let started = Instant::now();
             let result = match checked {
-                Ok(q) => self.runner.run(q, self.row_limit, self.time_limit),
+                Ok(q) => run_on_batch(&mut self.runner, q, self.row_limit, self.time_limit),
                 Err(e) => Err(FilterFailure::Failed(format!("no longer accepted: {e}"))),
             };
             if let Err(e) = &result {

@@ -50,7 +50,7 @@ pub fn spec(selected: &str, tables: &str, conditions: &str) -> FilterSpec {
 /// ZTF objects ZTF1 (AGN, recent) and ZTF2 (old).
 pub fn fixture() -> Connection {
     let db = Connection::open_in_memory().unwrap();
-    solas_query::register_sqlite_functions(&db).unwrap();
+    solas_store::main_db::filter_runs::register_sqlite_functions(&db).unwrap();
     for survey in [Survey::Lsst, Survey::Ztf] {
         for stmt in schema::ddl_sqlite(survey) {
             if survey == Survey::Ztf && stmt.contains("\"crossmatch_tns\"") {

@@ -29,6 +29,7 @@ use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::{AppState, Shared};
 use solas_store::db::Target;
+use solas_store::main_db::filter_runs::{FilterRunError, FilterRunner};
 
 pub(crate) const DEFAULT_LIMIT: i64 = 1000;
 pub(crate) const MAX_LIMIT: i64 = 1_000_000;
@@ -134,32 +135,12 @@ pub(crate) fn run(
     };
     let failed =
         |e: &dyn std::fmt::Display| ApiError::Bad(format!("Your query returned the error: {e}"));
-    match main_db {
-        Target::Sqlite(path) => {
-            let conn = rusqlite::Connection::open_with_flags(
-                path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(ApiError::internal)?;
-            conn.busy_timeout(Duration::from_secs(10))
-                .map_err(ApiError::internal)?;
-            solas_query::register_sqlite_functions(&conn).map_err(ApiError::internal)?;
-            match solas_query::run_sqlite::run_rendered(&conn, &rendered, &names, timeout) {
-                Ok(rows) => Ok(rows),
-                Err(solas_query::run_sqlite::RunError::Timeout(_)) => Err(stopped()),
-                Err(solas_query::run_sqlite::RunError::Sql(e)) => Err(failed(&e)),
-            }
-        }
-        Target::Postgres(url) => {
-            let url = config.filter_db_url.as_deref().unwrap_or(url);
-            let mut runner =
-                solas_query::run_pg::PgRunner::connect(url).map_err(ApiError::internal)?;
-            match runner.run_rendered(&rendered, &names, timeout) {
-                Ok(rows) => Ok(rows),
-                Err(solas_query::run_pg::PgRunError::Timeout(_)) => Err(stopped()),
-                Err(e) => Err(failed(&e)),
-            }
-        }
+    // Filters' connection: read-only (on PostgreSQL as the filter role, if one is given).
+    let mut runner =
+        FilterRunner::open(main_db, config.filter_db_url.as_deref()).map_err(ApiError::internal)?;
+    match runner.run(&rendered.sql, &rendered.values(), &names, timeout) {
+        Ok(rows) => Ok(rows),
+        Err(FilterRunError::Timeout(_)) => Err(stopped()),
+        Err(e) => Err(failed(&e)),
     }
 }

@@ -296,12 +296,20 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             let checked = check_stored(&stored, &resources(&target)?)
                 .map_err(|e| anyhow::anyhow!("filter {id} no longer checks: {e}"))?;
             let timeout = std::time::Duration::from_secs(60);
-            let rows = match &target {
-                Target::Sqlite(path) => solas_query::run_sqlite::SqliteRunner::open(path)?
-                    .run(&checked, false, limit, timeout)?,
-                Target::Postgres(url) => solas_query::run_pg::PgRunner::connect(url)?
-                    .run(&checked, false, limit, timeout)?,
+            // Over every stored object (no batch), on a read-only connection.
+            let mut runner = solas_store::main_db::filter_runs::FilterRunner::open(&target, None)?;
+            let dialect = if runner.is_postgres() {
+                solas_query::Dialect::Postgres
+            } else {
+                solas_query::Dialect::Sqlite
             };
+            let rendered = checked.render(dialect, Some(limit), None);
+            let rows = runner.run(
+                &rendered.sql,
+                &rendered.values(),
+                &checked.columns(),
+                timeout,
+            )?;
             for row in &rows {
                 println!("{}", serde_json::Value::Object(row.clone()));
             }

@@ -1,4 +1,4 @@
-//! Running a checked filter on PostgreSQL: restricted to one batch's objects, with the row
+//! Filters on PostgreSQL: restricted to one batch's objects, with the row
 //! limit as a bound parameter, inside a `READ ONLY` transaction with a `statement_timeout`,
 //! ideally as a role that can only read the filter tables (`docs/operations.md`), so a
 //! filter can neither write nor run on.
@@ -9,9 +9,7 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 use serde_json::{Map, Value};
 
-use crate::render::{Dialect, Param};
-use crate::run_sqlite::{BatchObjects, ResultRow};
-use crate::{CheckedQuery, Survey, BATCH_LSST, BATCH_ZTF};
+use super::{BatchObjects, ResultRow, BATCH_LSST, BATCH_ZTF};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgRunError {
@@ -106,30 +104,12 @@ impl PgRunner {
         Ok(())
     }
 
-    pub fn run(
-        &mut self,
-        query: &CheckedQuery,
-        in_batch: bool,
-        limit: u64,
-        timeout: Duration,
-    ) -> Result<Vec<ResultRow>, PgRunError> {
-        let batch_table = match query.survey() {
-            Survey::Lsst => BATCH_LSST,
-            Survey::Ztf => BATCH_ZTF,
-        };
-        let rendered = query.render(
-            Dialect::Postgres,
-            Some(limit),
-            in_batch.then_some(batch_table),
-        );
-        self.run_rendered(&rendered, &query.columns(), timeout)
-    }
-
     /// Run rendered filter SQL (e.g. with an `OFFSET` added for a page), read-only and
     /// stopped after `timeout`; rows come back keyed by the filter's output `names`.
-    pub fn run_rendered(
+    pub fn run(
         &mut self,
-        rendered: &crate::render::Rendered,
+        sql: &str,
+        params: &[crate::db::Value],
         names: &[String],
         timeout: Duration,
     ) -> Result<Vec<ResultRow>, PgRunError> {
@@ -138,26 +118,18 @@ impl PgRunner {
         if timeout < Duration::from_millis(1) {
             return Err(PgRunError::Timeout(timeout));
         }
-        let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = rendered
-            .params
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
             .iter()
-            .map(|p| -> Box<dyn postgres::types::ToSql + Sync> {
-                match p {
-                    Param::Int(i) => Box::new(*i),
-                    Param::Text(s) => Box::new(s.clone()),
-                }
-            })
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
             .collect();
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            params.iter().map(|b| b.as_ref()).collect();
         // A closed connection is made again; the filter fails this once (its batch table is
         // gone with the old session), and the next set_batch fills the new one.
-        self.reconnected(|client| Self::query_on(client, rendered, &refs, names, timeout))
+        self.reconnected(|client| Self::query_on(client, sql, &refs, names, timeout))
     }
 
     fn query_on(
         client: &mut Client,
-        rendered: &crate::render::Rendered,
+        sql: &str,
         refs: &[&(dyn postgres::types::ToSql + Sync)],
         names: &[String],
         timeout: Duration,
@@ -167,7 +139,7 @@ impl PgRunner {
             "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}",
             timeout.as_millis()
         ))?;
-        let rows = match tx.query(&rendered.sql, refs) {
+        let rows = match tx.query(sql, refs) {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED) => {
                 return Err(PgRunError::Timeout(timeout))

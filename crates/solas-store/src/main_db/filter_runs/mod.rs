@@ -1,0 +1,100 @@
+//! Running users' filters on the main database: SQL rendered by `solas-query` (with bound
+//! parameters) on a connection that can only read, restricted to one batch's objects, with
+//! a row limit and a time limit, so a filter can neither write nor stall the others. The
+//! batch's object ids are in the session's own tables ([`BATCH_LSST`], [`BATCH_ZTF`]),
+//! which the rendered SQL joins with.
+//!
+//! - [`sqlite`]: a read-only connection; SQLite's progress handler stops a slow query; the
+//!   math functions SQLite lacks are registered ([`functions`]).
+//! - [`pg`]: read-only transactions with a statement timeout, as the role the operator
+//!   gives filters; a connection the server closed is made again.
+
+pub mod functions;
+pub mod pg;
+pub mod sqlite;
+
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json};
+
+use crate::db::{Target, Value};
+
+pub use functions::register_sqlite_functions;
+
+/// The session tables holding a batch's object ids (the same names on both backends).
+pub const BATCH_LSST: &str = "solas_batch_lsst";
+pub const BATCH_ZTF: &str = "solas_batch_ztf";
+
+/// One result row: output column name → value (integers stay integers).
+pub type ResultRow = Map<String, Json>;
+
+/// The objects a batch holds, by survey.
+#[derive(Debug, Default, Clone)]
+pub struct BatchObjects {
+    pub lsst: Vec<i64>,
+    pub ztf: Vec<String>,
+}
+
+/// Why a filter run gave no rows.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterRunError {
+    #[error("the filter ran longer than {0:?} and was stopped")]
+    Timeout(Duration),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] pg::PgRunError),
+}
+
+/// Which database filters run on.
+enum Backend {
+    Sqlite(sqlite::SqliteRunner),
+    Postgres(pg::PgRunner),
+}
+
+/// A session for running filters on the main database.
+pub struct FilterRunner(Backend);
+
+impl FilterRunner {
+    /// A session on `main_db`. On PostgreSQL, as the role of `role_url` when given (one
+    /// that may only read the filter tables; see docs/operations.md).
+    pub fn open(main_db: &Target, role_url: Option<&str>) -> Result<FilterRunner, FilterRunError> {
+        Ok(FilterRunner(match main_db {
+            Target::Sqlite(path) => Backend::Sqlite(sqlite::SqliteRunner::open(path)?),
+            Target::Postgres(url) => {
+                Backend::Postgres(pg::PgRunner::connect(role_url.unwrap_or(url))?)
+            }
+        }))
+    }
+
+    /// Whether the SQL to run must be rendered for PostgreSQL (else for SQLite).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.0, Backend::Postgres(_))
+    }
+
+    /// Make `batch` the objects that the batch tables hold.
+    pub fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), FilterRunError> {
+        match &mut self.0 {
+            Backend::Sqlite(r) => r.set_batch(batch),
+            Backend::Postgres(r) => Ok(r.set_batch(batch)?),
+        }
+    }
+
+    /// Run rendered filter SQL with its bound `params`, stopped after `timeout`; rows come
+    /// back keyed by the filter's output `names`.
+    pub fn run(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        names: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<ResultRow>, FilterRunError> {
+        match &mut self.0 {
+            Backend::Sqlite(r) => r.run(sql, params, names, timeout),
+            Backend::Postgres(r) => match r.run(sql, params, names, timeout) {
+                Err(pg::PgRunError::Timeout(t)) => Err(FilterRunError::Timeout(t)),
+                other => Ok(other?),
+            },
+        }
+    }
+}
