@@ -1,5 +1,7 @@
-//! The column lists of the two `objects` tables, in Lasair's names and order, so the
-//! store can create tables and a row can be matched to its columns by position.
+//! The column lists of the two `objects` tables and of the context classification tables
+//! (`sherlock_classifications`, in Lasair's shape), in Lasair's names and order, so the
+//! store can create tables, the filter language can whitelist them, and a row can be
+//! matched to its columns by position.
 
 use crate::{Column, ColumnType};
 use ColumnType::{Float, Int, Text};
@@ -187,3 +189,34 @@ pub const ZTF_OBJECT_COLUMNS: &[Column] = &[
     c("dmdt_g_err", Float),
     c("dmdt_r_err", Float),
 ];
+
+macro_rules! key_and_columns {
+    ($key:literal, $key_ty:ident; $($name:literal : $ty:ident),* $(,)?) => {
+        &[
+            Column { name: $key, ty: ColumnType::$key_ty },
+            $(Column { name: $name, ty: ColumnType::$ty }),*
+        ]
+    };
+}
+
+/// Every column after the key, in Lasair's order.
+macro_rules! sherlock_columns {
+    ($key:literal, $key_ty:ident) => {
+        key_and_columns!($key, $key_ty;
+            "classification": Text, "association_type": Text, "catalogue_table_name": Text,
+            "catalogue_object_id": Text, "catalogue_object_type": Text, "raDeg": Float,
+            "decDeg": Float, "separationArcsec": Float, "northSeparationArcsec": Float,
+            "eastSeparationArcsec": Float, "physical_separation_kpc": Float,
+            "direct_distance": Float, "distance": Float, "best_distance": Float,
+            "best_distance_flag": Text, "best_distance_source": Text, "z": Float,
+            "photoZ": Float, "photoZErr": Float, "Mag": Float, "MagFilter": Text,
+            "MagErr": Float, "classificationReliability": Int, "major_axis_arcsec": Float,
+            "annotator": Text, "additional_output": Text, "description": Text, "summary": Text,
+        )
+    };
+}
+
+/// Lasair-LSST's `sherlock_classifications`, keyed on `diaObjectId`.
+pub const SHERLOCK_COLUMNS: &[Column] = sherlock_columns!("diaObjectId", Int);
+/// Lasair-ZTF's, keyed on `objectId`.
+pub const ZTF_SHERLOCK_COLUMNS: &[Column] = sherlock_columns!("objectId", Text);

@@ -25,7 +25,9 @@ mod lsst;
 pub mod sky;
 mod ztf;
 
-pub use columns::{LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS};
+pub use columns::{
+    LSST_OBJECT_COLUMNS, SHERLOCK_COLUMNS, ZTF_OBJECT_COLUMNS, ZTF_SHERLOCK_COLUMNS,
+};
 pub use dust::{DustError, DustMap};
 pub use htm::htm_id;
 pub use lsst::lsst_features;

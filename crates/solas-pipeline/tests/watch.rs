@@ -10,7 +10,7 @@ use std::path::Path;
 
 use solas_pipeline::filter::user_filters::{check_stored, DbFilterEngine, FilterEngine};
 use solas_pipeline::filter::watch::retro_match;
-use solas_query::db_resources::DbResources;
+use solas_store::main_db::filter_resources::DbResources;
 use solas_store::main_db::filter_runs::BatchObjects;
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
 use solas_store::main_db::watch::{MmaEvent, WatchStore};

@@ -7,10 +7,10 @@
 //! the row limit as bound parameters. User text is never pasted into SQL.
 //!
 //! Modules: `spec` (inputs and caps), `lex` (raw-text and token screening), `tables`
-//! (the `tables` string), `schema` (the column whitelist and physical tables), `db_resources` (who may name which
-//! watchlist, watchmap and annotator, from the main database), `check`
-//! (parsing and the whitelist walk), `render` (SQL output), `error`. Running the SQL is the
-//! store's (`solas_store::main_db::filter_runs`).
+//! (the `tables` string), `schema` (the column whitelist and physical tables), `check`
+//! (parsing and the whitelist walk), `render` (SQL output), `error`. It touches no database:
+//! running the SQL and answering [`Resources`] from the main database are the store's
+//! (`solas_store::main_db::filter_runs`, `filter_resources`).
 //!
 //! ```
 //! use solas_query::*;
@@ -26,7 +26,6 @@
 //! ```
 
 mod check;
-pub mod db_resources;
 mod error;
 mod lex;
 mod render;

@@ -34,19 +34,6 @@ pub struct Rendered {
     pub params: Vec<Param>,
 }
 
-impl Rendered {
-    /// The parameters as the store binds them.
-    pub fn values(&self) -> Vec<solas_store::db::Value> {
-        self.params
-            .iter()
-            .map(|p| match p {
-                Param::Int(i) => solas_store::db::Value::Int(*i),
-                Param::Text(s) => solas_store::db::Value::Text(s.clone()),
-            })
-            .collect()
-    }
-}
-
 struct W {
     d: Dialect,
     sql: String,
@@ -265,7 +252,7 @@ impl W {
     /// twice (`CASE WHEN x >= 0 THEN sqrt(x) END`) doubles the text at every nesting
     /// level, and 26 nested square roots made gigabytes (audit finding F1). SQLite's
     /// functions are Solas's own and already give NULL for a non-finite result
-    /// (`solas_store::main_db::filter_runs::register_sqlite_functions`). PostgreSQL raises an error instead, so the
+    /// (registered by the store's filter runner). PostgreSQL raises an error instead, so the
     /// argument is bound once in a one-row subquery; `OFFSET 0` keeps the planner from
     /// pulling it up, which would copy the argument into each use again.
     fn guarded(&mut self, cq: &CheckedQuery, name: &str, x: &Node, guard: &str) {

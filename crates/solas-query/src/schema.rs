@@ -5,7 +5,7 @@
 //! crate that will create them; [`ddl_sqlite`] gives their SQLite form.
 
 use solas_features::{Column, ColumnType, LSST_OBJECT_COLUMNS, ZTF_OBJECT_COLUMNS};
-use solas_store::tables::{SHERLOCK_COLUMNS, ZTF_SHERLOCK_COLUMNS};
+use solas_features::{SHERLOCK_COLUMNS, ZTF_SHERLOCK_COLUMNS};
 
 use crate::spec::Survey;
 use ColumnType::{Float, Int, Text};

@@ -4,36 +4,9 @@
 //! SQLite and PostgreSQL alike: the per-object upserts (the tables themselves are made by
 //! the main database's frozen migrations).
 
-use solas_features::{Column, ColumnType};
+use solas_features::Column;
 
-macro_rules! columns {
-    ($key:literal, $key_ty:ident; $($name:literal : $ty:ident),* $(,)?) => {
-        &[
-            Column { name: $key, ty: ColumnType::$key_ty },
-            $(Column { name: $name, ty: ColumnType::$ty }),*
-        ]
-    };
-}
-
-/// Every column after the key, in Lasair's order.
-macro_rules! sherlock_columns {
-    ($key:literal, $key_ty:ident) => {
-        columns!($key, $key_ty;
-            "classification": Text, "association_type": Text, "catalogue_table_name": Text,
-            "catalogue_object_id": Text, "catalogue_object_type": Text, "raDeg": Float,
-            "decDeg": Float, "separationArcsec": Float, "northSeparationArcsec": Float,
-            "eastSeparationArcsec": Float, "physical_separation_kpc": Float,
-            "direct_distance": Float, "distance": Float, "best_distance": Float,
-            "best_distance_flag": Text, "best_distance_source": Text, "z": Float,
-            "photoZ": Float, "photoZErr": Float, "Mag": Float, "MagFilter": Text,
-            "MagErr": Float, "classificationReliability": Int, "major_axis_arcsec": Float,
-            "annotator": Text, "additional_output": Text, "description": Text, "summary": Text,
-        )
-    };
-}
-
-pub const SHERLOCK_COLUMNS: &[Column] = sherlock_columns!("diaObjectId", Int);
-pub const ZTF_SHERLOCK_COLUMNS: &[Column] = sherlock_columns!("objectId", Text);
+pub use solas_features::{SHERLOCK_COLUMNS, ZTF_SHERLOCK_COLUMNS};
 
 /// The SQL dialects of the main database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -94,14 +94,14 @@ pub fn run_on_batch(
     };
     let rendered = query.render(dialect, Some(limit), Some(batch));
     runner
-        .run(&rendered.sql, &rendered.values(), &query.columns(), timeout)
+        .run(&rendered, &query.columns(), timeout)
         .map_err(|e| match e {
             FilterRunError::Timeout(_) => FilterFailure::Timeout(e.to_string()),
             other => FilterFailure::Failed(other.to_string()),
         })
 }
 
-pub use solas_query::db_resources::DbResources;
+pub use solas_store::main_db::filter_resources::DbResources;
 
 /// The engine over the filters stored in the main database (SQLite or PostgreSQL).
 pub struct DbFilterEngine {

@@ -10,6 +10,7 @@ pub mod annotations;
 mod context_cache;
 pub mod delivery;
 pub mod filter_names;
+pub mod filter_resources;
 pub mod filter_runs;
 pub mod filters;
 pub mod limits;

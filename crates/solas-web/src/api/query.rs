@@ -105,7 +105,7 @@ pub(crate) fn run(
     timeout: Duration,
 ) -> Result<Vec<Map<String, Value>>, ApiError> {
     let main_db = &config.main_target();
-    let resources = solas_query::db_resources::DbResources::connect(main_db)?;
+    let resources = solas_store::main_db::filter_resources::DbResources::connect(main_db)?;
     let survey = match survey {
         Survey::Lsst => solas_query::Survey::Lsst,
         Survey::Ztf => solas_query::Survey::Ztf,
@@ -138,7 +138,7 @@ pub(crate) fn run(
     // Filters' connection: read-only (on PostgreSQL as the filter role, if one is given).
     let mut runner =
         FilterRunner::open(main_db, config.filter_db_url.as_deref()).map_err(ApiError::internal)?;
-    match runner.run(&rendered.sql, &rendered.values(), &names, timeout) {
+    match runner.run(&rendered, &names, timeout) {
         Ok(rows) => Ok(rows),
         Err(FilterRunError::Timeout(_)) => Err(stopped()),
         Err(e) => Err(failed(&e)),

@@ -24,7 +24,7 @@ use super::session::{posted, Login, Viewer};
 use crate::db::blocking;
 use crate::AppState;
 use solas_delivery::OutputMode;
-use solas_query::db_resources::DbResources;
+use solas_store::main_db::filter_resources::DbResources;
 
 /// A test run's column names and rows, or the message saying why it could not run.
 type TestOutcome = Result<(Vec<String>, Vec<Map<String, Value>>), String>;

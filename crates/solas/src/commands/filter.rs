@@ -6,9 +6,9 @@
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use solas_pipeline::filter::user_filters::check_stored;
-use solas_query::db_resources::DbResources;
 use solas_query::{check, Dialect, FilterSpec, NoResources, Resources, Survey};
 use solas_store::db::Target;
+use solas_store::main_db::filter_resources::DbResources;
 
 #[derive(Args, Debug)]
 pub struct FilterArgs {
@@ -304,12 +304,7 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
                 solas_query::Dialect::Sqlite
             };
             let rendered = checked.render(dialect, Some(limit), None);
-            let rows = runner.run(
-                &rendered.sql,
-                &rendered.values(),
-                &checked.columns(),
-                timeout,
-            )?;
+            let rows = runner.run(&rendered, &checked.columns(), timeout)?;
             for row in &rows {
                 println!("{}", serde_json::Value::Object(row.clone()));
             }

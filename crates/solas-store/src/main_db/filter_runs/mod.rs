@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
 
+use solas_query::{Param, Rendered};
+
 use crate::db::{Target, Value};
 
 pub use functions::register_sqlite_functions;
@@ -80,15 +82,24 @@ impl FilterRunner {
         }
     }
 
-    /// Run rendered filter SQL with its bound `params`, stopped after `timeout`; rows come
-    /// back keyed by the filter's output `names`.
+    /// Run rendered filter SQL with its bound parameters, stopped after `timeout`; rows
+    /// come back keyed by the filter's output `names`.
     pub fn run(
         &mut self,
-        sql: &str,
-        params: &[Value],
+        rendered: &Rendered,
         names: &[String],
         timeout: Duration,
     ) -> Result<Vec<ResultRow>, FilterRunError> {
+        let params: Vec<Value> = rendered
+            .params
+            .iter()
+            .map(|p| match p {
+                Param::Int(i) => Value::Int(*i),
+                Param::Text(s) => Value::Text(s.clone()),
+            })
+            .collect();
+        let sql = rendered.sql.as_str();
+        let params = params.as_slice();
         match &mut self.0 {
             Backend::Sqlite(r) => r.run(sql, params, names, timeout),
             Backend::Postgres(r) => match r.run(sql, params, names, timeout) {

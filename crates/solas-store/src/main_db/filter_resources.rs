@@ -1,4 +1,4 @@
-//! [`Resources`] answered from the main database on either backend (SQLite or
+//! The filter language's [`Resources`] answered from the main database on either backend (SQLite or
 //! PostgreSQL), through the store's typed look-ups: which watchlists and watchmaps a user
 //! may name (their own and public ones), which annotators exist, and which watchlist holds
 //! the TNS objects.
@@ -6,11 +6,11 @@
 use std::cell::RefCell;
 use std::path::Path;
 
-use solas_store::db::Target;
-use solas_store::main_db::filter_names::FilterNames;
-use solas_store::StoreError;
+use solas_query::{Part, QueryError, Resources};
 
-use crate::{Part, QueryError, Resources};
+use super::filter_names::FilterNames;
+use crate::db::Target;
+use crate::StoreError;
 
 pub struct DbResources(RefCell<FilterNames>);
 
