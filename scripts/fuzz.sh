@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # cargo-fuzz is installed the first time (about a minute), and the instrumented build
-# (about ten minutes from scratch on 2 cores) is kept: both under ~/.cache/solas, shared
+# (about two and a half minutes from scratch on 2 cores: the targets link no database
+# or network crates) is kept: both under ~/.cache/solas, shared
 # by every checkout on the machine, so a later run rebuilds only what changed. The targets
 # are built by the stable toolchain with RUSTC_BOOTSTRAP (libFuzzer needs nightly flags)
 # and without a sanitizer: Solas is safe Rust, and what is looked for is a panic, an
