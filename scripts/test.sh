@@ -71,5 +71,5 @@ fi
 # (the scale-out backends of `solas serve`).
 if [ -n "${SOLAS_REQUIRE_POSTGRES:-}" ] && [ "$#" -eq 0 ]; then
   # --workspace: the same features as above, so nothing is built again.
-  SOLAS_TEST_WEB_POSTGRES=1 cargo test --workspace --test api --locked
+  SOLAS_TEST_WEB_POSTGRES=1 cargo test --workspace --test web --locked api::
 fi

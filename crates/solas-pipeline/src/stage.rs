@@ -14,7 +14,7 @@
 //!   outage leaves it unacknowledged, to be read again.
 //!
 //! Each input is passed on or acknowledged exactly once, and never before its writes are
-//! durable. `tests/stage_contract.rs` holds every stage to this.
+//! durable. `tests/pipeline/stage_contract.rs` holds every stage to this.
 
 use crossbeam_channel::{Receiver, Sender};
 

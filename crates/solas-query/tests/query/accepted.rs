@@ -5,7 +5,7 @@
 //! filters. Each is checked, rendered for SQLite and run on a small database, and
 //! rendered for PostgreSQL and run there when a server is reachable.
 
-mod common;
+use crate::common;
 
 use common::*;
 use solas_query::{check, Dialect, Param, Part, Survey};

@@ -1,7 +1,7 @@
 //! The store against independent answers: the astropy crossmatch reference, brute-force
 //! scans of the loaded rows, and reopening from disk.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

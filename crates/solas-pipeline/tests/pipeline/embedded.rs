@@ -1,7 +1,7 @@
 //! The embedded pipeline on the real shared alerts: what it stores, and that re-running or
 //! re-ordering the alerts leaves the same rows.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

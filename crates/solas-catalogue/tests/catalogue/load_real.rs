@@ -1,7 +1,7 @@
 //! Every shared catalogue loads through its description with the exact row counts the data
 //! has, and no bad rows.
 
-mod common;
+use crate::common;
 
 use solas_catalogue::load_description;
 

@@ -5,7 +5,7 @@
 //! column. Needs the server at 127.0.0.1:5432 (trust auth), which
 //! scripts/test.sh starts; skipped without it unless SOLAS_REQUIRE_POSTGRES is set.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! webhook and to the email digest queue; the byte quota; failures, timeouts and quota stops
 //! reported to the owner; filters re-run when an annotator they name annotates an object.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

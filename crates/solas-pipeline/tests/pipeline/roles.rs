@@ -5,7 +5,7 @@
 //! the same lightcurves, objects rows and context classifications.
 #![cfg(feature = "kafka")]
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

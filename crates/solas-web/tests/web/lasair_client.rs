@@ -5,7 +5,7 @@
 //! `sherlock_position`, `annotate`, `annotate_list`) and checks each answer against facts
 //! this test reads from the alerts themselves.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! Stored user filters run on each batch in the filter stage, seeing only that batch's
 //! objects, and a filter that cannot run does not stop the others.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

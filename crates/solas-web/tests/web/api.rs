@@ -3,7 +3,7 @@
 //! (`tower::ServiceExt::oneshot`), except where the connection matters (client address,
 //! stopping the server), which use a real TCP port.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

@@ -3,7 +3,7 @@
 //! objects already stored, on the real alerts, MOCs, TNS rows, GW190814 skymap and CLU
 //! galaxies of the shared data. mocpy's answers for the 308 alert positions are the oracle.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

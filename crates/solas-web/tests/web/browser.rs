@@ -8,7 +8,7 @@
 //! Without Chromium the test is skipped with a message, unless `SOLAS_REQUIRE_BROWSER` is
 //! set, in which case it installs Chromium through the script (or fails).
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

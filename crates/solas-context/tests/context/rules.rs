@@ -1,7 +1,7 @@
 //! Each rule of the algorithm on small hand-made catalogues (positions around NGC 7814's
 //! real coordinates; the rows are constructed to sit exactly where each rule bites).
 
-mod common;
+use crate::common;
 
 use common::{description, row, MemoryStore};
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! writes; a restart resumes where the last run stopped; the result equals a file run.
 #![cfg(feature = "kafka")]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! what a clean run of the same alerts stores. The operator's hook hears of the outage.
 //! The tests run one at a time: each one's timing matters.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

@@ -3,7 +3,7 @@
 //! lookalike characters, size and depth bombs, other users' resources. Every line must
 //! be refused with an error naming a token; most with a position too.
 
-mod common;
+use crate::common;
 
 use common::*;
 use solas_query::{check, FilterSpec, Part, QueryError, Survey};
@@ -41,7 +41,7 @@ fn decode(s: &str) -> String {
 }
 
 fn cases() -> Vec<(usize, String, Survey, FilterSpec)> {
-    let text = include_str!("data/hostile.tsv");
+    let text = include_str!("../data/hostile.tsv");
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.starts_with('#') || line.is_empty() {

@@ -2,7 +2,7 @@
 //! worker that stopped reporting without a clean exit (a stage killed and restarted), and
 //! Kafka brokers that stay unreachable.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

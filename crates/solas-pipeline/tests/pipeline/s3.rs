@@ -1,7 +1,7 @@
 //! Cutouts in an S3-compatible store (moto on loopback, started by scripts/s3-server.sh):
 //! a run with them there gives back, for every cutout, the same bytes as the pack-file store.
 
-mod common;
+use crate::common;
 
 use solas_store::blob::{PackBlobStore, S3BlobStore};
 use solas_store::BlobStore;

@@ -2,7 +2,7 @@
 //! catalogues, answers cached by object and recomputed when the catalogues change, and the
 //! host's distance reaching the features.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! Hipparcos-2 stars, real GCVS rows) at the positions of real ZTF and Rubin alerts. Expected
 //! separations come from `catalogues/crossmatch_reference_astropy.csv` (astropy).
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -1,0 +1,7 @@
+//! The features crate's integration tests, one binary (one link) for all: each module is a
+//! former test file, named after what it tests.
+
+mod dust;
+mod golden;
+mod robustness;
+mod ztf;

@@ -1,0 +1,18 @@
+//! The pipeline's integration tests, one binary (one link) for all: each module is a
+//! former test file, named after what it tests.
+
+mod common;
+
+mod alert_hook;
+mod classifications;
+mod context;
+mod delivery;
+mod embedded;
+mod filters;
+mod kafka;
+mod outage;
+mod postgres;
+mod roles;
+mod s3;
+mod stage_contract;
+mod watch;

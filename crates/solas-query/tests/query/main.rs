@@ -1,0 +1,8 @@
+//! The query crate's integration tests, one binary (one link) for all: each module is a
+//! former test file, named after what it tests.
+
+mod common;
+
+mod accepted;
+mod hostile;
+mod store_schema;
