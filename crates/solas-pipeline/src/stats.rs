@@ -1,64 +1,261 @@
-//! Counters shared by the stages, read by the progress line and the final summary.
+//! Counters shared by the stages, read by the progress line and the final summary, and
+//! exposed for Prometheus through `prometheus-client` (OpenMetrics text, [`Stats::prometheus`]).
+//! Each counter is registered once, with its help and labels, when the stats are made.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::Mutex;
 
-#[derive(Debug, Default)]
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
+
+/// A counter of nanoseconds, exposed in seconds.
+#[derive(Debug, Clone, Default)]
+pub struct Nanos(Counter<u64, AtomicU64>);
+
+impl Nanos {
+    pub fn seconds(&self) -> f64 {
+        self.0.get() as f64 / 1e9
+    }
+
+    pub fn nanos(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl TypedMetric for Nanos {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl EncodeMetric for Nanos {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_counter::<NoLabelSet, _, u64>(&self.seconds(), None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+type Labels = [(&'static str, &'static str); 1];
+
 pub struct Stats {
+    registry: Registry,
     /// Payloads (files, Kafka messages) read from the source.
-    pub payloads: AtomicU64,
+    pub payloads: Counter,
     /// Alerts decoded.
-    pub alerts: AtomicU64,
+    pub alerts: Counter,
     /// Alerts whose history has been stored.
-    pub stored: AtomicU64,
+    pub stored: Counter,
     /// Alerts through the filter stage.
-    pub filtered: AtomicU64,
+    pub filtered: Counter,
     /// Alerts published to the internal topic (ingest processes).
-    pub published: AtomicU64,
-    /// Kafka input: messages behind the ends of this member's partitions (a gauge).
-    pub kafka_lag: AtomicU64,
-    pub detections: AtomicU64,
-    pub forced: AtomicU64,
-    pub non_detections: AtomicU64,
-    pub cutouts: AtomicU64,
-    pub cutout_bytes: AtomicU64,
+    pub published: Counter,
+    /// Kafka input: messages behind the ends of this member's partitions.
+    pub kafka_lag: Gauge<i64, AtomicI64>,
+    pub detections: Counter,
+    pub forced: Counter,
+    pub non_detections: Counter,
+    pub cutouts: Counter,
+    pub cutout_bytes: Counter,
     /// Objects rows written (an object in several batches counts each time).
-    pub object_writes: AtomicU64,
+    pub object_writes: Counter,
     /// Rubin alerts for solar-system sources, which have no DIA object to featurise.
-    pub solar_system: AtomicU64,
-    pub batches: AtomicU64,
-    /// Time each stage spent working (not waiting on its input), in nanoseconds.
-    pub busy_decode_ns: AtomicU64,
-    pub busy_store_ns: AtomicU64,
-    pub busy_filter_ns: AtomicU64,
-    pub busy_context_ns: AtomicU64,
+    pub solar_system: Counter,
+    pub batches: Counter,
+    /// Time each stage spent working (not waiting on its input).
+    pub busy_decode_ns: Nanos,
+    pub busy_store_ns: Nanos,
+    pub busy_filter_ns: Nanos,
+    pub busy_context_ns: Nanos,
     /// Objects classified by the context stage, and answers taken from its cache.
-    pub classified: AtomicU64,
-    pub context_cache_hits: AtomicU64,
+    pub classified: Counter,
+    pub context_cache_hits: Counter,
     /// User filter runs (one per active filter per batch), rows they returned, failures.
-    pub filter_runs: AtomicU64,
-    pub filter_rows: AtomicU64,
-    pub filter_failures: AtomicU64,
-    pub busy_user_filters_ns: AtomicU64,
+    pub filter_runs: Counter,
+    pub filter_rows: Counter,
+    pub filter_failures: Counter,
+    pub busy_user_filters_ns: Nanos,
     /// Watchlist cone, watchmap and GW-event hits found for batches' objects.
-    pub watch_hits: AtomicU64,
-    pub busy_watch_ns: AtomicU64,
+    pub watch_hits: Counter,
+    pub busy_watch_ns: Nanos,
     /// Filter runs triggered by annotations (also counted in `filter_runs`).
-    pub annotation_runs: AtomicU64,
+    pub annotation_runs: Counter,
     /// Records handed to Kafka, webhooks or the email queue; deliveries that failed;
     /// records held back by a filter's daily byte quota.
-    pub delivered: AtomicU64,
-    pub delivery_failures: AtomicU64,
-    pub quota_rejected: AtomicU64,
-    pub busy_delivery_ns: AtomicU64,
+    pub delivered: Counter,
+    pub delivery_failures: Counter,
+    pub quota_rejected: Counter,
+    pub busy_delivery_ns: Nanos,
     /// Writes tried again after a transient failure (a store unavailable), and alerts left
     /// unacknowledged because the run stopped while a store was still unavailable.
-    pub store_retries: AtomicU64,
-    pub abandoned: AtomicU64,
+    pub store_retries: Counter,
+    pub abandoned: Counter,
+    rejected_by_reason: Family<Labels, Counter>,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
-    /// Receipt-to-commit latencies (µs) of the most recent alerts.
+    /// Receipt-to-commit latency, for Prometheus.
+    latency_histogram: Histogram,
+    /// Receipt-to-commit latencies (µs) of the most recent alerts, for the summary's
+    /// percentiles.
     latencies: Mutex<LatencyRing>,
+}
+
+impl std::fmt::Debug for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stats")
+            .field("payloads", &self.payloads.get())
+            .field("alerts", &self.alerts.get())
+            .field("stored", &self.stored.get())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seconds from 10 ms to about 80 s, doubling: receipt to filter output.
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    prometheus_client::metrics::histogram::exponential_buckets(0.01, 2.0, 14)
+}
+
+impl Default for Stats {
+    fn default() -> Stats {
+        let mut registry = Registry::with_prefix("solas");
+        let stage = Family::<Labels, Counter>::default();
+        let stage_of = |name| stage.get_or_create(&[("stage", name)]).clone();
+        let busy = Family::<Labels, Nanos>::default();
+        let busy_of = |name| busy.get_or_create(&[("stage", name)]).clone();
+        let runs = Family::<Labels, Counter>::default();
+        let run_of = |name| runs.get_or_create(&[("result", name)]).clone();
+        let delivered = Family::<Labels, Counter>::default();
+        let delivered_of = |name| delivered.get_or_create(&[("result", name)]).clone();
+        let stats = Stats {
+            payloads: stage_of("source"),
+            alerts: stage_of("decode"),
+            stored: stage_of("store"),
+            classified: stage_of("context"),
+            filtered: stage_of("filter"),
+            published: stage_of("publish"),
+            kafka_lag: Gauge::default(),
+            detections: Counter::default(),
+            forced: Counter::default(),
+            non_detections: Counter::default(),
+            cutouts: Counter::default(),
+            cutout_bytes: Counter::default(),
+            object_writes: Counter::default(),
+            solar_system: Counter::default(),
+            batches: Counter::default(),
+            busy_decode_ns: busy_of("decode"),
+            busy_store_ns: busy_of("store"),
+            busy_context_ns: busy_of("context"),
+            busy_filter_ns: busy_of("filter"),
+            busy_watch_ns: busy_of("watch"),
+            busy_user_filters_ns: busy_of("user_filters"),
+            busy_delivery_ns: busy_of("delivery"),
+            context_cache_hits: Counter::default(),
+            filter_runs: run_of("run"),
+            filter_failures: run_of("failed"),
+            annotation_runs: run_of("annotation_triggered"),
+            filter_rows: Counter::default(),
+            watch_hits: Counter::default(),
+            delivered: delivered_of("delivered"),
+            delivery_failures: delivered_of("failed"),
+            quota_rejected: delivered_of("over_quota"),
+            store_retries: Counter::default(),
+            abandoned: Counter::default(),
+            rejected_by_reason: Family::default(),
+            rejected: Mutex::default(),
+            latency_histogram: Histogram::new(latency_buckets()),
+            latencies: Mutex::default(),
+            registry: Registry::default(),
+        };
+        registry.register("alerts", "Alerts through each stage", stage);
+        registry.register(
+            "rejected",
+            "Alerts set aside, by reason",
+            stats.rejected_by_reason.clone(),
+        );
+        registry.register(
+            "store_retries",
+            "Writes tried again because a store (S3, PostgreSQL, the disk) was unavailable",
+            stats.store_retries.clone(),
+        );
+        registry.register(
+            "abandoned",
+            "Alerts left unacknowledged by a stop during an outage (read again later)",
+            stats.abandoned.clone(),
+        );
+        registry.register(
+            "batches",
+            "Filter-stage batches committed",
+            stats.batches.clone(),
+        );
+        registry.register("stage_busy_seconds", "Time each stage spent working", busy);
+        registry.register("filter_runs", "User filter runs and failures", runs);
+        registry.register(
+            "filter_rows",
+            "Rows returned by user filters",
+            stats.filter_rows.clone(),
+        );
+        registry.register(
+            "delivered_records",
+            "Filter results delivered, failed deliveries and records held back by quotas",
+            delivered,
+        );
+        registry.register(
+            "watch_hits",
+            "Watchlist, watchmap and GW-event hits",
+            stats.watch_hits.clone(),
+        );
+        for (name, help, counter) in [
+            (
+                "detections",
+                "Detections stored (new ones only)",
+                &stats.detections,
+            ),
+            (
+                "forced_photometry",
+                "Forced photometry stored (new ones only)",
+                &stats.forced,
+            ),
+            (
+                "non_detections",
+                "Upper limits stored (new ones only)",
+                &stats.non_detections,
+            ),
+            ("cutouts", "Cutouts stored", &stats.cutouts),
+            (
+                "cutout_bytes",
+                "Bytes of cutouts stored",
+                &stats.cutout_bytes,
+            ),
+            (
+                "object_writes",
+                "Objects rows written",
+                &stats.object_writes,
+            ),
+            (
+                "context_cache_hits",
+                "Context answers taken from the cache",
+                &stats.context_cache_hits,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "kafka_lag",
+            "Messages behind the ends of this member's partitions",
+            stats.kafka_lag.clone(),
+        );
+        registry.register(
+            "latency_seconds",
+            "Receipt-to-filter-output latency of alerts",
+            stats.latency_histogram.clone(),
+        );
+        Stats { registry, ..stats }
+    }
 }
 
 /// The last [`LATENCY_SAMPLES`] latencies: bounded memory however long the run.
@@ -80,20 +277,28 @@ pub struct Percentiles {
 }
 
 impl Stats {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Relaxed);
+    pub fn add(counter: &Counter, n: u64) {
+        counter.inc_by(n);
     }
 
     /// Add the time since `since` to a busy counter.
-    pub fn busy(counter: &AtomicU64, since: std::time::Instant) {
-        counter.fetch_add(since.elapsed().as_nanos() as u64, Relaxed);
+    pub fn busy(counter: &Nanos, since: std::time::Instant) {
+        counter.0.inc_by(since.elapsed().as_nanos() as u64);
     }
 
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Relaxed)
+    /// Add nanoseconds to a busy counter.
+    pub fn add_nanos(counter: &Nanos, ns: u64) {
+        counter.0.inc_by(ns);
+    }
+
+    pub fn get(counter: &Counter) -> u64 {
+        counter.get()
     }
 
     pub fn reject(&self, reason: &'static str) {
+        self.rejected_by_reason
+            .get_or_create(&[("reason", reason)])
+            .inc();
         if let Ok(mut map) = self.rejected.lock() {
             *map.entry(reason).or_default() += 1;
         }
@@ -109,7 +314,9 @@ impl Stats {
         let now = std::time::Instant::now();
         if let Ok(mut ring) = self.latencies.lock() {
             for r in received {
-                let us = u32::try_from(now.duration_since(r).as_micros()).unwrap_or(u32::MAX);
+                let waited = now.duration_since(r);
+                self.latency_histogram.observe(waited.as_secs_f64());
+                let us = u32::try_from(waited.as_micros()).unwrap_or(u32::MAX);
                 if ring.samples.len() < LATENCY_SAMPLES {
                     ring.samples.push(us);
                 } else {
@@ -144,118 +351,12 @@ impl Stats {
         self.rejected().values().sum()
     }
 
-    /// The counters in Prometheus's text format, for `/metrics`.
+    /// Every counter in the OpenMetrics text format, for `/metrics`.
     pub fn prometheus(&self) -> String {
         let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
-            out.push_str(&format!(
-                "# HELP solas_{name} {help}\n# TYPE solas_{name} {kind}\n"
-            ));
-            for (labels, v) in samples {
-                out.push_str(&format!("solas_{name}{labels} {v}\n"));
-            }
-        };
-        let g = |c: &AtomicU64| Stats::get(c) as f64;
-        metric(
-            "alerts_total",
-            "counter",
-            "Alerts through each stage.",
-            &[
-                ("{stage=\"source\"}", g(&self.payloads)),
-                ("{stage=\"decode\"}", g(&self.alerts)),
-                ("{stage=\"store\"}", g(&self.stored)),
-                ("{stage=\"context\"}", g(&self.classified)),
-                ("{stage=\"filter\"}", g(&self.filtered)),
-                ("{stage=\"publish\"}", g(&self.published)),
-            ],
-        );
-        let rejected: Vec<(String, f64)> = self
-            .rejected()
-            .into_iter()
-            .map(|(r, n)| (format!("{{reason=\"{r}\"}}"), n as f64))
-            .collect();
-        let rejected: Vec<(&str, f64)> = rejected.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-        metric(
-            "rejected_total",
-            "counter",
-            "Alerts set aside, by reason.",
-            &rejected,
-        );
-        metric(
-            "store_retries_total",
-            "counter",
-            "Writes tried again because a store (S3, PostgreSQL, the disk) was unavailable.",
-            &[("", g(&self.store_retries))],
-        );
-        metric(
-            "batches_total",
-            "counter",
-            "Filter-stage batches committed.",
-            &[("", g(&self.batches))],
-        );
-        metric(
-            "stage_busy_seconds_total",
-            "counter",
-            "Time each stage spent working.",
-            &[
-                ("{stage=\"decode\"}", g(&self.busy_decode_ns) / 1e9),
-                ("{stage=\"store\"}", g(&self.busy_store_ns) / 1e9),
-                ("{stage=\"context\"}", g(&self.busy_context_ns) / 1e9),
-                ("{stage=\"filter\"}", g(&self.busy_filter_ns) / 1e9),
-                ("{stage=\"watch\"}", g(&self.busy_watch_ns) / 1e9),
-                (
-                    "{stage=\"user_filters\"}",
-                    g(&self.busy_user_filters_ns) / 1e9,
-                ),
-                ("{stage=\"delivery\"}", g(&self.busy_delivery_ns) / 1e9),
-            ],
-        );
-        metric(
-            "filter_runs_total",
-            "counter",
-            "User filter runs, rows returned and failures.",
-            &[
-                ("{result=\"run\"}", g(&self.filter_runs)),
-                ("{result=\"failed\"}", g(&self.filter_failures)),
-                (
-                    "{result=\"annotation_triggered\"}",
-                    g(&self.annotation_runs),
-                ),
-            ],
-        );
-        metric(
-            "filter_rows_total",
-            "counter",
-            "Rows returned by user filters.",
-            &[("", g(&self.filter_rows))],
-        );
-        metric(
-            "delivered_records_total",
-            "counter",
-            "Filter results delivered, failed deliveries and records held back by quotas.",
-            &[
-                ("{result=\"delivered\"}", g(&self.delivered)),
-                ("{result=\"failed\"}", g(&self.delivery_failures)),
-                ("{result=\"over_quota\"}", g(&self.quota_rejected)),
-            ],
-        );
-        metric(
-            "watch_hits_total",
-            "counter",
-            "Watchlist, watchmap and GW-event hits.",
-            &[("", g(&self.watch_hits))],
-        );
-        let l = self.latency();
-        metric(
-            "latency_seconds",
-            "gauge",
-            "Receipt-to-commit latency of recent alerts.",
-            &[
-                ("{quantile=\"0.5\"}", l.p50 / 1e3),
-                ("{quantile=\"0.9\"}", l.p90 / 1e3),
-                ("{quantile=\"0.99\"}", l.p99 / 1e3),
-            ],
-        );
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            log::error!("encoding the metrics: {e}");
+        }
         out
     }
 }
@@ -264,11 +365,22 @@ impl Stats {
 mod tests {
     use super::*;
 
+    /// The OpenMetrics family a sample name belongs to (`_total`, `_bucket`, `_sum`,
+    /// `_count` are the samples of a counter or histogram).
+    fn family(sample: &str) -> &str {
+        ["_total", "_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| sample.strip_suffix(suffix))
+            .unwrap_or(sample)
+    }
+
     #[test]
     fn prometheus_text_has_every_family_and_counts() {
         let s = Stats::default();
         Stats::add(&s.alerts, 7);
         s.reject("truncated");
+        Stats::add_nanos(&s.busy_filter_ns, 1_500_000_000);
+        s.record_latencies([std::time::Instant::now()].into_iter());
         let text = s.prometheus();
         assert!(
             text.contains("solas_alerts_total{stage=\"decode\"} 7\n"),
@@ -278,12 +390,23 @@ mod tests {
             text.contains("solas_rejected_total{reason=\"truncated\"} 1\n"),
             "{text}"
         );
+        assert!(
+            text.contains("solas_stage_busy_seconds_total{stage=\"filter\"} 1.5\n"),
+            "{text}"
+        );
+        assert!(text.contains("solas_latency_seconds_count 1\n"), "{text}");
+        assert!(
+            text.ends_with("# EOF\n"),
+            "OpenMetrics text ends so: {text}"
+        );
         for family in [
-            "store_retries_total",
-            "batches_total",
-            "stage_busy_seconds_total",
-            "filter_runs_total",
+            "store_retries",
+            "batches",
+            "stage_busy_seconds",
+            "filter_runs",
             "latency_seconds",
+            "abandoned",
+            "kafka_lag",
         ] {
             assert!(
                 text.contains(&format!("# TYPE solas_{family} ")),
@@ -301,7 +424,7 @@ mod tests {
                 continue;
             }
             assert!(
-                text.contains(&format!("# TYPE solas_{name} ")),
+                text.contains(&format!("# TYPE solas_{} ", family(&name))),
                 "dashboard names solas_{name}"
             );
         }

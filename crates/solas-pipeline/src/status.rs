@@ -39,7 +39,7 @@ fn summary(stats: &Stats) -> String {
         "filter_runs": S::get(&stats.filter_runs),
         "delivered": S::get(&stats.delivered),
         "latency_p99_ms": l.p99,
-        "kafka_lag": S::get(&stats.kafka_lag),
+        "kafka_lag": stats.kafka_lag.get(),
     })
     .to_string()
 }
@@ -57,7 +57,7 @@ fn hour_counts(stats: &Stats) -> StageCounts {
         S::get(&stats.delivered),
         stats.rejected_total(),
         S::get(&stats.batches),
-        S::get(&stats.busy_filter_ns),
+        stats.busy_filter_ns.nanos(),
     ]
     .map(|n| n as i64)
 }

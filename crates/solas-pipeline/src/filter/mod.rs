@@ -239,7 +239,7 @@ impl FilterStage {
             &self.stats.watch_hits,
             (hits.cones.len() + hits.areas.len() + hits.mma.len()) as u64,
         );
-        Stats::add(&self.stats.busy_watch_ns, watch_ns);
+        Stats::add_nanos(&self.stats.busy_watch_ns, watch_ns);
         Stats::add(&self.stats.object_writes, object_rows);
         Ok(())
     }

@@ -403,9 +403,7 @@ impl KafkaSource {
     fn measure_lag(&self) {
         let Some(stats) = &self.lag else { return };
         if let Some(lag) = self.lag() {
-            stats
-                .kafka_lag
-                .store(lag as u64, std::sync::atomic::Ordering::Relaxed);
+            stats.kafka_lag.set(lag);
         }
     }
 

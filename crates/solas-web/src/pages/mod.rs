@@ -41,7 +41,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// `/metrics`: whatever the embedding program plugged in, in Prometheus's text format.
+/// `/metrics`: whatever the embedding program plugged in, in the OpenMetrics text format.
 async fn metrics(State(state): State<AppState>) -> Response {
     let text = match &state.shared.config.metrics {
         Some(f) => Some(f()),
@@ -56,7 +56,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
         }
     };
     match text {
-        Some(t) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], t).into_response(),
+        Some(t) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            t,
+        )
+            .into_response(),
         None => (
             StatusCode::NOT_FOUND,
             "no metrics: no pipeline has run here\n",

@@ -103,30 +103,55 @@ pub(crate) fn workers(state: &AppState) -> Result<Vec<Worker>, crate::error::Api
         .collect())
 }
 
-/// Every worker's samples with a `worker` label added; each family's HELP/TYPE once.
+/// Every worker's samples with a `worker` label added, in OpenMetrics text: each family
+/// once (its HELP/TYPE/UNIT, then every worker's samples of it, as the format wants a
+/// family's lines together), and one `# EOF` at the end.
 pub(crate) fn labelled_metrics(workers: &[Worker]) -> String {
-    let mut headers = std::collections::BTreeSet::new();
-    let mut out = String::new();
+    // Families in the order first seen: (name, header lines, sample lines).
+    let mut families: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
     for w in workers {
         let label = format!("worker=\"{}\"", w.name.replace(['\\', '"'], ""));
+        let mut current: Option<usize> = None;
         for line in w.metrics.lines() {
-            if line.starts_with('#') {
-                if headers.insert(line.to_string()) {
-                    out.push_str(line);
-                    out.push('\n');
-                }
+            if line == "# EOF" {
                 continue;
             }
-            let Some((series, value)) = line.rsplit_once(' ') else {
+            if let Some(rest) = line.strip_prefix("# ") {
+                // `# HELP name …`, `# TYPE name …`, `# UNIT name …`.
+                let Some(name) = rest.split_whitespace().nth(1) else {
+                    continue;
+                };
+                let at = match families.iter().position(|(n, _, _)| n == name) {
+                    Some(at) => at,
+                    None => {
+                        families.push((name.to_string(), Vec::new(), Vec::new()));
+                        families.len() - 1
+                    }
+                };
+                if !families[at].1.iter().any(|h| h == line) {
+                    families[at].1.push(line.to_string());
+                }
+                current = Some(at);
+                continue;
+            }
+            let (Some(at), Some((series, value))) = (current, line.rsplit_once(' ')) else {
                 continue;
             };
             let series = match series.strip_suffix('}') {
                 Some(open) => format!("{open},{label}}}"),
                 None => format!("{series}{{{label}}}"),
             };
-            out.push_str(&format!("{series} {value}\n"));
+            families[at].2.push(format!("{series} {value}"));
         }
     }
+    let mut out = String::new();
+    for (_, headers, samples) in families {
+        for line in headers.iter().chain(&samples) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str("# EOF\n");
     out
 }
 
@@ -322,11 +347,20 @@ mod tests {
             updated: String::new(),
             running: true,
             summary: serde_json::Value::Null,
-            metrics: "# HELP solas_a_total A.\n# TYPE solas_a_total counter\nsolas_a_total{stage=\"x\"} 3\nsolas_b 1.5\n".into(),
+            metrics: "# HELP solas_a A.\n# TYPE solas_a counter\nsolas_a_total{stage=\"x\"} 3\n# TYPE solas_b gauge\nsolas_b 1.5\n# EOF\n".into(),
         }
         };
         let text = labelled_metrics(&[w("ingest@h:1"), w("ingest@h:2")]);
-        assert_eq!(text.matches("# TYPE solas_a_total").count(), 1);
+        assert_eq!(text.matches("# TYPE solas_a ").count(), 1);
+        // A family's samples together, whoever reported them; one EOF, at the end.
+        let a = text
+            .find("solas_a_total{stage=\"x\",worker=\"ingest@h:2\"}")
+            .unwrap();
+        assert!(a < text.find("# TYPE solas_b").unwrap(), "{text}");
+        assert!(
+            text.ends_with("1.5\n# EOF\n") && text.matches("# EOF").count() == 1,
+            "{text}"
+        );
         assert!(
             text.contains("solas_a_total{stage=\"x\",worker=\"ingest@h:1\"} 3\n"),
             "{text}"

@@ -639,7 +639,10 @@ fn pages_in_a_browser() {
     let m = http(addr, "GET", "/metrics", None, None);
     assert_eq!(
         (m.status, m.header("content-type")),
-        (200, Some("text/plain; version=0.0.4"))
+        (
+            200,
+            Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        )
     );
     assert_eq!(m.text(), "solas_alerts_total 42\n");
     run_chromium(
