@@ -3,5 +3,6 @@
 
 mod dust;
 mod golden;
+mod lm_pin;
 mod robustness;
 mod ztf;
