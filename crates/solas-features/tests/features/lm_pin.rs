@@ -57,7 +57,8 @@ fn lm_agrees_with_scipy_leastsq_on_real_lightcurves() {
             let cov = fit.cov.as_ref();
             for (k, (got, want)) in fit.params.iter().zip(&want).enumerate() {
                 let se = cov.map(|c| (c[k][k] * fit.sse / dof).sqrt());
-                if se.is_none_or(|se| !(se < 0.1 * want.abs())) {
+                let determined_here = se.is_some_and(|se| se < 0.1 * want.abs());
+                if !determined_here {
                     continue;
                 }
                 let d = (got - want).abs() / want.abs();
