@@ -68,12 +68,16 @@ impl UserClass {
     }
 }
 
-impl std::str::FromStr for UserClass {
-    type Err = String;
+/// A user class name that is none of Lasair's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown user class {0:?} (dummy, user or power)")]
+pub struct UnknownClass(pub String);
 
-    fn from_str(s: &str) -> Result<UserClass, String> {
-        UserClass::parse(s)
-            .ok_or_else(|| format!("unknown user class {s:?} (dummy, user or power)"))
+impl std::str::FromStr for UserClass {
+    type Err = UnknownClass;
+
+    fn from_str(s: &str) -> Result<UserClass, UnknownClass> {
+        UserClass::parse(s).ok_or_else(|| UnknownClass(s.to_string()))
     }
 }
 
