@@ -21,9 +21,10 @@ pub enum RunError {
     Publish(#[from] crate::publish::PublishError),
     #[error("a stage thread panicked: {0}")]
     Panic(String),
-    /// Stopped while a store was unavailable: these alerts (or payloads) were neither
-    /// stored nor acknowledged; a Kafka source reads them again, files must be run again.
-    #[error("stopped during an outage: {0} alerts were left unfinished and unacknowledged, to be read again (nothing was rejected or committed for them)")]
+    /// Stopped while a store was unavailable: the waiting stage's source messages were
+    /// neither stored nor acknowledged (nor anything queued behind them); a Kafka source
+    /// reads them again, files must be run again.
+    #[error("stopped during an outage: {0} source messages (and any queued behind them) were left unfinished and unacknowledged, to be read again (nothing was rejected or committed for them)")]
     Outage(u64),
 }
 

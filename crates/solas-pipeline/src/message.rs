@@ -92,6 +92,12 @@ pub struct InFlight {
     pub context: Option<std::sync::Arc<crate::context::result::ContextResult>>,
 }
 
+/// The source messages (files, Kafka messages) whose acknowledgement waits on these
+/// alerts: one per payload, counted at its last alert (its acknowledgement's carrier).
+pub fn payloads_in(batch: &[InFlight]) -> u64 {
+    batch.iter().filter(|m| m.last_of_payload).count() as u64
+}
+
 /// The version of [`Published`] this build writes. A reader refuses (sets aside, with the
 /// reason) a message of a later version rather than guess at it.
 pub const PUBLISHED_VERSION: u32 = 1;

@@ -183,7 +183,7 @@ impl Stage for Publisher {
                 // Stopping while the broker is down: the batch stays unacknowledged (read
                 // again after the restart), and the run says how many alerts that was.
                 Err(GaveUp::Stopped { .. }) => {
-                    Stats::add(&self.stats.abandoned, batch.len() as u64);
+                    Stats::add(&self.stats.abandoned, crate::message::payloads_in(&batch));
                     return Ok(());
                 }
             }

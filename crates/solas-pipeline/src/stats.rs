@@ -92,8 +92,9 @@ pub struct Stats {
     pub delivery_failures: Counter,
     pub quota_rejected: Counter,
     pub busy_delivery_ns: Nanos,
-    /// Writes tried again after a transient failure (a store unavailable), and alerts left
-    /// unacknowledged because the run stopped while a store was still unavailable.
+    /// Writes tried again after a transient failure (a store unavailable), and source
+    /// messages (files, Kafka messages) left unacknowledged by the stage that was waiting
+    /// when the run stopped during an outage.
     pub store_retries: Counter,
     pub abandoned: Counter,
     rejected_by_reason: Family<Labels, Counter>,
@@ -184,7 +185,7 @@ impl Default for Stats {
         );
         registry.register(
             "abandoned",
-            "Alerts left unacknowledged by a stop during an outage (read again later)",
+            "Source messages left unacknowledged by a stop during an outage (read again later)",
             stats.abandoned.clone(),
         );
         registry.register(

@@ -80,7 +80,7 @@ impl Stage for ContextStage {
                         Err(crate::retry::GaveUp::Stopped { .. }) => {
                             // Stopping during an outage: the batch is neither passed on
                             // nor acknowledged.
-                            Stats::add(&self.stats.abandoned, batch.len() as u64);
+                            Stats::add(&self.stats.abandoned, crate::message::payloads_in(&batch));
                             return Ok(());
                         }
                     }
@@ -126,7 +126,7 @@ impl Stage for ContextStage {
                     Ok(()) => {}
                     Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
                     Err(crate::retry::GaveUp::Stopped { .. }) => {
-                        Stats::add(&self.stats.abandoned, batch.len() as u64);
+                        Stats::add(&self.stats.abandoned, crate::message::payloads_in(&batch));
                         return Ok(());
                     }
                 }

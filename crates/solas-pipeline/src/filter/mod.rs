@@ -157,7 +157,7 @@ impl FilterStage {
             Ok(()) => {}
             Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
             Err(crate::retry::GaveUp::Stopped { .. }) => {
-                Stats::add(&self.stats.abandoned, batch.len() as u64);
+                Stats::add(&self.stats.abandoned, crate::message::payloads_in(batch));
                 return Ok(None);
             }
         }

@@ -51,7 +51,7 @@ impl Stage for StoreWriter {
                 Err(GaveUp::Failed(e)) => return Err(e),
                 // Stopping during an outage: the batch is neither passed on nor acknowledged.
                 Err(GaveUp::Stopped { .. }) => {
-                    Stats::add(&self.stats.abandoned, batch.len() as u64);
+                    Stats::add(&self.stats.abandoned, crate::message::payloads_in(&batch));
                     return Ok(());
                 }
             };
