@@ -60,6 +60,7 @@ fn committed(brokers: &str, group: &str) -> i64 {
 
 #[test]
 fn consumer_group_commits_after_writes_and_resumes_after_restart() {
+    let _one = common::one_at_a_time();
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic(TOPIC, PARTITIONS, 1).unwrap();
     let brokers = mock.bootstrap_servers();

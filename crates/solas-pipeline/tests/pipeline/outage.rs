@@ -8,13 +8,11 @@ use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use solas_pipeline::stats::Stats;
 use solas_testdata::servers::{HookSink, S3Server, TcpProxy};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Waits (at most a minute) until `ready` holds.
 fn wait_for(what: &str, ready: impl Fn() -> bool) {
@@ -139,7 +137,7 @@ fn assert_hook_told(hook: &HookSink, store: &str) {
 
 #[test]
 fn f3_s3_unreachable_past_the_client_retry_budget_loses_nothing() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = common::one_at_a_time();
     let server = S3Server::start("solas-outage");
     let target = server
         .endpoint()
@@ -243,7 +241,7 @@ impl Drop for SmallDisk {
 
 #[test]
 fn f3_a_full_disk_holds_the_run_until_there_is_room() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = common::one_at_a_time();
     let root = tempfile::tempdir().unwrap();
     let Some(disk) = SmallDisk::mount(&root.path().join("disk"), "3m") else {
         // The audit reproduced it on a tmpfs; without the right to mount one there is
@@ -325,7 +323,7 @@ fn counts(
 
 #[test]
 fn postgresql_restarted_mid_run_loses_nothing() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = common::one_at_a_time();
     let (Some(main), Some(lc)) = (
         solas_testdata::servers::TempDb::create("outage_main"),
         solas_testdata::servers::TempDb::create("outage_lc"),
@@ -460,7 +458,7 @@ fn committed(brokers: &str, group: &str, topic: &str, partitions: i32) -> i64 {
 #[cfg(feature = "kafka")]
 #[test]
 fn the_kafka_broker_down_mid_run_loses_nothing() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = common::one_at_a_time();
     const TOPIC: &str = "alerts";
     // The mock keeps 5 MB a partition (older messages are dropped): 29 MB of alerts need 8.
     const PARTITIONS: i32 = 8;
@@ -499,7 +497,7 @@ fn the_kafka_broker_down_mid_run_loses_nothing() {
 fn the_kafka_broker_process_killed_and_restarted_mid_run_loses_nothing() {
     use solas_testdata::servers::KafkaBroker;
 
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = common::one_at_a_time();
     const TOPIC: &str = "alerts";
     const PARTITIONS: i32 = 4;
     let s3 = S3Server::start("kafka-log");
@@ -543,7 +541,7 @@ fn an_ingest_worker_waits_out_its_output_broker() {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::Message;
 
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = common::one_at_a_time();
     const TOPIC: &str = "solas-stored";
     let mock = rdkafka::mocking::MockCluster::new(1).unwrap();
     mock.create_topic(TOPIC, 8, 1).unwrap();
@@ -602,7 +600,7 @@ fn an_ingest_worker_waits_out_its_output_broker() {
 #[cfg(feature = "kafka")]
 #[test]
 fn an_ingest_worker_stopped_during_an_output_outage_says_so() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = common::one_at_a_time();
     let mock = rdkafka::mocking::MockCluster::new(1).unwrap();
     mock.create_topic("solas-stored", 2, 1).unwrap();
     mock.broker_down(1).unwrap();

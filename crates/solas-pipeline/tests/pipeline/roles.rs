@@ -24,7 +24,9 @@ fn kafka(brokers: &str, topic: &str, group: &str) -> Input {
         brokers: brokers.to_string(),
         topic: topic.to_string(),
         group: group.to_string(),
-        idle_exit: Some(Duration::from_secs(6)),
+        // Long enough that a later stage does not stop while the one before it, slowed by
+        // tests running beside it, is still between batches.
+        idle_exit: Some(Duration::from_secs(10)),
         max_messages: None,
         extra: vec![
             ("session.timeout.ms".into(), "6000".into()),
@@ -50,6 +52,7 @@ fn learned(dir: &std::path::Path) -> Vec<(String, Vec<String>)> {
 
 #[test]
 fn ingest_context_and_filter_workers_over_kafka_equal_one_embedded_run() {
+    let _one = common::one_at_a_time();
     // The mock cluster keeps only a few MB per partition: a subset that fits, with the one
     // object that has many alerts, so its features depend on every worker's writes.
     let mut files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
@@ -142,6 +145,7 @@ fn ingest_context_and_filter_workers_over_kafka_equal_one_embedded_run() {
 /// with the reason rather than misread; one written before versions existed still reads.
 #[test]
 fn a_published_alert_of_a_newer_version_is_set_aside_not_misread() {
+    let _one = common::one_at_a_time();
     let file = data::shared_glob("lsst/real/fink-broker_rubin_2025-09-05_v9.0/*.avro").remove(0);
     let alert = solas_decode::Decoder::new()
         .decode(&std::fs::read(&file).unwrap())

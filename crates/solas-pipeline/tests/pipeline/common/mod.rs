@@ -9,6 +9,14 @@ use solas_pipeline::runner::{Input, RunConfig};
 use solas_pipeline::Summary;
 
 /// A configuration for tests: small batches so that several batches run, no progress line.
+/// Tests whose timing matters (outages waited out, workers that stop when their input has
+/// been idle a while) take this, so that no two of them share the two cores; the quick
+/// tests still run beside them.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 pub fn config(data: &Path, input: Input) -> RunConfig {
     let mut c = RunConfig::new(data, input);
     c.schema_dir = Some(solas_testdata::lsst_schema_dir());
