@@ -100,19 +100,36 @@ pub struct Hdu<'a> {
 /// Splits a FITS file into its HDUs. The last HDU's data may end without padding, but
 /// must be complete.
 pub fn hdus(bytes: &[u8]) -> Result<Vec<Hdu<'_>>, FitsError> {
-    if !bytes.starts_with(b"SIMPLE  =") {
-        return Err(FitsError::NotFits);
-    }
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    while pos < bytes.len() {
-        // Trailing zero padding after the last HDU is allowed.
-        if !out.is_empty() && bytes[pos..].iter().all(|&b| b == 0 || b == b' ') {
-            break;
+    HduIter::new(bytes).collect()
+}
+
+/// The HDUs of a file one at a time, each read only when asked for: a reader that needs
+/// the first image (a cutout) or the n-th table (a catalogue) does not depend on the rest
+/// of the file. Ends after the first error.
+pub struct HduIter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    n: usize,
+    failed: bool,
+}
+
+impl<'a> HduIter<'a> {
+    pub fn new(bytes: &'a [u8]) -> HduIter<'a> {
+        HduIter {
+            bytes,
+            pos: 0,
+            n: 0,
+            failed: false,
         }
-        let n = out.len();
+    }
+
+    fn read(&mut self) -> Result<Hdu<'a>, FitsError> {
+        let (bytes, n) = (self.bytes, self.n);
+        if n == 0 && !bytes.starts_with(b"SIMPLE  =") {
+            return Err(FitsError::NotFits);
+        }
         let hdu_error = |reason: String| FitsError::Hdu { hdu: n, reason };
-        let (header, data_start) = parse_header(bytes, pos).map_err(hdu_error)?;
+        let (header, data_start) = parse_header(bytes, self.pos).map_err(hdu_error)?;
         let size = data_size(&header).map_err(hdu_error)?;
         let data_end = data_start
             .checked_add(size)
@@ -123,16 +140,33 @@ pub fn hdus(bytes: &[u8]) -> Result<Vec<Hdu<'_>>, FitsError> {
                     bytes.len().saturating_sub(data_start)
                 ))
             })?;
-        let start = pos;
-        pos = data_start.saturating_add(size.div_ceil(BLOCK).saturating_mul(BLOCK));
-        out.push(Hdu {
+        let start = self.pos;
+        self.pos = data_start.saturating_add(size.div_ceil(BLOCK).saturating_mul(BLOCK));
+        self.n += 1;
+        Ok(Hdu {
             header,
             data: &bytes[data_start..data_end],
             start,
-            end: pos.min(bytes.len()),
-        });
+            end: self.pos.min(bytes.len()),
+        })
     }
-    Ok(out)
+}
+
+impl<'a> Iterator for HduIter<'a> {
+    type Item = Result<Hdu<'a>, FitsError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || (self.n > 0 && self.pos >= self.bytes.len()) {
+            return None;
+        }
+        // Trailing zero padding after the last HDU is allowed.
+        if self.n > 0 && self.bytes[self.pos..].iter().all(|&b| b == 0 || b == b' ') {
+            return None;
+        }
+        let hdu = self.read();
+        self.failed = hdu.is_err();
+        Some(hdu)
+    }
 }
 
 fn parse_header(bytes: &[u8], start: usize) -> Result<(Header, usize), String> {

@@ -5,7 +5,7 @@ use std::time::Instant;
 use solas_core::Alert;
 
 /// Where an alert came from, for error reports and acknowledgement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Origin {
     File {
         path: String,
@@ -92,10 +92,11 @@ pub struct InFlight {
     pub context: Option<std::sync::Arc<crate::context::result::ContextResult>>,
 }
 
-/// The source messages (files, Kafka messages) whose acknowledgement waits on these
-/// alerts: one per payload, counted at its last alert (its acknowledgement's carrier).
+/// The source messages (files, Kafka messages) these alerts came from: each counted
+/// once, whether the batch holds all of its alerts or some.
 pub fn payloads_in(batch: &[InFlight]) -> u64 {
-    batch.iter().filter(|m| m.last_of_payload).count() as u64
+    let origins: std::collections::HashSet<&Origin> = batch.iter().map(|m| &m.origin).collect();
+    origins.len() as u64
 }
 
 /// The version of [`Published`] this build writes. A reader refuses (sets aside, with the

@@ -8,8 +8,8 @@ use crate::StoreError;
 const BLOCK: usize = solas_fits::BLOCK;
 
 /// A real stamp is tens of KB (ZTF 63×63, Rubin's with its extensions ~100 KB); 16 MB
-/// would hold a 2000×2000 float image. A gzip stream inflating past it is refused while it
-/// inflates: three alerts whose cutouts inflated to 512 MB each took a run to 1.17 GB
+/// would hold a 2000×2000 float image. An HDU larger, or a gzip stream inflating past it
+/// (refused while it inflates), is bad input: three alerts whose cutouts inflated to 512 MB each took a run to 1.17 GB
 /// (audit finding F11).
 pub const MAX_CUTOUT_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -17,13 +17,24 @@ pub const MAX_CUTOUT_BYTES: u64 = 16 * 1024 * 1024;
 pub fn trim_to_image(input: &[u8]) -> Result<Vec<u8>, StoreError> {
     let bad = |e: solas_fits::FitsError| StoreError::NotFits(e.to_string());
     let fits = solas_fits::maybe_gunzip(input, MAX_CUTOUT_BYTES).map_err(bad)?;
-    let hdus = solas_fits::hdus(&fits).map_err(bad)?;
-    let hdu = hdus
-        .iter()
-        .find(|h| !h.data.is_empty())
-        .or(hdus.first())
-        .ok_or_else(|| StoreError::NotFits("no HDU".into()))?;
-    Ok(fits[hdu.start..hdu.end].to_vec())
+    // Read up to the first HDU with data, and no further: a stamp's later extensions (mask,
+    // variance, PSF) are not kept, so they need not be whole.
+    let mut primary = None;
+    for hdu in solas_fits::HduIter::new(&fits) {
+        let hdu = hdu.map_err(bad)?;
+        if hdu.data.len() as u64 > MAX_CUTOUT_BYTES {
+            return Err(StoreError::NotFits(format!(
+                "an HDU of {} bytes is larger than a cutout ({MAX_CUTOUT_BYTES})",
+                hdu.data.len()
+            )));
+        }
+        if !hdu.data.is_empty() {
+            return Ok(fits[hdu.start..hdu.end].to_vec());
+        }
+        primary.get_or_insert((hdu.start, hdu.end));
+    }
+    let (start, end) = primary.ok_or_else(|| StoreError::NotFits("no HDU".into()))?;
+    Ok(fits[start..end].to_vec())
 }
 
 #[cfg(test)]
@@ -75,6 +86,18 @@ mod tests {
         let mut short_data = image_hdu(true, 30);
         short_data.truncate(BLOCK + 100);
         assert!(trim_to_image(&short_data).is_err());
+    }
+
+    /// A stamp whose later extension is cut short (the mask, variance or PSF the broker
+    /// never shows) is still stored: only the image must be whole.
+    #[test]
+    fn a_stamp_with_a_broken_later_extension_keeps_its_image() {
+        let primary = image_hdu(true, 30);
+        let mut file = primary.clone();
+        let mut ext = image_hdu(false, 30);
+        ext.truncate(BLOCK + 100);
+        file.extend(ext);
+        assert_eq!(trim_to_image(&file).unwrap(), primary);
     }
 
     /// Axes whose product overflows (a cutout edited to NAXIS1 = 2^63 − 1) are bad input,

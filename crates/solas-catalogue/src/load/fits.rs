@@ -14,11 +14,17 @@ use crate::CatalogueError;
 pub(crate) fn read(path: &Path, hdu: usize, sink: &mut Sink) -> Result<(), CatalogueError> {
     let data = std::fs::read(path).map_err(|e| CatalogueError::io(path, e))?;
     let err = |m: String| CatalogueError::format(path, m);
-    let hdus = solas_fits::hdus(&data).map_err(|e| err(e.to_string()))?;
+    // HDUs up to the table's, and no further.
     let n = hdu;
-    let hdu = hdus
-        .get(n)
-        .ok_or_else(|| err(format!("no HDU {n}: the file has {}", hdus.len())))?;
+    let mut found = None;
+    for (i, h) in solas_fits::HduIter::new(&data).enumerate() {
+        let h = h.map_err(|e| err(e.to_string()))?;
+        if i == n {
+            found = Some(h);
+            break;
+        }
+    }
+    let hdu = found.ok_or_else(|| err(format!("no HDU {n} in the file")))?;
     if hdu.header.get("XTENSION") != Some("BINTABLE") {
         return Err(err(format!("HDU {n} is not a BINTABLE")));
     }

@@ -191,6 +191,31 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
         assert_eq!(a, b, "{conditions}");
     }
 
+    // A quoted string compared with a number column fails on PostgreSQL (the client refuses
+    // to send text for a number); it must never be read as a number's bytes and return rows.
+    let spec = solas_query::FilterSpec {
+        selected: "objects.diaObjectId".into(),
+        tables: "objects".into(),
+        conditions: "objects.nDiaSources = '20240101'".into(),
+    };
+    let q = solas_query::check(
+        &spec,
+        solas_query::Survey::Lsst,
+        None,
+        &solas_query::NoResources,
+    )
+    .unwrap();
+    let quoted = run_on_batch(&mut on_pg, &q, 10_000, Duration::from_secs(30));
+    assert!(
+        matches!(
+            quoted,
+            Err(solas_pipeline::filter::user_filters::FilterFailure::Failed(
+                _
+            ))
+        ),
+        "{quoted:?}"
+    );
+
     // A filter past its time limit is stopped by the server.
     client
         .batch_execute(

@@ -110,6 +110,11 @@ pub(crate) fn labelled_metrics(workers: &[Worker]) -> String {
     // Families in the order first seen: (name, header lines, sample lines).
     let mut families: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
     for w in workers {
+        // A report of a release before OpenMetrics (no `# EOF`) has other family names and
+        // types: merged in, it would make the whole text invalid.
+        if !w.metrics.trim_end().ends_with("# EOF") {
+            continue;
+        }
         let label = format!("worker=\"{}\"", w.name.replace(['\\', '"'], ""));
         let mut current: Option<usize> = None;
         for line in w.metrics.lines() {
@@ -350,7 +355,15 @@ mod tests {
             metrics: "# HELP solas_a A.\n# TYPE solas_a counter\nsolas_a_total{stage=\"x\"} 3\n# TYPE solas_b gauge\nsolas_b 1.5\n# EOF\n".into(),
         }
         };
-        let text = labelled_metrics(&[w("ingest@h:1"), w("ingest@h:2")]);
+        let mut old = w("ingest@h:0");
+        old.metrics =
+            "# TYPE solas_latency_seconds gauge\nsolas_latency_seconds{quantile=\"0.5\"} 1\n"
+                .into();
+        let text = labelled_metrics(&[old, w("ingest@h:1"), w("ingest@h:2")]);
+        assert!(
+            !text.contains("h:0"),
+            "an old-format report is left out: {text}"
+        );
         assert_eq!(text.matches("# TYPE solas_a ").count(), 1);
         // A family's samples together, whoever reported them; one EOF, at the end.
         let a = text

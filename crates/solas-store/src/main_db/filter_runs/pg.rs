@@ -118,10 +118,23 @@ impl PgRunner {
         if timeout < Duration::from_millis(1) {
             return Err(PgRunError::Timeout(timeout));
         }
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+        // Bound with their own Rust types, whose conversions check the column's type: a
+        // quoted string compared with a number column is refused by the client, as it must
+        // be (the store's `Value` would send its bytes as whatever the server asks for).
+        let owned: Vec<Box<dyn postgres::types::ToSql + Sync>> = params
             .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .map(|p| -> Box<dyn postgres::types::ToSql + Sync> {
+                match p {
+                    crate::db::Value::Int(i) => Box::new(*i),
+                    crate::db::Value::Text(s) => Box::new(s.clone()),
+                    crate::db::Value::Float(f) => Box::new(*f),
+                    crate::db::Value::Blob(b) => Box::new(b.clone()),
+                    crate::db::Value::Null => Box::new(None::<String>),
+                }
+            })
             .collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            owned.iter().map(|b| b.as_ref()).collect();
         // A closed connection is made again; the filter fails this once (its batch table is
         // gone with the old session), and the next set_batch fills the new one.
         self.reconnected(|client| Self::query_on(client, sql, &refs, names, timeout))
