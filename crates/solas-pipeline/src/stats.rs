@@ -178,39 +178,36 @@ impl Default for Stats {
             "Alerts set aside, by reason",
             stats.rejected_by_reason.clone(),
         );
-        registry.register(
-            "store_retries",
-            "Writes tried again because a store (S3, PostgreSQL, the disk) was unavailable",
-            stats.store_retries.clone(),
-        );
-        registry.register(
-            "abandoned",
-            "Source messages left unacknowledged by a stop during an outage (read again later)",
-            stats.abandoned.clone(),
-        );
-        registry.register(
-            "batches",
-            "Filter-stage batches committed",
-            stats.batches.clone(),
-        );
         registry.register("stage_busy_seconds", "Time each stage spent working", busy);
         registry.register("filter_runs", "User filter runs and failures", runs);
-        registry.register(
-            "filter_rows",
-            "Rows returned by user filters",
-            stats.filter_rows.clone(),
-        );
         registry.register(
             "delivered_records",
             "Filter results delivered, failed deliveries and records held back by quotas",
             delivered,
         );
-        registry.register(
-            "watch_hits",
-            "Watchlist, watchmap and GW-event hits",
-            stats.watch_hits.clone(),
-        );
+        // The counters of their own (no labels).
         for (name, help, counter) in [
+            (
+                "store_retries",
+                "Writes tried again because a store (S3, PostgreSQL, the disk) was unavailable",
+                &stats.store_retries,
+            ),
+            (
+                "abandoned",
+                "Source messages left unacknowledged by a stop during an outage (read again later)",
+                &stats.abandoned,
+            ),
+            ("batches", "Filter-stage batches committed", &stats.batches),
+            (
+                "filter_rows",
+                "Rows returned by user filters",
+                &stats.filter_rows,
+            ),
+            (
+                "watch_hits",
+                "Watchlist, watchmap and GW-event hits",
+                &stats.watch_hits,
+            ),
             (
                 "detections",
                 "Detections stored (new ones only)",

@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
 
-use solas_query::{Param, Rendered};
+use solas_query::Rendered;
 
-use crate::db::{Target, Value};
+use crate::db::Target;
 
 pub use functions::register_sqlite_functions;
 
@@ -90,16 +90,7 @@ impl FilterRunner {
         names: &[String],
         timeout: Duration,
     ) -> Result<Vec<ResultRow>, FilterRunError> {
-        let params: Vec<Value> = rendered
-            .params
-            .iter()
-            .map(|p| match p {
-                Param::Int(i) => Value::Int(*i),
-                Param::Text(s) => Value::Text(s.clone()),
-            })
-            .collect();
-        let sql = rendered.sql.as_str();
-        let params = params.as_slice();
+        let (sql, params) = (rendered.sql.as_str(), rendered.params.as_slice());
         match &mut self.0 {
             Backend::Sqlite(r) => r.run(sql, params, names, timeout),
             Backend::Postgres(r) => match r.run(sql, params, names, timeout) {

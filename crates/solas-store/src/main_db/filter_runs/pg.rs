@@ -9,6 +9,8 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 use serde_json::{Map, Value};
 
+use solas_query::Param;
+
 use super::{BatchObjects, ResultRow, BATCH_LSST, BATCH_ZTF};
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +111,7 @@ impl PgRunner {
     pub fn run(
         &mut self,
         sql: &str,
-        params: &[crate::db::Value],
+        params: &[Param],
         names: &[String],
         timeout: Duration,
     ) -> Result<Vec<ResultRow>, PgRunError> {
@@ -120,21 +122,16 @@ impl PgRunner {
         }
         // Bound with their own Rust types, whose conversions check the column's type: a
         // quoted string compared with a number column is refused by the client, as it must
-        // be (the store's `Value` would send its bytes as whatever the server asks for).
-        let owned: Vec<Box<dyn postgres::types::ToSql + Sync>> = params
+        // be (the store's `db::Value` would send its bytes as whatever the server asks for).
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
             .iter()
-            .map(|p| -> Box<dyn postgres::types::ToSql + Sync> {
+            .map(|p| -> &(dyn postgres::types::ToSql + Sync) {
                 match p {
-                    crate::db::Value::Int(i) => Box::new(*i),
-                    crate::db::Value::Text(s) => Box::new(s.clone()),
-                    crate::db::Value::Float(f) => Box::new(*f),
-                    crate::db::Value::Blob(b) => Box::new(b.clone()),
-                    crate::db::Value::Null => Box::new(None::<String>),
+                    Param::Int(i) => i,
+                    Param::Text(s) => s,
                 }
             })
             .collect();
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            owned.iter().map(|b| b.as_ref()).collect();
         // A closed connection is made again; the filter fails this once (its batch table is
         // gone with the old session), and the next set_batch fills the new one.
         self.reconnected(|client| Self::query_on(client, sql, &refs, names, timeout))

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value as Json};
 
 use super::{BatchObjects, FilterRunError, ResultRow, BATCH_LSST, BATCH_ZTF};
-use crate::db::Value;
+use solas_query::Param;
 
 pub struct SqliteRunner {
     conn: Connection,
@@ -58,7 +58,7 @@ impl SqliteRunner {
     pub fn run(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[Param],
         names: &[String],
         timeout: Duration,
     ) -> Result<Vec<ResultRow>, FilterRunError> {
@@ -82,7 +82,7 @@ pub fn json_value(v: ValueRef<'_>) -> Json {
 fn run_rendered(
     conn: &Connection,
     sql: &str,
-    params: &[Value],
+    params: &[Param],
     names: &[String],
     timeout: Duration,
 ) -> Result<Vec<ResultRow>, FilterRunError> {
@@ -90,7 +90,11 @@ fn run_rendered(
     conn.progress_handler(10_000, Some(move || Instant::now() > deadline))?;
     let result = (|| {
         let mut stmt = conn.prepare(sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let values = params.iter().map(|p| match p {
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+            Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        });
+        let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let mut map = Map::new();
