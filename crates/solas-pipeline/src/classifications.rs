@@ -66,6 +66,22 @@ pub enum ClassificationError {
     Kafka(#[from] rdkafka::error::KafkaError),
 }
 
+impl ClassificationError {
+    /// Bad input (a record that does not fit the mapping) is skipped; a missing annotator
+    /// is the operator's to add; the database or Kafka being away is transient.
+    pub fn kind(&self) -> solas_store::ErrorKind {
+        use solas_store::ErrorKind;
+        match self {
+            ClassificationError::Missing { .. }
+            | ClassificationError::Json(_)
+            | ClassificationError::Avro(_) => ErrorKind::BadInput,
+            ClassificationError::NoAnnotator(_) => ErrorKind::Permanent,
+            ClassificationError::Store(e) => e.kind(),
+            ClassificationError::Stopped(_) | ClassificationError::Kafka(_) => ErrorKind::Transient,
+        }
+    }
+}
+
 /// The annotation a record stands for.
 pub fn to_annotation(record: &Value, m: &Mapping) -> Result<Annotation, ClassificationError> {
     let missing = |what, field: &String| ClassificationError::Missing {
@@ -206,16 +222,18 @@ pub fn follow(
                             .map_err(|e| match e {
                                 crate::retry::GaveUp::Failed(e) => ClassificationError::Store(e),
                                 stopped @ crate::retry::GaveUp::Stopped { .. } => {
-                                    unfinished = true;
                                     ClassificationError::Stopped(stopped.to_string())
                                 }
                             })
                     });
-                    if unfinished {
-                        break;
-                    }
                     match stored {
                         Ok(_) => summary.annotations += 1,
+                        // The database is away (and the run stopping): not stored, so the
+                        // offset stays where it is.
+                        Err(e) if e.kind() == solas_store::ErrorKind::Transient => {
+                            unfinished = true;
+                            break;
+                        }
                         Err(e) => {
                             summary.skipped += 1;
                             log::warn!(

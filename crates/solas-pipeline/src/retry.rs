@@ -49,6 +49,12 @@ impl Failure for StoreError {
     }
 }
 
+impl Failure for crate::filter::user_filters::EngineError {
+    fn kind(&self) -> ErrorKind {
+        crate::filter::user_filters::EngineError::kind(self)
+    }
+}
+
 impl Failure for solas_delivery::DeliveryError {
     fn kind(&self) -> ErrorKind {
         solas_delivery::DeliveryError::kind(self)

@@ -82,7 +82,7 @@ impl StoreError {
     }
 }
 
-fn sqlite_kind(e: &rusqlite::Error) -> ErrorKind {
+pub(crate) fn sqlite_kind(e: &rusqlite::Error) -> ErrorKind {
     use rusqlite::ffi::ErrorCode;
     match e {
         rusqlite::Error::SqliteFailure(err, _) => match err.code {

@@ -1,12 +1,11 @@
 //! Database plumbing for handlers: database calls block, so they run on tokio's blocking
 //! threads ([`blocking`]); connections to the main database (SQLite or PostgreSQL) and the
-//! lightcurve store are kept open in a [`Pool`] and taken per request (under WAL a SQLite
-//! reader never holds up the pipeline's writer).
-
-use std::sync::Mutex;
+//! lightcurve store are kept open in a [`Pool`] (`r2d2`) and taken per request (under WAL
+//! a SQLite reader never holds up the pipeline's writer).
 
 use serde_json::{Map, Value};
 use solas_store::db::Value as DbValue;
+use solas_store::StoreError;
 
 use crate::error::ApiError;
 
@@ -61,55 +60,67 @@ pub(crate) fn named_json(
         .collect()
 }
 
-/// Open handles reused across requests: take one (or make one), use it, put it back.
-pub(crate) struct Pool<T: Send + 'static> {
-    idle: Mutex<Vec<T>>,
-    make: Box<dyn Fn() -> Result<T, ApiError> + Send + Sync>,
-    keep: usize,
+/// Opens one store handle for [`r2d2`].
+pub(crate) struct Opener<T> {
+    open: Box<dyn Fn() -> Result<T, StoreError> + Send + Sync>,
 }
 
-impl<T: Send + 'static> Pool<T> {
-    pub(crate) fn new(
-        keep: usize,
-        make: impl Fn() -> Result<T, ApiError> + Send + Sync + 'static,
-    ) -> Pool<T> {
-        Pool {
-            idle: Mutex::new(Vec::new()),
-            make: Box::new(make),
-            keep,
-        }
+impl<T: Send + 'static> r2d2::ManageConnection for Opener<T> {
+    type Connection = T;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<T, StoreError> {
+        (self.open)()
     }
 
-    /// Add an already open handle.
-    pub(crate) fn put(&self, item: T) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < self.keep {
-            idle.push(item);
-        }
+    // Nothing to check: the stores connect again by themselves after the server closed a
+    // connection (a PostgreSQL restart), so a pooled handle never stays broken.
+    fn is_valid(&self, _: &mut T) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn has_broken(&self, _: &mut T) -> bool {
+        false
+    }
+}
+
+/// Store handles reused across requests, at most `size` open: a burst of requests waits
+/// for a free one (up to [`WAIT`]) instead of opening connections past the server's limit.
+pub(crate) struct Pool<T: Send + 'static>(Option<r2d2::Pool<Opener<T>>>);
+
+/// How long a request waits for a free handle.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl<T: Send + 'static> Pool<T> {
+    /// A pool that opens handles as requests need them (none at first).
+    pub(crate) fn new(
+        size: u32,
+        open: impl Fn() -> Result<T, StoreError> + Send + Sync + 'static,
+    ) -> Pool<T> {
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(0))
+            .connection_timeout(WAIT)
+            .test_on_check_out(false)
+            .build_unchecked(Opener {
+                open: Box::new(open),
+            });
+        Pool(Some(pool))
     }
 
     /// A handle for this request, back in the pool when dropped.
-    pub(crate) fn take(&self) -> Result<Pooled<'_, T>, ApiError> {
-        let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let item = match taken {
-            Some(item) => item,
-            None => (self.make)()?,
-        };
-        Ok(Pooled {
-            pool: self,
-            item: Some(item),
-        })
+    pub(crate) fn take(&self) -> Result<r2d2::PooledConnection<Opener<T>>, ApiError> {
+        let pool = self
+            .0
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("pool closed"))?;
+        pool.get()
+            .map_err(|e| ApiError::internal(format!("no database handle: {e}")))
     }
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, ApiError> {
-        let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut item = match taken {
-            Some(item) => item,
-            None => (self.make)()?,
-        };
-        let result = f(&mut item);
-        self.put(item);
-        Ok(result)
+        let mut handle = self.take()?;
+        Ok(f(&mut handle))
     }
 }
 
@@ -117,36 +128,10 @@ impl<T: Send + 'static> Drop for Pool<T> {
     /// Closing a synchronous PostgreSQL client blocks on a runtime of its own, which tokio
     /// forbids inside the server's: the handles are closed on a thread of their own.
     fn drop(&mut self) {
-        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
-        if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::spawn(move || drop(idle));
-        }
-    }
-}
-
-/// A handle taken from a [`Pool`].
-pub(crate) struct Pooled<'a, T: Send + 'static> {
-    pool: &'a Pool<T>,
-    item: Option<T>,
-}
-
-impl<T: Send + 'static> std::ops::Deref for Pooled<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.item.as_ref().expect("present until dropped")
-    }
-}
-
-impl<T: Send + 'static> std::ops::DerefMut for Pooled<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.item.as_mut().expect("present until dropped")
-    }
-}
-
-impl<T: Send + 'static> Drop for Pooled<'_, T> {
-    fn drop(&mut self) {
-        if let Some(item) = self.item.take() {
-            self.pool.put(item);
+        if let Some(pool) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(pool));
+            }
         }
     }
 }

@@ -262,18 +262,16 @@ impl AppState {
         // Opening applies the schema migrations, so every table the API reads exists even
         // before the first `solas run`.
         let target = config.main_target();
-        let first = solas_store::main_db::connect(&target)?;
-        let main = db::Pool::new(8, move || Ok(Db::open(&target)?));
-        main.put(first);
+        drop(solas_store::main_db::connect(&target)?);
+        let main = db::Pool::new(16, move || Db::open(&target));
         let (lightcurves_url, lightcurves_path) = (
             config.lightcurves_url.clone(),
             config.data_dir.join("lightcurves.db"),
         );
         let open_lightcurves =
             move || solas_store::open_lightcurves(lightcurves_url.as_deref(), &lightcurves_path);
-        let first = open_lightcurves()?;
-        let lightcurves = db::Pool::new(4, move || Ok(open_lightcurves()?));
-        lightcurves.put(first);
+        drop(open_lightcurves()?);
+        let lightcurves = db::Pool::new(8, open_lightcurves);
         let cutouts = match &config.cutouts_store {
             Some(store) => store.clone(),
             None => solas_store::blob::open(

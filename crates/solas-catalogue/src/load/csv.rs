@@ -3,6 +3,10 @@
 //! `1 , "3HSPJ…" , "00 01 16.37"`), `skip_lines` before the header and
 //! `skip_after_header` after it. Blank lines are skipped; a line whose field count differs
 //! from the header's is a bad row (a stray delimiter would shift every column after it).
+//!
+//! Split by hand, not with the `csv` crate: it reads a quote only as a field's first byte,
+//! so 3HSP's `1 , "3HSPJ…"` would keep its quotes (and a delimiter inside them would split
+//! the field); the watchlist and TNS readers, whose inputs are plain CSV, use the crate.
 
 use std::borrow::Cow;
 use std::path::Path;

@@ -109,12 +109,20 @@ impl FilterStage {
         }
     }
 
+    /// Filters run on annotations made since the last call. While the database is
+    /// unavailable they wait for the next poll, which reads the same annotations again.
     fn run_annotation_filters(&mut self) -> DeliveryWork {
         let Some(engine) = self.filters.as_mut() else {
             return DeliveryWork::default();
         };
         let started = std::time::Instant::now();
-        let outcomes = engine.run_annotations();
+        let outcomes = match engine.run_annotations() {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                log::warn!("annotation filters wait for the next poll: {e}");
+                Vec::new()
+            }
+        };
         Stats::add(&self.stats.annotation_runs, outcomes.len() as u64);
         self.count_outcomes(&outcomes);
         Stats::busy(&self.stats.busy_user_filters_ns, started);
@@ -125,10 +133,12 @@ impl FilterStage {
     }
 
     /// Every active filter over the batch's objects, now that their rows are committed,
-    /// with the alerts that lite/full deliveries will attach.
-    fn run_user_filters(&mut self, batch: &[InFlight]) -> DeliveryWork {
+    /// with the alerts that lite/full deliveries will attach. While the database is
+    /// unavailable the filters wait (and the stages before them); None when the run
+    /// stopped meanwhile.
+    fn run_user_filters(&mut self, batch: &[InFlight]) -> Option<DeliveryWork> {
         let Some(engine) = self.filters.as_mut() else {
-            return DeliveryWork::default();
+            return Some(DeliveryWork::default());
         };
         let started = std::time::Instant::now();
         let mut objects = user_filters::BatchObjects::default();
@@ -138,15 +148,27 @@ impl FilterStage {
                 solas_core::Survey::Ztf => objects.ztf.push(msg.alert.object.name.clone()),
             }
         }
-        let outcomes = engine.run_batch(&objects);
+        let outcomes = match self
+            .retry
+            .run("main database", || engine.run_batch(&objects))
+        {
+            Ok(outcomes) => outcomes,
+            Err(crate::retry::GaveUp::Failed(e)) => {
+                // Not the database being away: the batch tables could not be filled
+                // (a schema fault the operator must see); the pipeline goes on.
+                log::error!("filters skipped for this batch: {e}");
+                Vec::new()
+            }
+            Err(crate::retry::GaveUp::Stopped { .. }) => return None,
+        };
         self.count_outcomes(&outcomes);
         let alerts = alerts_for(&outcomes, batch);
         Stats::busy(&self.stats.busy_user_filters_ns, started);
-        DeliveryWork {
+        Some(DeliveryWork {
             outcomes,
             alerts,
             acks: Vec::new(),
-        }
+        })
     }
 
     /// Store the batch (waiting out an outage), run the filters on it; None when the run
@@ -166,7 +188,10 @@ impl FilterStage {
             .filter(|m| matches!(m.alert.survey_object, solas_core::SurveyObject::Lsst(None)))
             .count();
         Stats::add(&self.stats.solar_system, solar as u64);
-        let mut work = self.run_user_filters(batch);
+        let Some(mut work) = self.run_user_filters(batch) else {
+            Stats::add(&self.stats.abandoned, crate::message::payloads_in(batch));
+            return Ok(None);
+        };
         work.acks = batch
             .iter()
             .filter(|m| m.last_of_payload)

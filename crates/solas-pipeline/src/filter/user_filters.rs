@@ -14,6 +14,7 @@ use solas_store::main_db::filter_runs::{FilterRunError, FilterRunner, BATCH_LSST
 use solas_store::db::Target;
 use solas_store::main_db::annotations::{AnnotationEvent, AnnotationStore};
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
+use solas_store::StoreError;
 
 /// Why a filter ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,13 +58,15 @@ impl FilterFailure {
     }
 }
 
-/// Runs the active filters.
+/// Runs the active filters. A database that is unavailable fails the whole call (a
+/// transient [`EngineError`]), with nothing of it kept, so that it can be run again: a
+/// filter's hits are never lost to an outage, nor counted as the filter's failure.
 pub trait FilterEngine: Send {
     /// Every filter active on alerts, over the batch's objects.
-    fn run_batch(&mut self, batch: &BatchObjects) -> Vec<FilterOutcome>;
+    fn run_batch(&mut self, batch: &BatchObjects) -> Result<Vec<FilterOutcome>, EngineError>;
     /// Filters active on annotations, over the objects annotated since the last call by an
     /// annotator they name.
-    fn run_annotations(&mut self) -> Vec<FilterOutcome>;
+    fn run_annotations(&mut self) -> Result<Vec<FilterOutcome>, EngineError>;
 }
 
 /// Why the filter engine could not start, or could not take a batch's objects.
@@ -75,6 +78,15 @@ pub enum EngineError {
     Runner(#[from] FilterRunError),
 }
 
+impl EngineError {
+    pub fn kind(&self) -> solas_store::ErrorKind {
+        match self {
+            EngineError::Store(e) => e.kind(),
+            EngineError::Runner(e) => e.kind(),
+        }
+    }
+}
+
 /// Run a checked filter over the runner's batch: rendered for its database, at most
 /// `limit` rows, stopped after `timeout`.
 pub fn run_on_batch(
@@ -83,6 +95,19 @@ pub fn run_on_batch(
     limit: u64,
     timeout: Duration,
 ) -> Result<Vec<ResultRow>, FilterFailure> {
+    run_checked(runner, query, limit, timeout).map_err(|e| match e {
+        FilterRunError::Timeout(_) => FilterFailure::Timeout(e.to_string()),
+        other => FilterFailure::Failed(other.to_string()),
+    })
+}
+
+/// [`run_on_batch`] with the database's own error, which says whether it was unavailable.
+fn run_checked(
+    runner: &mut FilterRunner,
+    query: &CheckedQuery,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Vec<ResultRow>, FilterRunError> {
     let dialect = if runner.is_postgres() {
         Dialect::Postgres
     } else {
@@ -93,12 +118,7 @@ pub fn run_on_batch(
         Survey::Ztf => BATCH_ZTF,
     };
     let rendered = query.render(dialect, Some(limit), Some(batch));
-    runner
-        .run(&rendered, &query.columns(), timeout)
-        .map_err(|e| match e {
-            FilterRunError::Timeout(_) => FilterFailure::Timeout(e.to_string()),
-            other => FilterFailure::Failed(other.to_string()),
-        })
+    runner.run(&rendered, &query.columns(), timeout)
 }
 
 pub use solas_store::main_db::filter_resources::DbResources;
@@ -216,8 +236,13 @@ impl DbFilterEngine {
         }
     }
 
-    /// Run the chosen filters over the runner's current batch.
-    fn run_each(&mut self, ids: &[i64], trigger: &Trigger) -> Vec<FilterOutcome> {
+    /// Run the chosen filters over the runner's current batch; an unavailable database
+    /// fails them all.
+    fn run_each(
+        &mut self,
+        ids: &[i64],
+        trigger: &Trigger,
+    ) -> Result<Vec<FilterOutcome>, EngineError> {
         let mut outcomes = Vec::with_capacity(ids.len());
         for id in ids {
             let Some((filter, checked)) = self.checked.get(id) else {
@@ -225,7 +250,14 @@ impl DbFilterEngine {
             };
             let started = Instant::now();
             let result = match checked {
-                Ok(q) => run_on_batch(&mut self.runner, q, self.row_limit, self.time_limit),
+                Ok(q) => match run_checked(&mut self.runner, q, self.row_limit, self.time_limit) {
+                    Err(e) if e.kind() == solas_store::ErrorKind::Transient => return Err(e.into()),
+                    Err(e @ FilterRunError::Timeout(_)) => {
+                        Err(FilterFailure::Timeout(e.to_string()))
+                    }
+                    Err(e) => Err(FilterFailure::Failed(e.to_string())),
+                    Ok(rows) => Ok(rows),
+                },
                 Err(e) => Err(FilterFailure::Failed(format!("no longer accepted: {e}"))),
             };
             if let Err(e) = &result {
@@ -244,25 +276,17 @@ impl DbFilterEngine {
                 elapsed: started.elapsed(),
             });
         }
-        outcomes
+        Ok(outcomes)
     }
 
-    fn events(&mut self) -> Result<(i64, Vec<AnnotationEvent>), String> {
-        let from = self
-            .annotations
-            .cursor(ANNOTATION_CURSOR)
-            .map_err(|e| e.to_string())?
-            .unwrap_or(0);
-        let events = self
-            .annotations
-            .events_after(from, ANNOTATION_BATCH)
-            .map_err(|e| e.to_string())?;
-        Ok((from, events))
+    fn events(&mut self) -> Result<Vec<AnnotationEvent>, StoreError> {
+        let from = self.annotations.cursor(ANNOTATION_CURSOR)?.unwrap_or(0);
+        self.annotations.events_after(from, ANNOTATION_BATCH)
     }
 }
 
 impl FilterEngine for DbFilterEngine {
-    fn run_batch(&mut self, batch: &BatchObjects) -> Vec<FilterOutcome> {
+    fn run_batch(&mut self, batch: &BatchObjects) -> Result<Vec<FilterOutcome>, EngineError> {
         self.refresh();
         let mut ids: Vec<i64> = self
             .checked
@@ -271,26 +295,17 @@ impl FilterEngine for DbFilterEngine {
             .map(|(f, _)| f.id)
             .collect();
         if ids.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         ids.sort_unstable();
-        if let Err(e) = self.runner.set_batch(batch) {
-            log::error!("filters skipped for this batch: {e}");
-            return Vec::new();
-        }
+        self.runner.set_batch(batch)?;
         self.run_each(&ids, &Trigger::Alerts)
     }
 
-    fn run_annotations(&mut self) -> Vec<FilterOutcome> {
-        let (_, events) = match self.events() {
-            Ok(e) => e,
-            Err(e) => {
-                log::error!("reading annotation events: {e}");
-                return Vec::new();
-            }
-        };
+    fn run_annotations(&mut self) -> Result<Vec<FilterOutcome>, EngineError> {
+        let events = self.events()?;
         let Some(last) = events.last().map(|e| e.seq) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         self.refresh();
         // Objects per (topic, survey), each once.
@@ -324,15 +339,11 @@ impl FilterEngine for DbFilterEngine {
                 continue;
             }
             ids.sort_unstable();
-            if let Err(e) = self.runner.set_batch(&objects) {
-                log::error!("annotation filters skipped: {e}");
-                continue;
-            }
-            outcomes.extend(self.run_each(&ids, &Trigger::Annotation(topic)));
+            self.runner.set_batch(&objects)?;
+            outcomes.extend(self.run_each(&ids, &Trigger::Annotation(topic))?);
         }
-        if let Err(e) = self.annotations.set_cursor(ANNOTATION_CURSOR, last) {
-            log::error!("saving the annotation cursor: {e}");
-        }
-        outcomes
+        // Only once every filter ran: after a failure the same events are read again.
+        self.annotations.set_cursor(ANNOTATION_CURSOR, last)?;
+        Ok(outcomes)
     }
 }

@@ -389,7 +389,7 @@ fn a_filter_past_its_time_limit_is_stopped_and_reported_and_the_others_still_run
         lsst: (1..=300_000).collect(),
         ztf: vec![],
     };
-    let outcomes = engine.run_batch(&batch);
+    let outcomes = engine.run_batch(&batch).unwrap();
     assert_eq!(outcomes.len(), 2);
     let slow = outcomes.iter().find(|o| o.filter.id == slow_id).unwrap();
     let fast = outcomes.iter().find(|o| o.filter.id == fast_id).unwrap();

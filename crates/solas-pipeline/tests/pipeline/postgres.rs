@@ -285,3 +285,86 @@ fn a_run_with_postgres_lightcurves_equals_one_with_sqlite() {
     };
     common::assert_same("objects", &objects(lite.path()), &objects(pg.path()));
 }
+
+/// Regression: while the main database was out of reach, the batch's filters were skipped
+/// with a log line ("filters skipped for this batch") and their hits lost. Now the call
+/// fails as transient, for the filter stage to wait and run it again, and run again once
+/// the server is back it gives the rows.
+#[test]
+fn filters_wait_out_an_unreachable_database_instead_of_skipping_the_batch() {
+    use solas_pipeline::filter::user_filters::{DbFilterEngine, FilterEngine, FilterOutcome};
+    use solas_store::main_db::filter_runs::BatchObjects;
+    use solas_store::main_db::filters::{FilterStore, StoredFilter};
+    let Some(db) = TempDb::create("filter_outage") else {
+        return;
+    };
+    let direct = Target::Postgres(db.url());
+    drop(MainDatabase::connect(&direct).unwrap());
+    let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO objects (\"diaObjectId\", \"nDiaSources\") VALUES (1, 3), (2, 5), (3, 1)",
+        )
+        .unwrap();
+    FilterStore::connect(&direct)
+        .unwrap()
+        .add(&StoredFilter {
+            id: 0,
+            owner: 1,
+            name: "many".into(),
+            description: String::new(),
+            selected: "objects.diaObjectId".into(),
+            tables: "objects".into(),
+            conditions: "objects.nDiaSources >= 3 ORDER BY objects.diaObjectId".into(),
+            survey: "lsst".into(),
+            public: false,
+            active: "alerts".into(),
+            output: "none".into(),
+            email: None,
+            webhook_url: None,
+            byte_quota: 100_000_000,
+            topic: "solas_1_many".into(),
+        })
+        .unwrap();
+    let proxy = solas_testdata::servers::TcpProxy::start("127.0.0.1:5432".parse().unwrap());
+    let through_proxy = Target::Postgres(
+        db.url()
+            .replace("port=5432", &format!("port={}", proxy.addr().port())),
+    );
+    let mut engine = DbFilterEngine::connect(&through_proxy, None).unwrap();
+    let batch = BatchObjects {
+        lsst: vec![1, 2, 3],
+        ztf: vec![],
+    };
+    let ids = |outcomes: &[FilterOutcome]| -> Vec<i64> {
+        outcomes[0]
+            .result
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|r| r["diaObjectId"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&engine.run_batch(&batch).unwrap()), [1, 2]);
+
+    proxy.cut();
+    let during = engine.run_batch(&batch);
+    assert!(
+        matches!(&during, Err(e) if e.kind() == solas_store::ErrorKind::Transient),
+        "an unreachable database is an outage to wait out, not an empty batch: {:?}",
+        during.map(|o| o.len())
+    );
+    proxy.restore();
+    // As the filter stage's retrier does: transient failures are tried again.
+    let mut tries = 0;
+    let outcomes = loop {
+        match engine.run_batch(&batch) {
+            Err(e) if e.kind() == solas_store::ErrorKind::Transient && tries < 10 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => break other.unwrap(),
+        }
+    };
+    assert_eq!(ids(&outcomes), [1, 2], "the batch's hits, after the outage");
+}

@@ -99,10 +99,12 @@ fn watchmap_hits_agree_with_mocpy_live_and_retro() {
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    let outcomes = engine.run_batch(&BatchObjects {
-        lsst: vec![],
-        ztf: all,
-    });
+    let outcomes = engine
+        .run_batch(&BatchObjects {
+            lsst: vec![],
+            ztf: all,
+        })
+        .unwrap();
     let found: BTreeSet<String> = outcomes[0]
         .result
         .as_ref()
@@ -259,10 +261,12 @@ fn tns_import_names_the_object_and_joins_crossmatch_tns() {
     f.survey = "lsst".into();
     FilterStore::open(&db).unwrap().add(&f).unwrap();
     let mut engine = DbFilterEngine::open(&db).unwrap();
-    let outcomes = engine.run_batch(&BatchObjects {
-        lsst: vec![169298432598474793, 169298432598474794],
-        ztf: vec![],
-    });
+    let outcomes = engine
+        .run_batch(&BatchObjects {
+            lsst: vec![169298432598474793, 169298432598474794],
+            ztf: vec![],
+        })
+        .unwrap();
     let rows = outcomes[0].result.as_ref().unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["diaObjectId"].as_i64(), Some(169298432598474793));

@@ -16,8 +16,10 @@ use solas_core::Survey;
 use solas_query::FilterSpec;
 use solas_store::main_db::filters::{FilterStore, StoredFilter, ACTIVE_MODES};
 
+use maud::{html, Markup};
+
 use super::layout::{
-    csrf_field, esc, json_table, page, see_other, PageError, PageResult, FILTER_FORM, SMALL_FORM,
+    csrf_field, json_table, page, see_other, PageError, PageResult, FILTER_FORM, SMALL_FORM,
 };
 use super::login::login_required;
 use super::session::{posted, Login, Viewer};
@@ -130,48 +132,57 @@ fn resources(
         .collect())
 }
 
-fn builder(login: &Login, d: &Draft, resources: &[(String, String)]) -> String {
-    let sel = |v: &str, cur: &str| if v == cur { " selected" } else { "" };
-    let mut res = String::new();
-    for (entry, label) in resources {
-        res.push_str(&format!(
-            "<li><button type=\"button\" class=\"add-table\" data-add=\"{e}\">add</button> <code>{e}</code> {l}</li>",
-            e = esc(entry),
-            l = esc(label)
-        ));
+fn builder(login: &Login, d: &Draft, resources: &[(String, String)]) -> Markup {
+    html! {
+        form.stack #filter-form method="post" action="/filters" {
+            (csrf_field(login))
+            label { "Name " input name="name" value=(d.name) maxlength="128"; }
+            label { "Description " input name="description" value=(d.description) maxlength="4000"; }
+            label {
+                "Survey "
+                select name="survey" {
+                    option value="lsst" selected[d.survey == "lsst"] { "Rubin (LSST)" }
+                    option value="ztf" selected[d.survey == "ztf"] { "ZTF" }
+                }
+            }
+            label { "SELECT " textarea name="selected" rows="2" { (d.selected) } }
+            label { "FROM (tables) " input name="tables" #f-tables value=(d.tables); }
+            details {
+                summary { "Watchlists, watchmaps and annotators you may use" }
+                ul.resources {
+                    @for (entry, label) in resources {
+                        li {
+                            button type="button" .add-table data-add=(entry) { "add" } " "
+                            code { (entry) } " " (label)
+                        }
+                    }
+                    @if resources.is_empty() {
+                        li.note { "No watchlists, watchmaps or annotators yet." }
+                    }
+                }
+            }
+            label { "WHERE (and ORDER BY) " textarea name="conditions" rows="3" { (d.conditions) } }
+            label {
+                "Output "
+                select name="output" {
+                    @for o in OUTPUTS { option selected[*o == d.output] { (o) } }
+                }
+            }
+            label.check {
+                input type="checkbox" name="public" checked[d.public];
+                " public (others may see and use it)"
+            }
+            label.check {
+                input type="checkbox" name="activate" checked[d.activate];
+                " run it on every alert batch once saved"
+            }
+            div {
+                button formaction="/filters/test" #test-button { "Test on stored objects" } " "
+                button #save-button { "Save" }
+            }
+        }
+        script src="/static/upload.js" {}
     }
-    if res.is_empty() {
-        res.push_str("<li class=\"note\">No watchlists, watchmaps or annotators yet.</li>");
-    }
-    let outputs: String = OUTPUTS
-        .iter()
-        .map(|o| format!("<option{}>{o}</option>", sel(o, &d.output)))
-        .collect();
-    format!(
-        "<form class=\"stack\" id=\"filter-form\" method=\"post\" action=\"/filters\">{csrf}
-<label>Name <input name=\"name\" value=\"{name}\" maxlength=\"128\"></label>
-<label>Description <input name=\"description\" value=\"{description}\" maxlength=\"4000\"></label>
-<label>Survey <select name=\"survey\"><option value=\"lsst\"{l}>Rubin (LSST)</option><option value=\"ztf\"{z}>ZTF</option></select></label>
-<label>SELECT <textarea name=\"selected\" rows=\"2\">{selected}</textarea></label>
-<label>FROM (tables) <input name=\"tables\" id=\"f-tables\" value=\"{tables}\"></label>
-<details><summary>Watchlists, watchmaps and annotators you may use</summary><ul class=\"resources\">{res}</ul></details>
-<label>WHERE (and ORDER BY) <textarea name=\"conditions\" rows=\"3\">{conditions}</textarea></label>
-<label>Output <select name=\"output\">{outputs}</select></label>
-<label class=\"check\"><input type=\"checkbox\" name=\"public\"{public}> public (others may see and use it)</label>
-<label class=\"check\"><input type=\"checkbox\" name=\"activate\"{activate}> run it on every alert batch once saved</label>
-<div><button formaction=\"/filters/test\" id=\"test-button\">Test on stored objects</button> <button id=\"save-button\">Save</button></div>
-</form><script src=\"/static/upload.js\"></script>",
-        csrf = csrf_field(login),
-        name = esc(&d.name),
-        description = esc(&d.description),
-        l = sel("lsst", &d.survey),
-        z = sel("ztf", &d.survey),
-        selected = esc(&d.selected),
-        tables = esc(&d.tables),
-        conditions = esc(&d.conditions),
-        public = if d.public { " checked" } else { "" },
-        activate = if d.activate { " checked" } else { "" },
-    )
 }
 
 fn visible(f: &StoredFilter, viewer: Option<i64>) -> bool {
@@ -192,32 +203,33 @@ pub(crate) async fn list(State(state): State<AppState>, viewer: Viewer) -> PageR
         Ok((filters, res))
     })
     .await??;
-    let mut body = String::from("<h2>Your and public filters</h2>");
-    if filters.is_empty() {
-        body.push_str("<p class=\"note\">None yet.</p>");
-    } else {
-        body.push_str("<table class=\"rows\" id=\"filter-list\"><tr><th>name</th><th>survey</th><th>owner</th><th>active</th><th>topic</th></tr>");
-        for f in &filters {
-            body.push_str(&format!(
-                "<tr><td><a href=\"/filters/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                f.id,
-                esc(&f.name),
-                esc(&f.survey),
-                if Some(f.owner) == me { "you".to_string() } else { format!("user {}", f.owner) },
-                esc(&f.active),
-                esc(&f.topic)
-            ));
+    let body = html! {
+        h2 { "Your and public filters" }
+        @if filters.is_empty() {
+            p.note { "None yet." }
+        } @else {
+            table.rows #filter-list {
+                tr { th { "name" } th { "survey" } th { "owner" } th { "active" } th { "topic" } }
+                @for f in &filters {
+                    tr {
+                        td { a href={ "/filters/" (f.id) } { (f.name) } }
+                        td { (f.survey) }
+                        td {
+                            @if Some(f.owner) == me { "you" } @else { "user " (f.owner) }
+                        }
+                        td { (f.active) }
+                        td { code { (f.topic) } }
+                    }
+                }
+            }
         }
-        body.push_str("</table>");
-    }
-    body.push_str("<h2>New filter</h2>");
-    match &viewer.0 {
-        Some(login) => body.push_str(&builder(login, &Draft::example(), &res)),
-        None => {
-            body.push_str("<p><a href=\"/login?next=/filters\">Log in</a> to build a filter.</p>")
+        h2 { "New filter" }
+        @match &viewer.0 {
+            Some(login) => (builder(login, &Draft::example(), &res)),
+            None => p { a href="/login?next=/filters" { "Log in" } " to build a filter." },
         }
-    }
-    Ok(page("Filters", viewer.0.as_ref(), &body).into_response())
+    };
+    Ok(page("Filters", viewer.0.as_ref(), body).into_response())
 }
 
 /// `POST /filters/test`: run the draft and show its first rows under the builder.
@@ -259,26 +271,24 @@ pub(crate) async fn test(
         Ok((outcome, resources(&st, user)?))
     })
     .await??;
-    let mut body = builder(&login, &draft, &res);
-    body.push_str("<h2>Test run</h2>");
-    match outcome {
-        Ok((columns, rows)) => {
-            let key = match draft.survey() {
-                Survey::Lsst => ("diaObjectId", "lsst"),
-                Survey::Ztf => ("objectId", "ztf"),
-            };
-            body.push_str(&format!(
-                "<p id=\"test-count\" data-rows=\"{n}\">{n} row(s) (at most {TEST_ROWS} shown).</p><div id=\"test-results\">{}</div>",
-                json_table(&columns, &rows, Some(key)),
-                n = rows.len()
-            ));
+    let key = match draft.survey() {
+        Survey::Lsst => ("diaObjectId", "lsst"),
+        Survey::Ztf => ("objectId", "ztf"),
+    };
+    let body = html! {
+        (builder(&login, &draft, &res))
+        h2 { "Test run" }
+        @match &outcome {
+            Ok((columns, rows)) => {
+                p #test-count data-rows=(rows.len()) {
+                    (rows.len()) " row(s) (at most " (TEST_ROWS) " shown)."
+                }
+                div #test-results { (json_table(columns, rows, Some(key))) }
+            }
+            Err(message) => p.error #test-error { (message) },
         }
-        Err(message) => body.push_str(&format!(
-            "<p class=\"error\" id=\"test-error\">{}</p>",
-            esc(&message)
-        )),
-    }
-    Ok(page("Filters", viewer.0.as_ref(), &body).into_response())
+    };
+    Ok(page("Filters", viewer.0.as_ref(), body).into_response())
 }
 
 /// `POST /filters`: check and store the draft, then show it. A draft that cannot be
@@ -340,14 +350,13 @@ pub(crate) async fn save(
         Err(message) => {
             let st = state.clone();
             let res = blocking(move || resources(&st, user)).await??;
-            let body = format!(
-                "<p class=\"error\" id=\"save-error\">{}</p>{}",
-                esc(&message),
-                builder(&login, &draft, &res)
-            );
+            let body = html! {
+                p.error #save-error { (message) }
+                (builder(&login, &draft, &res))
+            };
             Ok((
                 axum::http::StatusCode::BAD_REQUEST,
-                page("Filters", viewer.0.as_ref(), &body),
+                page("Filters", viewer.0.as_ref(), body),
             )
                 .into_response())
         }
@@ -402,56 +411,47 @@ pub(crate) async fn detail(
             "No such filter, or it is private to another user.",
         ));
     };
-    let mut body = format!(
-        "<table class=\"fields\"><tr><th>Description</th><td>{}</td></tr><tr><th>Survey</th><td>{}</td></tr>
-<tr><th>Active</th><td id=\"filter-active\">{}</td></tr><tr><th>Output</th><td>{}</td></tr><tr><th>Public</th><td>{}</td></tr>
-<tr><th>Kafka topic</th><td><code id=\"filter-topic\">{}</code></td></tr></table>
-<pre class=\"sql\">SELECT {}\nFROM {}\nWHERE {}</pre>",
-        esc(&f.description),
-        esc(&f.survey),
-        esc(&f.active),
-        esc(&f.output),
-        if f.public { "yes" } else { "no" },
-        esc(&f.topic),
-        esc(&f.selected),
-        esc(&f.tables),
-        esc(&f.conditions),
-    );
-    if let Some(login) = viewer.0.as_ref().filter(|l| l.user.id == f.owner) {
-        let options: String = ACTIVE_MODES
-            .iter()
-            .map(|m| {
-                format!(
-                    "<option{}>{m}</option>",
-                    if *m == f.active { " selected" } else { "" }
-                )
-            })
-            .collect();
-        body.push_str(&format!(
-            "<form class=\"inline\" method=\"post\" action=\"/filters/{}/active\">{}<label>Run on <select name=\"active\">{options}</select></label> <button>Set</button></form>",
-            f.id,
-            csrf_field(login)
-        ));
-    }
-    body.push_str("<h2>Recent results</h2>");
-    if recent.is_empty() {
-        body.push_str("<p class=\"note\">Nothing yet: results appear here as batches match.</p>");
-    } else {
-        body.push_str("<table class=\"rows\" id=\"recent-outputs\"><tr><th>when (UTC)</th><th>record</th></tr>");
-        for (utc, json) in &recent {
-            body.push_str(&format!(
-                "<tr><td>{}</td><td><code>{}</code></td></tr>",
-                esc(utc),
-                esc(json)
-            ));
+    let owner = viewer.0.as_ref().filter(|l| l.user.id == f.owner);
+    let body = html! {
+        table.fields {
+            tr { th { "Description" } td { (f.description) } }
+            tr { th { "Survey" } td { (f.survey) } }
+            tr { th { "Active" } td #filter-active { (f.active) } }
+            tr { th { "Output" } td { (f.output) } }
+            tr { th { "Public" } td { (if f.public { "yes" } else { "no" }) } }
+            tr { th { "Kafka topic" } td { code #filter-topic { (f.topic) } } }
         }
-        body.push_str("</table>");
-    }
-    body.push_str(&format!(
-        "<h2>Reading the results</h2><p>When the filter is active with Kafka output, each matching object is written to the topic above. With Python's <code>confluent-kafka</code>:</p><pre class=\"code\">{}</pre>",
-        esc(&consumer_snippet(&f.topic))
-    ));
-    Ok(page(&format!("Filter {}", f.name), viewer.0.as_ref(), &body).into_response())
+        pre.sql { "SELECT " (f.selected) "\nFROM " (f.tables) "\nWHERE " (f.conditions) }
+        @if let Some(login) = owner {
+            form.inline method="post" action={ "/filters/" (f.id) "/active" } {
+                (csrf_field(login))
+                label {
+                    "Run on "
+                    select name="active" {
+                        @for m in ACTIVE_MODES { option selected[*m == f.active] { (m) } }
+                    }
+                }
+                " "
+                button { "Set" }
+            }
+        }
+        h2 { "Recent results" }
+        @if recent.is_empty() {
+            p.note { "Nothing yet: results appear here as batches match." }
+        } @else {
+            table.rows #recent-outputs {
+                tr { th { "when (UTC)" } th { "record" } }
+                @for (utc, json) in &recent { tr { td { (utc) } td { code { (json) } } } }
+            }
+        }
+        h2 { "Reading the results" }
+        p {
+            "When the filter is active with Kafka output, each matching object is written to "
+            "the topic above. With Python's " code { "confluent-kafka" } ":"
+        }
+        pre.code { (consumer_snippet(&f.topic)) }
+    };
+    Ok(page(&format!("Filter {}", f.name), viewer.0.as_ref(), body).into_response())
 }
 
 pub(crate) async fn set_active(

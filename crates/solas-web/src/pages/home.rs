@@ -7,7 +7,9 @@ use solas_core::Survey;
 use solas_store::db::Db;
 use solas_store::main_db::overview::{self, Shared};
 
-use super::layout::{esc, json_table, page, PageResult};
+use maud::{html, Markup};
+
+use super::layout::{json_table, page, PageResult};
 use super::session::Viewer;
 use crate::db::{blocking, named_json};
 use crate::AppState;
@@ -31,8 +33,8 @@ pub(crate) fn thousands(n: i64) -> String {
 
 struct Home {
     counts: Vec<(&'static str, Option<i64>)>,
-    lsst: String,
-    ztf: String,
+    lsst: Markup,
+    ztf: Markup,
 }
 
 fn gather(state: &AppState, viewer: Option<i64>) -> Result<Home, crate::error::ApiError> {
@@ -73,25 +75,23 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
     let st = state.clone();
     let id = viewer.user_id();
     let home = blocking(move || gather(&st, id)).await??;
-    let mut body = String::from("<section class=\"counts\">");
-    for (label, n) in &home.counts {
-        body.push_str(&format!(
-            "<div class=\"count\"><span class=\"n\">{}</span><span class=\"label\">{}</span></div>",
-            n.map_or("–".to_string(), thousands),
-            esc(label)
-        ));
-    }
-    body.push_str("</section>");
-    body.push_str(
-        "<form class=\"inline\" method=\"get\" action=\"/objects/lookup\">\
-         <input name=\"id\" placeholder=\"diaObjectId or ZTF name\" required> \
-         <button>Open object</button></form>",
-    );
-    body.push_str(&format!(
-        "<h2>Recent Rubin objects</h2>{}<h2>Recent ZTF objects</h2>{}",
-        home.lsst, home.ztf
-    ));
-    Ok(page("Solas alert broker", viewer.0.as_ref(), &body).into_response())
+    let body = html! {
+        section.counts {
+            @for (label, n) in &home.counts {
+                div.count {
+                    span.n { (n.map_or("–".to_string(), thousands)) }
+                    span.label { (label) }
+                }
+            }
+        }
+        form.inline method="get" action="/objects/lookup" {
+            input name="id" placeholder="diaObjectId or ZTF name" required; " "
+            button { "Open object" }
+        }
+        h2 { "Recent Rubin objects" } (home.lsst)
+        h2 { "Recent ZTF objects" } (home.ztf)
+    };
+    Ok(page("Solas alert broker", viewer.0.as_ref(), body).into_response())
 }
 
 #[cfg(test)]

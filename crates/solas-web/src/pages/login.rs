@@ -14,7 +14,9 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::layout::{esc, page, read_form, see_other, PageError, PageResult, SMALL_FORM};
+use maud::{html, Markup};
+
+use super::layout::{page, read_form, see_other, PageError, PageResult, SMALL_FORM};
 use super::session::{cookie_session, csrf_ok, served_over_https, set_cookie, Viewer};
 use crate::throttle::Key;
 use crate::users::User;
@@ -61,19 +63,20 @@ fn is_local_path(n: &str) -> bool {
         .all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.eq_ignore_ascii_case("%2e"))
 }
 
-fn form(next: &str, message: Option<&str>) -> String {
-    let message = message
-        .map(|m| format!("<p class=\"error\">{}</p>", esc(m)))
-        .unwrap_or_default();
-    format!(
-        "{message}<form class=\"stack narrow\" method=\"post\" action=\"/login\">
-<input type=\"hidden\" name=\"next\" value=\"{next}\">
-<label>Username <input name=\"username\" autocomplete=\"username\" required></label>
-<label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>
-<button>Log in</button></form>
-<p class=\"note\">Accounts are made by the operator (<code>solas user add</code>).</p>",
-        next = esc(next)
-    )
+fn form(next: &str, message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(m) = message { p.error { (m) } }
+        form.stack.narrow method="post" action="/login" {
+            input type="hidden" name="next" value=(next);
+            label { "Username " input name="username" autocomplete="username" required; }
+            label {
+                "Password "
+                input name="password" type="password" autocomplete="current-password" required;
+            }
+            button { "Log in" }
+        }
+        p.note { "Accounts are made by the operator (" code { "solas user add" } ")." }
+    }
 }
 
 /// Start a session for `user` and redirect to `next` (already checked by [`safe_next`]).
@@ -181,7 +184,7 @@ pub(crate) async fn get(
             }
         };
     }
-    Ok(page("Log in", viewer.0.as_ref(), &form(&next, None)).into_response())
+    Ok(page("Log in", viewer.0.as_ref(), form(&next, None)).into_response())
 }
 
 pub(crate) async fn post(State(state): State<AppState>, req: axum::extract::Request) -> PageResult {
@@ -227,7 +230,7 @@ pub(crate) async fn post(State(state): State<AppState>, req: axum::extract::Requ
             page(
                 "Log in",
                 None,
-                &form(&next, Some("Unknown username or wrong password.")),
+                form(&next, Some("Unknown username or wrong password.")),
             ),
         )
             .into_response()),

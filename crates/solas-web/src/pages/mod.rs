@@ -49,7 +49,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         // directory last reported, each sample labelled with its worker.
         None => {
             let st = state.clone();
-            match crate::db::blocking(move || status::workers(&st)).await {
+            match crate::db::blocking(move || status::workers(&mut *st.shared.main.take()?)).await {
                 Ok(Ok(workers)) if !workers.is_empty() => Some(status::labelled_metrics(&workers)),
                 _ => None,
             }

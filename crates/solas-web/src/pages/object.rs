@@ -13,7 +13,9 @@ use axum::response::IntoResponse;
 use serde_json::{json, Map, Value};
 use solas_core::{CutoutKind, Survey};
 
-use super::layout::{esc, page, script_json, see_other, value_text, PageError, PageResult};
+use maud::{html, Markup};
+
+use super::layout::{page, script_json, see_other, value_text, PageError, PageResult};
 use super::session::Viewer;
 use crate::api::object::{
     annotations, dec_sexagesimal, mjd_to_utc, ra_sexagesimal, sherlock_row, tns_row,
@@ -155,25 +157,74 @@ fn gather(
 }
 
 /// A two-column table of a row's fields.
-fn fields(m: &Map<String, Value>) -> String {
-    let mut out = String::from("<table class=\"fields\">");
-    for (k, v) in m {
-        out.push_str(&format!(
-            "<tr><th>{}</th><td>{}</td></tr>",
-            esc(k),
-            esc(&value_text(v))
-        ));
+fn fields(m: &Map<String, Value>) -> Markup {
+    html! {
+        table.fields {
+            @for (k, v) in m { tr { th { (k) } td { (value_text(v)) } } }
+        }
     }
-    out.push_str("</table>");
-    out
 }
 
-fn rows_table(rows: &[Map<String, Value>], columns: &[&str], empty: &str) -> String {
+fn rows_table(rows: &[Map<String, Value>], columns: &[&str], empty: &str) -> Markup {
     if rows.is_empty() {
-        return format!("<p class=\"note\">{}</p>", esc(empty));
+        return html! { p.note { (empty) } };
     }
     let cols: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
     super::layout::json_table(&cols, rows, None)
+}
+
+/// The lightcurve: the SVG is drawn by lightcurve.js from the JSON embedded here.
+fn lightcurve(id: &ObjectId, survey: &str, data: &Value) -> Markup {
+    html! {
+        h2 { "Lightcurve" }
+        div.lc {
+            div.lc-controls {
+                "Show "
+                button type="button" #lc-flux data-mode="flux" { "flux" }
+                button type="button" #lc-mag data-mode="mag" { "magnitude" }
+            }
+            svg #lc-plot viewBox="0 0 800 360" role="img" aria-label="lightcurve" {}
+            div #lc-tip .tip hidden {}
+            noscript {
+                "The lightcurve plot needs JavaScript; the data are at "
+                a href={ "/api/object/?objectId=" (id) "&survey=" (survey) } { "/api/object/" }
+                "."
+            }
+        }
+        script type="application/json" id="lc-data" { (script_json(data)) }
+        script src="/static/lightcurve.js" {}
+    }
+}
+
+fn cutouts(cutouts: &Cutouts, survey: &str) -> Markup {
+    html! {
+        h2 { "Cutouts" }
+        @match cutouts {
+            Cutouts::Of(src) => {
+                p.note {
+                    "From detection " (src)
+                    "; linear stretch between the 0.5th and 99.5th percentiles."
+                }
+                div.cutouts {
+                    @for kind in ["Science", "Template", "Difference"] {
+                        figure {
+                            img.cutout src={ "/cutouts/" (survey) "/" (src) "/" (kind) ".png" }
+                                alt={ (kind) " cutout" } width="200" height="200";
+                            figcaption {
+                                (kind) " · "
+                                a href={ "/fits/" (src) "_cutout" (kind) "?survey=" (survey) } { "FITS" }
+                            }
+                        }
+                    }
+                }
+            }
+            Cutouts::None => p.note { "No cutouts stored for this object." },
+            Cutouts::Unavailable => p.note #cutouts-unavailable {
+                "Cutout unavailable: the cutout store did not answer. The rest of the page is "
+                "complete; try again later."
+            },
+        }
+    }
 }
 
 pub(crate) async fn handle(
@@ -203,7 +254,6 @@ pub(crate) async fn handle(
         )));
     }
     let s = survey_name(survey);
-    let mut body = String::new();
 
     // Position and names.
     let mut facts = Map::new();
@@ -231,114 +281,64 @@ pub(crate) async fn handle(
     if let Some(c) = view.sherlock.get("classification") {
         facts.insert("Context".into(), c.clone());
     }
-    body.push_str(&format!("<section>{}", fields(&facts)));
-    if let (Some(ra), Some(dec)) = (view.ra, view.dec) {
-        // Optional and online only: Aladin Lite is not served by Solas.
-        body.push_str(&format!(
-            "<p class=\"note\"><a href=\"https://aladin.cds.unistra.fr/AladinLite/?target={ra:.6}%20{dec:+.6}&amp;fov=0.05\" rel=\"noopener\" target=\"_blank\">Sky view in Aladin Lite</a> (needs the internet)</p>"
-        ));
-    }
-    body.push_str("</section>");
-
-    // Lightcurve: the SVG is drawn by lightcurve.js from the JSON below.
-    body.push_str(&format!(
-        "<h2>Lightcurve</h2>
-<div class=\"lc\"><div class=\"lc-controls\">Show <button type=\"button\" id=\"lc-flux\" data-mode=\"flux\">flux</button><button type=\"button\" id=\"lc-mag\" data-mode=\"mag\">magnitude</button></div>
-<svg id=\"lc-plot\" viewBox=\"0 0 800 360\" role=\"img\" aria-label=\"lightcurve\"></svg>
-<div id=\"lc-tip\" class=\"tip\" hidden></div>
-<noscript>The lightcurve plot needs JavaScript; the data are at <a href=\"/api/object/?objectId={idq}&amp;survey={s}\">/api/object/</a>.</noscript></div>
-<script type=\"application/json\" id=\"lc-data\">{data}</script>
-<script src=\"/static/lightcurve.js\"></script>",
-        idq = esc(&id.to_string()),
-        data = script_json(&view.lightcurve),
-    ));
-
-    // Cutouts.
-    body.push_str("<h2>Cutouts</h2>");
-    match view.cutouts {
-        Cutouts::Of(src) => {
-            body.push_str(&format!(
-                "<p class=\"note\">From detection {src}; linear stretch between the 0.5th and 99.5th percentiles.</p><div class=\"cutouts\">"
-            ));
-            for kind in ["Science", "Template", "Difference"] {
-                body.push_str(&format!(
-                    "<figure><img class=\"cutout\" src=\"/cutouts/{s}/{src}/{kind}.png\" alt=\"{kind} cutout\" width=\"200\" height=\"200\"><figcaption>{kind} · <a href=\"/fits/{src}_cutout{kind}?survey={s}\">FITS</a></figcaption></figure>"
-                ));
-            }
-            body.push_str("</div>");
-        }
-        Cutouts::None => {
-            body.push_str("<p class=\"note\">No cutouts stored for this object.</p>")
-        }
-        Cutouts::Unavailable => body.push_str(
-            "<p class=\"note\" id=\"cutouts-unavailable\">Cutout unavailable: the cutout store did not answer. The rest of the page is complete; try again later.</p>",
-        ),
-    }
-
-    body.push_str("<h2>Context classification</h2>");
-    if view.sherlock.is_empty() {
-        body.push_str("<p class=\"note\">Not classified.</p>");
-    } else {
-        // Only the filled-in fields: most of a row is empty for an orphan.
-        let filled: Map<String, Value> = view
-            .sherlock
-            .iter()
-            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        body.push_str(&fields(&filled));
-    }
-    body.push_str("<h2>Watchlist hits</h2>");
-    body.push_str(&rows_table(
-        &view.watchlist_hits,
-        &["wl_id", "watchlist", "cone", "arcsec"],
-        "In none of your or the public watchlists.",
-    ));
-    body.push_str("<h2>Watchmap hits</h2>");
-    body.push_str(&rows_table(
-        &view.area_hits,
-        &["ar_id", "watchmap", "area_deg2"],
-        "In none of your or the public watchmaps.",
-    ));
-    body.push_str("<h2>Gravitational-wave events</h2>");
-    body.push_str(&rows_table(
-        &view.mma_hits,
-        &["event", "contour", "probdens2", "probdens3"],
-        "In no GW skymap.",
-    ));
-    body.push_str("<h2>Annotations</h2>");
+    // Only the filled-in fields: most of a row is empty for an orphan.
+    let sherlock: Map<String, Value> = view
+        .sherlock
+        .iter()
+        .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let ann: Vec<Map<String, Value>> = view
         .annotations
         .iter()
         .filter_map(|v| v.as_object().cloned())
         .collect();
-    body.push_str(&rows_table(
-        &ann,
-        &[
-            "topic",
-            "classification",
-            "explanation",
-            "version",
-            "timestamp",
-            "url",
-        ],
-        "No annotations.",
-    ));
-    if !view.tns.is_empty() {
-        body.push_str("<h2>TNS</h2>");
-        body.push_str(&fields(&view.tns));
-    }
-    if let Some(row) = &view.row {
+    let features = view.row.as_ref().map(|row| {
         let mut row = row.clone();
         if let Some(last) = row.get("lastDiaSourceMjdTai").and_then(Value::as_f64) {
             row.insert("lastDiaSourceUtc".into(), json!(mjd_to_utc(last)));
         }
-        body.push_str(&format!(
-            "<details><summary>All features ({} columns)</summary>{}</details>",
-            row.len(),
-            fields(&row)
-        ));
-    }
+        row
+    });
+    let body = html! {
+        section {
+            (fields(&facts))
+            @if let (Some(ra), Some(dec)) = (view.ra, view.dec) {
+                // Optional and online only: Aladin Lite is not served by Solas.
+                p.note {
+                    a href=(format!("https://aladin.cds.unistra.fr/AladinLite/?target={ra:.6}%20{dec:+.6}&fov=0.05"))
+                        rel="noopener" target="_blank" { "Sky view in Aladin Lite" }
+                    " (needs the internet)"
+                }
+            }
+        }
+        (lightcurve(&id, s, &view.lightcurve))
+        (cutouts(&view.cutouts, s))
+        h2 { "Context classification" }
+        @if sherlock.is_empty() { p.note { "Not classified." } } @else { (fields(&sherlock)) }
+        h2 { "Watchlist hits" }
+        (rows_table(&view.watchlist_hits, &["wl_id", "watchlist", "cone", "arcsec"],
+            "In none of your or the public watchlists."))
+        h2 { "Watchmap hits" }
+        (rows_table(&view.area_hits, &["ar_id", "watchmap", "area_deg2"],
+            "In none of your or the public watchmaps."))
+        h2 { "Gravitational-wave events" }
+        (rows_table(&view.mma_hits, &["event", "contour", "probdens2", "probdens3"],
+            "In no GW skymap."))
+        h2 { "Annotations" }
+        (rows_table(&ann, &["topic", "classification", "explanation", "version", "timestamp", "url"],
+            "No annotations."))
+        @if !view.tns.is_empty() {
+            h2 { "TNS" }
+            (fields(&view.tns))
+        }
+        @if let Some(row) = &features {
+            details {
+                summary { "All features (" (row.len()) " columns)" }
+                (fields(row))
+            }
+        }
+    };
     let title = format!(
         "{} {id}",
         if survey == Survey::Lsst {
@@ -347,7 +347,7 @@ pub(crate) async fn handle(
             "ZTF object"
         }
     );
-    Ok(page(&title, viewer.0.as_ref(), &body).into_response())
+    Ok(page(&title, viewer.0.as_ref(), body).into_response())
 }
 
 /// `/cutouts/{survey}/{sourceId}/{Kind}.png`: a stored cutout rendered as PNG.

@@ -11,7 +11,9 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 
 use super::home::thousands;
-use super::layout::{esc, page, PageResult};
+use maud::{html, Markup};
+
+use super::layout::{page, PageResult};
 use super::session::Viewer;
 use crate::api::object::mjd_to_utc;
 use crate::db::blocking;
@@ -87,9 +89,8 @@ pub(crate) struct Worker {
 }
 
 /// The workers that reported on this data directory, newest first.
-pub(crate) fn workers(state: &AppState) -> Result<Vec<Worker>, crate::error::ApiError> {
-    let mut main = state.shared.main.take()?;
-    let rows = worker_status::workers(&mut main)?;
+pub(crate) fn workers(main: &mut Db) -> Result<Vec<Worker>, crate::error::ApiError> {
+    let rows = worker_status::workers(main)?;
     Ok(rows
         .into_iter()
         .map(|r| Worker {
@@ -177,36 +178,43 @@ fn tonight(main: &mut Db) -> Result<Vec<Hour>, crate::error::ApiError> {
         .collect())
 }
 
-fn tonight_table(hours: &[Hour]) -> String {
-    let mut body = format!("<h2>Tonight: the last {NIGHT_HOURS} hours, per stage</h2>");
-    if hours.is_empty() {
-        body.push_str("<p class=\"note\">No alerts in the last hours.</p>");
-        return body;
-    }
-    body.push_str("<table class=\"rows\" id=\"tonight\"><tr><th>hour (UTC)</th><th>ingested</th><th>stored</th><th>classified</th><th>filtered</th><th>delivered</th><th>rejected</th><th>filter batches</th><th>mean batch (ms)</th></tr>");
+fn tonight_table(hours: &[Hour]) -> Markup {
     let mut total = [0i64; 8];
-    let row = |label: &str, c: &[i64; 8]| {
+    for h in hours {
+        for (t, c) in total.iter_mut().zip(h.counts) {
+            *t += c;
+        }
+    }
+    let row = |label: &str, c: &[i64; 8], class: Option<&str>| {
         let mean = if c[6] > 0 {
             format!("{:.1}", c[7] as f64 / c[6] as f64 / 1e6)
         } else {
             "–".into()
         };
-        let mut tr = format!("<tr><td>{}</td>", esc(label));
-        for n in &c[..7] {
-            tr.push_str(&format!("<td class=\"num\">{}</td>", thousands(*n)));
+        html! {
+            tr class=[class] {
+                td { (label) }
+                @for n in &c[..7] { td.num { (thousands(*n)) } }
+                td.num { (mean) }
+            }
         }
-        tr.push_str(&format!("<td class=\"num\">{mean}</td></tr>"));
-        tr
     };
-    for h in hours {
-        for (t, c) in total.iter_mut().zip(h.counts) {
-            *t += c;
+    html! {
+        h2 { "Tonight: the last " (NIGHT_HOURS) " hours, per stage" }
+        @if hours.is_empty() {
+            p.note { "No alerts in the last hours." }
+        } @else {
+            table.rows #tonight {
+                tr {
+                    th { "hour (UTC)" } th { "ingested" } th { "stored" } th { "classified" }
+                    th { "filtered" } th { "delivered" } th { "rejected" }
+                    th { "filter batches" } th { "mean batch (ms)" }
+                }
+                @for h in hours { (row(&h.hour, &h.counts, None)) }
+                (row("total", &total, Some("total")))
+            }
         }
-        body.push_str(&row(&h.hour, &h.counts));
     }
-    body.push_str(&row("total", &total).replace("<tr>", "<tr class=\"total\">"));
-    body.push_str("</table>");
-    body
 }
 
 struct Status {
@@ -244,16 +252,43 @@ fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
     Ok(Status {
         tonight: tonight(&mut main)?,
         tables,
-        workers: workers(state)?,
+        workers: workers(&mut main)?,
         rejected: rejected(&data.join("rejected")),
         last_write: last_write(data),
     })
 }
 
+/// One worker's row of the workers table: its last summary's counts.
+fn worker_row(w: &Worker) -> Markup {
+    let n = |k: &str| {
+        w.summary
+            .get(k)
+            .and_then(|v| v.as_i64())
+            .map_or("–".to_string(), thousands)
+    };
+    let p99 = w
+        .summary
+        .get("latency_p99_ms")
+        .and_then(|v| v.as_f64())
+        .map_or("–".to_string(), |ms| format!("{:.2}", ms / 1e3));
+    html! {
+        tr {
+            td { (w.name) }
+            td { (w.role) }
+            td { (if w.running { "running" } else { "stopped" }) }
+            td { (w.updated) }
+            @for k in ["alerts", "stored", "classified", "filtered", "published", "rejected",
+                       "batches", "kafka_lag"] {
+                td.num { (n(k)) }
+            }
+            td.num { (p99) }
+        }
+    }
+}
+
 pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let st = state.clone();
     let status = blocking(move || gather(&st)).await??;
-    let mut body = String::new();
     let when = status
         .last_write
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -266,77 +301,46 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
             format!("{} UTC ({:.0} s ago)", mjd_to_utc(mjd), ago.max(0.0))
         })
         .unwrap_or_else(|| "never".into());
-    body.push_str(&format!(
-        "<p>Latest batch written: <strong id=\"last-batch\">{}</strong></p>",
-        esc(&when)
-    ));
-    body.push_str(&tonight_table(&status.tonight));
-    body.push_str("<h2>Pipeline workers</h2>");
-    if status.workers.is_empty() {
-        body.push_str("<p class=\"note\">No pipeline has reported here yet.</p>");
-    } else {
-        body.push_str("<table class=\"rows\" id=\"workers\"><tr><th>worker</th><th>role</th><th>state</th><th>last report (UTC)</th><th>alerts</th><th>stored</th><th>classified</th><th>filtered</th><th>published</th><th>rejected</th><th>batches</th><th>Kafka lag</th><th>p99 latency (s)</th></tr>");
-        for w in &status.workers {
-            let n = |k: &str| {
-                w.summary
-                    .get(k)
-                    .and_then(|v| v.as_i64())
-                    .map_or("–".to_string(), thousands)
-            };
-            let p99 = w
-                .summary
-                .get("latency_p99_ms")
-                .and_then(|v| v.as_f64())
-                .map_or("–".to_string(), |ms| format!("{:.2}", ms / 1e3));
-            body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                esc(&w.name),
-                esc(&w.role),
-                if w.running { "running" } else { "stopped" },
-                esc(&w.updated),
-                n("alerts"),
-                n("stored"),
-                n("classified"),
-                n("filtered"),
-                n("published"),
-                n("rejected"),
-                n("batches"),
-                n("kafka_lag"),
-                p99
-            ));
+    let body = html! {
+        p { "Latest batch written: " strong #last-batch { (when) } }
+        (tonight_table(&status.tonight))
+        h2 { "Pipeline workers" }
+        @if status.workers.is_empty() {
+            p.note { "No pipeline has reported here yet." }
+        } @else {
+            table.rows #workers {
+                tr {
+                    th { "worker" } th { "role" } th { "state" } th { "last report (UTC)" }
+                    th { "alerts" } th { "stored" } th { "classified" } th { "filtered" }
+                    th { "published" } th { "rejected" } th { "batches" } th { "Kafka lag" }
+                    th { "p99 latency (s)" }
+                }
+                @for w in &status.workers { (worker_row(w)) }
+            }
         }
-        body.push_str("</table>");
-    }
-    body.push_str("<h2>Rows per table</h2><table class=\"rows\" id=\"table-counts\"><tr><th>table</th><th>rows</th></tr>");
-    for (t, n) in &status.tables {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
-            esc(t),
-            n.map_or("–".to_string(), thousands)
-        ));
-    }
-    body.push_str("</table><h2>Rejected alerts</h2>");
-    if status.rejected.is_empty() {
-        body.push_str("<p class=\"note\">None.</p>");
-    } else {
-        body.push_str(
-            "<table class=\"rows\" id=\"rejected\"><tr><th>reason</th><th>alerts</th></tr>",
-        );
-        for (reason, n) in &status.rejected {
-            body.push_str(&format!(
-                "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
-                esc(reason),
-                n
-            ));
+        h2 { "Rows per table" }
+        table.rows #table-counts {
+            tr { th { "table" } th { "rows" } }
+            @for (t, n) in &status.tables {
+                tr { td { (t) } td.num { (n.map_or("–".to_string(), thousands)) } }
+            }
         }
-        body.push_str("</table>");
-    }
-    if state.shared.config.metrics.is_some() || !status.workers.is_empty() {
-        body.push_str(
-            "<p class=\"note\">Pipeline counters: <a href=\"/metrics\">/metrics</a>.</p>",
-        );
-    }
-    Ok(page("Status", viewer.0.as_ref(), &body).into_response())
+        h2 { "Rejected alerts" }
+        @if status.rejected.is_empty() {
+            p.note { "None." }
+        } @else {
+            table.rows #rejected {
+                tr { th { "reason" } th { "alerts" } }
+                @for (reason, n) in &status.rejected {
+                    tr { td { (reason) } td.num { (n) } }
+                }
+            }
+        }
+        @if state.shared.config.metrics.is_some() || !status.workers.is_empty() {
+            p.note { "Pipeline counters: " a href="/metrics" { "/metrics" } "." }
+        }
+    };
+    Ok(page("Status", viewer.0.as_ref(), body).into_response())
 }
 
 #[cfg(test)]

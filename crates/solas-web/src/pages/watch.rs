@@ -16,7 +16,9 @@ use axum::response::IntoResponse;
 use solas_store::main_db::watch::WatchStore;
 
 use super::home::thousands;
-use super::layout::{csrf_field, esc, page, PageError, PageResult, SMALL_FORM, UPLOAD_FORM};
+use maud::{html, Markup};
+
+use super::layout::{csrf_field, page, PageError, PageResult, SMALL_FORM, UPLOAD_FORM};
 use super::login::login_required;
 use super::session::{posted, Login, Viewer};
 use crate::db::blocking;
@@ -36,32 +38,42 @@ fn owner_text(owner: i64, me: Option<i64>) -> String {
     }
 }
 
-fn watchlist_form(login: &Login) -> String {
-    format!(
-        "<form class=\"stack\" id=\"watchlist-form\" method=\"post\" action=\"/watchlists\">{}
-<label>Name <input name=\"name\" required maxlength=\"128\"></label>
-<label>Description <input name=\"description\" maxlength=\"4000\"></label>
-<label>Default radius (arcsec) <input name=\"radius\" value=\"3\" inputmode=\"decimal\"></label>
-<label>CSV file <input type=\"file\" accept=\".csv,.txt,text/csv\" data-into=\"csv\"></label>
-<label>or paste the cones (<code>ra, dec, name[, radius]</code>, one per line) <textarea name=\"csv\" id=\"csv\" rows=\"6\"></textarea></label>
-<label class=\"check\"><input type=\"checkbox\" name=\"public\"> public</label>
-<button>Upload watchlist</button></form><script src=\"/static/upload.js\"></script>",
-        csrf_field(login)
-    )
+fn watchlist_form(login: &Login) -> Markup {
+    html! {
+        form.stack #watchlist-form method="post" action="/watchlists" {
+            (csrf_field(login))
+            label { "Name " input name="name" required maxlength="128"; }
+            label { "Description " input name="description" maxlength="4000"; }
+            label { "Default radius (arcsec) " input name="radius" value="3" inputmode="decimal"; }
+            label { "CSV file " input type="file" accept=".csv,.txt,text/csv" data-into="csv"; }
+            label {
+                span { "or paste the cones (" code { "ra, dec, name[, radius]" } ", one per line)" }
+                textarea name="csv" #csv rows="6" {}
+            }
+            label.check { input type="checkbox" name="public"; " public" }
+            div { button { "Upload watchlist" } }
+        }
+        script src="/static/upload.js" {}
+    }
 }
 
-fn watchmap_form(login: &Login) -> String {
-    format!(
-        "<form class=\"stack\" id=\"watchmap-form\" method=\"post\" action=\"/watchmaps\">{}
-<label>Name <input name=\"name\" required maxlength=\"128\"></label>
-<label>Description <input name=\"description\" maxlength=\"4000\"></label>
-<label>MOC file (FITS, JSON or ASCII) <input type=\"file\" data-into-base64=\"moc_b64\"></label>
-<input type=\"hidden\" name=\"moc_b64\" id=\"moc_b64\">
-<label>or paste an ASCII or JSON MOC <textarea name=\"moc\" rows=\"4\" placeholder=\"5/1-10 6/100\"></textarea></label>
-<label class=\"check\"><input type=\"checkbox\" name=\"public\"> public</label>
-<button>Upload watchmap</button></form><script src=\"/static/upload.js\"></script>",
-        csrf_field(login)
-    )
+fn watchmap_form(login: &Login) -> Markup {
+    html! {
+        form.stack #watchmap-form method="post" action="/watchmaps" {
+            (csrf_field(login))
+            label { "Name " input name="name" required maxlength="128"; }
+            label { "Description " input name="description" maxlength="4000"; }
+            label { "MOC file (FITS, JSON or ASCII) " input type="file" data-into-base64="moc_b64"; }
+            input type="hidden" name="moc_b64" #moc_b64;
+            label {
+                "or paste an ASCII or JSON MOC "
+                textarea name="moc" rows="4" placeholder="5/1-10 6/100" {}
+            }
+            label.check { input type="checkbox" name="public"; " public" }
+            div { button { "Upload watchmap" } }
+        }
+        script src="/static/upload.js" {}
+    }
 }
 
 /// A delete form for the viewer's own rows (nothing for others' or when logged out).
@@ -72,14 +84,48 @@ fn delete_button(
     what: &str,
     id: i64,
     name: &str,
-) -> String {
-    match csrf {
-        Some(token) if me == Some(owner) => format!(
-            "<form method=\"post\" action=\"/{what}s/{id}/delete\" onsubmit=\"return confirm('Delete {what} {} with its hits?')\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button class=\"small\">delete</button></form>",
-            esc(&name.replace(['\'', '\\'], "")),
-            esc(token)
-        ),
-        _ => String::new(),
+) -> Markup {
+    // The name goes into a single-quoted JavaScript string: quotes and backslashes out.
+    let confirm = format!(
+        "return confirm('Delete {what} {} with its hits?')",
+        name.replace(['\'', '\\'], "")
+    );
+    html! {
+        @if let Some(token) = csrf.filter(|_| me == Some(owner)) {
+            form method="post" action={ "/" (what) "s/" (id) "/delete" } onsubmit=(confirm) {
+                input type="hidden" name="csrf" value=(token);
+                button.small { "delete" }
+            }
+        }
+    }
+}
+
+/// What a list page says above the list: the outcome of an upload or a delete.
+enum Message {
+    None,
+    Ok {
+        id: &'static str,
+        text: String,
+    },
+    Errors {
+        id: &'static str,
+        intro: String,
+        lines: Vec<String>,
+    },
+}
+
+impl Message {
+    fn render(&self) -> Markup {
+        html! {
+            @match self {
+                Message::None => {}
+                Message::Ok { id, text } => p.ok id=(id) { (text) },
+                Message::Errors { id, intro, lines } => div.error id=(id) {
+                    p { (intro) }
+                    @if !lines.is_empty() { ul { @for l in lines { li { (l) } } } }
+                },
+            }
+        }
     }
 }
 
@@ -87,82 +133,101 @@ async fn list_page(
     state: &AppState,
     viewer: &Viewer,
     maps: bool,
-    message: &str,
+    message: Message,
     status: StatusCode,
 ) -> PageResult {
     let st = state.clone();
     let me = viewer.user_id();
     let csrf = viewer.0.as_ref().map(|l| l.csrf.clone());
-    let table = blocking(move || -> Result<String, PageError> {
+    let table = blocking(move || -> Result<Markup, PageError> {
         let mut store = WatchStore::connect(&st.shared.config.main_target())?;
-        let mut out = String::new();
-        if maps {
-            out.push_str("<table class=\"rows\" id=\"watchmap-list\"><tr><th>id</th><th>name</th><th>owner</th><th>area (deg²)</th><th>hits</th><th>public</th><th></th></tr>");
-            for m in store.watchmaps()?.into_iter().filter(|m| m.public || Some(m.owner) == me) {
-                out.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-                    m.ar_id,
-                    esc(&m.name),
-                    owner_text(m.owner, me),
-                    m.area_deg2.map_or(String::new(), |a| format!("{a:.3}")),
-                    thousands(m.hits),
-                    if m.public { "yes" } else { "no" },
-                    delete_button(csrf.as_deref(), me, m.owner, "watchmap", m.ar_id, &m.name)
-                ));
+        let csrf = csrf.as_deref();
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        Ok(if maps {
+            let rows: Vec<_> = store
+                .watchmaps()?
+                .into_iter()
+                .filter(|m| m.public || Some(m.owner) == me)
+                .collect();
+            html! {
+                table.rows #watchmap-list {
+                    tr {
+                        th { "id" } th { "name" } th { "owner" } th { "area (deg²)" }
+                        th { "hits" } th { "public" } th {}
+                    }
+                    @for m in &rows {
+                        tr {
+                            td { (m.ar_id) }
+                            td { (m.name) }
+                            td { (owner_text(m.owner, me)) }
+                            td.num { (m.area_deg2.map_or(String::new(), |a| format!("{a:.3}"))) }
+                            td.num { (thousands(m.hits)) }
+                            td { (yes_no(m.public)) }
+                            td { (delete_button(csrf, me, m.owner, "watchmap", m.ar_id, &m.name)) }
+                        }
+                    }
+                }
             }
         } else {
-            out.push_str("<table class=\"rows\" id=\"watchlist-list\"><tr><th>id</th><th>name</th><th>owner</th><th>cones</th><th>radius (\")</th><th>hits</th><th>public</th><th></th></tr>");
-            for w in store.watchlists()?.into_iter().filter(|w| w.public || Some(w.owner) == me) {
-                out.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-                    w.wl_id,
-                    esc(&w.name),
-                    owner_text(w.owner, me),
-                    thousands(w.cones),
-                    w.radius,
-                    thousands(w.hits),
-                    if w.public { "yes" } else { "no" },
-                    delete_button(csrf.as_deref(), me, w.owner, "watchlist", w.wl_id, &w.name)
-                ));
+            let rows: Vec<_> = store
+                .watchlists()?
+                .into_iter()
+                .filter(|w| w.public || Some(w.owner) == me)
+                .collect();
+            html! {
+                table.rows #watchlist-list {
+                    tr {
+                        th { "id" } th { "name" } th { "owner" } th { "cones" }
+                        th { "radius (\")" } th { "hits" } th { "public" } th {}
+                    }
+                    @for w in &rows {
+                        tr {
+                            td { (w.wl_id) }
+                            td { (w.name) }
+                            td { (owner_text(w.owner, me)) }
+                            td.num { (thousands(w.cones)) }
+                            td.num { (w.radius) }
+                            td.num { (thousands(w.hits)) }
+                            td { (yes_no(w.public)) }
+                            td { (delete_button(csrf, me, w.owner, "watchlist", w.wl_id, &w.name)) }
+                        }
+                    }
+                }
             }
-        }
-        out.push_str("</table>");
-        Ok(out)
+        })
     })
     .await??;
     let what = if maps { "watchmap" } else { "watchlist" };
-    let mut body = message.to_string();
-    body.push_str(&format!(
-        "<h2>Your and public {what}s</h2>{table}<h2>Upload a {what}</h2>"
-    ));
-    match &viewer.0 {
-        Some(login) => body.push_str(&if maps {
-            watchmap_form(login)
-        } else {
-            watchlist_form(login)
-        }),
-        None => body.push_str(&format!(
-            "<p><a href=\"/login?next=/{what}s\">Log in</a> to upload one.</p>"
-        )),
-    }
+    let body = html! {
+        (message.render())
+        h2 { "Your and public " (what) "s" }
+        (table)
+        h2 { "Upload a " (what) }
+        @match &viewer.0 {
+            Some(login) if maps => (watchmap_form(login)),
+            Some(login) => (watchlist_form(login)),
+            None => p { a href={ "/login?next=/" (what) "s" } { "Log in" } " to upload one." },
+        }
+    };
     let title = if maps { "Watchmaps" } else { "Watchlists" };
-    Ok((status, page(title, viewer.0.as_ref(), &body)).into_response())
+    Ok((status, page(title, viewer.0.as_ref(), body)).into_response())
 }
 
 pub(crate) async fn watchlists(State(state): State<AppState>, viewer: Viewer) -> PageResult {
-    list_page(&state, &viewer, false, "", StatusCode::OK).await
+    list_page(&state, &viewer, false, Message::None, StatusCode::OK).await
 }
 
 pub(crate) async fn watchmaps(State(state): State<AppState>, viewer: Viewer) -> PageResult {
-    list_page(&state, &viewer, true, "", StatusCode::OK).await
+    list_page(&state, &viewer, true, Message::None, StatusCode::OK).await
 }
 
-fn error_box(lines: &[String]) -> String {
-    let items: String = lines
-        .iter()
-        .map(|l| format!("<li>{}</li>", esc(l)))
-        .collect();
-    format!("<div class=\"error\" id=\"upload-errors\"><p>Nothing was stored:</p><ul>{items}</ul></div>")
+/// Why an upload stored nothing, line by line.
+fn error_box(lines: &[String]) -> Message {
+    Message::Errors {
+        id: "upload-errors",
+        intro: "Nothing was stored:".into(),
+        lines: lines.to_vec(),
+    }
 }
 
 pub(crate) async fn upload_watchlist(
@@ -187,11 +252,11 @@ pub(crate) async fn upload_watchlist(
         let msg = error_box(&[format!(
             "The default radius {radius_text:?} is not a number."
         )]);
-        return list_page(&state, &viewer, false, &msg, StatusCode::BAD_REQUEST).await;
+        return list_page(&state, &viewer, false, msg, StatusCode::BAD_REQUEST).await;
     };
     if name.is_empty() {
         let msg = error_box(&["A watchlist needs a name.".into()]);
-        return list_page(&state, &viewer, false, &msg, StatusCode::BAD_REQUEST).await;
+        return list_page(&state, &viewer, false, msg, StatusCode::BAD_REQUEST).await;
     }
     let st = state.clone();
     let user = login.user.id;
@@ -238,18 +303,21 @@ pub(crate) async fn upload_watchlist(
     .await??;
     match outcome {
         Ok((id, n, hits)) => {
-            let msg = format!(
-                "<p class=\"ok\" id=\"upload-ok\">Stored watchlist {id} with {} cones; stored objects matched ({hits} cone hits in all). New alerts are matched from the pipeline's next batch.</p>",
-                thousands(i64::try_from(n).unwrap_or(i64::MAX))
-            );
-            list_page(&state, &viewer, false, &msg, StatusCode::OK).await
+            let msg = Message::Ok {
+                id: "upload-ok",
+                text: format!(
+                    "Stored watchlist {id} with {} cones; stored objects matched ({hits} cone hits in all). New alerts are matched from the pipeline's next batch.",
+                    thousands(i64::try_from(n).unwrap_or(i64::MAX))
+                ),
+            };
+            list_page(&state, &viewer, false, msg, StatusCode::OK).await
         }
         Err(lines) => {
             list_page(
                 &state,
                 &viewer,
                 false,
-                &error_box(&lines),
+                error_box(&lines),
                 StatusCode::BAD_REQUEST,
             )
             .await
@@ -257,31 +325,17 @@ pub(crate) async fn upload_watchlist(
     }
 }
 
-/// Standard base64 (with or without padding, whitespace ignored).
+/// Standard base64 (with or without padding, whitespace ignored: browsers and pasted
+/// text differ).
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-    {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine;
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let compact: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    ENGINE.decode(compact).ok()
 }
 
 pub(crate) async fn upload_watchmap(
@@ -302,14 +356,14 @@ pub(crate) async fn upload_watchmap(
             None => {
                 let msg =
                     error_box(&["The uploaded file did not arrive intact (bad base64).".into()]);
-                return list_page(&state, &viewer, true, &msg, StatusCode::BAD_REQUEST).await;
+                return list_page(&state, &viewer, true, msg, StatusCode::BAD_REQUEST).await;
             }
         },
         (_, text) => text.into_bytes(),
     };
     if name.is_empty() {
         let msg = error_box(&["A watchmap needs a name.".into()]);
-        return list_page(&state, &viewer, true, &msg, StatusCode::BAD_REQUEST).await;
+        return list_page(&state, &viewer, true, msg, StatusCode::BAD_REQUEST).await;
     }
     let st = state.clone();
     let user = login.user.id;
@@ -335,15 +389,20 @@ pub(crate) async fn upload_watchmap(
     .await??;
     match outcome {
         Ok((id, area)) => {
-            let msg = format!("<p class=\"ok\" id=\"upload-ok\">Stored watchmap {id} covering {area:.3} deg²; stored objects matched.</p>");
-            list_page(&state, &viewer, true, &msg, StatusCode::OK).await
+            let msg = Message::Ok {
+                id: "upload-ok",
+                text: format!(
+                    "Stored watchmap {id} covering {area:.3} deg²; stored objects matched."
+                ),
+            };
+            list_page(&state, &viewer, true, msg, StatusCode::OK).await
         }
         Err(m) => {
             list_page(
                 &state,
                 &viewer,
                 true,
-                &error_box(&[m]),
+                error_box(&[m]),
                 StatusCode::BAD_REQUEST,
             )
             .await
@@ -375,16 +434,19 @@ async fn delete(state: AppState, viewer: Viewer, id: i64, maps: bool, req: Reque
     .await??;
     match outcome {
         Ok(()) => {
-            let msg =
-                format!("<p class=\"ok\" id=\"delete-ok\">Deleted {what} {id} with its hits.</p>");
-            list_page(&state, &viewer, maps, &msg, StatusCode::OK).await
+            let msg = Message::Ok {
+                id: "delete-ok",
+                text: format!("Deleted {what} {id} with its hits."),
+            };
+            list_page(&state, &viewer, maps, msg, StatusCode::OK).await
         }
         Err(m) => {
-            let msg = format!(
-                "<div class=\"error\" id=\"delete-error\"><p>Nothing was deleted: {}</p></div>",
-                esc(&m)
-            );
-            list_page(&state, &viewer, maps, &msg, StatusCode::NOT_FOUND).await
+            let msg = Message::Errors {
+                id: "delete-error",
+                intro: format!("Nothing was deleted: {m}"),
+                lines: Vec::new(),
+            };
+            list_page(&state, &viewer, maps, msg, StatusCode::NOT_FOUND).await
         }
     }
 }
@@ -417,6 +479,7 @@ mod tests {
             super::base64_decode("AAEC/w==").unwrap(),
             vec![0, 1, 2, 255]
         );
+        assert_eq!(super::base64_decode("aGVs\nbG8=\n").unwrap(), b"hello");
         assert!(super::base64_decode("a*b").is_none());
     }
 }

@@ -48,6 +48,24 @@ pub enum FilterRunError {
     Postgres(#[from] pg::PgRunError),
 }
 
+impl FilterRunError {
+    /// Transient when the database was unavailable (locked, unreachable, restarting): the
+    /// run may be tried again and must not count as the filter's failure. Otherwise the
+    /// filter itself failed (too slow, or its SQL failed on these rows): bad input, its
+    /// owner's to mend.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            FilterRunError::Timeout(_) => ErrorKind::BadInput,
+            FilterRunError::Sqlite(e) => match crate::error::sqlite_kind(e) {
+                ErrorKind::Transient => ErrorKind::Transient,
+                _ => ErrorKind::BadInput,
+            },
+            FilterRunError::Postgres(e) => e.kind(),
+        }
+    }
+}
+
 /// Which database filters run on.
 enum Backend {
     Sqlite(sqlite::SqliteRunner),

@@ -27,6 +27,34 @@ pub enum PgRunError {
     Reconnected,
 }
 
+impl PgRunError {
+    /// See [`super::FilterRunError::kind`]. The server's SQLSTATE tells an unavailable
+    /// server (connection lost, shutting down, out of resources, a deadlock it broke) from
+    /// a filter that failed.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            PgRunError::Timeout(_) | PgRunError::Type(_) => ErrorKind::BadInput,
+            PgRunError::Reconnected => ErrorKind::Transient,
+            PgRunError::Sql(e) => match e.as_db_error() {
+                // No answer from the server at all: the connection failed.
+                None => ErrorKind::Transient,
+                Some(db) => {
+                    let code = db.code().code();
+                    let unavailable = ["08", "40", "53", "57P", "58"]
+                        .iter()
+                        .any(|class| code.starts_with(class));
+                    if unavailable {
+                        ErrorKind::Transient
+                    } else {
+                        ErrorKind::BadInput
+                    }
+                }
+            },
+        }
+    }
+}
+
 fn server_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_string(),
