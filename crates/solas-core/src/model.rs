@@ -1,5 +1,7 @@
 //! The survey-neutral alert model that flows between stages.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::survey::lsst;
@@ -46,6 +48,15 @@ pub struct Alert {
     pub cutouts: Vec<Cutout>,
     /// What the survey says about the object as a whole.
     pub survey_object: SurveyObject,
+    /// The object-level records as the survey wrote them (Rubin's `diaObject`,
+    /// `ssObject`/`MPCORB`), for the archive, the newest kept per object. Kept by the ingest process that stores the
+    /// alert, so not sent on between processes.
+    #[serde(skip)]
+    pub object_records: Vec<RawRecord>,
+    /// Records about the triggering source itself beyond its detection (Rubin's
+    /// `ssSource`), kept once per source.
+    #[serde(skip)]
+    pub trigger_records: Vec<RawRecord>,
 }
 
 impl Alert {
@@ -81,6 +92,10 @@ pub struct Detection {
     pub rb: Option<f64>,
     /// ZTF night id (None for Rubin).
     pub nid: Option<i64>,
+    /// The whole record as the survey wrote it, for the archive (not sent on between
+    /// processes: the ingest process that stores the alert keeps it).
+    #[serde(skip)]
+    pub record: Option<RawRecord>,
 }
 
 /// A forced-photometry measurement at the object's position.
@@ -93,6 +108,10 @@ pub struct ForcedPhot {
     /// Forced difference flux in nJy.
     pub flux: Option<f64>,
     pub flux_err: Option<f64>,
+    /// The whole record as the survey wrote it, for the archive (not sent on between
+    /// processes: the ingest process that stores the alert keeps it).
+    #[serde(skip)]
+    pub record: Option<RawRecord>,
 }
 
 /// An epoch where the object was looked for and not detected.
@@ -104,6 +123,40 @@ pub struct NonDetection {
     pub limiting_mag: Option<f64>,
     /// Noise in nJy (Rubin diaNoise).
     pub noise_flux: Option<f64>,
+    /// The whole record as the survey wrote it, for the archive (not sent on between
+    /// processes: the ingest process that stores the alert keeps it).
+    #[serde(skip)]
+    pub record: Option<RawRecord>,
+}
+
+/// One record exactly as the survey wrote it: its Avro bytes and the writer schema of its
+/// record type. The archive keeps it beside the typed columns, so that no field is lost
+/// and a field that a new schema adds is kept with no code change.
+#[derive(Clone, PartialEq)]
+pub struct RawRecord {
+    pub schema: Arc<RecordSchema>,
+    /// The record's Avro encoding under `schema` (the bytes of the alert it came in).
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for RawRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawRecord")
+            .field("schema", &self.schema.name)
+            .field("bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// A record type's writer schema, standalone, and its key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordSchema {
+    /// The record type's name in the alert schema: `diaSource`, `prv_candidate`, ...
+    pub name: String,
+    /// The Rabin fingerprint (CRC-64-AVRO) of the schema's canonical form, as an i64.
+    pub fingerprint: i64,
+    /// The schema as Avro JSON.
+    pub json: String,
 }
 
 /// Which of the three postage stamps a cutout is.

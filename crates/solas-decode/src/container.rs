@@ -19,7 +19,7 @@ const MAX_BLOCK_RECORDS: i64 = 10_000_000;
 pub(crate) fn decode(bytes: &[u8], schemas: &SchemaCache) -> Result<Decoded, DecodeError> {
     let records = decode_with(bytes, schemas, |rest, parsed| {
         let kind = parsed.kind.clone().map_err(DecodeError::BadSchema)?;
-        Ok(read_record(rest, &parsed.schema, kind, &parsed.version))
+        Ok(read_record(rest, parsed, kind))
     })?;
     Ok(Decoded { records })
 }
@@ -124,27 +124,42 @@ pub(crate) fn read_json(
 }
 
 /// Read one datum from the front of `bytes`; returns the alert and how many bytes it used.
+/// The alert carries each of its records' bytes as well, for the archive.
 pub(crate) fn read_record(
     bytes: &[u8],
-    schema: &serde_avro_fast::Schema,
+    parsed: &ParsedSchema,
     kind: PacketKind,
-    version: &str,
 ) -> (Result<solas_core::Alert, DecodeError>, usize) {
     // `&[u8]` as a BufRead: what remains of it afterwards tells how long the datum was.
     let mut state = serde_avro_fast::de::DeserializerState::new(
         serde_avro_fast::de::read::ReaderRead::new(bytes),
-        schema,
+        &parsed.schema,
     );
-    let result = match kind {
-        PacketKind::Ztf => serde::Deserialize::deserialize(state.deserializer())
-            .map_err(|e| DecodeError::Avro(e.to_string()))
-            .and_then(|p: ztf::ZtfPacket| p.into_alert()),
-        PacketKind::Lsst => serde::Deserialize::deserialize(state.deserializer())
-            .map_err(|e| DecodeError::Avro(e.to_string()))
-            .and_then(|p: lsst::LsstPacket| p.into_alert(version)),
-    };
+    let packet =
+        match kind {
+            PacketKind::Ztf => serde::Deserialize::deserialize(state.deserializer())
+                .map(|p| Packet::Ztf(Box::new(p))),
+            PacketKind::Lsst => serde::Deserialize::deserialize(state.deserializer())
+                .map(|p| Packet::Lsst(Box::new(p))),
+        }
+        .map_err(|e| DecodeError::Avro(e.to_string()));
     let used = bytes.len() - state.into_reader().into_inner().len();
+    let result = packet.and_then(|packet| {
+        let records = match &parsed.records {
+            Some(types) => types.split(&bytes[..used])?,
+            None => crate::records::Records::default(),
+        };
+        match packet {
+            Packet::Ztf(p) => p.into_alert(records),
+            Packet::Lsst(p) => p.into_alert(&parsed.version, records),
+        }
+    });
     (result, used)
+}
+
+enum Packet {
+    Ztf(Box<ztf::ZtfPacket>),
+    Lsst(Box<lsst::LsstPacket>),
 }
 
 enum Codec {

@@ -14,8 +14,10 @@ pub mod container;
 pub mod error;
 mod json;
 pub mod lsst;
+pub mod records;
 pub mod registry;
 mod schema_cache;
+pub mod value;
 pub mod wire;
 pub mod ztf;
 
@@ -112,6 +114,31 @@ impl Decoder {
                 return Err(DecodeError::TrailingBytes(body.len() - used));
             }
             Ok(vec![Ok(value)])
+        } else {
+            Err(DecodeError::UnknownFraming {
+                first_bytes: bytes.iter().take(4).copied().collect(),
+            })
+        }
+    }
+}
+
+impl Decoder {
+    /// Every datum of a payload read whole with nothing lost ([`value::Value`]): what the
+    /// archive's records are checked against.
+    pub fn decode_values(
+        &self,
+        bytes: &[u8],
+    ) -> Result<Vec<Result<value::Value, DecodeError>>, DecodeError> {
+        if bytes.starts_with(container::MAGIC) {
+            let records = container::decode_with(bytes, &self.schemas, |rest, parsed| {
+                Ok(value::read_front(rest, &parsed.schema))
+            })?;
+            Ok(records.into_iter().map(|(_, r)| r).collect())
+        } else if bytes.first() == Some(&wire::MAGIC) {
+            let registry = self.registry.as_deref().ok_or(DecodeError::NoRegistry)?;
+            let (id, body) = wire::split(bytes)?;
+            let parsed = self.schemas.by_id(id, || registry.schema_json(id))?;
+            Ok(vec![value::read(body, &parsed.schema)])
         } else {
             Err(DecodeError::UnknownFraming {
                 first_bytes: bytes.iter().take(4).copied().collect(),

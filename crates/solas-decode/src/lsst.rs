@@ -5,10 +5,11 @@ use serde::Deserialize;
 use serde_bytes::ByteBuf;
 use solas_core::survey::lsst::{DiaForcedSource, DiaNondetectionLimit, DiaObject, DiaSource};
 use solas_core::{
-    Alert, Band, Cutout, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, Survey,
-    SurveyObject,
+    Alert, Band, Cutout, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord,
+    Survey, SurveyObject,
 };
 
+use crate::records::Records;
 use crate::DecodeError;
 
 const NJY_ZP: f64 = 31.4;
@@ -45,8 +46,10 @@ pub struct LsstPacket {
 
 impl LsstPacket {
     /// `version` is the schema version known from the registry id or namespace ("" if unknown).
-    pub fn into_alert(self, version: &str) -> Result<Alert, DecodeError> {
-        let trigger = detection(&self.diaSource).ok_or_else(|| {
+    /// `records` are the packet's records as written, which the typed rows carry on to
+    /// the archive.
+    pub fn into_alert(self, version: &str, mut records: Records) -> Result<Alert, DecodeError> {
+        let mut trigger = detection(&self.diaSource).ok_or_else(|| {
             DecodeError::Content(
                 "diaSource lacks diaSourceId, midpointMjdTai, band or position".into(),
             )
@@ -76,35 +79,42 @@ impl LsstPacket {
             version.to_string()
         };
         let (ra, dec, mjd) = (trigger.ra, trigger.dec, trigger.mjd);
+        trigger.record = records.take("diaSource").pop();
         let mut detections = vec![trigger];
-        detections.extend(self.prvDiaSources.iter().flatten().filter_map(detection));
-        let forced = self
-            .prvDiaForcedSources
-            .iter()
-            .flatten()
-            .filter_map(|f| {
+        let prv = with_records(
+            self.prvDiaSources.iter().flatten(),
+            records.take("prvDiaSources"),
+        );
+        detections
+            .extend(prv.filter_map(|(s, record)| detection(s).map(|d| Detection { record, ..d })));
+        let forced_records = records.take("prvDiaForcedSources");
+        let forced = with_records(self.prvDiaForcedSources.iter().flatten(), forced_records)
+            .filter_map(|(f, record)| {
                 Some(ForcedPhot {
                     source_id: f.diaForcedSourceId?,
                     mjd: f.midpointMjdTai?,
                     band: Band::from_letter(f.band.as_deref()?)?,
                     flux: f.psfFlux.map(f64::from).filter(|v| v.is_finite()),
                     flux_err: f.psfFluxErr.map(f64::from).filter(|v| v.is_finite()),
+                    record,
                 })
             })
             .collect();
-        let non_detections = self
-            .prvDiaNondetectionLimits
-            .iter()
-            .flatten()
-            .filter_map(|n| {
-                Some(NonDetection {
-                    mjd: n.midpointMjdTai?,
-                    band: Band::from_letter(n.band.as_deref()?)?,
-                    limiting_mag: None,
-                    noise_flux: n.diaNoise.map(f64::from),
-                })
+        let limit_records = records.take("prvDiaNondetectionLimits");
+        let non_detections = with_records(
+            self.prvDiaNondetectionLimits.iter().flatten(),
+            limit_records,
+        )
+        .filter_map(|(n, record)| {
+            Some(NonDetection {
+                mjd: n.midpointMjdTai?,
+                band: Band::from_letter(n.band.as_deref()?)?,
+                limiting_mag: None,
+                noise_flux: n.diaNoise.map(f64::from),
+                record,
             })
-            .collect();
+        })
+        .collect();
         let cutouts = [
             (CutoutKind::Science, self.cutoutScience),
             (CutoutKind::Template, self.cutoutTemplate),
@@ -132,6 +142,9 @@ impl LsstPacket {
             non_detections,
             cutouts,
             survey_object: SurveyObject::Lsst(self.diaObject.map(Box::new)),
+            trigger_records: records.take("ssSource"),
+            // diaObject, ssObject, MPCORB: whatever else the schema carries.
+            object_records: records.rest(),
         })
     }
 }
@@ -161,5 +174,15 @@ fn detection(s: &DiaSource) -> Option<Detection> {
         reliability: s.reliability.map(f64::from).filter(|r| r.is_finite()),
         rb: None,
         nid: None,
+        record: None,
     })
+}
+
+/// Each typed item beside its record as written (None where the schema gave none).
+pub(crate) fn with_records<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    records: Vec<RawRecord>,
+) -> impl Iterator<Item = (&'a T, Option<RawRecord>)> {
+    let mut records = records.into_iter();
+    items.map(move |item| (item, records.next()))
 }

@@ -16,6 +16,8 @@ pub(crate) struct ParsedSchema {
     pub kind: Result<PacketKind, String>,
     /// `"3.3"`, `"9.0"`: from the schema's name or doc where it says, else empty.
     pub version: String,
+    /// For an alert packet: the record types the archive keeps whole.
+    pub records: Option<crate::records::RecordTypes>,
 }
 
 #[derive(Default)]
@@ -73,10 +75,15 @@ fn parse(json: &str, id: Option<u32>) -> Result<ParsedSchema, DecodeError> {
         Some(id) => format!("{}.{}", id / 100, id % 100),
         None => version_from_json(json),
     };
+    let records = match kind {
+        Ok(_) => Some(crate::records::RecordTypes::of(json)?),
+        Err(_) => None,
+    };
     Ok(ParsedSchema {
         schema,
         kind,
         version,
+        records,
     })
 }
 

@@ -45,7 +45,7 @@ pub(crate) fn decode(
     let (id, body) = split(bytes)?;
     let parsed = schemas.by_id(id, || registry.schema_json(id))?;
     let kind = parsed.kind.clone().map_err(DecodeError::BadSchema)?;
-    let (alert, used) = read_record(body, &parsed.schema, kind, &parsed.version);
+    let (alert, used) = read_record(body, &parsed, kind);
     let alert = alert?;
     if used != body.len() {
         return Err(DecodeError::TrailingBytes(body.len() - used));

@@ -8,6 +8,8 @@ use solas_core::{
     SurveyObject, ZtfContext,
 };
 
+use crate::lsst::with_records;
+use crate::records::Records;
 use crate::DecodeError;
 
 /// JD − MJD.
@@ -48,11 +50,13 @@ pub struct ZtfCutout {
 }
 
 impl ZtfPacket {
-    pub fn into_alert(self) -> Result<Alert, DecodeError> {
+    /// `records` are the packet's records as written, which the typed rows carry on to
+    /// the archive.
+    pub fn into_alert(self, mut records: Records) -> Result<Alert, DecodeError> {
         let object =
             ObjectKey::ztf(&self.objectId).map_err(|e| DecodeError::Content(e.to_string()))?;
         let c = &self.candidate;
-        let trigger = detection(
+        let mut trigger = detection(
             self.candid,
             c.jd,
             c.fid,
@@ -76,21 +80,26 @@ impl ZtfPacket {
             ssnamenr: c.ssnamenr.clone().filter(|s| !s.is_empty() && s != "null"),
         };
         let (ra, dec, mjd) = (trigger.ra, trigger.dec, trigger.mjd);
+        trigger.record = records.take("candidate").pop();
 
         let mut detections = vec![trigger];
         let mut non_detections = Vec::new();
-        for p in self.prv_candidates.unwrap_or_default() {
+        let prv = self.prv_candidates.unwrap_or_default();
+        for (p, record) in with_records(prv.iter(), records.take("prv_candidates")) {
             match p.candid {
-                Some(candid) => detections.extend(detection(
-                    candid,
-                    p.jd,
-                    p.fid,
-                    (p.ra, p.dec),
-                    (p.magpsf, p.sigmapsf),
-                    p.isdiffpos.as_deref(),
-                    (p.rb, None),
-                    p.nid,
-                )),
+                Some(candid) => detections.extend(
+                    detection(
+                        candid,
+                        p.jd,
+                        p.fid,
+                        (p.ra, p.dec),
+                        (p.magpsf, p.sigmapsf),
+                        p.isdiffpos.as_deref(),
+                        (p.rb, None),
+                        p.nid,
+                    )
+                    .map(|d| Detection { record, ..d }),
+                ),
                 None => {
                     if let (Some(jd), Some(band)) = (p.jd, p.fid.and_then(Band::from_ztf_fid)) {
                         non_detections.push(NonDetection {
@@ -98,16 +107,15 @@ impl ZtfPacket {
                             band,
                             limiting_mag: p.diffmaglim.map(f64::from),
                             noise_flux: None,
+                            record,
                         });
                     }
                 }
             }
         }
-        let forced = self
-            .fp_hists
-            .unwrap_or_default()
-            .iter()
-            .filter_map(forced_phot)
+        let fp_hists = self.fp_hists.unwrap_or_default();
+        let forced = with_records(fp_hists.iter(), records.take("fp_hists"))
+            .filter_map(|(fp, record)| forced_phot(fp).map(|f| ForcedPhot { record, ..f }))
             .collect();
         let cutouts = [
             (CutoutKind::Science, self.cutoutScience),
@@ -136,6 +144,8 @@ impl ZtfPacket {
             non_detections,
             cutouts,
             survey_object: SurveyObject::Ztf(context),
+            object_records: records.rest(),
+            trigger_records: Vec::new(),
         })
     }
 }
@@ -181,6 +191,7 @@ fn detection(
         reliability: drb.or(rb).map(f64::from),
         rb: rb.map(f64::from),
         nid: nid.map(i64::from),
+        record: None,
     })
 }
 
@@ -198,5 +209,6 @@ fn forced_phot(fp: &FpHist) -> Option<ForcedPhot> {
         band: Band::from_ztf_fid(fp.fid?)?,
         flux: to_njy(fp.forcediffimflux),
         flux_err: to_njy(fp.forcediffimfluxunc),
+        record: None,
     })
 }

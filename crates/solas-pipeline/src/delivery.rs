@@ -289,11 +289,14 @@ mod tests {
                 reliability: Some(0.9),
                 rb: None,
                 nid: None,
+                record: None,
             }],
             forced: vec![],
             non_detections: vec![],
             cutouts: vec![],
             survey_object: SurveyObject::Lsst(None),
+            object_records: vec![],
+            trigger_records: vec![],
         }
     }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fits;
 pub mod main_db;
 pub mod postgres;
+pub mod records;
 pub mod sqlite;
 pub mod tables;
 pub mod users;
@@ -70,6 +71,12 @@ pub trait LightcurveStore: Send {
     fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError>;
     /// Everything stored for one object.
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError>;
+    /// Every record kept whole for one object ([`records`]).
+    fn records(
+        &mut self,
+        survey: Survey,
+        object: &ObjectKey,
+    ) -> Result<records::ObjectRecords, StoreError>;
 }
 
 /// The configured lightcurve store: PostgreSQL when a connection string is given, else the

@@ -28,7 +28,11 @@ impl TempDb {
                 return None;
             }
         };
-        let name = format!("solas_test_{}_{suffix}", std::process::id());
+        // Unique per call too: two tests of one binary may ask for the same suffix at once
+        // (both dropped and made one name, and one failed).
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("solas_test_{}_{n}_{suffix}", std::process::id());
         // One statement per call: several in one string run as a transaction block.
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))

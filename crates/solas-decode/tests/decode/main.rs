@@ -3,3 +3,4 @@
 
 mod http_registry;
 mod real_alerts;
+mod whole_records;

@@ -67,6 +67,7 @@ fn golden() -> Golden {
                 reliability: f(s, "reliability"),
                 rb: None,
                 nid: None,
+                record: None,
             }
         })
         .collect();

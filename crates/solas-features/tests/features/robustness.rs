@@ -31,6 +31,7 @@ fn det(id: i64, mjd: f64, band: Band, flux: Option<f64>) -> Detection {
         reliability: Some(0.9),
         rb: None,
         nid: None,
+        record: None,
     }
 }
 
@@ -85,6 +86,7 @@ fn nan_zero_and_negative_fluxes() {
         band: Band::G,
         flux: Some(f64::NAN),
         flux_err: None,
+        record: None,
     }];
     let dia = DiaObject {
         ra: Some(150.0),

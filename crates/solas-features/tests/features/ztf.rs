@@ -32,6 +32,7 @@ fn det(
         reliability: Some(drb.unwrap_or(rb)),
         rb: Some(rb),
         nid: Some(nid),
+        record: None,
     }
 }
 

@@ -197,6 +197,8 @@ mod tests {
                 non_detections: vec![],
                 cutouts: vec![],
                 survey_object: SurveyObject::Lsst(None),
+                object_records: vec![],
+                trigger_records: vec![],
             },
             origin: crate::message::Origin::File { path: "t".into() },
             record_offset: 0,

@@ -4,6 +4,7 @@
 mod common;
 
 mod alert_hook;
+mod archive;
 mod classifications;
 mod context;
 mod delivery;

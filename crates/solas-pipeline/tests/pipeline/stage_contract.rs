@@ -406,6 +406,13 @@ impl LightcurveStore for FakeLightcurves {
     fn lightcurve(&mut self, _: Survey, _: &ObjectKey) -> Result<Lightcurve, StoreError> {
         Ok(Lightcurve::default())
     }
+    fn records(
+        &mut self,
+        _: Survey,
+        _: &ObjectKey,
+    ) -> Result<solas_store::records::ObjectRecords, StoreError> {
+        Ok(Default::default())
+    }
 }
 
 /// Answers every position with an orphan row: what matters here is the cache write.

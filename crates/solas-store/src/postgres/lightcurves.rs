@@ -6,10 +6,11 @@
 //! index range.
 
 use postgres::{Client, NoTls, Statement};
-use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
+use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, Survey};
 
 use super::pg_error;
 use crate::db::{Db, Migration, Target};
+use crate::records::{columns, KnownSchemas, ObjectRecords};
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
 /// Partitions per table: each stays under ~50 GB for the first years of Rubin.
@@ -47,11 +48,38 @@ fn migrations() -> Vec<Migration> {
             ));
         }
     }
-    vec![Migration {
-        version: 1,
-        name: "lightcurve tables, hash-partitioned by object",
-        sql,
-    }]
+    let mut records = String::from(
+        "ALTER TABLE detections ADD COLUMN record_schema BIGINT, ADD COLUMN record BYTEA;
+        ALTER TABLE forced_photometry ADD COLUMN record_schema BIGINT, ADD COLUMN record BYTEA;
+        ALTER TABLE non_detections ADD COLUMN record_schema BIGINT, ADD COLUMN record BYTEA;
+        CREATE TABLE record_schemas (
+            fingerprint BIGINT PRIMARY KEY, name TEXT NOT NULL, json TEXT NOT NULL);
+        CREATE TABLE object_records (
+            survey SMALLINT NOT NULL, object_id BIGINT NOT NULL, name TEXT NOT NULL,
+            source_id BIGINT NOT NULL, mjd DOUBLE PRECISION NOT NULL, alert_id BIGINT NOT NULL,
+            record_schema BIGINT NOT NULL, record BYTEA NOT NULL,
+            PRIMARY KEY (survey, object_id, name, source_id)) PARTITION BY HASH (object_id);\n",
+    );
+    for p in 0..PARTITIONS {
+        records.push_str(&format!(
+            "CREATE TABLE object_records_p{p} PARTITION OF object_records \
+             FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {p});\n"
+        ));
+    }
+    vec![
+        Migration {
+            version: 1,
+            name: "lightcurve tables, hash-partitioned by object",
+            sql,
+        },
+        // Every source's record as written beside its typed row, and the object-level
+        // records ([`crate::records`]).
+        Migration {
+            version: 2,
+            name: "whole records",
+            sql: records,
+        },
+    ]
 }
 
 struct Statements {
@@ -60,11 +88,14 @@ struct Statements {
     forced: Statement,
     non_det: Statement,
     summary: Statement,
+    schema: Statement,
+    object: Statement,
 }
 
 pub struct PgLightcurves {
     client: Client,
     st: Statements,
+    schemas: KnownSchemas,
     /// For connecting again after the server closed the connection (a restart).
     url: String,
 }
@@ -83,6 +114,7 @@ impl PgLightcurves {
         Ok(PgLightcurves {
             client,
             st,
+            schemas: KnownSchemas::default(),
             url: url.to_string(),
         })
     }
@@ -98,24 +130,27 @@ impl PgLightcurves {
         let st = Statements {
             det: prep(
                 "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
-                 flux_err, mag, mag_err, positive, reliability, rb, nid, from_trigger)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+                 flux_err, mag, mag_err, positive, reliability, rb, nid, record_schema, record,
+                 from_trigger)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
                  ON CONFLICT DO NOTHING",
             )?,
             upgrade: prep(
                 "UPDATE detections SET band = $5, ra = $6, dec = $7, flux = $8, flux_err = $9,
                  mag = $10, mag_err = $11, positive = $12, reliability = $13, rb = $14, nid = $15,
-                 from_trigger = true
+                 record_schema = $16, record = $17, from_trigger = true
                  WHERE survey = $1 AND object_id = $2 AND mjd = $3 AND source_id = $4
                    AND NOT from_trigger",
             )?,
             forced: prep(
-                "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux, flux_err)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+                "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux,
+                 flux_err, record_schema, record)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
             )?,
             non_det: prep(
-                "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux)
-                 VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+                "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux,
+                 record_schema, record)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING",
             )?,
             summary: prep(
                 "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
@@ -123,6 +158,19 @@ impl PgLightcurves {
                  mjd = excluded.mjd, alert_id = excluded.alert_id, summary = excluded.summary
                  WHERE excluded.mjd > survey_objects.mjd
                     OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
+            )?,
+            schema: prep(
+                "INSERT INTO record_schemas (fingerprint, name, json) VALUES ($1,$2,$3)
+                 ON CONFLICT DO NOTHING",
+            )?,
+            object: prep(
+                "INSERT INTO object_records (survey, object_id, name, source_id, mjd, alert_id,
+                 record_schema, record) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+                 ON CONFLICT (survey, object_id, name, source_id) DO UPDATE SET
+                 mjd = excluded.mjd, alert_id = excluded.alert_id,
+                 record_schema = excluded.record_schema, record = excluded.record
+                 WHERE excluded.mjd > object_records.mjd
+                    OR (excluded.mjd = object_records.mjd AND excluded.alert_id > object_records.alert_id)",
             )?,
         };
         Ok((client, st))
@@ -145,16 +193,43 @@ impl LightcurveStore for PgLightcurves {
         let st = &self.st;
         let mut tx = self.client.transaction().map_err(pg_error)?;
         let mut counts = WriteCounts::default();
+        let new_schemas = self.schemas.new_in(alerts);
+        for schema in &new_schemas {
+            tx.execute(
+                &st.schema,
+                &[&schema.fingerprint, &schema.name, &schema.json],
+            )
+            .map_err(pg_error)?;
+        }
         for alert in alerts {
             let (s, o) = (survey_code(alert.survey), alert.object.id);
             let json = serde_json::to_string(&alert.survey_object)
                 .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
             tx.execute(&st.summary, &[&s, &o, &alert.mjd, &alert.alert_id, &json])
                 .map_err(pg_error)?;
+            let objects = alert.object_records.iter().map(|r| (0i64, r));
+            let triggers = alert.trigger_records.iter().map(|r| (alert.alert_id, r));
+            for (source, r) in objects.chain(triggers) {
+                tx.execute(
+                    &st.object,
+                    &[
+                        &s,
+                        &o,
+                        &r.schema.name,
+                        &source,
+                        &alert.mjd,
+                        &alert.alert_id,
+                        &r.schema.fingerprint,
+                        &r.body,
+                    ],
+                )
+                .map_err(pg_error)?;
+            }
             for d in &alert.detections {
                 let trigger = d.source_id == alert.alert_id;
                 let band = d.band.as_str();
-                let row: [&(dyn postgres::types::ToSql + Sync); 16] = [
+                let (record_schema, record) = columns(d.record.as_ref());
+                let row: [&(dyn postgres::types::ToSql + Sync); 18] = [
                     &s,
                     &o,
                     &d.mjd,
@@ -170,35 +245,137 @@ impl LightcurveStore for PgLightcurves {
                     &d.reliability,
                     &d.rb,
                     &d.nid,
+                    &record_schema,
+                    &record,
                     &trigger,
                 ];
                 let added = tx.execute(&st.det, &row).map_err(pg_error)?;
                 counts.detections += added;
                 if added == 0 && trigger {
-                    tx.execute(&st.upgrade, &row[..15]).map_err(pg_error)?;
+                    tx.execute(&st.upgrade, &row[..17]).map_err(pg_error)?;
                 }
             }
             for f in &alert.forced {
                 let band = f.band.as_str();
+                let (record_schema, record) = columns(f.record.as_ref());
                 counts.forced += tx
                     .execute(
                         &st.forced,
-                        &[&s, &o, &f.mjd, &f.source_id, &band, &f.flux, &f.flux_err],
+                        &[
+                            &s,
+                            &o,
+                            &f.mjd,
+                            &f.source_id,
+                            &band,
+                            &f.flux,
+                            &f.flux_err,
+                            &record_schema,
+                            &record,
+                        ],
                     )
                     .map_err(pg_error)?;
             }
             for n in &alert.non_detections {
                 let band = n.band.as_str();
+                let (record_schema, record) = columns(n.record.as_ref());
                 counts.non_detections += tx
                     .execute(
                         &st.non_det,
-                        &[&s, &o, &n.mjd, &band, &n.limiting_mag, &n.noise_flux],
+                        &[
+                            &s,
+                            &o,
+                            &n.mjd,
+                            &band,
+                            &n.limiting_mag,
+                            &n.noise_flux,
+                            &record_schema,
+                            &record,
+                        ],
                     )
                     .map_err(pg_error)?;
             }
         }
         tx.commit().map_err(pg_error)?;
+        self.schemas
+            .stored(new_schemas.iter().map(|s| s.fingerprint));
         Ok(counts)
+    }
+
+    fn records(&mut self, survey: Survey, object: &ObjectKey) -> Result<ObjectRecords, StoreError> {
+        self.reconnect_if_closed()?;
+        let (s, o) = (survey_code(survey), object.id);
+        let mut rows = |sql: &str| -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+            Ok(self
+                .client
+                .query(sql, &[&s, &o])
+                .map_err(pg_error)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect())
+        };
+        let detections = rows(
+            "SELECT source_id, record_schema, record FROM detections WHERE survey = $1
+             AND object_id = $2 AND record IS NOT NULL ORDER BY mjd, source_id",
+        )?;
+        let forced = rows(
+            "SELECT source_id, record_schema, record FROM forced_photometry WHERE survey = $1
+             AND object_id = $2 AND record IS NOT NULL ORDER BY mjd, source_id",
+        )?;
+        let object_rows = rows(
+            "SELECT alert_id, record_schema, record FROM object_records WHERE survey = $1
+             AND object_id = $2 AND source_id = 0 ORDER BY name",
+        )?;
+        let trigger_rows = rows(
+            "SELECT source_id, record_schema, record FROM object_records WHERE survey = $1
+             AND object_id = $2 AND source_id <> 0 ORDER BY mjd, source_id",
+        )?;
+        let limits: Vec<(f64, String, i64, Vec<u8>)> = self
+            .client
+            .query(
+                "SELECT mjd, band, record_schema, record FROM non_detections WHERE survey = $1
+                 AND object_id = $2 AND record IS NOT NULL ORDER BY mjd, band",
+                &[&s, &o],
+            )
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        let (client, schemas) = (&mut self.client, &mut self.schemas);
+        let mut raw = |(id, fingerprint, body): (i64, i64, Vec<u8>)| {
+            let schema = schemas.get(fingerprint, || {
+                let row = client
+                    .query_one(
+                        "SELECT name, json FROM record_schemas WHERE fingerprint = $1",
+                        &[&fingerprint],
+                    )
+                    .map_err(pg_error)?;
+                Ok::<_, StoreError>(solas_core::RecordSchema {
+                    name: row.get(0),
+                    fingerprint,
+                    json: row.get(1),
+                })
+            })?;
+            Ok::<_, StoreError>((id, RawRecord { schema, body }))
+        };
+        let mut list = |rows: Vec<(i64, i64, Vec<u8>)>| {
+            rows.into_iter()
+                .map(&mut raw)
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (detections, forced) = (list(detections)?, list(forced)?);
+        let (object, trigger) = (list(object_rows)?, list(trigger_rows)?);
+        let mut non_detections = Vec::with_capacity(limits.len());
+        for (mjd, band_text, fingerprint, body) in limits {
+            let (_, record) = raw((0, fingerprint, body))?;
+            non_detections.push((mjd, band(&band_text)?, record));
+        }
+        Ok(ObjectRecords {
+            detections,
+            forced,
+            non_detections,
+            object,
+            trigger,
+        })
     }
 
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
@@ -229,6 +406,7 @@ impl LightcurveStore for PgLightcurves {
                     reliability: r.get(10),
                     rb: r.get(11),
                     nid: r.get(12),
+                    record: None,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -248,6 +426,7 @@ impl LightcurveStore for PgLightcurves {
                     band: band(r.get(2))?,
                     flux: r.get(3),
                     flux_err: r.get(4),
+                    record: None,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -266,6 +445,7 @@ impl LightcurveStore for PgLightcurves {
                     band: band(r.get(1))?,
                     limiting_mag: r.get(2),
                     noise_flux: r.get(3),
+                    record: None,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

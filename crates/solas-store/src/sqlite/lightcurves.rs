@@ -10,20 +10,23 @@
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
+use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, Survey};
 
 use crate::db::{Db, Migration, Target};
+use crate::records::{columns, KnownSchemas, ObjectRecords};
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
 pub struct SqliteLightcurves {
     conn: Connection,
+    schemas: KnownSchemas,
 }
 
 fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "lightcurve tables",
-        sql: "
+    vec![
+        Migration {
+            version: 1,
+            name: "lightcurve tables",
+            sql: "
         CREATE TABLE detections (
             survey INTEGER NOT NULL, object_id INTEGER NOT NULL, mjd REAL NOT NULL,
             source_id INTEGER NOT NULL, band TEXT NOT NULL, ra REAL NOT NULL, dec REAL NOT NULL,
@@ -42,9 +45,32 @@ fn migrations() -> Vec<Migration> {
             survey INTEGER NOT NULL, object_id INTEGER NOT NULL, mjd REAL NOT NULL,
             alert_id INTEGER NOT NULL, summary TEXT NOT NULL,
             PRIMARY KEY (survey, object_id)) WITHOUT ROWID;"
-            .into(),
-    }]
+                .into(),
+        },
+        Migration {
+            version: 2,
+            name: "whole records",
+            sql: RECORD_TABLES.into(),
+        },
+    ]
 }
+
+/// Every source's record as written beside its typed row, and the object-level records
+/// ([`crate::records`]).
+const RECORD_TABLES: &str = "
+    ALTER TABLE detections ADD COLUMN record_schema INTEGER;
+    ALTER TABLE detections ADD COLUMN record BLOB;
+    ALTER TABLE forced_photometry ADD COLUMN record_schema INTEGER;
+    ALTER TABLE forced_photometry ADD COLUMN record BLOB;
+    ALTER TABLE non_detections ADD COLUMN record_schema INTEGER;
+    ALTER TABLE non_detections ADD COLUMN record BLOB;
+    CREATE TABLE record_schemas (
+        fingerprint INTEGER PRIMARY KEY, name TEXT NOT NULL, json TEXT NOT NULL);
+    CREATE TABLE object_records (
+        survey INTEGER NOT NULL, object_id INTEGER NOT NULL, name TEXT NOT NULL,
+        source_id INTEGER NOT NULL, mjd REAL NOT NULL, alert_id INTEGER NOT NULL,
+        record_schema INTEGER NOT NULL, record BLOB NOT NULL,
+        PRIMARY KEY (survey, object_id, name, source_id)) WITHOUT ROWID;";
 
 fn band(text: String) -> Result<Band, rusqlite::Error> {
     Band::from_letter(&text).ok_or_else(|| {
@@ -57,7 +83,10 @@ impl SqliteLightcurves {
         Db::open(&Target::Sqlite(path.to_path_buf()))?
             .migrate("schema_migrations", &migrations())?;
         let conn = super::open(path)?;
-        Ok(SqliteLightcurves { conn })
+        Ok(SqliteLightcurves {
+            conn,
+            schemas: KnownSchemas::default(),
+        })
     }
 }
 
@@ -65,25 +94,51 @@ impl LightcurveStore for SqliteLightcurves {
     fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError> {
         let tx = self.conn.transaction()?;
         let mut counts = WriteCounts::default();
+        let new_schemas = self.schemas.new_in(alerts);
         {
+            let mut schema = tx.prepare_cached(
+                "INSERT INTO record_schemas (fingerprint, name, json) VALUES (?1,?2,?3)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            for s in &new_schemas {
+                schema.execute(params![s.fingerprint, s.name, s.json])?;
+            }
             let mut det = tx.prepare_cached(
                 "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
-                 flux_err, mag, mag_err, positive, reliability, rb, nid, from_trigger)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) ON CONFLICT DO NOTHING",
+                 flux_err, mag, mag_err, positive, reliability, rb, nid, record_schema, record,
+                 from_trigger)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)
+                 ON CONFLICT DO NOTHING",
             )?;
+            // The trigger's version replaces a history row's: it is the richer one (ZTF's
+            // candidate has fields its prv_candidate lacks; a survey repeats history with
+            // fewer digits).
             let mut upgrade = tx.prepare_cached(
                 "UPDATE detections SET band = ?5, ra = ?6, dec = ?7, flux = ?8, flux_err = ?9,
                  mag = ?10, mag_err = ?11, positive = ?12, reliability = ?13, rb = ?14, nid = ?15,
-                 from_trigger = 1
+                 record_schema = ?16, record = ?17, from_trigger = 1
                  WHERE survey = ?1 AND object_id = ?2 AND mjd = ?3 AND source_id = ?4 AND from_trigger = 0",
             )?;
             let mut fp = tx.prepare_cached(
-                "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux, flux_err)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING",
+                "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux,
+                 flux_err, record_schema, record)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT DO NOTHING",
             )?;
             let mut nd = tx.prepare_cached(
-                "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux)
-                 VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
+                "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux,
+                 record_schema, record)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT DO NOTHING",
+            )?;
+            // Object-level records: the newest alert's (as survey_objects). A trigger's own
+            // records (source_id set): once.
+            let mut object = tx.prepare_cached(
+                "INSERT INTO object_records (survey, object_id, name, source_id, mjd, alert_id,
+                 record_schema, record) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)
+                 ON CONFLICT (survey, object_id, name, source_id) DO UPDATE SET
+                 mjd = excluded.mjd, alert_id = excluded.alert_id,
+                 record_schema = excluded.record_schema, record = excluded.record
+                 WHERE excluded.mjd > object_records.mjd
+                    OR (excluded.mjd = object_records.mjd AND excluded.alert_id > object_records.alert_id)",
             )?;
             // Only a newer alert (later trigger, then higher id) replaces the summary, so
             // the result does not depend on arrival order.
@@ -99,8 +154,23 @@ impl LightcurveStore for SqliteLightcurves {
                 let json = serde_json::to_string(&alert.survey_object)
                     .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
                 summary.execute(params![s, o, alert.mjd, alert.alert_id, json])?;
+                let objects = alert.object_records.iter().map(|r| (0, r));
+                let triggers = alert.trigger_records.iter().map(|r| (alert.alert_id, r));
+                for (source, r) in objects.chain(triggers) {
+                    object.execute(params![
+                        s,
+                        o,
+                        r.schema.name,
+                        source,
+                        alert.mjd,
+                        alert.alert_id,
+                        r.schema.fingerprint,
+                        r.body
+                    ])?;
+                }
                 for d in &alert.detections {
                     let trigger = d.source_id == alert.alert_id;
+                    let (record_schema, record) = columns(d.record.as_ref());
                     let row = params![
                         s,
                         o,
@@ -117,15 +187,18 @@ impl LightcurveStore for SqliteLightcurves {
                         d.reliability,
                         d.rb,
                         d.nid,
+                        record_schema,
+                        record,
                         trigger
                     ];
                     let added = det.execute(row)?;
                     counts.detections += added as u64;
                     if added == 0 && trigger {
-                        upgrade.execute(&row[..15])?;
+                        upgrade.execute(&row[..17])?;
                     }
                 }
                 for f in &alert.forced {
+                    let (record_schema, record) = columns(f.record.as_ref());
                     counts.forced += fp.execute(params![
                         s,
                         o,
@@ -133,23 +206,100 @@ impl LightcurveStore for SqliteLightcurves {
                         f.source_id,
                         f.band.as_str(),
                         f.flux,
-                        f.flux_err
+                        f.flux_err,
+                        record_schema,
+                        record
                     ])? as u64;
                 }
                 for n in &alert.non_detections {
+                    let (record_schema, record) = columns(n.record.as_ref());
                     counts.non_detections += nd.execute(params![
                         s,
                         o,
                         n.mjd,
                         n.band.as_str(),
                         n.limiting_mag,
-                        n.noise_flux
+                        n.noise_flux,
+                        record_schema,
+                        record
                     ])? as u64;
                 }
             }
         }
         tx.commit()?;
+        self.schemas
+            .stored(new_schemas.iter().map(|s| s.fingerprint));
         Ok(counts)
+    }
+
+    fn records(&mut self, survey: Survey, object: &ObjectKey) -> Result<ObjectRecords, StoreError> {
+        let key = params![crate::survey_code(survey), object.id];
+        let rows = |sql: &str| -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+            Ok(self
+                .conn
+                .prepare_cached(sql)?
+                .query_map(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?)
+        };
+        let detections = rows(
+            "SELECT source_id, record_schema, record FROM detections WHERE survey = ?1
+             AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id",
+        )?;
+        let forced = rows(
+            "SELECT source_id, record_schema, record FROM forced_photometry WHERE survey = ?1
+             AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id",
+        )?;
+        let limits: Vec<(f64, String, i64, Vec<u8>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT mjd, band, record_schema, record FROM non_detections WHERE survey = ?1
+                 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, band",
+            )?
+            .query_map(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let object_rows = rows(
+            "SELECT alert_id, record_schema, record FROM object_records WHERE survey = ?1
+             AND object_id = ?2 AND source_id = 0 ORDER BY name",
+        )?;
+        let trigger_rows = rows(
+            "SELECT source_id, record_schema, record FROM object_records WHERE survey = ?1
+             AND object_id = ?2 AND source_id <> 0 ORDER BY mjd, source_id",
+        )?;
+        let (conn, schemas) = (&self.conn, &mut self.schemas);
+        let mut raw = |(id, fingerprint, body): (i64, i64, Vec<u8>)| {
+            let schema = schemas.get(fingerprint, || {
+                conn.prepare_cached("SELECT name, json FROM record_schemas WHERE fingerprint = ?1")?
+                    .query_row([fingerprint], |r| {
+                        Ok(solas_core::RecordSchema {
+                            name: r.get(0)?,
+                            fingerprint,
+                            json: r.get(1)?,
+                        })
+                    })
+            })?;
+            Ok::<_, rusqlite::Error>((id, RawRecord { schema, body }))
+        };
+        let mut list =
+            |rows: Vec<(i64, i64, Vec<u8>)>| -> Result<Vec<(i64, RawRecord)>, StoreError> {
+                Ok(rows
+                    .into_iter()
+                    .map(&mut raw)
+                    .collect::<Result<Vec<_>, _>>()?)
+            };
+        let (detections, forced) = (list(detections)?, list(forced)?);
+        let (object, trigger) = (list(object_rows)?, list(trigger_rows)?);
+        let mut non_detections = Vec::with_capacity(limits.len());
+        for (mjd, band_text, fingerprint, body) in limits {
+            let (_, record) = raw((0, fingerprint, body))?;
+            non_detections.push((mjd, band(band_text)?, record));
+        }
+        Ok(ObjectRecords {
+            detections,
+            forced,
+            non_detections,
+            object,
+            trigger,
+        })
     }
 
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
@@ -176,6 +326,7 @@ impl LightcurveStore for SqliteLightcurves {
                     reliability: r.get(10)?,
                     rb: r.get(11)?,
                     nid: r.get(12)?,
+                    record: None,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -192,6 +343,7 @@ impl LightcurveStore for SqliteLightcurves {
                     band: band(r.get(2)?)?,
                     flux: r.get(3)?,
                     flux_err: r.get(4)?,
+                    record: None,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -207,6 +359,7 @@ impl LightcurveStore for SqliteLightcurves {
                     band: band(r.get(1)?)?,
                     limiting_mag: r.get(2)?,
                     noise_flux: r.get(3)?,
+                    record: None,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

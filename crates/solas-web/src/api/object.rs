@@ -12,14 +12,18 @@
 //! few `objects` columns. Without `lasair_added`: `{"diaObjectId", "diaObject" (Rubin's own
 //! summary, unless `lite`), "diaSourcesList", "diaForcedSourcesList"}` in time order.
 //!
-//! Solas stores a detection's photometry, position and reliability, not every column of
-//! Rubin's `diaSource`, so a full (not lite) source has `diaSourceId, diaObjectId,
-//! midpointMjdTai, band, ra, dec, psfFlux, psfFluxErr, reliability`. Lasair's latest band
+//! A full (not lite) answer gives every field the survey sent for each source, from the
+//! archive's whole records (`solas_store::records`): Rubin's ~100 `diaSource` columns,
+//! `diaForcedSource`, `diaNondetectionLimit` and the newest `diaObject`. Sources stored
+//! before records were kept have the typed subset (`diaSourceId, diaObjectId,
+//! midpointMjdTai, band, ra, dec, psfFlux, psfFluxErr, reliability`). Lasair's latest band
 //! and peak (it takes the disc band and the lowest flux) are fixed here.
 //!
 //! ZTF (`survey=ztf`): Lasair-ZTF's shape, `{"objectId", "objectData", "candidates"
-//! (detections with `candid`, then non-detections), "sherlock", "TNS", "annotations"}`.
+//! (detections with `candid`, then non-detections), "sherlock", "TNS", "annotations"}`;
+//! each candidate has every field of its ZTF record besides Solas's `mjd`, `decl`, `drb`.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
@@ -104,6 +108,45 @@ fn lightcurve(shared: &Shared, survey: Survey, id: &ObjectId) -> Result<Lightcur
         .with(|store| store.lightcurve(survey, &key))??)
 }
 
+/// Every record the archive keeps for an object, as JSON with every field the survey
+/// sent, by row: what a full (not lite) answer gives.
+#[derive(Default)]
+struct Whole {
+    detections: HashMap<i64, Value>,
+    forced: HashMap<i64, Value>,
+    non_detections: Vec<(f64, solas_core::Band, Value)>,
+    /// Object-level records by name (`diaObject`, ...).
+    object: HashMap<String, Value>,
+}
+
+fn whole_records(shared: &Shared, survey: Survey, id: &ObjectId) -> Result<Whole, ApiError> {
+    let key = id.key().map_err(ApiError::Bad)?;
+    let records = shared
+        .lightcurves
+        .with(|store| store.records(survey, &key))??;
+    let mut reader = solas_decode::value::RecordReader::default();
+    let mut json = |r: &solas_core::RawRecord| {
+        reader
+            .read(r)
+            .map(|v| v.to_json())
+            .map_err(|e| ApiError::internal(format!("a stored {} record: {e}", r.schema.name)))
+    };
+    let mut whole = Whole::default();
+    for (source, r) in &records.detections {
+        whole.detections.insert(*source, json(r)?);
+    }
+    for (source, r) in &records.forced {
+        whole.forced.insert(*source, json(r)?);
+    }
+    for (mjd, band, r) in &records.non_detections {
+        whole.non_detections.push((*mjd, *band, json(r)?));
+    }
+    for (_, r) in &records.object {
+        whole.object.insert(r.schema.name.clone(), json(r)?);
+    }
+    Ok(whole)
+}
+
 /// The objects row (all columns, or the lite ones), if the object has one.
 fn object_row(
     conn: &mut Db,
@@ -127,12 +170,21 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     let key = r.id.key().map_err(ApiError::Bad)?;
     let row = object_row(&mut conn, Survey::Lsst, &key, r.lite)?;
     let lc = lightcurve(shared, Survey::Lsst, &r.id)?;
+    let whole = if r.lite {
+        Whole::default()
+    } else {
+        whole_records(shared, Survey::Lsst, &r.id)?
+    };
     let detections: Vec<&Detection> = lc
         .detections
         .iter()
         .filter(|d| reliable(d, r.reliability_threshold))
         .collect();
     let source = |d: &Detection| {
+        // Every field Rubin sent, where the archive has the record.
+        if let Some(full) = whole.detections.get(&d.source_id) {
+            return full.clone();
+        }
         let mut s = json!({
             "diaSourceId": d.source_id,
             "midpointMjdTai": d.mjd,
@@ -152,6 +204,9 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         .forced
         .iter()
         .map(|f| {
+            if let Some(full) = whole.forced.get(&f.source_id) {
+                return full.clone();
+            }
             let mut s = json!({
                 "diaForcedSourceId": f.source_id,
                 "midpointMjdTai": f.mjd,
@@ -176,12 +231,18 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
             "diaForcedSourcesList": forced,
         });
         if !r.lite {
-            out["diaObject"] = match &lc.survey_object {
-                Some(SurveyObject::Lsst(Some(o))) => {
+            out["diaObject"] = match (whole.object.get("diaObject"), &lc.survey_object) {
+                (Some(full), _) => full.clone(),
+                (None, Some(SurveyObject::Lsst(Some(o)))) => {
                     serde_json::to_value(o).map_err(ApiError::internal)?
                 }
                 _ => Value::Null,
             };
+            out["diaNondetectionLimitsList"] = whole
+                .non_detections
+                .iter()
+                .map(|(_, _, v)| v.clone())
+                .collect();
         }
         return Ok(out);
     }
@@ -245,6 +306,11 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     if lc.detections.is_empty() && row.is_none() {
         return Err(not_found());
     }
+    let whole = if r.lite {
+        Whole::default()
+    } else {
+        whole_records(shared, Survey::Ztf, &r.id)?
+    };
     let detections: Vec<&Detection> = lc
         .detections
         .iter()
@@ -269,7 +335,7 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         .iter()
         .rev()
         .map(|d| {
-            json!({
+            let mut c = json!({
                 "candid": d.source_id,
                 "mjd": d.mjd,
                 "fid": d.band.ztf_fid(),
@@ -281,15 +347,39 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
                 "rb": d.rb,
                 "drb": d.reliability,
                 "nid": d.nid,
-            })
+            });
+            // Every field ZTF sent (the trigger's candidate where one came), beside the
+            // names above.
+            if let (Some(Value::Object(full)), Value::Object(c)) =
+                (whole.detections.get(&d.source_id), &mut c)
+            {
+                for (k, v) in full {
+                    c.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            c
         })
         .collect();
     candidates.extend(lc.non_detections.iter().rev().map(|n| {
-        json!({
+        let mut c = json!({
             "mjd": n.mjd,
             "fid": n.band.ztf_fid(),
             "diffmaglim": n.limiting_mag,
-        })
+        });
+        let full = whole
+            .non_detections
+            .iter()
+            .find(|(mjd, band, _)| *mjd == n.mjd && *band == n.band);
+        if let (Some((_, _, Value::Object(full))), Value::Object(c)) = (full, &mut c) {
+            // A non-detection has no candid: Lasair-ZTF tells them apart by its absence.
+            for (k, v) in full
+                .iter()
+                .filter(|(k, v)| !(*k == "candid" && v.is_null()))
+            {
+                c.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        c
     }));
     Ok(json!({
         "objectId": r.id.json(),

@@ -810,6 +810,27 @@ async fn object_answers_with_its_lightcurve_context_and_cutouts() {
     );
     assert_eq!(sources[0]["diaObjectId"].as_i64(), Some(id));
     assert!(sources[0]["psfFlux"].is_number() && sources[0]["ra"].is_number());
+    // Every field Rubin sent, not a subset: those the archive used to drop among them.
+    for s in sources {
+        let fields = s.as_object().unwrap();
+        assert!(fields.len() >= 90, "{} fields", fields.len());
+        for f in [
+            "extendedness",
+            "snr",
+            "pixelFlags_bad",
+            "isDipole",
+            "trailLength",
+            "apFlux",
+        ] {
+            assert!(fields.contains_key(f), "{f}");
+        }
+    }
+    for f in o["diaForcedSourcesList"].as_array().unwrap() {
+        assert!(
+            f.as_object().unwrap().len() > 10,
+            "every diaForcedSource field"
+        );
+    }
     assert_eq!(
         o["diaForcedSourcesList"].as_array().unwrap().len(),
         expected.forced.len()
@@ -871,6 +892,11 @@ async fn object_answers_with_its_lightcurve_context_and_cutouts() {
         .ok();
     assert!(raw.get("lasairData").is_none());
     assert_eq!(raw["diaObject"]["diaObjectId"].as_i64(), Some(id));
+    assert!(
+        raw["diaObject"].as_object().unwrap().len() >= 50,
+        "all of diaObject"
+    );
+    assert!(raw["diaNondetectionLimitsList"].is_array());
     assert_eq!(
         raw["diaSourcesList"].as_array().unwrap().len(),
         expected.sources.len()
@@ -906,6 +932,18 @@ async fn object_answers_with_its_lightcurve_context_and_cutouts() {
         .count();
     assert!(detections >= 34, "{detections} detections");
     assert_eq!(ztf["sherlock"]["classification"], "SN");
+    // Every field ZTF sent: those the archive used to drop among them.
+    let candidates = ztf["candidates"].as_array().unwrap();
+    for c in candidates.iter().filter(|c| c.get("candid").is_some()) {
+        for f in ["fwhm", "magnr", "distnr", "classtar", "drb"] {
+            assert!(c.get(f).is_some(), "{f} in {c}");
+        }
+    }
+    assert!(candidates.iter().any(|c| c["sgscore1"].is_number()));
+    assert!(candidates
+        .iter()
+        .filter(|c| c.get("candid").is_none())
+        .all(|c| c["diffmaglim"].is_number() && c.get("pid").is_some()));
 }
 
 #[tokio::test]

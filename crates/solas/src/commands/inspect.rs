@@ -110,14 +110,31 @@ pub fn object(args: ObjectArgs) -> anyhow::Result<()> {
                     .collect::<Map<String, Value>>(),
             )
         });
-    let lightcurve = solas_store::open_lightcurves(
+    let mut store = solas_store::open_lightcurves(
         args.lightcurves_db.as_deref(),
         &args.data.data.join("lightcurves.db"),
     )
-    .context("opening the lightcurves")?
-    .lightcurve(survey, &key)?;
+    .context("opening the lightcurves")?;
+    let lightcurve = store.lightcurve(survey, &key)?;
     if row.is_none() && lightcurve.detections.is_empty() {
         bail!("object {} not found in {main}", args.object);
+    }
+    // Every field the survey sent for each source, from the archive's whole records.
+    let records = store.records(survey, &key)?;
+    let mut reader = solas_decode::value::RecordReader::default();
+    let mut whole = |r: &solas_core::RawRecord| -> anyhow::Result<Value> {
+        Ok(reader
+            .read(r)
+            .with_context(|| format!("a stored {} record", r.schema.name))?
+            .to_json())
+    };
+    let mut records_json = json!({
+        "detections": records.detections.iter().map(|(_, r)| whole(r)).collect::<anyhow::Result<Vec<_>>>()?,
+        "forced_photometry": records.forced.iter().map(|(_, r)| whole(r)).collect::<anyhow::Result<Vec<_>>>()?,
+        "non_detections": records.non_detections.iter().map(|(_, _, r)| whole(r)).collect::<anyhow::Result<Vec<_>>>()?,
+    });
+    for (alert_id, r) in &records.object {
+        records_json[&r.schema.name] = json!({ "alertId": alert_id, "record": whole(r)? });
     }
     let out = json!({
         "object": row,
@@ -125,7 +142,8 @@ pub fn object(args: ObjectArgs) -> anyhow::Result<()> {
             "detections": lightcurve.detections,
             "forced_photometry": lightcurve.forced,
             "non_detections": lightcurve.non_detections,
-        }
+        },
+        "records": records_json,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -1,0 +1,301 @@
+//! The records of an alert as the survey wrote them, for the archive: where each
+//! sub-record (a `diaSource`, a `prv_candidate`, ...) lies in the alert's Avro bytes, and
+//! the writer schema of each record type, standalone. Keeping those bytes beside the typed
+//! columns is lossless by construction (NaN, null and 64-bit ids as written), and a field
+//! that a new schema adds is kept with no code change.
+//!
+//! Avro crates decode values but do not say where a value's bytes lie, hence this walker
+//! over the writer schema's graph (as `serde_avro_fast` parses it); it only skips bytes
+//! and notes positions, and every read is bounds-checked.
+
+use std::sync::Arc;
+
+use serde_avro_fast::schema::{RegularType, SchemaKey, SchemaMut};
+use solas_core::{RawRecord, RecordSchema};
+
+use crate::DecodeError;
+
+/// Deepest nesting the walker follows (a recursive schema must not overflow the stack).
+const MAX_DEPTH: usize = 64;
+
+/// The record types of one writer schema that the archive keeps: each top-level field
+/// that holds records (directly, in a union or in an array), cutouts aside.
+pub(crate) struct RecordTypes {
+    schema: SchemaMut,
+    /// Per top-level field: its name, and the record type it holds if the archive keeps it.
+    fields: Vec<(String, Option<Kept>)>,
+}
+
+/// A kept record type: where it is in the alert schema, and its schema standalone.
+type Kept = (SchemaKey, Arc<RecordSchema>);
+
+impl RecordTypes {
+    /// The kept record types of a writer schema whose root is a record.
+    pub(crate) fn of(json: &str) -> Result<RecordTypes, DecodeError> {
+        let schema: SchemaMut = json
+            .parse()
+            .map_err(|e| DecodeError::BadSchema(format!("{e}")))?;
+        let RegularType::Record(root) = &schema.root().type_ else {
+            return Err(DecodeError::BadSchema(
+                "the alert schema is not a record".into(),
+            ));
+        };
+        let mut fields = Vec::with_capacity(root.fields.len());
+        for field in &root.fields {
+            let kept = match record_in(&schema, field.type_, 0) {
+                Some(key) if !field.name.starts_with("cutout") => {
+                    Some((key, Arc::new(standalone(&schema, key)?)))
+                }
+                _ => None,
+            };
+            fields.push((field.name.clone(), kept));
+        }
+        Ok(RecordTypes { schema, fields })
+    }
+
+    /// Every kept record of one alert datum, by top-level field, in the order written.
+    pub(crate) fn split(&self, datum: &[u8]) -> Result<Records, DecodeError> {
+        let RegularType::Record(root) = &self.schema.root().type_ else {
+            return Err(DecodeError::BadSchema(
+                "the alert schema is not a record".into(),
+            ));
+        };
+        let mut walker = Walker {
+            schema: &self.schema,
+            bytes: datum,
+            pos: 0,
+        };
+        let mut out = Records::default();
+        for (field, (name, kept)) in root.fields.iter().zip(&self.fields) {
+            match kept {
+                Some((target, schema)) => {
+                    let mut spans = Vec::new();
+                    walker.capture(field.type_, *target, &mut spans, 0)?;
+                    let records = spans
+                        .into_iter()
+                        .map(|(start, end)| RawRecord {
+                            schema: schema.clone(),
+                            body: datum[start..end].to_vec(),
+                        })
+                        .collect();
+                    out.fields.push((name.clone(), records));
+                }
+                None => walker.skip(field.type_, 0)?,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The kept records of one alert, by top-level field name.
+#[derive(Default, Debug)]
+pub struct Records {
+    fields: Vec<(String, Vec<RawRecord>)>,
+}
+
+impl Records {
+    /// The records of one top-level field (empty if it has none), taken out.
+    pub fn take(&mut self, field: &str) -> Vec<RawRecord> {
+        self.fields
+            .iter_mut()
+            .find(|(name, _)| name == field)
+            .map(|(_, records)| std::mem::take(records))
+            .unwrap_or_default()
+    }
+
+    /// The records of every field not taken.
+    pub fn rest(self) -> Vec<RawRecord> {
+        self.fields.into_iter().flat_map(|(_, r)| r).collect()
+    }
+}
+
+/// The record type a field holds, directly or through unions and arrays.
+fn record_in(schema: &SchemaMut, key: SchemaKey, depth: usize) -> Option<SchemaKey> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match &schema.get(key)?.type_ {
+        RegularType::Record(_) => Some(key),
+        RegularType::Array(a) => record_in(schema, a.items, depth + 1),
+        RegularType::Union(u) => u
+            .variants
+            .iter()
+            .find_map(|v| record_in(schema, *v, depth + 1)),
+        _ => None,
+    }
+}
+
+/// The record type at `key` as a schema of its own (its root swapped to the front; what
+/// it does not reference is dropped when frozen), with its fingerprint and JSON.
+fn standalone(schema: &SchemaMut, key: SchemaKey) -> Result<RecordSchema, DecodeError> {
+    let bad = |e: serde_avro_fast::schema::SchemaError| DecodeError::BadSchema(format!("{e}"));
+    let mut nodes = schema.nodes().to_vec();
+    let k = key.idx();
+    nodes.swap(0, k);
+    let swap = |s: &mut SchemaKey| {
+        if s.idx() == 0 {
+            *s = SchemaKey::from_idx(k);
+        } else if s.idx() == k {
+            *s = SchemaKey::from_idx(0);
+        }
+    };
+    for node in &mut nodes {
+        match &mut node.type_ {
+            RegularType::Array(a) => swap(&mut a.items),
+            RegularType::Map(m) => swap(&mut m.values),
+            RegularType::Union(u) => u.variants.iter_mut().for_each(swap),
+            RegularType::Record(r) => r.fields.iter_mut().for_each(|f| swap(&mut f.type_)),
+            _ => {}
+        }
+    }
+    let name = match &nodes[0].type_ {
+        RegularType::Record(r) => r.name.name().to_string(),
+        _ => String::new(),
+    };
+    let frozen = SchemaMut::from_nodes(nodes).freeze().map_err(bad)?;
+    Ok(RecordSchema {
+        name,
+        fingerprint: i64::from_le_bytes(*frozen.rabin_fingerprint()),
+        json: frozen.json().to_string(),
+    })
+}
+
+/// Reads past Avro values, noting where chosen records lie.
+struct Walker<'a> {
+    schema: &'a SchemaMut,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Walker<'a> {
+    fn truncated(&self) -> DecodeError {
+        DecodeError::Content(format!("Avro datum ends early (at byte {})", self.pos))
+    }
+
+    fn advance(&mut self, n: usize) -> Result<(), DecodeError> {
+        match self.pos.checked_add(n) {
+            Some(end) if end <= self.bytes.len() => {
+                self.pos = end;
+                Ok(())
+            }
+            _ => Err(self.truncated()),
+        }
+    }
+
+    /// A zig-zag varint (Avro int and long).
+    fn long(&mut self) -> Result<i64, DecodeError> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = *self.bytes.get(self.pos).ok_or_else(|| self.truncated())?;
+            self.pos += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok((value >> 1) as i64 ^ -((value & 1) as i64));
+            }
+        }
+        Err(DecodeError::Content(
+            "Avro varint longer than 10 bytes".into(),
+        ))
+    }
+
+    fn length(&mut self) -> Result<usize, DecodeError> {
+        let n = self.long()?;
+        usize::try_from(n).map_err(|_| DecodeError::Content(format!("negative Avro length {n}")))
+    }
+
+    fn node(&self, key: SchemaKey) -> Result<&'a RegularType, DecodeError> {
+        let schema: &'a SchemaMut = self.schema;
+        schema
+            .get(key)
+            .map(|n| &n.type_)
+            .ok_or_else(|| DecodeError::BadSchema("schema node out of range".into()))
+    }
+
+    /// Walk a value of type `key`, noting the span of every `target` record met through
+    /// unions and arrays.
+    fn capture(
+        &mut self,
+        key: SchemaKey,
+        target: SchemaKey,
+        out: &mut Vec<(usize, usize)>,
+        depth: usize,
+    ) -> Result<(), DecodeError> {
+        if key == target {
+            let start = self.pos;
+            self.skip(key, depth)?;
+            out.push((start, self.pos));
+            return Ok(());
+        }
+        match self.node(key)? {
+            RegularType::Union(u) => {
+                let variant = self.variant(&u.variants)?;
+                self.capture(variant, target, out, depth + 1)
+            }
+            RegularType::Array(a) => self.blocks(|w| w.capture(a.items, target, out, depth + 1)),
+            _ => self.skip(key, depth),
+        }
+    }
+
+    fn variant(&mut self, variants: &[SchemaKey]) -> Result<SchemaKey, DecodeError> {
+        let index = self.long()?;
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| variants.get(i).copied())
+            .ok_or_else(|| DecodeError::Content(format!("Avro union index {index} out of range")))
+    }
+
+    /// An array's or map's blocks: a count (negative: followed by the block's byte size),
+    /// its items, until a zero count.
+    fn blocks(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        loop {
+            let count = self.long()?;
+            if count == 0 {
+                return Ok(());
+            }
+            if count < 0 {
+                self.long()?;
+            }
+            for _ in 0..count.unsigned_abs() {
+                item(self)?;
+            }
+        }
+    }
+
+    fn skip(&mut self, key: SchemaKey, depth: usize) -> Result<(), DecodeError> {
+        if depth > MAX_DEPTH {
+            return Err(DecodeError::Content("Avro value nested too deep".into()));
+        }
+        match self.node(key)? {
+            RegularType::Null => Ok(()),
+            RegularType::Boolean => self.advance(1),
+            RegularType::Int | RegularType::Long | RegularType::Enum(_) => self.long().map(|_| ()),
+            RegularType::Float => self.advance(4),
+            RegularType::Double => self.advance(8),
+            RegularType::Bytes | RegularType::String => {
+                let n = self.length()?;
+                self.advance(n)
+            }
+            RegularType::Fixed(f) => self.advance(f.size),
+            RegularType::Array(a) => self.blocks(|w| w.skip(a.items, depth + 1)),
+            RegularType::Map(m) => {
+                let values = m.values;
+                self.blocks(|w| {
+                    let n = w.length()?;
+                    w.advance(n)?;
+                    w.skip(values, depth + 1)
+                })
+            }
+            RegularType::Union(u) => {
+                let variant = self.variant(&u.variants)?;
+                self.skip(variant, depth + 1)
+            }
+            RegularType::Record(r) => r
+                .fields
+                .iter()
+                .try_for_each(|f| self.skip(f.type_, depth + 1)),
+        }
+    }
+}

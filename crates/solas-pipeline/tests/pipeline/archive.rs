@@ -1,0 +1,281 @@
+//! The archive keeps every field of every source once: every shared alert written to the
+//! lightcurve stores (SQLite and PostgreSQL; in reverse order and twice, so neither
+//! arrival order nor replays matter), then every record of every alert read on its own
+//! and compared, field for field (NaN, null and 64-bit ids included), with what the store
+//! gives back for that source. Where alerts carry a source twice, the trigger's version is
+//! the one kept (docs/archive.md).
+
+use std::collections::BTreeMap;
+
+use solas_core::{Alert, ObjectKey, RawRecord, Survey};
+use solas_decode::value::{RecordReader, Value};
+use solas_store::postgres::PgLightcurves;
+use solas_store::sqlite::SqliteLightcurves;
+use solas_store::LightcurveStore;
+use solas_testdata as data;
+use solas_testdata::servers::TempDb;
+
+/// Which row of an object a record belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Row {
+    Detection(i64),
+    Forced(i64),
+    /// Time (as bits) and band.
+    NonDetection(u64, String),
+    Object(String),
+    /// A trigger's own record (ssSource), by source and name.
+    Trigger(i64, String),
+}
+
+type Key = (&'static str, i64, Row);
+
+/// What each row must hold: the trigger's version where one came, else the history's,
+/// with the newest object-level record (by trigger time, then alert id).
+#[derive(Default)]
+struct Expected {
+    rows: BTreeMap<Key, (bool, Value)>,
+    /// Object records: (mjd, alert id) of the alert they came from.
+    newest: BTreeMap<Key, (f64, i64)>,
+}
+
+impl Expected {
+    fn add(&mut self, reader: &mut RecordReader, alert: &Alert) {
+        let (s, o) = (alert.survey.as_str(), alert.object.id);
+        let mut put = |row: Row, trigger: bool, record: &Option<RawRecord>| {
+            let record = record.as_ref().expect("every row carries its record");
+            let value = reader.read(record).unwrap();
+            match self.rows.get(&(s, o, row.clone())) {
+                Some((true, _)) if !trigger => {}
+                Some((false, old)) if !trigger => {
+                    assert_eq!(old, &value, "history versions of {row:?} agree");
+                }
+                _ => {
+                    self.rows.insert((s, o, row), (trigger, value));
+                }
+            }
+        };
+        for d in &alert.detections {
+            put(
+                Row::Detection(d.source_id),
+                d.source_id == alert.alert_id,
+                &d.record,
+            );
+        }
+        for f in &alert.forced {
+            put(Row::Forced(f.source_id), false, &f.record);
+        }
+        for n in &alert.non_detections {
+            let row = Row::NonDetection(n.mjd.to_bits(), n.band.as_str().to_string());
+            put(row, false, &n.record);
+        }
+        for r in &alert.trigger_records {
+            let row = Row::Trigger(alert.alert_id, r.schema.name.clone());
+            put(row, true, &Some(r.clone()));
+        }
+        for r in &alert.object_records {
+            let key = (s, o, Row::Object(r.schema.name.clone()));
+            let at = (alert.mjd, alert.alert_id);
+            if self.newest.get(&key).is_none_or(|old| at > *old) {
+                self.newest.insert(key.clone(), at);
+                self.rows.insert(key, (true, reader.read(r).unwrap()));
+            }
+        }
+    }
+}
+
+/// Every record the store holds for the objects of `objects`, by row.
+fn stored(
+    store: &mut dyn LightcurveStore,
+    reader: &mut RecordReader,
+    objects: &[(Survey, i64)],
+) -> BTreeMap<Key, Value> {
+    let mut out = BTreeMap::new();
+    for &(s, o) in objects {
+        let key = ObjectKey {
+            id: o,
+            name: String::new(),
+        };
+        let lc = store.lightcurve(s, &key).unwrap();
+        let records = store.records(s, &key).unwrap();
+        // Every row has its record.
+        assert_eq!(records.detections.len(), lc.detections.len(), "{o}");
+        assert_eq!(records.forced.len(), lc.forced.len(), "{o}");
+        assert_eq!(records.non_detections.len(), lc.non_detections.len(), "{o}");
+        let mut put = |row: Row, r: &RawRecord| {
+            let key = (s.as_str(), o, row);
+            assert!(out.insert(key, reader.read(r).unwrap()).is_none());
+        };
+        for (source, r) in &records.detections {
+            put(Row::Detection(*source), r);
+        }
+        for (source, r) in &records.forced {
+            put(Row::Forced(*source), r);
+        }
+        for (mjd, band, r) in &records.non_detections {
+            put(
+                Row::NonDetection(mjd.to_bits(), band.as_str().to_string()),
+                r,
+            );
+        }
+        for (_, r) in &records.object {
+            put(Row::Object(r.schema.name.clone()), r);
+        }
+        for (source, r) in &records.trigger {
+            put(Row::Trigger(*source, r.schema.name.clone()), r);
+        }
+    }
+    out
+}
+
+fn compare(what: &str, expected: &Expected, got: &BTreeMap<Key, Value>) {
+    assert_eq!(
+        got.len(),
+        expected.rows.len(),
+        "{what}: one record per source, none missing, none twice"
+    );
+    for (key, (_, value)) in &expected.rows {
+        assert_eq!(got.get(key), Some(value), "{what}: {key:?}");
+    }
+}
+
+#[test]
+fn every_field_of_every_source_is_stored_once_in_both_backends() {
+    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
+    let mut alerts = Vec::new();
+    for f in data::real_alert_files() {
+        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
+            alerts.push(a.unwrap());
+        }
+    }
+    let mut reader = RecordReader::default();
+    let mut expected = Expected::default();
+    for a in &alerts {
+        expected.add(&mut reader, a);
+    }
+    let mut objects: Vec<(Survey, i64)> = alerts.iter().map(|a| (a.survey, a.object.id)).collect();
+    objects.sort_by_key(|(s, o)| (s.as_str(), *o));
+    objects.dedup();
+    let kinds = |k: fn(&Row) -> bool| expected.rows.keys().filter(|(_, _, r)| k(r)).count();
+    assert!(kinds(|r| matches!(r, Row::Detection(_))) > 1000);
+    assert!(kinds(|r| matches!(r, Row::Forced(_))) > 100);
+    assert!(kinds(|r| matches!(r, Row::NonDetection(..))) > 100);
+    assert!(kinds(|r| matches!(r, Row::Object(_))) > 50);
+
+    // Newest alerts first, twice: the trigger's version and the newest object record must
+    // win however the alerts arrive.
+    let reversed: Vec<&Alert> = alerts.iter().rev().collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sqlite = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
+    for _ in 0..2 {
+        for chunk in reversed.chunks(37) {
+            sqlite.write(chunk).unwrap();
+        }
+    }
+    compare(
+        "SQLite",
+        &expected,
+        &stored(&mut sqlite, &mut reader, &objects),
+    );
+
+    let Some(db) = TempDb::create("archive") else {
+        return;
+    };
+    let mut pg = PgLightcurves::open(&db.url()).unwrap();
+    for _ in 0..2 {
+        for chunk in reversed.chunks(37) {
+            pg.write(chunk).unwrap();
+        }
+    }
+    compare(
+        "PostgreSQL",
+        &expected,
+        &stored(&mut pg, &mut reader, &objects),
+    );
+}
+
+/// A field that a future Rubin schema adds is stored and read back, with no code change and
+/// no migration: a schema directory holding a `diaSource` with one more field (as version
+/// 9.9), a real alert written with it, decoded through that directory and stored.
+#[test]
+fn a_field_a_new_schema_adds_is_stored_with_no_migration() {
+    use solas_decode::value;
+    use solas_decode::{DirRegistry, SchemaRegistry};
+    // Rubin's 9.0 schema files, renamed 9.9, with `futureField` added to diaSource.
+    let schemas = tempfile::tempdir().unwrap();
+    let dir = schemas.path().join("9/9");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir(data::lsst_schema_dir().join("9/0"))
+        .unwrap()
+        .flatten()
+    {
+        let name = f.file_name().to_string_lossy().replace("v9_0", "v9_9");
+        if !name.ends_with(".avsc") {
+            continue;
+        }
+        let mut json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(f.path())
+                .unwrap()
+                .replace("v9_0", "v9_9"),
+        )
+        .unwrap();
+        if json["name"] == "diaSource" {
+            json["fields"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!(
+                    {"name": "futureField", "type": ["null", "double"], "default": null}
+                ));
+        }
+        std::fs::write(dir.join(name), json.to_string()).unwrap();
+    }
+    let new = DirRegistry::open(schemas.path()).unwrap();
+    let new_schema = new.schema_json(909).unwrap();
+
+    // A real 9.0 alert, every source given a value of the new field, written with 9.9.
+    let old = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
+    let file = &data::shared_glob("lsst/real/boom_confluent_wire_v9.0/*.avro")[0];
+    let mut whole = old
+        .decode_values(&std::fs::read(file).unwrap())
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    fn add_field(source: &mut Value, x: f64) {
+        if let Value::Record(fields) = source {
+            fields.push(("futureField".into(), Value::Double(x)));
+        }
+    }
+    let Value::Record(top) = &mut whole else {
+        panic!("an alert is a record")
+    };
+    for (name, v) in top.iter_mut() {
+        match (name.as_str(), v) {
+            ("diaSource", v) => add_field(v, 7.25),
+            ("prvDiaSources", Value::Array(items)) => {
+                items.iter_mut().for_each(|v| add_field(v, 7.25))
+            }
+            _ => {}
+        }
+    }
+    let payload = solas_decode::wire::frame(909, &value::write(&whole, &new_schema).unwrap());
+
+    // Decoded through the new directory and stored as any alert.
+    let decoder = solas_decode::Decoder::configured(Some(schemas.path()), None).unwrap();
+    let alert = decoder
+        .decode(&payload)
+        .unwrap()
+        .records
+        .remove(0)
+        .1
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
+    store.write(&[&alert]).unwrap();
+    let records = store.records(alert.survey, &alert.object).unwrap();
+    assert_eq!(records.detections.len(), alert.detections.len());
+    let mut reader = RecordReader::default();
+    for (_, r) in &records.detections {
+        let v = reader.read(r).unwrap();
+        assert_eq!(v.get("futureField"), Some(&Value::Double(7.25)));
+        assert_eq!(v.to_json()["futureField"], 7.25, "served as JSON too");
+    }
+}
