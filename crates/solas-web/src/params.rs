@@ -25,7 +25,14 @@ pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024;
 #[derive(Debug, Default)]
 pub(crate) struct Params {
     values: HashMap<String, Value>,
+    /// The survey the request's base path names (`/ztf/api/`), if any.
+    base_survey: Option<solas_core::Survey>,
 }
+
+/// The survey a group of routes answers for by default (`/ztf/api/` is ZTF), put in the
+/// request's extensions by its router.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BaseSurvey(pub solas_core::Survey);
 
 impl Params {
     pub(crate) fn get(&self, name: &str) -> Option<&Value> {
@@ -35,6 +42,7 @@ impl Params {
     /// The fields of a JSON object (one element of `annotatelist`).
     pub(crate) fn from_map(map: serde_json::Map<String, Value>) -> Params {
         Params {
+            base_survey: None,
             values: map.into_iter().collect(),
         }
     }
@@ -42,6 +50,7 @@ impl Params {
     #[cfg(test)]
     pub(crate) fn from_pairs(pairs: &[(&str, Value)]) -> Params {
         Params {
+            base_survey: None,
             values: pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
@@ -69,12 +78,16 @@ impl Params {
     /// The query string's and the body's parameters, reading at most `limit` bytes of body.
     pub(crate) async fn read(req: Request, limit: usize) -> Result<Params, ApiError> {
         let (parts, body) = req.into_parts();
+        let base_survey = parts.extensions.get::<BaseSurvey>().map(|b| b.0);
         let mut values = HashMap::new();
         if let Some(query) = parts.uri.query() {
             form_pairs(query.as_bytes(), &mut values);
         }
         if parts.method == Method::GET || parts.method == Method::HEAD {
-            return Ok(Params { values });
+            return Ok(Params {
+                values,
+                base_survey,
+            });
         }
         let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
             if crate::server::body_timed_out(&e) {
@@ -84,7 +97,10 @@ impl Params {
             }
         })?;
         if bytes.is_empty() {
-            return Ok(Params { values });
+            return Ok(Params {
+                values,
+                base_survey,
+            });
         }
         let content_type = parts
             .headers
@@ -113,7 +129,10 @@ impl Params {
         } else {
             return Err(ApiError::UnsupportedMediaType(content_type.to_string()));
         }
-        Ok(Params { values })
+        Ok(Params {
+            values,
+            base_survey,
+        })
     }
 }
 
@@ -191,6 +210,11 @@ impl<'a> Check<'a> {
             params,
             errors: BTreeMap::new(),
         }
+    }
+
+    /// The survey the request's base path names, if any ([`BaseSurvey`]).
+    pub(crate) fn base_survey(&self) -> Option<solas_core::Survey> {
+        self.params.base_survey
     }
 
     pub(crate) fn fail(&mut self, name: &str, message: impl Into<String>) {

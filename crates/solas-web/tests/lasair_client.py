@@ -137,7 +137,37 @@ def main(facts_path):
 
     # A wrong token is refused the way the client expects.
     expect_error(lambda: lasair_client("0" * 40, endpoint=endpoint).cone(1.0, 1.0), "Unauthorized")
+
+    ztf(facts)
     print("lasair client: all checks passed")
+
+
+def ztf(facts):
+    """Every method again against the ZTF API, `/ztf/api/`, as against Lasair-ZTF."""
+    Z = lasair_client(facts["token"], endpoint=facts["ztf_endpoint"], timeout=60)
+    name = "ZTF21abiuvdk"
+    ra, dec = facts["ngc7814_neighbour"]
+    r = Z.cone(ra, dec, radius=5, requestType="nearest")
+    check(r["nearest"]["object"] == name, f"ZTF cone {r}")
+    rows = Z.query("objects.objectId, objects.ncand", "objects", "objects.objectId = '%s'" % name)
+    check(len(rows) == 1 and rows[0]["ncand"] >= 34, f"ZTF query {rows}")
+    o = Z.object(name)
+    check(o["objectId"] == name, "ZTF object")
+    detections = [c for c in o["candidates"] if "candid" in c]
+    check(len(detections) >= 34, f"{len(detections)} ZTF detections")
+    o = Z.object(name, lite=False)
+    check(all("fwhm" in c and "magnr" in c for c in o["candidates"] if "candid" in c), "every field")
+    s = Z.sherlock_object(name)
+    check(s["classifications"][name][0] == "SN", f"ZTF sherlock_object {s}")
+    s = Z.sherlock_position(ra, dec)
+    check(s["classifications"]["query0"][0] == "SN", f"ZTF sherlock_position {s}")
+    topic = facts["topic"]
+    r = Z.annotate(topic, name, "SN Ia", version="1.0", explanation="a test")
+    check(r["status"] == "success", f"ZTF annotate {r}")
+    r = Z.annotate_list([{"objectId": name, "topic": topic, "classification": "SN Ia"}])
+    check(r == {"status": "success", "n": 1}, f"ZTF annotate_list {r}")
+    rows = Z.query("objects.objectId, %s.classification" % topic, "objects, annotator:%s" % topic, "")
+    check([r["objectId"] for r in rows] == [name], f"ZTF annotator rows {rows}")
 
 
 if __name__ == "__main__":

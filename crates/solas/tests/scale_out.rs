@@ -25,10 +25,11 @@ use solas_testdata::servers::{S3Server, TempDb};
 /// rows may be from before a late, earlier alert had the object classified again. Which
 /// catalogue match it is, and its class, are the same either way. Watchlist hits use the
 /// object's position from its whole lightcurve, so their distances are compared.
-const KEEP: [(&str, &[&str]); 9] = [
+const KEEP: [(&str, &[&str]); 10] = [
     ("detections", &[]),
     ("forced_photometry", &[]),
     ("non_detections", &[]),
+    ("object_records", &[]),
     ("objects", &[]),
     ("ztf_objects", &[]),
     ("sherlock_classifications", SHERLOCK),
@@ -77,7 +78,10 @@ struct Databases<'a> {
 fn learned(dir: &Path, dbs: Databases) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for (table, columns) in KEEP {
-        let lightcurve = matches!(table, "detections" | "forced_photometry" | "non_detections");
+        let lightcurve = matches!(
+            table,
+            "detections" | "forced_photometry" | "non_detections" | "object_records"
+        );
         let pg = if lightcurve {
             dbs.lightcurves
         } else {
@@ -148,6 +152,8 @@ fn pg_rows(url: &str, table: &str, columns: &[&str]) -> Vec<String> {
                         r.get::<_, Option<i64>>(i).map(|v| v.to_string())
                     } else if ty == Type::FLOAT8 {
                         r.get::<_, Option<f64>>(i).map(|v| format!("{v:?}"))
+                    } else if ty == Type::BYTEA {
+                        r.get::<_, Option<Vec<u8>>>(i).map(|v| format!("{v:?}"))
                     } else if ty == Type::BOOL {
                         r.get::<_, Option<bool>>(i)
                             .map(|v| i64::from(v).to_string())

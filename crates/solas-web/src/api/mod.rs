@@ -1,6 +1,11 @@
 //! The routes, and what the endpoints share: which survey a request is about and that
 //! survey's table and column names.
 //!
+//! `/api/` answers for the server's survey (Rubin by default) and `/ztf/api/` for ZTF, as
+//! Lasair-ZTF's own API does: the unchanged `lasair` client cannot send a survey, so
+//! `lasair_client(token, endpoint="http://HOST/ztf/api")` reaches the ZTF objects (its
+//! `objects` table being `ztf_objects`). A `survey` parameter still chooses on either.
+//!
 //! Every path answers with and without its trailing slash (the `lasair` client always sends
 //! the slash). Reading endpoints take GET and POST; the ones that write or take a password
 //! (`annotate`, `annotatelist`, `auth-token`) take POST only, as in Lasair. A wrong method
@@ -33,6 +38,20 @@ async fn not_found() -> ApiError {
 }
 
 pub(crate) fn routes() -> Router<AppState> {
+    let ztf = endpoints().layer(axum::Extension(crate::params::BaseSurvey(Survey::Ztf)));
+    endpoints()
+        .nest("/ztf", ztf)
+        .route(
+            "/api/openapi.json",
+            get(crate::openapi::handle).fallback(method_not_allowed),
+        )
+        .route("/fits/{name}", get(fits::handle))
+        .route("/fits/{mjd}/{name}", get(fits::handle_with_mjd))
+        .fallback(not_found)
+}
+
+/// The API's endpoints under `/api/`.
+fn endpoints() -> Router<AppState> {
     let endpoints: Vec<(&str, MethodRouter<AppState>)> = vec![
         ("/api/cone", get(cone::handle).post(cone::handle)),
         ("/api/query", get(query::handle).post(query::handle)),
@@ -57,17 +76,12 @@ pub(crate) fn routes() -> Router<AppState> {
             .route(&format!("{path}/"), methods);
     }
     router
-        .route(
-            "/api/openapi.json",
-            get(crate::openapi::handle).fallback(method_not_allowed),
-        )
-        .route("/fits/{name}", get(fits::handle))
-        .route("/fits/{mjd}/{name}", get(fits::handle_with_mjd))
-        .fallback(not_found)
 }
 
-/// The survey a request is about: its `survey` parameter, else the server's.
-pub(crate) fn survey(c: &mut Check<'_>, default: Survey) -> Survey {
+/// The survey a request is about: its `survey` parameter, else its base path's
+/// (`/ztf/api/`), else the server's.
+pub(crate) fn survey(c: &mut Check<'_>, server: Survey) -> Survey {
+    let default = c.base_survey().unwrap_or(server);
     match c.choice("survey", &["lsst", "ztf"], Some(default.as_str())) {
         "ztf" => Survey::Ztf,
         "lsst" => Survey::Lsst,

@@ -2134,3 +2134,63 @@ async fn object_page_with_a_failing_cutout_store_marks_the_cutout_unavailable() 
     assert!(!o["diaSourcesList"].as_array().unwrap().is_empty());
     assert_eq!(o["lasairData"]["imageUrls"], serde_json::json!([]), "{o}");
 }
+
+/// The unchanged `lasair` client cannot send a survey: `/ztf/api/` is the ZTF API, as
+/// Lasair-ZTF's own, while `/api/` stays Rubin.
+#[tokio::test]
+async fn the_ztf_api_answers_under_its_own_base_path() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("ztf_base_zoe", UserClass::User);
+    let t = Some(token.as_str());
+    let o = api
+        .get("/ztf/api/object/", t, &[("objectId", "ZTF21abiuvdk")])
+        .await
+        .ok();
+    assert_eq!(o["objectId"], "ZTF21abiuvdk");
+    assert!(o["candidates"].as_array().unwrap().len() >= 34);
+    // `objects` is the ZTF objects table there.
+    let rows = api
+        .post(
+            "/ztf/api/query/",
+            t,
+            &[
+                ("selected", "objects.objectId, objects.ncand"),
+                ("tables", "objects"),
+                ("conditions", "objects.objectId = 'ZTF21abiuvdk'"),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(rows[0]["objectId"], "ZTF21abiuvdk", "{rows}");
+    let cone = api
+        .get(
+            "/ztf/api/cone/",
+            t,
+            &[
+                ("ra", "0.814293"),
+                ("dec", "16.1456989"),
+                ("radius", "5"),
+                ("requestType", "nearest"),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(cone["nearest"]["object"], "ZTF21abiuvdk", "{cone}");
+    let sherlock = api
+        .get(
+            "/ztf/api/sherlock/object/",
+            t,
+            &[("objectId", "ZTF21abiuvdk")],
+        )
+        .await
+        .ok();
+    assert!(
+        sherlock["classifications"]["ZTF21abiuvdk"][0] == "SN",
+        "{sherlock}"
+    );
+    // `/api/` is Rubin's: a ZTF name is no diaObjectId there.
+    let r = api
+        .get("/api/object/", t, &[("objectId", "ZTF21abiuvdk")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}

@@ -75,6 +75,7 @@ fn the_lasair_python_client_works_unchanged_against_solas() {
         .expect("server starts");
     let facts = json!({
         "endpoint": format!("http://{}/api", server.local_addr()),
+        "ztf_endpoint": format!("http://{}/ztf/api", server.local_addr()),
         "token": token,
         "object": {
             "id": id,
