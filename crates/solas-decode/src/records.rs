@@ -299,3 +299,78 @@ impl<'a> Walker<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = r#"{"type": "record", "name": "alert", "fields": [
+        {"name": "alertId", "type": "long"},
+        {"name": "diaSource", "type": {"type": "record", "name": "diaSource", "fields": [
+            {"name": "id", "type": "long"}, {"name": "flux", "type": ["null", "float"]},
+            {"name": "band", "type": "string"}]}},
+        {"name": "prvDiaSources", "type": ["null", {"type": "array", "items": "diaSource"}]},
+        {"name": "cutoutScience", "type": ["null", "bytes"]}]}"#;
+
+    /// alertId 7; diaSource {id 1, flux null, band "g"}; two history sources; no cutout.
+    fn datum() -> Vec<u8> {
+        let source = |id: u8, flux: Option<[u8; 4]>| {
+            let mut b = vec![id * 2];
+            match flux {
+                Some(f) => {
+                    b.push(2);
+                    b.extend(f);
+                }
+                None => b.push(0),
+            }
+            b.extend([2, b'g']);
+            b
+        };
+        let mut d = vec![14];
+        d.extend(source(1, None));
+        d.extend([2, 4]); // the union's array branch, a block of two
+        d.extend(source(2, Some(1.5f32.to_le_bytes())));
+        d.extend(source(3, None));
+        d.extend([0, 0]); // end of the array; the null cutout
+        d
+    }
+
+    #[test]
+    fn each_record_is_cut_out_with_its_schema() {
+        let types = RecordTypes::of(SCHEMA).unwrap();
+        let mut records = types.split(&datum()).unwrap();
+        let trigger = records.take("diaSource");
+        let history = records.take("prvDiaSources");
+        assert_eq!(trigger.len(), 1);
+        assert_eq!(trigger[0].body, [2, 0, 2, b'g']);
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].body, [6, 0, 2, b'g']);
+        assert_eq!(trigger[0].schema.name, "diaSource");
+        assert_eq!(trigger[0].schema.fingerprint, history[0].schema.fingerprint);
+        let value =
+            crate::value::read(&history[0].body, &history[0].schema.json.parse().unwrap()).unwrap();
+        assert_eq!(value.get("flux"), Some(&crate::value::Value::Float(1.5)));
+        assert!(
+            records.rest().is_empty(),
+            "cutouts are not records the archive keeps"
+        );
+    }
+
+    #[test]
+    fn a_broken_datum_is_an_error_not_a_panic() {
+        let types = RecordTypes::of(SCHEMA).unwrap();
+        let good = datum();
+        for end in 0..good.len() {
+            assert!(types.split(&good[..end]).is_err(), "cut at {end}");
+        }
+        let mut bad_union = good.clone();
+        bad_union[5] = 40; // the history union's branch 20
+        assert!(types.split(&bad_union).is_err());
+        let mut negative = good.clone();
+        negative[3] = 1; // the band's length -1
+        assert!(types.split(&negative).is_err());
+        let mut endless = vec![14];
+        endless.extend([0xff; 12]);
+        assert!(types.split(&endless).is_err());
+    }
+}
