@@ -172,7 +172,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         path: "/api/object/",
         methods: &["get", "post"],
         summary: "One object: its row, lightcurve, context, TNS match, annotations, cutout links",
-        description: "With `lasair_added` (default): diaObjectId, diaObject, diaSourcesList (newest first), diaForcedSourcesList and lasairData. Without: diaObjectId, diaObject (Rubin's own summary, unless lite), diaSourcesList, diaForcedSourcesList. 404 when the object is unknown. Sources carry the columns Solas stores (diaSourceId, diaObjectId, midpointMjdTai, band, ra, dec, psfFlux, psfFluxErr, reliability).",
+        description: "With `lasair_added` (default): diaObjectId, diaObject, diaSourcesList (newest first), diaForcedSourcesList and lasairData. Without: diaObjectId, diaObject (every field of Rubin's newest diaObject, unless lite), diaSourcesList, diaForcedSourcesList, diaNondetectionLimitsList. 404 when the object is unknown. Unless lite, each source carries every field Rubin sent; lite keeps Lasair's lite columns.",
         authenticated: true,
         params: &[
             p("objectId", Type::String, true, "diaObjectId (Rubin) or objectId (ZTF)."),
@@ -392,7 +392,7 @@ pub(crate) fn document() -> Value {
         "info": {
             "title": "Solas REST API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Lasair's REST API as served by Solas: the `lasair` Python client works unchanged with `endpoint='http(s)://<host>/api'`. Every endpoint but /api/auth-token/ needs a token, sent as `Authorization: Token <key>` or `?token=<key>`. Requests per hour: 10 (public token), 100 (users), 10,000 (power users).",
+            "description": "Lasair's REST API as served by Solas: the `lasair` Python client works unchanged with `endpoint='http(s)://<host>/api'` (Rubin) or `endpoint='http(s)://<host>/ztf/api'` (ZTF: the same paths under /ztf, where `objects` is the ZTF objects table). Every endpoint but /api/auth-token/ needs a token, sent as `Authorization: Token <key>` or `?token=<key>`. Requests per hour: 10 (public token), 100 (users), 10,000 (power users).",
             "license": {"name": "Apache-2.0"}
         },
         "servers": [{"url": "/"}],

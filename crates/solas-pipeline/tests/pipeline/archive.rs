@@ -279,3 +279,76 @@ fn a_field_a_new_schema_adds_is_stored_with_no_migration() {
         assert_eq!(v.to_json()["futureField"], 7.25, "served as JSON too");
     }
 }
+
+/// "As the broker knew it": the features row an alert produced, rebuilt later from the
+/// final store with only the sources observed up to that alert. ZTF21abiuvdk's alerts in
+/// time order: the row after the middle one, compared column by column with the row
+/// computed as of its time once every alert is in.
+#[test]
+fn the_row_an_alert_produced_is_rebuilt_from_the_final_store() {
+    use solas_pipeline::filter::features::object_row_as_of;
+    let decoder = solas_decode::Decoder::new();
+    let mut alerts: Vec<(f64, std::path::PathBuf)> =
+        data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro")
+            .into_iter()
+            .map(|f| {
+                let a = decoder
+                    .decode(&std::fs::read(&f).unwrap())
+                    .unwrap()
+                    .records
+                    .remove(0);
+                (a.1.unwrap().mjd, f)
+            })
+            .collect();
+    alerts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let k = alerts.len() / 2;
+    let (t_k, first): (f64, Vec<std::path::PathBuf>) = (
+        alerts[k - 1].0,
+        alerts[..k].iter().map(|a| a.1.clone()).collect(),
+    );
+    let rest: Vec<std::path::PathBuf> = alerts[k..].iter().map(|a| a.1.clone()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let key = ObjectKey::ztf("ZTF21abiuvdk").unwrap();
+    let row = |dir: &std::path::Path| {
+        solas_store::main_db::MainDatabase::open(&dir.join("solas.db"))
+            .unwrap()
+            .object_row(Survey::Ztf, &key)
+            .unwrap()
+            .unwrap()
+    };
+    crate::common::run(crate::common::config(
+        dir.path(),
+        crate::common::files(&first),
+    ));
+    let then = row(dir.path());
+    crate::common::run(crate::common::config(
+        dir.path(),
+        crate::common::files(&rest),
+    ));
+    let now = row(dir.path());
+    let mut store = SqliteLightcurves::open(&dir.path().join("lightcurves.db")).unwrap();
+    let rebuilt = object_row_as_of(&mut store, None, Survey::Ztf, &key, t_k, None)
+        .unwrap()
+        .expect("detections by then");
+    let stored = |row: &[(String, solas_store::db::Value)], name: &str| {
+        row.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    };
+    let mut differ_now = 0;
+    for (column, value) in rebuilt.columns.iter().zip(&rebuilt.values) {
+        let want = stored(&then, column.name).expect("a stored column");
+        let got = match value {
+            solas_features::Value::Null => solas_store::db::Value::Null,
+            solas_features::Value::Int(n) => solas_store::db::Value::Int(*n),
+            solas_features::Value::Float(x) => solas_store::db::Value::Float(*x),
+            solas_features::Value::Text(t) => solas_store::db::Value::Text(t.clone()),
+        };
+        assert_eq!(got, want, "{} as of the {k}th alert", column.name);
+        if stored(&now, column.name) != Some(want) {
+            differ_now += 1;
+        }
+    }
+    assert!(
+        differ_now > 5,
+        "the later alerts changed the row ({differ_now} columns)"
+    );
+}

@@ -71,6 +71,10 @@ pub struct ObjectArgs {
     /// <data>/lightcurves.db).
     #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
     pub lightcurves_db: Option<String>,
+    /// Also print the features as the broker would have computed them at this MJD (TAI for
+    /// Rubin): from the sources observed up to then, under "features_as_of".
+    #[arg(long, value_name = "MJD")]
+    pub as_of: Option<f64>,
 }
 
 fn key_for(name: &str) -> anyhow::Result<(Survey, ObjectKey)> {
@@ -136,7 +140,11 @@ pub fn object(args: ObjectArgs) -> anyhow::Result<()> {
     for (alert_id, r) in &records.object {
         records_json[&r.schema.name] = json!({ "alertId": alert_id, "record": whole(r)? });
     }
-    let out = json!({
+    let as_of = match args.as_of {
+        Some(mjd) => features_as_of(&mut *store, &main, survey, &key, mjd)?,
+        None => Value::Null,
+    };
+    let mut out = json!({
         "object": row,
         "lightcurve": {
             "detections": lightcurve.detections,
@@ -145,8 +153,66 @@ pub fn object(args: ObjectArgs) -> anyhow::Result<()> {
         },
         "records": records_json,
     });
+    if args.as_of.is_some() {
+        out["features_as_of"] = as_of;
+    }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+/// The features as of `mjd`, with the host the context stage found (no dust map: E(B−V)
+/// and what depends on it are left out).
+fn features_as_of(
+    store: &mut dyn solas_store::LightcurveStore,
+    main: &solas_store::db::Target,
+    survey: Survey,
+    key: &ObjectKey,
+    mjd: f64,
+) -> anyhow::Result<Value> {
+    let mut db = solas_store::db::Db::open(main)?;
+    let (names, rows) = solas_store::main_db::object_view::sherlock_row(&mut db, survey, key)?;
+    let host = rows.first().map(|row| {
+        let get = |name: &str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .and_then(|i| row.0.get(i))
+        };
+        let number = |name: &str| match get(name) {
+            Some(DbValue::Float(x)) if x.is_finite() => Some(*x),
+            Some(DbValue::Int(n)) => Some(*n as f64),
+            _ => None,
+        };
+        solas_features::HostContext {
+            classification: match get("classification") {
+                Some(DbValue::Text(t)) => t.clone(),
+                _ => String::new(),
+            },
+            best_distance_mpc: number("best_distance"),
+            z: number("z"),
+            photoz: number("photoZ"),
+        }
+    });
+    let row =
+        solas_pipeline::filter::features::object_row_as_of(store, None, survey, key, mjd, host)?;
+    Ok(match row {
+        Some(row) => Value::Object(
+            row.columns
+                .iter()
+                .zip(row.values)
+                .map(|(c, v)| {
+                    let v = match v {
+                        solas_features::Value::Null => Value::Null,
+                        solas_features::Value::Int(n) => json!(n),
+                        solas_features::Value::Float(x) => json!(x),
+                        solas_features::Value::Text(t) => json!(t),
+                    };
+                    (c.name.to_string(), v)
+                })
+                .collect(),
+        ),
+        None => Value::Null,
+    })
 }
 
 #[derive(Args, Debug)]
