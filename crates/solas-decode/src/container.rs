@@ -107,22 +107,6 @@ pub(crate) fn decode_with<T>(
     Ok(records)
 }
 
-/// Read one datum of any schema as JSON; returns it and how many bytes it used.
-pub(crate) fn read_json(
-    bytes: &[u8],
-    schema: &serde_avro_fast::Schema,
-) -> (Result<serde_json::Value, DecodeError>, usize) {
-    let mut state = serde_avro_fast::de::DeserializerState::new(
-        serde_avro_fast::de::read::ReaderRead::new(bytes),
-        schema,
-    );
-    let result = <crate::json::Json as serde::Deserialize>::deserialize(state.deserializer())
-        .map(|j| j.0)
-        .map_err(|e| DecodeError::Avro(e.to_string()));
-    let used = bytes.len() - state.into_reader().into_inner().len();
-    (result, used)
-}
-
 /// Read one datum from the front of `bytes`; returns the alert and how many bytes it used.
 /// The alert carries each of its records' bytes as well, for the archive.
 pub(crate) fn read_record(

@@ -12,7 +12,6 @@
 
 pub mod container;
 pub mod error;
-mod json;
 pub mod lsst;
 pub mod records;
 pub mod registry;
@@ -99,26 +98,11 @@ impl Decoder {
         &self,
         bytes: &[u8],
     ) -> Result<Vec<Result<serde_json::Value, DecodeError>>, DecodeError> {
-        if bytes.starts_with(container::MAGIC) {
-            let records = container::decode_with(bytes, &self.schemas, |rest, parsed| {
-                Ok(container::read_json(rest, &parsed.schema))
-            })?;
-            Ok(records.into_iter().map(|(_, r)| r).collect())
-        } else if bytes.first() == Some(&wire::MAGIC) {
-            let registry = self.registry.as_deref().ok_or(DecodeError::NoRegistry)?;
-            let (id, body) = wire::split(bytes)?;
-            let parsed = self.schemas.by_id(id, || registry.schema_json(id))?;
-            let (value, used) = container::read_json(body, &parsed.schema);
-            let value = value?;
-            if used != body.len() {
-                return Err(DecodeError::TrailingBytes(body.len() - used));
-            }
-            Ok(vec![Ok(value)])
-        } else {
-            Err(DecodeError::UnknownFraming {
-                first_bytes: bytes.iter().take(4).copied().collect(),
-            })
-        }
+        Ok(self
+            .decode_values(bytes)?
+            .into_iter()
+            .map(|record| record.map(|v| v.to_json()))
+            .collect())
     }
 }
 
@@ -161,7 +145,7 @@ impl Decoder {
         let version = std::cell::RefCell::new(String::new());
         let records = container::decode_with(bytes, &self.schemas, |rest, parsed| {
             version.replace(parsed.version.clone());
-            let (value, used) = container::read_json(rest, &parsed.schema);
+            let (value, used) = value::read_front(rest, &parsed.schema);
             Ok((value.map(|_| rest[..used].to_vec()), used))
         })?;
         let datums = records
