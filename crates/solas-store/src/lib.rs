@@ -11,6 +11,7 @@
 //! ([`blob::PackBlobStore`]). The scale-out backends (PostgreSQL, S3) implement the same
 //! traits.
 
+pub mod as_of;
 pub mod blob;
 pub mod db;
 pub mod error;

@@ -179,6 +179,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             p("lite", Type::Boolean, false, "Fewer columns.").default("false"),
             p("lasair_added", Type::Boolean, false, "Add the objects row, context, TNS and annotations.").default("true"),
             p("reliabilityThreshold", Type::Number, false, "Leave out sources with a lower reliability.").default("0"),
+            p("asOf", Type::Number, false, "MJD (TAI for Rubin): also give `featuresAsOf`, the features row as the broker would have computed it from the sources observed up to then."),
             SURVEY,
         ],
         example: r#"{"diaObjectId": 169298432598474793, "diaObject": {"ra": 10.37, "decl": -45.24, "firstDiaSourceMjdTai": 60924.33, "lastDiaSourceMjdTai": 60924.33}, "diaSourcesList": [], "diaForcedSourcesList": [], "lasairData": {}}"#,

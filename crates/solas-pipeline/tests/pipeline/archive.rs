@@ -286,7 +286,7 @@ fn a_field_a_new_schema_adds_is_stored_with_no_migration() {
 /// computed as of its time once every alert is in.
 #[test]
 fn the_row_an_alert_produced_is_rebuilt_from_the_final_store() {
-    use solas_pipeline::filter::features::object_row_as_of;
+    use solas_store::as_of::object_row as object_row_as_of;
     let decoder = solas_decode::Decoder::new();
     let mut alerts: Vec<(f64, std::path::PathBuf)> =
         data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro")

@@ -2,7 +2,8 @@
 //!
 //! Parameters as Lasair's `ObjectSerializer`: `objectId` (text), `lite` (default false),
 //! `lasair_added` (default true), `reliabilityThreshold` (default 0: sources with a lower
-//! `reliability` are left out).
+//! `reliability` are left out); and Solas's `asOf` (MJD), which adds `featuresAsOf`, the
+//! features row as the broker would have computed it then.
 //!
 //! Rubin, `lasair_added` (the default): `{"diaObjectId", "diaObject": {ra, decl,
 //! firstDiaSourceMjdTai, lastDiaSourceMjdTai}, "diaSourcesList" (newest first),
@@ -56,6 +57,8 @@ struct Request {
     lite: bool,
     lasair_added: bool,
     reliability_threshold: f64,
+    /// `asOf` (MJD): also the features row as computed from the sources up to then.
+    as_of: Option<f64>,
     /// Start of the cutout links (`https://host`), or empty for links relative to this host.
     base_url: String,
 }
@@ -72,6 +75,7 @@ pub(crate) async fn handle(
     let lite = c.boolean("lite", false);
     let lasair_added = c.boolean("lasair_added", true);
     let reliability_threshold = c.float("reliabilityThreshold", Some(0.0));
+    let as_of = Some(c.float("asOf", Some(f64::NAN))).filter(|m| m.is_finite());
     c.finish()?;
     let id = ObjectId::parse(survey, &text).map_err(ApiError::Bad)?;
     // Never from the `Host` header: the client chooses it, and the answer would then
@@ -86,15 +90,40 @@ pub(crate) async fn handle(
         lite,
         lasair_added,
         reliability_threshold,
+        as_of,
         base_url,
     };
     let shared = state.shared.clone();
-    let answer = blocking(move || match survey {
-        Survey::Lsst => lsst_object(&shared, &request),
-        Survey::Ztf => ztf_object(&shared, &request),
+    let answer = blocking(move || {
+        let mut answer = match survey {
+            Survey::Lsst => lsst_object(&shared, &request),
+            Survey::Ztf => ztf_object(&shared, &request),
+        }?;
+        if let Some(mjd) = request.as_of {
+            answer["featuresAsOf"] = features_as_of(&shared, survey, &request.id, mjd)?;
+        }
+        Ok::<_, ApiError>(answer)
     })
     .await??;
     Ok(Json(answer))
+}
+
+/// The features row as the broker would have computed it at `mjd`, from the sources
+/// observed up to then (`solas_store::as_of`); null without a detection by then.
+fn features_as_of(
+    shared: &Shared,
+    survey: Survey,
+    id: &ObjectId,
+    mjd: f64,
+) -> Result<Value, ApiError> {
+    let key = id.key().map_err(ApiError::Bad)?;
+    let host = solas_store::as_of::host(&mut *shared.main.take()?, survey, &key)?;
+    let row = shared.lightcurves.with(|store| {
+        solas_store::as_of::object_row(store.as_mut(), None, survey, &key, mjd, host)
+    })??;
+    Ok(row.map_or(Value::Null, |r| {
+        Value::Object(solas_store::as_of::to_json(&r))
+    }))
 }
 
 fn not_found() -> ApiError {

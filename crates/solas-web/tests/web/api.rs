@@ -2188,6 +2188,29 @@ async fn the_ztf_api_answers_under_its_own_base_path() {
         sherlock["classifications"]["ZTF21abiuvdk"][0] == "SN",
         "{sherlock}"
     );
+    // As the broker knew it at MJD 59440: fewer detections, none later.
+    let then = api
+        .get(
+            "/ztf/api/object/",
+            t,
+            &[("objectId", "ZTF21abiuvdk"), ("asOf", "59440")],
+        )
+        .await
+        .ok();
+    let (was, is) = (&then["featuresAsOf"], &then["objectData"]);
+    assert!(
+        was["ncand"].as_i64().unwrap() < is["ncand"].as_i64().unwrap(),
+        "{was}"
+    );
+    assert!(was["jdmax"].as_f64().unwrap() <= 59440.0 + 2_400_000.5);
+    let r = api
+        .get(
+            "/ztf/api/object/",
+            t,
+            &[("objectId", "ZTF21abiuvdk"), ("asOf", "soon")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // `/api/` is Rubin's: a ZTF name is no diaObjectId there.
     let r = api
         .get("/api/object/", t, &[("objectId", "ZTF21abiuvdk")])

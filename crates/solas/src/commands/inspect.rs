@@ -169,50 +169,11 @@ fn features_as_of(
     key: &ObjectKey,
     mjd: f64,
 ) -> anyhow::Result<Value> {
-    let mut db = solas_store::db::Db::open(main)?;
-    let (names, rows) = solas_store::main_db::object_view::sherlock_row(&mut db, survey, key)?;
-    let host = rows.first().map(|row| {
-        let get = |name: &str| {
-            names
-                .iter()
-                .position(|n| n == name)
-                .and_then(|i| row.0.get(i))
-        };
-        let number = |name: &str| match get(name) {
-            Some(DbValue::Float(x)) if x.is_finite() => Some(*x),
-            Some(DbValue::Int(n)) => Some(*n as f64),
-            _ => None,
-        };
-        solas_features::HostContext {
-            classification: match get("classification") {
-                Some(DbValue::Text(t)) => t.clone(),
-                _ => String::new(),
-            },
-            best_distance_mpc: number("best_distance"),
-            z: number("z"),
-            photoz: number("photoZ"),
-        }
-    });
-    let row =
-        solas_pipeline::filter::features::object_row_as_of(store, None, survey, key, mjd, host)?;
-    Ok(match row {
-        Some(row) => Value::Object(
-            row.columns
-                .iter()
-                .zip(row.values)
-                .map(|(c, v)| {
-                    let v = match v {
-                        solas_features::Value::Null => Value::Null,
-                        solas_features::Value::Int(n) => json!(n),
-                        solas_features::Value::Float(x) => json!(x),
-                        solas_features::Value::Text(t) => json!(t),
-                    };
-                    (c.name.to_string(), v)
-                })
-                .collect(),
-        ),
-        None => Value::Null,
-    })
+    let host = solas_store::as_of::host(&mut solas_store::db::Db::open(main)?, survey, key)?;
+    let row = solas_store::as_of::object_row(store, None, survey, key, mjd, host)?;
+    Ok(row.map_or(Value::Null, |r| {
+        Value::Object(solas_store::as_of::to_json(&r))
+    }))
 }
 
 #[derive(Args, Debug)]
