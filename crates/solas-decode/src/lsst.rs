@@ -5,11 +5,11 @@ use serde::Deserialize;
 use serde_bytes::ByteBuf;
 use solas_core::survey::lsst::{DiaForcedSource, DiaNondetectionLimit, DiaObject, DiaSource};
 use solas_core::{
-    Alert, Band, Cutout, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord,
-    Survey, SurveyObject,
+    Alert, Band, Cutout, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, Survey,
+    SurveyObject,
 };
 
-use crate::records::Records;
+use crate::records::{with_records, Records};
 use crate::DecodeError;
 
 const NJY_ZP: f64 = 31.4;
@@ -176,13 +176,4 @@ fn detection(s: &DiaSource) -> Option<Detection> {
         nid: None,
         record: None,
     })
-}
-
-/// Each typed item beside its record as written (None where the schema gave none).
-pub(crate) fn with_records<'a, T: 'a>(
-    items: impl Iterator<Item = &'a T>,
-    records: Vec<RawRecord>,
-) -> impl Iterator<Item = (&'a T, Option<RawRecord>)> {
-    let mut records = records.into_iter();
-    items.map(move |item| (item, records.next()))
 }

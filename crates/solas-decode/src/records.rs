@@ -109,6 +109,15 @@ impl Records {
     }
 }
 
+/// Each typed item beside its record as written (None where the schema gave none).
+pub(crate) fn with_records<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    records: Vec<RawRecord>,
+) -> impl Iterator<Item = (&'a T, Option<RawRecord>)> {
+    let mut records = records.into_iter();
+    items.map(move |item| (item, records.next()))
+}
+
 /// The record type a field holds, directly or through unions and arrays.
 fn record_in(schema: &SchemaMut, key: SchemaKey, depth: usize) -> Option<SchemaKey> {
     if depth > MAX_DEPTH {

@@ -4,12 +4,11 @@ use serde::Deserialize;
 use serde_bytes::ByteBuf;
 use solas_core::survey::ztf::{Candidate, FpHist, PrvCandidate};
 use solas_core::{
-    Alert, Band, Cutout, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, Survey,
-    SurveyObject, ZtfContext,
+    Alert, Band, Cutout, CutoutKind, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord,
+    Survey, SurveyObject, ZtfContext,
 };
 
-use crate::lsst::with_records;
-use crate::records::Records;
+use crate::records::{with_records, Records};
 use crate::DecodeError;
 
 /// JD − MJD.
@@ -72,13 +71,7 @@ impl ZtfPacket {
                 self.candid
             ))
         })?;
-        let context = ZtfContext {
-            sgscore1: c.sgscore1.map(f64::from),
-            distpsnr1: c.distpsnr1.map(f64::from),
-            sgmag1: c.sgmag1.map(f64::from),
-            srmag1: c.srmag1.map(f64::from),
-            ssnamenr: c.ssnamenr.clone().filter(|s| !s.is_empty() && s != "null"),
-        };
+        let context = context(c);
         let (ra, dec, mjd) = (trigger.ra, trigger.dec, trigger.mjd);
         trigger.record = records.take("candidate").pop();
 
@@ -148,6 +141,29 @@ impl ZtfPacket {
             trigger_records: Vec::new(),
         })
     }
+}
+
+/// What a candidate says about its neighbourhood: the object-level ZTF columns.
+fn context(c: &Candidate) -> ZtfContext {
+    ZtfContext {
+        sgscore1: c.sgscore1.map(f64::from),
+        distpsnr1: c.distpsnr1.map(f64::from),
+        sgmag1: c.sgmag1.map(f64::from),
+        srmag1: c.srmag1.map(f64::from),
+        ssnamenr: c.ssnamenr.clone().filter(|s| !s.is_empty() && s != "null"),
+    }
+}
+
+/// The same from a stored `candidate` record (the archive as of a date).
+pub fn context_of_record(record: &RawRecord) -> Result<ZtfContext, DecodeError> {
+    let schema: serde_avro_fast::Schema = record
+        .schema
+        .json
+        .parse()
+        .map_err(|e| DecodeError::BadSchema(format!("{e}")))?;
+    let c: Candidate = serde_avro_fast::from_datum_slice(&record.body, &schema)
+        .map_err(|e| DecodeError::Avro(e.to_string()))?;
+    Ok(context(&c))
 }
 
 #[allow(clippy::too_many_arguments)]

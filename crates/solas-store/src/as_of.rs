@@ -60,7 +60,6 @@ fn ztf_context_as_of(
     object: &ObjectKey,
     detections: &[solas_core::Detection],
 ) -> Result<Option<ZtfContext>, StoreError> {
-    use solas_decode::value::{RecordReader, Value};
     let records = lightcurves.records(survey, object)?;
     let by_source: std::collections::HashMap<i64, &solas_core::RawRecord> =
         records.detections.iter().map(|(id, r)| (*id, r)).collect();
@@ -72,24 +71,9 @@ fn ztf_context_as_of(
     else {
         return Ok(None);
     };
-    let value = RecordReader::default()
-        .read(record)
-        .map_err(|e| StoreError::Invalid(format!("a stored candidate record: {e}")))?;
-    let number = |name: &str| match value.get(name) {
-        Some(Value::Float(x)) => Some(f64::from(*x)),
-        Some(Value::Double(x)) => Some(*x),
-        _ => None,
-    };
-    Ok(Some(ZtfContext {
-        sgscore1: number("sgscore1"),
-        distpsnr1: number("distpsnr1"),
-        sgmag1: number("sgmag1"),
-        srmag1: number("srmag1"),
-        ssnamenr: match value.get("ssnamenr") {
-            Some(Value::String(s)) if !s.is_empty() && s != "null" => Some(s.clone()),
-            _ => None,
-        },
-    }))
+    solas_decode::ztf::context_of_record(record)
+        .map(Some)
+        .map_err(|e| StoreError::Invalid(format!("a stored candidate record: {e}")))
 }
 
 /// The host the context stage found for an object (its stored Sherlock row), for

@@ -8,7 +8,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use solas_core::{RawRecord, RecordSchema};
+use solas_core::{Band, RawRecord, RecordSchema};
+
+use crate::StoreError;
 
 /// Every record kept for one object, read back for serving or export.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -24,6 +26,72 @@ pub struct ObjectRecords {
     pub object: Vec<(i64, RawRecord)>,
     /// Records of a triggering source beyond its detection (`ssSource`), by source id.
     pub trigger: Vec<(i64, RawRecord)>,
+}
+
+/// The statements that read an object's records back, in SQLite's placeholders (run
+/// through [`crate::tables::Dialect::sql`] on PostgreSQL). Each takes (survey, object id)
+/// and gives (key, schema fingerprint, bytes); the non-detections give (mjd, band,
+/// fingerprint, bytes).
+pub(crate) const READ_DETECTIONS: &str = "SELECT source_id, record_schema, record FROM detections
+    WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id";
+pub(crate) const READ_FORCED: &str =
+    "SELECT source_id, record_schema, record FROM forced_photometry
+    WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id";
+pub(crate) const READ_NON_DETECTIONS: &str =
+    "SELECT mjd, band, record_schema, record FROM non_detections
+    WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, band";
+pub(crate) const READ_OBJECT: &str = "SELECT alert_id, record_schema, record FROM object_records
+    WHERE survey = ?1 AND object_id = ?2 AND source_id = 0 ORDER BY name";
+pub(crate) const READ_TRIGGER: &str = "SELECT source_id, record_schema, record FROM object_records
+    WHERE survey = ?1 AND object_id = ?2 AND source_id <> 0 ORDER BY mjd, source_id";
+/// Takes a fingerprint; gives the schema's name and JSON.
+pub(crate) const READ_SCHEMA: &str = "SELECT name, json FROM record_schemas WHERE fingerprint = ?1";
+
+/// One stored record row: its key, its schema's fingerprint, its bytes.
+pub(crate) type Row = (i64, i64, Vec<u8>);
+
+/// What the read statements gave, before the schemas are attached.
+pub(crate) struct Rows {
+    pub detections: Vec<Row>,
+    pub forced: Vec<Row>,
+    pub non_detections: Vec<(f64, String, i64, Vec<u8>)>,
+    pub object: Vec<Row>,
+    pub trigger: Vec<Row>,
+}
+
+impl Rows {
+    /// The records with their schemas, each schema read once (by `load`, from the store,
+    /// the first time this store meets its fingerprint).
+    pub(crate) fn assemble(
+        self,
+        schemas: &mut KnownSchemas,
+        mut load: impl FnMut(i64) -> Result<RecordSchema, StoreError>,
+    ) -> Result<ObjectRecords, StoreError> {
+        let mut raw = |fingerprint: i64, body: Vec<u8>| {
+            let schema = schemas.get(fingerprint, || load(fingerprint))?;
+            Ok::<_, StoreError>(RawRecord { schema, body })
+        };
+        let mut list = |rows: Vec<Row>| {
+            rows.into_iter()
+                .map(|(key, fingerprint, body)| Ok((key, raw(fingerprint, body)?)))
+                .collect::<Result<Vec<_>, StoreError>>()
+        };
+        let (detections, forced) = (list(self.detections)?, list(self.forced)?);
+        let (object, trigger) = (list(self.object)?, list(self.trigger)?);
+        let mut non_detections = Vec::with_capacity(self.non_detections.len());
+        for (mjd, band, fingerprint, body) in self.non_detections {
+            let band = Band::from_letter(&band)
+                .ok_or_else(|| StoreError::Invalid(format!("stored band {band:?}")))?;
+            non_detections.push((mjd, band, raw(fingerprint, body)?));
+        }
+        Ok(ObjectRecords {
+            detections,
+            forced,
+            non_detections,
+            object,
+            trigger,
+        })
+    }
 }
 
 /// The record schemas a store has written, so each is stored once.

@@ -6,11 +6,12 @@
 //! index range.
 
 use postgres::{Client, NoTls, Statement};
-use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, Survey};
+use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
 
 use super::pg_error;
 use crate::db::{Db, Migration, Target};
-use crate::records::{columns, KnownSchemas, ObjectRecords};
+use crate::records::{self, columns, KnownSchemas, ObjectRecords};
+use crate::tables::Dialect;
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
 /// Partitions per table: each stays under ~50 GB for the first years of Rubin.
@@ -304,77 +305,40 @@ impl LightcurveStore for PgLightcurves {
     fn records(&mut self, survey: Survey, object: &ObjectKey) -> Result<ObjectRecords, StoreError> {
         self.reconnect_if_closed()?;
         let (s, o) = (survey_code(survey), object.id);
-        let mut rows = |sql: &str| -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
-            Ok(self
-                .client
-                .query(sql, &[&s, &o])
-                .map_err(pg_error)?
+        let client = &mut self.client;
+        let mut query = |sql: &str| {
+            client
+                .query(&Dialect::Postgres.sql(sql), &[&s, &o])
+                .map_err(pg_error)
+        };
+        let mut rows = |sql: &str| -> Result<Vec<records::Row>, StoreError> {
+            Ok(query(sql)?
                 .iter()
                 .map(|r| (r.get(0), r.get(1), r.get(2)))
                 .collect())
         };
-        let detections = rows(
-            "SELECT source_id, record_schema, record FROM detections WHERE survey = $1
-             AND object_id = $2 AND record IS NOT NULL ORDER BY mjd, source_id",
-        )?;
-        let forced = rows(
-            "SELECT source_id, record_schema, record FROM forced_photometry WHERE survey = $1
-             AND object_id = $2 AND record IS NOT NULL ORDER BY mjd, source_id",
-        )?;
-        let object_rows = rows(
-            "SELECT alert_id, record_schema, record FROM object_records WHERE survey = $1
-             AND object_id = $2 AND source_id = 0 ORDER BY name",
-        )?;
-        let trigger_rows = rows(
-            "SELECT source_id, record_schema, record FROM object_records WHERE survey = $1
-             AND object_id = $2 AND source_id <> 0 ORDER BY mjd, source_id",
-        )?;
-        let limits: Vec<(f64, String, i64, Vec<u8>)> = self
-            .client
-            .query(
-                "SELECT mjd, band, record_schema, record FROM non_detections WHERE survey = $1
-                 AND object_id = $2 AND record IS NOT NULL ORDER BY mjd, band",
-                &[&s, &o],
-            )
-            .map_err(pg_error)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect();
-        let (client, schemas) = (&mut self.client, &mut self.schemas);
-        let mut raw = |(id, fingerprint, body): (i64, i64, Vec<u8>)| {
-            let schema = schemas.get(fingerprint, || {
-                let row = client
-                    .query_one(
-                        "SELECT name, json FROM record_schemas WHERE fingerprint = $1",
-                        &[&fingerprint],
-                    )
-                    .map_err(pg_error)?;
-                Ok::<_, StoreError>(solas_core::RecordSchema {
-                    name: row.get(0),
-                    fingerprint,
-                    json: row.get(1),
-                })
-            })?;
-            Ok::<_, StoreError>((id, RawRecord { schema, body }))
+        let rows = records::Rows {
+            detections: rows(records::READ_DETECTIONS)?,
+            forced: rows(records::READ_FORCED)?,
+            object: rows(records::READ_OBJECT)?,
+            trigger: rows(records::READ_TRIGGER)?,
+            non_detections: query(records::READ_NON_DETECTIONS)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect(),
         };
-        let mut list = |rows: Vec<(i64, i64, Vec<u8>)>| {
-            rows.into_iter()
-                .map(&mut raw)
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let (detections, forced) = (list(detections)?, list(forced)?);
-        let (object, trigger) = (list(object_rows)?, list(trigger_rows)?);
-        let mut non_detections = Vec::with_capacity(limits.len());
-        for (mjd, band_text, fingerprint, body) in limits {
-            let (_, record) = raw((0, fingerprint, body))?;
-            non_detections.push((mjd, band(&band_text)?, record));
-        }
-        Ok(ObjectRecords {
-            detections,
-            forced,
-            non_detections,
-            object,
-            trigger,
+        rows.assemble(&mut self.schemas, |fingerprint| {
+            let row = client
+                .query_one(
+                    &Dialect::Postgres.sql(records::READ_SCHEMA),
+                    &[&fingerprint],
+                )
+                .map_err(pg_error)?;
+            Ok(solas_core::RecordSchema {
+                name: row.get(0),
+                fingerprint,
+                json: row.get(1),
+            })
         })
     }
 

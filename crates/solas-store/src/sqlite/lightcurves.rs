@@ -10,10 +10,10 @@
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, Survey};
+use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
 
 use crate::db::{Db, Migration, Target};
-use crate::records::{columns, KnownSchemas, ObjectRecords};
+use crate::records::{self, columns, KnownSchemas, ObjectRecords};
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
 pub struct SqliteLightcurves {
@@ -234,71 +234,33 @@ impl LightcurveStore for SqliteLightcurves {
 
     fn records(&mut self, survey: Survey, object: &ObjectKey) -> Result<ObjectRecords, StoreError> {
         let key = params![crate::survey_code(survey), object.id];
-        let rows = |sql: &str| -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
-            Ok(self
-                .conn
+        let conn = &self.conn;
+        let rows = |sql: &str| -> Result<Vec<records::Row>, StoreError> {
+            Ok(conn
                 .prepare_cached(sql)?
                 .query_map(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<Vec<_>, _>>()?)
         };
-        let detections = rows(
-            "SELECT source_id, record_schema, record FROM detections WHERE survey = ?1
-             AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id",
-        )?;
-        let forced = rows(
-            "SELECT source_id, record_schema, record FROM forced_photometry WHERE survey = ?1
-             AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id",
-        )?;
-        let limits: Vec<(f64, String, i64, Vec<u8>)> = self
-            .conn
-            .prepare_cached(
-                "SELECT mjd, band, record_schema, record FROM non_detections WHERE survey = ?1
-                 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, band",
-            )?
-            .query_map(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let object_rows = rows(
-            "SELECT alert_id, record_schema, record FROM object_records WHERE survey = ?1
-             AND object_id = ?2 AND source_id = 0 ORDER BY name",
-        )?;
-        let trigger_rows = rows(
-            "SELECT source_id, record_schema, record FROM object_records WHERE survey = ?1
-             AND object_id = ?2 AND source_id <> 0 ORDER BY mjd, source_id",
-        )?;
-        let (conn, schemas) = (&self.conn, &mut self.schemas);
-        let mut raw = |(id, fingerprint, body): (i64, i64, Vec<u8>)| {
-            let schema = schemas.get(fingerprint, || {
-                conn.prepare_cached("SELECT name, json FROM record_schemas WHERE fingerprint = ?1")?
-                    .query_row([fingerprint], |r| {
-                        Ok(solas_core::RecordSchema {
-                            name: r.get(0)?,
-                            fingerprint,
-                            json: r.get(1)?,
-                        })
-                    })
-            })?;
-            Ok::<_, rusqlite::Error>((id, RawRecord { schema, body }))
+        let rows = records::Rows {
+            detections: rows(records::READ_DETECTIONS)?,
+            forced: rows(records::READ_FORCED)?,
+            non_detections: conn
+                .prepare_cached(records::READ_NON_DETECTIONS)?
+                .query_map(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<Vec<_>, _>>()?,
+            object: rows(records::READ_OBJECT)?,
+            trigger: rows(records::READ_TRIGGER)?,
         };
-        let mut list =
-            |rows: Vec<(i64, i64, Vec<u8>)>| -> Result<Vec<(i64, RawRecord)>, StoreError> {
-                Ok(rows
-                    .into_iter()
-                    .map(&mut raw)
-                    .collect::<Result<Vec<_>, _>>()?)
-            };
-        let (detections, forced) = (list(detections)?, list(forced)?);
-        let (object, trigger) = (list(object_rows)?, list(trigger_rows)?);
-        let mut non_detections = Vec::with_capacity(limits.len());
-        for (mjd, band_text, fingerprint, body) in limits {
-            let (_, record) = raw((0, fingerprint, body))?;
-            non_detections.push((mjd, band(band_text)?, record));
-        }
-        Ok(ObjectRecords {
-            detections,
-            forced,
-            non_detections,
-            object,
-            trigger,
+        rows.assemble(&mut self.schemas, |fingerprint| {
+            Ok(conn
+                .prepare_cached(records::READ_SCHEMA)?
+                .query_row([fingerprint], |r| {
+                    Ok(solas_core::RecordSchema {
+                        name: r.get(0)?,
+                        fingerprint,
+                        json: r.get(1)?,
+                    })
+                })?)
         })
     }
 
