@@ -377,17 +377,15 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
                 "drb": d.reliability,
                 "nid": d.nid,
             });
-            // Every field ZTF sent (the trigger's candidate where one came), beside the
-            // names above.
-            if let (Some(Value::Object(full)), Value::Object(c)) =
-                (whole.detections.get(&d.source_id), &mut c)
-            {
-                for (k, v) in full {
-                    c.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-            }
+            // Every field ZTF sent (the trigger's candidate where one came).
+            add_fields(&mut c, whole.detections.get(&d.source_id));
             c
         })
+        .collect();
+    let limits: HashMap<(u64, solas_core::Band), &Value> = whole
+        .non_detections
+        .iter()
+        .map(|(mjd, band, v)| ((mjd.to_bits(), *band), v))
         .collect();
     candidates.extend(lc.non_detections.iter().rev().map(|n| {
         let mut c = json!({
@@ -395,19 +393,7 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
             "fid": n.band.ztf_fid(),
             "diffmaglim": n.limiting_mag,
         });
-        let full = whole
-            .non_detections
-            .iter()
-            .find(|(mjd, band, _)| *mjd == n.mjd && *band == n.band);
-        if let (Some((_, _, Value::Object(full))), Value::Object(c)) = (full, &mut c) {
-            // A non-detection has no candid: Lasair-ZTF tells them apart by its absence.
-            for (k, v) in full
-                .iter()
-                .filter(|(k, v)| !(*k == "candid" && v.is_null()))
-            {
-                c.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
+        add_fields(&mut c, limits.get(&(n.mjd.to_bits(), n.band)).copied());
         c
     }));
     Ok(json!({
@@ -418,6 +404,19 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         "TNS": tns_row(&mut conn, Survey::Ztf, &key)?,
         "annotations": annotations(&mut conn, Survey::Ztf, &key)?,
     }))
+}
+
+/// Every field of the stored record that a candidate does not have under Solas's names.
+/// A non-detection's null `candid` is left out: Lasair-ZTF tells them apart by its absence.
+fn add_fields(candidate: &mut Value, full: Option<&Value>) {
+    if let (Some(Value::Object(full)), Value::Object(c)) = (full, candidate) {
+        for (k, v) in full
+            .iter()
+            .filter(|(k, v)| !(*k == "candid" && v.is_null()))
+        {
+            c.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
 }
 
 fn now_mjd() -> f64 {
