@@ -13,6 +13,12 @@ tools="$PWD/.tools"
 venv="$tools/py-venv"
 python="$venv/bin/python"
 
+# One caller at a time (tests run in parallel): a second would find a venv half made or
+# pip mid-install.
+mkdir -p "$tools"
+exec 9>"$tools/py-venv.lock"
+flock 9
+
 if [ ! -x "$python" ]; then
   mkdir -p "$tools"
   # A half-made venv (interrupted earlier) is replaced rather than patched.

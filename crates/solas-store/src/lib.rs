@@ -78,6 +78,24 @@ pub trait LightcurveStore: Send {
         survey: Survey,
         object: &ObjectKey,
     ) -> Result<records::ObjectRecords, StoreError>;
+    /// The schemas of the records `selection` picks: an export's columns are made from them
+    /// before its first row.
+    fn source_schemas(
+        &mut self,
+        survey: Survey,
+        kind: records::SourceKind,
+        selection: &records::Selection,
+    ) -> Result<Vec<std::sync::Arc<solas_core::RecordSchema>>, StoreError>;
+    /// The records `selection` picks, in (object, time) order, each with its object id,
+    /// handed to `each` one at a time (memory stays bounded whatever the selection);
+    /// `each` breaks to stop early.
+    fn each_source(
+        &mut self,
+        survey: Survey,
+        kind: records::SourceKind,
+        selection: &records::Selection,
+        each: &mut dyn FnMut(i64, solas_core::RawRecord) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError>;
 }
 
 /// The configured lightcurve store: PostgreSQL when a connection string is given, else the

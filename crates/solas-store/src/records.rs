@@ -155,3 +155,125 @@ pub(crate) fn columns(r: Option<&RawRecord>) -> (Option<i64>, Option<&[u8]>) {
         None => (None, None),
     }
 }
+
+/// The kinds of source record an export reads, each a lightcurve table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Detections (Rubin `diaSource`, ZTF `candidate` / `prv_candidate`).
+    Detections,
+    /// Forced photometry (Rubin `diaForcedSource`, ZTF `fp_hists`).
+    Forced,
+    /// Non-detections (Rubin `diaNondetectionLimit`, ZTF upper-limit `prv_candidate`).
+    NonDetections,
+}
+
+impl SourceKind {
+    /// By the name a user gives (`sources`, `forced`, `nondetections`).
+    pub fn parse(name: &str) -> Option<SourceKind> {
+        match name.to_ascii_lowercase().as_str() {
+            "sources" | "detections" | "diasources" => Some(SourceKind::Detections),
+            "forced" | "forcedsources" | "diaforcedsources" => Some(SourceKind::Forced),
+            "nondetections" | "limits" => Some(SourceKind::NonDetections),
+            _ => None,
+        }
+    }
+
+    /// The name [`SourceKind::parse`] takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Detections => "sources",
+            SourceKind::Forced => "forced",
+            SourceKind::NonDetections => "nondetections",
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            SourceKind::Detections => "detections",
+            SourceKind::Forced => "forced_photometry",
+            SourceKind::NonDetections => "non_detections",
+        }
+    }
+
+    /// The rest of the table's key after (survey, object, time): the order of rows.
+    fn order(self) -> &'static str {
+        match self {
+            SourceKind::Detections | SourceKind::Forced => "object_id, mjd, source_id",
+            SourceKind::NonDetections => "object_id, mjd, band",
+        }
+    }
+}
+
+/// Which stored sources an export reads: those of some objects, those in a time window
+/// (MJD, from inclusive, to exclusive), or both. Neither means every source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// Object ids (64-bit keys); `None` for every object.
+    pub objects: Option<Vec<i64>>,
+    /// `[from, to)` in MJD.
+    pub mjd: Option<(f64, f64)>,
+}
+
+/// Object ids bound in one statement (well under SQLite's and PostgreSQL's limits).
+const IDS_PER_STATEMENT: usize = 1000;
+
+impl Selection {
+    /// The object ids, sorted and each once, in the groups each statement binds (one group
+    /// of none when every object is selected).
+    pub(crate) fn id_groups(&self) -> Vec<Vec<i64>> {
+        match &self.objects {
+            None => vec![Vec::new()],
+            Some(ids) => {
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                ids.chunks(IDS_PER_STATEMENT).map(<[i64]>::to_vec).collect()
+            }
+        }
+    }
+
+    /// The time window, every time when none is given.
+    pub(crate) fn window(&self) -> (f64, f64) {
+        self.mjd.unwrap_or((f64::MIN, f64::MAX))
+    }
+
+    /// The statement (SQLite placeholders) reading `what` from the rows of `kind` this
+    /// selection picks, binding (survey, from, to, ids...). Rows without a record (stored
+    /// before records were kept) are not read.
+    pub(crate) fn sql(&self, kind: SourceKind, what: &str, ids: usize) -> String {
+        let mut sql = format!(
+            "SELECT {what} FROM {} WHERE survey = ?1 AND mjd >= ?2 AND mjd < ?3 AND record IS NOT NULL",
+            kind.table()
+        );
+        if self.objects.is_some() {
+            let list: Vec<String> = (0..ids).map(|i| format!("?{}", i + 4)).collect();
+            sql.push_str(&format!(" AND object_id IN ({})", list.join(", ")));
+        }
+        sql
+    }
+
+    /// The statement streaming (object id, schema fingerprint, record) in (object, time)
+    /// order.
+    pub(crate) fn records_sql(&self, kind: SourceKind, ids: usize) -> String {
+        let mut sql = self.sql(kind, "object_id, record_schema, record", ids);
+        sql.push_str(&format!(" ORDER BY {}", kind.order()));
+        sql
+    }
+}
+
+/// Every record schema the store holds (a few rows): read before streaming records.
+pub(crate) const READ_ALL_SCHEMAS: &str = "SELECT fingerprint, name, json FROM record_schemas";
+
+impl KnownSchemas {
+    /// A schema read back, kept for the records that use it.
+    pub(crate) fn keep(&mut self, schema: RecordSchema) {
+        self.read.insert(schema.fingerprint, Arc::new(schema));
+    }
+
+    /// A schema already read back.
+    pub(crate) fn known(&self, fingerprint: i64) -> Result<Arc<RecordSchema>, StoreError> {
+        self.read.get(&fingerprint).cloned().ok_or_else(|| {
+            StoreError::Invalid(format!("a record's schema {fingerprint} is not stored"))
+        })
+    }
+}

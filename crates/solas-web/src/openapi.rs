@@ -70,9 +70,13 @@ pub(crate) struct Endpoint {
     pub description: &'static str,
     pub authenticated: bool,
     pub params: &'static [Param],
-    /// An example answer.
+    /// An example answer (JSON; for a file, a JSON string of its text).
     pub example: &'static str,
+    /// The answer's media types, the example's first.
+    pub media: &'static [&'static str],
 }
+
+const JSON: &[&str] = &["application/json"];
 
 const SURVEY: Param = p(
     "survey",
@@ -151,6 +155,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             SURVEY,
         ],
         example: r#"{"objects": [{"object": 169298432598474793, "separation": 0.42}], "count": 1, "nearest": {"object": 169298432598474793, "separation": 0.42}}"#,
+        media: JSON,
     },
     Endpoint {
         path: "/api/query/",
@@ -167,6 +172,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             SURVEY,
         ],
         example: r#"[{"diaObjectId": 169298432598474793, "g_psfFlux": 3028.1}]"#,
+        media: JSON,
     },
     Endpoint {
         path: "/api/object/",
@@ -183,6 +189,29 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             SURVEY,
         ],
         example: r#"{"diaObjectId": 169298432598474793, "diaObject": {"ra": 10.37, "decl": -45.24, "firstDiaSourceMjdTai": 60924.33, "lastDiaSourceMjdTai": 60924.33}, "diaSourcesList": [], "diaForcedSourcesList": [], "lasairData": {}}"#,
+        media: JSON,
+    },
+    Endpoint {
+        path: "/api/export/",
+        methods: &["get", "post"],
+        summary: "Every field of chosen objects' sources, as a file",
+        description: "Choose objects one way (objectIds, a cone, or a filter's tables and conditions, checked as /api/query/ checks them) and/or a time window (since, until); get every field the survey sent for each of their detections, forced measurements or non-detections, streamed as CSV, JSON lines, VOTable or Parquet, one row per source, the object's id first. Rows are capped at 100 times the caller's query row limit (`X-Solas-Row-Limit`; a cut VOTable says QUERY_STATUS OVERFLOW). A failure after the first bytes ends the transfer unfinished.",
+        authenticated: true,
+        params: &[
+            p("objectIds", Type::String, false, "Comma-separated diaObjectIds (Rubin) or objectIds (ZTF).").max_len(100_000),
+            p("ra", Type::Number, false, "Cone centre, degrees (with dec and radius).").range(Some(0.0), Some(360.0)),
+            p("dec", Type::Number, false, "Cone centre, degrees.").range(Some(-90.0), Some(90.0)),
+            p("radius", Type::Number, false, "Cone radius, arcsec.").range(Some(0.0), Some(1000.0)),
+            p("tables", Type::String, false, "A filter's tables, as /api/query/.").max_len(1024),
+            p("conditions", Type::String, false, "A filter's WHERE clause, as /api/query/.").max_len(4096),
+            p("since", Type::Number, false, "Sources observed at or after this MJD (TAI for Rubin)."),
+            p("until", Type::Number, false, "Sources observed before this MJD."),
+            p("kind", Type::String, false, "Which sources.").default("\"sources\"").choices(&["sources", "forced", "nondetections"]),
+            p("format", Type::String, false, "The file format.").default("\"csv\"").choices(&["csv", "jsonl", "votable", "parquet"]),
+            SURVEY,
+        ],
+        example: r#""diaObjectId,diaSourceId,visit,detector,...,midpointMjdTai,ra,...\n169298432598474793,169298432757858307,2025090500123,42,...,60923.27,10.37,...\n""#,
+        media: &["text/csv", "application/x-ndjson", "application/x-votable+xml", "application/vnd.apache.parquet"],
     },
     Endpoint {
         path: "/api/sherlock/object/",
@@ -196,6 +225,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             SURVEY,
         ],
         example: r#"{"classifications": {"169298432598474793": ["ORPHAN", "The transient is not obviously associated with any catalogued galaxy nor is it coincident with a known stellar source."]}, "crossmatches": []}"#,
+        media: JSON,
     },
     Endpoint {
         path: "/api/sherlock/position/",
@@ -209,6 +239,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             p("lite", Type::Boolean, false, "Only the top-ranked crossmatch.").default("false"),
         ],
         example: r#"{"classifications": {"query0": ["SN", "..."]}, "crossmatches": [{"transient_object_id": "query0", "association_type": "SN", "catalogue_object_id": "NGC7814", "separationArcsec": 7.85, "rank": 1}]}"#,
+        media: JSON,
     },
     Endpoint {
         path: "/api/annotate/",
@@ -218,6 +249,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         authenticated: true,
         params: ANNOTATION_FIELDS,
         example: r#"{"status": "success", "annotation_topic": "annotation_events", "message": "{\"diaObjectId\": 169298432598474793, \"topic\": \"mytopic\", ...}"}"#,
+        media: JSON,
     },
     Endpoint {
         path: "/api/annotatelist/",
@@ -230,6 +262,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             SURVEY,
         ],
         example: r#"{"status": "success", "n": 2}"#,
+        media: JSON,
     },
     Endpoint {
         path: "/api/auth-token/",
@@ -242,6 +275,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             p("password", Type::String, true, "Password."),
         ],
         example: r#"{"token": "0123456789abcdef0123456789abcdef01234567"}"#,
+        media: JSON,
     },
 ];
 
@@ -293,7 +327,10 @@ fn operation(e: &Endpoint, method: &str) -> Value {
         "responses": {
             "200": {
                 "description": "The answer.",
-                "content": {"application/json": {"example": serde_json::from_str::<Value>(e.example).unwrap_or(Value::Null)}}
+                "content": e.media.iter().enumerate().map(|(i, m)| {
+                    let example = if i == 0 { serde_json::from_str::<Value>(e.example).unwrap_or(Value::Null) } else { Value::Null };
+                    (m.to_string(), json!({"example": example}))
+                }).collect::<serde_json::Map<String, Value>>()
             },
             "400": {"description": "Bad parameters (`{\"field\": [\"message\"]}`) or a request that cannot be answered (`{\"error\": \"...\"}`)."},
             "401": {"description": "No token, or an invalid one (`{\"detail\": \"...\"}`)."},
@@ -426,6 +463,7 @@ mod tests {
             "/api/cone/",
             "/api/query/",
             "/api/object/",
+            "/api/export/",
             "/api/sherlock/object/",
             "/api/sherlock/position/",
             "/api/annotate/",

@@ -30,6 +30,8 @@ enum Command {
     Decode(commands::inspect::DecodeArgs),
     /// Show a stored object: its objects row and lightcurve, as JSON.
     Object(commands::inspect::ObjectArgs),
+    /// Export every field of chosen objects' sources (CSV, JSON lines, VOTable, Parquet).
+    Export(commands::export::ExportArgs),
     /// Write a stored cutout out as a FITS file.
     Cutout(commands::inspect::CutoutArgs),
     /// Manage the catalogues used for context classification (add, list, remove).
@@ -81,6 +83,7 @@ fn main() {
         Command::Decode(args) => commands::inspect::decode(args),
         Command::Object(args) => commands::inspect::object(args),
         Command::Cutout(args) => commands::inspect::cutout(args),
+        Command::Export(args) => commands::export::export(args),
         Command::Catalogue(args) => commands::catalogue::catalogue(args),
         Command::Sherlock(args) => commands::catalogue::sherlock(args),
         Command::Filter(args) => commands::filter::filter(args),

@@ -37,6 +37,7 @@ fn help_explains_every_subcommand() {
         ("decode", "JSON"),
         ("object", "lightcurve"),
         ("cutout", "FITS"),
+        ("export", "Parquet"),
     ] {
         let line = help
             .lines()
@@ -111,6 +112,65 @@ fn demo_on_the_repository_samples() {
     ]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(std::fs::read(&fits).unwrap().starts_with(b"SIMPLE  ="));
+
+    // Every field of its detections out as a file, chosen by name or by a filter.
+    let csv = tmp.path().join("sources.csv");
+    let out = solas(&[
+        "export",
+        "--object",
+        "ZTF20aajcdad",
+        "-o",
+        csv.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let n = detections.len();
+    assert!(
+        text(&out).contains(&format!("wrote {n} sources of 1 objects")),
+        "{}",
+        text(&out)
+    );
+    let written = std::fs::read_to_string(&csv).unwrap();
+    let header: Vec<&str> = written.lines().next().unwrap().split(',').collect();
+    assert_eq!(header[0], "objectId");
+    for field in ["candid", "magpsf", "fwhm", "drb", "sgscore1", "distpsnr1"] {
+        assert!(header.contains(&field), "{field} missing from {header:?}");
+    }
+    let candid = header.iter().position(|h| *h == "candid").unwrap();
+    let candids: Vec<&str> = written
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(candid).unwrap())
+        .collect();
+    let stored: Vec<String> = detections
+        .iter()
+        .map(|d| d["source_id"].as_i64().unwrap().to_string())
+        .collect();
+    assert_eq!(candids, stored, "every detection, in time order, ids exact");
+    assert!(candids.contains(&"1127495406315015005"));
+    let out = solas(&[
+        "export",
+        "--survey",
+        "ztf",
+        "--tables",
+        "objects",
+        "--conditions",
+        "objects.objectId = 'ZTF20aajcdad'",
+        "--format",
+        "jsonl",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), n);
+    let out = solas(&["export", "--data", data.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("choose what to export"),
+        "{}",
+        text(&out)
+    );
 
     // Unknown objects and bad input are errors, not panics.
     let out = solas(&["object", "ZTF99zzzzzzz", "--data", data.to_str().unwrap()]);

@@ -413,6 +413,23 @@ impl LightcurveStore for FakeLightcurves {
     ) -> Result<solas_store::records::ObjectRecords, StoreError> {
         Ok(Default::default())
     }
+    fn source_schemas(
+        &mut self,
+        _: Survey,
+        _: solas_store::records::SourceKind,
+        _: &solas_store::records::Selection,
+    ) -> Result<Vec<std::sync::Arc<solas_core::RecordSchema>>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn each_source(
+        &mut self,
+        _: Survey,
+        _: solas_store::records::SourceKind,
+        _: &solas_store::records::Selection,
+        _: &mut dyn FnMut(i64, solas_core::RawRecord) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Answers every position with an orphan row: what matters here is the cache write.

@@ -5,12 +5,18 @@
 //! (`docs/operations.md` has the sizing), so one object's lightcurve is one partition's
 //! index range.
 
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Statement};
-use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
+use solas_core::{
+    Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, RecordSchema, Survey,
+};
 
 use super::pg_error;
 use crate::db::{Db, Migration, Target};
-use crate::records::{self, columns, KnownSchemas, ObjectRecords};
+use crate::records::{self, columns, KnownSchemas, ObjectRecords, Selection, SourceKind};
 use crate::tables::Dialect;
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
@@ -342,6 +348,65 @@ impl LightcurveStore for PgLightcurves {
         })
     }
 
+    fn source_schemas(
+        &mut self,
+        survey: Survey,
+        kind: SourceKind,
+        selection: &Selection,
+    ) -> Result<Vec<Arc<RecordSchema>>, StoreError> {
+        self.load_schemas()?;
+        let (from, to) = selection.window();
+        let s = survey_code(survey);
+        let mut fingerprints = std::collections::BTreeSet::new();
+        for ids in selection.id_groups() {
+            let sql =
+                Dialect::Postgres.sql(&selection.sql(kind, "DISTINCT record_schema", ids.len()));
+            for row in self
+                .client
+                .query_raw(&sql, bound(&s, &from, &to, &ids))
+                .map_err(pg_error)?
+                .iterator()
+            {
+                fingerprints.insert(row.map_err(pg_error)?.get::<_, i64>(0));
+            }
+        }
+        fingerprints
+            .into_iter()
+            .map(|f| self.schemas.known(f))
+            .collect()
+    }
+
+    fn each_source(
+        &mut self,
+        survey: Survey,
+        kind: SourceKind,
+        selection: &Selection,
+        each: &mut dyn FnMut(i64, RawRecord) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        self.load_schemas()?;
+        let (from, to) = selection.window();
+        let s = survey_code(survey);
+        for ids in selection.id_groups() {
+            let sql = Dialect::Postgres.sql(&selection.records_sql(kind, ids.len()));
+            // Rows arrive as the server sends them: the whole result is never held.
+            let mut rows = self
+                .client
+                .query_raw(&sql, bound(&s, &from, &to, &ids))
+                .map_err(pg_error)?;
+            while let Some(row) = rows.next().map_err(pg_error)? {
+                let schema = self.schemas.known(row.get(1))?;
+                let record = RawRecord {
+                    schema,
+                    body: row.get(2),
+                };
+                if each(row.get(0), record).is_break() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
         self.reconnect_if_closed()?;
         let (s, o) = (survey_code(survey), object.id);
@@ -431,5 +496,39 @@ impl LightcurveStore for PgLightcurves {
             non_detections,
             survey_object,
         })
+    }
+}
+
+/// The values a selection's statement binds: survey, time window, object ids.
+fn bound<'a>(
+    survey: &'a i16,
+    from: &'a f64,
+    to: &'a f64,
+    ids: &'a [i64],
+) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    let mut v: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![survey, from, to];
+    v.extend(
+        ids.iter()
+            .map(|id| id as &(dyn postgres::types::ToSql + Sync)),
+    );
+    v
+}
+
+impl PgLightcurves {
+    /// Every record schema stored, so records can be streamed without a second statement.
+    fn load_schemas(&mut self) -> Result<(), StoreError> {
+        self.reconnect_if_closed()?;
+        for r in self
+            .client
+            .query(records::READ_ALL_SCHEMAS, &[])
+            .map_err(pg_error)?
+        {
+            self.schemas.keep(RecordSchema {
+                fingerprint: r.get(0),
+                name: r.get(1),
+                json: r.get(2),
+            });
+        }
+        Ok(())
     }
 }

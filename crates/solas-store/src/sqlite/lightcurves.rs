@@ -7,13 +7,17 @@
 //! prv_candidates have no `drb`). The trigger's version is kept whichever came first, so
 //! the stored lightcurve does not depend on arrival order.
 
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use solas_core::{Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, Survey};
+use solas_core::{
+    Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, RecordSchema, Survey,
+};
 
 use crate::db::{Db, Migration, Target};
-use crate::records::{self, columns, KnownSchemas, ObjectRecords};
+use crate::records::{self, columns, KnownSchemas, ObjectRecords, Selection, SourceKind};
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
 pub struct SqliteLightcurves {
@@ -264,6 +268,56 @@ impl LightcurveStore for SqliteLightcurves {
         })
     }
 
+    fn source_schemas(
+        &mut self,
+        survey: Survey,
+        kind: SourceKind,
+        selection: &Selection,
+    ) -> Result<Vec<Arc<RecordSchema>>, StoreError> {
+        self.load_schemas()?;
+        let (from, to) = selection.window();
+        let mut fingerprints = std::collections::BTreeSet::new();
+        for ids in selection.id_groups() {
+            let sql = selection.sql(kind, "DISTINCT record_schema", ids.len());
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(bound(survey, from, to, &ids)))?;
+            while let Some(row) = rows.next()? {
+                fingerprints.insert(row.get::<_, i64>(0)?);
+            }
+        }
+        fingerprints
+            .into_iter()
+            .map(|f| self.schemas.known(f))
+            .collect()
+    }
+
+    fn each_source(
+        &mut self,
+        survey: Survey,
+        kind: SourceKind,
+        selection: &Selection,
+        each: &mut dyn FnMut(i64, RawRecord) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        self.load_schemas()?;
+        let (from, to) = selection.window();
+        for ids in selection.id_groups() {
+            let sql = selection.records_sql(kind, ids.len());
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(bound(survey, from, to, &ids)))?;
+            while let Some(row) = rows.next()? {
+                let schema = self.schemas.known(row.get(1)?)?;
+                let record = RawRecord {
+                    schema,
+                    body: row.get(2)?,
+                };
+                if each(row.get(0)?, record).is_break() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
         let key = params![crate::survey_code(survey), object.id];
         let detections = self
@@ -342,5 +396,33 @@ impl LightcurveStore for SqliteLightcurves {
             non_detections,
             survey_object,
         })
+    }
+}
+
+/// The values a selection's statement binds: survey, time window, object ids.
+fn bound(survey: Survey, from: f64, to: f64, ids: &[i64]) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    let mut v = vec![
+        Value::Integer(crate::survey_code(survey)),
+        Value::Real(from),
+        Value::Real(to),
+    ];
+    v.extend(ids.iter().map(|&id| Value::Integer(id)));
+    v
+}
+
+impl SqliteLightcurves {
+    /// Every record schema stored, so records can be streamed without a second statement.
+    fn load_schemas(&mut self) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare_cached(records::READ_ALL_SCHEMAS)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            self.schemas.keep(RecordSchema {
+                fingerprint: r.get(0)?,
+                name: r.get(1)?,
+                json: r.get(2)?,
+            });
+        }
+        Ok(())
     }
 }

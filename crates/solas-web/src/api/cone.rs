@@ -7,8 +7,8 @@
 //! `{"count": n}`. Objects are sorted by separation (arcsec); `object` is the exact
 //! `diaObjectId` (or the ZTF `objectId`).
 //!
-//! The search reads the `htm16` index ranges covering the cone (`solas_features::htm::cone_ranges`) and
-//! keeps the rows truly inside it.
+//! The search (`solas_export::select::cone`) reads the `htm16` index ranges covering the
+//! cone and keeps the rows truly inside it.
 
 use axum::extract::State;
 use axum::Json;
@@ -20,7 +20,6 @@ use crate::db::blocking;
 use crate::error::ApiError;
 use crate::params::{Check, Params};
 use crate::AppState;
-use solas_store::main_db::object_view;
 
 pub(crate) const MAX_RADIUS_ARCSEC: f64 = 1000.0;
 
@@ -68,18 +67,10 @@ pub(crate) fn search(
     radius_arcsec: f64,
 ) -> Result<Vec<(Value, f64)>, ApiError> {
     let mut conn = main.take()?;
-    let mut found = Vec::new();
-    for (lo, hi) in solas_features::htm::cone_ranges(ra, dec, radius_arcsec) {
-        for (key, (ra2, dec2)) in object_view::in_htm_range(&mut conn, survey, lo, hi)? {
-            let (Some(ra2), Some(dec2)) = (ra2, dec2) else {
-                continue;
-            };
-            let sep = solas_catalogue::separation_arcsec(ra, dec, ra2, dec2);
-            if sep <= radius_arcsec {
-                found.push((crate::db::json_of(&key), sep));
-            }
-        }
-    }
-    found.sort_by(|a, b| a.1.total_cmp(&b.1));
-    Ok(found)
+    Ok(
+        solas_export::select::cone(&mut conn, survey, ra, dec, radius_arcsec)?
+            .into_iter()
+            .map(|(key, sep)| (crate::db::json_of(&key), sep))
+            .collect(),
+    )
 }

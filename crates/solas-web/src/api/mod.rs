@@ -14,6 +14,7 @@
 pub(crate) mod annotate;
 pub(crate) mod auth_token;
 pub(crate) mod cone;
+pub(crate) mod export;
 pub(crate) mod fits;
 pub(crate) mod object;
 pub(crate) mod query;
@@ -56,6 +57,7 @@ fn endpoints() -> Router<AppState> {
         ("/api/cone", get(cone::handle).post(cone::handle)),
         ("/api/query", get(query::handle).post(query::handle)),
         ("/api/object", get(object::handle).post(object::handle)),
+        ("/api/export", get(export::handle).post(export::handle)),
         (
             "/api/sherlock/object",
             get(sherlock::object).post(sherlock::object),

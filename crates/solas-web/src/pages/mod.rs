@@ -76,6 +76,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::handle))
         .route("/objects/{id}", get(object::handle))
+        .route("/objects/{id}/export", get(object::export))
         .route("/cutouts/{survey}/{source}/{kind}", get(object::cutout_png))
         .route("/filters", get(filters::list).post(filters::save))
         .route("/filters/test", post(filters::test))

@@ -193,7 +193,66 @@ fn lightcurve(id: &ObjectId, survey: &str, data: &Value) -> Markup {
         }
         script type="application/json" id="lc-data" { (script_json(data)) }
         script src="/static/lightcurve.js" {}
+        p.downloads {
+            "Download every field of every source: "
+            @for (kind, label) in [("sources", "detections"), ("forced", "forced photometry"), ("nondetections", "non-detections")] {
+                span.download {
+                    (label) " "
+                    @for format in ["csv", "votable", "parquet", "jsonl"] {
+                        a href={ "/objects/" (id) "/export?survey=" (survey) "&kind=" (kind) "&format=" (format) }
+                            download { (format) }
+                        " "
+                    }
+                }
+            }
+        }
     }
+}
+
+/// `/objects/{id}/export?kind=&format=`: the download links' files, through the export
+/// the API serves (as the viewer: their private watchlists stay theirs; the row cap of a
+/// logged-in user, else the public one).
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::response::Response, PageError> {
+    let survey = survey_of(&text, q.get("survey").map(String::as_str))?;
+    // Checked here so a bad id is the page's 400, not a file's.
+    ObjectId::parse(survey, &text).map_err(PageError::bad)?;
+    let kind = q.get("kind").map_or("sources", String::as_str);
+    let kind = solas_export::SourceKind::parse(kind).ok_or_else(|| {
+        PageError::bad(format!(
+            "unknown kind {kind:?} (sources, forced, nondetections)"
+        ))
+    })?;
+    let format = q.get("format").map_or("csv", String::as_str);
+    let format = solas_export::Format::parse(format).ok_or_else(|| {
+        PageError::bad(format!(
+            "unknown format {format:?} (csv, jsonl, votable, parquet)"
+        ))
+    })?;
+    let class = viewer
+        .0
+        .as_ref()
+        .map_or(crate::users::UserClass::Dummy, |l| l.user.class);
+    let request = crate::api::export::Request {
+        survey,
+        objects: crate::api::export::Objects::Named(vec![text.clone()]),
+        mjd: None,
+        kind,
+        format,
+    };
+    let running = crate::api::query::Running::start(&state.shared)?;
+    Ok(crate::api::export::stream(
+        state.shared.clone(),
+        request,
+        viewer.user_id(),
+        crate::api::export::row_limit(class),
+        running,
+    )
+    .await?)
 }
 
 fn cutouts(cutouts: &Cutouts, survey: &str) -> Markup {

@@ -2217,3 +2217,371 @@ async fn the_ztf_api_answers_under_its_own_base_path() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }
+
+/// The pinned readers of the export test.
+const EXPORT_READERS: [&str; 2] = ["astropy==8.0.2", "pyarrow==26.0.1"];
+
+/// Whether `got` (as `read_export.py` printed it from a file of `format`) is `expected`,
+/// the archive's value, exactly: 64-bit integers and reals bit for bit, NaN apart from
+/// null (but in JSON lines, which has no NaN).
+fn exported_equal(expected: &solas_decode::value::Value, got: &Value, format: &str) -> bool {
+    use solas_decode::value::Value as V;
+    let text = got.as_str();
+    match expected {
+        // Text formats cannot tell a missing string from an empty one (astropy reads an
+        // empty VOTable char cell as "").
+        V::Null => got.is_null() || (matches!(format, "csv" | "votable") && text == Some("")),
+        V::Long(n) => got.as_i64() == Some(*n) || text.and_then(|t| t.parse().ok()) == Some(*n),
+        // JSON has no NaN; VOTable's null for a real is NaN (astropy masks it).
+        V::Float(x) if x.is_nan() => match format {
+            "jsonl" => got.is_null(),
+            "votable" => got.is_null() || text == Some("NaN"),
+            _ => text == Some("NaN"),
+        },
+        // JSON has no NaN; VOTable's null for a real is NaN (astropy masks it).
+        V::Double(x) if x.is_nan() => match format {
+            "jsonl" => got.is_null(),
+            "votable" => got.is_null() || text == Some("NaN"),
+            _ => text == Some("NaN"),
+        },
+        // A float read as a double (pyarrow, astropy) is its exact widening; CSV and JSON
+        // carry its shortest decimal, which reads back as the same float.
+        V::Float(x) => match (got.as_f64(), text) {
+            (Some(f), _) if format == "csv" || format == "jsonl" => {
+                (f as f32).to_bits() == x.to_bits()
+            }
+            (Some(f), _) => f == f64::from(*x),
+            (None, Some(t)) => t.parse::<f32>().is_ok_and(|f| f.to_bits() == x.to_bits()),
+            _ => false,
+        },
+        V::Double(x) => match (got.as_f64(), text) {
+            (Some(f), _) => f.to_bits() == x.to_bits(),
+            (None, Some(t)) => t.parse::<f64>().is_ok_and(|f| f.to_bits() == x.to_bits()),
+            _ => false,
+        },
+        V::Bool(b) => got.as_bool() == Some(*b) || text == Some(if *b { "true" } else { "false" }),
+        // Text formats cannot tell an empty string from a missing one.
+        V::String(s) if s.is_empty() && format != "jsonl" && format != "parquet" => {
+            got.is_null() || text == Some("")
+        }
+        V::String(s) => text == Some(s.as_str()),
+        other => *got == other.to_json() || text == Some(other.to_json().to_string().as_str()),
+    }
+}
+
+#[tokio::test]
+async fn exports_read_back_by_astropy_and_pyarrow_equal_the_archive_field_for_field() {
+    use solas_export::{Selection, SourceKind};
+    let api = Api::on_shared_data();
+    let (_, token) = user("export_erin", UserClass::User);
+    let python = common::python_with(&EXPORT_READERS);
+    let dir = tempfile::tempdir().unwrap();
+    let ztf = solas_core::ObjectKey::ztf("ZTF21abiuvdk").unwrap().id;
+    let cases = [
+        (
+            vec![("survey", "ztf"), ("objectIds", "ZTF21abiuvdk")],
+            solas_core::Survey::Ztf,
+            SourceKind::Detections,
+            Selection {
+                objects: Some(vec![ztf]),
+                mjd: None,
+            },
+        ),
+        (
+            vec![
+                ("survey", "ztf"),
+                ("objectIds", "ZTF21abiuvdk"),
+                ("kind", "nondetections"),
+            ],
+            solas_core::Survey::Ztf,
+            SourceKind::NonDetections,
+            Selection {
+                objects: Some(vec![ztf]),
+                mjd: None,
+            },
+        ),
+        (
+            vec![("survey", "ztf"), ("kind", "forced"), ("since", "0")],
+            solas_core::Survey::Ztf,
+            SourceKind::Forced,
+            Selection {
+                objects: None,
+                mjd: Some((0.0, f64::MAX)),
+            },
+        ),
+        (
+            vec![("since", "60000"), ("until", "70000")],
+            solas_core::Survey::Lsst,
+            SourceKind::Detections,
+            Selection {
+                objects: None,
+                mjd: Some((60000.0, 70000.0)),
+            },
+        ),
+    ];
+    for (params, survey, kind, selection) in cases {
+        // What the archive holds, read independently of the export.
+        let expected = common::sync(|| {
+            let mut store = common::lightcurves();
+            let mut reader = solas_decode::value::RecordReader::default();
+            let mut rows = Vec::new();
+            store
+                .each_source(survey, kind, &selection, &mut |object, record| {
+                    rows.push((object, reader.read(&record).expect("a stored record reads")));
+                    std::ops::ControlFlow::Continue(())
+                })
+                .expect("the archive reads");
+            rows
+        });
+        assert!(
+            expected.len() >= 10,
+            "{params:?}: {} rows in the archive",
+            expected.len()
+        );
+        let key = if survey == solas_core::Survey::Ztf {
+            "objectId"
+        } else {
+            "diaObjectId"
+        };
+        for format in ["csv", "jsonl", "votable", "parquet"] {
+            let mut pairs = params.clone();
+            pairs.push(("format", format));
+            let uri = format!("/api/export/?{}", form(&pairs));
+            let resp = api
+                .app
+                .clone()
+                .oneshot(
+                    Api::request(Method::GET, &uri, Some(&token))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let path = dir.path().join(format!("export.{format}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let run = std::process::Command::new(&python)
+                .arg(common::repo().join("crates/solas-web/tests/read_export.py"))
+                .arg(format)
+                .arg(&path)
+                .output()
+                .expect("python runs");
+            assert!(
+                run.status.success(),
+                "{uri}: {}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            let read: Value = serde_json::from_slice(&run.stdout).unwrap();
+            let columns: Vec<&str> = read["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            let rows = read["rows"].as_array().unwrap();
+            assert_eq!(rows.len(), expected.len(), "{uri}: rows");
+            assert_eq!(columns[0], key, "{uri}: the object's column leads");
+            // Every field of every record is a column.
+            let fields: BTreeSet<&str> = expected
+                .iter()
+                .flat_map(|(_, r)| match r {
+                    solas_decode::value::Value::Record(f) => {
+                        f.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()
+                    }
+                    _ => Vec::new(),
+                })
+                .chain([key])
+                .collect();
+            assert_eq!(
+                columns.iter().copied().collect::<BTreeSet<_>>(),
+                fields,
+                "{uri}: columns"
+            );
+            let mut checked = 0;
+            for ((object, record), row) in expected.iter().zip(rows) {
+                let row = row.as_array().unwrap();
+                for (name, got) in columns.iter().zip(row) {
+                    let value = match record.get(name) {
+                        Some(solas_decode::value::Value::Null) | None if *name == key => {
+                            if survey == solas_core::Survey::Ztf {
+                                solas_decode::value::Value::String("ZTF21abiuvdk".into())
+                            } else {
+                                solas_decode::value::Value::Long(*object)
+                            }
+                        }
+                        Some(v) => v.clone(),
+                        None => solas_decode::value::Value::Null,
+                    };
+                    if survey == solas_core::Survey::Ztf
+                        && *name == key
+                        && selection.objects.is_none()
+                    {
+                        // Forced photometry of every ZTF object: the name is checked by packing it.
+                        let name = got.as_str().unwrap();
+                        assert_eq!(
+                            solas_core::ObjectKey::ztf(name).unwrap().id,
+                            *object,
+                            "{uri}"
+                        );
+                        continue;
+                    }
+                    assert!(
+                        exported_equal(&value, got, format),
+                        "{uri}: {name} of a source of {object}: stored {value:?}, read {got}"
+                    );
+                    checked += 1;
+                }
+            }
+            assert!(
+                checked > expected.len() * 20,
+                "{uri}: {checked} values checked"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn export_chooses_objects_by_cone_filter_or_page_link_and_says_what_is_wrong() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("export_eve", UserClass::User);
+    let t = Some(token.as_str());
+    let csv_rows = |resp: &Resp| -> Vec<Vec<String>> {
+        assert_eq!(resp.status, StatusCode::OK, "{}", resp.text);
+        let mut lines = resp.text.lines();
+        assert!(
+            lines.next().unwrap().starts_with("objectId,"),
+            "{}",
+            resp.text
+        );
+        lines
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    // A cone around ZTF21abiuvdk: its 34 detections.
+    let cone = api
+        .get(
+            "/api/export/",
+            t,
+            &[
+                ("survey", "ztf"),
+                ("ra", "0.814293"),
+                ("dec", "16.1456989"),
+                ("radius", "5"),
+            ],
+        )
+        .await;
+    let rows = csv_rows(&cone);
+    assert_eq!(rows.len(), 34);
+    assert!(rows.iter().all(|r| r[0] == "ZTF21abiuvdk"));
+    assert_eq!(
+        cone.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"solas-ztf-sources.csv\""
+    );
+    // A filter: the objects of the same filter through /api/query/, every one exported.
+    let conditions = "objects.ncand > 20";
+    let queried = api
+        .get(
+            "/ztf/api/query/",
+            t,
+            &[
+                ("selected", "objects.objectId"),
+                ("tables", "objects"),
+                ("conditions", conditions),
+            ],
+        )
+        .await
+        .ok();
+    let want: BTreeSet<String> = queried
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["objectId"].as_str().unwrap().to_string())
+        .collect();
+    assert!(want.len() >= 5, "{queried}");
+    let filtered = api
+        .get(
+            "/ztf/api/export/",
+            t,
+            &[("tables", "objects"), ("conditions", conditions)],
+        )
+        .await;
+    let got: BTreeSet<String> = csv_rows(&filtered)
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(got, want);
+    // The object page links to its files, which anyone who can see the page can fetch.
+    let page = api.get("/objects/ZTF21abiuvdk", None, &[]).await;
+    assert!(
+        page.text.contains(
+            "/objects/ZTF21abiuvdk/export?survey=ztf&amp;kind=sources&amp;format=votable"
+        ),
+        "{}",
+        page.text
+    );
+    let linked = api
+        .get(
+            "/objects/ZTF21abiuvdk/export",
+            None,
+            &[("survey", "ztf"), ("kind", "sources"), ("format", "csv")],
+        )
+        .await;
+    assert_eq!(csv_rows(&linked), rows);
+    // What cannot be done is a 400 naming the problem, before any file.
+    for (pairs, says) in [
+        (vec![("survey", "ztf")], "Choose what to export"),
+        (
+            vec![
+                ("survey", "ztf"),
+                ("objectIds", "ZTF21abiuvdk"),
+                ("ra", "1"),
+                ("dec", "2"),
+                ("radius", "3"),
+            ],
+            "Choose objects one way",
+        ),
+        (
+            vec![
+                ("survey", "ztf"),
+                ("objectIds", "ZTF21abiuvdk"),
+                ("format", "fits"),
+            ],
+            "not a valid choice",
+        ),
+        (vec![("objectIds", "ZTF21abiuvdk")], "not a diaObjectId"),
+        (
+            vec![
+                ("survey", "ztf"),
+                ("tables", "objects"),
+                ("conditions", "objects.nope > 1"),
+            ],
+            "nope",
+        ),
+        (
+            vec![
+                ("survey", "ztf"),
+                ("ra", "1"),
+                ("dec", "2"),
+                ("radius", "5000"),
+            ],
+            "radius",
+        ),
+    ] {
+        let resp = api.get("/api/export/", t, &pairs).await;
+        assert_eq!(
+            resp.status,
+            StatusCode::BAD_REQUEST,
+            "{pairs:?}: {}",
+            resp.text
+        );
+        assert!(resp.text.contains(says), "{pairs:?}: {}", resp.text);
+    }
+    // The API wants a token, as every endpoint does.
+    let anonymous = api
+        .get("/api/export/", None, &[("objectIds", "ZTF21abiuvdk")])
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

@@ -102,16 +102,7 @@ fn the_lasair_python_client_works_unchanged_against_solas() {
     std::fs::write(&facts_path, facts.to_string()).unwrap();
 
     let repo = common::repo();
-    let venv = Command::new(repo.join("scripts/python-venv.sh"))
-        .arg(LASAIR_CLIENT)
-        .output()
-        .expect("scripts/python-venv.sh runs");
-    assert!(
-        venv.status.success(),
-        "installing {LASAIR_CLIENT} failed (needs PyPI the first time):\n{}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let python = String::from_utf8_lossy(&venv.stdout).trim().to_string();
+    let python = common::python_with(&[LASAIR_CLIENT]);
     let run = Command::new(&python)
         .arg(repo.join("crates/solas-web/tests/lasair_client.py"))
         .arg(&facts_path)

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod catalogue;
 pub mod db;
 pub mod digest;
+pub mod export;
 pub mod filter;
 pub mod inspect;
 pub mod replay;

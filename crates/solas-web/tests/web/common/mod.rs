@@ -203,3 +203,25 @@ pub fn richest_rubin_object() -> (i64, RubinObject) {
         .expect("Rubin objects in the shared data");
     (*id, o.clone())
 }
+
+/// The repo's Python venv (`scripts/python-venv.sh`) holding `packages`: its python.
+pub fn python_with(packages: &[&str]) -> String {
+    let venv = std::process::Command::new(repo().join("scripts/python-venv.sh"))
+        .args(packages)
+        .output()
+        .expect("scripts/python-venv.sh runs");
+    assert!(
+        venv.status.success(),
+        "installing {packages:?} failed (needs PyPI the first time):\n{}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    String::from_utf8_lossy(&venv.stdout).trim().to_string()
+}
+
+/// The lightcurve store the shared data's server reads.
+pub fn lightcurves() -> Box<dyn solas_store::LightcurveStore> {
+    let data = shared_data();
+    let url = postgres().map(|(_, lightcurves)| lightcurves.url());
+    sync(|| solas_store::open_lightcurves(url.as_deref(), &data.join("lightcurves.db")))
+        .expect("lightcurves")
+}
