@@ -320,6 +320,20 @@ impl AppState {
 
 /// The API's and the web pages' routes over `state`, for serving or for calling directly
 /// in tests.
+impl AppState {
+    /// The `/api/object/` answer for one object (a Rubin diaObjectId or a ZTF name), full
+    /// and with Lasair's additions, `featuresAsOf` with `as_of`: what `solas object`
+    /// prints. Call it outside an async runtime (it blocks on the stores).
+    pub fn object_answer(
+        &self,
+        survey: solas_core::Survey,
+        id: &str,
+        as_of: Option<f64>,
+    ) -> Result<serde_json::Value, String> {
+        api::object::answer_for(&self.shared, survey, id, as_of)
+    }
+}
+
 pub fn router(state: AppState) -> axum::Router {
     api::routes()
         .merge(pages::routes())

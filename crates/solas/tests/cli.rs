@@ -79,7 +79,13 @@ fn demo_on_the_repository_samples() {
     assert!(summary.contains("cutouts stored:     90"), "{summary}");
 
     // ZTF20aajcdad had two alerts in the sample: both detections are in its lightcurve.
-    let out = solas(&["object", "ZTF20aajcdad", "--data", data.to_str().unwrap()]);
+    let out = solas(&[
+        "object",
+        "ZTF20aajcdad",
+        "--store",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["object"]["objectId"], "ZTF20aajcdad");
@@ -96,6 +102,18 @@ fn demo_on_the_repository_samples() {
         json["object"]["ncand"].as_i64(),
         Some(detections.len() as i64)
     );
+
+    // Without --store, the answer /api/object/ gives: Lasair-ZTF's shape.
+    let out = solas(&["object", "ZTF20aajcdad", "--data", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["objectId"], "ZTF20aajcdad");
+    assert_eq!(answer["count_all_candidates"], detections.len());
+    assert!(answer["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["candid"].as_i64() == Some(1127495406315015005) && c["fwhm"].is_number()));
 
     // A cutout comes back as a FITS file.
     let fits = tmp.path().join("science.fits");
@@ -878,7 +896,8 @@ fn filter_and_annotate_commands_honour_main_db() {
     ]);
     assert!(annotated.contains("stored"), "{annotated}");
     // `solas object` reads the objects row from PostgreSQL too.
-    let shown: serde_json::Value = serde_json::from_str(&with_db(&["object", &object])).unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&with_db(&["object", &object, "--store"])).unwrap();
     assert_eq!(shown["object"]["diaObjectId"].as_i64(), object.parse().ok());
     assert!(!shown["lightcurve"]["detections"]
         .as_array()

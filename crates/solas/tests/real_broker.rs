@@ -141,6 +141,7 @@ fn solas_processes_consume_a_real_broker_and_resume_after_restart() {
     let out = solas(&[
         "object",
         "ZTF21abiuvdk",
+        "--store",
         "--data",
         data_dir.to_str().unwrap(),
     ]);

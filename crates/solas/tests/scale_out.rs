@@ -387,7 +387,13 @@ fn killed_workers_on_postgres_and_s3_equal_one_embedded_run() {
     let object = |env: &[(String, String)], data: &Path| -> serde_json::Value {
         let out = solas_with(
             env,
-            &["object", "ZTF21abiuvdk", "--data", data.to_str().unwrap()],
+            &[
+                "object",
+                "ZTF21abiuvdk",
+                "--store",
+                "--data",
+                data.to_str().unwrap(),
+            ],
         );
         serde_json::from_str(&out).unwrap()
     };

@@ -20,9 +20,12 @@
 //! midpointMjdTai, band, ra, dec, psfFlux, psfFluxErr, reliability`). Lasair's latest band
 //! and peak (it takes the disc band and the lowest flux) are fixed here.
 //!
-//! ZTF (`survey=ztf`): Lasair-ZTF's shape, `{"objectId", "objectData", "candidates"
-//! (detections with `candid`, then non-detections), "sherlock", "TNS", "annotations"}`;
-//! each candidate has every field of its ZTF record besides Solas's `mjd`, `decl`, `drb`.
+//! ZTF (`survey=ztf`): Lasair-ZTF's shape, `{"objectId", "objectData", "candidates",
+//! "count_isdiffpos", "count_all_candidates", "count_noncandidate", "message", "sherlock",
+//! "TNS", "annotations"}`. `candidates` are newest first, detections and non-detections
+//! together; each has `mjd` and `since_now` and every field of its ZTF record; a detection
+//! has its `candid` and `utc`; a non-detection has no `candid` and its limiting magnitude
+//! as `magpsf`, as Lasair-ZTF marks them.
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -94,18 +97,44 @@ pub(crate) async fn handle(
         base_url,
     };
     let shared = state.shared.clone();
-    let answer = blocking(move || {
-        let mut answer = match survey {
-            Survey::Lsst => lsst_object(&shared, &request),
-            Survey::Ztf => ztf_object(&shared, &request),
-        }?;
-        if let Some(mjd) = request.as_of {
-            answer["featuresAsOf"] = features_as_of(&shared, survey, &request.id, mjd)?;
-        }
-        Ok::<_, ApiError>(answer)
-    })
-    .await??;
+    let answer = blocking(move || answer(&shared, survey, &request)).await??;
     Ok(Json(answer))
+}
+
+/// The answer for one object (on a blocking thread).
+fn answer(shared: &Shared, survey: Survey, request: &Request) -> Result<Value, ApiError> {
+    let mut answer = match survey {
+        Survey::Lsst => lsst_object(shared, request),
+        Survey::Ztf => ztf_object(shared, request),
+    }?;
+    if let Some(mjd) = request.as_of {
+        answer["featuresAsOf"] = features_as_of(shared, survey, &request.id, mjd)?;
+    }
+    Ok(answer)
+}
+
+/// The full answer (Lasair's additions, every field, cutout links relative to the site)
+/// for `text`, or why there is none: what `solas object` prints.
+pub(crate) fn answer_for(
+    shared: &Shared,
+    survey: Survey,
+    text: &str,
+    as_of: Option<f64>,
+) -> Result<Value, String> {
+    let id = ObjectId::parse(survey, text)?;
+    let request = Request {
+        id,
+        lite: false,
+        lasair_added: true,
+        reliability_threshold: 0.0,
+        as_of,
+        base_url: String::new(),
+    };
+    answer(shared, survey, &request).map_err(|e| match e {
+        ApiError::NotFound(_) => format!("object {text} not found"),
+        ApiError::Bad(m) => m,
+        other => format!("{other:?}"),
+    })
 }
 
 /// The features row as the broker would have computed it at `mjd`, from the sources
@@ -360,13 +389,15 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     let first = jd_to_mjd(num(&data, "jdmin")).or(detections.first().map(|d| d.mjd));
     let last = jd_to_mjd(num(&data, "jdmax")).or(detections.last().map(|d| d.mjd));
     add_position_and_times(&mut data, ra, dec, first, last);
+    let now = now_mjd();
     let mut candidates: Vec<Value> = detections
         .iter()
-        .rev()
         .map(|d| {
             let mut c = json!({
                 "candid": d.source_id,
                 "mjd": d.mjd,
+                "since_now": d.mjd - now,
+                "utc": mjd_to_utc(d.mjd),
                 "fid": d.band.ztf_fid(),
                 "magpsf": d.mag,
                 "sigmapsf": d.mag_err,
@@ -387,19 +418,31 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         .iter()
         .map(|(mjd, band, v)| ((mjd.to_bits(), *band), v))
         .collect();
-    candidates.extend(lc.non_detections.iter().rev().map(|n| {
+    // A non-detection as Lasair-ZTF marks it: no `candid`, and `magpsf` is its limit.
+    candidates.extend(lc.non_detections.iter().map(|n| {
         let mut c = json!({
             "mjd": n.mjd,
+            "since_now": n.mjd - now,
             "fid": n.band.ztf_fid(),
             "diffmaglim": n.limiting_mag,
+            "magpsf": n.limiting_mag,
         });
         add_fields(&mut c, limits.get(&(n.mjd.to_bits(), n.band)).copied());
         c
     }));
+    // Newest first, detections and limits together, as Lasair-ZTF sorts them.
+    let mjd = |c: &Value| c["mjd"].as_f64().unwrap_or(f64::NAN);
+    candidates.sort_by(|a, b| mjd(b).total_cmp(&mjd(a)));
+    let negative = detections.iter().filter(|d| !d.positive).count();
+    let limits = lc.non_detections.len();
     Ok(json!({
         "objectId": r.id.json(),
         "objectData": data,
         "candidates": candidates,
+        "count_isdiffpos": negative,
+        "count_all_candidates": detections.len(),
+        "count_noncandidate": limits,
+        "message": format!("Got {} candidates and {limits} noncandidates", detections.len()),
         "sherlock": sherlock_row(&mut conn, Survey::Ztf, &key)?,
         "TNS": tns_row(&mut conn, Survey::Ztf, &key)?,
         "annotations": annotations(&mut conn, Survey::Ztf, &key)?,

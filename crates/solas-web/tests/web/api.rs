@@ -944,6 +944,25 @@ async fn object_answers_with_its_lightcurve_context_and_cutouts() {
         .iter()
         .filter(|c| c.get("candid").is_none())
         .all(|c| c["diffmaglim"].is_number() && c.get("pid").is_some()));
+    // Marked as Lasair-ZTF marks them: a limit's magpsf is its diffmaglim; newest first,
+    // limits among the detections; the counts beside.
+    let limits: Vec<&Value> = candidates
+        .iter()
+        .filter(|c| c.get("candid").is_none())
+        .collect();
+    assert!(limits.len() >= 16, "ZTF21abiuvdk's pre-discovery limits");
+    assert!(limits.iter().all(|c| c["magpsf"] == c["diffmaglim"]));
+    let mjds: Vec<f64> = candidates
+        .iter()
+        .map(|c| c["mjd"].as_f64().unwrap())
+        .collect();
+    assert!(mjds.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert_eq!(ztf["count_all_candidates"], detections);
+    assert_eq!(ztf["count_noncandidate"], limits.len());
+    assert!(candidates
+        .iter()
+        .filter(|c| c.get("candid").is_some())
+        .all(|c| c["utc"].as_str().is_some_and(|u| u.len() == 19)));
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! Looking at what Solas has: `solas decode`, `solas object`, `solas cutout`.
+//! Looking at what Solas has: `solas decode`, `solas object` (the API's answer, or with
+//! `--store` the stores' own view), `solas cutout`.
 
 use std::path::PathBuf;
 
@@ -72,9 +73,18 @@ pub struct ObjectArgs {
     #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
     pub lightcurves_db: Option<String>,
     /// Also print the features as the broker would have computed them at this MJD (TAI for
-    /// Rubin): from the sources observed up to then, under "features_as_of".
+    /// Rubin): from the sources observed up to then ("featuresAsOf"; "features_as_of" with
+    /// --store).
     #[arg(long, value_name = "MJD")]
     pub as_of: Option<f64>,
+    /// Print what the stores hold (the objects row, the typed lightcurve, every record
+    /// under "records") instead of the API's answer.
+    #[arg(long)]
+    pub store: bool,
+    /// Cutouts in an S3-compatible store, as the workers were given them (for the answer's
+    /// image links; default: <data>/cutouts).
+    #[arg(long, env = "SOLAS_CUTOUTS")]
+    pub cutouts: Option<String>,
 }
 
 fn key_for(name: &str) -> anyhow::Result<(Survey, ObjectKey)> {
@@ -101,6 +111,9 @@ fn json_of(v: DbValue) -> Value {
 /// The object's row and lightcurve, from the main database and the lightcurves wherever
 /// they are (`--main-db`, `--lightcurves-db`, else under `--data`).
 pub fn object(args: ObjectArgs) -> anyhow::Result<()> {
+    if !args.store {
+        return object_answer(&args);
+    }
     let (survey, key) = key_for(&args.object)?;
     let main = args.data.main_target();
     let row = solas_store::main_db::MainDatabase::connect(&main)
@@ -156,8 +169,35 @@ pub fn object(args: ObjectArgs) -> anyhow::Result<()> {
     if args.as_of.is_some() {
         out["features_as_of"] = as_of;
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(())
+    print_json(&out)
+}
+
+/// The object as `/api/object/` answers for it (Lasair's shape, every field), through the
+/// web crate's own code so the two cannot drift apart.
+fn object_answer(args: &ObjectArgs) -> anyhow::Result<()> {
+    let (survey, _) = key_for(&args.object)?;
+    let mut config = solas_web::ServeConfig::new(&args.data.data, "127.0.0.1:0".parse()?);
+    config.main_db = args.data.main_db_target();
+    config.lightcurves_url = args.lightcurves_db.clone();
+    config.cutouts_url = args.cutouts.clone();
+    let state = solas_web::AppState::open(config).context("opening the stores")?;
+    let answer = state
+        .object_answer(survey, &args.object, args.as_of)
+        .map_err(anyhow::Error::msg)?;
+    print_json(&answer)
+}
+
+/// Pretty JSON on standard output; a reader that stopped early (`| head`) ends it quietly.
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// The features as of `mjd`, with the host the context stage found (no dust map: E(B−V)
