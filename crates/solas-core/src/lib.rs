@@ -18,6 +18,6 @@ pub mod survey;
 pub use band::Band;
 pub use ids::{IdError, ObjectKey};
 pub use model::{
-    Alert, Cutout, CutoutKind, Detection, ForcedPhot, NonDetection, RawRecord, RecordSchema,
-    Survey, SurveyObject, ZtfContext,
+    Alert, Cutout, CutoutKind, Detection, Envelope, ForcedPhot, NonDetection, RawRecord,
+    RecordSchema, Survey, SurveyObject, ZtfContext,
 };

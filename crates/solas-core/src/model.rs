@@ -57,6 +57,23 @@ pub struct Alert {
     /// `ssSource`), kept once per source.
     #[serde(skip)]
     pub trigger_records: Vec<RawRecord>,
+    /// What the alert carried beside its records and cutouts, with its whole schema: what
+    /// rebuilds it as it was sent (the archive's replay).
+    #[serde(skip)]
+    pub envelope: Option<Envelope>,
+}
+
+/// An alert's own fields (ZTF's `schemavsn`, `publisher`, `objectId`, `candid`; Rubin's
+/// `diaSourceId`, ...) as written, as a record of their own, and the writer schema of the
+/// whole alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The alert's writer schema, whole (named as the survey names it, `ztf.alert`,
+    /// `lsst.v9_0.alert`).
+    pub alert_schema: Arc<RecordSchema>,
+    /// The alert's fields that hold neither records nor cutouts, under a schema of just
+    /// those fields.
+    pub fields: RawRecord,
 }
 
 impl Alert {

@@ -13,6 +13,7 @@
 pub mod container;
 pub mod error;
 pub mod lsst;
+pub mod rebuild;
 pub mod records;
 pub mod registry;
 mod schema_cache;

@@ -129,6 +129,7 @@ impl LsstPacket {
             })
         })
         .collect();
+        let envelope = records.take_envelope();
         Ok(Alert {
             survey: Survey::Lsst,
             schema_version,
@@ -143,6 +144,7 @@ impl LsstPacket {
             cutouts,
             survey_object: SurveyObject::Lsst(self.diaObject.map(Box::new)),
             trigger_records: records.take("ssSource"),
+            envelope,
             // diaObject, ssObject, MPCORB: whatever else the schema carries.
             object_records: records.rest(),
         })
@@ -176,4 +178,23 @@ fn detection(s: &DiaSource) -> Option<Detection> {
         nid: None,
         record: None,
     })
+}
+
+/// Where a Rubin alert's record field is filled from when rebuilt from the archive
+/// (`rebuild`): Rubin sends 12 months of history.
+pub(crate) fn field_source(field: &str) -> Option<crate::rebuild::FieldSource> {
+    use crate::rebuild::FieldSource;
+    const YEAR: f64 = 365.0;
+    match field {
+        "diaSource" => Some(FieldSource::Trigger),
+        "prvDiaSources" => Some(FieldSource::History {
+            days: YEAR,
+            limits: false,
+        }),
+        "prvDiaForcedSources" => Some(FieldSource::Forced { days: YEAR }),
+        "prvDiaNondetectionLimits" => Some(FieldSource::Limits { days: YEAR }),
+        "ssSource" => Some(FieldSource::TriggerRecord),
+        // diaObject, ssObject, MPCORB, mpc_orbits: the object-level records.
+        _ => None,
+    }
 }

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use serde_avro_fast::schema::{RegularType, SchemaKey, SchemaMut};
-use solas_core::{RawRecord, RecordSchema};
+use solas_core::{Envelope, RawRecord, RecordSchema};
 
 use crate::DecodeError;
 
@@ -22,8 +22,21 @@ const MAX_DEPTH: usize = 64;
 /// that holds records (directly, in a union or in an array), cutouts aside.
 pub(crate) struct RecordTypes {
     schema: SchemaMut,
-    /// Per top-level field: its name, and the record type it holds if the archive keeps it.
-    fields: Vec<(String, Option<Kept>)>,
+    /// Per top-level field: its name, and what the archive does with it.
+    fields: Vec<(String, Field)>,
+    /// The whole alert schema, and the schema of its envelope fields alone.
+    alert: Arc<RecordSchema>,
+    envelope: Arc<RecordSchema>,
+}
+
+/// What becomes of a top-level field of an alert.
+enum Field {
+    /// It holds records of a type the archive keeps whole.
+    Records(Kept),
+    /// A cutout: kept in the blob store.
+    Cutout,
+    /// One of the alert's own fields, kept in its envelope.
+    Envelope,
 }
 
 /// A kept record type: where it is in the alert schema, and its schema standalone.
@@ -42,15 +55,23 @@ impl RecordTypes {
         };
         let mut fields = Vec::with_capacity(root.fields.len());
         for field in &root.fields {
-            let kept = match record_in(&schema, field.type_, 0) {
-                Some(key) if !field.name.starts_with("cutout") => {
-                    Some((key, Arc::new(standalone(&schema, key)?)))
+            let what = if field.name.starts_with("cutout") {
+                Field::Cutout
+            } else {
+                match record_in(&schema, field.type_, 0) {
+                    Some(key) => Field::Records((key, Arc::new(standalone(&schema, key)?))),
+                    None => Field::Envelope,
                 }
-                _ => None,
             };
-            fields.push((field.name.clone(), kept));
+            fields.push((field.name.clone(), what));
         }
-        Ok(RecordTypes { schema, fields })
+        let (alert, envelope) = alert_and_envelope(&schema, &fields)?;
+        Ok(RecordTypes {
+            schema,
+            fields,
+            alert: Arc::new(alert),
+            envelope: Arc::new(envelope),
+        })
     }
 
     /// Every kept record of one alert datum, by top-level field, in the order written.
@@ -66,9 +87,10 @@ impl RecordTypes {
             pos: 0,
         };
         let mut out = Records::default();
-        for (field, (name, kept)) in root.fields.iter().zip(&self.fields) {
-            match kept {
-                Some((target, schema)) => {
+        let mut envelope = Vec::new();
+        for (field, (name, what)) in root.fields.iter().zip(&self.fields) {
+            match what {
+                Field::Records((target, schema)) => {
                     let mut spans = Vec::new();
                     walker.capture(field.type_, *target, &mut spans, 0)?;
                     let records = spans
@@ -80,17 +102,74 @@ impl RecordTypes {
                         .collect();
                     out.fields.push((name.clone(), records));
                 }
-                None => walker.skip(field.type_, 0)?,
+                Field::Cutout => walker.skip(field.type_, 0)?,
+                // A record's encoding is its fields' one after another, so the envelope
+                // fields' bytes together are a datum of the envelope schema.
+                Field::Envelope => {
+                    let start = walker.pos;
+                    walker.skip(field.type_, 0)?;
+                    envelope.extend_from_slice(&datum[start..walker.pos]);
+                }
             }
         }
+        out.envelope = Some(Envelope {
+            alert_schema: self.alert.clone(),
+            fields: RawRecord {
+                schema: self.envelope.clone(),
+                body: envelope,
+            },
+        });
         Ok(out)
     }
+}
+
+/// The whole alert schema, and a schema of its envelope fields alone (the root record
+/// with only those fields, named `<alert>_envelope`).
+fn alert_and_envelope(
+    schema: &SchemaMut,
+    fields: &[(String, Field)],
+) -> Result<(RecordSchema, RecordSchema), DecodeError> {
+    let bad = |e: serde_avro_fast::schema::SchemaError| DecodeError::BadSchema(format!("{e}"));
+    let keyed = |frozen: &serde_avro_fast::Schema, name: String| RecordSchema {
+        name,
+        fingerprint: i64::from_le_bytes(*frozen.rabin_fingerprint()),
+        json: frozen.json().to_string(),
+    };
+    let RegularType::Record(root) = &schema.root().type_ else {
+        return Err(DecodeError::BadSchema(
+            "the alert schema is not a record".into(),
+        ));
+    };
+    let name = root.name.fully_qualified_name().to_string();
+    let whole = SchemaMut::from_nodes(schema.nodes().to_vec())
+        .freeze()
+        .map_err(bad)?;
+    let mut nodes = schema.nodes().to_vec();
+    if let RegularType::Record(r) = &mut nodes[0].type_ {
+        let keep: Vec<bool> = fields
+            .iter()
+            .map(|(_, what)| matches!(what, Field::Envelope))
+            .collect();
+        let mut i = 0;
+        r.fields.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        r.name =
+            serde_avro_fast::schema::Name::from_fully_qualified_name(format!("{name}_envelope"));
+    }
+    let envelope = SchemaMut::from_nodes(nodes).freeze().map_err(bad)?;
+    Ok((
+        keyed(&whole, name.clone()),
+        keyed(&envelope, format!("{name}_envelope")),
+    ))
 }
 
 /// The kept records of one alert, by top-level field name.
 #[derive(Default, Debug)]
 pub struct Records {
     fields: Vec<(String, Vec<RawRecord>)>,
+    envelope: Option<Envelope>,
 }
 
 impl Records {
@@ -101,6 +180,11 @@ impl Records {
             .find(|(name, _)| name == field)
             .map(|(_, records)| std::mem::take(records))
             .unwrap_or_default()
+    }
+
+    /// The alert's envelope, taken out.
+    pub fn take_envelope(&mut self) -> Option<Envelope> {
+        self.envelope.take()
     }
 
     /// The records of every field not taken.

@@ -124,6 +124,7 @@ impl ZtfPacket {
             })
         })
         .collect();
+        let envelope = records.take_envelope();
         Ok(Alert {
             survey: Survey::Ztf,
             schema_version: self.schemavsn.unwrap_or_default(),
@@ -139,6 +140,7 @@ impl ZtfPacket {
             survey_object: SurveyObject::Ztf(context),
             object_records: records.rest(),
             trigger_records: Vec::new(),
+            envelope,
         })
     }
 }
@@ -227,4 +229,19 @@ fn forced_phot(fp: &FpHist) -> Option<ForcedPhot> {
         flux_err: to_njy(fp.forcediffimfluxunc),
         record: None,
     })
+}
+
+/// Where a ZTF alert's record field is filled from when rebuilt from the archive
+/// (`rebuild`): ZTF sends 30 days of history, detections and limits together.
+pub(crate) fn field_source(field: &str) -> Option<crate::rebuild::FieldSource> {
+    use crate::rebuild::FieldSource;
+    match field {
+        "candidate" => Some(FieldSource::Trigger),
+        "prv_candidates" => Some(FieldSource::History {
+            days: 30.0,
+            limits: true,
+        }),
+        "fp_hists" => Some(FieldSource::Forced { days: 30.0 }),
+        _ => None,
+    }
 }

@@ -1,6 +1,7 @@
-//! Sources out of the archive as files (`solas export`, `/api/export/`, the object page's
-//! download links): every field of the detections, forced measurements or non-detections
-//! of the objects a selection picks, as CSV, JSON lines, VOTable or Parquet.
+//! What leaves the archive: sources as files (`solas export`, `/api/export/`, the object
+//! page's download links), every field of the detections, forced measurements or
+//! non-detections of the objects a selection picks, as CSV, JSON lines, VOTable or
+//! Parquet; and whole alerts again in the surveys' framings, for a replay ([`replay`]).
 //!
 //! The store streams the records in (object, time) order and each row is written as it
 //! comes, so memory stays bounded whatever the selection (a Parquet row group at most).
@@ -10,6 +11,7 @@
 
 pub mod columns;
 mod formats;
+pub mod replay;
 pub mod select;
 
 use std::collections::HashMap;

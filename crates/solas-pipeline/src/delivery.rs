@@ -297,6 +297,7 @@ mod tests {
             survey_object: SurveyObject::Lsst(None),
             object_records: vec![],
             trigger_records: vec![],
+            envelope: None,
         }
     }
 

@@ -96,6 +96,15 @@ pub trait LightcurveStore: Send {
         selection: &records::Selection,
         each: &mut dyn FnMut(i64, solas_core::RawRecord) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError>;
+    /// Up to `limit` stored alerts whose trigger time is in `[from, to)` (MJD), in (time,
+    /// alert id) order after `after`: a replay pages through them.
+    fn alerts(
+        &mut self,
+        survey: Survey,
+        window: (f64, f64),
+        after: Option<(f64, i64)>,
+        limit: usize,
+    ) -> Result<Vec<records::StoredAlert>, StoreError>;
 }
 
 /// The configured lightcurve store: PostgreSQL when a connection string is given, else the

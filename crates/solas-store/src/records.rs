@@ -111,8 +111,13 @@ impl KnownSchemas {
         let mut seen = HashSet::new();
         alerts
             .iter()
-            .flat_map(|a| records_of(a))
-            .map(|r| &r.schema)
+            .flat_map(|a| {
+                let envelope = a
+                    .envelope
+                    .iter()
+                    .flat_map(|e| [&e.alert_schema, &e.fields.schema]);
+                records_of(a).map(|r| &r.schema).chain(envelope)
+            })
             .filter(|s| !self.stored.contains(&s.fingerprint) && seen.insert(s.fingerprint))
             .collect()
     }
@@ -261,6 +266,12 @@ impl Selection {
     }
 }
 
+/// Each alert's envelope (its own fields) with its whole schema, once per alert: what
+/// rebuilds it for a replay. Binds (survey, alert id, object id, mjd, alert schema,
+/// envelope schema, envelope).
+pub(crate) const WRITE_ALERT: &str = "INSERT INTO alerts (survey, alert_id, object_id, mjd,
+    alert_schema, envelope_schema, envelope) VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING";
+
 /// Every record schema the store holds (a few rows): read before streaming records.
 pub(crate) const READ_ALL_SCHEMAS: &str = "SELECT fingerprint, name, json FROM record_schemas";
 
@@ -276,4 +287,49 @@ impl KnownSchemas {
             StoreError::Invalid(format!("a record's schema {fingerprint} is not stored"))
         })
     }
+}
+
+/// One stored alert's envelope, for a replay ([`crate::LightcurveStore::alerts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    pub alert_id: i64,
+    pub object_id: i64,
+    /// The trigger's time (MJD).
+    pub mjd: f64,
+    pub envelope: solas_core::Envelope,
+}
+
+/// A page of stored alerts in `[from, to)` after (mjd, alert id), in that order. Binds
+/// (survey, from, to, after mjd, after id, limit); gives (alert id, object id, mjd, alert
+/// schema, envelope schema, envelope).
+pub(crate) const READ_ALERTS: &str = "SELECT alert_id, object_id, mjd, alert_schema,
+    envelope_schema, envelope FROM alerts WHERE survey = ?1 AND mjd >= ?2 AND mjd < ?3
+    AND (mjd > ?4 OR (mjd = ?4 AND alert_id > ?5)) ORDER BY mjd, alert_id LIMIT ?6";
+
+/// One row of [`READ_ALERTS`], before its schemas are attached.
+pub(crate) type AlertRow = (i64, i64, f64, i64, i64, Vec<u8>);
+
+/// The stored alerts of `rows`, each with its schemas (all read beforehand).
+pub(crate) fn stored_alerts(
+    rows: Vec<AlertRow>,
+    schemas: &KnownSchemas,
+) -> Result<Vec<StoredAlert>, StoreError> {
+    rows.into_iter()
+        .map(
+            |(alert_id, object_id, mjd, alert_schema, envelope_schema, body)| {
+                Ok(StoredAlert {
+                    alert_id,
+                    object_id,
+                    mjd,
+                    envelope: solas_core::Envelope {
+                        alert_schema: schemas.known(alert_schema)?,
+                        fields: RawRecord {
+                            schema: schemas.known(envelope_schema)?,
+                            body,
+                        },
+                    },
+                })
+            },
+        )
+        .collect()
 }

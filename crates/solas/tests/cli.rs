@@ -18,6 +18,21 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Rubin's own sample alert of schemas 9.0, 10.0 and 11.1 (one alert id in three versions).
+fn rubin_sample_alerts() -> Vec<String> {
+    let schemas = solas_testdata::lsst_schema_dir();
+    ["9/0", "10/0", "11/1"]
+        .iter()
+        .map(|v| {
+            schemas
+                .join(v)
+                .join("sample_data/fakeAlert.avro")
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
 /// `solas run --quiet` over the repository's sample alerts into `data`; its summary.
 fn run_samples(data: &str) -> String {
     let samples = solas_testdata::repo_samples();
@@ -590,17 +605,7 @@ fn replay_publishes_the_real_framings_and_run_reads_them_back() {
     let ztf = shared.join("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3");
     // Rubin's own sample alerts (official schemas 9.0, 10.0, 11.1) and one Fink file, which
     // Fink re-serialised with a schema of its own and so cannot carry a Rubin schema id.
-    let schemas = solas_testdata::lsst_schema_dir();
-    let official: Vec<String> = ["9/0", "10/0", "11/1"]
-        .iter()
-        .map(|v| {
-            schemas
-                .join(v)
-                .join("sample_data/fakeAlert.avro")
-                .display()
-                .to_string()
-        })
-        .collect();
+    let official = rubin_sample_alerts();
     let fink =
         solas_testdata::shared_glob("lsst/real/fink-broker_rubin_2025-09-05_v9.0/*.avro").remove(0);
     let mut args = vec!["replay", ztf.to_str().unwrap(), fink.to_str().unwrap()];
@@ -1058,4 +1063,134 @@ fn every_command_line_in_the_docs_parses() {
         "command lines that do not parse:\n{}",
         bad.join("\n")
     );
+}
+
+/// `solas replay --archive` publishes the stored alerts of a time window again, rebuilt in
+/// the surveys' framings with their cutouts; a second broker run on them stores the same
+/// archive, record for record.
+#[test]
+fn replay_from_the_archive_gives_a_second_broker_the_same_archive() {
+    use std::process::Command;
+    let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+    cluster.create_topic("replayed", 2, 1).unwrap();
+    let brokers = cluster.bootstrap_servers();
+    let tmp = tempfile::tempdir().unwrap();
+    let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
+    let schemas = solas_testdata::lsst_schema_dir();
+    let ztf = solas_testdata::shared().join("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3");
+    let official = rubin_sample_alerts();
+    let mut args = vec![
+        "run",
+        "-q",
+        "--schema-dir",
+        schemas.to_str().unwrap(),
+        "--data",
+        first.to_str().unwrap(),
+        ztf.to_str().unwrap(),
+    ];
+    args.extend(official.iter().map(String::as_str));
+    let run = solas(&args);
+    assert!(run.status.success(), "{}", text(&run));
+    let stored = |summary: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with("cutouts stored:"))
+            .map(str::to_string)
+    };
+    let first_cutouts = stored(&text(&run));
+
+    // Rubin's three sample alerts (schemas 9.0, 10.0, 11.1) are one alert id: one stored.
+    for (survey, n) in [("ztf", 34), ("lsst", 1)] {
+        let out = solas(&[
+            "replay",
+            "--archive",
+            "--survey",
+            survey,
+            "--since",
+            "0",
+            "--data",
+            first.to_str().unwrap(),
+            "--kafka",
+            &brokers,
+            "--topic",
+            "replayed",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains(&format!("{n} {survey} alerts rebuilt from the archive")),
+            "{}",
+            text(&out)
+        );
+    }
+    // A window takes only the alerts triggered inside it.
+    let out = solas(&[
+        "replay",
+        "--archive",
+        "--survey",
+        "ztf",
+        "--since",
+        "0",
+        "--until",
+        "1",
+        "--data",
+        first.to_str().unwrap(),
+        "--kafka",
+        &brokers,
+        "--topic",
+        "elsewhere",
+    ]);
+    assert!(
+        text(&out).contains("0 ztf alerts rebuilt"),
+        "{}",
+        text(&out)
+    );
+
+    let run = solas(&[
+        "run",
+        "-q",
+        "--kafka",
+        &brokers,
+        "--topic",
+        "replayed",
+        "--group",
+        "second",
+        "--idle-exit",
+        "3",
+        "--schema-dir",
+        schemas.to_str().unwrap(),
+        "--data",
+        second.to_str().unwrap(),
+    ]);
+    let summary = text(&run);
+    assert!(run.status.success(), "{summary}");
+    assert!(summary.contains("alerts decoded:     35"), "{summary}");
+    assert!(summary.contains("rejected:           0"), "{summary}");
+    assert_eq!(stored(&summary), first_cutouts, "every cutout again");
+    // Every field of every source, in both archives: the same.
+    for survey in ["ztf", "lsst"] {
+        for kind in ["sources", "forced", "nondetections"] {
+            let export = |data: &Path| {
+                let out = Command::new(env!("CARGO_BIN_EXE_solas"))
+                    .args(["export", "--survey", survey, "--since", "0", "--kind", kind])
+                    .args(["--format", "jsonl", "--data", data.to_str().unwrap()])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{}", text(&out));
+                String::from_utf8(out.stdout).unwrap()
+            };
+            let (a, b) = (export(&first), export(&second));
+            assert_eq!(a, b, "{survey} {kind}");
+            let least = match (survey, kind) {
+                ("ztf", "sources") => 34,
+                ("ztf", "nondetections") => 16,
+                ("lsst", "sources") => 3,
+                _ => 0,
+            };
+            assert!(
+                a.lines().count() >= least,
+                "{survey} {kind}: {}",
+                a.lines().count()
+            );
+        }
+    }
 }

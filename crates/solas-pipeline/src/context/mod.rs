@@ -199,6 +199,7 @@ mod tests {
                 survey_object: SurveyObject::Lsst(None),
                 object_records: vec![],
                 trigger_records: vec![],
+                envelope: None,
             },
             origin: crate::message::Origin::File { path: "t".into() },
             record_offset: 0,

@@ -430,6 +430,15 @@ impl LightcurveStore for FakeLightcurves {
     ) -> Result<(), StoreError> {
         Ok(())
     }
+    fn alerts(
+        &mut self,
+        _: Survey,
+        _: (f64, f64),
+        _: Option<(f64, i64)>,
+        _: usize,
+    ) -> Result<Vec<solas_store::records::StoredAlert>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Answers every position with an orphan row: what matters here is the cache write.

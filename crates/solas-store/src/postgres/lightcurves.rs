@@ -86,10 +86,22 @@ fn migrations() -> Vec<Migration> {
             name: "whole records",
             sql: records,
         },
+        Migration {
+            version: 3,
+            name: "alert envelopes",
+            sql: "CREATE TABLE alerts (
+                survey SMALLINT NOT NULL, alert_id BIGINT NOT NULL, object_id BIGINT NOT NULL,
+                mjd DOUBLE PRECISION NOT NULL, alert_schema BIGINT NOT NULL,
+                envelope_schema BIGINT NOT NULL, envelope BYTEA NOT NULL,
+                PRIMARY KEY (survey, alert_id));
+            CREATE INDEX alerts_by_time ON alerts (survey, mjd);"
+                .into(),
+        },
     ]
 }
 
 struct Statements {
+    envelope: Statement,
     det: Statement,
     upgrade: Statement,
     forced: Statement,
@@ -135,6 +147,7 @@ impl PgLightcurves {
         }
         let mut prep = |sql: &str| client.prepare(sql).map_err(pg_error);
         let st = Statements {
+            envelope: prep(&Dialect::Postgres.sql(records::WRITE_ALERT))?,
             det: prep(
                 "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
                  flux_err, mag, mag_err, positive, reliability, rb, nid, record_schema, record,
@@ -210,6 +223,21 @@ impl LightcurveStore for PgLightcurves {
         }
         for alert in alerts {
             let (s, o) = (survey_code(alert.survey), alert.object.id);
+            if let Some(e) = &alert.envelope {
+                tx.execute(
+                    &st.envelope,
+                    &[
+                        &s,
+                        &alert.alert_id,
+                        &o,
+                        &alert.mjd,
+                        &e.alert_schema.fingerprint,
+                        &e.fields.schema.fingerprint,
+                        &e.fields.body,
+                    ],
+                )
+                .map_err(pg_error)?;
+            }
             let json = serde_json::to_string(&alert.survey_object)
                 .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
             tx.execute(&st.summary, &[&s, &o, &alert.mjd, &alert.alert_id, &json])
@@ -405,6 +433,36 @@ impl LightcurveStore for PgLightcurves {
             }
         }
         Ok(())
+    }
+
+    fn alerts(
+        &mut self,
+        survey: Survey,
+        (from, to): (f64, f64),
+        after: Option<(f64, i64)>,
+        limit: usize,
+    ) -> Result<Vec<records::StoredAlert>, StoreError> {
+        self.load_schemas()?;
+        let (after_mjd, after_id) = after.unwrap_or((f64::MIN, i64::MIN));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .client
+            .query(
+                &Dialect::Postgres.sql(records::READ_ALERTS),
+                &[
+                    &survey_code(survey),
+                    &from,
+                    &to,
+                    &after_mjd,
+                    &after_id,
+                    &limit,
+                ],
+            )
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+            .collect();
+        records::stored_alerts(rows, &self.schemas)
     }
 
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {

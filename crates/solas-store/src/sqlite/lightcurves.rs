@@ -56,6 +56,17 @@ fn migrations() -> Vec<Migration> {
             name: "whole records",
             sql: RECORD_TABLES.into(),
         },
+        Migration {
+            version: 3,
+            name: "alert envelopes",
+            sql: "CREATE TABLE alerts (
+                survey INTEGER NOT NULL, alert_id INTEGER NOT NULL, object_id INTEGER NOT NULL,
+                mjd REAL NOT NULL, alert_schema INTEGER NOT NULL,
+                envelope_schema INTEGER NOT NULL, envelope BLOB NOT NULL,
+                PRIMARY KEY (survey, alert_id));
+            CREATE INDEX alerts_by_time ON alerts (survey, mjd);"
+                .into(),
+        },
     ]
 }
 
@@ -153,8 +164,20 @@ impl LightcurveStore for SqliteLightcurves {
                  WHERE excluded.mjd > survey_objects.mjd
                     OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
             )?;
+            let mut envelope = tx.prepare_cached(records::WRITE_ALERT)?;
             for alert in alerts {
                 let (s, o) = (crate::survey_code(alert.survey), alert.object.id);
+                if let Some(e) = &alert.envelope {
+                    envelope.execute(params![
+                        s,
+                        alert.alert_id,
+                        o,
+                        alert.mjd,
+                        e.alert_schema.fingerprint,
+                        e.fields.schema.fingerprint,
+                        e.fields.body
+                    ])?;
+                }
                 let json = serde_json::to_string(&alert.survey_object)
                     .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
                 summary.execute(params![s, o, alert.mjd, alert.alert_id, json])?;
@@ -316,6 +339,43 @@ impl LightcurveStore for SqliteLightcurves {
             }
         }
         Ok(())
+    }
+
+    fn alerts(
+        &mut self,
+        survey: Survey,
+        (from, to): (f64, f64),
+        after: Option<(f64, i64)>,
+        limit: usize,
+    ) -> Result<Vec<records::StoredAlert>, StoreError> {
+        self.load_schemas()?;
+        let (after_mjd, after_id) = after.unwrap_or((f64::MIN, i64::MIN));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .conn
+            .prepare_cached(records::READ_ALERTS)?
+            .query_map(
+                params![
+                    crate::survey_code(survey),
+                    from,
+                    to,
+                    after_mjd,
+                    after_id,
+                    limit
+                ],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        records::stored_alerts(rows, &self.schemas)
     }
 
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
