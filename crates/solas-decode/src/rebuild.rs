@@ -6,8 +6,9 @@
 //!
 //! The history an alert carried is taken again by the survey's own window (30 days for
 //! ZTF, 12 months for Rubin) from what the archive holds now, each source in the version
-//! the archive kept (the trigger's, where one came); the object-level records are the
-//! newest kept. A ZTF cutout's file name is not kept: it is made from the candid.
+//! the archive kept (the trigger's, where one came); the object-level records are those the
+//! alert carried (the newest kept, for alerts stored before they were kept per alert). A
+//! ZTF cutout's file name is not kept: it is made from the candid.
 
 use std::collections::HashMap;
 
@@ -33,7 +34,8 @@ pub struct Parts {
     pub non_detections: Vec<(f64, RawRecord)>,
     /// The newest object-level records (`diaObject`, `ssObject`, `MPCORB`).
     pub object: Vec<RawRecord>,
-    /// The trigger's own records beyond its detection (`ssSource`).
+    /// The alert's own records beyond its detection: its `ssSource`, and the object-level
+    /// records it carried where the archive kept them (preferred to the newest).
     pub trigger: Vec<RawRecord>,
     /// The stored cutouts (FITS).
     pub cutouts: Vec<(CutoutKind, Vec<u8>)>,
@@ -206,15 +208,18 @@ fn records_for<'p>(
             .filter(|(mjd, _)| within(*mjd, days))
             .map(|(_, r)| r)
             .collect(),
+        // The alert's own record of the type (kept per alert since the archive kept
+        // envelopes); an object-level one falls back to the newest kept.
         FieldSource::Object | FieldSource::TriggerRecord => {
-            let list = if source == FieldSource::Object {
-                &parts.object
-            } else {
-                &parts.trigger
+            let of_type = |list: &'p [RawRecord]| -> Vec<&'p RawRecord> {
+                list.iter()
+                    .filter(|r| Some(r.schema.name.as_str()) == type_name)
+                    .collect()
             };
-            list.iter()
-                .filter(|r| Some(r.schema.name.as_str()) == type_name)
-                .collect()
+            match of_type(&parts.trigger) {
+                own if !own.is_empty() || source == FieldSource::TriggerRecord => own,
+                _ => of_type(&parts.object),
+            }
         }
     })
 }

@@ -9,10 +9,10 @@ use crate::{LightcurveStore, StoreError};
 
 /// The objects row as the broker would have computed it at `as_of` (MJD, TAI for Rubin):
 /// from the sources observed up to then, each in the version stored now, with E(B−V) at
-/// the newest of them, and ZTF's neighbour columns from the newest trigger by then (its
-/// stored candidate record). None without a detection by then (or for a Rubin object with
-/// no DIA object). The store keeps only the newest `diaObject`, so for Rubin the columns
-/// copied from it are today's.
+/// the newest of them, ZTF's neighbour columns from the newest trigger by then (its stored
+/// candidate record), and Rubin's `diaObject` columns from the `diaObject` the newest
+/// alert by then carried (today's for alerts stored before those were kept per alert).
+/// None without a detection by then (or for a Rubin object with no DIA object).
 pub fn object_row(
     lightcurves: &mut dyn LightcurveStore,
     dust: Option<&DustMap>,
@@ -35,7 +35,8 @@ pub fn object_row(
         SurveyObject::Ztf(_) => {
             ztf_context_as_of(lightcurves, survey, object, &lc.detections)?.map(SurveyObject::Ztf)
         }
-        SurveyObject::Lsst(_) => None,
+        SurveyObject::Lsst(_) => dia_object_as_of(lightcurves, survey, object, &lc.detections)?
+            .map(|o| SurveyObject::Lsst(Some(Box::new(o)))),
     };
     let survey_object = then.as_ref().unwrap_or(stored);
     let context = Context {
@@ -74,6 +75,33 @@ fn ztf_context_as_of(
     solas_decode::ztf::context_of_record(record)
         .map(Some)
         .map_err(|e| StoreError::Invalid(format!("a stored candidate record: {e}")))
+}
+
+/// The `diaObject` the newest alert among `detections` carried (alerts are keyed by their
+/// trigger's source id), from the alert's own stored record. None when none is stored.
+fn dia_object_as_of(
+    lightcurves: &mut dyn LightcurveStore,
+    survey: Survey,
+    object: &ObjectKey,
+    detections: &[solas_core::Detection],
+) -> Result<Option<solas_core::survey::lsst::DiaObject>, StoreError> {
+    let records = lightcurves.records(survey, object)?;
+    let by_alert: std::collections::HashMap<i64, &solas_core::RawRecord> = records
+        .trigger
+        .iter()
+        .filter(|(_, r)| r.schema.name == "diaObject")
+        .map(|(alert, r)| (*alert, r))
+        .collect();
+    let Some(record) = detections
+        .iter()
+        .rev()
+        .find_map(|d| by_alert.get(&d.source_id))
+    else {
+        return Ok(None);
+    };
+    solas_decode::lsst::dia_object_of_record(record)
+        .map(Some)
+        .map_err(|e| StoreError::Invalid(format!("a stored diaObject record: {e}")))
 }
 
 /// The host the context stage found for an object (its stored Sherlock row), for

@@ -24,7 +24,8 @@ pub struct ObjectRecords {
     pub non_detections: Vec<(f64, solas_core::Band, RawRecord)>,
     /// Object-level records, newest kept, each with the alert it came from.
     pub object: Vec<(i64, RawRecord)>,
-    /// Records of a triggering source beyond its detection (`ssSource`), by source id.
+    /// Each alert's own records beyond its detection, by alert id, oldest first: its
+    /// trigger's `ssSource` and the object-level records it carried (`diaObject`, ...).
     pub trigger: Vec<(i64, RawRecord)>,
 }
 

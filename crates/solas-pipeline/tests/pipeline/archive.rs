@@ -68,7 +68,8 @@ impl Expected {
             let row = Row::NonDetection(n.mjd.to_bits(), n.band.as_str().to_string());
             put(row, false, &n.record);
         }
-        for r in &alert.trigger_records {
+        // The alert's own records: its trigger's and the object-level ones it carried.
+        for r in alert.trigger_records.iter().chain(&alert.object_records) {
             let row = Row::Trigger(alert.alert_id, r.schema.name.clone());
             put(row, true, &Some(r.clone()));
         }
@@ -350,5 +351,89 @@ fn the_row_an_alert_produced_is_rebuilt_from_the_final_store() {
     assert!(
         differ_now > 5,
         "the later alerts changed the row ({differ_now} columns)"
+    );
+}
+
+/// A Rubin object's row as of a date takes the `diaObject` of the alert of then, not
+/// today's: two alerts of one real object whose `diaObject`s differ in `nDiaSources`.
+#[test]
+fn a_rubin_row_as_of_a_date_takes_the_dia_object_of_then() {
+    use solas_core::SurveyObject;
+    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
+    let first = data::real_alert_files()
+        .into_iter()
+        .flat_map(|f| decoder.decode(&std::fs::read(f).unwrap()).unwrap().records)
+        .filter_map(|(_, a)| a.ok())
+        .find(|a| {
+            a.survey == Survey::Lsst
+                && a.trigger().is_some()
+                && a.object_records.iter().any(|r| r.schema.name == "diaObject")
+                && matches!(&a.survey_object, SurveyObject::Lsst(Some(o)) if o.nDiaSources.is_some())
+        })
+        .expect("a real Rubin alert with a diaObject");
+    // A day later, the same object, its diaObject counting one more source.
+    let mut later = first.clone();
+    later.alert_id += 1;
+    later.mjd += 1.0;
+    let trigger = later
+        .detections
+        .iter_mut()
+        .find(|d| d.source_id == first.alert_id)
+        .unwrap();
+    trigger.source_id = later.alert_id;
+    trigger.mjd += 1.0;
+    let mut reader = RecordReader::default();
+    for r in later
+        .object_records
+        .iter_mut()
+        .filter(|r| r.schema.name == "diaObject")
+    {
+        let Value::Record(mut fields) = reader.read(r).unwrap() else {
+            panic!("a record")
+        };
+        for (name, v) in &mut fields {
+            if let ("nDiaSources", Value::Long(n)) = (name.as_str(), &v) {
+                *v = Value::Long(n + 1);
+            }
+        }
+        r.body = solas_decode::value::write(&Value::Record(fields), &r.schema.json).unwrap();
+    }
+    if let SurveyObject::Lsst(Some(o)) = &mut later.survey_object {
+        o.nDiaSources = o.nDiaSources.map(|n| n + 1);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteLightcurves::open(&dir.path().join("lc.db")).unwrap();
+    store.write(&[&first, &later]).unwrap();
+    let mut n_dia = |mjd: f64| {
+        let row = solas_store::as_of::object_row(
+            &mut store,
+            None,
+            Survey::Lsst,
+            &first.object,
+            mjd,
+            None,
+        )
+        .unwrap()
+        .expect("a row");
+        row.columns
+            .iter()
+            .zip(&row.values)
+            .find(|(c, _)| c.name == "nDiaSources")
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let SurveyObject::Lsst(Some(o)) = &first.survey_object else {
+        unreachable!()
+    };
+    let then = i64::from(o.nDiaSources.unwrap());
+    assert_eq!(
+        n_dia(first.mjd),
+        solas_features::Value::Int(then),
+        "as of the first alert"
+    );
+    assert_eq!(
+        n_dia(later.mjd),
+        solas_features::Value::Int(then + 1),
+        "as of the second"
     );
 }

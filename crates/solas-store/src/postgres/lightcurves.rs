@@ -242,8 +242,11 @@ impl LightcurveStore for PgLightcurves {
                 .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
             tx.execute(&st.summary, &[&s, &o, &alert.mjd, &alert.alert_id, &json])
                 .map_err(pg_error)?;
+            // The newest object-level records (source 0), and each alert's own (as of a
+            // date, a replay), with the trigger's records (source = alert id).
             let objects = alert.object_records.iter().map(|r| (0i64, r));
-            let triggers = alert.trigger_records.iter().map(|r| (alert.alert_id, r));
+            let own = alert.object_records.iter().chain(&alert.trigger_records);
+            let triggers = own.map(|r| (alert.alert_id, r));
             for (source, r) in objects.chain(triggers) {
                 tx.execute(
                     &st.object,

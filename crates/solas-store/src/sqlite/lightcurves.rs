@@ -181,8 +181,11 @@ impl LightcurveStore for SqliteLightcurves {
                 let json = serde_json::to_string(&alert.survey_object)
                     .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
                 summary.execute(params![s, o, alert.mjd, alert.alert_id, json])?;
+                // The newest object-level records (source 0), and each alert's own (as
+                // of a date, a replay), with the trigger's records (source = alert id).
                 let objects = alert.object_records.iter().map(|r| (0, r));
-                let triggers = alert.trigger_records.iter().map(|r| (alert.alert_id, r));
+                let own = alert.object_records.iter().chain(&alert.trigger_records);
+                let triggers = own.map(|r| (alert.alert_id, r));
                 for (source, r) in objects.chain(triggers) {
                     object.execute(params![
                         s,
