@@ -154,3 +154,59 @@ pub fn to_json(row: &ObjectRow) -> serde_json::Map<String, serde_json::Value> {
         })
         .collect()
 }
+
+/// The objects rows of every object detected in `[since, as_of]` (MJD) as the broker would
+/// have computed them at `as_of`: what a filter re-run on a past night reads
+/// ([`crate::main_db::filter_runs::FilterRunner::shadow_objects`]), each with the host its
+/// stored context row gives.
+pub fn rows_of_night(
+    lightcurves: &mut dyn LightcurveStore,
+    main: &mut crate::db::Db,
+    survey: Survey,
+    since: f64,
+    as_of: f64,
+) -> Result<Vec<ObjectRow>, StoreError> {
+    let mut objects = std::collections::BTreeSet::new();
+    let selection = crate::records::Selection {
+        objects: None,
+        // The window is [from, to): the detections at `as_of` itself count.
+        mjd: Some((since, next_up(as_of))),
+    };
+    lightcurves.each_source(
+        survey,
+        crate::records::SourceKind::Detections,
+        &selection,
+        &mut |object, _| {
+            objects.insert(object);
+            std::ops::ControlFlow::Continue(())
+        },
+    )?;
+    let mut rows = Vec::with_capacity(objects.len());
+    for id in objects {
+        let key = match survey {
+            Survey::Lsst => ObjectKey::lsst(id),
+            Survey::Ztf => ObjectKey {
+                id,
+                name: solas_core::ids::unpack_ztf_id(id).unwrap_or_else(|_| id.to_string()),
+            },
+        };
+        let host = host(main, survey, &key)?;
+        if let Some(row) = object_row(lightcurves, None, survey, &key, as_of, host)? {
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// The next real above `x`: an inclusive end as an exclusive one.
+fn next_up(x: f64) -> f64 {
+    if x.is_finite() {
+        f64::from_bits(if x >= 0.0 {
+            x.to_bits() + 1
+        } else {
+            x.to_bits() - 1
+        })
+    } else {
+        x
+    }
+}

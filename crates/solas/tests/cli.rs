@@ -880,6 +880,13 @@ fn filter_and_annotate_commands_honour_main_db() {
     let rows = with_db(&["filter", "test", &every]);
     assert!(rows.contains("\"diaObjectId\""), "{rows}");
     assert!(!rows.contains("\n0 rows"), "{rows}");
+    // As of a date, over a temporary objects table on the PostgreSQL session: the same
+    // rows when the date is after every source, none before the first.
+    let now = with_db(&["filter", "test", &every, "--as-of", "99999", "--since", "0"]);
+    let count = |t: &str| t.lines().filter(|l| l.starts_with('{')).count();
+    assert_eq!(count(&now), count(&rows), "{now}");
+    let before = with_db(&["filter", "test", &every, "--as-of", "1", "--since", "0"]);
+    assert!(before.contains("0 rows, as of MJD 1"), "{before}");
     with_db(&["filter", "activate", &id, "off"]);
     assert!(with_db(&["filter", "list"]).contains("active=off"));
     let object = rows
@@ -1122,6 +1129,44 @@ fn replay_from_the_archive_gives_a_second_broker_the_same_archive() {
             text(&out)
         );
     }
+    // A filter re-run as the broker knew things: ZTF21abiuvdk has 34 detections now, and
+    // had fewer than 30 a fortnight before its last.
+    let filter = solas(&[
+        "filter",
+        "add",
+        "--data",
+        first.to_str().unwrap(),
+        "--name",
+        "long",
+        "--survey",
+        "ztf",
+        "--selected",
+        "objects.objectId, objects.ncand",
+        "--conditions",
+        "objects.ncand >= 30",
+    ]);
+    assert!(filter.status.success(), "{}", text(&filter));
+    let as_of = |mjd: Option<&str>| {
+        let mut args = vec!["filter", "test", "1", "--data", first.to_str().unwrap()];
+        if let Some(mjd) = mjd {
+            args.extend(["--as-of", mjd, "--since", "59300"]);
+        }
+        let out = solas(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+    };
+    assert!(as_of(None).contains(r#""ncand":34,"objectId":"ZTF21abiuvdk""#));
+    let then = as_of(Some("59447"));
+    assert!(
+        then.contains("0 rows, as of MJD 59447 over the 1 objects"),
+        "{then}"
+    );
+    let last = as_of(Some("59461.5"));
+    assert!(
+        last.contains(r#""ncand":34,"objectId":"ZTF21abiuvdk""#),
+        "{last}"
+    );
+
     // A window takes only the alerts triggered inside it.
     let out = solas(&[
         "replay",

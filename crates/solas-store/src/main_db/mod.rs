@@ -127,7 +127,7 @@ pub fn connect(target: &Target) -> Result<Db, StoreError> {
 
 /// A value as its column's type wants it. NaN and infinities are not values a filter can
 /// compare: they are stored as NULL, as Lasair does.
-fn param(v: &Value, ty: ColumnType) -> crate::db::Value {
+pub(crate) fn param(v: &Value, ty: ColumnType) -> crate::db::Value {
     use crate::db::Value as V;
     match (ty, v) {
         (ColumnType::Int, Value::Int(i)) => V::Int(*i),

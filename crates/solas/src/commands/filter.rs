@@ -91,6 +91,17 @@ pub enum FilterAction {
         id: i64,
         #[arg(long, default_value_t = 20)]
         limit: u64,
+        /// Run it as the broker knew things at this MJD (TAI for Rubin, UTC for ZTF): over
+        /// the objects detected since --since, each row computed from the sources observed
+        /// up to then (the other tables as they are now).
+        #[arg(long, value_name = "MJD")]
+        as_of: Option<f64>,
+        /// With --as-of: the start of the night (default: a day before --as-of).
+        #[arg(long, value_name = "MJD", requires = "as_of")]
+        since: Option<f64>,
+        /// With --as-of: the lightcurves in PostgreSQL (default: <data>/lightcurves.db).
+        #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
+        lightcurves_db: Option<String>,
         #[command(flatten)]
         data: DataArg,
     },
@@ -288,7 +299,14 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        FilterAction::Test { id, limit, data } => {
+        FilterAction::Test {
+            id,
+            limit,
+            as_of,
+            since,
+            lightcurves_db,
+            data,
+        } => {
             let stored = open_filters(&data)?
                 .get(id)?
                 .with_context(|| format!("no filter {id}"))?;
@@ -303,12 +321,43 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             } else {
                 solas_query::Dialect::Sqlite
             };
+            let night = match as_of {
+                Some(mjd) => {
+                    let survey = match stored.survey.as_str() {
+                        "ztf" => solas_core::Survey::Ztf,
+                        _ => solas_core::Survey::Lsst,
+                    };
+                    let since = since.unwrap_or(mjd - 1.0);
+                    let mut lightcurves = solas_store::open_lightcurves(
+                        lightcurves_db.as_deref(),
+                        &data.data.join("lightcurves.db"),
+                    )
+                    .context("opening the lightcurves")?;
+                    let mut main = solas_store::db::Db::open(&target)?;
+                    let rows = solas_store::as_of::rows_of_night(
+                        &mut *lightcurves,
+                        &mut main,
+                        survey,
+                        since,
+                        mjd,
+                    )?;
+                    runner.shadow_objects(survey, &rows)?;
+                    Some((mjd, since, rows.len()))
+                }
+                None => None,
+            };
             let rendered = checked.render(dialect, Some(limit), None);
             let rows = runner.run(&rendered, &checked.columns(), timeout)?;
             for row in &rows {
                 println!("{}", serde_json::Value::Object(row.clone()));
             }
-            eprintln!("{} rows", rows.len());
+            match night {
+                Some((mjd, since, n)) => eprintln!(
+                    "{} rows, as of MJD {mjd} over the {n} objects detected since MJD {since}",
+                    rows.len()
+                ),
+                None => eprintln!("{} rows", rows.len()),
+            }
             Ok(())
         }
         FilterAction::Activate { id, mode, data } => {

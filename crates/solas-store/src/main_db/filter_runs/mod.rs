@@ -100,6 +100,61 @@ impl FilterRunner {
         }
     }
 
+    /// Make `rows` (of one survey) the objects this session's filters read: a temporary
+    /// table of the objects table's name and columns, which the stored one's name then
+    /// resolves to (SQLite's `temp` schema and PostgreSQL's `pg_temp` are searched first).
+    /// What a filter re-run "as the broker knew it" reads (`solas_store::as_of`).
+    pub fn shadow_objects(
+        &mut self,
+        survey: solas_core::Survey,
+        rows: &[solas_features::ObjectRow],
+    ) -> Result<(), FilterRunError> {
+        let (table, columns) = match survey {
+            solas_core::Survey::Lsst => ("objects", solas_features::LSST_OBJECT_COLUMNS),
+            solas_core::Survey::Ztf => ("ztf_objects", solas_features::ZTF_OBJECT_COLUMNS),
+        };
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
+        let values = |row: &solas_features::ObjectRow| -> Vec<crate::db::Value> {
+            row.values
+                .iter()
+                .zip(columns)
+                .map(|(v, c)| super::param(v, c.ty))
+                .collect()
+        };
+        match &mut self.0 {
+            Backend::Sqlite(r) => {
+                let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+                r.shadow(
+                    &format!(
+                        "DROP TABLE IF EXISTS temp.{table};
+                         CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE 0;"
+                    ),
+                    &format!(
+                        "INSERT INTO temp.{table} ({}) VALUES ({})",
+                        names.join(", "),
+                        marks.join(", ")
+                    ),
+                    rows.iter().map(values),
+                )
+            }
+            Backend::Postgres(r) => {
+                let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+                Ok(r.shadow(
+                    &format!(
+                        "DROP TABLE IF EXISTS pg_temp.{table};
+                         CREATE TEMP TABLE {table} (LIKE public.{table} INCLUDING DEFAULTS);"
+                    ),
+                    &format!(
+                        "INSERT INTO pg_temp.{table} ({}) VALUES ({})",
+                        names.join(", "),
+                        marks.join(", ")
+                    ),
+                    rows.iter().map(values),
+                )?)
+            }
+        }
+    }
+
     /// Run rendered filter SQL with its bound parameters, stopped after `timeout`; rows
     /// come back keyed by the filter's output `names`.
     pub fn run(

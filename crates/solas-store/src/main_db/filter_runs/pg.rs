@@ -108,6 +108,27 @@ impl PgRunner {
     }
 
     /// Make `batch` the objects that [`PgRunner::run`] with `in_batch` sees.
+    /// Create a shadow table (`create`) and fill it (`insert`, one row of values each).
+    pub fn shadow(
+        &mut self,
+        create: &str,
+        insert: &str,
+        rows: impl Iterator<Item = Vec<crate::db::Value>>,
+    ) -> Result<(), PgRunError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute(create)?;
+        let stmt = tx.prepare(insert)?;
+        for row in rows {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = row
+                .iter()
+                .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            tx.execute(&stmt, &params)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), PgRunError> {
         match self.reconnected(|client| Self::set_batch_on(client, batch)) {
             Err(PgRunError::Reconnected) => Self::set_batch_on(&mut self.client, batch),

@@ -54,6 +54,25 @@ impl SqliteRunner {
         Ok(())
     }
 
+    /// Create a shadow table (`create`) and fill it (`insert`, one row of values each).
+    pub fn shadow(
+        &mut self,
+        create: &str,
+        insert: &str,
+        rows: impl Iterator<Item = Vec<crate::db::Value>>,
+    ) -> Result<(), FilterRunError> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(create)?;
+        {
+            let mut stmt = tx.prepare(insert)?;
+            for row in rows {
+                stmt.execute(rusqlite::params_from_iter(row.iter()))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Run rendered SQL with its parameters, stopped after `timeout`.
     pub fn run(
         &mut self,
