@@ -202,11 +202,5 @@ pub(crate) fn field_source(field: &str) -> Option<crate::rebuild::FieldSource> {
 /// A stored `diaObject` record as the typed summary the features read (the archive's
 /// objects row as of a date uses the one the alert of then carried).
 pub fn dia_object_of_record(record: &solas_core::RawRecord) -> Result<DiaObject, DecodeError> {
-    let schema: serde_avro_fast::Schema = record
-        .schema
-        .json
-        .parse()
-        .map_err(|e| DecodeError::BadSchema(format!("{e}")))?;
-    serde_avro_fast::from_datum_slice(&record.body, &schema)
-        .map_err(|e| DecodeError::Avro(e.to_string()))
+    crate::records::typed(record)
 }

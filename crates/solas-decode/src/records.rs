@@ -193,6 +193,18 @@ impl Records {
     }
 }
 
+/// A stored record read into a typed struct (the survey adapters' own types), under its
+/// own writer schema.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(record: &RawRecord) -> Result<T, DecodeError> {
+    let schema: serde_avro_fast::Schema = record
+        .schema
+        .json
+        .parse()
+        .map_err(|e| DecodeError::BadSchema(format!("{e}")))?;
+    serde_avro_fast::from_datum_slice(&record.body, &schema)
+        .map_err(|e| DecodeError::Avro(e.to_string()))
+}
+
 /// Each typed item beside its record as written (None where the schema gave none).
 pub(crate) fn with_records<'a, T: 'a>(
     items: impl Iterator<Item = &'a T>,

@@ -158,13 +158,7 @@ fn context(c: &Candidate) -> ZtfContext {
 
 /// The same from a stored `candidate` record (the archive as of a date).
 pub fn context_of_record(record: &RawRecord) -> Result<ZtfContext, DecodeError> {
-    let schema: serde_avro_fast::Schema = record
-        .schema
-        .json
-        .parse()
-        .map_err(|e| DecodeError::BadSchema(format!("{e}")))?;
-    let c: Candidate = serde_avro_fast::from_datum_slice(&record.body, &schema)
-        .map_err(|e| DecodeError::Avro(e.to_string()))?;
+    let c: Candidate = crate::records::typed(record)?;
     Ok(context(&c))
 }
 

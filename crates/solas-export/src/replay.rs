@@ -44,11 +44,13 @@ pub fn each_alert<E: From<ExportError>>(
         after = Some((newest.mjd, newest.alert_id));
         for alert in &page {
             // An object's alerts often come one after another (a night's revisits).
-            let object = match last.take() {
+            let mut object = match last.take() {
                 Some(o) if o.object_id == alert.object_id => o,
                 _ => object_parts(store, survey, alert)?,
             };
-            let mut parts = object.parts.clone();
+            // The object's records are shared by its alerts; only what is the alert's own
+            // is set for each.
+            let parts = &mut object.parts;
             parts.alert_id = alert.alert_id;
             parts.mjd = alert.mjd;
             parts.envelope = alert.envelope.clone();
@@ -59,7 +61,7 @@ pub fn each_alert<E: From<ExportError>>(
                 .map(|(_, r)| r.clone())
                 .collect();
             parts.cutouts = stamps(cutouts, survey, alert.alert_id)?;
-            let framed = rebuild(&parts).map_err(|source| ExportError::Record {
+            let framed = rebuild(parts).map_err(|source| ExportError::Record {
                 schema: alert.envelope.alert_schema.name.clone(),
                 source,
             })?;
