@@ -10,8 +10,15 @@ const fn c(name: &'static str, ty: ColumnType) -> Column {
     Column { name, ty }
 }
 
+/// Solas's own column on the LSST `objects` table (Lasair has none): the newest time (MJD,
+/// TAI) among the detections, forced measurements and limits the row was computed from, so
+/// a row says which moment of the object's history it describes.
+pub const LSST_NEWEST_SOURCE: &str = "newestSourceMjdTai";
+/// The same on `ztf_objects`, as a Julian date like ZTF's other times.
+pub const ZTF_NEWEST_SOURCE: &str = "newest_source_jd";
+
 /// Every column of Lasair-LSST's `objects` table: the core fields, then the `ext_fields`
-/// copied from the diaObject (Lasair's `timestamp` is left to the store).
+/// copied from the diaObject (Lasair's `timestamp` is left to the store), then Solas's own.
 pub const LSST_OBJECT_COLUMNS: &[Column] = &[
     c("diaObjectId", Int),
     c("ra", Float),
@@ -141,9 +148,10 @@ pub const LSST_OBJECT_COLUMNS: &[Column] = &[
     c("y_psfFluxMax", Float),
     c("y_psfFluxMaxSlope", Float),
     c("y_psfFluxErrMean", Float),
+    c(LSST_NEWEST_SOURCE, Float),
 ];
 
-/// Every column of Lasair-ZTF's `objects` table, `objectId` first.
+/// Every column of Lasair-ZTF's `objects` table, `objectId` first, then Solas's own.
 pub const ZTF_OBJECT_COLUMNS: &[Column] = &[
     c("objectId", Text),
     c("decmean", Float),
@@ -188,6 +196,7 @@ pub const ZTF_OBJECT_COLUMNS: &[Column] = &[
     c("ssnamenr", Text),
     c("dmdt_g_err", Float),
     c("dmdt_r_err", Float),
+    c(ZTF_NEWEST_SOURCE, Float),
 ];
 
 macro_rules! key_and_columns {

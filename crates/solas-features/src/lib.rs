@@ -26,7 +26,8 @@ pub mod sky;
 mod ztf;
 
 pub use columns::{
-    LSST_OBJECT_COLUMNS, SHERLOCK_COLUMNS, ZTF_OBJECT_COLUMNS, ZTF_SHERLOCK_COLUMNS,
+    LSST_NEWEST_SOURCE, LSST_OBJECT_COLUMNS, SHERLOCK_COLUMNS, ZTF_NEWEST_SOURCE,
+    ZTF_OBJECT_COLUMNS, ZTF_SHERLOCK_COLUMNS,
 };
 pub use dust::{DustError, DustMap};
 pub use htm::htm_id;
@@ -166,6 +167,15 @@ impl ObjectRow {
         let found = self.set(name, value);
         debug_assert!(found, "no column {name}");
     }
+}
+
+/// The newest MJD among every source a row is computed from (detections, forced
+/// measurements and limits), None for an object with none.
+pub(crate) fn newest_source_mjd(input: &FeatureInput) -> Option<f64> {
+    let times = input.detections.iter().map(|d| d.mjd);
+    let times = times.chain(input.forced.iter().map(|f| f.mjd));
+    let times = times.chain(input.non_detections.iter().map(|n| n.mjd));
+    times.filter(|t| t.is_finite()).reduce(f64::max)
 }
 
 /// Computes the row for whichever survey the object belongs to.

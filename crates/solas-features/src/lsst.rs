@@ -10,8 +10,8 @@ use crate::distance::{host_distance_modulus, peak_abs_mag};
 use crate::extinction::{correct_flux, njy_to_mag, wavelength_um};
 use crate::lightcurve::{clean, Obs};
 use crate::{
-    host_is_extragalactic_candidate, htm_id, jump, sky, FeatureInput, ObjectRow, Value,
-    LSST_OBJECT_COLUMNS,
+    host_is_extragalactic_candidate, htm_id, jump, newest_source_mjd, sky, FeatureInput, ObjectRow,
+    Value, LSST_NEWEST_SOURCE, LSST_OBJECT_COLUMNS,
 };
 
 /// Computes the Lasair-LSST `objects` row for one object.
@@ -56,6 +56,7 @@ pub fn lsst_features(input: &FeatureInput) -> ObjectRow {
     let (latest, penultimate) = latest_pairs(&lc_ec);
     put_pair(&mut row, "latestPair", latest);
     put_pair(&mut row, "penultimatePair", penultimate);
+    row.put(LSST_NEWEST_SOURCE, Value::float(newest_source_mjd(input)));
     // tns_name stays NULL: it is filled by TNS matching later.
     row
 }

@@ -5,7 +5,10 @@
 
 use solas_core::{Band, Detection, SurveyObject};
 
-use crate::{htm_id, sky, FeatureInput, ObjectRow, Value, ZTF_OBJECT_COLUMNS};
+use crate::{
+    htm_id, newest_source_mjd, sky, FeatureInput, ObjectRow, Value, ZTF_NEWEST_SOURCE,
+    ZTF_OBJECT_COLUMNS,
+};
 
 const MJD_TO_JD: f64 = 2_400_000.5;
 /// Real-bogus threshold for a "good" candidate.
@@ -31,6 +34,8 @@ pub fn ztf_features(input: &FeatureInput) -> ObjectRow {
     let jdmax = cands.last().map(|d| jd(d));
     row.put("jdmin", Value::float(cands.first().map(|d| jd(d))));
     row.put("jdmax", Value::float(jdmax));
+    let newest = newest_source_mjd(input).map(|m| m + MJD_TO_JD);
+    row.put(ZTF_NEWEST_SOURCE, Value::float(newest));
     for (band, x) in [(Band::G, "g"), (Band::R, "r")] {
         band_stats(&mut row, &cands, band, x);
     }

@@ -155,18 +155,20 @@ fn columns_are_lasairs() {
     let g = golden();
     let ours: Vec<&str> = LSST_OBJECT_COLUMNS.iter().map(|c| c.name).collect();
     // Every golden key is a column, and every column but tns_name (filled later by TNS
-    // matching) is in the golden row.
+    // matching) and Solas's newest source time is in the golden row.
     for key in g.expected.keys() {
         assert!(ours.contains(&key.as_str()), "golden column {key} missing");
     }
     for name in &ours {
         assert!(
-            *name == "tns_name" || g.expected.contains_key(*name),
+            *name == "tns_name"
+                || *name == solas_features::LSST_NEWEST_SOURCE
+                || g.expected.contains_key(*name),
             "column {name} is not in Lasair's row"
         );
     }
     assert_eq!(ours[0], "diaObjectId");
-    assert_eq!(ours.len(), g.expected.len() + 1);
+    assert_eq!(ours.len(), g.expected.len() + 2);
     let mut unique = ours.clone();
     unique.sort();
     unique.dedup();

@@ -352,6 +352,18 @@ fn the_row_an_alert_produced_is_rebuilt_from_the_final_store() {
         differ_now > 5,
         "the later alerts changed the row ({differ_now} columns)"
     );
+    // Each row says which moment it describes: the k-th alert's time, then the last's.
+    let newest = |row: &[(String, solas_store::db::Value)]| match stored(
+        row,
+        solas_features::ZTF_NEWEST_SOURCE,
+    ) {
+        Some(solas_store::db::Value::Float(jd)) => jd,
+        other => panic!("newest source time {other:?}"),
+    };
+    let jd = |mjd: f64| mjd + 2_400_000.5;
+    assert!((newest(&then) - jd(t_k)).abs() < 1e-6, "{}", newest(&then));
+    let t_last = alerts.last().map(|a| a.0).unwrap_or(f64::NAN);
+    assert!((newest(&now) - jd(t_last)).abs() < 1e-6, "{}", newest(&now));
 }
 
 /// A Rubin object's row as of a date takes the `diaObject` of the alert of then, not

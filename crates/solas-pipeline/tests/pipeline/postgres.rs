@@ -48,8 +48,10 @@ fn pg_rows(
     columns: &[solas_features::Column],
 ) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
+    // By name: a column added by a later migration sits after `timestamp`.
+    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
     for r in client
-        .query(&format!("SELECT * FROM {table}"), &[])
+        .query(&format!("SELECT {} FROM {table}", names.join(", ")), &[])
         .unwrap()
     {
         let mut row = BTreeMap::new();
