@@ -13,6 +13,7 @@
 
 pub mod as_of;
 pub mod blob;
+mod codec;
 pub mod db;
 pub mod error;
 pub mod fits;

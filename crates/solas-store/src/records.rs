@@ -31,59 +31,78 @@ pub struct ObjectRecords {
 
 /// The statements that read an object's records back, in SQLite's placeholders (run
 /// through [`crate::tables::Dialect::sql`] on PostgreSQL). Each takes (survey, object id)
-/// and gives (key, schema fingerprint, bytes); the non-detections give (mjd, band,
-/// fingerprint, bytes).
-pub(crate) const READ_DETECTIONS: &str = "SELECT source_id, record_schema, record FROM detections
+/// and gives (key, schema fingerprint, dictionary, bytes); the non-detections give (mjd,
+/// band, fingerprint, dictionary, bytes). Object-level records are not compressed.
+pub(crate) const READ_DETECTIONS: &str = "SELECT source_id, record_schema, record_dictionary,
+    record FROM detections
     WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id";
 pub(crate) const READ_FORCED: &str =
-    "SELECT source_id, record_schema, record FROM forced_photometry
+    "SELECT source_id, record_schema, record_dictionary, record FROM forced_photometry
     WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id";
 pub(crate) const READ_NON_DETECTIONS: &str =
-    "SELECT mjd, band, record_schema, record FROM non_detections
+    "SELECT mjd, band, record_schema, record_dictionary, record FROM non_detections
     WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, band";
-pub(crate) const READ_OBJECT: &str = "SELECT alert_id, record_schema, record FROM object_records
-    WHERE survey = ?1 AND object_id = ?2 AND source_id = 0 ORDER BY name";
-pub(crate) const READ_TRIGGER: &str = "SELECT source_id, record_schema, record FROM object_records
-    WHERE survey = ?1 AND object_id = ?2 AND source_id <> 0 ORDER BY mjd, source_id";
+pub(crate) const READ_OBJECT: &str = "SELECT alert_id, record_schema, CAST(NULL AS BIGINT), record
+    FROM object_records WHERE survey = ?1 AND object_id = ?2 AND source_id = 0 ORDER BY name";
+pub(crate) const READ_TRIGGER: &str =
+    "SELECT source_id, record_schema, CAST(NULL AS BIGINT), record
+    FROM object_records WHERE survey = ?1 AND object_id = ?2 AND source_id <> 0
+    ORDER BY mjd, source_id";
 /// Takes a fingerprint; gives the schema's name and JSON.
 pub(crate) const READ_SCHEMA: &str = "SELECT name, json FROM record_schemas WHERE fingerprint = ?1";
+/// Takes a dictionary id; gives its bytes ([`crate::codec`]).
+pub(crate) const READ_DICTIONARY: &str = "SELECT dictionary FROM record_dictionaries WHERE id = ?1";
+/// Every dictionary: (id, schema fingerprint, bytes), for a writer resuming.
+pub(crate) const READ_ALL_DICTIONARIES: &str =
+    "SELECT id, record_schema, dictionary FROM record_dictionaries";
+/// Binds (id, schema fingerprint, bytes).
+pub(crate) const WRITE_DICTIONARY: &str = "INSERT INTO record_dictionaries (id, record_schema,
+    dictionary) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
 
-/// One stored record row: its key, its schema's fingerprint, its bytes.
-pub(crate) type Row = (i64, i64, Vec<u8>);
+/// One stored record row: its key, its schema's fingerprint, its dictionary (None: raw),
+/// its bytes.
+pub(crate) type Row = (i64, i64, Option<i64>, Vec<u8>);
+
+/// One stored non-detection's record row: its time, band, schema, dictionary and bytes.
+pub(crate) type LimitRow = (f64, String, i64, Option<i64>, Vec<u8>);
 
 /// What the read statements gave, before the schemas are attached.
 pub(crate) struct Rows {
     pub detections: Vec<Row>,
     pub forced: Vec<Row>,
-    pub non_detections: Vec<(f64, String, i64, Vec<u8>)>,
+    pub non_detections: Vec<LimitRow>,
     pub object: Vec<Row>,
     pub trigger: Vec<Row>,
 }
 
 impl Rows {
     /// The records with their schemas, each schema read once (by `load`, from the store,
-    /// the first time this store meets its fingerprint).
+    /// the first time this store meets its fingerprint), each decompressed (its
+    /// dictionary read by `dictionary` the first time).
     pub(crate) fn assemble(
         self,
         schemas: &mut KnownSchemas,
+        decoder: &mut crate::codec::Decoder,
         mut load: impl FnMut(i64) -> Result<RecordSchema, StoreError>,
+        mut dictionary: impl FnMut(i64) -> Result<Vec<u8>, StoreError>,
     ) -> Result<ObjectRecords, StoreError> {
-        let mut raw = |fingerprint: i64, body: Vec<u8>| {
+        let mut raw = |fingerprint: i64, dict: Option<i64>, bytes: Vec<u8>| {
             let schema = schemas.get(fingerprint, || load(fingerprint))?;
+            let body = decoder.unpack(dict, bytes, &mut dictionary)?;
             Ok::<_, StoreError>(RawRecord { schema, body })
         };
         let mut list = |rows: Vec<Row>| {
             rows.into_iter()
-                .map(|(key, fingerprint, body)| Ok((key, raw(fingerprint, body)?)))
+                .map(|(key, fingerprint, dict, bytes)| Ok((key, raw(fingerprint, dict, bytes)?)))
                 .collect::<Result<Vec<_>, StoreError>>()
         };
         let (detections, forced) = (list(self.detections)?, list(self.forced)?);
         let (object, trigger) = (list(self.object)?, list(self.trigger)?);
         let mut non_detections = Vec::with_capacity(self.non_detections.len());
-        for (mjd, band, fingerprint, body) in self.non_detections {
+        for (mjd, band, fingerprint, dict, bytes) in self.non_detections {
             let band = Band::from_letter(&band)
                 .ok_or_else(|| StoreError::Invalid(format!("stored band {band:?}")))?;
-            non_detections.push((mjd, band, raw(fingerprint, body)?));
+            non_detections.push((mjd, band, raw(fingerprint, dict, bytes)?));
         }
         Ok(ObjectRecords {
             detections,
@@ -154,12 +173,26 @@ fn records_of(a: &solas_core::Alert) -> impl Iterator<Item = &RawRecord> {
         .chain(&a.trigger_records)
 }
 
-/// A record's columns: its schema's fingerprint and its bytes (both null without one).
-pub(crate) fn columns(r: Option<&RawRecord>) -> (Option<i64>, Option<&[u8]>) {
-    match r {
-        Some(r) => (Some(r.schema.fingerprint), Some(r.body.as_slice())),
-        None => (None, None),
-    }
+/// A record's columns as stored: its schema's fingerprint, its dictionary and its bytes.
+pub(crate) type RecordColumns = (Option<i64>, Option<i64>, Option<Vec<u8>>);
+
+/// A record's columns (compressed once the schema has a dictionary; all null without a
+/// record).
+pub(crate) fn columns(
+    encoder: &mut crate::codec::Encoder,
+    r: Option<&RawRecord>,
+) -> Result<RecordColumns, StoreError> {
+    Ok(match r {
+        Some(r) => {
+            let packed = encoder.pack(r)?;
+            (
+                Some(r.schema.fingerprint),
+                packed.dictionary,
+                Some(packed.bytes),
+            )
+        }
+        None => (None, None, None),
+    })
 }
 
 /// The kinds of source record an export reads, each a lightcurve table.
@@ -258,10 +291,14 @@ impl Selection {
         sql
     }
 
-    /// The statement streaming (object id, schema fingerprint, record) in (object, time)
-    /// order.
+    /// The statement streaming (object id, schema fingerprint, dictionary, record) in
+    /// (object, time) order.
     pub(crate) fn records_sql(&self, kind: SourceKind, ids: usize) -> String {
-        let mut sql = self.sql(kind, "object_id, record_schema, record", ids);
+        let mut sql = self.sql(
+            kind,
+            "object_id, record_schema, record_dictionary, record",
+            ids,
+        );
         sql.push_str(&format!(" ORDER BY {}", kind.order()));
         sql
     }

@@ -167,6 +167,8 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
     let reversed: Vec<&Alert> = alerts.iter().rev().collect();
     let tmp = tempfile::tempdir().unwrap();
     let mut sqlite = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
+    // Dictionaries early, so most rows are compressed and read back through them.
+    sqlite.train_dictionaries_after(100);
     for _ in 0..2 {
         for chunk in reversed.chunks(37) {
             sqlite.write(chunk).unwrap();
@@ -177,11 +179,37 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
         &expected,
         &stored(&mut sqlite, &mut reader, &objects),
     );
+    // The comparison covered compressed records: every schema with enough records has a
+    // dictionary, and most rows use one. A store opened again reads them too.
+    let conn = rusqlite::Connection::open(tmp.path().join("lightcurves.db")).unwrap();
+    let compressed = |table: &str| -> (i64, i64) {
+        conn.query_row(
+            &format!("SELECT count(record_dictionary), count(*) FROM {table}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    for table in ["detections", "non_detections"] {
+        let (packed, all) = compressed(table);
+        assert!(
+            packed * 3 > all,
+            "{table}: {packed} of {all} rows compressed"
+        );
+    }
+    drop(sqlite);
+    let mut reopened = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
+    compare(
+        "SQLite reopened",
+        &expected,
+        &stored(&mut reopened, &mut reader, &objects),
+    );
 
     let Some(db) = TempDb::create("archive") else {
         return;
     };
     let mut pg = PgLightcurves::open(&db.url()).unwrap();
+    pg.train_dictionaries_after(100);
     for _ in 0..2 {
         for chunk in reversed.chunks(37) {
             pg.write(chunk).unwrap();
@@ -192,6 +220,111 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
         &expected,
         &stored(&mut pg, &mut reader, &objects),
     );
+    let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    for table in ["detections", "non_detections"] {
+        let row = client
+            .query_one(
+                &format!("SELECT count(record_dictionary), count(*) FROM {table}"),
+                &[],
+            )
+            .unwrap();
+        let (packed, all): (i64, i64) = (row.get(0), row.get(1));
+        assert!(
+            packed * 3 > all,
+            "{table}: {packed} of {all} rows compressed"
+        );
+    }
+}
+
+/// The archive's records are readable without Solas, as `docs/archive.md` tells a SQL user:
+/// Python's `zstandard` decompresses each with its row's dictionary and `fastavro` decodes
+/// it with the stored schema, giving the bytes Solas reads back, for every row.
+#[test]
+fn records_read_back_with_python_zstandard_and_fastavro() {
+    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
+    let mut alerts = Vec::new();
+    for f in data::real_alert_files() {
+        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
+            alerts.push(a.unwrap());
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("lightcurves.db");
+    let mut store = SqliteLightcurves::open(&path).unwrap();
+    // Dictionaries early, so most rows of every kind are compressed.
+    store.train_dictionaries_after(100);
+    let refs: Vec<&Alert> = alerts.iter().collect();
+    for chunk in refs.chunks(50) {
+        store.write(chunk).unwrap();
+    }
+    let mut want = std::collections::HashMap::new();
+    let mut objects: Vec<(Survey, ObjectKey)> = alerts
+        .iter()
+        .map(|a| (a.survey, a.object.clone()))
+        .collect();
+    objects.sort_by_key(|(s, o)| (s.as_str(), o.id));
+    objects.dedup_by_key(|(s, o)| (s.as_str(), o.id));
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    for (survey, key) in &objects {
+        let r = store.records(*survey, key).unwrap();
+        for (id, rec) in &r.detections {
+            want.insert(("detections", key.id, id.to_string()), hex(&rec.body));
+        }
+        for (id, rec) in &r.forced {
+            want.insert(
+                ("forced_photometry", key.id, id.to_string()),
+                hex(&rec.body),
+            );
+        }
+        for (mjd, band, rec) in &r.non_detections {
+            // As SQLite prints a REAL: its shortest round-trip text.
+            let k = format!("{}_{}", sqlite_real(*mjd), band.as_str());
+            want.insert(("non_detections", key.id, k), hex(&rec.body));
+        }
+    }
+    let python = crate::common::python_with(&["zstandard==0.23.0", "fastavro==1.10.0"]);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/pipeline/py/read_archive.py"
+    );
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut seen, mut compressed) = (0, 0);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let [table, object, key, packed, fields, bytes] = f[..] else {
+            panic!("{line}")
+        };
+        let table = ["detections", "forced_photometry", "non_detections"]
+            .into_iter()
+            .find(|t| *t == table)
+            .unwrap();
+        let object: i64 = object.parse().unwrap();
+        let expected = want
+            .get(&(table, object, key.to_string()))
+            .unwrap_or_else(|| panic!("{table} {object} {key} not read by Solas"));
+        assert_eq!(bytes, expected, "{table} {object} {key}");
+        assert!(fields.parse::<usize>().unwrap() > 5, "{line}");
+        seen += 1;
+        compressed += usize::from(packed == "1");
+    }
+    assert_eq!(seen, want.len(), "Python read every row Solas reads");
+    assert!(compressed * 2 > seen, "{compressed} of {seen} compressed");
+}
+
+/// A REAL as SQLite's `CAST(x AS TEXT)` writes it (15 significant digits, as `%!.15g`).
+fn sqlite_real(x: f64) -> String {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.query_row("SELECT CAST(?1 AS TEXT)", [x], |r| r.get(0))
+        .unwrap()
 }
 
 /// A field that a future Rubin schema adds is stored and read back, with no code change and

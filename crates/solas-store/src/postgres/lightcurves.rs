@@ -15,6 +15,7 @@ use solas_core::{
 };
 
 use super::pg_error;
+use crate::codec::{Decoder, Encoder};
 use crate::db::{Db, Migration, Target};
 use crate::records::{self, columns, KnownSchemas, ObjectRecords, Selection, SourceKind};
 use crate::tables::Dialect;
@@ -97,6 +98,18 @@ fn migrations() -> Vec<Migration> {
             CREATE INDEX alerts_by_time ON alerts (survey, mjd);"
                 .into(),
         },
+        // Source records compressed against trained dictionaries ([`crate::codec`]); a
+        // NULL dictionary is a record stored as it came.
+        Migration {
+            version: 4,
+            name: "records compressed with per-schema dictionaries",
+            sql: "CREATE TABLE record_dictionaries (
+                id BIGINT PRIMARY KEY, record_schema BIGINT NOT NULL, dictionary BYTEA NOT NULL);
+            ALTER TABLE detections ADD COLUMN record_dictionary BIGINT;
+            ALTER TABLE forced_photometry ADD COLUMN record_dictionary BIGINT;
+            ALTER TABLE non_detections ADD COLUMN record_dictionary BIGINT;"
+                .into(),
+        },
     ]
 }
 
@@ -109,12 +122,15 @@ struct Statements {
     summary: Statement,
     schema: Statement,
     object: Statement,
+    dictionary: Statement,
 }
 
 pub struct PgLightcurves {
     client: Client,
     st: Statements,
     schemas: KnownSchemas,
+    encoder: Encoder,
+    decoder: Decoder,
     /// For connecting again after the server closed the connection (a restart).
     url: String,
 }
@@ -129,11 +145,21 @@ fn survey_code(s: Survey) -> i16 {
 
 impl PgLightcurves {
     pub fn open(url: &str) -> Result<PgLightcurves, StoreError> {
-        let (client, st) = Self::connect(url, true)?;
+        let (mut client, st) = Self::connect(url, true)?;
+        let mut encoder = Encoder::default();
+        let stored = client
+            .query(records::READ_ALL_DICTIONARIES, &[])
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect::<Vec<_>>();
+        encoder.resume(stored)?;
         Ok(PgLightcurves {
             client,
             st,
             schemas: KnownSchemas::default(),
+            encoder,
+            decoder: Decoder::default(),
             url: url.to_string(),
         })
     }
@@ -151,26 +177,26 @@ impl PgLightcurves {
             det: prep(
                 "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
                  flux_err, mag, mag_err, positive, reliability, rb, nid, record_schema, record,
-                 from_trigger)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
+                 from_trigger, record_dictionary)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
                  ON CONFLICT DO NOTHING",
             )?,
             upgrade: prep(
                 "UPDATE detections SET band = $5, ra = $6, dec = $7, flux = $8, flux_err = $9,
                  mag = $10, mag_err = $11, positive = $12, reliability = $13, rb = $14, nid = $15,
-                 record_schema = $16, record = $17, from_trigger = true
+                 record_schema = $16, record = $17, record_dictionary = $18, from_trigger = true
                  WHERE survey = $1 AND object_id = $2 AND mjd = $3 AND source_id = $4
                    AND NOT from_trigger",
             )?,
             forced: prep(
                 "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux,
-                 flux_err, record_schema, record)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
+                 flux_err, record_schema, record, record_dictionary)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING",
             )?,
             non_det: prep(
                 "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux,
-                 record_schema, record)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING",
+                 record_schema, record, record_dictionary)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
             )?,
             summary: prep(
                 "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
@@ -192,6 +218,7 @@ impl PgLightcurves {
                  WHERE excluded.mjd > object_records.mjd
                     OR (excluded.mjd = object_records.mjd AND excluded.alert_id > object_records.alert_id)",
             )?,
+            dictionary: prep(&Dialect::Postgres.sql(records::WRITE_DICTIONARY))?,
         };
         Ok((client, st))
     }
@@ -207,10 +234,19 @@ impl PgLightcurves {
     }
 }
 
+impl PgLightcurves {
+    /// Train each record schema's compression dictionary after this many records rather
+    /// than the default 1,000 (`docs/archive.md#cost` measures the archive this way).
+    pub fn train_dictionaries_after(&mut self, records: usize) {
+        self.encoder.train_after(records);
+    }
+}
+
 impl LightcurveStore for PgLightcurves {
     fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError> {
         self.reconnect_if_closed()?;
         let st = &self.st;
+        let encoder = &mut self.encoder;
         let mut tx = self.client.transaction().map_err(pg_error)?;
         let mut counts = WriteCounts::default();
         let new_schemas = self.schemas.new_in(alerts);
@@ -266,8 +302,8 @@ impl LightcurveStore for PgLightcurves {
             for d in &alert.detections {
                 let trigger = d.source_id == alert.alert_id;
                 let band = d.band.as_str();
-                let (record_schema, record) = columns(d.record.as_ref());
-                let row: [&(dyn postgres::types::ToSql + Sync); 18] = [
+                let (record_schema, dict, record) = columns(encoder, d.record.as_ref())?;
+                let row: [&(dyn postgres::types::ToSql + Sync); 19] = [
                     &s,
                     &o,
                     &d.mjd,
@@ -286,16 +322,19 @@ impl LightcurveStore for PgLightcurves {
                     &record_schema,
                     &record,
                     &trigger,
+                    &dict,
                 ];
                 let added = tx.execute(&st.det, &row).map_err(pg_error)?;
                 counts.detections += added;
                 if added == 0 && trigger {
-                    tx.execute(&st.upgrade, &row[..17]).map_err(pg_error)?;
+                    let mut upgrade = row[..17].to_vec();
+                    upgrade.push(&dict);
+                    tx.execute(&st.upgrade, &upgrade).map_err(pg_error)?;
                 }
             }
             for f in &alert.forced {
                 let band = f.band.as_str();
-                let (record_schema, record) = columns(f.record.as_ref());
+                let (record_schema, dict, record) = columns(encoder, f.record.as_ref())?;
                 counts.forced += tx
                     .execute(
                         &st.forced,
@@ -309,13 +348,14 @@ impl LightcurveStore for PgLightcurves {
                             &f.flux_err,
                             &record_schema,
                             &record,
+                            &dict,
                         ],
                     )
                     .map_err(pg_error)?;
             }
             for n in &alert.non_detections {
                 let band = n.band.as_str();
-                let (record_schema, record) = columns(n.record.as_ref());
+                let (record_schema, dict, record) = columns(encoder, n.record.as_ref())?;
                 counts.non_detections += tx
                     .execute(
                         &st.non_det,
@@ -328,14 +368,21 @@ impl LightcurveStore for PgLightcurves {
                             &n.noise_flux,
                             &record_schema,
                             &record,
+                            &dict,
                         ],
                     )
                     .map_err(pg_error)?;
             }
         }
+        // Dictionaries trained for this batch's rows (or an earlier batch that failed).
+        for d in encoder.pending() {
+            tx.execute(&st.dictionary, &[&d.id, &d.record_schema, d.bytes.as_ref()])
+                .map_err(pg_error)?;
+        }
         tx.commit().map_err(pg_error)?;
         self.schemas
             .stored(new_schemas.iter().map(|s| s.fingerprint));
+        self.encoder.committed();
         Ok(counts)
     }
 
@@ -351,7 +398,7 @@ impl LightcurveStore for PgLightcurves {
         let mut rows = |sql: &str| -> Result<Vec<records::Row>, StoreError> {
             Ok(query(sql)?
                 .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
                 .collect())
         };
         let rows = records::Rows {
@@ -361,22 +408,36 @@ impl LightcurveStore for PgLightcurves {
             trigger: rows(records::READ_TRIGGER)?,
             non_detections: query(records::READ_NON_DETECTIONS)?
                 .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
                 .collect(),
         };
-        rows.assemble(&mut self.schemas, |fingerprint| {
-            let row = client
-                .query_one(
-                    &Dialect::Postgres.sql(records::READ_SCHEMA),
-                    &[&fingerprint],
-                )
-                .map_err(pg_error)?;
-            Ok(solas_core::RecordSchema {
-                name: row.get(0),
-                fingerprint,
-                json: row.get(1),
-            })
-        })
+        // Both loaders read through the one connection, one at a time.
+        let client = std::cell::RefCell::new(client);
+        rows.assemble(
+            &mut self.schemas,
+            &mut self.decoder,
+            |fingerprint| {
+                let row = client
+                    .borrow_mut()
+                    .query_one(
+                        &Dialect::Postgres.sql(records::READ_SCHEMA),
+                        &[&fingerprint],
+                    )
+                    .map_err(pg_error)?;
+                Ok(solas_core::RecordSchema {
+                    name: row.get(0),
+                    fingerprint,
+                    json: row.get(1),
+                })
+            },
+            |id| {
+                let row = client
+                    .borrow_mut()
+                    .query_one(&Dialect::Postgres.sql(records::READ_DICTIONARY), &[&id])
+                    .map_err(pg_error)?;
+                Ok(row.get(0))
+            },
+        )
     }
 
     fn source_schemas(
@@ -426,10 +487,13 @@ impl LightcurveStore for PgLightcurves {
                 .map_err(pg_error)?;
             while let Some(row) = rows.next().map_err(pg_error)? {
                 let schema = self.schemas.known(row.get(1))?;
-                let record = RawRecord {
-                    schema,
-                    body: row.get(2),
-                };
+                // Every dictionary was read before the stream began (load_schemas).
+                let body = self.decoder.unpack(row.get(2), row.get(3), |id| {
+                    Err(StoreError::Invalid(format!(
+                        "record dictionary {id} was stored after this read began: read again"
+                    )))
+                })?;
+                let record = RawRecord { schema, body };
                 if each(row.get(0), record).is_break() {
                     return Ok(());
                 }
@@ -589,6 +653,13 @@ impl PgLightcurves {
                 name: r.get(1),
                 json: r.get(2),
             });
+        }
+        for r in self
+            .client
+            .query(records::READ_ALL_DICTIONARIES, &[])
+            .map_err(pg_error)?
+        {
+            self.decoder.keep(r.get(0), r.get::<_, &[u8]>(2))?;
         }
         Ok(())
     }

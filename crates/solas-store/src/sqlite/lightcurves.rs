@@ -16,6 +16,7 @@ use solas_core::{
     Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, RecordSchema, Survey,
 };
 
+use crate::codec::{Decoder, Encoder};
 use crate::db::{Db, Migration, Target};
 use crate::records::{self, columns, KnownSchemas, ObjectRecords, Selection, SourceKind};
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
@@ -23,6 +24,8 @@ use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 pub struct SqliteLightcurves {
     conn: Connection,
     schemas: KnownSchemas,
+    encoder: Encoder,
+    decoder: Decoder,
 }
 
 fn migrations() -> Vec<Migration> {
@@ -67,6 +70,11 @@ fn migrations() -> Vec<Migration> {
             CREATE INDEX alerts_by_time ON alerts (survey, mjd);"
                 .into(),
         },
+        Migration {
+            version: 4,
+            name: "records compressed with per-schema dictionaries",
+            sql: DICTIONARIES.into(),
+        },
     ]
 }
 
@@ -87,6 +95,15 @@ const RECORD_TABLES: &str = "
         record_schema INTEGER NOT NULL, record BLOB NOT NULL,
         PRIMARY KEY (survey, object_id, name, source_id)) WITHOUT ROWID;";
 
+/// Source records compressed against trained dictionaries ([`crate::codec`]); a NULL
+/// dictionary is a record stored as it came.
+const DICTIONARIES: &str = "
+    CREATE TABLE record_dictionaries (
+        id INTEGER PRIMARY KEY, record_schema INTEGER NOT NULL, dictionary BLOB NOT NULL);
+    ALTER TABLE detections ADD COLUMN record_dictionary INTEGER;
+    ALTER TABLE forced_photometry ADD COLUMN record_dictionary INTEGER;
+    ALTER TABLE non_detections ADD COLUMN record_dictionary INTEGER;";
+
 fn band(text: String) -> Result<Band, rusqlite::Error> {
     Band::from_letter(&text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, text.into())
@@ -98,10 +115,26 @@ impl SqliteLightcurves {
         Db::open(&Target::Sqlite(path.to_path_buf()))?
             .migrate("schema_migrations", &migrations())?;
         let conn = super::open(path)?;
+        let mut encoder = Encoder::default();
+        let stored = conn
+            .prepare(records::READ_ALL_DICTIONARIES)?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        encoder.resume(stored)?;
         Ok(SqliteLightcurves {
             conn,
             schemas: KnownSchemas::default(),
+            encoder,
+            decoder: Decoder::default(),
         })
+    }
+}
+
+impl SqliteLightcurves {
+    /// Train each record schema's compression dictionary after this many records rather
+    /// than the default 1,000 (`docs/archive.md#cost` measures the archive this way).
+    pub fn train_dictionaries_after(&mut self, records: usize) {
+        self.encoder.train_after(records);
     }
 }
 
@@ -121,8 +154,8 @@ impl LightcurveStore for SqliteLightcurves {
             let mut det = tx.prepare_cached(
                 "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
                  flux_err, mag, mag_err, positive, reliability, rb, nid, record_schema, record,
-                 from_trigger)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)
+                 from_trigger, record_dictionary)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)
                  ON CONFLICT DO NOTHING",
             )?;
             // The trigger's version replaces a history row's: it is the richer one (ZTF's
@@ -131,18 +164,18 @@ impl LightcurveStore for SqliteLightcurves {
             let mut upgrade = tx.prepare_cached(
                 "UPDATE detections SET band = ?5, ra = ?6, dec = ?7, flux = ?8, flux_err = ?9,
                  mag = ?10, mag_err = ?11, positive = ?12, reliability = ?13, rb = ?14, nid = ?15,
-                 record_schema = ?16, record = ?17, from_trigger = 1
+                 record_schema = ?16, record = ?17, record_dictionary = ?19, from_trigger = 1
                  WHERE survey = ?1 AND object_id = ?2 AND mjd = ?3 AND source_id = ?4 AND from_trigger = 0",
             )?;
             let mut fp = tx.prepare_cached(
                 "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux,
-                 flux_err, record_schema, record)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT DO NOTHING",
+                 flux_err, record_schema, record, record_dictionary)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT DO NOTHING",
             )?;
             let mut nd = tx.prepare_cached(
                 "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux,
-                 record_schema, record)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT DO NOTHING",
+                 record_schema, record, record_dictionary)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT DO NOTHING",
             )?;
             // Object-level records: the newest alert's (as survey_objects). A trigger's own
             // records (source_id set): once.
@@ -198,9 +231,16 @@ impl LightcurveStore for SqliteLightcurves {
                         r.body
                     ])?;
                 }
+                let known = Known::read(&tx, s, o)?;
                 for d in &alert.detections {
                     let trigger = d.source_id == alert.alert_id;
-                    let (record_schema, record) = columns(d.record.as_ref());
+                    match known.detections.get(&(d.mjd.to_bits(), d.source_id)) {
+                        Some(false) if trigger => {}
+                        Some(_) => continue,
+                        None => {}
+                    }
+                    let (record_schema, dict, record) =
+                        columns(&mut self.encoder, d.record.as_ref())?;
                     let row = params![
                         s,
                         o,
@@ -219,16 +259,21 @@ impl LightcurveStore for SqliteLightcurves {
                         d.nid,
                         record_schema,
                         record,
-                        trigger
+                        trigger,
+                        dict
                     ];
                     let added = det.execute(row)?;
                     counts.detections += added as u64;
                     if added == 0 && trigger {
-                        upgrade.execute(&row[..17])?;
+                        upgrade.execute(row)?;
                     }
                 }
                 for f in &alert.forced {
-                    let (record_schema, record) = columns(f.record.as_ref());
+                    if known.forced.contains(&(f.mjd.to_bits(), f.source_id)) {
+                        continue;
+                    }
+                    let (record_schema, dict, record) =
+                        columns(&mut self.encoder, f.record.as_ref())?;
                     counts.forced += fp.execute(params![
                         s,
                         o,
@@ -238,11 +283,16 @@ impl LightcurveStore for SqliteLightcurves {
                         f.flux,
                         f.flux_err,
                         record_schema,
-                        record
+                        record,
+                        dict
                     ])? as u64;
                 }
                 for n in &alert.non_detections {
-                    let (record_schema, record) = columns(n.record.as_ref());
+                    if known.limits.contains(&(n.mjd.to_bits(), n.band)) {
+                        continue;
+                    }
+                    let (record_schema, dict, record) =
+                        columns(&mut self.encoder, n.record.as_ref())?;
                     counts.non_detections += nd.execute(params![
                         s,
                         o,
@@ -251,14 +301,21 @@ impl LightcurveStore for SqliteLightcurves {
                         n.limiting_mag,
                         n.noise_flux,
                         record_schema,
-                        record
+                        record,
+                        dict
                     ])? as u64;
                 }
+            }
+            // Dictionaries trained for this batch's rows (or an earlier batch that failed).
+            let mut dictionary = tx.prepare_cached(records::WRITE_DICTIONARY)?;
+            for d in self.encoder.pending() {
+                dictionary.execute(params![d.id, d.record_schema, d.bytes.as_slice()])?;
             }
         }
         tx.commit()?;
         self.schemas
             .stored(new_schemas.iter().map(|s| s.fingerprint));
+        self.encoder.committed();
         Ok(counts)
     }
 
@@ -268,7 +325,7 @@ impl LightcurveStore for SqliteLightcurves {
         let rows = |sql: &str| -> Result<Vec<records::Row>, StoreError> {
             Ok(conn
                 .prepare_cached(sql)?
-                .query_map(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .query_map(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<Result<Vec<_>, _>>()?)
         };
         let rows = records::Rows {
@@ -276,22 +333,29 @@ impl LightcurveStore for SqliteLightcurves {
             forced: rows(records::READ_FORCED)?,
             non_detections: conn
                 .prepare_cached(records::READ_NON_DETECTIONS)?
-                .query_map(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .query_map(key, |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
                 .collect::<Result<Vec<_>, _>>()?,
             object: rows(records::READ_OBJECT)?,
             trigger: rows(records::READ_TRIGGER)?,
         };
-        rows.assemble(&mut self.schemas, |fingerprint| {
-            Ok(conn
-                .prepare_cached(records::READ_SCHEMA)?
-                .query_row([fingerprint], |r| {
-                    Ok(solas_core::RecordSchema {
-                        name: r.get(0)?,
-                        fingerprint,
-                        json: r.get(1)?,
-                    })
-                })?)
-        })
+        rows.assemble(
+            &mut self.schemas,
+            &mut self.decoder,
+            |fingerprint| {
+                Ok(conn
+                    .prepare_cached(records::READ_SCHEMA)?
+                    .query_row([fingerprint], |r| {
+                        Ok(solas_core::RecordSchema {
+                            name: r.get(0)?,
+                            fingerprint,
+                            json: r.get(1)?,
+                        })
+                    })?)
+            },
+            |id| read_dictionary(conn, id),
+        )
     }
 
     fn source_schemas(
@@ -332,10 +396,11 @@ impl LightcurveStore for SqliteLightcurves {
             let mut rows = stmt.query(rusqlite::params_from_iter(bound(survey, from, to, &ids)))?;
             while let Some(row) = rows.next()? {
                 let schema = self.schemas.known(row.get(1)?)?;
-                let record = RawRecord {
-                    schema,
-                    body: row.get(2)?,
-                };
+                let conn = &self.conn;
+                let body = self
+                    .decoder
+                    .unpack(row.get(2)?, row.get(3)?, |id| read_dictionary(conn, id))?;
+                let record = RawRecord { schema, body };
                 if each(row.get(0)?, record).is_break() {
                     return Ok(());
                 }
@@ -460,6 +525,57 @@ impl LightcurveStore for SqliteLightcurves {
             survey_object,
         })
     }
+}
+
+/// The keys of an object's stored rows, read before an alert's rows are written: a row
+/// already stored (most of a history) is neither compressed nor inserted again, and
+/// compression samples hold each source once.
+struct Known {
+    /// (mjd bits, source id) → whether the stored version is the trigger's.
+    detections: std::collections::HashMap<(u64, i64), bool>,
+    forced: std::collections::HashSet<(u64, i64)>,
+    limits: std::collections::HashSet<(u64, Band)>,
+}
+
+impl Known {
+    fn read(tx: &rusqlite::Transaction, survey: i64, object: i64) -> Result<Known, StoreError> {
+        let key = params![survey, object];
+        let detections = tx
+            .prepare_cached(
+                "SELECT mjd, source_id, from_trigger FROM detections
+                 WHERE survey = ?1 AND object_id = ?2",
+            )?
+            .query_map(key, |r| {
+                Ok(((r.get::<_, f64>(0)?.to_bits(), r.get(1)?), r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let forced = tx
+            .prepare_cached(
+                "SELECT mjd, source_id FROM forced_photometry WHERE survey = ?1 AND object_id = ?2",
+            )?
+            .query_map(key, |r| Ok((r.get::<_, f64>(0)?.to_bits(), r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let limits = tx
+            .prepare_cached(
+                "SELECT mjd, band FROM non_detections WHERE survey = ?1 AND object_id = ?2",
+            )?
+            .query_map(key, |r| {
+                Ok((r.get::<_, f64>(0)?.to_bits(), band(r.get(1)?)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Known {
+            detections,
+            forced,
+            limits,
+        })
+    }
+}
+
+/// A stored dictionary's bytes.
+fn read_dictionary(conn: &Connection, id: i64) -> Result<Vec<u8>, StoreError> {
+    Ok(conn
+        .prepare_cached(records::READ_DICTIONARY)?
+        .query_row([id], |r| r.get(0))?)
 }
 
 /// The values a selection's statement binds: survey, time window, object ids.
