@@ -29,6 +29,7 @@ use crate::AppState;
 const CSS: &str = include_str!("../../assets/solas.css");
 const LIGHTCURVE_JS: &str = include_str!("../../assets/lightcurve.js");
 const UPLOAD_JS: &str = include_str!("../../assets/upload.js");
+const STAMPS_JS: &str = include_str!("../../assets/stamps.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
@@ -107,5 +108,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/static/upload.js",
             get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }),
+        )
+        .route(
+            "/static/stamps.js",
+            get(|| async { asset("text/javascript; charset=utf-8", STAMPS_JS) }),
         )
 }

@@ -13,6 +13,8 @@ use axum::response::IntoResponse;
 use serde_json::{json, Map, Value};
 use solas_core::{CutoutKind, Survey};
 
+use crate::cutout_png::Stretch;
+
 use maud::{html, Markup};
 
 use super::layout::{page, script_json, see_other, value_text, PageError, PageResult};
@@ -47,8 +49,12 @@ fn survey_name(s: Survey) -> &'static str {
 
 /// The cutouts the page shows.
 enum Cutouts {
-    /// Those of this detection (the newest with a stored science cutout).
-    Of(i64),
+    /// Those of `source` (the newest detection with a stored science cutout), and every
+    /// detection (id, MJD, band), newest first, whose stamps the page can switch to.
+    Of {
+        source: i64,
+        detections: Vec<(i64, f64, &'static str)>,
+    },
     None,
     /// The cutout store failed (an S3 store out of reach, say): the rest of the page is
     /// still worth showing.
@@ -111,15 +117,25 @@ fn gather(
     };
 
     // The newest detection with a stored science cutout. After a failed lookup the
-    // older ones are not tried: a store out of reach would fail (slowly) for each.
+    // older ones are not tried: a store out of reach would fail (slowly) for each. The page
+    // offers every detection's stamps (a missing one says so).
     let mut cutouts = Cutouts::None;
+    let detections: Vec<(i64, f64, &'static str)> = lc
+        .detections
+        .iter()
+        .rev()
+        .map(|d| (d.source_id, d.mjd, d.band.as_str()))
+        .collect();
     for d in lc.detections.iter().rev() {
         match shared
             .cutouts
             .stored_size(survey, d.source_id, CutoutKind::Science)
         {
             Ok(Some(_)) => {
-                cutouts = Cutouts::Of(d.source_id);
+                cutouts = Cutouts::Of {
+                    source: d.source_id,
+                    detections,
+                };
                 break;
             }
             Ok(None) => {}
@@ -256,26 +272,63 @@ pub(crate) async fn export(
 }
 
 fn cutouts(cutouts: &Cutouts, survey: &str) -> Markup {
+    let how = if survey == "ztf" {
+        "ZTF stamps carry no WCS; they are flipped top to bottom, as ZTF's rows run south."
+    } else {
+        "Each stamp is turned through its own WCS."
+    };
     html! {
         h2 { "Cutouts" }
         @match cutouts {
-            Cutouts::Of(src) => {
-                p.note {
-                    "From detection " (src)
-                    "; linear stretch between the 0.5th and 99.5th percentiles."
-                }
-                div.cutouts {
-                    @for kind in ["Science", "Template", "Difference"] {
-                        figure {
-                            img.cutout src={ "/cutouts/" (survey) "/" (src) "/" (kind) ".png" }
-                                alt={ (kind) " cutout" } width="200" height="200";
-                            figcaption {
-                                (kind) " · "
-                                a href={ "/fits/" (src) "_cutout" (kind) "?survey=" (survey) } { "FITS" }
+            Cutouts::Of { source, detections } => {
+                div #stamps data-survey=(survey) {
+                    p.note {
+                        "North up, east left. " (how) " The yellow bar gives the scale. Detection "
+                        span #stamp-source { (source) } "."
+                    }
+                    div.stamp-controls {
+                        label { "Detection "
+                            select #stamp-detection {
+                                @for (id, mjd, band) in detections {
+                                    option value=(id) selected[*id == *source] {
+                                        "MJD " (format!("{mjd:.4}")) " · " (band) " · " (id)
+                                    }
+                                }
+                            }
+                        }
+                        label { " Stretch "
+                            select #stamp-stretch {
+                                option value="linear" { "linear (0.5–99.5 %)" }
+                                option value="zscale" { "zscale" }
+                                option value="asinh" { "asinh" }
+                            }
+                        }
+                        label { " Size "
+                            select #stamp-size {
+                                option value="150" { "small" }
+                                option value="240" selected { "medium" }
+                                option value="360" { "large" }
+                            }
+                        }
+                    }
+                    div.cutouts {
+                        @for kind in ["Science", "Template", "Difference"] {
+                            figure {
+                                img.cutout data-kind=(kind)
+                                    src={ "/cutouts/" (survey) "/" (source) "/" (kind) ".svg?stretch=linear" }
+                                    alt={ (kind) " cutout (none stored for this detection)" }
+                                    width="240" height="240";
+                                figcaption {
+                                    (kind) " · "
+                                    a.png data-kind=(kind) href={ "/cutouts/" (survey) "/" (source) "/" (kind) ".png?stretch=linear" } { "PNG" }
+                                    " · "
+                                    a.fits data-kind=(kind) href={ "/fits/" (source) "_cutout" (kind) "?survey=" (survey) } { "FITS" }
+                                }
                             }
                         }
                     }
                 }
+                script src="/static/stamps.js" {}
             }
             Cutouts::None => p.note { "No cutouts stored for this object." },
             Cutouts::Unavailable => p.note #cutouts-unavailable {
@@ -409,24 +462,41 @@ pub(crate) async fn handle(
     Ok(page(&title, viewer.0.as_ref(), body).into_response())
 }
 
-/// `/cutouts/{survey}/{sourceId}/{Kind}.png`: a stored cutout rendered as PNG.
+/// `/cutouts/{survey}/{sourceId}/{Kind}.png` (or `.svg`): a stored cutout drawn north up,
+/// east left (`cutout_png`), `?stretch=linear|zscale|asinh`; the SVG adds a compass and a
+/// scale bar.
 pub(crate) async fn cutout_png(
     State(state): State<AppState>,
     Path((survey, source, kind)): Path<(String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let survey = survey_of("", Some(&survey))?;
     let source: i64 = source
         .parse()
         .map_err(|_| PageError::not_found("not a source id"))?;
-    let kind = match kind.strip_suffix(".png").unwrap_or(&kind) {
+    let (name, svg) = match (kind.strip_suffix(".png"), kind.strip_suffix(".svg")) {
+        (Some(n), _) => (n, false),
+        (_, Some(n)) => (n, true),
+        _ => (kind.as_str(), false),
+    };
+    let kind = match name {
         "Science" => CutoutKind::Science,
         "Template" => CutoutKind::Template,
         "Difference" => CutoutKind::Difference,
         _ => return Err(PageError::not_found("Science, Template or Difference")),
     };
+    let stretch = match q.get("stretch") {
+        None => Stretch::Linear,
+        Some(s) => Stretch::parse(s).ok_or_else(|| {
+            PageError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "stretch is linear, zscale or asinh",
+            )
+        })?,
+    };
     let shared = state.shared.clone();
-    let png = blocking(
-        move || -> Result<Option<Result<Vec<u8>, String>>, PageError> {
+    let stamp = blocking(
+        move || -> Result<Option<Result<crate::cutout_png::Stamp, String>>, PageError> {
             let fits = shared
                 .cutouts
                 .get_cutout(survey, source, kind)
@@ -440,21 +510,36 @@ pub(crate) async fn cutout_png(
                         )
                     }
                 })?;
-            Ok(fits.map(|f| crate::cutout_png::fits_to_png(&f)))
+            Ok(fits.map(|f| crate::cutout_png::fits_to_stamp(&f, survey, stretch)))
         },
     )
     .await??;
-    match png {
-        None => Err(PageError::not_found("No such cutout.")),
-        Some(Err(e)) => Err(PageError::internal(format!("cutout {source}: {e}"))),
-        Some(Ok(bytes)) => Ok((
-            [
-                (header::CONTENT_TYPE, "image/png"),
-                // A stored cutout never changes.
-                (header::CACHE_CONTROL, "public, max-age=86400"),
-            ],
-            bytes,
+    let stamp = match stamp {
+        None => return Err(PageError::not_found("No such cutout.")),
+        Some(Err(e)) => return Err(PageError::internal(format!("cutout {source}: {e}"))),
+        Some(Ok(stamp)) => stamp,
+    };
+    // How the stamp was turned, for whoever saves it.
+    let oriented = format!("north up, east left (from the {})", stamp.from);
+    let (content_type, body) = if svg {
+        (
+            "image/svg+xml",
+            crate::cutout_png::stamp_svg(&stamp).into_bytes(),
         )
-            .into_response()),
-    }
+    } else {
+        ("image/png", stamp.png)
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            // A stored cutout never changes.
+            (header::CACHE_CONTROL, "public, max-age=86400".to_string()),
+            (
+                header::HeaderName::from_static("x-solas-orientation"),
+                oriented,
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }

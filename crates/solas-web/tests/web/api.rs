@@ -28,6 +28,7 @@ struct Resp {
     status: StatusCode,
     headers: HeaderMap,
     text: String,
+    bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -74,6 +75,7 @@ impl Api {
             status,
             headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -2603,4 +2605,106 @@ async fn export_chooses_objects_by_cone_filter_or_page_link_and_says_what_is_wro
         .get("/api/export/", None, &[("objectIds", "ZTF21abiuvdk")])
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+/// A served PNG's grey levels, top row first, and its size.
+fn png_grey(bytes: &[u8]) -> (Vec<u8>, usize, usize) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("a frame");
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    buf.truncate(info.buffer_size());
+    (buf, info.width as usize, info.height as usize)
+}
+
+/// Regression for the review's finding that ZTF stamps were drawn upside-down (north down)
+/// and Rubin's rotated: on five supernovae beside catalogued galaxies, the host's light in
+/// the served template stamp lies on the side of the transient that the context match's
+/// position says, north up and east left, in both axes.
+#[tokio::test]
+async fn ztf_stamps_show_the_host_on_the_side_the_catalogue_says() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("stamp_orientation", UserClass::User);
+    let t = Some(token.as_str());
+    let mut checked = 0;
+    for name in [
+        "ZTF21abiuvdk",
+        "ZTF20aaelulu",
+        "ZTF20aajcdad",
+        "ZTF21abiblpl",
+        "ZTF21abvicne",
+    ] {
+        let sherlock = api
+            .get("/ztf/api/sherlock/object/", t, &[("objectId", name)])
+            .await
+            .ok();
+        let host = &sherlock["crossmatches"][0];
+        let (ra_h, dec_h) = (host["raDeg"].as_f64(), host["decDeg"].as_f64());
+        let (Some(ra_h), Some(dec_h)) = (ra_h, dec_h) else {
+            panic!("{name}: no host position in {sherlock}");
+        };
+        // The stamps the page shows, and that detection's position (the stamp's centre).
+        let page = api.get(&format!("/objects/{name}"), None, &[]).await.text;
+        let src = common::between(&page, "src=\"/cutouts/ztf/", "/Science.svg")
+            .unwrap_or_else(|| panic!("{name}: no stamp on the page"))
+            .to_string();
+        let object = api
+            .get("/ztf/api/object/", t, &[("objectId", name)])
+            .await
+            .ok();
+        let cand = object["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["candid"].as_i64().map(|c| c.to_string()) == Some(src.clone()))
+            .unwrap_or_else(|| panic!("{name}: candidate {src}"));
+        let (ra, dec) = (cand["ra"].as_f64().unwrap(), cand["dec"].as_f64().unwrap());
+        let mut dra = ra_h - ra;
+        if dra > 180.0 {
+            dra -= 360.0;
+        } else if dra < -180.0 {
+            dra += 360.0;
+        }
+        let east = dra * dec.to_radians().cos() * 3600.0;
+        let north = (dec_h - dec) * 3600.0;
+        let png = api
+            .get(&format!("/cutouts/ztf/{src}/Template.png"), None, &[])
+            .await;
+        assert_eq!(png.status, StatusCode::OK, "{name}");
+        assert!(png.headers["x-solas-orientation"]
+            .to_str()
+            .unwrap()
+            .starts_with("north up, east left"));
+        let (grey, w, h) = png_grey(&png.bytes);
+        // The light above the stamp's median, weighted: its centroid from the centre, in
+        // image terms (x right = west, y up = north).
+        let mut sorted = grey.clone();
+        sorted.sort_unstable();
+        let median = f64::from(sorted[sorted.len() / 2]);
+        let (mut sw, mut sx, mut sy) = (0.0, 0.0, 0.0);
+        for (i, &g) in grey.iter().enumerate() {
+            let wgt = (f64::from(g) - median).max(0.0);
+            let (x, y) = ((i % w) as f64, (i / w) as f64);
+            sw += wgt;
+            sx += wgt * (x - (w as f64 - 1.0) / 2.0);
+            sy += wgt * ((h as f64 - 1.0) / 2.0 - y);
+        }
+        let (west, up) = (sx / sw, sy / sw);
+        eprintln!(
+            "{name}: host {east:+.1}″ E {north:+.1}″ N; light centroid {:+.1} px E, {up:+.1} px N",
+            -west
+        );
+        // Each axis whose offset is at least a pixel (1.012″) must agree in sign: 9 of the
+        // 10 here (ZTF21abvicne's host is 0.6″ north).
+        if east.abs() >= 1.0 {
+            assert_eq!(-west > 0.0, east > 0.0, "{name}: east–west");
+        }
+        if north.abs() >= 1.0 {
+            assert_eq!(up > 0.0, north > 0.0, "{name}: north–south");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
 }

@@ -9,6 +9,7 @@
 //! set, in which case it installs Chromium through the script (or fails).
 
 use crate::common;
+use crate::common::between;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -113,13 +114,6 @@ fn form(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()
-}
-
-/// The text between `start` and the next `end` after it.
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let i = text.find(start)? + start.len();
-    let j = text[i..].find(end)? + i;
-    Some(&text[i..j])
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -340,13 +334,32 @@ fn pages_in_a_browser() {
     assert!(dom.contains("<title>"), "hover titles");
     assert!(dom.contains("Cutouts") && dom.contains("Context classification"));
 
-    // The three cutouts: PNGs of the FITS image's size.
-    let src = between(&page, "src=\"/cutouts/lsst/", "/Science.png\"").expect("cutout img");
+    // The three cutouts: north-up SVGs with compass and scale bar, over PNGs of the FITS
+    // image's size.
+    let src = between(&page, "src=\"/cutouts/lsst/", "/Science.svg").expect("cutout img");
     for kind in ["Science", "Template", "Difference"] {
         assert!(
-            page.contains(&format!("src=\"/cutouts/lsst/{src}/{kind}.png\"")),
+            page.contains(&format!(
+                "src=\"/cutouts/lsst/{src}/{kind}.svg?stretch=linear\""
+            )),
             "{kind} <img>"
         );
+        let svg = http(
+            addr,
+            "GET",
+            &format!("/cutouts/lsst/{src}/{kind}.svg?stretch=asinh"),
+            None,
+            None,
+        );
+        assert_eq!(svg.status, 200, "{kind} {src}: {}", svg.text());
+        assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+        let svg = svg.text();
+        assert!(
+            svg.contains("data:image/png;base64,")
+                && svg.contains(">N</text>")
+                && svg.contains(">E</text>")
+        );
+        assert!(svg.contains("″</text>"), "a scale bar in arcseconds");
         let png = http(
             addr,
             "GET",
@@ -403,7 +416,7 @@ fn pages_in_a_browser() {
         "one circle per ZTF detection"
     );
     assert!(dom.contains("class=\"band\""), "bands drawn");
-    let src = between(&page, "src=\"/cutouts/ztf/", "/Science.png\"").expect("ZTF cutout img");
+    let src = between(&page, "src=\"/cutouts/ztf/", "/Science.svg").expect("ZTF cutout img");
     assert!(
         ztf.triggers.contains(&src.parse::<i64>().expect("candid")),
         "the cutouts are from one of its alerts: {src}"
@@ -420,10 +433,15 @@ fn pages_in_a_browser() {
         let (w, h) = png_size(&png.body);
         assert!(w >= 10 && h >= 10, "ZTF {kind} {w}×{h}");
         assert!(
-            dom.contains(&format!("src=\"/cutouts/ztf/{src}/{kind}.png\"")),
+            dom.contains(&format!(
+                "src=\"/cutouts/ztf/{src}/{kind}.svg?stretch=linear\""
+            )),
             "ZTF {kind} <img>"
         );
     }
+    // Any detection's stamps can be chosen: one option per detection.
+    let choices = between(&dom, "id=\"stamp-detection\"", "</select>").expect("detection choice");
+    assert_eq!(choices.matches("<option").count(), ztf.sources.len());
     run_chromium(
         &chrome,
         &[

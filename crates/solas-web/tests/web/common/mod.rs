@@ -225,3 +225,10 @@ pub fn lightcurves() -> Box<dyn solas_store::LightcurveStore> {
     sync(|| solas_store::open_lightcurves(url.as_deref(), &data.join("lightcurves.db")))
         .expect("lightcurves")
 }
+
+/// The text between `start` and the next `end` after it.
+pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = text.find(start)? + start.len();
+    let j = text[i..].find(end)? + i;
+    Some(&text[i..j])
+}
