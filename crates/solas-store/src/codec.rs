@@ -228,6 +228,22 @@ fn decompressor(dictionary: &[u8]) -> Result<zstd::bulk::Decompressor<'static>, 
     Ok(d)
 }
 
+/// One stored record's Avro bytes, from its bytes and its row's dictionary (None: stored
+/// raw): for readers outside the store (tests comparing two stores whose dictionaries
+/// differ, tools reading the tables directly).
+pub fn unpack_record(dictionary: Option<&[u8]>, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let Some(dict) = dictionary else {
+        return Ok(bytes.to_vec());
+    };
+    let mut d = Decoder::default();
+    d.keep(0, dict)?;
+    d.unpack(Some(0), bytes.to_vec(), |_| unreachable_dictionary())
+}
+
+fn unreachable_dictionary() -> Result<Vec<u8>, StoreError> {
+    Err(StoreError::Invalid("no such dictionary".into()))
+}
+
 /// The reading side: dictionaries by id, each loaded once.
 #[derive(Default)]
 pub(crate) struct Decoder {

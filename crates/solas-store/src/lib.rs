@@ -14,6 +14,7 @@
 pub mod as_of;
 pub mod blob;
 mod codec;
+pub use codec::unpack_record;
 pub mod db;
 pub mod error;
 pub mod fits;

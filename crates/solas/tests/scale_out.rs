@@ -59,9 +59,12 @@ const HIT: &[&str] = &[
 ];
 
 /// The columns of a table's rows to compare: not `timestamp`, and only `columns` if given.
+/// Archive records are compared by content: which dictionary compressed a record depends
+/// on the order each worker met them, so `record_dictionary` is left out and `record` is
+/// read decompressed ([`record_text`]).
 fn compared(names: &[String], columns: &[&str]) -> Vec<usize> {
     (0..names.len())
-        .filter(|&i| names[i] != "timestamp")
+        .filter(|&i| names[i] != "timestamp" && names[i] != "record_dictionary")
         .filter(|&i| columns.is_empty() || columns.contains(&names[i].as_str()))
         .collect()
 }
@@ -104,15 +107,39 @@ fn learned(dir: &Path, dbs: Databases) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// A stored record's Avro bytes as text, decompressed with its row's dictionary.
+fn record_text(
+    dictionaries: &std::collections::HashMap<i64, Vec<u8>>,
+    dictionary: Option<i64>,
+    bytes: &[u8],
+) -> String {
+    let dict = dictionary.map(|id| dictionaries[&id].as_slice());
+    format!("{:?}", solas_store::unpack_record(dict, bytes).unwrap())
+}
+
 fn sqlite_rows(db: &Path, table: &str, columns: &[&str]) -> Vec<String> {
     use rusqlite::types::ValueRef;
     let conn = rusqlite::Connection::open(db).unwrap();
+    let dictionaries: std::collections::HashMap<i64, Vec<u8>> = conn
+        .prepare("SELECT id, dictionary FROM record_dictionaries")
+        .map(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        })
+        .unwrap_or_default();
     let Ok(mut stmt) = conn.prepare(&format!("SELECT * FROM {table}")) else {
         return Vec::new();
     };
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
     let keep = compared(&names, columns);
+    let dict_col = names.iter().position(|n| n == "record_dictionary");
     stmt.query_map([], |r| {
+        let dict: Option<i64> = match dict_col {
+            Some(i) => r.get(i)?,
+            None => None,
+        };
         Ok(keep
             .iter()
             .map(|&i| match r.get_ref(i).unwrap() {
@@ -120,6 +147,7 @@ fn sqlite_rows(db: &Path, table: &str, columns: &[&str]) -> Vec<String> {
                 ValueRef::Integer(v) => v.to_string(),
                 ValueRef::Real(v) => format!("{v:?}"),
                 ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                ValueRef::Blob(b) if names[i] == "record" => record_text(&dictionaries, dict, b),
                 ValueRef::Blob(b) => format!("{b:?}"),
             })
             .collect::<Vec<_>>()
@@ -134,12 +162,20 @@ fn sqlite_rows(db: &Path, table: &str, columns: &[&str]) -> Vec<String> {
 fn pg_rows(url: &str, table: &str, columns: &[&str]) -> Vec<String> {
     use postgres::types::Type;
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let dictionaries: std::collections::HashMap<i64, Vec<u8>> = client
+        .query("SELECT id, dictionary FROM record_dictionaries", &[])
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .unwrap_or_default();
     let Ok(rows) = client.query(&format!("SELECT * FROM {table}"), &[]) else {
         return Vec::new();
     };
     rows.iter()
         .map(|r| {
             let names: Vec<String> = r.columns().iter().map(|c| c.name().to_string()).collect();
+            let dict: Option<i64> = names
+                .iter()
+                .position(|n| n == "record_dictionary")
+                .and_then(|i| r.get(i));
             compared(&names, columns)
                 .into_iter()
                 .map(|i| {
@@ -152,6 +188,9 @@ fn pg_rows(url: &str, table: &str, columns: &[&str]) -> Vec<String> {
                         r.get::<_, Option<i64>>(i).map(|v| v.to_string())
                     } else if ty == Type::FLOAT8 {
                         r.get::<_, Option<f64>>(i).map(|v| format!("{v:?}"))
+                    } else if ty == Type::BYTEA && names[i] == "record" {
+                        r.get::<_, Option<Vec<u8>>>(i)
+                            .map(|v| record_text(&dictionaries, dict, &v))
                     } else if ty == Type::BYTEA {
                         r.get::<_, Option<Vec<u8>>>(i).map(|v| format!("{v:?}"))
                     } else if ty == Type::BOOL {

@@ -37,32 +37,56 @@ pub fn files(paths: &[PathBuf]) -> Input {
 
 /// Every row of every table of a SQLite file, as text, sorted; `timestamp` and
 /// `applied_at` columns and the `worker_status` and `stage_hours` tables left out (they record when and who,
-/// not what).
+/// not what). Archive records are compared by content: a `record` is written as its Avro
+/// bytes (decompressed with its row's dictionary), and which dictionary compressed it (the
+/// `record_dictionary` column, the `record_dictionaries` table: they depend on the order
+/// records arrived in) is left out.
 pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let tables: Vec<String> = conn
         .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('worker_status', 'stage_hours') ORDER BY name",
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('worker_status', 'stage_hours', 'record_dictionaries') ORDER BY name",
         )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
+    let dictionaries: std::collections::HashMap<i64, Vec<u8>> = conn
+        .prepare("SELECT id, dictionary FROM record_dictionaries")
+        .map(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        })
+        .unwrap_or_default();
     let mut out = Vec::new();
     for table in tables {
         let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
         let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
         let keep: Vec<usize> = (0..names.len())
-            .filter(|&i| names[i] != "timestamp" && names[i] != "applied_at")
+            .filter(|&i| {
+                !["timestamp", "applied_at", "record_dictionary"].contains(&names[i].as_str())
+            })
             .collect();
+        let dict_col = names.iter().position(|n| n == "record_dictionary");
         let mut rows: Vec<String> = stmt
             .query_map([], |r| {
+                let dict: Option<i64> = match dict_col {
+                    Some(i) => r.get(i)?,
+                    None => None,
+                };
                 Ok(keep
                     .iter()
                     .map(|&i| match r.get_ref(i).unwrap() {
                         rusqlite::types::ValueRef::Text(t) => {
                             format!("{}={}", names[i], String::from_utf8_lossy(t))
+                        }
+                        rusqlite::types::ValueRef::Blob(b) if names[i] == "record" => {
+                            let d = dict.map(|id| dictionaries[&id].as_slice());
+                            let body = solas_store::unpack_record(d, b).unwrap();
+                            format!("record={body:?}")
                         }
                         v => format!("{}={v:?}", names[i]),
                     })
