@@ -90,22 +90,66 @@ fn gather(
         .lightcurves
         .with(|store| store.lightcurve(survey, &key))??;
 
-    // Per band, every detection with both flux and magnitude, so the page can switch.
-    let mut bands: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    // Per band, every detection with both flux and magnitude (so the page can switch),
+    // with its sign and scores; the forced measurements; the limits, as magnitude and as
+    // flux (AB: 31.4 − 2.5 log10 nJy).
+    #[derive(Default)]
+    struct Band {
+        points: Vec<Value>,
+        forced: Vec<Value>,
+        limits: Vec<Value>,
+    }
+    let mut bands: BTreeMap<&str, Band> = BTreeMap::new();
     for d in &lc.detections {
-        bands.entry(d.band.as_str()).or_default().push(json!({
-            "mjd": d.mjd, "flux": d.flux, "fluxErr": d.flux_err,
-            "mag": d.mag, "magErr": d.mag_err, "id": d.source_id.to_string(),
-        }));
+        bands
+            .entry(d.band.as_str())
+            .or_default()
+            .points
+            .push(json!({
+                "mjd": d.mjd, "flux": d.flux, "fluxErr": d.flux_err,
+                "mag": d.mag, "magErr": d.mag_err, "id": d.source_id.to_string(),
+                "positive": d.positive, "reliability": d.reliability, "rb": d.rb,
+            }));
+    }
+    for f in &lc.forced {
+        bands
+            .entry(f.band.as_str())
+            .or_default()
+            .forced
+            .push(json!({
+                "mjd": f.mjd, "flux": f.flux, "fluxErr": f.flux_err, "id": f.source_id.to_string(),
+            }));
+    }
+    for n in &lc.non_detections {
+        // Rubin's limit is five times its noise; ZTF's is the limiting magnitude.
+        let (mag, flux) = match (n.limiting_mag, n.noise_flux) {
+            (Some(m), _) => (Some(m), Some(10f64.powf(-0.4 * (m - 31.4)))),
+            (None, Some(noise)) if noise > 0.0 => {
+                (Some(31.4 - 2.5 * (5.0 * noise).log10()), Some(5.0 * noise))
+            }
+            _ => (None, None),
+        };
+        bands
+            .entry(n.band.as_str())
+            .or_default()
+            .limits
+            .push(json!({
+                "mjd": n.mjd, "mag": mag, "flux": flux,
+            }));
     }
     let band_list: Vec<Value> = bands
         .iter()
-        .map(|(b, pts)| json!({ "band": b, "points": pts }))
+        .map(|(b, v)| json!({ "band": b, "points": v.points, "forced": v.forced, "limits": v.limits }))
         .collect();
     let lightcurve = json!({
         "bands": band_list,
         "fluxUnit": match survey { Survey::Lsst => "nJy", Survey::Ztf => "nJy (from magpsf)" },
         "hasFlux": lc.detections.iter().any(|d| d.flux.is_some()),
+        // Rubin's times are TAI, ZTF's UTC: the page converts to UTC for calendar dates.
+        "timescale": match survey { Survey::Lsst => "TAI", Survey::Ztf => "UTC" },
+        // ZTF opens in magnitudes, as Lasair-ZTF does; Rubin in flux.
+        "start": match survey { Survey::Lsst => "flux", Survey::Ztf => "mag" },
+        "rbLabel": match survey { Survey::Lsst => "reliability", Survey::Ztf => "drb" },
     });
 
     let num = |k: &str| row.as_ref().and_then(|r| r.get(k)).and_then(Value::as_f64);
@@ -198,6 +242,12 @@ fn lightcurve(id: &ObjectId, survey: &str, data: &Value) -> Markup {
                 "Show "
                 button type="button" #lc-flux data-mode="flux" { "flux" }
                 button type="button" #lc-mag data-mode="mag" { "magnitude" }
+                label { input type="checkbox" #lc-forced checked; " forced photometry" }
+                label { input type="checkbox" #lc-limits checked; " upper limits" }
+                span.note { " Wheel or buttons to zoom, drag to pan, double-click to reset; click a band to hide it." }
+                button type="button" #lc-zoom-in { "+" }
+                button type="button" #lc-zoom-out { "−" }
+                button type="button" #lc-reset { "reset" }
             }
             svg #lc-plot viewBox="0 0 800 360" role="img" aria-label="lightcurve" {}
             div #lc-tip .tip hidden {}

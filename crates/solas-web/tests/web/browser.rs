@@ -333,6 +333,19 @@ fn pages_in_a_browser() {
     );
     assert!(dom.contains("<title>"), "hover titles");
     assert!(dom.contains("Cutouts") && dom.contains("Context classification"));
+    // In magnitudes, a negative difference is never drawn (as a brightening): only the
+    // positive detections with a magnitude are.
+    let positive_mags: usize = bands
+        .iter()
+        .flat_map(|b| b["points"].as_array().cloned().unwrap_or_default())
+        .filter(|p| p["positive"] != false && p["mag"].is_f64())
+        .count();
+    let dom_mag = run_chromium(
+        &chrome,
+        &["--dump-dom"],
+        &login_url(&format!("/objects/{object_id}?lc=mag")),
+    );
+    assert_eq!(dom_mag.matches("class=\"pt\"").count(), positive_mags);
 
     // The three cutouts: north-up SVGs with compass and scale bar, over PNGs of the FITS
     // image's size.
@@ -416,6 +429,44 @@ fn pages_in_a_browser() {
         "one circle per ZTF detection"
     );
     assert!(dom.contains("class=\"band\""), "bands drawn");
+    // Its upper limits are drawn too: 16 in its alerts, 10 of them before its first
+    // detection.
+    let lc: serde_json::Value = serde_json::from_str(
+        between(
+            &page,
+            "<script type=\"application/json\" id=\"lc-data\">",
+            "</script>",
+        )
+        .expect("embedded lightcurve"),
+    )
+    .expect("lightcurve JSON");
+    let limits: Vec<f64> = lc["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["limits"].as_array().cloned().unwrap_or_default())
+        .filter(|l| l["mag"].is_f64())
+        .filter_map(|l| l["mjd"].as_f64())
+        .collect();
+    let first = lc["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["points"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["mjd"].as_f64())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(limits.len(), 16, "{limits:?}");
+    assert_eq!(
+        limits.iter().filter(|&&t| t < first).count(),
+        10,
+        "pre-discovery limits: {limits:?} before {first}"
+    );
+    assert_eq!(
+        dom.matches("class=\"lim\"").count(),
+        limits.len(),
+        "one triangle per limit"
+    );
+    assert!(dom.contains(" UTC"), "calendar dates in the tooltips");
     let src = between(&page, "src=\"/cutouts/ztf/", "/Science.svg").expect("ZTF cutout img");
     assert!(
         ztf.triggers.contains(&src.parse::<i64>().expect("candid")),
