@@ -51,6 +51,31 @@ pub(crate) fn routes() -> Router<AppState> {
         .fallback(not_found)
 }
 
+/// `/api/`: the endpoints, for people and programs that land on the base path.
+async fn index(uri: axum::extract::OriginalUri) -> axum::Json<serde_json::Value> {
+    // The original path: under `/ztf` (nested) the path seen here has lost its prefix.
+    let base = if uri.path().starts_with("/ztf/") {
+        "/ztf/api/"
+    } else {
+        "/api/"
+    };
+    // The OpenAPI document's endpoints, under this base path.
+    let endpoints: Vec<serde_json::Value> = crate::openapi::ENDPOINTS
+        .iter()
+        .map(|e| {
+            let path = e.path.trim_start_matches("/api/");
+            let methods: Vec<String> = e.methods.iter().map(|m| m.to_uppercase()).collect();
+            json!({ "path": format!("{base}{path}"), "methods": methods, "about": e.summary })
+        })
+        .collect();
+    axum::Json(json!({
+        "endpoints": endpoints,
+        "openapi": "/api/openapi.json",
+        "auth": "Authorization: Token <your token> (from your profile, or POST auth-token/)",
+        "client": format!("pip install lasair; from lasair import lasair_client; L = lasair_client(token, endpoint='https://HOST{}')", base.trim_end_matches('/')),
+    }))
+}
+
 /// The API's endpoints under `/api/`.
 fn endpoints() -> Router<AppState> {
     let endpoints: Vec<(&str, MethodRouter<AppState>)> = vec![
@@ -70,7 +95,9 @@ fn endpoints() -> Router<AppState> {
         ("/api/annotatelist", post(annotate::annotate_list)),
         ("/api/auth-token", post(auth_token::handle)),
     ];
-    let mut router = Router::new();
+    let mut router = Router::new()
+        .route("/api", get(index).fallback(method_not_allowed))
+        .route("/api/", get(index).fallback(method_not_allowed));
     for (path, methods) in endpoints {
         let methods = methods.fallback(method_not_allowed);
         router = router

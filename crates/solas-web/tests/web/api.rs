@@ -2708,3 +2708,27 @@ async fn ztf_stamps_show_the_host_on_the_side_the_catalogue_says() {
     }
     assert_eq!(checked, 5);
 }
+
+/// `/api/` lists the endpoints (it answered 404 before), on both base paths, and every
+/// listed path exists.
+#[tokio::test]
+async fn the_api_base_path_lists_its_endpoints() {
+    let api = Api::on_shared_data();
+    for base in ["/api/", "/api", "/ztf/api/"] {
+        let index = api.get(base, None, &[]).await.ok();
+        let endpoints = index["endpoints"].as_array().expect("endpoints");
+        assert!(endpoints.len() >= 9, "{index}");
+        let prefix = if base.starts_with("/ztf") {
+            "/ztf/api/"
+        } else {
+            "/api/"
+        };
+        for e in endpoints {
+            let path = e["path"].as_str().unwrap();
+            assert!(path.starts_with(prefix), "{base}: {path}");
+            let r = api.get(path, None, &[]).await;
+            assert_ne!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
+        }
+        assert_eq!(index["openapi"], "/api/openapi.json");
+    }
+}
