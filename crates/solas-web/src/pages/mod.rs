@@ -14,6 +14,7 @@ pub(crate) mod home;
 pub(crate) mod layout;
 pub(crate) mod login;
 pub(crate) mod object;
+pub(crate) mod object_summary;
 pub(crate) mod session;
 pub(crate) mod status;
 pub(crate) mod watch;

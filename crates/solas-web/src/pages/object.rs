@@ -19,9 +19,7 @@ use maud::{html, Markup};
 
 use super::layout::{page, script_json, see_other, value_text, PageError, PageResult};
 use super::session::Viewer;
-use crate::api::object::{
-    annotations, dec_sexagesimal, mjd_to_utc, ra_sexagesimal, sherlock_row, tns_row,
-};
+use crate::api::object::{annotations, dec_sexagesimal, ra_sexagesimal, sherlock_row, tns_row};
 use crate::api::ObjectId;
 use crate::db::{all, blocking, first};
 use crate::{AppState, Shared};
@@ -75,6 +73,7 @@ struct ObjectView {
     watchlist_hits: Vec<Map<String, Value>>,
     area_hits: Vec<Map<String, Value>>,
     mma_hits: Vec<Map<String, Value>>,
+    summary: super::object_summary::Summary,
 }
 
 fn gather(
@@ -200,7 +199,9 @@ fn gather(
     )?);
     let area_hits = all(object_view::area_hits(&mut conn, survey, &key, viewer)?);
     let mma_hits = all(object_view::event_hits(&mut conn, survey, &key)?);
+    let summary = super::object_summary::summarise(&lc, ra, dec, row.as_ref());
     Ok(ObjectView {
+        summary,
         bands: bands.len(),
         row,
         lightcurve,
@@ -221,6 +222,35 @@ fn fields(m: &Map<String, Value>) -> Markup {
     html! {
         table.fields {
             @for (k, v) in m { tr { th { (k) } td { (value_text(v)) } } }
+        }
+    }
+}
+
+/// Annotations with their links as links and their scores (`classdict`) as values.
+fn annotation_table(rows: &[Map<String, Value>]) -> Markup {
+    if rows.is_empty() {
+        return html! { p.note { "No annotations." } };
+    }
+    let text = |r: &Map<String, Value>, k: &str| r.get(k).map(value_text).unwrap_or_default();
+    html! {
+        table.rows {
+            tr { th { "topic" } th { "classification" } th { "explanation" } th { "scores" } th { "version" } th { "time" } th { "link" } }
+            @for r in rows {
+                tr {
+                    td { (text(r, "topic")) }
+                    td { (text(r, "classification")) }
+                    td { (text(r, "explanation")) }
+                    td { (text(r, "classdict")) }
+                    td { (text(r, "version")) }
+                    td { (text(r, "timestamp")) }
+                    td {
+                        @let link = text(r, "url");
+                        @if link.starts_with("https://") || link.starts_with("http://") {
+                            a href=(link) rel="noopener nofollow" target="_blank" { (link) }
+                        } @else { (link) }
+                    }
+                }
+            }
         }
     }
 }
@@ -458,7 +488,11 @@ pub(crate) async fn handle(
     let features = view.row.as_ref().map(|row| {
         let mut row = row.clone();
         if let Some(last) = row.get("lastDiaSourceMjdTai").and_then(Value::as_f64) {
-            row.insert("lastDiaSourceUtc".into(), json!(mjd_to_utc(last)));
+            // The MJD is TAI: 37 s ahead of UTC.
+            row.insert(
+                "lastDiaSourceUtc".into(),
+                json!(super::object_summary::utc(Survey::Lsst, last)),
+            );
         }
         row
     });
@@ -473,11 +507,12 @@ pub(crate) async fn handle(
                     " (needs the internet)"
                 }
             }
+            (super::object_summary::card(&view.summary, survey, &view.tns))
+            (super::object_summary::links(&id, view.ra, view.dec))
         }
         (lightcurve(&id, s, &view.lightcurve))
         (cutouts(&view.cutouts, s))
-        h2 { "Context classification" }
-        @if sherlock.is_empty() { p.note { "Not classified." } } @else { (fields(&sherlock)) }
+        (super::object_summary::context(&sherlock))
         h2 { "Watchlist hits" }
         (rows_table(&view.watchlist_hits, &["wl_id", "watchlist", "cone", "arcsec"],
             "In none of your or the public watchlists."))
@@ -488,8 +523,7 @@ pub(crate) async fn handle(
         (rows_table(&view.mma_hits, &["event", "contour", "probdens2", "probdens3"],
             "In no GW skymap."))
         h2 { "Annotations" }
-        (rows_table(&ann, &["topic", "classification", "explanation", "version", "timestamp", "url"],
-            "No annotations."))
+        (annotation_table(&ann))
         @if !view.tns.is_empty() {
             h2 { "TNS" }
             (fields(&view.tns))

@@ -332,7 +332,24 @@ fn pages_in_a_browser() {
         "one circle per detection"
     );
     assert!(dom.contains("<title>"), "hover titles");
-    assert!(dom.contains("Cutouts") && dom.contains("Context classification"));
+    assert!(dom.contains("Cutouts") && dom.contains(">Context<"));
+    // A summary card first, and links out.
+    assert!(dom.contains("First detection") && dom.contains("Galactic latitude"));
+    for name in [
+        "TNS",
+        "NED",
+        "SIMBAD",
+        "Legacy Survey",
+        "Lasair",
+        "Fink",
+        "ALeRCE",
+        "ANTARES",
+    ] {
+        assert!(
+            dom.contains(&format!("target=\"_blank\">{name}</a>")),
+            "link to {name}"
+        );
+    }
     // In magnitudes, a negative difference is never drawn (as a brightening): only the
     // positive detections with a magnitude are.
     let positive_mags: usize = bands
@@ -490,6 +507,9 @@ fn pages_in_a_browser() {
             "ZTF {kind} <img>"
         );
     }
+    // The context in a sentence, its best match (NGC 7814) linked, the peak per band.
+    assert!(dom.contains("NGC7814</a>"), "best match linked");
+    assert!(dom.contains("peak mag"));
     // Any detection's stamps can be chosen: one option per detection.
     let choices = between(&dom, "id=\"stamp-detection\"", "</select>").expect("detection choice");
     assert_eq!(choices.matches("<option").count(), ztf.sources.len());
