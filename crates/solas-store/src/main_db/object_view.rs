@@ -258,3 +258,20 @@ pub fn in_htm_range(
     .map(|r| Ok((r.0[0].clone(), (r.get(1)?, r.get(2)?))))
     .collect()
 }
+
+/// A TNS object found by name: (name, prefix, ra, dec).
+pub type TnsPosition = (String, Option<String>, f64, f64);
+
+/// A TNS object by its name, letters in any case (`2021abc`, `2021ABC`), from the
+/// imported TNS rows.
+pub fn tns_by_name(db: &mut Db, name: &str) -> Result<Option<TnsPosition>, StoreError> {
+    let rows = db.query(
+        "SELECT tns_name, tns_prefix, ra, decl FROM crossmatch_tns
+         WHERE lower(tns_name) = lower(?1) LIMIT 1",
+        args![name],
+    )?;
+    rows.into_iter()
+        .next()
+        .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .transpose()
+}

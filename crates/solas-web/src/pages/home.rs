@@ -84,9 +84,12 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
                 }
             }
         }
-        form.inline method="get" action="/objects/lookup" {
-            input name="id" placeholder="diaObjectId or ZTF name" required; " "
-            button { "Open object" }
+        form.inline method="get" action="/search" {
+            input name="q" size="40" required
+                placeholder="diaObjectId, ZTF name, TNS name, or RA Dec (deg or hh:mm:ss ±dd:mm:ss)";
+            " within "
+            input name="radius" size="4" value="5" aria-label="radius in arcseconds"; "″ "
+            button { "Search" }
         }
         h2 { "Recent Rubin objects" } (home.lsst)
         h2 { "Recent ZTF objects" } (home.ztf)

@@ -15,6 +15,7 @@ pub(crate) mod layout;
 pub(crate) mod login;
 pub(crate) mod object;
 pub(crate) mod object_summary;
+pub(crate) mod search;
 pub(crate) mod session;
 pub(crate) mod status;
 pub(crate) mod watch;
@@ -77,6 +78,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::handle))
+        .route("/search", get(search::handle))
         .route("/objects/{id}", get(object::handle))
         .route("/objects/{id}/export", get(object::export))
         .route("/cutouts/{survey}/{source}/{kind}", get(object::cutout_png))

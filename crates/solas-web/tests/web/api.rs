@@ -2732,3 +2732,75 @@ async fn the_api_base_path_lists_its_endpoints() {
         assert_eq!(index["openapi"], "/api/openapi.json");
     }
 }
+
+/// One search box: an id in any case opens the object; a position (decimal or
+/// sexagesimal) or a TNS name lists the objects of both surveys nearby, with links.
+#[tokio::test]
+async fn search_finds_objects_by_id_name_tns_name_and_position() {
+    let api = Api::on_shared_data();
+    let r = api.get("/search", None, &[("q", " ztf21ABIUVDK ")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/objects/ZTF21abiuvdk");
+    for q in [
+        "00:03:15.43 +16:08:44.5",
+        "0.814285 16.145687",
+        "00 03 15.43 16 08 44.5",
+    ] {
+        let r = api.get("/search", None, &[("q", q), ("radius", "3")]).await;
+        assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
+        assert!(
+            r.text.contains("href=\"/objects/ZTF21abiuvdk\""),
+            "{q}: {}",
+            r.text
+        );
+    }
+    // A Rubin object by its position.
+    let (id, o) = common::richest_rubin_object();
+    let pos = format!("{} {}", o.ra, o.dec);
+    let r = api.get("/search", None, &[("q", &pos)]).await;
+    assert!(
+        r.text.contains(&format!("href=\"/objects/{id}\"")),
+        "{}",
+        r.text
+    );
+    // Bad input says what it wanted.
+    let r = api.get("/search", None, &[("q", "hello")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("TNS name"), "{}", r.text);
+    let r = api
+        .get("/search", None, &[("q", "1 2"), ("radius", "-1")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // A TNS name, any case and prefix, once TNS is imported (a fresh data directory).
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = Api::new(config(dir.path()));
+    let r = fresh.get("/search", None, &[("q", "SN 2021abcd")]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let mut watch =
+        solas_store::main_db::watch::WatchStore::open(&dir.path().join("solas.db")).unwrap();
+    let row = solas_watch::tns::TnsRow {
+        id: 1,
+        ra: 0.814285,
+        decl: 16.145687,
+        tns_name: "2021abcd".into(),
+        tns_prefix: "SN".into(),
+        disc_mag: None,
+        disc_mag_filter: None,
+        r#type: Some("SN Ia".into()),
+        z: None,
+        hostz: None,
+        host_name: None,
+        ext_catalogs: None,
+        disc_int_name: None,
+        disc_date: None,
+        lastmodified_date: None,
+        sender: None,
+        reporters: None,
+        source_group: None,
+    };
+    watch.import_tns(&[row], 1.5).unwrap();
+    let r = fresh.get("/search", None, &[("q", "sn 2021ABCD")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("SN 2021abcd"), "{}", r.text);
+}
