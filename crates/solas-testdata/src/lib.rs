@@ -72,3 +72,18 @@ pub fn catalogue_descriptions(names: &[&str]) -> Vec<String> {
 pub fn repo_samples() -> PathBuf {
     workspace_root().join("samples")
 }
+
+/// The repo's Python venv (`scripts/python-venv.sh`) holding `packages` (pip requirement
+/// specifiers, installed the first time): its python's path.
+pub fn python_with(packages: &[&str]) -> String {
+    let venv = std::process::Command::new(workspace_root().join("scripts/python-venv.sh"))
+        .args(packages)
+        .output()
+        .expect("scripts/python-venv.sh runs");
+    assert!(
+        venv.status.success(),
+        "installing {packages:?} failed (needs PyPI the first time):\n{}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    String::from_utf8_lossy(&venv.stdout).trim().to_string()
+}

@@ -160,17 +160,4 @@ pub fn webhook_server() -> (String, std::sync::mpsc::Receiver<serde_json::Value>
     (url, rx)
 }
 
-/// The repo's Python venv (`scripts/python-venv.sh`) holding `packages`: its python.
-pub fn python_with(packages: &[&str]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/python-venv.sh");
-    let venv = std::process::Command::new(script)
-        .args(packages)
-        .output()
-        .expect("scripts/python-venv.sh runs");
-    assert!(
-        venv.status.success(),
-        "installing {packages:?} failed (needs PyPI the first time):\n{}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    String::from_utf8_lossy(&venv.stdout).trim().to_string()
-}
+pub use solas_testdata::python_with;

@@ -204,19 +204,7 @@ pub fn richest_rubin_object() -> (i64, RubinObject) {
     (*id, o.clone())
 }
 
-/// The repo's Python venv (`scripts/python-venv.sh`) holding `packages`: its python.
-pub fn python_with(packages: &[&str]) -> String {
-    let venv = std::process::Command::new(repo().join("scripts/python-venv.sh"))
-        .args(packages)
-        .output()
-        .expect("scripts/python-venv.sh runs");
-    assert!(
-        venv.status.success(),
-        "installing {packages:?} failed (needs PyPI the first time):\n{}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    String::from_utf8_lossy(&venv.stdout).trim().to_string()
-}
+pub use solas_testdata::python_with;
 
 /// The lightcurve store the shared data's server reads.
 pub fn lightcurves() -> Box<dyn solas_store::LightcurveStore> {
