@@ -2772,9 +2772,13 @@ async fn search_finds_objects_by_id_name_tns_name_and_position() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
-    // A TNS name, any case and prefix, once TNS is imported (a fresh data directory).
+    // A TNS name, any case and prefix, once TNS is imported (a fresh data directory, its
+    // main database in SQLite whichever backend the shared data uses).
     let dir = tempfile::tempdir().unwrap();
-    let fresh = Api::new(config(dir.path()));
+    let mut fresh_config = config(dir.path());
+    fresh_config.main_db = None;
+    fresh_config.lightcurves_url = None;
+    let fresh = Api::new(fresh_config);
     let r = fresh.get("/search", None, &[("q", "SN 2021abcd")]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let mut watch =
