@@ -85,10 +85,11 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
             }
         }
         form.inline method="get" action="/search" {
-            input name="q" size="40" required
-                placeholder="diaObjectId, ZTF name, TNS name, or RA Dec (deg or hh:mm:ss ±dd:mm:ss)";
+            input.search name="q" required
+                placeholder="object id, ZTF or TNS name, or RA Dec"
+                title="diaObjectId, ZTF name, TNS name (2021abc), or a position: RA Dec in degrees or hh:mm:ss ±dd:mm:ss";
             " within "
-            input name="radius" size="4" value="5" aria-label="radius in arcseconds"; "″ "
+            input.radius name="radius" value="5" aria-label="radius in arcseconds"; "″ "
             button { "Search" }
         }
         h2 { "Recent Rubin objects" } (home.lsst)
