@@ -54,6 +54,8 @@ enum Writer {
         sizes: Vec<usize>,
         tries: u32,
     },
+    /// A dictionary the store already held, not yet loaded into a compressor.
+    Stored { id: i64, bytes: Vec<u8> },
     Ready {
         id: i64,
         compressor: Box<zstd::bulk::Compressor<'static>>,
@@ -122,17 +124,12 @@ impl Encoder {
     }
 
     /// Use the dictionaries a store already holds (the last read for each schema, where
-    /// scale-out workers trained several), so a restart does not train again.
-    pub(crate) fn resume(
-        &mut self,
-        stored: impl IntoIterator<Item = (i64, i64, Vec<u8>)>,
-    ) -> Result<(), StoreError> {
+    /// scale-out workers trained several), so a restart does not train again. Each is made
+    /// ready on its schema's first record: a store opened only to read builds none.
+    pub(crate) fn resume(&mut self, stored: impl IntoIterator<Item = (i64, i64, Vec<u8>)>) {
         for (id, schema, bytes) in stored {
-            let compressor = Box::new(compressor(&bytes)?);
-            self.writers
-                .insert(schema, Writer::Ready { id, compressor });
+            self.writers.insert(schema, Writer::Stored { id, bytes });
         }
-        Ok(())
     }
 
     /// A record as it is stored: compressed once its schema has a dictionary.
@@ -143,11 +140,20 @@ impl Encoder {
             sizes: Vec::new(),
             tries: 0,
         });
+        if let Writer::Stored { id, bytes } = writer {
+            let ready = Writer::Ready {
+                id: *id,
+                compressor: Box::new(compressor(bytes)?),
+            };
+            *writer = ready;
+        }
         let raw = || Packed {
             dictionary: None,
             bytes: r.body.clone(),
         };
         match writer {
+            // Made ready just above.
+            Writer::Stored { .. } => Ok(raw()),
             Writer::Raw => Ok(raw()),
             Writer::Ready { id, compressor } => Ok(Packed {
                 dictionary: Some(*id),
@@ -342,7 +348,19 @@ mod tests {
             "{}",
             last.bytes.len()
         );
+        // A writer resuming with the stored dictionary compresses at once, the same way.
+        let mut resumed = Encoder::default();
+        resumed.resume([(trained[0].id, 7, trained[0].bytes.to_vec())]);
+        let again = resumed.pack(&record(7, bodies[0].clone())).unwrap();
+        assert_eq!(again.dictionary, Some(trained[0].id));
+        assert!(resumed.pending().is_empty(), "nothing to store again");
         let mut dec = Decoder::default();
+        let first = dec
+            .unpack(again.dictionary, again.bytes, |_| {
+                Ok(trained[0].bytes.to_vec())
+            })
+            .unwrap();
+        assert_eq!(first, bodies[0]);
         for (p, body) in packed.into_iter().zip(&bodies) {
             let dict = trained[0].bytes.clone();
             let got = dec

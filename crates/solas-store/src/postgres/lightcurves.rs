@@ -153,7 +153,7 @@ impl PgLightcurves {
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect::<Vec<_>>();
-        encoder.resume(stored)?;
+        encoder.resume(stored);
         Ok(PgLightcurves {
             client,
             st,
@@ -476,6 +476,7 @@ impl LightcurveStore for PgLightcurves {
         each: &mut dyn FnMut(i64, RawRecord) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
         self.load_schemas()?;
+        self.load_dictionaries()?;
         let (from, to) = selection.window();
         let s = survey_code(survey);
         for ids in selection.id_groups() {
@@ -487,7 +488,7 @@ impl LightcurveStore for PgLightcurves {
                 .map_err(pg_error)?;
             while let Some(row) = rows.next().map_err(pg_error)? {
                 let schema = self.schemas.known(row.get(1))?;
-                // Every dictionary was read before the stream began (load_schemas).
+                // Every dictionary was read before the stream began (load_dictionaries).
                 let body = self.decoder.unpack(row.get(2), row.get(3), |id| {
                     Err(StoreError::Invalid(format!(
                         "record dictionary {id} was stored after this read began: read again"
@@ -654,6 +655,12 @@ impl PgLightcurves {
                 json: r.get(2),
             });
         }
+        Ok(())
+    }
+
+    /// Every record dictionary stored, so compressed records can be streamed without a
+    /// second statement (the stream holds the connection).
+    fn load_dictionaries(&mut self) -> Result<(), StoreError> {
         for r in self
             .client
             .query(records::READ_ALL_DICTIONARIES, &[])

@@ -120,7 +120,7 @@ impl SqliteLightcurves {
             .prepare(records::READ_ALL_DICTIONARIES)?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<Vec<_>, _>>()?;
-        encoder.resume(stored)?;
+        encoder.resume(stored);
         Ok(SqliteLightcurves {
             conn,
             schemas: KnownSchemas::default(),
