@@ -25,6 +25,11 @@ pub fn njy_to_mag(flux: f64) -> Option<f64> {
     (flux > 0.0 && flux.is_finite()).then(|| 31.4 - 2.5 * flux.log10())
 }
 
+/// Flux in nJy of an AB magnitude (the inverse of [`njy_to_mag`]); None unless finite.
+pub fn mag_to_njy(mag: f64) -> Option<f64> {
+    mag.is_finite().then(|| 10f64.powf((31.4 - mag) / 2.5))
+}
+
 /// Effective wavelength (µm) of a band, as Lasair's colour and BBB code use.
 pub fn wavelength_um(band: Band) -> f64 {
     match band {

@@ -90,8 +90,8 @@ fn gather(
         .with(|store| store.lightcurve(survey, &key))??;
 
     // Per band, every detection with both flux and magnitude (so the page can switch),
-    // with its sign and scores; the forced measurements; the limits, as magnitude and as
-    // flux (AB: 31.4 − 2.5 log10 nJy).
+    // with its sign and scores; the forced measurements; the limits, as AB magnitude and
+    // as flux in nJy.
     #[derive(Default)]
     struct Band {
         points: Vec<Value>,
@@ -121,11 +121,10 @@ fn gather(
     }
     for n in &lc.non_detections {
         // Rubin's limit is five times its noise; ZTF's is the limiting magnitude.
+        use solas_features::extinction::{mag_to_njy, njy_to_mag};
         let (mag, flux) = match (n.limiting_mag, n.noise_flux) {
-            (Some(m), _) => (Some(m), Some(10f64.powf(-0.4 * (m - 31.4)))),
-            (None, Some(noise)) if noise > 0.0 => {
-                (Some(31.4 - 2.5 * (5.0 * noise).log10()), Some(5.0 * noise))
-            }
+            (Some(m), _) => (Some(m), mag_to_njy(m)),
+            (None, Some(noise)) if noise > 0.0 => (njy_to_mag(5.0 * noise), Some(5.0 * noise)),
             _ => (None, None),
         };
         bands
