@@ -87,3 +87,19 @@ pub fn python_with(packages: &[&str]) -> String {
     );
     String::from_utf8_lossy(&venv.stdout).trim().to_string()
 }
+
+/// The record dictionaries of a SQLite lightcurve store, by id (none before migration 4):
+/// what tests that compare two stores' records by content decompress them with
+/// (`solas_store::unpack_record`).
+pub fn sqlite_record_dictionaries(
+    conn: &rusqlite::Connection,
+) -> std::collections::HashMap<i64, Vec<u8>> {
+    conn.prepare("SELECT id, dictionary FROM record_dictionaries")
+        .map(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("dictionaries read")
+                .collect::<Result<_, _>>()
+                .expect("dictionaries read")
+        })
+        .unwrap_or_default()
+}

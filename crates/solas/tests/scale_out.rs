@@ -120,15 +120,7 @@ fn record_text(
 fn sqlite_rows(db: &Path, table: &str, columns: &[&str]) -> Vec<String> {
     use rusqlite::types::ValueRef;
     let conn = rusqlite::Connection::open(db).unwrap();
-    let dictionaries: std::collections::HashMap<i64, Vec<u8>> = conn
-        .prepare("SELECT id, dictionary FROM record_dictionaries")
-        .map(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
-        })
-        .unwrap_or_default();
+    let dictionaries = solas_testdata::sqlite_record_dictionaries(&conn);
     let Ok(mut stmt) = conn.prepare(&format!("SELECT * FROM {table}")) else {
         return Vec::new();
     };

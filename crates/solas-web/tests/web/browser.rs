@@ -143,6 +143,17 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Run headless Chromium with `args` then `url`, returning stdout; a minute at most.
+/// The lightcurve JSON an object page embeds for its plot.
+fn embedded_lightcurve(page: &str) -> serde_json::Value {
+    let json = between(
+        page,
+        "<script type=\"application/json\" id=\"lc-data\">",
+        "</script>",
+    )
+    .expect("embedded lightcurve");
+    serde_json::from_str(json).expect("lightcurve JSON")
+}
+
 fn run_chromium(bin: &Path, args: &[&str], url: &str) -> String {
     let profile = tempfile::tempdir().expect("profile dir");
     let out = Command::new("timeout")
@@ -297,15 +308,7 @@ fn pages_in_a_browser() {
     );
     assert_eq!(page.status, 200, "{}", page.text());
     let page = page.text();
-    let lc: serde_json::Value = serde_json::from_str(
-        between(
-            &page,
-            "<script type=\"application/json\" id=\"lc-data\">",
-            "</script>",
-        )
-        .expect("embedded lightcurve"),
-    )
-    .expect("lightcurve JSON");
+    let lc = embedded_lightcurve(&page);
     let bands = lc["bands"].as_array().expect("bands");
     let points: usize = bands
         .iter()
@@ -448,15 +451,7 @@ fn pages_in_a_browser() {
     assert!(dom.contains("class=\"band\""), "bands drawn");
     // Its upper limits are drawn too: 16 in its alerts, 10 of them before its first
     // detection.
-    let lc: serde_json::Value = serde_json::from_str(
-        between(
-            &page,
-            "<script type=\"application/json\" id=\"lc-data\">",
-            "</script>",
-        )
-        .expect("embedded lightcurve"),
-    )
-    .expect("lightcurve JSON");
+    let lc = embedded_lightcurve(&page);
     let limits: Vec<f64> = lc["bands"]
         .as_array()
         .unwrap()

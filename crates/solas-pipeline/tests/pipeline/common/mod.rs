@@ -52,15 +52,7 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let dictionaries: std::collections::HashMap<i64, Vec<u8>> = conn
-        .prepare("SELECT id, dictionary FROM record_dictionaries")
-        .map(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
-        })
-        .unwrap_or_default();
+    let dictionaries = solas_testdata::sqlite_record_dictionaries(&conn);
     let mut out = Vec::new();
     for table in tables {
         let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
