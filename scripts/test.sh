@@ -45,12 +45,13 @@ elif [ -n "${CI:-}" ]; then
   exit 1
 fi
 
-# Headless Chromium for the browser tests: installed from Debian's packages when missing;
-# where it is there, the browser tests are required rather than skipped.
-if scripts/chromium.sh >/dev/null 2>&1; then
+# Headless Chromium for the browser tests: installed from Debian's packages when missing,
+# with playwright-core from npm to drive it (no browser download); where both are there,
+# the browser tests are required rather than skipped.
+if scripts/chromium.sh >/dev/null 2>&1 && scripts/playwright.sh >/dev/null; then
   export SOLAS_REQUIRE_BROWSER=1
 elif [ -n "${CI:-}" ]; then
-  echo "CI: headless Chromium is required and could not be installed" >&2
+  echo "CI: headless Chromium and playwright-core are required and could not be installed" >&2
   exit 1
 fi
 # The outage tests fill a real (tmpfs) disk where this user may mount one: as root.

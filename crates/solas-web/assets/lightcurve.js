@@ -12,7 +12,11 @@
   var tip = document.getElementById('lc-tip');
   var NS = 'http://www.w3.org/2000/svg';
   var COLORS = { u: '#56b4e9', g: '#009e73', r: '#d55e00', i: '#cc79a7', z: '#0072b2', y: '#e69f00' };
-  var W = 800, H = 380, L = 78, R = 80, T = 15, B = 62;
+  // Drawn at the width it is shown (within 340–800), so text stays 12 px on a phone.
+  var W = Math.round(Math.min(800, Math.max(340, svg.clientWidth || 800)));
+  var narrow = W < 600;
+  var H = narrow ? 330 : 380, L = narrow ? 60 : 78, R = narrow ? 66 : 80, T = 15, B = 62;
+  svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
   var mode = data.start === 'mag' || !data.hasFlux ? 'mag' : 'flux';
   // A link may ask for a mode: ?lc=mag or ?lc=flux.
   var asked = new URLSearchParams(window.location.search).get('lc');
@@ -112,7 +116,7 @@
       ? function (y) { return T + (y - y0) / (y1 - y0) * (H - T - B); }
       : function (y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
     var axes = el('g', { 'class': 'axes' }, svg);
-    var xt = ticks(x0, x1, 7), span = x1 - x0;
+    var xt = ticks(x0, x1, narrow ? 3 : 7), span = x1 - x0;
     xt.forEach(function (v) {
       el('line', { x1: sx(v), x2: sx(v), y1: T, y2: H - B, 'class': 'grid' }, axes);
       el('text', { x: sx(v), y: H - B + 15, 'text-anchor': 'middle' }, axes).textContent = v;
@@ -120,7 +124,7 @@
       el('text', { x: sx(v), y: H - B + 30, 'text-anchor': 'middle', 'class': 'date' }, axes).textContent =
         span > 3 ? d.slice(0, 10) : d.slice(5, 16).replace('T', ' ');
     });
-    ticks(y0, y1, 6).forEach(function (v) {
+    ticks(y0, y1, narrow ? 5 : 6).forEach(function (v) {
       el('line', { x1: L, x2: W - R, y1: sy(v), y2: sy(v), 'class': 'grid' }, axes);
       el('text', { x: L - 6, y: sy(v) + 4, 'text-anchor': 'end' }, axes).textContent = mode === 'flux' ? short(v) : v;
     });

@@ -337,6 +337,11 @@ impl AppState {
 pub fn router(state: AppState) -> axum::Router {
     api::routes()
         .merge(pages::routes())
+        .fallback(pages::error::no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::error::styled,
+        ))
         .layer(axum::middleware::map_response(headers::add))
         .with_state(state)
 }

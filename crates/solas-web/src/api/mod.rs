@@ -34,10 +34,6 @@ async fn method_not_allowed(req: Request) -> ApiError {
     ApiError::MethodNotAllowed(req.method().to_string())
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound(json!({ "detail": "Not found." }))
-}
-
 pub(crate) fn routes() -> Router<AppState> {
     let ztf = endpoints().layer(axum::Extension(crate::params::BaseSurvey(Survey::Ztf)));
     endpoints()
@@ -48,7 +44,6 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/fits/{name}", get(fits::handle))
         .route("/fits/{mjd}/{name}", get(fits::handle_with_mjd))
-        .fallback(not_found)
 }
 
 /// `/api/`: the endpoints, for people and programs that land on the base path.

@@ -84,14 +84,7 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
                 }
             }
         }
-        form.inline method="get" action="/search" {
-            input.search name="q" required
-                placeholder="object id, ZTF or TNS name, or RA Dec"
-                title="diaObjectId, ZTF name, TNS name (2021abc), or a position: RA Dec in degrees or hh:mm:ss ±dd:mm:ss";
-            " within "
-            input.radius name="radius" value="5" aria-label="radius in arcseconds"; "″ "
-            button { "Search" }
-        }
+        (super::search::search_box("", 5.0))
         h2 { "Recent Rubin objects" } (home.lsst)
         h2 { "Recent ZTF objects" } (home.ztf)
     };

@@ -83,10 +83,35 @@ pub(crate) fn page(title: &str, login: Option<&Login>, body: Markup) -> Html<Str
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let body = html! { p.error { (self.message) } };
-        let title = self.status.canonical_reason().unwrap_or("Error");
-        (self.status, page(title, None, body)).into_response()
+        // Drawn without a login here; the `error::styled` layer draws it again for the
+        // viewer (their name and "Log out" in the header) from the `ErrorPage` it finds.
+        let mut r = (self.status, error_page(self.status, &self.message, None)).into_response();
+        r.extensions_mut().insert(ErrorPage(self.message));
+        r
     }
+}
+
+/// A page's error for the `error::styled` layer to draw again for the viewer.
+#[derive(Clone)]
+pub(crate) struct ErrorPage(pub String);
+
+/// The site's page for an error: what went wrong, then a way on (search, home).
+pub(crate) fn error_page(status: StatusCode, message: &str, login: Option<&Login>) -> Html<String> {
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::BAD_REQUEST => "That request cannot be answered",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::UNAUTHORIZED => "Please log in",
+        s if s.is_server_error() => "Something went wrong here",
+        s => s.canonical_reason().unwrap_or("Error"),
+    };
+    let body = html! {
+        p.error { (message) }
+        p { "Look for an object by its id, its TNS name or its position:" }
+        (super::search::search_box("", 5.0))
+        p.note { "Or go to the " a href="/" { "home page" } ", the " a href="/status" { "status page" } " or the " a href="/api/" { "API" } "." }
+    };
+    page(title, login, body)
 }
 
 /// A 303 redirect (after a POST, so reloading does not post again).

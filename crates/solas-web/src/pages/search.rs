@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
-use maud::html;
+use maud::{html, Markup};
 use solas_core::Survey;
 use solas_store::db::Value as DbValue;
 use solas_store::main_db::object_view;
@@ -92,6 +92,23 @@ pub(crate) fn parse(q: &str) -> Result<Wanted, String> {
     ))
 }
 
+/// The search form (home page, search results, error pages), holding `q` and `radius`.
+pub(crate) fn search_box(q: &str, radius: f64) -> Markup {
+    html! {
+        form.inline.search method="get" action="/search" {
+            input.search name="q" required value=(q)
+                placeholder="object id, ZTF or TNS name, or RA Dec"
+                aria-label="object id, ZTF or TNS name, or RA Dec"
+                title="diaObjectId, ZTF name, TNS name (2021abc), or a position: RA Dec in degrees or hh:mm:ss ±dd:mm:ss";
+            span.within {
+                " within "
+                input.radius name="radius" value=(radius) aria-label="radius in arcseconds"; "″ "
+                button { "Search" }
+            }
+        }
+    }
+}
+
 pub(crate) async fn handle(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -148,12 +165,13 @@ pub(crate) async fn handle(
     })
     .await??;
     let body = html! {
+        (search_box(&text, radius))
         p { "Objects within " (radius) "″ of " strong { (title) } ", nearest first." }
         @if found.is_empty() {
             p.note { "None." }
         } @else {
             table.rows {
-                tr { th { "survey" } th { "object" } th { "separation" } }
+                thead { tr { th { "survey" } th { "object" } th { "separation" } } }
                 @for (survey, id, sep) in &found {
                     tr {
                         td { (if *survey == Survey::Lsst { "Rubin" } else { "ZTF" }) }

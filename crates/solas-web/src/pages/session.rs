@@ -136,18 +136,14 @@ impl Viewer {
     }
 }
 
-impl FromRequestParts<AppState> for Viewer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Viewer, Self::Rejection> {
-        let Some(id) = cookie_session(&parts.headers) else {
-            return Ok(Viewer(None));
+impl Viewer {
+    /// Who holds the session `id` (a cookie's value), if it is live and its user active.
+    pub(crate) async fn of_session(state: &AppState, id: Option<String>) -> Viewer {
+        let Some(id) = id else {
+            return Viewer(None);
         };
         let Some((user_id, username, csrf)) = state.shared.sessions.find(&id) else {
-            return Ok(Viewer(None));
+            return Viewer(None);
         };
         // Looked up again on every page so a user made inactive is logged out at once.
         let shared = state.shared.clone();
@@ -159,7 +155,18 @@ impl FromRequestParts<AppState> for Viewer {
         .ok()
         .flatten()
         .filter(|u| u.active && u.id == user_id);
-        Ok(Viewer(user.map(|user| Login { user, csrf })))
+        Viewer(user.map(|user| Login { user, csrf }))
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Viewer, Self::Rejection> {
+        Ok(Viewer::of_session(state, cookie_session(&parts.headers)).await)
     }
 }
 

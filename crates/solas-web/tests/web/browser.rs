@@ -744,3 +744,172 @@ fn pages_in_a_browser() {
         shots.display()
     );
 }
+
+/// What `tests/playwright/pages.mjs` saw of one page at one width.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Seen {
+    name: String,
+    width: u32,
+    status: u16,
+    scroll_width: u32,
+    client_width: u32,
+    sticking: Vec<String>,
+    errors: Vec<String>,
+    counts: std::collections::BTreeMap<String, usize>,
+    title: String,
+}
+
+/// Load `pages` (the job's `pages` list) in Chromium through playwright-core, logged in
+/// with `cookie` ("name=value") if given; full-page screenshots go to
+/// `target/screenshots/<name>-<width>.png`.
+fn playwright(
+    chrome: &Path,
+    base: &str,
+    cookie: Option<&str>,
+    pages: serde_json::Value,
+) -> Vec<Seen> {
+    let out = Command::new(common::repo().join("scripts/playwright.sh"))
+        .output()
+        .expect("scripts/playwright.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/playwright.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let cookie = cookie
+        .and_then(|c| c.split_once('='))
+        .map(|(name, value)| serde_json::json!({ "name": name, "value": value }));
+    let job = serde_json::json!({
+        "chromium": chrome,
+        "base": base,
+        "cookie": cookie,
+        "shots": screenshots_dir(),
+        "pages": pages,
+    });
+    let mut child = Command::new("timeout")
+        .args(["300", "node"])
+        .arg(dir.join("pages.mjs"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(job.to_string().as_bytes())
+        .expect("job sent");
+    let out = child.wait_with_output().expect("node finishes");
+    assert!(
+        out.status.success(),
+        "pages.mjs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("pages.mjs answers JSON")
+}
+
+/// Every page a person reaches, at a desktop width and a phone's 400 px: no page scrolls
+/// sideways, no script fails, and errors are the site's own pages.
+#[test]
+fn every_page_fits_a_phone_and_errors_are_pages() {
+    let Some(chrome) = chromium() else {
+        eprintln!("SKIPPED: no chromium here (see pages_in_a_browser)");
+        return;
+    };
+    let data = common::shared_data();
+    let (_, token) = solas_web::add_user(
+        data,
+        "phonetester",
+        "",
+        Some("a-long-password-2"),
+        UserClass::User,
+    )
+    .expect("user");
+    let server = solas_web::spawn(ServeConfig::new(data, "127.0.0.1:0".parse().expect("addr")))
+        .expect("server starts");
+    let addr = server.local_addr();
+    let base = format!("http://{addr}");
+    let r = http(
+        addr,
+        "GET",
+        &format!("/login?token={token}&next=/"),
+        None,
+        None,
+    );
+    let cookie = r
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let (object_id, _) = common::richest_rubin_object();
+    let widths = [1400, 400];
+    let pages = [
+        ("home", "/".to_string()),
+        ("search-name", "/search?q=ztf21abiuvdk".to_string()),
+        (
+            "search-position",
+            "/search?q=00+03+14.4+%2B16+08+43&radius=600".to_string(),
+        ),
+        ("object-rubin", format!("/objects/{object_id}")),
+        ("object-ztf", "/objects/ZTF21abiuvdk".to_string()),
+        ("filters", "/filters".to_string()),
+        ("watchlists", "/watchlists".to_string()),
+        ("watchmaps", "/watchmaps".to_string()),
+        ("status", "/status".to_string()),
+        ("login", "/login".to_string()),
+        ("error-unknown-path", "/no/such/page".to_string()),
+        ("error-bad-id", "/filters/abc".to_string()),
+        ("error-no-object", "/objects/999".to_string()),
+    ];
+    let job: Vec<serde_json::Value> = pages
+        .iter()
+        .map(|(name, path)| {
+            serde_json::json!({
+                "name": name, "path": path, "widths": widths,
+                "count": { "search box": "form[action='/search'] input[name=q]",
+                           "header": "header a.brand" },
+            })
+        })
+        .collect();
+    let seen = playwright(&chrome, &base, Some(&cookie), serde_json::Value::Array(job));
+    assert_eq!(seen.len(), pages.len() * widths.len());
+    let mut wrong = Vec::new();
+    for s in &seen {
+        if s.scroll_width > s.client_width {
+            wrong.push(format!(
+                "{} at {} px scrolls sideways ({} px wide): {:?}",
+                s.name, s.width, s.scroll_width, s.sticking
+            ));
+        }
+        if !s.errors.is_empty() {
+            wrong.push(format!(
+                "{} at {} px: script errors {:?}",
+                s.name, s.width, s.errors
+            ));
+        }
+        if s.counts.get("header") != Some(&1) {
+            wrong.push(format!("{} at {} px is not a site page", s.name, s.width));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let status_of = |name: &str| {
+        seen.iter()
+            .find(|s| s.name == name)
+            .map(|s| (s.status, s.title.clone(), s.counts["search box"]))
+    };
+    // Errors are styled pages with a way on: the search box.
+    let (status, title, search) = status_of("error-unknown-path").expect("seen");
+    assert_eq!((status, search), (404, 1), "{title}");
+    let (status, _, search) = status_of("error-bad-id").expect("seen");
+    assert_eq!((status, search), (400, 1));
+    let (status, _, search) = status_of("error-no-object").expect("seen");
+    assert_eq!((status, search), (404, 1));
+    // The API keeps answering JSON, which is what its clients read.
+    let r = http(addr, "GET", "/api/nosuch/", None, None);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    server.stop().expect("server stops");
+}
