@@ -15,7 +15,18 @@ pub enum Survey {
     Lsst,
 }
 
+/// TAI − UTC in days, since 2017-01-01 (and until a new leap second, none announced).
+pub const TAI_UTC_DAYS: f64 = 37.0 / 86400.0;
+
 impl Survey {
+    /// One of this survey's MJDs in UTC: Rubin's are TAI, ZTF's (JD − 2400000.5) UTC.
+    pub fn mjd_utc(self, mjd: f64) -> f64 {
+        match self {
+            Survey::Lsst => mjd - TAI_UTC_DAYS,
+            Survey::Ztf => mjd,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Survey::Ztf => "ztf",

@@ -3,7 +3,7 @@
 //! Each counter is registered once, with its help and labels, when the stats are made.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
@@ -104,6 +104,11 @@ pub struct Stats {
     /// Receipt-to-commit latencies (µs) of the most recent alerts, for the summary's
     /// percentiles.
     latencies: Mutex<LatencyRing>,
+    /// The newest alert decoded per survey (Rubin, ZTF): its MJD in UTC as `f64` bits,
+    /// 0 for none yet. The status page's "newest alert" and lag.
+    newest_alert: [AtomicU64; 2],
+    /// When this worker last committed a batch (stored or filtered), Unix ms, 0 for never.
+    last_batch_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Stats {
@@ -170,6 +175,8 @@ impl Default for Stats {
             rejected: Mutex::default(),
             latency_histogram: Histogram::new(latency_buckets()),
             latencies: Mutex::default(),
+            newest_alert: Default::default(),
+            last_batch_ms: AtomicU64::new(0),
             registry: Registry::default(),
         };
         registry.register("alerts", "Alerts through each stage", stage);
@@ -343,6 +350,42 @@ impl Stats {
             p99: at(0.99),
             max: at(1.0),
         }
+    }
+
+    /// An alert of `survey` observed at `mjd` (the survey's own time scale) was decoded.
+    pub fn saw_alert(&self, survey: solas_core::Survey, mjd: f64) {
+        let utc = survey.mjd_utc(mjd);
+        if !utc.is_finite() || utc <= 0.0 {
+            return;
+        }
+        let slot = &self.newest_alert[usize::from(survey == solas_core::Survey::Ztf)];
+        // f64 bits of positive numbers order as the numbers do.
+        slot.fetch_max(utc.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The newest alert decoded per survey: MJD (UTC).
+    pub fn newest_alerts(&self) -> Vec<(solas_core::Survey, f64)> {
+        [solas_core::Survey::Lsst, solas_core::Survey::Ztf]
+            .into_iter()
+            .zip(&self.newest_alert)
+            .filter_map(|(s, a)| {
+                let bits = a.load(Ordering::Relaxed);
+                (bits != 0).then(|| (s, f64::from_bits(bits)))
+            })
+            .collect()
+    }
+
+    /// A batch was committed now.
+    pub fn batch_committed(&self) {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.last_batch_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    /// When the last batch was committed (Unix ms), if one was.
+    pub fn last_batch_ms(&self) -> Option<u64> {
+        Some(self.last_batch_ms.load(Ordering::Relaxed)).filter(|ms| *ms > 0)
     }
 
     pub fn rejected_total(&self) -> u64 {

@@ -27,6 +27,11 @@ pub fn worker_name(role: &str) -> String {
 
 fn summary(stats: &Stats) -> String {
     let l = stats.latency();
+    let newest: serde_json::Map<String, serde_json::Value> = stats
+        .newest_alerts()
+        .into_iter()
+        .map(|(survey, mjd)| (survey.as_str().to_string(), mjd.into()))
+        .collect();
     serde_json::json!({
         "payloads": S::get(&stats.payloads),
         "alerts": S::get(&stats.alerts),
@@ -40,6 +45,10 @@ fn summary(stats: &Stats) -> String {
         "delivered": S::get(&stats.delivered),
         "latency_p99_ms": l.p99,
         "kafka_lag": stats.kafka_lag.get(),
+        "failed_deliveries": S::get(&stats.delivery_failures),
+        "rejected_by_reason": stats.rejected(),
+        "newest_alert_mjd_utc": newest,
+        "last_batch_unix_ms": stats.last_batch_ms(),
     })
     .to_string()
 }
@@ -58,6 +67,7 @@ fn hour_counts(stats: &Stats) -> StageCounts {
         stats.rejected_total(),
         S::get(&stats.batches),
         stats.busy_filter_ns.nanos(),
+        S::get(&stats.delivery_failures),
     ]
     .map(|n| n as i64)
 }
@@ -75,7 +85,7 @@ struct Reporter {
 impl Reporter {
     fn write(&mut self, running: bool, stats: &Stats) {
         let now = hour_counts(stats);
-        let mut delta = [0i64; 8];
+        let mut delta: StageCounts = Default::default();
         for (d, (n, r)) in delta.iter_mut().zip(now.iter().zip(self.reported)) {
             *d = (n - r).max(0);
         }
@@ -139,7 +149,7 @@ pub fn report_loop(
         role: role.to_string(),
         started,
         hook,
-        reported: [0; 8],
+        reported: Default::default(),
     };
     // Once at start, however short the run: a restarted stage finds its predecessor.
     reporter.claim_silent();

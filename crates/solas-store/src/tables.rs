@@ -40,6 +40,17 @@ impl Dialect {
         }
     }
 
+    /// Rubin's `dayObs` (the date in UTC−12 h, `YYYY-MM-DD`) of an hour column holding
+    /// `YYYY-MM-DD HH:00` (UTC).
+    pub fn day_obs_of_hour(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("strftime('%Y-%m-%d', {column} || ':00', '-12 hours')"),
+            Dialect::Postgres => format!(
+                "to_char(CAST({column} || ':00' AS timestamp) - interval '12 hours', 'YYYY-MM-DD')"
+            ),
+        }
+    }
+
     /// The UTC time `seconds` ago, in the form of [`Dialect::now`].
     pub fn seconds_ago(self, seconds: u32) -> String {
         match self {

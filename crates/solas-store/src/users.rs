@@ -30,6 +30,18 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE INDEX IF NOT EXISTS tokens_user ON tokens (user_id, seq);
 ";
 
+/// Migration 2: browser sessions, kept with the users so a restart keeps people logged in
+/// and several `solas serve` processes behind one load balancer share them. The session
+/// id itself is never stored, only its SHA-256 (as for tokens).
+const SESSIONS: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    digest TEXT PRIMARY KEY NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    csrf TEXT NOT NULL,
+    expires BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
+";
+
 /// A `users` row, without its password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
@@ -94,11 +106,18 @@ impl UserTables {
         // PostgreSQL lets servers starting together race on.
         db.migrate(
             "users_migrations",
-            &[Migration {
-                version: 1,
-                name: "users and tokens",
-                sql: SCHEMA.into(),
-            }],
+            &[
+                Migration {
+                    version: 1,
+                    name: "users and tokens",
+                    sql: SCHEMA.into(),
+                },
+                Migration {
+                    version: 2,
+                    name: "browser sessions",
+                    sql: SESSIONS.into(),
+                },
+            ],
         )?;
         Ok(UserTables { db })
     }
@@ -149,6 +168,65 @@ impl UserTables {
             .as_ref()
             .map(user_row)
             .transpose()
+    }
+
+    /// Start a session (by the digest of its id) for `user_id`, lasting until `expires`
+    /// (Unix seconds). Expired sessions are dropped first, and beyond `max` sessions the
+    /// ones nearest their end lapse, so a flood of logins cannot grow the table without
+    /// bound.
+    pub fn insert_session(
+        &mut self,
+        digest: &str,
+        user_id: i64,
+        csrf: &str,
+        expires: i64,
+        now: i64,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        self.db.transaction(|tx| {
+            tx.execute("DELETE FROM sessions WHERE expires <= ?1", args![now])?;
+            let n: i64 = tx
+                .query_one("SELECT CAST(COUNT(*) AS BIGINT) FROM sessions", &[])?
+                .get(0)?;
+            let over = n + 1 - max as i64;
+            if over > 0 {
+                tx.execute(
+                    "DELETE FROM sessions WHERE digest IN
+                       (SELECT digest FROM sessions ORDER BY expires LIMIT ?1)",
+                    args![over],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO sessions (digest, user_id, csrf, expires) VALUES (?1, ?2, ?3, ?4)",
+                args![digest, user_id, csrf, expires],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The user and CSRF token of a live session (by the digest of its id).
+    pub fn session(
+        &mut self,
+        digest: &str,
+        now: i64,
+    ) -> Result<Option<(UserRow, String)>, StoreError> {
+        let Some(r) = self.db.query_opt(
+            "SELECT u.id, u.username, u.email, u.class, u.active, s.csrf
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.digest = ?1 AND s.expires > ?2",
+            args![digest, now],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((user_row(&r)?, r.get(5)?)))
+    }
+
+    /// End a session (logging out).
+    pub fn delete_session(&mut self, digest: &str) -> Result<(), StoreError> {
+        self.db
+            .execute("DELETE FROM sessions WHERE digest = ?1", args![digest])?;
+        Ok(())
     }
 
     /// A user and their password hash (None: no password set).

@@ -234,8 +234,6 @@ pub(crate) struct Shared {
     pub(crate) cutouts: Arc<dyn BlobStore>,
     pub(crate) sherlock: Option<api::sherlock::Catalogues>,
     pub(crate) running_queries: AtomicUsize,
-    /// Logged-in browser sessions of the web pages.
-    pub(crate) sessions: pages::session::Sessions,
 }
 
 impl Shared {
@@ -312,7 +310,6 @@ impl AppState {
                 cutouts,
                 sherlock,
                 running_queries: AtomicUsize::new(0),
-                sessions: pages::session::Sessions::default(),
             }),
         })
     }

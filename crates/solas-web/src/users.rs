@@ -173,6 +173,12 @@ fn valid_username(name: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 fn user(row: UserRow) -> User {
     User {
         id: row.id,
@@ -282,6 +288,41 @@ impl UserStore {
                 None
             }
         })
+    }
+
+    /// Start a browser session for `user_id` lasting `lifetime`, keeping at most `max`:
+    /// (session id for the cookie, its CSRF token).
+    pub(crate) fn start_session(
+        &mut self,
+        user_id: i64,
+        lifetime: std::time::Duration,
+        max: usize,
+    ) -> Result<(String, String), UserError> {
+        let id = tokens::new_token()?;
+        let csrf = tokens::new_token()?;
+        let now = unix_now();
+        self.tables.insert_session(
+            &tokens::token_digest(&id),
+            user_id,
+            &csrf,
+            now + lifetime.as_secs() as i64,
+            now,
+            max,
+        )?;
+        Ok((id, csrf))
+    }
+
+    /// The active user of a live session, with its CSRF token.
+    pub(crate) fn session(&mut self, id: &str) -> Result<Option<(User, String)>, UserError> {
+        Ok(self
+            .tables
+            .session(&tokens::token_digest(id), unix_now())?
+            .map(|(row, csrf)| (user(row), csrf))
+            .filter(|(u, _)| u.active))
+    }
+
+    pub(crate) fn end_session(&mut self, id: &str) -> Result<(), UserError> {
+        Ok(self.tables.delete_session(&tokens::token_digest(id))?)
     }
 
     pub fn user(&mut self, username: &str) -> Result<Option<User>, UserError> {

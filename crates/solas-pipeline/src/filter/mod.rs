@@ -199,6 +199,7 @@ impl FilterStage {
             .collect();
         Stats::add(&self.stats.filtered, batch.len() as u64);
         Stats::add(&self.stats.batches, 1);
+        self.stats.batch_committed();
         Ok(Some(work))
     }
 

@@ -114,6 +114,7 @@ impl DecodeWorker {
                 }
                 Ok(p) => {
                     Stats::add(&self.stats.alerts, 1);
+                    self.stats.saw_alert(p.alert.survey, p.alert.mjd);
                     let context = p.context.map(|c| Arc::new(ContextResult::from(c)));
                     Ok(Decoded {
                         alerts: vec![(0, p.alert, context)],
@@ -161,6 +162,9 @@ impl DecodeWorker {
             }
         }
         Stats::add(&self.stats.alerts, good.alerts.len() as u64);
+        for (_, alert, _) in &good.alerts {
+            self.stats.saw_alert(alert.survey, alert.mjd);
+        }
         Ok(good)
     }
 

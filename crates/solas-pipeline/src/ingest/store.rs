@@ -59,6 +59,7 @@ impl Stage for StoreWriter {
             Stats::add(&self.stats.forced, counts.forced);
             Stats::add(&self.stats.non_detections, counts.non_detections);
             Stats::add(&self.stats.stored, batch.len() as u64);
+            self.stats.batch_committed();
             Stats::busy(&self.stats.busy_store_ns, started);
             for msg in batch {
                 if output.pass_on(msg).is_err() {

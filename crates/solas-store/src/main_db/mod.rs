@@ -124,6 +124,12 @@ fn migrations() -> Vec<Migration> {
                 solas_features::ZTF_NEWEST_SOURCE
             ),
         },
+        Migration {
+            version: 11,
+            name: "failed deliveries per hour",
+            sql: "ALTER TABLE stage_hours ADD COLUMN failed_deliveries INTEGER NOT NULL DEFAULT 0;"
+                .into(),
+        },
     ]
 }
 

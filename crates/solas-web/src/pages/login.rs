@@ -80,14 +80,13 @@ fn form(next: &str, message: Option<&str>) -> Markup {
 }
 
 /// Start a session for `user` and redirect to `next` (already checked by [`safe_next`]).
-fn logged_in(state: &AppState, user: &User, next: &str) -> PageResult {
+async fn logged_in(state: &AppState, user: &User, next: &str) -> PageResult {
     // The redirect is built before the session starts, so a failure cannot leave a
     // session behind that nobody received.
     let location = HeaderValue::from_str(next).map_err(PageError::internal)?;
-    let id = state
-        .shared
-        .sessions
-        .start(user)
+    let (st, user) = (state.clone(), user.clone());
+    let id = crate::db::blocking(move || super::session::start(&st, &user))
+        .await?
         .map_err(PageError::internal)?;
     let cookie = HeaderValue::from_str(&set_cookie(Some(&id), served_over_https(state)))
         .map_err(PageError::internal)?;
@@ -177,7 +176,7 @@ pub(crate) async fn get(
             .await?
             .map_err(PageError::from)?;
         return match user {
-            Some(user) if user.active => logged_in(&state, &user, &next),
+            Some(user) if user.active => logged_in(&state, &user, &next).await,
             _ => {
                 limits.token_failed(address, per_hour);
                 Err(PageError::new(StatusCode::UNAUTHORIZED, "Invalid token."))
@@ -223,7 +222,7 @@ pub(crate) async fn post(State(state): State<AppState>, req: axum::extract::Requ
     match user {
         Some(user) if user.active => {
             limits.succeeded(attempt);
-            logged_in(&state, &user, &next)
+            logged_in(&state, &user, &next).await
         }
         _ => Ok((
             StatusCode::UNAUTHORIZED,
@@ -251,7 +250,10 @@ pub(crate) async fn logout(
             return Err(PageError::forbidden());
         }
         if let Some(id) = cookie_session(&parts.headers) {
-            state.shared.sessions.end(&id);
+            let st = state.clone();
+            crate::db::blocking(move || super::session::end(&st, &id))
+                .await?
+                .map_err(PageError::internal)?;
         }
     }
     let mut r = see_other("/");

@@ -11,16 +11,9 @@ use super::layout::value_text;
 use crate::api::object::mjd_to_utc;
 use crate::api::ObjectId;
 
-/// TAI − UTC (since 2017-01-01): Rubin's MJDs are TAI.
-const TAI_UTC_DAYS: f64 = 37.0 / 86400.0;
-
 /// An MJD of `survey` as a UTC date and time.
 pub(crate) fn utc(survey: Survey, mjd: f64) -> String {
-    let mjd = match survey {
-        Survey::Lsst => mjd - TAI_UTC_DAYS,
-        Survey::Ztf => mjd,
-    };
-    format!("{} UTC", mjd_to_utc(mjd))
+    format!("{} UTC", mjd_to_utc(survey.mjd_utc(mjd)))
 }
 
 /// One band's latest and brightest positive detection: (MJD, magnitude).

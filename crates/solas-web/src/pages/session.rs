@@ -2,18 +2,17 @@
 //! server-side only as its SHA-256 (like API tokens), with the user it belongs to and a
 //! per-session CSRF token that every POST form carries in a hidden field.
 //!
-//! Sessions live in memory: a restart logs everyone out, which costs a login and keeps
-//! the users file free of short-lived rows.
+//! Sessions live in the `sessions` table beside the users (`users.db` embedded, the main
+//! PostgreSQL database scaled out), so a restart keeps people logged in and several
+//! `solas serve` processes behind one load balancer share them.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
-use crate::tokens::{new_token, token_digest};
 use crate::users::User;
 use crate::AppState;
 
@@ -23,21 +22,9 @@ pub(crate) const COOKIE: &str = "solas_session";
 /// How long a session lasts after login.
 const LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
 
-/// Sessions beyond this many make the oldest lapse, so a flood of logins cannot grow
-/// memory without bound.
+/// Sessions beyond this many make the ones nearest their end lapse, so a flood of logins
+/// cannot grow the table without bound.
 const MAX_SESSIONS: usize = 100_000;
-
-struct Entry {
-    user_id: i64,
-    username: String,
-    csrf: String,
-    expires: Instant,
-}
-
-#[derive(Default)]
-pub(crate) struct Sessions {
-    by_digest: Mutex<HashMap<String, Entry>>,
-}
 
 /// A logged-in viewer: who, and the CSRF token their forms must send back.
 #[derive(Clone)]
@@ -46,48 +33,17 @@ pub(crate) struct Login {
     pub csrf: String,
 }
 
-impl Sessions {
-    /// Start a session for `user`; returns the id to put in the cookie.
-    pub(crate) fn start(&self, user: &User) -> Result<String, crate::tokens::NoRandom> {
-        let id = new_token()?;
-        let csrf = new_token()?;
-        let now = Instant::now();
-        let mut map = self.by_digest.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, e| e.expires > now);
-        if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, e)| e.expires)
-                .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
-        }
-        map.insert(
-            token_digest(&id),
-            Entry {
-                user_id: user.id,
-                username: user.username.clone(),
-                csrf,
-                expires: now + LIFETIME,
-            },
-        );
-        Ok(id)
-    }
+/// Start a session for `user`; returns the id to put in the cookie. Blocks on the users'
+/// database: call it off the async runtime.
+pub(crate) fn start(state: &AppState, user: &User) -> Result<String, crate::users::UserError> {
+    let mut users = state.shared.users.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(users.start_session(user.id, LIFETIME, MAX_SESSIONS)?.0)
+}
 
-    pub(crate) fn end(&self, id: &str) {
-        self.by_digest
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&token_digest(id));
-    }
-
-    /// (user id, username, csrf) of a live session.
-    fn find(&self, id: &str) -> Option<(i64, String, String)> {
-        let map = self.by_digest.lock().unwrap_or_else(|p| p.into_inner());
-        let e = map.get(&token_digest(id))?;
-        (e.expires > Instant::now()).then(|| (e.user_id, e.username.clone(), e.csrf.clone()))
-    }
+/// End the session `id` (logging out). Blocks, as [`start`].
+pub(crate) fn end(state: &AppState, id: &str) -> Result<(), crate::users::UserError> {
+    let mut users = state.shared.users.lock().unwrap_or_else(|p| p.into_inner());
+    users.end_session(id)
 }
 
 /// The session id a request's cookies carry.
@@ -137,25 +93,27 @@ impl Viewer {
 }
 
 impl Viewer {
-    /// Who holds the session `id` (a cookie's value), if it is live and its user active.
+    /// Who holds the session `id` (a cookie's value), if it is live and its user active
+    /// (looked up on every page, so a user made inactive is logged out at once).
     pub(crate) async fn of_session(state: &AppState, id: Option<String>) -> Viewer {
         let Some(id) = id else {
             return Viewer(None);
         };
-        let Some((user_id, username, csrf)) = state.shared.sessions.find(&id) else {
-            return Viewer(None);
-        };
-        // Looked up again on every page so a user made inactive is logged out at once.
         let shared = state.shared.clone();
-        let user = crate::db::blocking(move || {
+        let found = crate::db::blocking(move || {
             let mut users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
-            users.user(&username).ok().flatten()
+            users.session(&id)
         })
-        .await
-        .ok()
-        .flatten()
-        .filter(|u| u.active && u.id == user_id);
-        Viewer(user.map(|user| Login { user, csrf }))
+        .await;
+        match found {
+            Ok(Ok(Some((user, csrf)))) => Viewer(Some(Login { user, csrf })),
+            Ok(Ok(None)) => Viewer(None),
+            Ok(Err(e)) => {
+                log::warn!("looking up a session: {e}");
+                Viewer(None)
+            }
+            Err(_) => Viewer(None),
+        }
     }
 }
 

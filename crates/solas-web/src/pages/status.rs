@@ -1,8 +1,10 @@
-//! The status page: what each stage did tonight, hour by hour (`stage_hours`, summed over
-//! workers), each worker's last report, rows per table of the main and lightcurve
-//! databases, alerts set aside as undecodable per reason (`<data>/rejected/<reason>/`),
-//! and when the pipeline last wrote (the newest modification time of the main database and
-//! its WAL, which every committed batch touches).
+//! The status page, from the pipeline's own reports (`worker_status`, `stage_hours`):
+//! the newest alert per survey and its lag, when a batch was last committed (and by whom),
+//! what each stage did tonight hour by hour and on past nights (each column counted by the
+//! roles that own it, so a scale-out fleet does not count an alert once per stage), each
+//! worker's last report (those stopped over a day ago aged out), alerts set aside per
+//! reason (as the workers reported them, and as kept in this data directory), and rows
+//! per table.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,7 +21,7 @@ use crate::api::object::mjd_to_utc;
 use crate::db::blocking;
 use crate::AppState;
 use solas_store::db::Db;
-use solas_store::main_db::worker_status;
+use solas_store::main_db::worker_status::{self, StageCounts};
 
 const MAIN_TABLES: [&str; 17] = [
     "objects",
@@ -71,13 +73,6 @@ fn rejected(dir: &Path) -> Vec<(String, usize)> {
     out
 }
 
-fn last_write(data: &Path) -> Option<SystemTime> {
-    ["solas.db", "solas.db-wal"]
-        .iter()
-        .filter_map(|f| std::fs::metadata(data.join(f)).ok()?.modified().ok())
-        .max()
-}
-
 /// One worker's last report (`worker_status`, written by every pipeline run).
 pub(crate) struct Worker {
     pub name: String,
@@ -88,20 +83,23 @@ pub(crate) struct Worker {
     pub metrics: String,
 }
 
-/// The workers that reported on this data directory, newest first.
-pub(crate) fn workers(main: &mut Db) -> Result<Vec<Worker>, crate::error::ApiError> {
-    let rows = worker_status::workers(main)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Worker {
+impl From<worker_status::WorkerRow> for Worker {
+    fn from(r: worker_status::WorkerRow) -> Worker {
+        Worker {
             name: r.worker,
             role: r.role,
             updated: r.updated,
             running: r.running,
             summary: serde_json::from_str(&r.summary).unwrap_or_default(),
             metrics: r.metrics,
-        })
-        .collect())
+        }
+    }
+}
+
+/// The workers that reported on this data directory, newest first.
+pub(crate) fn workers(main: &mut Db) -> Result<Vec<Worker>, crate::error::ApiError> {
+    let rows = worker_status::workers(main)?;
+    Ok(rows.into_iter().map(Worker::from).collect())
 }
 
 /// Every worker's samples with a `worker` label added, in OpenMetrics text: each family
@@ -164,28 +162,36 @@ pub(crate) fn labelled_metrics(workers: &[Worker]) -> String {
 /// Hours of `stage_hours` the "tonight" table covers (a night at Rubin or ZTF is shorter).
 const NIGHT_HOURS: i64 = 12;
 
-/// One UTC hour's counts, summed over every worker: each stage counts only its own work,
-/// so the columns are per stage.
-struct Hour {
-    hour: String,
-    counts: [i64; 8],
+/// Past nights the nights table covers.
+const NIGHTS: u32 = 14;
+
+/// Stopped workers older than this (seconds) are counted, not listed.
+const WORKER_AGE_OUT: u32 = 24 * 3600;
+
+/// One hour's or night's counts, each column from the roles that own it.
+struct Period {
+    label: String,
+    counts: StageCounts,
 }
 
-fn tonight(main: &mut Db) -> Result<Vec<Hour>, crate::error::ApiError> {
-    Ok(worker_status::hours(main, NIGHT_HOURS as u32)?
-        .into_iter()
-        .map(|(hour, counts)| Hour { hour, counts })
-        .collect())
+fn periods(rows: Vec<(String, StageCounts)>) -> Vec<Period> {
+    rows.into_iter()
+        .map(|(label, counts)| Period { label, counts })
+        .collect()
 }
 
-fn tonight_table(hours: &[Hour]) -> Markup {
-    let mut total = [0i64; 8];
-    for h in hours {
+/// A table of periods with a total row: `id` names it for tests, `first` heads the
+/// period column.
+fn counts_table(id: &str, first: &str, rows: &[Period]) -> Markup {
+    let mut total = StageCounts::default();
+    for h in rows {
         for (t, c) in total.iter_mut().zip(h.counts) {
             *t += c;
         }
     }
-    let row = |label: &str, c: &[i64; 8], class: Option<&str>| {
+    // STAGE_COUNTS: alerts, stored, classified, filtered, delivered, rejected, batches,
+    // batch_ns, failed_deliveries.
+    let row = |label: &str, c: &StageCounts, class: Option<&str>| {
         let mean = if c[6] > 0 {
             format!("{:.1}", c[7] as f64 / c[6] as f64 / 1e6)
         } else {
@@ -194,23 +200,22 @@ fn tonight_table(hours: &[Hour]) -> Markup {
         html! {
             tr class=[class] {
                 td { (label) }
-                @for n in &c[..7] { td.num { (thousands(*n)) } }
+                @for i in [0, 1, 2, 3, 4, 8, 5, 6] { td.num { (thousands(c[i])) } }
                 td.num { (mean) }
             }
         }
     };
     html! {
-        h2 { "Tonight: the last " (NIGHT_HOURS) " hours, per stage" }
-        @if hours.is_empty() {
-            p.note { "No alerts in the last hours." }
-        } @else {
-            table.rows #tonight {
+        table.rows id=(id) {
+            thead {
                 tr {
-                    th { "hour (UTC)" } th { "ingested" } th { "stored" } th { "classified" }
-                    th { "filtered" } th { "delivered" } th { "rejected" }
-                    th { "filter batches" } th { "mean batch (ms)" }
+                    th { (first) } th { "ingested" } th { "stored" } th { "classified" }
+                    th { "filtered" } th { "delivered" } th { "failed deliveries" }
+                    th { "rejected" } th { "filter batches" } th { "mean batch (ms)" }
                 }
-                @for h in hours { (row(&h.hour, &h.counts, None)) }
+            }
+            tbody {
+                @for h in rows { (row(&h.label, &h.counts, None)) }
                 (row("total", &total, Some("total")))
             }
         }
@@ -218,11 +223,14 @@ fn tonight_table(hours: &[Hour]) -> Markup {
 }
 
 struct Status {
-    tonight: Vec<Hour>,
+    tonight: Vec<Period>,
+    nights: Vec<Period>,
     tables: Vec<(String, Option<i64>)>,
     workers: Vec<Worker>,
-    rejected: Vec<(String, usize)>,
-    last_write: Option<SystemTime>,
+    /// Stopped workers not listed (stopped over [`WORKER_AGE_OUT`] ago).
+    older_workers: i64,
+    /// Rejected alerts kept in this data directory, per reason.
+    rejected_here: Vec<(String, usize)>,
 }
 
 fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
@@ -249,13 +257,78 @@ fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
     for t in LIGHTCURVE_TABLES {
         tables.push((format!("{lc_label}: {t}"), lc.count_rows(t)?));
     }
+    let (recent, older_workers) = worker_status::recent_workers(&mut main, WORKER_AGE_OUT)?;
     Ok(Status {
-        tonight: tonight(&mut main)?,
+        tonight: periods(worker_status::hours(&mut main, NIGHT_HOURS as u32)?),
+        nights: periods(worker_status::nights(&mut main, NIGHTS)?),
         tables,
-        workers: workers(&mut main)?,
-        rejected: rejected(&data.join("rejected")),
-        last_write: last_write(data),
+        workers: recent.into_iter().map(Worker::from).collect(),
+        older_workers,
+        rejected_here: rejected(&data.join("rejected")),
     })
+}
+
+/// Now, as Unix seconds.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A span of seconds in words: "42 s", "3.2 h", "1,204 days".
+fn span(seconds: f64) -> String {
+    let s = seconds.max(0.0);
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7200.0 {
+        format!("{:.0} min", s / 60.0)
+    } else if s < 2.0 * 86400.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else {
+        format!("{} days", thousands((s / 86400.0) as i64))
+    }
+}
+
+/// The newest alert of each survey any listed worker decoded: (survey, MJD UTC).
+fn newest_alerts(workers: &[Worker]) -> Vec<(&'static str, f64)> {
+    [("lsst", "Rubin"), ("ztf", "ZTF")]
+        .into_iter()
+        .filter_map(|(key, label)| {
+            workers
+                .iter()
+                .filter_map(|w| w.summary.get("newest_alert_mjd_utc")?.get(key)?.as_f64())
+                .reduce(f64::max)
+                .map(|mjd| (label, mjd))
+        })
+        .collect()
+}
+
+/// The last committed batch among the listed workers: (Unix seconds, worker).
+fn last_batch(workers: &[Worker]) -> Option<(f64, &str)> {
+    workers
+        .iter()
+        .filter_map(|w| {
+            let ms = w.summary.get("last_batch_unix_ms")?.as_f64()?;
+            Some((ms / 1e3, w.name.as_str()))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// Rejected alerts per reason as the listed workers reported them (each worker's run).
+fn rejected_reported(workers: &[Worker]) -> Vec<(String, i64)> {
+    let mut sums: std::collections::BTreeMap<String, i64> = Default::default();
+    for w in workers {
+        if let Some(m) = w
+            .summary
+            .get("rejected_by_reason")
+            .and_then(|v| v.as_object())
+        {
+            for (reason, n) in m {
+                *sums.entry(reason.clone()).or_default() += n.as_i64().unwrap_or(0);
+            }
+        }
+    }
+    sums.into_iter().filter(|(_, n)| *n > 0).collect()
 }
 
 /// One worker's row of the workers table: its last summary's counts.
@@ -277,8 +350,8 @@ fn worker_row(w: &Worker) -> Markup {
             td { (w.role) }
             td { (if w.running { "running" } else { "stopped" }) }
             td { (w.updated) }
-            @for k in ["alerts", "stored", "classified", "filtered", "published", "rejected",
-                       "batches", "kafka_lag"] {
+            @for k in ["alerts", "stored", "classified", "filtered", "published", "delivered",
+                       "failed_deliveries", "rejected", "batches", "kafka_lag"] {
                 td.num { (n(k)) }
             }
             td.num { (p99) }
@@ -289,50 +362,98 @@ fn worker_row(w: &Worker) -> Markup {
 pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let st = state.clone();
     let status = blocking(move || gather(&st)).await??;
-    let when = status
-        .last_write
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| {
-            let mjd = d.as_secs_f64() / 86400.0 + 40587.0;
-            let ago = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|n| n.as_secs_f64() - d.as_secs_f64())
-                .unwrap_or(0.0);
-            format!("{} UTC ({:.0} s ago)", mjd_to_utc(mjd), ago.max(0.0))
-        })
-        .unwrap_or_else(|| "never".into());
+    let now = unix_now();
+    let newest = newest_alerts(&status.workers);
+    let reported = rejected_reported(&status.workers);
     let body = html! {
-        p { "Latest batch written: " strong #last-batch { (when) } }
-        (tonight_table(&status.tonight))
+        table.fields #now {
+            @for (survey, mjd) in &newest {
+                tr {
+                    th { "Newest " (survey) " alert" }
+                    td { (mjd_to_utc(*mjd)) " UTC " span.note { "(" (span(now - (mjd - 40587.0) * 86400.0)) " ago)" } }
+                }
+            }
+            tr {
+                th { "Latest batch committed" }
+                td #last-batch {
+                    @match last_batch(&status.workers) {
+                        Some((t, who)) => {
+                            (mjd_to_utc(t / 86400.0 + 40587.0)) " UTC "
+                            span.note { "(" (span(now - t)) " ago, by " (who) ")" }
+                        }
+                        None => "never",
+                    }
+                }
+            }
+        }
+        h2 { "Tonight: the last " (NIGHT_HOURS) " hours, per stage" }
+        @if status.tonight.is_empty() {
+            p.note { "No alerts in the last hours." }
+        } @else {
+            (counts_table("tonight", "hour (UTC)", &status.tonight))
+        }
+        h2 { "The last " (NIGHTS) " nights" }
+        p.note { "A night is Rubin's dayObs: the date in UTC−12 h." }
+        @if status.nights.is_empty() {
+            p.note { "No alerts in the last " (NIGHTS) " nights." }
+        } @else {
+            (counts_table("nights", "night", &status.nights))
+        }
         h2 { "Pipeline workers" }
         @if status.workers.is_empty() {
-            p.note { "No pipeline has reported here yet." }
+            p.note { "No pipeline has reported here in the last day." }
         } @else {
             table.rows #workers {
-                tr {
-                    th { "worker" } th { "role" } th { "state" } th { "last report (UTC)" }
-                    th { "alerts" } th { "stored" } th { "classified" } th { "filtered" }
-                    th { "published" } th { "rejected" } th { "batches" } th { "Kafka lag" }
-                    th { "p99 latency (s)" }
+                thead {
+                    tr {
+                        th { "worker" } th { "role" } th { "state" } th { "last report (UTC)" }
+                        th { "alerts" } th { "stored" } th { "classified" } th { "filtered" }
+                        th { "published" } th { "delivered" } th { "failed deliveries" }
+                        th { "rejected" } th { "batches" } th { "Kafka lag" }
+                        th { "p99 latency (s)" }
+                    }
                 }
-                @for w in &status.workers { (worker_row(w)) }
+                tbody { @for w in &status.workers { (worker_row(w)) } }
+            }
+        }
+        @if status.older_workers > 0 {
+            p.note #older-workers {
+                (thousands(status.older_workers)) " worker(s) that stopped over a day ago are not listed."
+            }
+        }
+        h2 { "Rejected alerts" }
+        @if reported.is_empty() && status.rejected_here.is_empty() {
+            p.note { "None." }
+        }
+        @if !reported.is_empty() {
+            p { "As the workers above reported them (each since it started; kept in its data directory's "
+                code { "rejected/" } " folder, and on the dead-letter topic where one is configured):" }
+            table.rows #rejected-reported {
+                thead { tr { th { "reason" } th { "alerts" } } }
+                tbody {
+                    @for (reason, n) in &reported {
+                        tr { td { (reason) } td.num { (thousands(*n)) } }
+                    }
+                }
+            }
+        }
+        @if !status.rejected_here.is_empty() {
+            p { "Kept in this data directory (" code { "rejected/" } "):" }
+            table.rows #rejected {
+                thead { tr { th { "reason" } th { "alerts" } } }
+                tbody {
+                    @for (reason, n) in &status.rejected_here {
+                        tr { td { (reason) } td.num { (n) } }
+                    }
+                }
             }
         }
         h2 { "Rows per table" }
         table.rows #table-counts {
-            tr { th { "table" } th { "rows" } }
-            @for (t, n) in &status.tables {
-                tr { td { (t) } td.num { (n.map_or("–".to_string(), thousands)) } }
-            }
-        }
-        h2 { "Rejected alerts" }
-        @if status.rejected.is_empty() {
-            p.note { "None." }
-        } @else {
-            table.rows #rejected {
-                tr { th { "reason" } th { "alerts" } }
-                @for (reason, n) in &status.rejected {
-                    tr { td { (reason) } td.num { (n) } }
+            thead { tr { th { "table" } th { "rows" } } }
+            tbody {
+                @for (t, n) in &status.tables {
+                    tr { td { (t) } td.num { (n.map_or("–".to_string(), thousands)) } }
                 }
             }
         }

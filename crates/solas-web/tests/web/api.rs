@@ -1325,6 +1325,43 @@ async fn metrics_and_status_show_the_workers_reports() {
         filtered.to_string(),
         "filtered tonight: {total}"
     );
+    // The past nights' table holds the same run.
+    assert!(status.text.contains("id=\"nights\""), "{}", status.text);
+
+    // The newest alert of each survey, from the pipeline's reports: the alerts' own newest
+    // time, in UTC (Rubin's MJDs are TAI, 37 s ahead).
+    let mut newest = serde_json::Map::new();
+    for r in common::with_main(|db| db.query("SELECT summary FROM worker_status", &[]).unwrap()) {
+        let summary: Value = serde_json::from_str(&r.get::<String>(0).unwrap()).unwrap();
+        for (k, v) in summary["newest_alert_mjd_utc"].as_object().unwrap() {
+            let old = newest.get(k).and_then(Value::as_f64).unwrap_or(f64::MIN);
+            newest.insert(k.clone(), v.as_f64().unwrap().max(old).into());
+        }
+        assert!(
+            summary["last_batch_unix_ms"].as_u64().is_some(),
+            "the run recorded its last batch: {summary}"
+        );
+    }
+    let rubin = common::newest_alert_mjd("lsst/real/*/*.avro") - 37.0 / 86400.0;
+    let ztf = common::newest_alert_mjd("ztf/alerts/*/*.avro");
+    assert!(
+        (newest["lsst"].as_f64().unwrap() - rubin).abs() < 1e-9,
+        "{newest:?} {rubin}"
+    );
+    assert!(
+        (newest["ztf"].as_f64().unwrap() - ztf).abs() < 1e-9,
+        "{newest:?} {ztf}"
+    );
+    let now = common::between(&status.text, "id=\"now\"", "</table>").expect("the now table");
+    assert!(
+        now.contains("Newest Rubin alert")
+            && now.contains("Newest ZTF alert")
+            && now.contains("days ago"),
+        "{now}"
+    );
+    // The latest batch is the pipeline's own record (by the run), not a file's time.
+    let last = common::between(&status.text, "id=\"last-batch\"", "</td>").expect("last batch");
+    assert!(last.contains("UTC") && last.contains("by run@"), "{last}");
 }
 
 /// A filter's page shows its latest results (what its stream carried lately).

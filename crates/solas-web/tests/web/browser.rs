@@ -913,3 +913,61 @@ fn every_page_fits_a_phone_and_errors_are_pages() {
     assert_eq!(r.header("content-type"), Some("application/json"));
     server.stop().expect("server stops");
 }
+
+/// Sessions live beside the users, not in one server's memory: a restarted server and a
+/// second server on the same data both know a logged-in browser, and logging out on one
+/// ends it on both.
+#[test]
+fn sessions_survive_a_restart_and_are_shared_between_servers() {
+    let data = common::shared_data();
+    let (_, token) = solas_web::add_user(
+        data,
+        "sessiontester",
+        "",
+        Some("a-long-password-3"),
+        UserClass::User,
+    )
+    .expect("user");
+    let start = || {
+        solas_web::spawn(ServeConfig::new(data, "127.0.0.1:0".parse().expect("addr")))
+            .expect("server starts")
+    };
+    let first = start();
+    let r = http(
+        first.local_addr(),
+        "GET",
+        &format!("/login?token={token}&next=/"),
+        None,
+        None,
+    );
+    let cookie = r
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    first.stop().expect("server stops");
+    let (a, b) = (start(), start());
+    for server in [&a, &b] {
+        let home = http(server.local_addr(), "GET", "/", Some(&cookie), None).text();
+        assert!(
+            home.contains("sessiontester"),
+            "logged in on {}",
+            server.local_addr()
+        );
+    }
+    // Log out on one: the other no longer knows the session either.
+    let filters = http(a.local_addr(), "GET", "/filters", Some(&cookie), None).text();
+    let csrf = between(&filters, "name=\"csrf\" value=\"", "\"").expect("csrf");
+    let r = http(
+        a.local_addr(),
+        "POST",
+        "/logout",
+        Some(&cookie),
+        Some(&form(&[("csrf", csrf)])),
+    );
+    assert_eq!(r.status, 303);
+    let home = http(b.local_addr(), "GET", "/", Some(&cookie), None).text();
+    assert!(!home.contains("sessiontester"), "logged out everywhere");
+    a.stop().expect("stops");
+    b.stop().expect("stops");
+}

@@ -169,6 +169,24 @@ pub fn rubin_objects() -> BTreeMap<i64, RubinObject> {
     out
 }
 
+/// The newest triggering-detection MJD (the survey's own time scale) among the shared
+/// alerts matching `pattern` (under the shared data), decoded here, apart from the pipeline.
+pub fn newest_alert_mjd(pattern: &str) -> f64 {
+    let decoder = solas_decode::Decoder::configured(Some(&solas_testdata::lsst_schema_dir()), None)
+        .expect("decoder");
+    let mut newest = f64::MIN;
+    for path in solas_testdata::shared_glob(pattern) {
+        let bytes = std::fs::read(&path).expect("alert file");
+        let Ok(decoded) = decoder.decode(&bytes) else {
+            continue;
+        };
+        for alert in decoded.records.into_iter().filter_map(|(_, a)| a.ok()) {
+            newest = newest.max(alert.mjd);
+        }
+    }
+    newest
+}
+
 /// What the ZTF alerts themselves say about one object (by name, e.g. `ZTF21abiuvdk`):
 /// its detections' candids over all its alerts, and the candids that triggered an alert.
 pub fn ztf_object(name: &str) -> RubinObject {
