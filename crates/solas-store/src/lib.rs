@@ -21,6 +21,7 @@ pub mod fits;
 pub mod main_db;
 pub mod postgres;
 pub mod records;
+pub mod row_counts;
 pub mod sqlite;
 pub mod tables;
 pub mod users;

@@ -51,7 +51,7 @@ pub const OBJECT_TABLES: [(&str, &[Column]); 4] = [
 /// The main database's migrations. Released ones are frozen as text (the first three
 /// under `migrations/`, the rest in `schema`): a column added to a live column list needs a
 /// new migration, which `the_frozen_migrations_make_the_live_columns` checks.
-fn migrations() -> Vec<Migration> {
+fn migrations(dialect: crate::tables::Dialect) -> Vec<Migration> {
     vec![
         Migration {
             version: 1,
@@ -130,6 +130,11 @@ fn migrations() -> Vec<Migration> {
             sql: "ALTER TABLE stage_hours ADD COLUMN failed_deliveries INTEGER NOT NULL DEFAULT 0;"
                 .into(),
         },
+        Migration {
+            version: 12,
+            name: "kept row counts of the objects tables",
+            sql: crate::row_counts::migration_sql(dialect, &["objects", "ztf_objects"]),
+        },
     ]
 }
 
@@ -137,7 +142,8 @@ fn migrations() -> Vec<Migration> {
 /// module opens its connection here, so whichever process starts first migrates.
 pub fn connect(target: &Target) -> Result<Db, StoreError> {
     let mut db = Db::open(target)?;
-    db.migrate("schema_migrations", &migrations())?;
+    let dialect = db.dialect();
+    db.migrate("schema_migrations", &migrations(dialect))?;
     Ok(db)
 }
 

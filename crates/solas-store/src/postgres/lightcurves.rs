@@ -110,6 +110,14 @@ fn migrations() -> Vec<Migration> {
             ALTER TABLE non_detections ADD COLUMN record_dictionary BIGINT;"
                 .into(),
         },
+        Migration {
+            version: 5,
+            name: "kept row counts",
+            sql: crate::row_counts::migration_sql(
+                crate::tables::Dialect::Postgres,
+                &["detections", "forced_photometry", "non_detections"],
+            ),
+        },
     ]
 }
 

@@ -75,6 +75,14 @@ fn migrations() -> Vec<Migration> {
             name: "records compressed with per-schema dictionaries",
             sql: DICTIONARIES.into(),
         },
+        Migration {
+            version: 5,
+            name: "kept row counts",
+            sql: crate::row_counts::migration_sql(
+                crate::tables::Dialect::Sqlite,
+                &["detections", "forced_photometry", "non_detections"],
+            ),
+        },
     ]
 }
 

@@ -1,5 +1,6 @@
-//! The home page: live counts of what is stored and the most recently updated objects of
-//! each survey, linking to their object pages.
+//! The home page: counts of what is stored (kept counters, not scans), the search box, a
+//! sky map of the recent objects, and the most recently detected objects of each survey
+//! with their class and latest magnitude, linking to the paged list and object pages.
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -7,11 +8,13 @@ use solas_core::Survey;
 use solas_store::db::Db;
 use solas_store::main_db::overview::{self, Shared};
 
-use maud::{html, Markup};
+use maud::html;
 
-use super::layout::{json_table, page, PageResult};
+use super::layout::{page, PageResult};
+use super::recent::{recent_table, survey_label};
 use super::session::Viewer;
-use crate::db::{blocking, named_json};
+use super::sky_map::{sky_map, Layer};
+use crate::db::blocking;
 use crate::AppState;
 
 /// A number with thousands separators.
@@ -31,10 +34,32 @@ pub(crate) fn thousands(n: i64) -> String {
     }
 }
 
+/// A table's rows: its kept count (`solas_store::row_counts`), or where it has none (a
+/// table no trigger counts) a `count(*)`.
+pub(crate) fn rows(
+    db: &mut Db,
+    kept: &std::collections::HashMap<String, i64>,
+    table: &str,
+) -> Result<Option<i64>, solas_store::StoreError> {
+    match kept.get(table) {
+        Some(n) => Ok(Some(*n)),
+        None => db.count_rows(table),
+    }
+}
+
+/// How many recent objects each survey shows on the home page.
+const HOME_ROWS: i64 = 10;
+
+/// The sky map shows each survey's objects detected last, this many at most.
+const MAP_DOTS: i64 = 2000;
+
+type Dots = Vec<(String, f64, f64)>;
+
 struct Home {
     counts: Vec<(&'static str, Option<i64>)>,
-    lsst: Markup,
-    ztf: Markup,
+    recent: Vec<(Survey, Vec<overview::Recent>)>,
+    /// Per survey, the sky map's dots: (id, RA, Dec).
+    map: Vec<(Survey, Dots)>,
 }
 
 fn gather(state: &AppState, viewer: Option<i64>) -> Result<Home, crate::error::ApiError> {
@@ -47,27 +72,38 @@ fn gather(state: &AppState, viewer: Option<i64>) -> Result<Home, crate::error::A
         visible(Shared::Watchlists)?,
         visible(Shared::Watchmaps)?,
     );
+    let (main_kept, lc_kept) = (
+        solas_store::row_counts::row_counts(&mut main)?,
+        solas_store::row_counts::row_counts(&mut lc)?,
+    );
     let counts = vec![
-        ("Rubin objects", main.count_rows("objects")?),
-        ("ZTF objects", main.count_rows("ztf_objects")?),
-        ("Detections stored", lc.count_rows("detections")?),
-        ("Forced photometry", lc.count_rows("forced_photometry")?),
+        ("Rubin objects", rows(&mut main, &main_kept, "objects")?),
+        ("ZTF objects", rows(&mut main, &main_kept, "ztf_objects")?),
+        ("Detections stored", rows(&mut lc, &lc_kept, "detections")?),
+        (
+            "Forced photometry",
+            rows(&mut lc, &lc_kept, "forced_photometry")?,
+        ),
         ("Filters", filters),
         ("Watchlists", watchlists),
         ("Watchmaps", watchmaps),
     ];
-    let mut newest = |survey, key: &'static str, path: &'static str| {
-        let (names, rows) = overview::newest_objects(&mut main, survey, 20)?;
-        Ok::<_, crate::error::ApiError>(json_table(
-            &names,
-            &named_json(&names, &rows),
-            Some((key, path)),
-        ))
-    };
+    let mut recent = Vec::new();
+    let mut map = Vec::new();
+    for survey in [Survey::Lsst, Survey::Ztf] {
+        let rows = overview::recent_objects(&mut main, survey, HOME_ROWS, None)?;
+        let dots = overview::recent_objects(&mut main, survey, MAP_DOTS, None)?
+            .into_iter()
+            .filter(|o| o.ra.is_finite() && o.dec.is_finite())
+            .map(|o| (o.id, o.ra, o.dec))
+            .collect();
+        recent.push((survey, rows));
+        map.push((survey, dots));
+    }
     Ok(Home {
         counts,
-        lsst: newest(Survey::Lsst, "diaObjectId", "lsst")?,
-        ztf: newest(Survey::Ztf, "objectId", "ztf")?,
+        recent,
+        map,
     })
 }
 
@@ -75,6 +111,18 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
     let st = state.clone();
     let id = viewer.user_id();
     let home = blocking(move || gather(&st, id)).await??;
+    let layers: Vec<Layer> = home
+        .map
+        .iter()
+        .map(|(survey, objects)| Layer {
+            label: survey_label(*survey),
+            class: match survey {
+                Survey::Lsst => "rubin",
+                Survey::Ztf => "ztf",
+            },
+            objects: objects.clone(),
+        })
+        .collect();
     let body = html! {
         section.counts {
             @for (label, n) in &home.counts {
@@ -85,8 +133,17 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
             }
         }
         (super::search::search_box("", 5.0))
-        h2 { "Recent Rubin objects" } (home.lsst)
-        h2 { "Recent ZTF objects" } (home.ztf)
+        h2 { "Where the recent objects are" }
+        (sky_map(&layers, &format!("Each survey's objects detected last ({MAP_DOTS} at most).")))
+        @for (survey, rows) in &home.recent {
+            h2 { "Recent " (survey_label(*survey)) " objects" }
+            @if rows.is_empty() {
+                p.note { "None stored yet." }
+            } @else {
+                (recent_table(*survey, rows))
+                p { a href={ "/objects?survey=" (survey.as_str()) } { "All " (survey_label(*survey)) " objects, newest first »" } }
+            }
+        }
     };
     Ok(page("Solas alert broker", viewer.0.as_ref(), body).into_response())
 }

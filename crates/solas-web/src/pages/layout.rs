@@ -52,6 +52,7 @@ pub(crate) fn page(title: &str, login: Option<&Login>, body: Markup) -> Html<Str
                         a.brand href="/" { "Solas" }
                         nav {
                             a href="/" { "Home" } " "
+                            a href="/objects" { "Objects" } " "
                             a href="/filters" { "Filters" } " "
                             a href="/watchlists" { "Watchlists" } " "
                             a href="/watchmaps" { "Watchmaps" } " "

@@ -2,7 +2,7 @@
 //! a browser. Every asset (CSS, JS) is compiled into the binary, so no page needs the
 //! internet; the sky view (Aladin Lite) is an optional online extra.
 //!
-//! Routes: `/` (home), `/objects/{id}` (object), `/cutouts/{survey}/{sourceId}/{kind}.png`,
+//! Routes: `/` (home), `/objects` (recent objects, paged), `/objects/{id}` (object), `/cutouts/{survey}/{sourceId}/{kind}.png`,
 //! `/filters` (list, builder, test, save), `/filters/{id}` (detail, activate),
 //! `/watchlists` and `/watchmaps` (list, upload), `/status`, `/login`, `/logout`,
 //! `/static/*`, `/metrics`.
@@ -15,8 +15,10 @@ pub(crate) mod layout;
 pub(crate) mod login;
 pub(crate) mod object;
 pub(crate) mod object_summary;
+pub(crate) mod recent;
 pub(crate) mod search;
 pub(crate) mod session;
+pub(crate) mod sky_map;
 pub(crate) mod status;
 pub(crate) mod watch;
 
@@ -79,6 +81,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::handle))
         .route("/search", get(search::handle))
+        .route("/objects", get(recent::handle))
         .route("/objects/{id}", get(object::handle))
         .route("/objects/{id}/export", get(object::export))
         .route("/cutouts/{survey}/{source}/{kind}", get(object::cutout_png))

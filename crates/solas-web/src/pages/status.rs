@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::State;
 use axum::response::IntoResponse;
 
-use super::home::thousands;
+use super::home::{rows, thousands};
 use maud::{html, Markup};
 
 use super::layout::{page, PageResult};
@@ -250,12 +250,19 @@ fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
             "lightcurves.db"
         },
     );
+    let (main_kept, lc_kept) = (
+        solas_store::row_counts::row_counts(&mut main)?,
+        solas_store::row_counts::row_counts(&mut lc)?,
+    );
     let mut tables = Vec::new();
     for t in MAIN_TABLES {
-        tables.push((format!("{main_label}: {t}"), main.count_rows(t)?));
+        tables.push((
+            format!("{main_label}: {t}"),
+            rows(&mut main, &main_kept, t)?,
+        ));
     }
     for t in LIGHTCURVE_TABLES {
-        tables.push((format!("{lc_label}: {t}"), lc.count_rows(t)?));
+        tables.push((format!("{lc_label}: {t}"), rows(&mut lc, &lc_kept, t)?));
     }
     let (recent, older_workers) = worker_status::recent_workers(&mut main, WORKER_AGE_OUT)?;
     Ok(Status {

@@ -100,6 +100,16 @@ impl Api {
         .await
     }
 
+    /// GET `path` as given (its query string included), as a link would.
+    async fn get_link(&self, path: &str) -> Resp {
+        self.send(
+            Self::request(Method::GET, path, None)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
     async fn post(&self, path: &str, token: Option<&str>, pairs: &[(&str, &str)]) -> Resp {
         self.send(
             Self::request(Method::POST, path, token)
@@ -2844,4 +2854,155 @@ async fn search_finds_objects_by_id_name_tns_name_and_position() {
     let r = fresh.get("/search", None, &[("q", "sn 2021ABCD")]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.text.contains("SN 2021abcd"), "{}", r.text);
+}
+
+/// The home page's counts are kept counters (triggers in both backends), equal to the
+/// tables' rows after the real ingest, and a row deleted is counted out.
+#[tokio::test]
+async fn home_counts_are_kept_counters_equal_to_the_tables() {
+    let api = Api::on_shared_data();
+    let kept_and_counted = |db: &mut solas_store::db::Db, tables: &[&str]| {
+        let kept = solas_store::row_counts::row_counts(db).unwrap();
+        tables
+            .iter()
+            .map(|t| {
+                let n: i64 = db
+                    .query_one(&format!("SELECT count(*) FROM {t}"), &[])
+                    .unwrap()
+                    .get(0)
+                    .unwrap();
+                (t.to_string(), kept.get(*t).copied(), n)
+            })
+            .collect::<Vec<_>>()
+    };
+    let main = common::with_main(|db| kept_and_counted(db, &["objects", "ztf_objects"]));
+    let lc = common::sync(|| {
+        let mut db = solas_store::db::Db::open(&common::lightcurve_target()).unwrap();
+        kept_and_counted(
+            &mut db,
+            &["detections", "forced_photometry", "non_detections"],
+        )
+    });
+    for (table, kept, counted) in main.iter().chain(&lc) {
+        assert!(*counted > 0, "{table} has rows");
+        assert_eq!(*kept, Some(*counted), "{table}");
+    }
+    // A row deleted is counted out (in a transaction rolled back, leaving the data as it was).
+    let (before, during) = common::with_main(|db| {
+        let count = |db: &mut solas_store::db::Db| {
+            solas_store::row_counts::row_counts(db).unwrap()["ztf_objects"]
+        };
+        let before = count(db);
+        let mut during = 0;
+        let _ = db.transaction(|tx| {
+            tx.execute(
+                "DELETE FROM ztf_objects WHERE \"objectId\" = 'ZTF21abiuvdk'",
+                &[],
+            )?;
+            during = count(tx);
+            Err::<(), _>(solas_store::StoreError::Invalid("roll back".into()))
+        });
+        (before, during)
+    });
+    assert_eq!(during, before - 1);
+    let home = api.get("/", None, &[]).await.text;
+    let ztf = main[1].2;
+    assert!(
+        home.contains(&format!(
+            "<span class=\"n\">{ztf}</span><span class=\"label\">ZTF objects"
+        )),
+        "{home}"
+    );
+}
+
+/// `/objects` pages through every object of a survey by last detection, newest first,
+/// each exactly once, with its context class; the home page maps them.
+#[tokio::test]
+async fn recent_objects_page_through_every_object_once_newest_first() {
+    let api = Api::on_shared_data();
+    for (survey, table, key, time) in [
+        ("ztf", "ztf_objects", "\"objectId\"", "jdmax"),
+        (
+            "lsst",
+            "objects",
+            "CAST(\"diaObjectId\" AS TEXT)",
+            "\"lastDiaSourceMjdTai\"",
+        ),
+    ] {
+        let stored: Vec<(String, f64)> = common::with_main(|db| {
+            db.query(&format!("SELECT {key}, {time} FROM {table}"), &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+                .collect()
+        });
+        let time_of: std::collections::HashMap<&str, f64> =
+            stored.iter().map(|(k, t)| (k.as_str(), *t)).collect();
+        let mut seen: Vec<String> = Vec::new();
+        let mut next = Some(format!("/objects?survey={survey}"));
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            let page = api.get_link(&path).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+            pages += 1;
+            if let Some(rows) = common::between(&page.text, "<tbody>", "</tbody>") {
+                seen.extend(
+                    rows.split("<a href=\"/objects/")
+                        .skip(1)
+                        .map(|s| s.split('"').next().unwrap().to_string()),
+                );
+            }
+            next = common::between(&page.text, "id=\"next-page\" href=\"", "\"")
+                .map(|h| h.replace("&amp;", "&"));
+            assert!(pages < 50, "paging ends");
+        }
+        let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{survey}: each object once");
+        assert_eq!(seen.len(), stored.len(), "{survey}: every object");
+        assert!(pages > 1, "{survey}: more than one page");
+        let times: Vec<f64> = seen.iter().map(|k| time_of[k.as_str()]).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] >= w[1]),
+            "{survey}: newest first"
+        );
+    }
+    // The class shown is the context stage's.
+    let class: String = common::with_main(|db| {
+        db.query_one(
+            "SELECT classification FROM ztf_sherlock_classifications WHERE \"objectId\" = 'ZTF21abiuvdk'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+        .unwrap()
+    });
+    let mut found = false;
+    let mut next = Some("/objects?survey=ztf".to_string());
+    while let Some(path) = next.take() {
+        let page = api.get_link(&path).await.text;
+        if let Some(row) = common::between(&page, "/objects/ZTF21abiuvdk\"", "</tr>") {
+            assert!(row.contains(&format!("<td>{class}</td>")), "{row}");
+            found = true;
+        }
+        next = common::between(&page, "id=\"next-page\" href=\"", "\"")
+            .map(|h| h.replace("&amp;", "&"));
+    }
+    assert!(found, "ZTF21abiuvdk listed");
+    // The home page's sky map: one linked dot per object (fewer than its cap here).
+    let home = api.get("/", None, &[]).await.text;
+    let map = common::between(&home, "<figure class=\"sky-map\">", "</figure>").expect("sky map");
+    let (n_ztf, n_lsst) = common::with_main(|db| {
+        let mut n = |t: &str| -> i64 {
+            db.query_one(&format!("SELECT count(*) FROM {t}"), &[])
+                .unwrap()
+                .get(0)
+                .unwrap()
+        };
+        (n("ztf_objects"), n("objects"))
+    });
+    assert_eq!(
+        map.matches("<circle").count() as i64,
+        n_ztf + n_lsst,
+        "{map}"
+    );
 }

@@ -853,6 +853,7 @@ fn every_page_fits_a_phone_and_errors_are_pages() {
             "search-position",
             "/search?q=00+03+14.4+%2B16+08+43&radius=600".to_string(),
         ),
+        ("objects-ztf", "/objects?survey=ztf".to_string()),
         ("object-rubin", format!("/objects/{object_id}")),
         ("object-ztf", "/objects/ZTF21abiuvdk".to_string()),
         ("filters", "/filters".to_string()),

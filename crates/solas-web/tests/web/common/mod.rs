@@ -224,6 +224,15 @@ pub fn richest_rubin_object() -> (i64, RubinObject) {
 
 pub use solas_testdata::python_with;
 
+/// Where the shared data's lightcurves are (PostgreSQL or `lightcurves.db`).
+pub fn lightcurve_target() -> Target {
+    let data = shared_data();
+    match postgres() {
+        Some((_, lightcurves)) => Target::Postgres(lightcurves.url()),
+        None => Target::Sqlite(data.join("lightcurves.db")),
+    }
+}
+
 /// The lightcurve store the shared data's server reads.
 pub fn lightcurves() -> Box<dyn solas_store::LightcurveStore> {
     let data = shared_data();
