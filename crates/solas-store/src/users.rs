@@ -222,6 +222,37 @@ impl UserTables {
         Ok(Some((user_row(&r)?, r.get(5)?)))
     }
 
+    /// A user's tokens, newest first: (seq, created UTC). Only digests are kept, so the
+    /// tokens themselves cannot be shown again.
+    pub fn tokens_of(&mut self, user_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        self.db
+            .query(
+                "SELECT seq, created FROM tokens WHERE user_id = ?1 ORDER BY seq DESC",
+                args![user_id],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect()
+    }
+
+    /// Revoke a user's token `seq`; whether there was one.
+    pub fn delete_token(&mut self, user_id: i64, seq: i64) -> Result<bool, StoreError> {
+        Ok(self.db.execute(
+            "DELETE FROM tokens WHERE user_id = ?1 AND seq = ?2",
+            args![user_id, seq],
+        )? > 0)
+    }
+
+    /// End every session of a user but `keep` (by digest): after a password change, a
+    /// session someone else opened with the old password ends.
+    pub fn delete_other_sessions(&mut self, user_id: i64, keep: &str) -> Result<(), StoreError> {
+        self.db.execute(
+            "DELETE FROM sessions WHERE user_id = ?1 AND digest <> ?2",
+            args![user_id, keep],
+        )?;
+        Ok(())
+    }
+
     /// End a session (logging out).
     pub fn delete_session(&mut self, digest: &str) -> Result<(), StoreError> {
         self.db

@@ -6,12 +6,16 @@
 //! Failures answer as DRF does: 401 with `{"detail": ...}` and `WWW-Authenticate: Token`,
 //! 429 with Lasair's `{"message": ...}`.
 //!
+//! Without a token, a GET from a browser logged in to the site is taken on its session
+//! (the pages' data links); a POST never is.
+//!
 //! Passwords (for `/api/auth-token/` and the login page) are checked by [`crate::password`].
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::Method;
 
 use crate::error::ApiError;
 use crate::throttle::Key;
@@ -60,6 +64,18 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<AuthUser, ApiError> {
         let Some(token) = request_token(parts) else {
+            // The site's own data links (the object page's JSON, exports) work for a
+            // logged-in browser: its session counts as its token, for reading only. A
+            // POST is never taken on a cookie, which another site could make a browser send.
+            if matches!(parts.method, Method::GET | Method::HEAD) {
+                let session = crate::pages::session::cookie_session(&parts.headers);
+                if let Some(login) = crate::pages::session::Viewer::of_session(state, session)
+                    .await
+                    .0
+                {
+                    return charged(state, login.user);
+                }
+            }
             return Err(ApiError::Unauthenticated(
                 "Authentication credentials were not provided.",
             ));
@@ -84,14 +100,19 @@ impl FromRequestParts<AppState> for AuthUser {
         if !user.active {
             return Err(ApiError::Unauthenticated("User inactive or deleted."));
         }
-        let limit = state.shared.config.rates.per_hour(user.class);
-        state
-            .shared
-            .throttle
-            .check(Key::User(user.id), limit)
-            .map_err(ApiError::Throttled)?;
-        Ok(AuthUser(user))
+        charged(state, user)
     }
+}
+
+/// `user`, once a request is charged to their hourly rate.
+fn charged(state: &AppState, user: User) -> Result<AuthUser, ApiError> {
+    let limit = state.shared.config.rates.per_hour(user.class);
+    state
+        .shared
+        .throttle
+        .check(Key::User(user.id), limit)
+        .map_err(ApiError::Throttled)?;
+    Ok(AuthUser(user))
 }
 
 #[cfg(test)]

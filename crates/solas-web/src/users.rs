@@ -321,6 +321,34 @@ impl UserStore {
             .filter(|(u, _)| u.active))
     }
 
+    /// A user's tokens, newest first: (number, created UTC).
+    pub(crate) fn tokens_of(&mut self, user_id: i64) -> Result<Vec<(i64, String)>, UserError> {
+        Ok(self.tables.tokens_of(user_id)?)
+    }
+
+    /// Revoke a user's token by its number; whether it existed.
+    pub(crate) fn revoke_token(&mut self, user_id: i64, seq: i64) -> Result<bool, UserError> {
+        Ok(self.tables.delete_token(user_id, seq)?)
+    }
+
+    /// Change a user's password after checking the current one, ending their other
+    /// sessions; `Ok(false)` if the current password is wrong.
+    pub(crate) fn change_password(
+        &mut self,
+        user: &User,
+        current: &str,
+        new: &str,
+        session: &str,
+    ) -> Result<bool, UserError> {
+        if self.check_password(&user.username, current)?.is_none() {
+            return Ok(false);
+        }
+        self.set_password(&user.username, new)?;
+        self.tables
+            .delete_other_sessions(user.id, &tokens::token_digest(session))?;
+        Ok(true)
+    }
+
     pub(crate) fn end_session(&mut self, id: &str) -> Result<(), UserError> {
         Ok(self.tables.delete_session(&tokens::token_digest(id))?)
     }

@@ -57,11 +57,11 @@ pub(crate) fn page(title: &str, login: Option<&Login>, body: Markup) -> Html<Str
                             a href="/watchlists" { "Watchlists" } " "
                             a href="/watchmaps" { "Watchmaps" } " "
                             a href="/status" { "Status" } " "
-                            a href="/api/openapi.json" { "API" }
+                            a href="/docs/api" { "API" }
                         }
                         div.login {
                             @if let Some(l) = login {
-                                span.who { (l.user.username) } " "
+                                a.who href="/profile" title="Your profile: API tokens, password" { (l.user.username) } " "
                                 form.inline method="post" action="/logout" {
                                     (csrf_field(l)) button { "Log out" }
                                 }

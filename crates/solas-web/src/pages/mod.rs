@@ -7,6 +7,7 @@
 //! `/watchlists` and `/watchmaps` (list, upload), `/status`, `/login`, `/logout`,
 //! `/static/*`, `/metrics`.
 
+pub(crate) mod api_docs;
 pub(crate) mod error;
 pub(crate) mod filters;
 pub(crate) mod form;
@@ -15,6 +16,7 @@ pub(crate) mod layout;
 pub(crate) mod login;
 pub(crate) mod object;
 pub(crate) mod object_summary;
+pub(crate) mod profile;
 pub(crate) mod recent;
 pub(crate) mod search;
 pub(crate) mod session;
@@ -100,8 +102,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/watchlists/{id}/delete", post(watch::delete_watchlist))
         .route("/watchmaps/{id}/delete", post(watch::delete_watchmap))
         .route("/status", get(status::handle))
+        .route("/docs/api", get(api_docs::handle))
         .route("/login", get(login::get).post(login::post))
         .route("/logout", post(login::logout))
+        .route("/profile", get(profile::show))
+        .route("/profile/tokens", post(profile::make_token))
+        .route("/profile/tokens/{seq}/revoke", post(profile::revoke_token))
+        .route("/profile/password", post(profile::change_password))
         .route("/metrics", get(metrics))
         .route(
             "/static/solas.css",

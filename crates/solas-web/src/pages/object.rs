@@ -289,6 +289,9 @@ fn lightcurve(id: &ObjectId, survey: &str, data: &Value) -> Markup {
         script type="application/json" id="lc-data" { (script_json(data)) }
         script src="/static/lightcurve.js" {}
         p.downloads {
+            "The whole object as the API answers it: "
+            a #object-json href={ "/api/object/?objectId=" (id) "&survey=" (survey) } { "JSON" }
+            " (read with your login here, or a token from " a href="/profile" { "your profile" } "). "
             "Download every field of every source: "
             @for (kind, label) in [("sources", "detections"), ("forced", "forced photometry"), ("nondetections", "non-detections")] {
                 span.download {

@@ -3006,3 +3006,166 @@ async fn recent_objects_page_through_every_object_once_newest_first() {
         "{map}"
     );
 }
+
+/// The profile page: a new token shown once works at once and stops working when revoked;
+/// a password change needs the current one and ends the user's other sessions.
+#[tokio::test]
+async fn the_profile_makes_and_revokes_tokens_and_changes_the_password() {
+    let api = Api::on_shared_data();
+    let (_, first) = user("p15_profile", UserClass::User);
+    let (cookie, csrf) = web_session(&api, &first).await;
+    let (other_cookie, _) = web_session(&api, &first).await;
+    let profile = api.page("/profile", &cookie).await;
+    assert_eq!(profile.status, StatusCode::OK);
+    assert!(profile.text.contains("p15_profile") && profile.text.contains("id=\"tokens\""));
+    // Nobody logged in: sent to log in.
+    assert_eq!(api.get_link("/profile").await.status, StatusCode::SEE_OTHER);
+
+    let made = api
+        .post_form("/profile/tokens", &cookie, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.text);
+    let token = common::between(&made.text, "<code id=\"token-value\">", "</code>")
+        .expect("the new token")
+        .to_string();
+    let cone = [
+        ("ra", "0.8143"),
+        ("dec", "16.1457"),
+        ("radius", "5"),
+        ("requestType", "count"),
+    ];
+    assert_eq!(
+        api.get("/api/cone/", Some(&token), &cone).await.status,
+        StatusCode::OK
+    );
+    let seq = common::between(&made.text, "<td>#", "</td>").expect("newest token's number");
+    let forged = api
+        .post_form(
+            &format!("/profile/tokens/{seq}/revoke"),
+            &cookie,
+            &[("csrf", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let revoked = api
+        .post_form(
+            &format!("/profile/tokens/{seq}/revoke"),
+            &cookie,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(revoked.text.contains("id=\"revoked\""), "{}", revoked.text);
+    assert_eq!(
+        api.get("/api/cone/", Some(&token), &cone).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        let (api, cookie, csrf) = (&api, cookie.clone(), csrf.clone());
+        async move {
+            api.post_form(
+                "/profile/password",
+                &cookie,
+                &[
+                    ("csrf", &csrf),
+                    ("current", current),
+                    ("new", new),
+                    ("again", again),
+                ],
+            )
+            .await
+        }
+    };
+    let r = change(
+        "wrong password",
+        "a new long password",
+        "a new long password",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("current password is wrong"), "{}", r.text);
+    let r = change(
+        "a long enough password",
+        "a new long password",
+        "not the same",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = change(
+        "a long enough password",
+        "a new long password",
+        "a new long password",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("id=\"password-changed\""));
+    let checked = |password: &'static str| {
+        common::with_users(move |u| u.check_password("p15_profile", password).unwrap().is_some())
+    };
+    assert!(checked("a new long password") && !checked("a long enough password"));
+    // This session goes on; the other one has ended.
+    assert!(api
+        .page("/profile", &cookie)
+        .await
+        .text
+        .contains("p15_profile"));
+    assert_eq!(
+        api.page("/profile", &other_cookie).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// A logged-in browser reads the API's GET endpoints on its session (the pages' data
+/// links); a POST on a cookie alone is refused (another site could make a browser send it).
+#[tokio::test]
+async fn the_web_session_reads_the_api_but_never_posts_to_it() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("p15_session_api", UserClass::User);
+    let (cookie, _) = web_session(&api, &token).await;
+    let (id, _) = common::richest_rubin_object();
+    let r = api
+        .page(&format!("/api/object/?objectId={id}"), &cookie)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = api
+        .post_form(
+            "/api/annotate/",
+            &cookie,
+            &[
+                ("topic", "x"),
+                ("objectId", &id.to_string()),
+                ("classification", "SN"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(
+        api.get_link(&format!("/api/object/?objectId={id}"))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// `/docs/api` documents every endpoint of the OpenAPI document, with a curl line.
+#[tokio::test]
+async fn the_api_documentation_page_covers_every_endpoint() {
+    let api = Api::on_shared_data();
+    let docs = api.get_link("/docs/api").await;
+    assert_eq!(docs.status, StatusCode::OK);
+    let spec: Value = serde_json::from_str(&api.get_link("/api/openapi.json").await.text).unwrap();
+    // The document itself is linked from the page's first paragraph.
+    assert!(docs.text.contains("href=\"/api/openapi.json\""));
+    for path in spec["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|p| *p != "/api/openapi.json")
+    {
+        assert!(
+            docs.text.contains(&format!("{path}</code></h2>")),
+            "{path} documented"
+        );
+    }
+    assert!(docs.text.contains("lasair_client(") && docs.text.contains("curl -H"));
+}

@@ -860,6 +860,8 @@ fn every_page_fits_a_phone_and_errors_are_pages() {
         ("watchlists", "/watchlists".to_string()),
         ("watchmaps", "/watchmaps".to_string()),
         ("status", "/status".to_string()),
+        ("profile", "/profile".to_string()),
+        ("api-docs", "/docs/api".to_string()),
         ("login", "/login".to_string()),
         ("error-unknown-path", "/no/such/page".to_string()),
         ("error-bad-id", "/filters/abc".to_string()),
