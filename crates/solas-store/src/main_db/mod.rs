@@ -19,6 +19,7 @@ pub mod overview;
 mod schema;
 pub mod watch;
 pub mod watch_matcher;
+pub mod watch_view;
 pub mod worker_status;
 
 pub use context_cache::DbContextCache;

@@ -134,7 +134,7 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
         }
         (super::search::search_box("", 5.0))
         h2 { "Where the recent objects are" }
-        (sky_map(&layers, &format!("Each survey's objects detected last ({MAP_DOTS} at most).")))
+        (sky_map(&layers, &format!("Each survey's objects detected last ({MAP_DOTS} at most)."), None))
         @for (survey, rows) in &home.recent {
             h2 { "Recent " (survey_label(*survey)) " objects" }
             @if rows.is_empty() {

@@ -9,6 +9,7 @@
 
 pub(crate) mod api_docs;
 pub(crate) mod error;
+pub(crate) mod events;
 pub(crate) mod filters;
 pub(crate) mod form;
 pub(crate) mod home;
@@ -23,6 +24,7 @@ pub(crate) mod session;
 pub(crate) mod sky_map;
 pub(crate) mod status;
 pub(crate) mod watch;
+pub(crate) mod watch_detail;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -99,6 +101,12 @@ pub(crate) fn routes() -> Router<AppState> {
             "/watchmaps",
             get(watch::watchmaps).post(watch::upload_watchmap),
         )
+        .route("/watchlists/{id}", get(watch_detail::watchlist))
+        .route("/watchmaps/{id}", get(watch_detail::watchmap))
+        .route("/watchmaps/{id}/sky.png", get(watch_detail::watchmap_png))
+        .route("/events", get(events::list))
+        .route("/events/{id}", get(events::detail))
+        .route("/events/{id}/sky.png", get(events::sky_png))
         .route("/watchlists/{id}/delete", post(watch::delete_watchlist))
         .route("/watchmaps/{id}/delete", post(watch::delete_watchmap))
         .route("/status", get(status::handle))

@@ -158,7 +158,7 @@ async fn list_page(
                     @for m in &rows {
                         tr {
                             td { (m.ar_id) }
-                            td { (m.name) }
+                            td { a href={ "/watchmaps/" (m.ar_id) } { (m.name) } }
                             td { (owner_text(m.owner, me)) }
                             td.num { (m.area_deg2.map_or(String::new(), |a| format!("{a:.3}"))) }
                             td.num { (thousands(m.hits)) }
@@ -183,7 +183,7 @@ async fn list_page(
                     @for w in &rows {
                         tr {
                             td { (w.wl_id) }
-                            td { (w.name) }
+                            td { a href={ "/watchlists/" (w.wl_id) } { (w.name) } }
                             td { (owner_text(w.owner, me)) }
                             td.num { (thousands(w.cones)) }
                             td.num { (w.radius) }

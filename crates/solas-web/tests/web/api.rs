@@ -3169,3 +3169,291 @@ async fn the_api_documentation_page_covers_every_endpoint() {
     }
     assert!(docs.text.contains("lasair_client(") && docs.text.contains("curl -H"));
 }
+
+/// The colour of the region PNG at an SVG point of its page (the image spans the map).
+fn png_rgb_at(png_bytes: &[u8], x: f64, y: f64) -> [u8; 4] {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("a frame");
+    let (px, py) = (x as usize, y as usize);
+    let i = (py * info.width as usize + px) * 4;
+    [buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]
+}
+
+/// Every dot of a survey layer in a page's sky map: (object, cx, cy).
+fn map_dots(page: &str) -> Vec<(String, f64, f64)> {
+    page.split("<a href=\"/objects/")
+        .skip(1)
+        .filter_map(|s| {
+            let id = s.split('"').next()?.to_string();
+            let circle = s.split("</a>").next()?;
+            let attr = |name: &str| -> Option<f64> {
+                circle
+                    .split(&format!("{name}=\""))
+                    .nth(1)?
+                    .split('"')
+                    .next()?
+                    .parse()
+                    .ok()
+            };
+            Some((id, attr("cx")?, attr("cy")?))
+        })
+        .collect()
+}
+
+/// GW190814 with the real CLU galaxies as hosts: the event page lists the objects inside
+/// its 90 % region most probable first, with Δt and densities in stated units, and draws
+/// each on the shaded region that holds it; `/events` lists the event.
+#[tokio::test]
+async fn gw_event_pages_list_hits_and_draw_the_credible_regions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let main = tmp.path().join("solas.db");
+    let mut db =
+        solas_store::main_db::connect(&solas_store::db::Target::Sqlite(main.clone())).unwrap();
+    let event_mjd = 58709.88240; // 2019-08-14T21:10:39 UTC
+    let text =
+        std::fs::read_to_string(solas_testdata::shared().join("catalogues/skyportal/CLU_mini.csv"))
+            .unwrap();
+    for (i, line) in text.lines().skip(1).enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let (ra, dec, dist): (f64, f64, f64) = (
+            f[1].parse().unwrap(),
+            f[2].parse().unwrap(),
+            f[3].parse().unwrap(),
+        );
+        let id = 1_000 + i as i64;
+        // First seen 0.5 days (TAI) after the merger.
+        db.execute(
+            "INSERT INTO objects (\"diaObjectId\", ra, decl, \"firstDiaSourceMjdTai\", \"lastDiaSourceMjdTai\") VALUES (?1, ?2, ?3, ?4, ?4)",
+            &[id.into(), ra.into(), dec.into(), (event_mjd + 0.5 + 37.0 / 86400.0).into()],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO sherlock_classifications (\"diaObjectId\", classification, distance) VALUES (?1, 'SN', ?2)",
+            &[id.into(), dist.into()],
+        )
+        .unwrap();
+    }
+    drop(db);
+    let skymap =
+        std::fs::read(solas_testdata::shared().join("moc/GW190814_LALInference.v1.fits.gz"))
+            .unwrap();
+    std::fs::create_dir_all(tmp.path().join("skymaps")).unwrap();
+    std::fs::write(tmp.path().join("skymaps/1.fits"), &skymap).unwrap();
+    let map = solas_watch::Skymap::from_fits(&skymap).unwrap();
+    solas_store::main_db::watch::WatchStore::open(&main)
+        .unwrap()
+        .add_event(&solas_store::main_db::watch::MmaEvent {
+            mw_id: 0,
+            name: "GW190814".into(),
+            event_mjd,
+            window_days: 14.0,
+            skymap_path: "skymaps/1.fits".into(),
+            area10: map.region_area_deg2(10.0),
+            area50: map.region_area_deg2(50.0),
+            area90: map.region_area_deg2(90.0),
+        })
+        .unwrap();
+    let hits = solas_store::main_db::watch_matcher::retro_match(tmp.path()).unwrap();
+    assert_eq!(hits.mma.len(), 82, "82 galaxies inside the 90 % region");
+
+    let api = Api::new(config(tmp.path()));
+    let list = api.get_link("/events").await.text;
+    assert!(
+        list.contains(">GW190814</a>") && list.contains("2019-08-14 21:10:39 UTC"),
+        "{list}"
+    );
+    assert!(list.contains("<td class=\"num\">82</td>"), "{list}");
+    let page = api.get_link("/events/1").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let rows = common::between(&page.text, "<tbody>", "</tbody>").expect("hits table");
+    let contours: Vec<f64> = rows
+        .split("<td class=\"num\">")
+        .skip(1)
+        .filter_map(|c| c.split(" %</td>").next()?.parse().ok())
+        .collect();
+    assert_eq!(contours.len(), 82, "every hit on one page");
+    assert!(
+        contours.windows(2).all(|w| w[0] <= w[1]),
+        "most probable first"
+    );
+    assert!(
+        rows.contains("+12.0 h"),
+        "first seen half a day after the event (UTC)"
+    );
+    let png = api.get_link("/events/1/sky.png").await;
+    assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
+    // Each hit's dot lies on the shading of the region that holds it: 50 % dark, 90 % light.
+    let mut checked = 0;
+    for (id, x, y) in map_dots(&page.text) {
+        let n: i64 = id.parse().unwrap();
+        let line = text.lines().nth((n - 1_000 + 1) as usize).unwrap();
+        let f: Vec<&str> = line.split(',').collect();
+        let loc = map
+            .locate(f[1].parse().unwrap(), f[2].parse().unwrap())
+            .unwrap();
+        let rgb = png_rgb_at(&png.bytes, x, y);
+        // A whole-sky pixel is about 0.6° across and this 50 % region 2°: only the dots
+        // well inside a region are sure to fall on its shading.
+        if loc.contour_percent < 30.0 {
+            assert_eq!(
+                &rgb[..3],
+                &[213, 94, 0],
+                "object {id} at {x},{y}: contour {}",
+                loc.contour_percent
+            );
+            checked += 1;
+        } else if loc.contour_percent < 80.0 {
+            assert!(
+                [[213, 94, 0], [240, 190, 90]].contains(&[rgb[0], rgb[1], rgb[2]]),
+                "object {id} at {x},{y}: contour {}: {rgb:?}",
+                loc.contour_percent
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked} dots checked");
+    // Far from the event (the map's centre, RA 12 h, Dec 0), the map is the dark sky.
+    assert_eq!(&png_rgb_at(&png.bytes, 282.0, 141.0)[..3], &[13, 27, 42]);
+    // The densities as the skymap gives them, per square degree.
+    let d2 = common::between(rows, "/objects/1000\"", "</tr>").expect("object 1000's row");
+    let loc = map
+        .locate(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap(),
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .nth(2)
+                .unwrap()
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+    let per_deg2 = loc.prob_density_2d / (180.0 / std::f64::consts::PI).powi(2);
+    assert!(
+        d2.contains(&format!("{per_deg2:.3e}")),
+        "{d2} {per_deg2:.3e}"
+    );
+}
+
+/// A real MOC (MS181101ab's 90 % region) as a watchmap: its page lists the objects inside,
+/// draws each on the shaded region, and shows a private one to its owner only.
+#[tokio::test]
+async fn watchmap_pages_list_hits_and_draw_the_region() {
+    let tmp = tempfile::tempdir().unwrap();
+    let main = tmp.path().join("solas.db");
+    let mut db =
+        solas_store::main_db::connect(&solas_store::db::Target::Sqlite(main.clone())).unwrap();
+    let bytes =
+        std::fs::read(solas_testdata::shared().join("moc/MS181101ab_90pct.moc.fits")).unwrap();
+    let moc = solas_watch::watchmap::parse_moc(&bytes).unwrap();
+    // Objects on a 0.5° grid inside the MOC (the hits to find), and one in a thousand of
+    // the grid outside it.
+    let mut inside = Vec::new();
+    let mut id = 2_000i64;
+    for (n, (i, j)) in (0..720)
+        .flat_map(|i| (0..360).map(move |j| (i, j)))
+        .enumerate()
+    {
+        {
+            let (ra, dec) = (f64::from(i) * 0.5 + 0.25, f64::from(j) * 0.5 - 89.75);
+            if !moc.contains(ra, dec) && n % 1000 != 0 {
+                continue;
+            }
+            db.execute(
+                "INSERT INTO objects (\"diaObjectId\", ra, decl, \"lastDiaSourceMjdTai\") VALUES (?1, ?2, ?3, 60000)",
+                &[id.into(), ra.into(), dec.into()],
+            )
+            .unwrap();
+            if moc.contains(ra, dec) {
+                inside.push(id);
+            }
+            id += 1;
+        }
+    }
+    drop(db);
+    assert!(inside.len() > 10, "{} objects inside", inside.len());
+    let owner = 7;
+    solas_store::main_db::watch::WatchStore::open(&main)
+        .unwrap()
+        .add_watchmap(
+            owner,
+            "ms181101ab",
+            "the 90 % region",
+            false,
+            &bytes,
+            moc.area_deg2(),
+        )
+        .unwrap();
+    solas_store::main_db::watch_matcher::retro_match(tmp.path()).unwrap();
+
+    let api = Api::new(config(tmp.path()));
+    // Private: nobody else sees it.
+    assert_eq!(
+        api.get_link("/watchmaps/1").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get_link("/watchmaps/1/sky.png").await.status,
+        StatusCode::NOT_FOUND
+    );
+    common::with_main(|_| ());
+    let (_, token) = {
+        let users = solas_web::UserStore::open(&tmp.path().join("users.db"));
+        let mut users = users.unwrap();
+        let made = users
+            .add_user(
+                "wm_owner",
+                "",
+                Some("a long enough password"),
+                UserClass::User,
+            )
+            .unwrap();
+        assert_eq!(made.0, 1);
+        made
+    };
+    // The owner's user id must be the watchmap's owner.
+    solas_store::main_db::connect(&solas_store::db::Target::Sqlite(main.clone()))
+        .unwrap()
+        .execute("UPDATE watchmaps SET owner = 1", &[])
+        .unwrap();
+    let (cookie, _) = web_session(&api, &token).await;
+    let page = api.page("/watchmaps/1", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page
+        .text
+        .contains(&format!("<td id=\"hit-count\">{}</td>", inside.len())));
+    let png = api.page("/watchmaps/1/sky.png", &cookie).await;
+    assert_eq!(png.status, StatusCode::OK);
+    let dots = map_dots(&page.text);
+    assert_eq!(
+        dots.len(),
+        inside.len().min(100),
+        "a dot per hit on the page"
+    );
+    let listed: std::collections::BTreeSet<i64> =
+        dots.iter().map(|(id, _, _)| id.parse().unwrap()).collect();
+    assert!(
+        listed.iter().all(|id| inside.contains(id)),
+        "only objects inside are hits"
+    );
+    let on_region = dots
+        .iter()
+        .filter(|(_, x, y)| png_rgb_at(&png.bytes, *x, *y)[..3] == [86, 180, 233])
+        .count();
+    // Dots on the region's edge may sample the dark sky beside it.
+    assert!(
+        on_region * 10 >= dots.len() * 8,
+        "{on_region} of {} on the shading",
+        dots.len()
+    );
+}

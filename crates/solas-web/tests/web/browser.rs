@@ -645,13 +645,13 @@ fn pages_in_a_browser() {
     let dom = run_chromium(&chrome, &["--dump-dom"], &login_url("/watchlists"));
     let listed = between(&dom, "id=\"watchlist-list\"", "</table>").expect("watchlist table");
     assert!(
-        listed.contains("<td>mine</td>") && listed.contains("<td class=\"num\">2</td>"),
+        listed.contains(">mine</a></td>") && listed.contains("<td class=\"num\">2</td>"),
         "{listed}"
     );
     // Others do not see a private watchlist.
     assert!(!http(addr, "GET", "/watchlists", None, None)
         .text()
-        .contains("<td>mine</td>"));
+        .contains(">mine</a></td>"));
     // A second one, deleted from its row's button: gone from the list.
     let r = http(
         addr,
@@ -691,8 +691,29 @@ fn pages_in_a_browser() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("id=\"delete-ok\""), "{}", r.text());
-    assert!(!r.text().contains("<td>short-lived</td>"));
-    assert!(r.text().contains("<td>mine</td>"));
+    assert!(!r.text().contains(">short-lived</a></td>"));
+    assert!(r.text().contains(">mine</a></td>"));
+    // The watchlist's own page lists its hit on the richest object, linked.
+    let wl = between(&dom, "href=\"/watchlists/", "\"")
+        .expect("watchlist link")
+        .to_string();
+    let detail = http(
+        addr,
+        "GET",
+        &format!("/watchlists/{wl}"),
+        Some(&cookie),
+        None,
+    )
+    .text();
+    assert!(
+        detail.contains(&format!("<a href=\"/objects/{object_id}\">{object_id}</a>")),
+        "{detail}"
+    );
+    assert_eq!(
+        http(addr, "GET", &format!("/watchlists/{wl}"), None, None).status,
+        404,
+        "private"
+    );
     run_chromium(
         &chrome,
         &[
@@ -860,6 +881,7 @@ fn every_page_fits_a_phone_and_errors_are_pages() {
         ("watchlists", "/watchlists".to_string()),
         ("watchmaps", "/watchmaps".to_string()),
         ("status", "/status".to_string()),
+        ("events", "/events".to_string()),
         ("profile", "/profile".to_string()),
         ("api-docs", "/docs/api".to_string()),
         ("login", "/login".to_string()),
