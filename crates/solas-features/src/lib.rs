@@ -13,6 +13,7 @@
 pub mod bbb;
 pub mod colour;
 mod columns;
+pub mod dc_mag;
 mod dia_bands;
 pub mod distance;
 pub mod dust;

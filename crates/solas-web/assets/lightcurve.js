@@ -1,7 +1,7 @@
 // Solas lightcurve plot: reads the JSON in #lc-data and draws, per band, the detections
 // with error bars, the forced measurements (flux only) and the upper limits (downward
-// triangles) into the SVG #lc-plot. Flux or magnitude (magnitude axis inverted; negative
-// differences are never drawn as magnitudes), calendar dates in UTC (Rubin's MJDs are TAI),
+// triangles) into the SVG #lc-plot. Flux, difference magnitude (axis inverted; negative
+// differences are never drawn as magnitudes) or, for ZTF, the apparent (DC) magnitude, calendar dates in UTC (Rubin's MJDs are TAI),
 // zoom and pan in time, bands hidden by clicking the legend. No library: plain DOM and SVG.
 (function () {
   'use strict';
@@ -20,7 +20,7 @@
   var mode = data.start === 'mag' || !data.hasFlux ? 'mag' : 'flux';
   // A link may ask for a mode: ?lc=mag or ?lc=flux.
   var asked = new URLSearchParams(window.location.search).get('lc');
-  if (asked === 'mag' || (asked === 'flux' && data.hasFlux)) mode = asked;
+  if (asked === 'mag' || (asked === 'flux' && data.hasFlux) || (asked === 'dc' && data.hasDc)) mode = asked;
   var hidden = {};
   var view = null; // [from, to] in MJD when zoomed
   var forcedBox = document.getElementById('lc-forced');
@@ -55,24 +55,28 @@
   }
   // Everything drawable now, by kind: {x, y, e, kind, p, band}.
   function marks() {
-    var out = [], negatives = 0, forcedMag = 0;
+    var out = [], negatives = 0, forcedMag = 0, limitsDc = 0;
     data.bands.forEach(function (b) {
       if (hidden[b.band]) return;
       b.points.forEach(function (p) {
         if (mode === 'mag' && p.positive === false) { negatives++; return; }
-        var y = mode === 'flux' ? p.flux : p.mag, e = mode === 'flux' ? p.fluxErr : p.magErr;
+        // The apparent (DC) magnitude holds for negative differences too: reference − difference.
+        var y = mode === 'flux' ? p.flux : mode === 'dc' ? p.dcMag : p.mag;
+        var e = mode === 'flux' ? p.fluxErr : mode === 'dc' ? p.dcMagErr : p.magErr;
         if (finite(y) && finite(p.mjd)) out.push({ x: p.mjd, y: y, e: finite(e) ? e : 0, kind: 'pt', p: p, band: b.band });
       });
       if (forcedBox && forcedBox.checked) (b.forced || []).forEach(function (p) {
-        if (mode === 'mag') { forcedMag++; return; }
+        if (mode !== 'flux') { forcedMag++; return; }
         if (finite(p.flux) && finite(p.mjd)) out.push({ x: p.mjd, y: p.flux, e: finite(p.fluxErr) ? p.fluxErr : 0, kind: 'fp', p: p, band: b.band });
       });
       if (limitsBox && limitsBox.checked) (b.limits || []).forEach(function (p) {
+        // A limit on the difference image says nothing of the apparent brightness.
+        if (mode === 'dc') { limitsDc++; return; }
         var y = mode === 'flux' ? p.flux : p.mag;
         if (finite(y) && finite(p.mjd)) out.push({ x: p.mjd, y: y, e: 0, kind: 'lim', p: p, band: b.band });
       });
     });
-    return { all: out, negatives: negatives, forcedMag: forcedMag };
+    return { all: out, negatives: negatives, forcedMag: forcedMag, limitsDc: limitsDc };
   }
   function label(q) {
     var what = { pt: 'detection', fp: 'forced', lim: 'upper limit' }[q.kind];
@@ -112,7 +116,7 @@
     var sx = function (x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
     scaleX = { x0: x0, x1: x1, sx: sx };
     // Magnitudes grow fainter downwards, as astronomers plot them.
-    var sy = mode === 'mag'
+    var sy = mode !== 'flux'
       ? function (y) { return T + (y - y0) / (y1 - y0) * (H - T - B); }
       : function (y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
     var axes = el('g', { 'class': 'axes' }, svg);
@@ -132,7 +136,8 @@
     el('text', { x: (L + W - R) / 2, y: H - 6, 'text-anchor': 'middle' }, axes).textContent =
       'MJD (' + data.timescale + ') and date (UTC)';
     el('text', { x: 12, y: (T + H - B) / 2, 'text-anchor': 'middle', transform: 'rotate(-90 12 ' + (T + H - B) / 2 + ')' }, axes)
-      .textContent = mode === 'flux' ? 'difference flux (' + data.fluxUnit + ')' : 'difference magnitude (AB)';
+      .textContent = mode === 'flux' ? 'difference flux (' + data.fluxUnit + ')'
+        : mode === 'dc' ? 'apparent magnitude (DC)' : 'difference magnitude (AB)';
     if (mode === 'flux' && y0 < 0 && y1 > 0) {
       el('line', { x1: L, x2: W - R, y1: sy(0), y2: sy(0), stroke: '#9aa7b4', 'stroke-dasharray': '4 3' }, axes);
     }
@@ -170,6 +175,7 @@
     var notes = [];
     if (m.negatives) notes.push(m.negatives + ' negative difference' + (m.negatives > 1 ? 's' : '') + ' shown in flux only');
     if (m.forcedMag) notes.push('forced photometry in flux only');
+    if (m.limitsDc) notes.push('upper limits in difference magnitude only');
     if (notes.length) el('text', { x: L + 4, y: T + 14, 'class': 'note' }, svg).textContent = notes.join('; ');
     legend(all);
     document.querySelectorAll('.lc-controls button[data-mode]').forEach(function (b) {

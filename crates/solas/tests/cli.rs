@@ -1239,3 +1239,41 @@ fn replay_from_the_archive_gives_a_second_broker_the_same_archive() {
         }
     }
 }
+
+/// The demo's catalogue (kept in the repository, `samples/catalogues/`) gives the sample
+/// alerts a context: the Rubin source 75″ from HIP 3016 is a bright-star artefact, and
+/// the others, near no catalogued source, are ORPHAN.
+#[test]
+fn the_demo_classifies_the_samples_with_the_catalogue_kept_in_the_repository() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let add = solas(&[
+        "catalogue",
+        "--data",
+        data,
+        "add",
+        repo.join("samples/catalogues/hipparcos2.toml")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(add.status.success(), "{}", text(&add));
+    run_samples(data);
+    let class_of = |id: &str| {
+        let out = solas(&["object", id, "--data", data]);
+        assert!(out.status.success(), "{}", text(&out));
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Lasair-LSST puts it in `lasairData`; Lasair-ZTF at the top.
+        let sherlock = match answer.get("lasairData") {
+            Some(l) => &l["sherlock"],
+            None => &answer["sherlock"],
+        };
+        sherlock["classification"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{id}: no context in {answer}"))
+    };
+    assert_eq!(class_of("169298432621019290"), "BS");
+    assert_eq!(class_of("ZTF20aaelulu"), "ORPHAN");
+}

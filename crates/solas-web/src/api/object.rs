@@ -169,15 +169,19 @@ fn lightcurve(shared: &Shared, survey: Survey, id: &ObjectId) -> Result<Lightcur
 /// Every record the archive keeps for an object, as JSON with every field the survey
 /// sent, by row: what a full (not lite) answer gives.
 #[derive(Default)]
-struct Whole {
-    detections: HashMap<i64, Value>,
-    forced: HashMap<i64, Value>,
-    non_detections: Vec<(f64, solas_core::Band, Value)>,
+pub(crate) struct Whole {
+    pub detections: HashMap<i64, Value>,
+    pub forced: HashMap<i64, Value>,
+    pub non_detections: Vec<(f64, solas_core::Band, Value)>,
     /// Object-level records by name (`diaObject`, ...).
-    object: HashMap<String, Value>,
+    pub object: HashMap<String, Value>,
 }
 
-fn whole_records(shared: &Shared, survey: Survey, id: &ObjectId) -> Result<Whole, ApiError> {
+pub(crate) fn whole_records(
+    shared: &Shared,
+    survey: Survey,
+    id: &ObjectId,
+) -> Result<Whole, ApiError> {
     let key = id.key().map_err(ApiError::Bad)?;
     let records = shared
         .lightcurves

@@ -8,6 +8,7 @@
 //! `/static/*`, `/metrics`.
 
 pub(crate) mod api_docs;
+pub(crate) mod detection_table;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod filters;
@@ -38,6 +39,7 @@ const CSS: &str = include_str!("../../assets/solas.css");
 const LIGHTCURVE_JS: &str = include_str!("../../assets/lightcurve.js");
 const UPLOAD_JS: &str = include_str!("../../assets/upload.js");
 const STAMPS_JS: &str = include_str!("../../assets/stamps.js");
+const TABLE_SORT_JS: &str = include_str!("../../assets/table_sort.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
@@ -133,5 +135,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/static/stamps.js",
             get(|| async { asset("text/javascript; charset=utf-8", STAMPS_JS) }),
+        )
+        .route(
+            "/static/table_sort.js",
+            get(|| async { asset("text/javascript; charset=utf-8", TABLE_SORT_JS) }),
         )
 }

@@ -59,6 +59,26 @@ enum Cutouts {
     Unavailable,
 }
 
+/// A ZTF detection's apparent (DC) magnitude from its stored record, when it has the
+/// fields (Rubin's records have none of them).
+fn ztf_dc_mag(record: &Value) -> Option<(f64, f64)> {
+    let num = |k: &str| record.get(k).and_then(Value::as_f64);
+    let positive = match record.get("isdiffpos").and_then(Value::as_str)? {
+        "t" | "1" => true,
+        "f" | "0" => false,
+        _ => return None,
+    };
+    solas_features::dc_mag::dc_mag(&solas_features::dc_mag::ZtfPhotometry {
+        fid: record.get("fid").and_then(Value::as_i64)?,
+        magpsf: num("magpsf")?,
+        sigmapsf: num("sigmapsf")?,
+        magnr: num("magnr")?,
+        sigmagnr: num("sigmagnr")?,
+        magzpsci: num("magzpsci"),
+        positive,
+    })
+}
+
 /// Everything the page shows, gathered on a blocking thread.
 struct ObjectView {
     row: Option<Map<String, Value>>,
@@ -74,6 +94,8 @@ struct ObjectView {
     area_hits: Vec<Map<String, Value>>,
     mma_hits: Vec<Map<String, Value>>,
     summary: super::object_summary::Summary,
+    /// Every stored field of every detection, as a sortable table.
+    detection_table: Markup,
 }
 
 fn gather(
@@ -88,6 +110,8 @@ fn gather(
     let lc = shared
         .lightcurves
         .with(|store| store.lightcurve(survey, &key))??;
+    // Every field of every detection, for the detection table and ZTF's apparent magnitude.
+    let whole = crate::api::object::whole_records(shared, survey, id)?;
 
     // Per band, every detection with both flux and magnitude (so the page can switch),
     // with its sign and scores; the forced measurements; the limits, as AB magnitude and
@@ -99,7 +123,10 @@ fn gather(
         limits: Vec<Value>,
     }
     let mut bands: BTreeMap<&str, Band> = BTreeMap::new();
+    let mut has_dc = false;
     for d in &lc.detections {
+        let dc = whole.detections.get(&d.source_id).and_then(ztf_dc_mag);
+        has_dc |= dc.is_some();
         bands
             .entry(d.band.as_str())
             .or_default()
@@ -108,6 +135,7 @@ fn gather(
                 "mjd": d.mjd, "flux": d.flux, "fluxErr": d.flux_err,
                 "mag": d.mag, "magErr": d.mag_err, "id": d.source_id.to_string(),
                 "positive": d.positive, "reliability": d.reliability, "rb": d.rb,
+                "dcMag": dc.map(|v| v.0), "dcMagErr": dc.map(|v| v.1),
             }));
     }
     for f in &lc.forced {
@@ -148,6 +176,7 @@ fn gather(
         // ZTF opens in magnitudes, as Lasair-ZTF does; Rubin in flux.
         "start": match survey { Survey::Lsst => "flux", Survey::Ztf => "mag" },
         "rbLabel": match survey { Survey::Lsst => "reliability", Survey::Ztf => "drb" },
+        "hasDc": has_dc,
     });
 
     let num = |k: &str| row.as_ref().and_then(|r| r.get(k)).and_then(Value::as_f64);
@@ -199,7 +228,14 @@ fn gather(
     let area_hits = all(object_view::area_hits(&mut conn, survey, &key, viewer)?);
     let mma_hits = all(object_view::event_hits(&mut conn, survey, &key)?);
     let summary = super::object_summary::summarise(&lc, ra, dec, row.as_ref());
+    let records: Vec<&Map<String, Value>> = lc
+        .detections
+        .iter()
+        .filter_map(|d| whole.detections.get(&d.source_id)?.as_object())
+        .collect();
+    let detection_table = super::detection_table::detection_table(survey, &records);
     Ok(ObjectView {
+        detection_table,
         summary,
         bands: bands.len(),
         row,
@@ -271,6 +307,10 @@ fn lightcurve(id: &ObjectId, survey: &str, data: &Value) -> Markup {
                 "Show "
                 button type="button" #lc-flux data-mode="flux" { "flux" }
                 button type="button" #lc-mag data-mode="mag" { "magnitude" }
+                @if data["hasDc"].as_bool() == Some(true) {
+                    button type="button" #lc-dc data-mode="dc"
+                        title="ZTF's apparent magnitude: the reference source's flux plus the difference flux (Lasair-ZTF's DC magnitude)" { "apparent mag" }
+                }
                 label { input type="checkbox" #lc-forced checked; " forced photometry" }
                 label { input type="checkbox" #lc-limits checked; " upper limits" }
                 span.note { " Wheel or buttons to zoom, drag to pan, double-click to reset; click a band to hide it." }
@@ -513,6 +553,7 @@ pub(crate) async fn handle(
             (super::object_summary::links(&id, view.ra, view.dec))
         }
         (lightcurve(&id, s, &view.lightcurve))
+        (view.detection_table)
         (cutouts(&view.cutouts, s))
         (super::object_summary::context(&sherlock))
         h2 { "Watchlist hits" }

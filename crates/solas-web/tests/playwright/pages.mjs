@@ -6,7 +6,7 @@
 //
 // Job: { chromium, base, cookie?: {name, value}, shots,
 //        pages: [{ name, path, widths: [1400, 400], count?: {label: css},
-//                  click?: css, text?: {label: css} }] }
+//                  click?: css or [css, …] (in turn), text?: {label: css} }] }
 import { chromium } from "playwright-core";
 
 const job = JSON.parse(await new Promise((ok) => {
@@ -37,8 +37,8 @@ try {
       const errors = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       const response = await page.goto(job.base + p.path, { waitUntil: "load" });
-      if (p.click) {
-        await page.click(p.click);
+      for (const selector of [].concat(p.click || [])) {
+        await page.click(selector);
       }
       await page.waitForTimeout(150);
       const seen = await page.evaluate(({ count, text }) => {

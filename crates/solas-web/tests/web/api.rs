@@ -3457,3 +3457,71 @@ async fn watchmap_pages_list_hits_and_draw_the_region() {
         dots.len()
     );
 }
+
+/// ZTF's apparent (DC) magnitudes on the object page equal Lasair-ZTF's own function's on
+/// ZTF21abiuvdk's 34 detections (`tests/data/ztf21abiuvdk_dc_mag_lasair.csv`, made by
+/// `tools/lasair_dc_mag_reference.py`). The detection table holds every field of every
+/// detection.
+#[tokio::test]
+async fn ztf_apparent_magnitudes_equal_lasairs_and_every_detection_field_is_tabled() {
+    let api = Api::on_shared_data();
+    let page = api.get_link("/objects/ZTF21abiuvdk").await.text;
+    let lc: Value = serde_json::from_str(
+        common::between(
+            &page,
+            "<script type=\"application/json\" id=\"lc-data\">",
+            "</script>",
+        )
+        .expect("lightcurve data"),
+    )
+    .unwrap();
+    assert_eq!(lc["hasDc"], true);
+    let mut dc = std::collections::HashMap::new();
+    for band in lc["bands"].as_array().unwrap() {
+        for p in band["points"].as_array().unwrap() {
+            dc.insert(
+                p["id"].as_str().unwrap().to_string(),
+                (p["dcMag"].as_f64(), p["dcMagErr"].as_f64()),
+            );
+        }
+    }
+    let reference = std::fs::read_to_string(
+        common::repo().join("crates/solas-web/tests/data/ztf21abiuvdk_dc_mag_lasair.csv"),
+    )
+    .unwrap();
+    let mut compared = 0;
+    for line in reference.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (mag, err) = dc[f[0]];
+        let (mag, err) = (mag.expect("a DC magnitude"), err.expect("its error"));
+        let (want, want_err): (f64, f64) = (f[2].parse().unwrap(), f[3].parse().unwrap());
+        if f[1] == "t" {
+            // ZTF's fields are 32-bit floats: Solas reads them as their shortest decimal,
+            // Python as their exact binary value; they differ in the 7th digit.
+            assert!(
+                (mag - want).abs() < 1e-5 && (err - want_err).abs() < 1e-6,
+                "{line}: {mag} ± {err}"
+            );
+            compared += 1;
+        } else {
+            assert!(
+                mag < want - 5.0,
+                "{line}: isdiffpos 1 is positive, so a real magnitude: {mag}"
+            );
+        }
+    }
+    assert_eq!(compared, 34);
+    let table =
+        common::between(&page, "id=\"detection-table\"", "</table>").expect("detection table");
+    assert_eq!(
+        table.matches("<tr>").count(),
+        1 + 34,
+        "a heading row and a row per detection"
+    );
+    for field in ["candid", "magnr", "fwhm", "drb", "distpsnr1", "magzpsci"] {
+        assert!(
+            table.contains(&format!("<th scope=\"col\">{field}</th>")),
+            "{field}"
+        );
+    }
+}

@@ -778,6 +778,7 @@ struct Seen {
     sticking: Vec<String>,
     errors: Vec<String>,
     counts: std::collections::BTreeMap<String, usize>,
+    texts: std::collections::BTreeMap<String, Vec<String>>,
     title: String,
 }
 
@@ -899,8 +900,38 @@ fn every_page_fits_a_phone_and_errors_are_pages() {
             })
         })
         .collect();
+    // Two interactions: ZTF's apparent magnitudes drawn, and the detection table sorted by
+    // magpsf (its fourth column).
+    let mut job = job;
+    job.push(serde_json::json!({
+        "name": "object-ztf-apparent", "path": "/objects/ZTF21abiuvdk", "widths": [1400],
+        "click": ["#lc-dc", "#detections > summary", "#detection-table thead th:nth-child(4)"],
+        "count": { "header": "header a.brand", "points": "#lc-plot g.band circle" },
+        "text": { "axis": "#lc-plot text", "magpsf": "#detection-table tbody td:nth-child(4)" },
+    }));
     let seen = playwright(&chrome, &base, Some(&cookie), serde_json::Value::Array(job));
-    assert_eq!(seen.len(), pages.len() * widths.len());
+    assert_eq!(seen.len(), pages.len() * widths.len() + 1);
+    let apparent = seen.last().expect("the interaction");
+    assert!(
+        apparent.texts["axis"]
+            .iter()
+            .any(|t| t == "apparent magnitude (DC)"),
+        "{:?}",
+        apparent.texts["axis"]
+    );
+    assert_eq!(
+        apparent.counts["points"], 34,
+        "every detection has an apparent magnitude"
+    );
+    let magpsf: Vec<f64> = apparent.texts["magpsf"]
+        .iter()
+        .map(|t| t.parse().expect("a magnitude"))
+        .collect();
+    assert_eq!(magpsf.len(), 34);
+    assert!(
+        magpsf.windows(2).all(|w| w[0] <= w[1]),
+        "sorted: {magpsf:?}"
+    );
     let mut wrong = Vec::new();
     for s in &seen {
         if s.scroll_width > s.client_width {
