@@ -34,6 +34,8 @@ pub(crate) enum Join {
     KeyTopic(String),
     /// `crossmatch_tns.tns_name = <source>.<column>`.
     TnsName(usize, &'static str),
+    /// `t.key = objects.key AND t.owner = <owner> AND t.tag = <bound string>`.
+    KeyOwnerTag(i64, String),
 }
 
 /// One table in the query, under an alias Solas chooses.
@@ -379,6 +381,16 @@ fn build_sources(
             alias: format!("ann{i}"),
             join: Join::KeyTopic(topic.clone()),
         });
+    }
+    if let Some(owner) = t.tag_owner {
+        for (i, tag) in t.tags.iter().enumerate() {
+            s.push(Source {
+                kind: TableKind::Tags,
+                names: vec![format!("tag_{}", tag.to_ascii_lowercase())],
+                alias: format!("tag{i}"),
+                join: Join::KeyOwnerTag(owner, tag.clone()),
+            });
+        }
     }
     Ok(s)
 }

@@ -491,6 +491,12 @@ impl CheckedQuery {
                     ));
                     w.param(Param::Text(topic.clone()));
                 }
+                Join::KeyOwnerTag(owner, tag) => {
+                    w.s(&format!(
+                        "\nJOIN {table} AS {alias} ON {alias}.{key} = \"objects\".{key} AND {alias}.\"owner\" = {owner} AND {alias}.\"tag\" = "
+                    ));
+                    w.param(Param::Text(tag.clone()));
+                }
                 Join::TnsName(src, col) => {
                     let via = q(&self.sources[*src].alias);
                     w.s(&format!(

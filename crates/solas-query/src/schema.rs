@@ -64,6 +64,9 @@ pub const ANNOTATION_COLUMNS: &[Column] = &[
     c("url", Text),
 ];
 
+/// A user's tag on an object (`object_tags`), after the key.
+pub const TAG_COLUMNS: &[Column] = &[c("tag", Text), c("timestamp", Text)];
+
 /// The kinds of table a filter can reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableKind {
@@ -73,6 +76,7 @@ pub enum TableKind {
     AreaHits,
     CrossmatchTns,
     Annotations,
+    Tags,
 }
 
 /// The object key column of a survey (`diaObjectId` or `objectId`).
@@ -105,6 +109,8 @@ pub fn physical_table(kind: TableKind, survey: Survey) -> &'static str {
         (TableKind::CrossmatchTns, _) => "crossmatch_tns",
         (TableKind::Annotations, Survey::Lsst) => "annotations",
         (TableKind::Annotations, Survey::Ztf) => "ztf_annotations",
+        (TableKind::Tags, Survey::Lsst) => "object_tags",
+        (TableKind::Tags, Survey::Ztf) => "ztf_object_tags",
     }
 }
 
@@ -129,6 +135,9 @@ pub fn columns(kind: TableKind, survey: Survey) -> Vec<Column> {
         TableKind::CrossmatchTns => TNS_COLUMNS.to_vec(),
         TableKind::Annotations => std::iter::once(key)
             .chain(ANNOTATION_COLUMNS.iter().copied())
+            .collect(),
+        TableKind::Tags => std::iter::once(key)
+            .chain(TAG_COLUMNS.iter().copied())
             .collect(),
     };
     if matches!(kind, TableKind::Objects | TableKind::Sherlock) {
@@ -157,10 +166,11 @@ pub fn ddl_sqlite(survey: Survey) -> Vec<String> {
         AreaHits,
         CrossmatchTns,
         Annotations,
+        Tags,
     ]
     .into_iter()
     .map(|kind| {
-        let cols: Vec<String> = columns(kind, survey)
+        let mut cols: Vec<String> = columns(kind, survey)
             .iter()
             .map(|col| {
                 let ty = match col.ty {
@@ -171,6 +181,10 @@ pub fn ddl_sqlite(survey: Survey) -> Vec<String> {
                 format!("\"{}\" {ty}", col.name)
             })
             .collect();
+        // Whose tag it is: joined on, never selectable.
+        if kind == Tags {
+            cols.push("\"owner\" INTEGER".into());
+        }
         format!(
             "CREATE TABLE \"{}\" ({})",
             physical_table(kind, survey),

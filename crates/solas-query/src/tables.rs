@@ -15,6 +15,9 @@ pub struct TableList {
     pub watchmaps: Vec<i64>,
     /// Annotator topics, in the user's spelling (checked to be plain identifiers).
     pub annotators: Vec<String>,
+    /// The caller's own tags (`tag:LABEL`), each joined as `tag_<label>`, with the caller.
+    pub tags: Vec<String>,
+    pub tag_owner: Option<i64>,
 }
 
 /// Names that a topic may not take, since topics become table names in the filter.
@@ -171,10 +174,39 @@ pub fn parse_tables(
                     ));
                 }
             }
+            ("tag", Some(_)) => {
+                let Some(owner) = user else {
+                    return Err(err(
+                        "tags are a logged-in user's own: log in to use them",
+                        entry,
+                        pos,
+                    ));
+                };
+                for tag in arg_orig.unwrap_or("").split('&') {
+                    if !is_identifier(tag) || tag.len() > 40 {
+                        return Err(err(
+                            "a tag is up to 40 letters, digits and underscores, starting with a letter",
+                            entry,
+                            pos,
+                        ));
+                    }
+                    if !list.tags.iter().any(|t| t == tag) {
+                        list.tags.push(tag.to_string());
+                    }
+                }
+                list.tag_owner = Some(owner);
+                if list.tags.len() > MAX_JOINED {
+                    return Err(err(
+                        format!("at most {MAX_JOINED} tags may be used"),
+                        entry,
+                        pos,
+                    ));
+                }
+            }
             _ => {
                 return Err(err(
                     "unknown table: expected objects, sherlock_classifications, crossmatch_tns, \
-                     watchlist:N, watchmap:N (or area:N), annotator:TOPIC",
+                     watchlist:N, watchmap:N (or area:N), annotator:TOPIC, tag:LABEL",
                     entry,
                     pos,
                 ))

@@ -234,6 +234,33 @@ fn rows_are_right_on_sqlite() {
         ),
         vec![vec!["1", "kilonova"]]
     );
+    // Tags: the caller's own (user 42 here); user 7's `follow_up` on object 2 is not theirs
+    assert_eq!(
+        rows(
+            "objects.diaObjectId, tag_follow_up.tag",
+            "objects, tag:follow_up",
+            "",
+            Survey::Lsst
+        ),
+        vec![vec!["1", "follow_up"]]
+    );
+    assert_eq!(
+        rows(
+            "objects.diaObjectId",
+            "objects, tag:follow_up&boring",
+            "",
+            Survey::Lsst
+        ),
+        Vec::<Vec<&str>>::new(),
+        "every tag named must be on the object"
+    );
+    let anonymous = check(
+        &spec("objects.diaObjectId", "objects, tag:follow_up", ""),
+        Survey::Lsst,
+        None,
+        &FAKE,
+    );
+    assert!(anonymous.is_err(), "tags need a user");
     // TNS through objects.tns_name, and through the TNS watchlist when there is one
     assert_eq!(
         rows(

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod object_view;
 pub mod overview;
 mod schema;
+pub mod tags;
 pub mod watch;
 pub mod watch_matcher;
 pub mod watch_view;
@@ -135,6 +136,11 @@ fn migrations(dialect: crate::tables::Dialect) -> Vec<Migration> {
             version: 12,
             name: "kept row counts of the objects tables",
             sql: crate::row_counts::migration_sql(dialect, &["objects", "ztf_objects"]),
+        },
+        Migration {
+            version: 13,
+            name: "users' tags on objects",
+            sql: tags::SQL.into(),
         },
     ]
 }

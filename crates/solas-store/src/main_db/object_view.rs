@@ -59,7 +59,7 @@ pub fn tables(survey: Survey) -> SurveyTables {
 
 /// The object's key as its survey's key column holds it: Rubin's integer `diaObjectId`,
 /// ZTF's `objectId` name.
-fn key_value(survey: Survey, object: &ObjectKey) -> Value {
+pub(crate) fn key_value(survey: Survey, object: &ObjectKey) -> Value {
     match survey {
         Survey::Lsst => Value::Int(object.id),
         Survey::Ztf => Value::Text(object.name.clone()),

@@ -63,6 +63,7 @@ pub(crate) fn page(title: &str, login: Option<&Login>, body: Markup) -> Html<Str
                         div.login {
                             @if let Some(l) = login {
                                 a.who href="/profile" title="Your profile: API tokens, password" { (l.user.username) } " "
+                                a href="/tags" { "Tags" } " "
                                 form.inline method="post" action="/logout" {
                                     (csrf_field(l)) button { "Log out" }
                                 }

@@ -24,6 +24,7 @@ pub(crate) mod search;
 pub(crate) mod session;
 pub(crate) mod sky_map;
 pub(crate) mod status;
+pub(crate) mod tags;
 pub(crate) mod watch;
 pub(crate) mod watch_detail;
 
@@ -90,6 +91,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/objects", get(recent::handle))
         .route("/objects/{id}", get(object::handle))
         .route("/objects/{id}/export", get(object::export))
+        .route("/objects/{id}/tags", post(tags::add))
+        .route("/objects/{id}/tags/remove", post(tags::remove))
+        .route("/tags", get(tags::list))
+        .route("/tags/{tag}", get(tags::objects))
         .route("/cutouts/{survey}/{source}/{kind}", get(object::cutout_png))
         .route("/filters", get(filters::list).post(filters::save))
         .route("/filters/test", post(filters::test))

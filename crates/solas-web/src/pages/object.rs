@@ -96,6 +96,8 @@ struct ObjectView {
     summary: super::object_summary::Summary,
     /// Every stored field of every detection, as a sortable table.
     detection_table: Markup,
+    /// The viewer's tags on the object.
+    tags: Vec<String>,
 }
 
 fn gather(
@@ -234,7 +236,13 @@ fn gather(
         .filter_map(|d| whole.detections.get(&d.source_id)?.as_object())
         .collect();
     let detection_table = super::detection_table::detection_table(survey, &records);
+    let tags = if viewer > 0 {
+        solas_store::main_db::tags::of_object(&mut conn, survey, &key, viewer)?
+    } else {
+        Vec::new()
+    };
     Ok(ObjectView {
+        tags,
         detection_table,
         summary,
         bands: bands.len(),
@@ -565,6 +573,7 @@ pub(crate) async fn handle(
         h2 { "Gravitational-wave events" }
         (rows_table(&view.mma_hits, &["event", "contour", "probdens2", "probdens3"],
             "In no GW skymap."))
+        (super::tags::section(&id, &view.tags, viewer.0.as_ref()))
         h2 { "Annotations" }
         (annotation_table(&ann))
         @if !view.tns.is_empty() {

@@ -3525,3 +3525,90 @@ async fn ztf_apparent_magnitudes_equal_lasairs_and_every_detection_field_is_tabl
         );
     }
 }
+
+/// Personal tags: added and removed from the object page, listed on `/tags`, seen by their
+/// owner only, and joinable in the owner's filters (`tag:LABEL`).
+#[tokio::test]
+async fn tags_are_personal_shown_on_the_object_and_usable_in_filters() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("p15_tagger", UserClass::User);
+    let (_, other) = user("p15_other_tagger", UserClass::User);
+    let (cookie, csrf) = web_session(&api, &token).await;
+    let (other_cookie, _) = web_session(&api, &other).await;
+    let r = api
+        .post_form(
+            "/objects/ZTF21abiuvdk/tags",
+            &cookie,
+            &[("csrf", &csrf), ("tag", "follow_up")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let bad = api
+        .post_form(
+            "/objects/ZTF21abiuvdk/tags",
+            &cookie,
+            &[("csrf", &csrf), ("tag", "1 bad")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let forged = api
+        .post_form(
+            "/objects/ZTF21abiuvdk/tags",
+            &cookie,
+            &[("csrf", "no"), ("tag", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let page = api.page("/objects/ZTF21abiuvdk", &cookie).await.text;
+    let section = common::between(&page, "id=\"tags\"", "</form>\n").unwrap_or(&page);
+    assert!(
+        page.contains("<a href=\"/tags/follow_up\">follow_up</a>"),
+        "{section}"
+    );
+    assert!(!api
+        .page("/objects/ZTF21abiuvdk", &other_cookie)
+        .await
+        .text
+        .contains("/tags/follow_up"));
+    let list = api.page("/tags", &cookie).await.text;
+    assert!(list.contains("<td class=\"num\">1</td>"), "{list}");
+    // A filter of the tagger selects the tagged object; the same filter of another user
+    // selects nothing.
+    let query = [
+        ("selected", "objects.objectId, tag_follow_up.tag"),
+        ("tables", "objects, tag:follow_up"),
+        ("conditions", ""),
+        ("survey", "ztf"),
+    ];
+    let mine = api.post("/api/query/", Some(&token), &query).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    let rows: Value = serde_json::from_str(&mine.text).unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([{"objectId": "ZTF21abiuvdk", "tag": "follow_up"}])
+    );
+    let theirs = api.post("/api/query/", Some(&other), &query).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&theirs.text).unwrap(),
+        serde_json::json!([])
+    );
+    // Removed: gone from the page and the filter.
+    let r = api
+        .post_form(
+            "/objects/ZTF21abiuvdk/tags/remove",
+            &cookie,
+            &[("csrf", &csrf), ("tag", "follow_up")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!api
+        .page("/objects/ZTF21abiuvdk", &cookie)
+        .await
+        .text
+        .contains("/tags/follow_up"));
+    let after = api.post("/api/query/", Some(&token), &query).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&after.text).unwrap(),
+        serde_json::json!([])
+    );
+}

@@ -79,6 +79,7 @@ pub fn fixture() -> Connection {
         VALUES (1, 'fastfinder', 'kilonova',
                 '{{"lsst-r": {{"absolute_peak_mag_val": -19.5}}, "in-major-body": {{"M31": "N"}}}}'),
                (2, 'fastfinder', 'SN', '{{"lsst-r": {{"absolute_peak_mag_val": -17.0}}}}');
+        INSERT INTO object_tags (diaObjectId, owner, tag) VALUES (1, 42, 'follow_up'), (2, 42, 'boring'), (2, 7, 'follow_up');
         INSERT INTO crossmatch_tns (tns_name, tns_prefix, type, z) VALUES ('2025abc', 'SN', 'SN II', 0.03);
         INSERT INTO ztf_objects (objectId, ncand, ncandgp, decmean, jdgmax, jdmax, rmag, gmag,
             magrmax, magrmin, dmdt_g, dmdt_r, sgscore1, distpsnr1)
