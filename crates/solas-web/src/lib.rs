@@ -133,6 +133,9 @@ pub struct ServeConfig {
     /// it, links use the address the client connected to (never the `Host` header, which
     /// the client chooses).
     pub public_url: Option<String>,
+    /// The Kafka bootstrap address users' consumers reach the filters' topics at, for the
+    /// filter pages' consumer snippets.
+    pub public_kafka: Option<String>,
     /// Timeouts for slow clients and the cap on connections at once.
     pub limits: ConnectionLimits,
     /// What `GET /metrics` answers (the pipeline's counters); without it `/metrics` is 404.
@@ -187,6 +190,7 @@ impl ServeConfig {
             max_running_queries: 8,
             rates: Rates::default(),
             public_url: None,
+            public_kafka: None,
             metrics: None,
             main_db: None,
             filter_db_url: None,

@@ -149,6 +149,44 @@ impl FilterStore {
             .transpose()
     }
 
+    /// Replace filter `f.id`'s definition (not its owner); whether it exists. Names stay
+    /// unique per owner.
+    pub fn update(&mut self, f: &StoredFilter) -> Result<bool, StoreError> {
+        if !ACTIVE_MODES.contains(&f.active.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "active must be one of {ACTIVE_MODES:?}, not {:?}",
+                f.active
+            )));
+        }
+        super::limits::check_name_and_description("filter", &f.name, &f.description)?;
+        Ok(self
+            .db
+            .execute(
+                "UPDATE filters SET name = ?2, description = ?3, selected = ?4, tables = ?5,
+                 conditions = ?6, survey = ?7, public = ?8, active = ?9, output = ?10, topic = ?11,
+                 email = ?12, webhook_url = ?13, modified = CURRENT_TIMESTAMP WHERE id = ?1",
+                args![
+                    f.id,
+                    &f.name,
+                    &f.description,
+                    &f.selected,
+                    &f.tables,
+                    &f.conditions,
+                    &f.survey,
+                    f.public,
+                    &f.active,
+                    &f.output,
+                    &f.topic,
+                    f.email.clone(),
+                    f.webhook_url.clone()
+                ],
+            )
+            .map_err(|e| {
+                e.if_unique(|| format!("owner {} already has a filter named {:?}", f.owner, f.name))
+            })?
+            > 0)
+    }
+
     pub fn remove(&mut self, id: i64) -> Result<bool, StoreError> {
         Ok(self
             .db

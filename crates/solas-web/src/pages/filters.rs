@@ -44,22 +44,25 @@ const OUTPUTS: [&str; 4] = [
 
 /// What the builder form holds.
 #[derive(Default, Clone)]
-struct Draft {
-    name: String,
-    description: String,
-    selected: String,
-    tables: String,
-    conditions: String,
-    survey: String,
-    public: bool,
-    activate: bool,
-    output: String,
+pub(crate) struct Draft {
+    /// The filter being edited, or None for a new one.
+    pub id: Option<i64>,
+    pub name: String,
+    pub description: String,
+    pub selected: String,
+    pub tables: String,
+    pub conditions: String,
+    pub survey: String,
+    pub public: bool,
+    pub activate: bool,
+    pub output: String,
 }
 
 impl Draft {
-    fn from_form(f: &HashMap<String, String>) -> Draft {
+    pub(crate) fn from_form(f: &HashMap<String, String>) -> Draft {
         let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
         Draft {
+            id: None,
             name: get("name"),
             description: get("description"),
             selected: get("selected"),
@@ -84,17 +87,47 @@ impl Draft {
     }
 
     fn example() -> Draft {
+        Draft::from_example(&super::filter_edit::EXAMPLES[0])
+    }
+
+    pub(crate) fn from_example(e: &super::filter_edit::Example) -> Draft {
         Draft {
-            selected: "objects.diaObjectId, objects.ra, objects.decl, objects.nDiaSources".into(),
-            tables: "objects".into(),
-            conditions: "objects.nDiaSources >= 2 ORDER BY objects.lastDiaSourceMjdTai DESC".into(),
-            survey: "lsst".into(),
+            name: e.name.into(),
+            description: e.description.into(),
+            selected: e.selected.into(),
+            tables: e.tables.into(),
+            conditions: e.conditions.into(),
+            survey: e.survey.into(),
             output: "kafka".into(),
             ..Draft::default()
         }
     }
 
-    fn spec(&self) -> FilterSpec {
+    /// A stored filter in the builder: to edit (`id` kept) or to copy (`id` None).
+    pub(crate) fn from_stored(f: &StoredFilter, edit: bool) -> Draft {
+        Draft {
+            id: edit.then_some(f.id),
+            name: if edit {
+                f.name.clone()
+            } else {
+                format!("{} copy", f.name)
+            },
+            description: f.description.clone(),
+            selected: f.selected.clone(),
+            tables: f.tables.clone(),
+            conditions: f.conditions.clone(),
+            survey: f.survey.clone(),
+            public: f.public,
+            activate: f.active != "off",
+            output: if OUTPUTS.contains(&f.output.as_str()) {
+                f.output.clone()
+            } else {
+                "kafka".into()
+            },
+        }
+    }
+
+    pub(crate) fn spec(&self) -> FilterSpec {
         FilterSpec {
             selected: self.selected.clone(),
             tables: self.tables.clone(),
@@ -102,7 +135,7 @@ impl Draft {
         }
     }
 
-    fn survey(&self) -> Survey {
+    pub(crate) fn survey(&self) -> Survey {
         if self.survey == "ztf" {
             Survey::Ztf
         } else {
@@ -111,7 +144,7 @@ impl Draft {
     }
 }
 
-fn query_survey(s: Survey) -> solas_query::Survey {
+pub(crate) fn query_survey(s: Survey) -> solas_query::Survey {
     match s {
         Survey::Lsst => solas_query::Survey::Lsst,
         Survey::Ztf => solas_query::Survey::Ztf,
@@ -120,7 +153,7 @@ fn query_survey(s: Survey) -> solas_query::Survey {
 
 /// Resources a filter may name: (tables entry, label) for each visible watchlist,
 /// watchmap and annotator.
-fn resources(
+pub(crate) fn resources(
     state: &AppState,
     viewer: i64,
 ) -> Result<Vec<(String, String)>, crate::error::ApiError> {
@@ -132,9 +165,37 @@ fn resources(
         .collect())
 }
 
-fn builder(login: &Login, d: &Draft, resources: &[(String, String)]) -> Markup {
+/// Why a draft was refused: beside the field at fault, or above the form.
+pub(crate) struct Refusal {
+    pub part: Option<solas_query::Part>,
+    pub message: String,
+}
+
+impl Refusal {
+    fn beside(&self, part: solas_query::Part) -> Markup {
+        html! {
+            @if self.part == Some(part) { p.error.field-error #save-error { (self.message) } }
+        }
+    }
+}
+
+pub(crate) fn builder(
+    login: &Login,
+    d: &Draft,
+    resources: &[(String, String)],
+    refused: Option<&Refusal>,
+) -> Markup {
+    use solas_query::Part;
+    let beside = |part| refused.map(|r| r.beside(part)).unwrap_or_default();
+    let action = match d.id {
+        Some(id) => format!("/filters/{id}"),
+        None => "/filters".to_string(),
+    };
     html! {
-        form.stack #filter-form method="post" action="/filters" {
+        @if let Some(r) = refused.filter(|r| r.part.is_none()) {
+            p.error #save-error { (r.message) }
+        }
+        form.stack #filter-form method="post" action=(action) {
             (csrf_field(login))
             label { "Name " input name="name" value=(d.name) maxlength="128"; }
             label { "Description " input name="description" value=(d.description) maxlength="4000"; }
@@ -146,7 +207,9 @@ fn builder(login: &Login, d: &Draft, resources: &[(String, String)]) -> Markup {
                 }
             }
             label { "SELECT " textarea name="selected" rows="2" { (d.selected) } }
+            (beside(Part::Selected))
             label { "FROM (tables) " input name="tables" #f-tables value=(d.tables); }
+            (beside(Part::Tables))
             details {
                 summary { "Watchlists, watchmaps and annotators you may use" }
                 ul.resources {
@@ -162,6 +225,7 @@ fn builder(login: &Login, d: &Draft, resources: &[(String, String)]) -> Markup {
                 }
             }
             label { "WHERE (and ORDER BY) " textarea name="conditions" rows="3" { (d.conditions) } }
+            (beside(Part::Conditions))
             label {
                 "Output "
                 select name="output" {
@@ -178,9 +242,11 @@ fn builder(login: &Login, d: &Draft, resources: &[(String, String)]) -> Markup {
             }
             div {
                 button formaction="/filters/test" #test-button { "Test on stored objects" } " "
-                button #save-button { "Save" }
+                button formaction="/filters/test.csv" #csv-button title="Every row the test finds (up to your class's limit), as CSV" { "Download CSV" } " "
+                button #save-button { (if d.id.is_some() { "Save changes" } else { "Save" }) }
             }
         }
+        (super::filter_edit::help(&d.survey))
         script src="/static/upload.js" {}
     }
 }
@@ -189,7 +255,17 @@ fn visible(f: &StoredFilter, viewer: Option<i64>) -> bool {
     f.public || Some(f.owner) == viewer
 }
 
-pub(crate) async fn list(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> PageResult {
+    // `?example=N` starts the builder from one of the examples.
+    let example = q
+        .get("example")
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|n| super::filter_edit::EXAMPLES.get(n))
+        .map_or_else(Draft::example, Draft::from_example);
     let st = state.clone();
     let me = viewer.user_id();
     let (filters, res) = blocking(move || -> Result<_, PageError> {
@@ -209,10 +285,11 @@ pub(crate) async fn list(State(state): State<AppState>, viewer: Viewer) -> PageR
             p.note { "None yet." }
         } @else {
             table.rows #filter-list {
-                tr { th { "name" } th { "survey" } th { "owner" } th { "active" } th { "topic" } }
+                tr { th { "name" } th { "what it finds" } th { "survey" } th { "owner" } th { "active" } th { "topic" } }
                 @for f in &filters {
                     tr {
                         td { a href={ "/filters/" (f.id) } { (f.name) } }
+                        td { (f.description) }
                         td { (f.survey) }
                         td {
                             @if Some(f.owner) == me { "you" } @else { "user " (f.owner) }
@@ -225,7 +302,7 @@ pub(crate) async fn list(State(state): State<AppState>, viewer: Viewer) -> PageR
         }
         h2 { "New filter" }
         @match &viewer.0 {
-            Some(login) => (builder(login, &Draft::example(), &res)),
+            Some(login) => (builder(login, &example, &res, None)),
             None => p { a href="/login?next=/filters" { "Log in" } " to build a filter." },
         }
     };
@@ -276,7 +353,7 @@ pub(crate) async fn test(
         Survey::Ztf => ("objectId", "ztf"),
     };
     let body = html! {
-        (builder(&login, &draft, &res))
+        (builder(&login, &draft, &res, None))
         h2 { "Test run" }
         @match &outcome {
             Ok((columns, rows)) => {
@@ -301,75 +378,18 @@ pub(crate) async fn save(
     let Some((login, f)) = posted(&viewer, req, FILTER_FORM).await? else {
         return Ok(login_required("/filters"));
     };
-    let d = Draft::from_form(&f);
-    if d.name.is_empty() {
-        return Err(PageError::bad("A filter needs a name."));
-    }
-    let user = login.user.id;
-    let st = state.clone();
-    let draft = d.clone();
-    let outcome = blocking(move || -> Result<Result<i64, String>, PageError> {
-        let main_db = st.shared.config.main_target();
-        let resources = DbResources::connect(&main_db).map_err(PageError::internal)?;
-        if let Err(e) =
-            solas_query::check(&d.spec(), query_survey(d.survey()), Some(user), &resources)
-        {
-            return Ok(Err(format!("The filter is not valid: {e}")));
-        }
-        let mut store = FilterStore::connect(&main_db)?;
-        let added = store.add(&StoredFilter {
-            id: 0,
-            owner: user,
-            topic: solas_delivery::topic_name(user, &d.name),
-            name: d.name.clone(),
-            description: d.description.clone(),
-            selected: d.selected.clone(),
-            tables: d.tables.clone(),
-            conditions: d.conditions.clone(),
-            survey: d.survey.clone(),
-            public: d.public,
-            active: if d.activate {
-                "alerts".into()
-            } else {
-                "off".into()
-            },
-            output: d.output.clone(),
-            email: None,
-            webhook_url: None,
-            byte_quota: 100_000_000,
-        });
-        match added {
-            Ok(id) => Ok(Ok(id)),
-            Err(solas_store::StoreError::Invalid(m)) => Ok(Err(m)),
-            Err(e) => Err(e.into()),
-        }
-    })
-    .await??;
-    match outcome {
-        Ok(id) => Ok(see_other(&format!("/filters/{id}"))),
-        Err(message) => {
-            let st = state.clone();
-            let res = blocking(move || resources(&st, user)).await??;
-            let body = html! {
-                p.error #save-error { (message) }
-                (builder(&login, &draft, &res))
-            };
-            Ok((
-                axum::http::StatusCode::BAD_REQUEST,
-                page("Filters", viewer.0.as_ref(), body),
-            )
-                .into_response())
-        }
-    }
+    let draft = Draft::from_form(&f);
+    super::filter_edit::store_and_show(&state, &viewer, &login, draft).await
 }
 
-fn consumer_snippet(topic: &str) -> String {
+fn consumer_snippet(topic: &str, broker: Option<&str>) -> String {
+    let broker = broker.unwrap_or("KAFKA_HOST:9092");
     format!(
         "from confluent_kafka import Consumer
 import json
 
 consumer = Consumer({{
-    'bootstrap.servers': 'KAFKA_HOST:9092',   # the broker this Solas delivers to
+    'bootstrap.servers': '{broker}',   # the broker this Solas delivers to
     'group.id': 'my-group-1',                 # any name; reuse it to resume
     'auto.offset.reset': 'earliest',
 }})
@@ -389,21 +409,27 @@ finally:
     )
 }
 
-/// A filter's latest results: (UTC time, JSON record), newest first.
-type Recent = Vec<(String, String)>;
-
 pub(crate) async fn detail(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> PageResult {
     let st = state.clone();
-    let (f, recent) = blocking(
-        move || -> Result<(Option<StoredFilter>, Recent), PageError> {
-            let mut store = FilterStore::connect(&st.shared.config.main_target())?;
-            Ok((store.get(id)?, store.recent_outputs(id, 20)?))
-        },
-    )
+    let me_id = viewer.user_id();
+    let (f, recent, reports) = blocking(move || -> Result<_, PageError> {
+        let mut store = FilterStore::connect(&st.shared.config.main_target())?;
+        let f = store.get(id)?;
+        // What went wrong with it (failed runs, deliveries, quotas): its owner's to see.
+        let reports = match (&f, me_id) {
+            (Some(f), Some(me)) if f.owner == me => store
+                .reports(Some(me))?
+                .into_iter()
+                .filter(|r| r.filter_id == id)
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok((f, store.recent_outputs(id, 20)?, reports))
+    })
     .await??;
     let me = viewer.user_id();
     let Some(f) = f.filter(|f| visible(f, me)) else {
@@ -422,7 +448,16 @@ pub(crate) async fn detail(
             tr { th { "Kafka topic" } td { code #filter-topic { (f.topic) } } }
         }
         pre.sql { "SELECT " (f.selected) "\nFROM " (f.tables) "\nWHERE " (f.conditions) }
+        p.filter-actions {
+            @if owner.is_some() { a #edit-filter href={ "/filters/" (f.id) "/edit" } { "Edit" } " · " }
+            @if viewer.0.is_some() { a #copy-filter href={ "/filters/" (f.id) "/copy" } { "Copy into a new filter" } }
+        }
         @if let Some(login) = owner {
+            form.inline method="post" action={ "/filters/" (f.id) "/delete" }
+                onsubmit="return confirm('Delete this filter? Its topic gets no more results.')" {
+                (csrf_field(login)) button #delete-filter { "Delete" }
+            }
+            " "
             form.inline method="post" action={ "/filters/" (f.id) "/active" } {
                 (csrf_field(login))
                 label {
@@ -433,6 +468,21 @@ pub(crate) async fn detail(
                 }
                 " "
                 button { "Set" }
+            }
+        }
+        @if owner.is_some() {
+            h2 { "Problems" }
+            @if reports.is_empty() {
+                p.note #filter-problems { "None: every run and delivery succeeded." }
+            } @else {
+                table.rows #filter-problems {
+                    thead { tr { th { "kind" } th { "what happened" } th { "times" } th { "first (UTC)" } th { "last (UTC)" } } }
+                    tbody {
+                        @for r in &reports {
+                            tr { td { (r.kind) } td { (r.message) } td.num { (r.count) } td { (r.first_at) } td { (r.last_at) } }
+                        }
+                    }
+                }
             }
         }
         h2 { "Recent results" }
@@ -449,7 +499,11 @@ pub(crate) async fn detail(
             "When the filter is active with Kafka output, each matching object is written to "
             "the topic above. With Python's " code { "confluent-kafka" } ":"
         }
-        pre.code { (consumer_snippet(&f.topic)) }
+        pre.code { (consumer_snippet(&f.topic, state.shared.config.public_kafka.as_deref())) }
+        @if state.shared.config.public_kafka.is_none() {
+            p.note { "Ask the operator for the broker address (they can show it here with "
+                code { "solas serve --public-kafka HOST:PORT" } ")." }
+        }
     };
     Ok(page(&format!("Filter {}", f.name), viewer.0.as_ref(), body).into_response())
 }

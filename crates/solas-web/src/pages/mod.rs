@@ -11,6 +11,7 @@ pub(crate) mod api_docs;
 pub(crate) mod detection_table;
 pub(crate) mod error;
 pub(crate) mod events;
+pub(crate) mod filter_edit;
 pub(crate) mod filters;
 pub(crate) mod form;
 pub(crate) mod home;
@@ -98,7 +99,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cutouts/{survey}/{source}/{kind}", get(object::cutout_png))
         .route("/filters", get(filters::list).post(filters::save))
         .route("/filters/test", post(filters::test))
-        .route("/filters/{id}", get(filters::detail))
+        .route("/filters/test.csv", post(filter_edit::test_csv))
+        .route(
+            "/filters/{id}",
+            get(filters::detail).post(filter_edit::update),
+        )
+        .route("/filters/{id}/edit", get(filter_edit::edit))
+        .route("/filters/{id}/copy", get(filter_edit::copy))
+        .route("/filters/{id}/delete", post(filter_edit::delete))
         .route("/filters/{id}/active", post(filters::set_active))
         .route(
             "/watchlists",

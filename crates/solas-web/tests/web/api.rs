@@ -3612,3 +3612,128 @@ async fn tags_are_personal_shown_on_the_object_and_usable_in_filters() {
         serde_json::json!([])
     );
 }
+
+/// The filter builder: a refused draft comes back whole with the reason beside the field
+/// at fault; a saved filter can be edited, copied and deleted by its owner; a test run
+/// downloads as CSV with every row; the owner sees its problems.
+#[tokio::test]
+async fn filters_are_edited_copied_deleted_and_test_runs_download_as_csv() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("p15_builder", UserClass::User);
+    let (cookie, csrf) = web_session(&api, &token).await;
+    let draft = |name: &'static str, conditions: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", name.to_string()),
+            ("survey", "ztf".to_string()),
+            ("selected", "objects.objectId, objects.ncand".to_string()),
+            ("tables", "objects".to_string()),
+            ("conditions", conditions.to_string()),
+            ("output", "kafka".to_string()),
+        ]
+    };
+    let post = |path: &'static str, pairs: Vec<(&'static str, String)>| {
+        let (api, cookie) = (&api, cookie.clone());
+        async move {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            api.post_form(path, &cookie, &pairs).await
+        }
+    };
+    // Refused: the reason right after the WHERE field, the draft kept.
+    let r = post("/filters", draft("p15_bad", "objects.nosuch > 1")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let after_where = r
+        .text
+        .split("name=\"conditions\"")
+        .nth(1)
+        .expect("the WHERE field");
+    assert!(
+        after_where
+            .split("<label")
+            .next()
+            .unwrap()
+            .contains("class=\"error field-error\""),
+        "the error beside WHERE: {after_where}"
+    );
+    assert!(r.text.contains("objects.nosuch &gt; 1"), "the draft kept");
+    // Saved, then edited.
+    let r = post("/filters", draft("p15_good", "objects.ncand >= 2")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let location = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    let id: i64 = location.trim_start_matches("/filters/").parse().unwrap();
+    let detail = api.page(&location, &cookie).await.text;
+    for link in [
+        "id=\"edit-filter\"",
+        "id=\"copy-filter\"",
+        "id=\"delete-filter\"",
+        "id=\"filter-problems\"",
+    ] {
+        assert!(detail.contains(link), "{link}");
+    }
+    let edit = api.page(&format!("/filters/{id}/edit"), &cookie).await.text;
+    assert!(
+        edit.contains(&format!("action=\"/filters/{id}\""))
+            && edit.contains("objects.ncand &gt;= 2")
+    );
+    let r = api
+        .post_form(
+            &location,
+            &cookie,
+            &draft("p15_good", "objects.ncand >= 3")
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(api
+        .page(&location, &cookie)
+        .await
+        .text
+        .contains("objects.ncand &gt;= 3"));
+    // Copied: a new filter's builder.
+    let copy = api.page(&format!("/filters/{id}/copy"), &cookie).await.text;
+    assert!(copy.contains("value=\"p15_good copy\"") && copy.contains("action=\"/filters\""));
+    // The test run as CSV: every row the query API gives.
+    let csv = post(
+        "/filters/test.csv",
+        draft("x", "objects.ncand >= 1 ORDER BY objects.objectId"),
+    )
+    .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines[0], "objectId,ncand");
+    let all = api
+        .post(
+            "/api/query/",
+            Some(&token),
+            &[
+                ("selected", "objects.objectId"),
+                ("tables", "objects"),
+                ("conditions", "objects.ncand >= 1"),
+                ("survey", "ztf"),
+                ("limit", "10000"),
+            ],
+        )
+        .await;
+    let n = serde_json::from_str::<Value>(&all.text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(lines.len() - 1, n, "every row");
+    // Deleted by its owner; gone.
+    let r = post_delete(&api, &cookie, &csrf, id).await;
+    assert_eq!(r, StatusCode::SEE_OTHER);
+    assert_eq!(
+        api.page(&location, &cookie).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn post_delete(api: &Api, cookie: &str, csrf: &str, id: i64) -> StatusCode {
+    api.post_form(&format!("/filters/{id}/delete"), cookie, &[("csrf", csrf)])
+        .await
+        .status
+}

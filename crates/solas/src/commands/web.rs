@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// https the session cookie is marked Secure.
     #[arg(long, env = "SOLAS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The Kafka bootstrap address (host:port) users' consumers read filter topics from,
+    /// shown in the filter pages' consumer snippets.
+    #[arg(long, env = "SOLAS_PUBLIC_KAFKA")]
+    pub public_kafka: Option<String>,
     /// Connections served at once; more wait until one ends.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
@@ -94,6 +98,7 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<solas_web::ServeConfig> {
     );
     let mut config = solas_web::ServeConfig::new(&args.data.data, args.bind);
     config.public_url = args.public_url.clone();
+    config.public_kafka = args.public_kafka.clone();
     config.limits.max_connections = args.max_connections;
     config.catalogue_dir = args.catalogues.clone();
     config.query_time_limit = std::time::Duration::from_secs_f64(args.query_time_limit);
