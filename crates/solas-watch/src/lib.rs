@@ -14,11 +14,13 @@
 //!   `crossmatch_tns` table, and [`TnsIndex`] for the nearest known transient.
 //! - [`skymap`]: reading LVK skymaps (multi-order or flat HEALPix FITS, gzipped or not)
 //!   and answering credible level, 2-D and 3-D probability density at a position.
+//! - [`photometry`]: parsing users' own photometry of an object (CSV).
 //! - [`sky`]: great-circle separation and position checks shared by the above.
 //!
 //! Every parser returns an error for bad input; none panics on it.
 
 mod csv;
+pub mod photometry;
 pub mod sky;
 pub mod skymap;
 pub mod tns;

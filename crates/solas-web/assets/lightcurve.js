@@ -2,7 +2,8 @@
 // with error bars, the forced measurements (flux only) and the upper limits (downward
 // triangles) into the SVG #lc-plot. Flux, difference magnitude (axis inverted; negative
 // differences are never drawn as magnitudes) or, for ZTF, the apparent (DC) magnitude, calendar dates in UTC (Rubin's MJDs are TAI),
-// zoom and pan in time, bands hidden by clicking the legend. No library: plain DOM and SVG.
+// zoom and pan in time, bands hidden by clicking the legend; users' own photometry as
+// diamonds. No library: plain DOM and SVG.
 (function () {
   'use strict';
   var src = document.getElementById('lc-data');
@@ -25,6 +26,8 @@
   var view = null; // [from, to] in MJD when zoomed
   var forcedBox = document.getElementById('lc-forced');
   var limitsBox = document.getElementById('lc-limits');
+  var userBox = document.getElementById('lc-user');
+  var userPoints = data.user || [];
   // TAI − UTC since 2017-01-01.
   var TAI_UTC = 37 / 86400;
 
@@ -76,10 +79,17 @@
         if (finite(y) && finite(p.mjd)) out.push({ x: p.mjd, y: y, e: 0, kind: 'lim', p: p, band: b.band });
       });
     });
+    // Users' own measurements, as they gave them (drawn as diamonds).
+    if (!userBox || userBox.checked) userPoints.forEach(function (p) {
+      if (hidden[p.band]) return;
+      var y = mode === 'flux' ? p.flux : p.mag, e = mode === 'flux' ? p.fluxErr : p.magErr;
+      if (finite(y) && finite(p.mjd)) out.push({ x: p.mjd, y: y, e: finite(e) ? e : 0, kind: 'usr', p: p, band: p.band });
+    });
     return { all: out, negatives: negatives, forcedMag: forcedMag, limitsDc: limitsDc };
   }
   function label(q) {
-    var what = { pt: 'detection', fp: 'forced', lim: 'upper limit' }[q.kind];
+    var what = { pt: 'detection', fp: 'forced', lim: 'upper limit',
+      usr: 'user photometry' + (q.p.source ? ' (' + q.p.source + ')' : '') + (q.p.mine ? ', yours' : '') }[q.kind];
     var v = mode === 'flux' ? q.y.toFixed(1) + (q.e ? ' ± ' + q.e.toFixed(1) : '') + ' ' + data.fluxUnit
       : q.y.toFixed(3) + (q.e ? ' ± ' + q.e.toFixed(3) : '') + ' mag';
     var s = q.band + ' ' + what + '  ' + iso(q.x) + '  (MJD ' + q.x.toFixed(5) + ' ' + data.timescale + ')  ' +
@@ -144,9 +154,13 @@
     var clip = el('clipPath', { id: 'lc-clip' }, el('defs', {}, svg));
     el('rect', { x: L, y: T, width: W - L - R, height: H - T - B }, clip);
     var area = el('g', { 'clip-path': 'url(#lc-clip)' }, svg);
-    data.bands.forEach(function (b) {
+    // The survey's bands, then any other band users' photometry names.
+    var groups = data.bands.map(function (b) { return b.band; });
+    userPoints.forEach(function (p) { if (groups.indexOf(p.band) < 0) groups.push(p.band); });
+    groups.forEach(function (name) {
+      var b = { band: name };
       var color = COLORS[b.band] || '#444';
-      var g = el('g', { 'class': 'band', 'data-band': b.band, fill: color, stroke: color }, area);
+      var g = el('g', { 'class': data.bands.some(function (x) { return x.band === name; }) ? 'band' : 'band user-band', 'data-band': b.band, fill: color, stroke: color }, area);
       shown.forEach(function (q) {
         if (q.band !== b.band) return;
         var cx = sx(q.x), cy = sy(q.y), mark;
@@ -157,7 +171,9 @@
           if (q.e > 0) el('line', { x1: cx, x2: cx, y1: sy(q.y - q.e), y2: sy(q.y + q.e), 'stroke-width': 1.2 }, g);
           mark = q.kind === 'fp'
             ? el('rect', { x: cx - 3.5, y: cy - 3.5, width: 7, height: 7, fill: '#fff', 'stroke-width': 1.5, 'class': 'fp' }, g)
-            : el('circle', { cx: cx, cy: cy, r: 4, 'class': 'pt' }, g);
+            : q.kind === 'usr'
+              ? el('path', { d: 'M' + cx + ' ' + (cy - 6) + 'l6 6l-6 6l-6-6z', 'stroke-width': 1.5, 'fill-opacity': 0.55, 'class': 'usr' }, g)
+              : el('circle', { cx: cx, cy: cy, r: 4, 'class': 'pt' }, g);
         }
         var text = label(q);
         el('title', {}, mark).textContent = text;
@@ -221,7 +237,7 @@
   document.querySelectorAll('.lc-controls button[data-mode]').forEach(function (b) {
     b.addEventListener('click', function () { mode = b.dataset.mode; draw(); });
   });
-  [forcedBox, limitsBox].forEach(function (c) { if (c) c.addEventListener('change', draw); });
+  [forcedBox, limitsBox, userBox].forEach(function (c) { if (c) c.addEventListener('change', draw); });
   var zin = document.getElementById('lc-zoom-in'), zout = document.getElementById('lc-zoom-out');
   var reset = document.getElementById('lc-reset');
   if (zin) zin.addEventListener('click', function () { zoom(0.6); });

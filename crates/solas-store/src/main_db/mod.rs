@@ -18,6 +18,7 @@ pub mod object_view;
 pub mod overview;
 mod schema;
 pub mod tags;
+pub mod user_photometry;
 pub mod watch;
 pub mod watch_matcher;
 pub mod watch_view;
@@ -141,6 +142,11 @@ fn migrations(dialect: crate::tables::Dialect) -> Vec<Migration> {
             version: 13,
             name: "users' tags on objects",
             sql: tags::SQL.into(),
+        },
+        Migration {
+            version: 14,
+            name: "users' own photometry",
+            sql: user_photometry::SQL.into(),
         },
     ]
 }

@@ -68,7 +68,7 @@ struct Request {
 
 pub(crate) async fn handle(
     State(state): State<AppState>,
-    AuthUser(_user): AuthUser,
+    AuthUser(user): AuthUser,
     local: Option<Extension<LocalAddr>>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
@@ -97,7 +97,26 @@ pub(crate) async fn handle(
         base_url,
     };
     let shared = state.shared.clone();
-    let answer = blocking(move || answer(&shared, survey, &request)).await??;
+    let viewer = user.id;
+    let answer = blocking(move || -> Result<Value, ApiError> {
+        let mut answer = answer(&shared, survey, &request)?;
+        // Solas's addition: users' own measurements this user may see (their own and
+        // public ones); the `lasair` client passes unknown keys through.
+        let key = request.id.key().map_err(ApiError::Bad)?;
+        let mine = solas_store::main_db::user_photometry::visible(
+            &mut *shared.main.take()?,
+            survey,
+            &key,
+            Some(viewer),
+        )?;
+        if !mine.is_empty() {
+            answer["userPhotometry"] = Value::Array(
+                crate::pages::user_photometry::lightcurve_points(&mine, Some(viewer)),
+            );
+        }
+        Ok(answer)
+    })
+    .await??;
     Ok(Json(answer))
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn rows(
 const HOME_ROWS: i64 = 10;
 
 /// The sky map shows each survey's objects detected last, this many at most.
-const MAP_DOTS: i64 = 2000;
+const MAP_DOTS: i64 = 1000;
 
 type Dots = Vec<(String, f64, f64)>;
 

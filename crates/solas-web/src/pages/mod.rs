@@ -26,6 +26,7 @@ pub(crate) mod session;
 pub(crate) mod sky_map;
 pub(crate) mod status;
 pub(crate) mod tags;
+pub(crate) mod user_photometry;
 pub(crate) mod watch;
 pub(crate) mod watch_detail;
 
@@ -92,6 +93,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/objects", get(recent::handle))
         .route("/objects/{id}", get(object::handle))
         .route("/objects/{id}/export", get(object::export))
+        .route("/objects/{id}/photometry", post(user_photometry::upload))
+        .route(
+            "/objects/{id}/photometry/{upload}/delete",
+            post(user_photometry::delete),
+        )
         .route("/objects/{id}/tags", post(tags::add))
         .route("/objects/{id}/tags/remove", post(tags::remove))
         .route("/tags", get(tags::list))

@@ -98,6 +98,8 @@ struct ObjectView {
     detection_table: Markup,
     /// The viewer's tags on the object.
     tags: Vec<String>,
+    /// Users' own measurements the viewer may see.
+    user_photometry: Vec<solas_store::main_db::user_photometry::Stored>,
 }
 
 fn gather(
@@ -114,6 +116,9 @@ fn gather(
         .with(|store| store.lightcurve(survey, &key))??;
     // Every field of every detection, for the detection table and ZTF's apparent magnitude.
     let whole = crate::api::object::whole_records(shared, survey, id)?;
+    let viewer_id = (viewer > 0).then_some(viewer);
+    let user_photometry =
+        solas_store::main_db::user_photometry::visible(&mut conn, survey, &key, viewer_id)?;
 
     // Per band, every detection with both flux and magnitude (so the page can switch),
     // with its sign and scores; the forced measurements; the limits, as AB magnitude and
@@ -179,6 +184,7 @@ fn gather(
         "start": match survey { Survey::Lsst => "flux", Survey::Ztf => "mag" },
         "rbLabel": match survey { Survey::Lsst => "reliability", Survey::Ztf => "drb" },
         "hasDc": has_dc,
+        "user": super::user_photometry::lightcurve_points(&user_photometry, viewer_id),
     });
 
     let num = |k: &str| row.as_ref().and_then(|r| r.get(k)).and_then(Value::as_f64);
@@ -242,6 +248,7 @@ fn gather(
         Vec::new()
     };
     Ok(ObjectView {
+        user_photometry,
         tags,
         detection_table,
         summary,
@@ -321,6 +328,9 @@ fn lightcurve(id: &ObjectId, survey: &str, data: &Value) -> Markup {
                 }
                 label { input type="checkbox" #lc-forced checked; " forced photometry" }
                 label { input type="checkbox" #lc-limits checked; " upper limits" }
+                @if data["user"].as_array().is_some_and(|u| !u.is_empty()) {
+                    label { input type="checkbox" #lc-user checked; " users' photometry" }
+                }
                 span.note { " Wheel or buttons to zoom, drag to pan, double-click to reset; click a band to hide it." }
                 button type="button" #lc-zoom-in { "+" }
                 button type="button" #lc-zoom-out { "−" }
@@ -561,6 +571,7 @@ pub(crate) async fn handle(
             (super::object_summary::links(&id, view.ra, view.dec))
         }
         (lightcurve(&id, s, &view.lightcurve))
+        (super::user_photometry::section(&id, &view.user_photometry, viewer.0.as_ref()))
         (view.detection_table)
         (cutouts(&view.cutouts, s))
         (super::object_summary::context(&sherlock))

@@ -3258,7 +3258,8 @@ async fn gw_event_pages_list_hits_and_draw_the_credible_regions() {
     let hits = solas_store::main_db::watch_matcher::retro_match(tmp.path()).unwrap();
     assert_eq!(hits.mma.len(), 82, "82 galaxies inside the 90 % region");
 
-    let api = Api::new(config(tmp.path()));
+    // Its own SQLite data, whichever backend the shared data uses.
+    let api = Api::new(ServeConfig::new(tmp.path(), "127.0.0.1:0".parse().unwrap()));
     let list = api.get_link("/events").await.text;
     assert!(
         list.contains(">GW190814</a>") && list.contains("2019-08-14 21:10:39 UTC"),
@@ -3396,7 +3397,8 @@ async fn watchmap_pages_list_hits_and_draw_the_region() {
         .unwrap();
     solas_store::main_db::watch_matcher::retro_match(tmp.path()).unwrap();
 
-    let api = Api::new(config(tmp.path()));
+    // Its own SQLite data, whichever backend the shared data uses.
+    let api = Api::new(ServeConfig::new(tmp.path(), "127.0.0.1:0".parse().unwrap()));
     // Private: nobody else sees it.
     assert_eq!(
         api.get_link("/watchmaps/1").await.status,
@@ -3736,4 +3738,135 @@ async fn post_delete(api: &Api, cookie: &str, csrf: &str, id: i64) -> StatusCode
     api.post_form(&format!("/filters/{id}/delete"), cookie, &[("csrf", csrf)])
         .await
         .status
+}
+
+/// The user points of an object page's lightcurve data.
+fn page_user_points(page: &str) -> Vec<Value> {
+    let lc: Value = serde_json::from_str(
+        common::between(
+            page,
+            "<script type=\"application/json\" id=\"lc-data\">",
+            "</script>",
+        )
+        .expect("lightcurve data"),
+    )
+    .unwrap();
+    lc["user"].as_array().cloned().unwrap_or_default()
+}
+
+/// Users' own photometry: an upload with a bad line stores nothing and names the line; a
+/// private upload is drawn for its owner only and served to them by the API; a public one
+/// for everyone; the owner takes an upload back.
+#[tokio::test]
+async fn users_photometry_is_uploaded_whole_drawn_and_served() {
+    let api = Api::on_shared_data();
+    let (_, a) = user("p15_phot_a", UserClass::User);
+    let (_, b) = user("p15_phot_b", UserClass::User);
+    let (a_cookie, a_csrf) = web_session(&api, &a).await;
+    let (b_cookie, b_csrf) = web_session(&api, &b).await;
+    let object = "/objects/ZTF21abiuvdk";
+    let bad = "mjd,band,mag,mag_err,telescope\n59450.1,r,16.2,0.05,LT\n59451.1,r,bright,0.05,LT\n";
+    let r = api
+        .post_form(
+            &format!("{object}/photometry"),
+            &a_cookie,
+            &[("csrf", &a_csrf), ("csv", bad)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text
+            .contains("line 3: mag &quot;bright&quot; is not a number"),
+        "{}",
+        r.text
+    );
+    assert!(
+        page_user_points(&api.page(object, &a_cookie).await.text).is_empty(),
+        "nothing half-stored"
+    );
+    let good = "mjd,band,mag,mag_err,telescope\n59450.1,r,16.2,0.05,LT\n59452.1,V,15.9,0.04,NOT\n";
+    let r = api
+        .post_form(
+            &format!("{object}/photometry"),
+            &a_cookie,
+            &[("csrf", &a_csrf), ("csv", good)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let mine = page_user_points(&api.page(object, &a_cookie).await.text);
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|p| p["mine"] == true));
+    assert_eq!(mine[1]["band"], "V");
+    // Flux from the AB magnitude: 10^((31.4 − 16.2) / 2.5) nJy.
+    let flux = mine[0]["flux"].as_f64().unwrap();
+    assert!((flux - 10f64.powf((31.4 - 16.2) / 2.5)).abs() < 1e-6 * flux);
+    assert!(
+        page_user_points(&api.page(object, &b_cookie).await.text).is_empty(),
+        "private"
+    );
+    let served = api
+        .get(
+            "/api/object/",
+            Some(&a),
+            &[("objectId", "ZTF21abiuvdk"), ("survey", "ztf")],
+        )
+        .await;
+    let served: Value = serde_json::from_str(&served.text).unwrap();
+    assert_eq!(served["userPhotometry"].as_array().map(Vec::len), Some(2));
+    let others: Value = serde_json::from_str(
+        &api.get(
+            "/api/object/",
+            Some(&b),
+            &[("objectId", "ZTF21abiuvdk"), ("survey", "ztf")],
+        )
+        .await
+        .text,
+    )
+    .unwrap();
+    assert!(others.get("userPhotometry").is_none());
+    // B's public point: everyone sees it.
+    let r = api
+        .post_form(
+            &format!("{object}/photometry"),
+            &b_cookie,
+            &[
+                ("csrf", &b_csrf),
+                ("csv", "mjd,band,flux,flux_err\n59455.5,g,20000,400\n"),
+                ("public", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let seen_by_a = page_user_points(&api.page(object, &a_cookie).await.text);
+    assert_eq!(seen_by_a.len(), 3);
+    assert_eq!(seen_by_a.iter().filter(|p| p["mine"] == false).count(), 1);
+    assert_eq!(
+        page_user_points(&api.get_link(object).await.text).len(),
+        1,
+        "public to nobody logged in"
+    );
+    // A takes theirs back.
+    let upload = mine[0]["upload"].as_i64().unwrap();
+    let r = api
+        .post_form(
+            &format!("{object}/photometry/{upload}/delete"),
+            &a_cookie,
+            &[("csrf", &a_csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        page_user_points(&api.page(object, &a_cookie).await.text).len(),
+        1
+    );
+    // Clean up B's, so other tests see the object as the alerts made it.
+    let b_upload = seen_by_a.iter().find(|p| p["mine"] == false).unwrap()["upload"]
+        .as_i64()
+        .unwrap();
+    api.post_form(
+        &format!("{object}/photometry/{b_upload}/delete"),
+        &b_cookie,
+        &[("csrf", &b_csrf)],
+    )
+    .await;
 }
