@@ -152,6 +152,18 @@ pub(crate) async fn store_and_show(
                 message: "A filter needs a name.".into(),
             }));
         }
+        let email = d.email.trim();
+        let email_ok = email.len() <= 254
+            && !email.chars().any(char::is_whitespace)
+            && email
+                .split_once('@')
+                .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'));
+        if d.output == "email" && !email_ok {
+            return Ok(Err(Refusal {
+                part: None,
+                message: "An email filter needs the address its digest goes to.".into(),
+            }));
+        }
         let main_db = st.shared.config.main_target();
         let resources = DbResources::connect(&main_db).map_err(PageError::internal)?;
         if let Err(e) =
@@ -188,7 +200,7 @@ pub(crate) async fn store_and_show(
                 (_, false) => "off".into(),
             },
             output: d.output.clone(),
-            email: existing.as_ref().and_then(|e| e.email.clone()),
+            email: (d.output == "email").then(|| d.email.trim().to_string()),
             webhook_url: existing.as_ref().and_then(|e| e.webhook_url.clone()),
             byte_quota: existing.as_ref().map_or(100_000_000, |e| e.byte_quota),
         };

@@ -33,12 +33,14 @@ type TestOutcome = Result<(Vec<String>, Vec<Map<String, Value>>), String>;
 
 /// Rows a test run shows.
 const TEST_ROWS: i64 = 50;
-/// The outputs the web form offers: those that need no address (email and webhook
-/// filters are made with `solas filter add`).
-const OUTPUTS: [&str; 4] = [
+/// The outputs the web form offers. Webhook filters are made by the operator
+/// (`solas filter add --webhook`): a URL typed on the site would make the server post to
+/// any address, its own network included.
+const OUTPUTS: [&str; 5] = [
     OutputMode::Kafka.as_str(),
     OutputMode::KafkaLite.as_str(),
     OutputMode::KafkaFull.as_str(),
+    OutputMode::Email.as_str(),
     OutputMode::None.as_str(),
 ];
 
@@ -56,6 +58,8 @@ pub(crate) struct Draft {
     pub public: bool,
     pub activate: bool,
     pub output: String,
+    /// Where an email-output filter sends its daily digest.
+    pub email: String,
 }
 
 impl Draft {
@@ -75,6 +79,7 @@ impl Draft {
             },
             public: f.contains_key("public"),
             activate: f.contains_key("activate"),
+            email: get("email"),
             output: {
                 let o = get("output");
                 if OUTPUTS.contains(&o.as_str()) {
@@ -119,6 +124,7 @@ impl Draft {
             survey: f.survey.clone(),
             public: f.public,
             activate: f.active != "off",
+            email: f.email.clone().unwrap_or_default(),
             output: if OUTPUTS.contains(&f.output.as_str()) {
                 f.output.clone()
             } else {
@@ -231,6 +237,10 @@ pub(crate) fn builder(
                 select name="output" {
                     @for o in OUTPUTS { option selected[*o == d.output] { (o) } }
                 }
+            }
+            label {
+                "Email for the daily digest (output email) "
+                input type="email" name="email" value=(d.email) maxlength="254" autocomplete="email";
             }
             label.check {
                 input type="checkbox" name="public" checked[d.public];
@@ -443,7 +453,14 @@ pub(crate) async fn detail(
             tr { th { "Description" } td { (f.description) } }
             tr { th { "Survey" } td { (f.survey) } }
             tr { th { "Active" } td #filter-active { (f.active) } }
-            tr { th { "Output" } td { (f.output) } }
+            tr {
+                th { "Output" }
+                td #filter-output {
+                    (f.output)
+                    // The address is the owner's to see.
+                    @if let (Some(email), Some(_)) = (&f.email, owner) { " to " (email) }
+                }
+            }
             tr { th { "Public" } td { (if f.public { "yes" } else { "no" }) } }
             tr { th { "Kafka topic" } td { code #filter-topic { (f.topic) } } }
         }

@@ -3725,6 +3725,24 @@ async fn filters_are_edited_copied_deleted_and_test_runs_download_as_csv() {
         .unwrap()
         .len();
     assert_eq!(lines.len() - 1, n, "every row");
+    // Email output: refused without an address, kept with one (shown to the owner).
+    let mut by_mail = draft("p15_mail", "objects.ncand >= 2");
+    by_mail.retain(|(k, _)| *k != "output");
+    by_mail.push(("output", "email".into()));
+    let r = post("/filters", by_mail.clone()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("needs the address"), "{}", r.text);
+    by_mail.push(("email", "observer@example.org".into()));
+    let r = post("/filters", by_mail).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let mail_page = api
+        .page(r.headers[header::LOCATION].to_str().unwrap(), &cookie)
+        .await
+        .text;
+    assert!(
+        mail_page.contains("email to observer@example.org"),
+        "{mail_page}"
+    );
     // Deleted by its owner; gone.
     let r = post_delete(&api, &cookie, &csrf, id).await;
     assert_eq!(r, StatusCode::SEE_OTHER);
