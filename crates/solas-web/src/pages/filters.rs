@@ -331,6 +331,8 @@ pub(crate) async fn test(
     let draft = Draft::from_form(&f);
     let st = state.clone();
     let (d, user) = (draft.clone(), login.user.id);
+    // Counted up to the user's row limit, so the total is known; the first rows shown.
+    let limit = i64::try_from(login.user.class.query_max_rows()).unwrap_or(i64::MAX);
     let running = crate::api::query::Running::start(&state.shared)?;
     let (outcome, res) = blocking(move || -> Result<_, PageError> {
         let _running = running;
@@ -345,7 +347,7 @@ pub(crate) async fn test(
                 &d.spec(),
                 d.survey(),
                 user,
-                TEST_ROWS,
+                limit,
                 0,
                 st.shared.config.query_time_limit,
             )
@@ -367,10 +369,16 @@ pub(crate) async fn test(
         h2 { "Test run" }
         @match &outcome {
             Ok((columns, rows)) => {
-                p #test-count data-rows=(rows.len()) {
-                    (rows.len()) " row(s) (at most " (TEST_ROWS) " shown)."
+                @let shown = &rows[..rows.len().min(TEST_ROWS as usize)];
+                p #test-count data-rows=(shown.len()) data-total=(rows.len()) {
+                    @if rows.len() as i64 >= limit {
+                        "At least " (rows.len()) " rows (your account's limit); "
+                    } @else {
+                        (rows.len()) " row(s) in all; "
+                    }
+                    "the first " (shown.len()) " below. " "Download CSV for them all."
                 }
-                div #test-results { (json_table(columns, rows, Some(key))) }
+                div #test-results { (json_table(columns, shown, Some(key))) }
             }
             Err(message) => p.error #test-error { (message) },
         }

@@ -3725,6 +3725,21 @@ async fn filters_are_edited_copied_deleted_and_test_runs_download_as_csv() {
         .unwrap()
         .len();
     assert_eq!(lines.len() - 1, n, "every row");
+    // The test run on the page counts them all and shows the first 50.
+    let t = post(
+        "/filters/test",
+        draft("x", "objects.ncand >= 1 ORDER BY objects.objectId"),
+    )
+    .await;
+    let total: usize = common::between(&t.text, "data-total=\"", "\"")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let shown: usize = common::between(&t.text, "data-rows=\"", "\"")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!((total, shown), (n, n.min(50)));
     // Email output: refused without an address, kept with one (shown to the owner).
     let mut by_mail = draft("p15_mail", "objects.ncand >= 2");
     by_mail.retain(|(k, _)| *k != "output");

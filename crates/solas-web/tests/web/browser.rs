@@ -871,9 +871,58 @@ fn every_page_fits_a_phone_and_errors_are_pages() {
         .and_then(|c| c.split(';').next())
         .expect("session cookie")
         .to_string();
-    let (object_id, _) = common::richest_rubin_object();
+    let (object_id, object) = common::richest_rubin_object();
+    // Things of this user's to look at: a watchlist on the richest object, a watchmap, a
+    // filter, a tag.
+    let csrf = between(
+        &http(addr, "GET", "/filters", Some(&cookie), None).text(),
+        "name=\"csrf\" value=\"",
+        "\"",
+    )
+    .expect("csrf")
+    .to_string();
+    let made = |path: &str, pairs: &[(&str, &str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(pairs);
+        http(addr, "POST", path, Some(&cookie), Some(&form(&all)))
+    };
+    let cones = format!("ra,dec,name\n{},{},richest\n", object.ra, object.dec);
+    let r = made(
+        "/watchlists",
+        &[("name", "phone list"), ("radius", "2"), ("csv", &cones)],
+    );
+    let wl = between(&r.text(), "Stored watchlist ", " ")
+        .expect("watchlist id")
+        .to_string();
+    let r = made("/watchmaps", &[("name", "phone map"), ("moc", "2/1-10")]);
+    let wm = between(&r.text(), "Stored watchmap ", " ")
+        .expect("watchmap id")
+        .to_string();
+    let r = made(
+        "/filters",
+        &[
+            ("name", "phone filter"),
+            ("description", "objects seen twice"),
+            ("survey", "lsst"),
+            ("selected", "objects.diaObjectId"),
+            ("tables", "objects"),
+            ("conditions", "objects.nDiaSources >= 2"),
+            ("output", "kafka"),
+        ],
+    );
+    let filter = r.header("location").expect("filter page").to_string();
+    made(
+        &format!("/objects/{object_id}/tags"),
+        &[("tag", "phone_tag")],
+    );
     let widths = [1400, 400];
     let pages = [
+        ("watchlist", format!("/watchlists/{wl}")),
+        ("watchmap", format!("/watchmaps/{wm}")),
+        ("filter-detail", filter.clone()),
+        ("filter-edit", format!("{filter}/edit")),
+        ("tags", "/tags".to_string()),
+        ("tag", "/tags/phone_tag".to_string()),
         ("home", "/".to_string()),
         ("search-name", "/search?q=ztf21abiuvdk".to_string()),
         (
