@@ -121,11 +121,23 @@ pub(crate) fn help(survey: &str) -> Markup {
                 a href="/docs/api#api-query" { "The query API" } " takes the same three parts." }
             @for (entry, kind, what) in tables {
                 @let cols = columns(kind, qs);
+                @let table = entry.split([':', ' ']).next().unwrap_or(entry);
                 details.table-columns {
                     summary { code { (entry) } ": " (what) " (" (cols.len()) " columns)" }
-                    p.columns {
-                        @for c in &cols {
-                            span.column { code { (c.name) } " " span.note { (format!("{:?}", c.ty).to_lowercase()) } } " "
+                    div.table-scroll {
+                        table.rows.columns {
+                            thead { tr { th { "column" } th { "type" } th { "unit" } th { "meaning" } } }
+                            tbody {
+                                @for c in &cols {
+                                    @let n = super::column_notes::note(table, survey, c.name);
+                                    tr {
+                                        td { code { (c.name) } }
+                                        td { (format!("{:?}", c.ty).to_lowercase()) }
+                                        td { (n.map_or("", |n| n.0)) }
+                                        td { (n.map_or("", |n| n.1)) }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -8,6 +8,7 @@
 //! `/static/*`, `/metrics`.
 
 pub(crate) mod api_docs;
+pub(crate) mod column_notes;
 pub(crate) mod detection_table;
 pub(crate) mod error;
 pub(crate) mod events;

@@ -3641,6 +3641,13 @@ async fn filters_are_edited_copied_deleted_and_test_runs_download_as_csv() {
             api.post_form(path, &cookie, &pairs).await
         }
     };
+    // The schema browser says what a column is and in what unit.
+    let builder_page = api.page("/filters", &cookie).await.text;
+    assert!(
+        builder_page
+            .contains("<td><code>lastDiaSourceMjdTai</code></td><td>float</td><td>MJD TAI</td>"),
+        "schema browser"
+    );
     // Refused: the reason right after the WHERE field, the draft kept.
     let r = post("/filters", draft("p15_bad", "objects.nosuch > 1")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
