@@ -100,6 +100,8 @@ struct ObjectView {
     tags: Vec<String>,
     /// Users' own measurements the viewer may see.
     user_photometry: Vec<solas_store::main_db::user_photometry::Stored>,
+    /// Every catalogue source near the object, best first (none without catalogues).
+    crossmatches: Vec<Value>,
 }
 
 fn gather(
@@ -247,7 +249,16 @@ fn gather(
     } else {
         Vec::new()
     };
+    let crossmatches = match (&shared.sherlock, ra, dec) {
+        (Some(cat), Some(ra), Some(dec)) => cat.answer(&id.to_string(), ra, dec, false)
+            ["crossmatches"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     Ok(ObjectView {
+        crossmatches,
         user_photometry,
         tags,
         detection_table,
@@ -575,6 +586,7 @@ pub(crate) async fn handle(
         (view.detection_table)
         (cutouts(&view.cutouts, s))
         (super::object_summary::context(&sherlock))
+        (super::object_summary::crossmatches(&view.crossmatches))
         h2 { "Watchlist hits" }
         (rows_table(&view.watchlist_hits, &["wl_id", "watchlist", "cone", "arcsec"],
             "In none of your or the public watchlists."))

@@ -126,6 +126,47 @@ pub(crate) fn card(s: &Summary, survey: Survey, tns: &Map<String, Value>) -> Mar
     }
 }
 
+/// Every catalogue source near the object, best first, as the classifier ranks them now
+/// against the loaded catalogues (Sherlock's crossmatches).
+pub(crate) fn crossmatches(matches: &[Value]) -> Markup {
+    let num = |m: &Value, k: &str, digits: usize| {
+        m.get(k)
+            .and_then(Value::as_f64)
+            .map_or(String::new(), |v| format!("{v:.digits$}"))
+    };
+    html! {
+        @if !matches.is_empty() {
+            h3 { "Every crossmatch (" (matches.len()) ")" }
+            div.table-scroll {
+                table.rows #crossmatches {
+                    thead {
+                        tr {
+                            th { "rank" } th { "catalogue" } th { "source" } th { "type" } th { "class" }
+                            th { "separation (″)" } th { "N, E (″)" } th { "z" } th { "distance (Mpc)" } th { "kpc" }
+                        }
+                    }
+                    tbody {
+                        @for m in matches {
+                            tr {
+                                td.num { (m.get("rank").map(value_text).unwrap_or_default()) }
+                                td { (m.get("catalogue_table_name").map(value_text).unwrap_or_default()) }
+                                td { (m.get("catalogue_object_id").map(value_text).unwrap_or_default()) }
+                                td { (m.get("catalogue_object_type").map(value_text).unwrap_or_default()) }
+                                td { (m.get("association_type").map(value_text).unwrap_or_default()) }
+                                td.num { (num(m, "separationArcsec", 2)) }
+                                td.num { (num(m, "northSeparationArcsec", 1)) ", " (num(m, "eastSeparationArcsec", 1)) }
+                                td.num { (num(m, "z", 4)) }
+                                td.num { (num(m, "distance", 1)) }
+                                td.num { (num(m, "physical_separation_kpc", 2)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The context in a sentence, with the best match, then every field behind a fold.
 pub(crate) fn context(sherlock: &Map<String, Value>) -> Markup {
     let text = |k: &str| {

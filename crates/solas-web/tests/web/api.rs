@@ -3520,6 +3520,13 @@ async fn ztf_apparent_magnitudes_equal_lasairs_and_every_detection_field_is_tabl
         1 + 34,
         "a heading row and a row per detection"
     );
+    // Every crossmatch near it, best first: NGC 7814 (the host) ranked 1.
+    let matches = common::between(&page, "id=\"crossmatches\"", "</table>").expect("crossmatches");
+    let first = common::between(matches, "<tbody>", "</tr>").expect("a first match");
+    assert!(
+        first.contains("<td class=\"num\">1</td>") && first.contains("NGC7814"),
+        "{first}"
+    );
     for field in ["candid", "magnr", "fwhm", "drb", "distpsnr1", "magzpsci"] {
         assert!(
             table.contains(&format!("<th scope=\"col\">{field}</th>")),
