@@ -582,7 +582,6 @@ pub(crate) async fn handle(
             (super::object_summary::links(&id, view.ra, view.dec))
         }
         (lightcurve(&id, s, &view.lightcurve))
-        (super::user_photometry::section(&id, &view.user_photometry, viewer.0.as_ref()))
         (view.detection_table)
         (cutouts(&view.cutouts, s))
         (super::object_summary::context(&sherlock))
@@ -597,6 +596,7 @@ pub(crate) async fn handle(
         (rows_table(&view.mma_hits, &["event", "contour", "probdens2", "probdens3"],
             "In no GW skymap."))
         (super::tags::section(&id, &view.tags, viewer.0.as_ref()))
+        (super::user_photometry::section(&id, &view.user_photometry, viewer.0.as_ref()))
         h2 { "Annotations" }
         (annotation_table(&ann))
         @if !view.tns.is_empty() {

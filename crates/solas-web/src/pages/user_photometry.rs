@@ -73,6 +73,8 @@ pub(crate) fn section(id: &ObjectId, stored: &[Stored], login: Option<&Login>) -
                         }
                     }
                 }
+                details #add-photometry {
+                summary { "Add measurements of your own" }
                 form.stack method="post" action=(base) {
                     (csrf_field(login))
                     label { "CSV file " input type="file" accept=".csv,.txt,text/csv" data-into="phot-csv"; }
@@ -82,6 +84,7 @@ pub(crate) fn section(id: &ObjectId, stored: &[Stored], login: Option<&Login>) -
                     }
                     label.check { input type="checkbox" name="public"; " public (everyone sees it on this page)" }
                     div { button #upload-photometry { "Add to the lightcurve" } }
+                }
                 }
                 script src="/static/upload.js" {}
             }
