@@ -205,19 +205,7 @@ impl WatchStore {
                 &[],
             )?
             .iter()
-            .map(|r| {
-                Ok(Watchlist {
-                    wl_id: r.get(0)?,
-                    owner: r.get(1)?,
-                    name: r.get(2)?,
-                    description: r.get(3)?,
-                    public: r.get(4)?,
-                    active: r.get(5)?,
-                    radius: r.get(6)?,
-                    cones: r.get(7)?,
-                    hits: r.get(8)?,
-                })
-            })
+            .map(watchlist_from_row)
             .collect()
     }
 
@@ -477,18 +465,7 @@ impl WatchStore {
                 &[],
             )?
             .iter()
-            .map(|r| {
-                Ok(MmaEvent {
-                    mw_id: r.get(0)?,
-                    name: r.get(1)?,
-                    event_mjd: r.get(2)?,
-                    window_days: r.get(3)?,
-                    skymap_path: r.get(4)?,
-                    area10: r.get(5)?,
-                    area50: r.get(6)?,
-                    area90: r.get(7)?,
-                })
-            })
+            .map(event_from_row)
             .collect()
     }
 
@@ -624,4 +601,35 @@ fn insert_cones(tx: &mut Db, wl_id: i64, cones: &[Cone]) -> Result<(), StoreErro
         )?;
     }
     Ok(())
+}
+
+/// A `watchlists` row with its two counts after the table's columns (wl_id, owner, name,
+/// description, public, active, radius, cones, hits).
+pub(crate) fn watchlist_from_row(r: &crate::db::Row) -> Result<Watchlist, StoreError> {
+    Ok(Watchlist {
+        wl_id: r.get(0)?,
+        owner: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        public: r.get(4)?,
+        active: r.get(5)?,
+        radius: r.get(6)?,
+        cones: r.get(7)?,
+        hits: r.get(8)?,
+    })
+}
+
+/// An `mma_areas` row (mw_id, name, event_mjd, window_days, skymap_path, area10, area50,
+/// area90).
+pub(crate) fn event_from_row(r: &crate::db::Row) -> Result<MmaEvent, StoreError> {
+    Ok(MmaEvent {
+        mw_id: r.get(0)?,
+        name: r.get(1)?,
+        event_mjd: r.get(2)?,
+        window_days: r.get(3)?,
+        skymap_path: r.get(4)?,
+        area10: r.get(5)?,
+        area50: r.get(6)?,
+        area90: r.get(7)?,
+    })
 }

@@ -51,19 +51,7 @@ pub fn watchlist(db: &mut Db, wl_id: i64) -> Result<Option<Watchlist>, StoreErro
          FROM watchlists w WHERE w.wl_id = ?1",
         args![wl_id],
     )?
-    .map(|r| {
-        Ok(Watchlist {
-            wl_id: r.get(0)?,
-            owner: r.get(1)?,
-            name: r.get(2)?,
-            description: r.get(3)?,
-            public: r.get(4)?,
-            active: r.get(5)?,
-            radius: r.get(6)?,
-            cones: r.get(7)?,
-            hits: r.get(8)?,
-        })
-    })
+    .map(|r| super::watch::watchlist_from_row(&r))
     .transpose()
 }
 
@@ -176,18 +164,7 @@ pub fn event(db: &mut Db, mw_id: i64) -> Result<Option<MmaEvent>, StoreError> {
          FROM mma_areas WHERE mw_id = ?1",
         args![mw_id],
     )?
-    .map(|r| {
-        Ok(MmaEvent {
-            mw_id: r.get(0)?,
-            name: r.get(1)?,
-            event_mjd: r.get(2)?,
-            window_days: r.get(3)?,
-            skymap_path: r.get(4)?,
-            area10: r.get(5)?,
-            area50: r.get(6)?,
-            area90: r.get(7)?,
-        })
-    })
+    .map(|r| super::watch::event_from_row(&r))
     .transpose()
 }
 

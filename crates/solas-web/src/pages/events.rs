@@ -17,7 +17,7 @@ use super::layout::{page, PageError, PageResult};
 use super::object_summary::utc;
 use super::recent::survey_label;
 use super::session::Viewer;
-use super::sky_map::{regions_png, sky_map, Layer};
+use super::sky_map::{regions_png, sky_map};
 use super::watch_detail::{page_number, pager, png_response, PAGE};
 use crate::db::blocking;
 use crate::AppState;
@@ -102,18 +102,11 @@ pub(crate) async fn detail(
         Ok((event, hits, total))
     })
     .await??;
-    let layers: Vec<Layer> = [(Survey::Lsst, "rubin"), (Survey::Ztf, "ztf")]
-        .into_iter()
-        .map(|(survey, class)| Layer {
-            label: survey_label(survey),
-            class,
-            objects: hits
-                .iter()
-                .filter(|h| h.survey == survey)
-                .filter_map(|h| Some((h.object.clone(), h.ra?, h.dec?)))
-                .collect(),
-        })
+    let points: Vec<_> = hits
+        .iter()
+        .map(|h| (h.survey, h.object.as_str(), h.ra, h.dec))
         .collect();
+    let layers = super::watch_detail::layers(&points);
     let row = |h: &EventHit| {
         html! {
             tr {

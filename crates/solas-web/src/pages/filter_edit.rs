@@ -330,6 +330,42 @@ pub(crate) async fn delete(
     Ok(see_other("/filters"))
 }
 
+/// A test run's column names and rows.
+pub(crate) type TestRows = (Vec<String>, Vec<serde_json::Map<String, serde_json::Value>>);
+
+/// Run a draft as `user` for at most `limit` rows: its column names and rows, or the
+/// message for the reader (a refused filter's reason; a server fault only in the log).
+pub(crate) fn run_draft(
+    st: &AppState,
+    draft: &Draft,
+    user: i64,
+    limit: i64,
+) -> Result<TestRows, String> {
+    let resources =
+        DbResources::connect(&st.shared.config.main_target()).map_err(|e| e.to_string())?;
+    let checked = solas_query::check(
+        &draft.spec(),
+        query_survey(draft.survey()),
+        Some(user),
+        &resources,
+    )
+    .map_err(|e| e.to_string())?;
+    let rows = crate::api::query::run(
+        &st.shared.config,
+        &draft.spec(),
+        draft.survey(),
+        user,
+        limit,
+        0,
+        st.shared.config.query_time_limit,
+    )
+    .map_err(|e| match PageError::from(e) {
+        e if e.status.is_client_error() => e.message,
+        _ => "the query failed; the server's log has the details".to_string(),
+    })?;
+    Ok((checked.columns(), rows))
+}
+
 /// `POST /filters/test.csv`: every row the draft finds, up to the viewer's class limit,
 /// as a CSV file.
 pub(crate) async fn test_csv(
@@ -345,29 +381,12 @@ pub(crate) async fn test_csv(
     let limit = i64::try_from(login.user.class.query_max_rows()).unwrap_or(i64::MAX);
     let running = crate::api::query::Running::start(&state.shared)?;
     let st = state.clone();
-    let (columns, rows) = blocking(move || -> Result<_, PageError> {
+    let (columns, rows) = blocking(move || {
         let _running = running;
-        let resources =
-            DbResources::connect(&st.shared.config.main_target()).map_err(PageError::internal)?;
-        let checked = solas_query::check(
-            &draft.spec(),
-            query_survey(draft.survey()),
-            Some(user),
-            &resources,
-        )
-        .map_err(|e| PageError::bad(e.to_string()))?;
-        let rows = crate::api::query::run(
-            &st.shared.config,
-            &draft.spec(),
-            draft.survey(),
-            user,
-            limit,
-            0,
-            st.shared.config.query_time_limit,
-        )?;
-        Ok((checked.columns(), rows))
+        run_draft(&st, &draft, user, limit)
     })
-    .await??;
+    .await?
+    .map_err(PageError::bad)?;
     let mut out = String::new();
     let line = |cells: Vec<String>| {
         cells

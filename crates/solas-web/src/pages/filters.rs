@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Request, State};
 use axum::response::IntoResponse;
-use serde_json::{Map, Value};
 use solas_core::Survey;
 use solas_query::FilterSpec;
 use solas_store::main_db::filters::{FilterStore, StoredFilter, ACTIVE_MODES};
@@ -26,10 +25,6 @@ use super::session::{posted, Login, Viewer};
 use crate::db::blocking;
 use crate::AppState;
 use solas_delivery::OutputMode;
-use solas_store::main_db::filter_resources::DbResources;
-
-/// A test run's column names and rows, or the message saying why it could not run.
-type TestOutcome = Result<(Vec<String>, Vec<Map<String, Value>>), String>;
 
 /// Rows a test run shows.
 const TEST_ROWS: i64 = 50;
@@ -336,27 +331,7 @@ pub(crate) async fn test(
     let running = crate::api::query::Running::start(&state.shared)?;
     let (outcome, res) = blocking(move || -> Result<_, PageError> {
         let _running = running;
-        let main_db = st.shared.config.main_target();
-        let outcome = (|| -> TestOutcome {
-            let resources = DbResources::connect(&main_db).map_err(|e| e.to_string())?;
-            let checked =
-                solas_query::check(&d.spec(), query_survey(d.survey()), Some(user), &resources)
-                    .map_err(|e| e.to_string())?;
-            let rows = crate::api::query::run(
-                &st.shared.config,
-                &d.spec(),
-                d.survey(),
-                user,
-                limit,
-                0,
-                st.shared.config.query_time_limit,
-            )
-            .map_err(|e| match PageError::from(e) {
-                e if e.status.is_client_error() => e.message,
-                _ => "the query failed; the server's log has the details".to_string(),
-            })?;
-            Ok((checked.columns(), rows))
-        })();
+        let outcome = super::filter_edit::run_draft(&st, &d, user, limit);
         Ok((outcome, resources(&st, user)?))
     })
     .await??;

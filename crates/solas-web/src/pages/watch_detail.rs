@@ -47,20 +47,29 @@ pub(crate) fn pager(base: &str, page: i64, shown: usize, total: i64) -> Markup {
     }
 }
 
-/// The sky map's dots for hits (those with a position).
-fn dots(hits: &[Hit]) -> Vec<Layer<'static>> {
+/// The sky map's layers, one per survey, from objects with a position:
+/// (survey, id, RA, Dec).
+pub(crate) fn layers(points: &[(Survey, &str, Option<f64>, Option<f64>)]) -> Vec<Layer<'static>> {
     [(Survey::Lsst, "rubin"), (Survey::Ztf, "ztf")]
         .into_iter()
         .map(|(survey, class)| Layer {
             label: survey_label(survey),
             class,
-            objects: hits
+            objects: points
                 .iter()
-                .filter(|h| h.survey == survey)
-                .filter_map(|h| Some((h.object.clone(), h.ra?, h.dec?)))
+                .filter(|p| p.0 == survey)
+                .filter_map(|p| Some((p.1.to_string(), p.2?, p.3?)))
                 .collect(),
         })
         .collect()
+}
+
+fn dots(hits: &[Hit]) -> Vec<Layer<'static>> {
+    let points: Vec<_> = hits
+        .iter()
+        .map(|h| (h.survey, h.object.as_str(), h.ra, h.dec))
+        .collect();
+    layers(&points)
 }
 
 fn hits_table(hits: &[Hit], cones: bool) -> Markup {
