@@ -25,6 +25,7 @@ pub(crate) mod recent;
 pub(crate) mod search;
 pub(crate) mod session;
 pub(crate) mod sky_map;
+pub(crate) mod sky_view;
 pub(crate) mod status;
 pub(crate) mod tags;
 pub(crate) mod user_photometry;

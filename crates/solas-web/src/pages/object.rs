@@ -570,15 +570,10 @@ pub(crate) async fn handle(
     let body = html! {
         section {
             (fields(&facts))
-            @if let (Some(ra), Some(dec)) = (view.ra, view.dec) {
-                // Optional and online only: Aladin Lite is not served by Solas.
-                p.note {
-                    a href=(format!("https://aladin.cds.unistra.fr/AladinLite/?target={ra:.6}%20{dec:+.6}&fov=0.05"))
-                        rel="noopener" target="_blank" { "Sky view in Aladin Lite" }
-                    " (needs the internet)"
-                }
-            }
             (super::object_summary::card(&view.summary, survey, &view.tns))
+            @if let (Some(ra), Some(dec)) = (view.ra, view.dec) {
+                (super::sky_view::sky_view(ra, dec, &view.crossmatches))
+            }
             (super::object_summary::links(&id, view.ra, view.dec))
         }
         (lightcurve(&id, s, &view.lightcurve))

@@ -3520,6 +3520,26 @@ async fn ztf_apparent_magnitudes_equal_lasairs_and_every_detection_field_is_tabl
         1 + 34,
         "a heading row and a row per detection"
     );
+    // The sky view marks the host where the sky has it: the transient lies 7.8″ E and 1.0″ N
+    // of NGC 7814, so with east left the galaxy is right of and below the centre.
+    let view = common::between(&page, "id=\"sky-view\"", "</figure>").expect("sky view");
+    assert!(
+        view.contains("hips2fits?hips=CDS%2FP%2FDSS2%2Fcolor"),
+        "{view}"
+    );
+    let cx: f64 = common::between(view, "class=\"sky-match\" cx=\"", "\"")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let cy: f64 = common::between(view, "class=\"sky-match\" cx=\"", "/circle>")
+        .and_then(|c| common::between(c, "cy=\"", "\""))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        cx > 160.0 + 7.0 * 2.5 && cy > 160.0 && cy < 160.0 + 5.0,
+        "{cx} {cy}"
+    );
     // Every crossmatch near it, best first: NGC 7814 (the host) ranked 1.
     let matches = common::between(&page, "id=\"crossmatches\"", "</table>").expect("crossmatches");
     let first = common::between(matches, "<tbody>", "</tr>").expect("a first match");
