@@ -136,6 +136,9 @@ pub struct ServeConfig {
     /// The Kafka bootstrap address users' consumers reach the filters' topics at, for the
     /// filter pages' consumer snippets.
     pub public_kafka: Option<String>,
+    /// Hosts a filter's webhook may post to when made on the site (`https` only); none:
+    /// webhook filters are the operator's (`solas filter add --webhook`).
+    pub webhook_hosts: Vec<String>,
     /// Timeouts for slow clients and the cap on connections at once.
     pub limits: ConnectionLimits,
     /// What `GET /metrics` answers (the pipeline's counters); without it `/metrics` is 404.
@@ -191,6 +194,7 @@ impl ServeConfig {
             rates: Rates::default(),
             public_url: None,
             public_kafka: None,
+            webhook_hosts: Vec::new(),
             metrics: None,
             main_db: None,
             filter_db_url: None,

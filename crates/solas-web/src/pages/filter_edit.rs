@@ -146,6 +146,17 @@ pub(crate) fn help(survey: &str) -> Markup {
     }
 }
 
+/// Whether `url` is `https://HOST/…` with HOST (no user, no port) one of `hosts`.
+fn webhook_allowed(url: &str, hosts: &[String]) -> bool {
+    let Some(rest) = url.trim().strip_prefix("https://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    url.len() <= 2048
+        && !host.contains(['@', ':'])
+        && hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+}
+
 /// Check and store a draft (new, or the edit of the viewer's filter `draft.id`), then show
 /// it; a refused draft comes back in the builder with the reason beside its field (400).
 pub(crate) async fn store_and_show(
@@ -170,6 +181,19 @@ pub(crate) async fn store_and_show(
             && email
                 .split_once('@')
                 .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'));
+        if d.output == "webhook" && !webhook_allowed(&d.webhook, &st.shared.config.webhook_hosts) {
+            return Ok(Err(Refusal {
+                part: None,
+                message: format!(
+                    "A webhook is an https URL on a host the operator allows ({}).",
+                    if st.shared.config.webhook_hosts.is_empty() {
+                        "none here".to_string()
+                    } else {
+                        st.shared.config.webhook_hosts.join(", ")
+                    }
+                ),
+            }));
+        }
         if d.output == "email" && !email_ok {
             return Ok(Err(Refusal {
                 part: None,
@@ -213,7 +237,7 @@ pub(crate) async fn store_and_show(
             },
             output: d.output.clone(),
             email: (d.output == "email").then(|| d.email.trim().to_string()),
-            webhook_url: existing.as_ref().and_then(|e| e.webhook_url.clone()),
+            webhook_url: (d.output == "webhook").then(|| d.webhook.trim().to_string()),
             byte_quota: existing.as_ref().map_or(100_000_000, |e| e.byte_quota),
         };
         let stored = match d.id {
@@ -235,7 +259,13 @@ pub(crate) async fn store_and_show(
         Err(refusal) => {
             let st = state.clone();
             let res = blocking(move || resources(&st, user)).await??;
-            let body = builder(login, &draft, &res, Some(&refusal));
+            let body = builder(
+                login,
+                &draft,
+                &res,
+                Some(&refusal),
+                &state.shared.config.webhook_hosts,
+            );
             Ok((
                 StatusCode::BAD_REQUEST,
                 page("Filters", viewer.0.as_ref(), body),
@@ -275,7 +305,18 @@ async fn in_builder(state: AppState, viewer: Viewer, id: i64, edit: bool) -> Pag
     } else {
         format!("Copy filter {}", f.name)
     };
-    Ok(page(&title, Some(&login), builder(&login, &draft, &res, None)).into_response())
+    Ok(page(
+        &title,
+        Some(&login),
+        builder(
+            &login,
+            &draft,
+            &res,
+            None,
+            &state.shared.config.webhook_hosts,
+        ),
+    )
+    .into_response())
 }
 
 /// `GET /filters/{id}/edit`: the owner's filter in the builder.
@@ -431,6 +472,25 @@ pub(crate) async fn test_csv(
 #[cfg(test)]
 mod tests {
     use super::EXAMPLES;
+
+    #[test]
+    fn webhooks_go_only_to_the_operators_hosts_over_https() {
+        let hosts = vec!["hooks.slack.com".to_string()];
+        assert!(super::webhook_allowed(
+            "https://hooks.slack.com/services/T0/B0/x",
+            &hosts
+        ));
+        for bad in [
+            "http://hooks.slack.com/services/x",
+            "https://hooks.slack.com.evil.org/x",
+            "https://evil@hooks.slack.com/x",
+            "https://hooks.slack.com:8443/x",
+            "https://127.0.0.1/x",
+        ] {
+            assert!(!super::webhook_allowed(bad, &hosts), "{bad}");
+        }
+        assert!(!super::webhook_allowed("https://hooks.slack.com/x", &[]));
+    }
 
     #[test]
     fn every_example_is_a_valid_filter_of_its_survey() {

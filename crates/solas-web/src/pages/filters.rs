@@ -28,14 +28,15 @@ use solas_delivery::OutputMode;
 
 /// Rows a test run shows.
 const TEST_ROWS: i64 = 50;
-/// The outputs the web form offers. Webhook filters are made by the operator
-/// (`solas filter add --webhook`): a URL typed on the site would make the server post to
-/// any address, its own network included.
-const OUTPUTS: [&str; 5] = [
+/// The outputs the web form offers. A webhook must be an `https` URL on a host the
+/// operator allows (`solas serve --webhook-hosts`): any URL typed on the site would make
+/// the server post anywhere, its own network included.
+const OUTPUTS: [&str; 6] = [
     OutputMode::Kafka.as_str(),
     OutputMode::KafkaLite.as_str(),
     OutputMode::KafkaFull.as_str(),
     OutputMode::Email.as_str(),
+    OutputMode::Webhook.as_str(),
     OutputMode::None.as_str(),
 ];
 
@@ -55,6 +56,8 @@ pub(crate) struct Draft {
     pub output: String,
     /// Where an email-output filter sends its daily digest.
     pub email: String,
+    /// Where a webhook-output filter posts its results.
+    pub webhook: String,
 }
 
 impl Draft {
@@ -75,6 +78,7 @@ impl Draft {
             public: f.contains_key("public"),
             activate: f.contains_key("activate"),
             email: get("email"),
+            webhook: get("webhook"),
             output: {
                 let o = get("output");
                 if OUTPUTS.contains(&o.as_str()) {
@@ -120,6 +124,7 @@ impl Draft {
             public: f.public,
             activate: f.active != "off",
             email: f.email.clone().unwrap_or_default(),
+            webhook: f.webhook_url.clone().unwrap_or_default(),
             output: if OUTPUTS.contains(&f.output.as_str()) {
                 f.output.clone()
             } else {
@@ -185,6 +190,7 @@ pub(crate) fn builder(
     d: &Draft,
     resources: &[(String, String)],
     refused: Option<&Refusal>,
+    webhook_hosts: &[String],
 ) -> Markup {
     use solas_query::Part;
     let beside = |part| refused.map(|r| r.beside(part)).unwrap_or_default();
@@ -230,12 +236,20 @@ pub(crate) fn builder(
             label {
                 "Output "
                 select name="output" {
-                    @for o in OUTPUTS { option selected[*o == d.output] { (o) } }
+                    @for o in OUTPUTS.iter().filter(|o| **o != "webhook" || !webhook_hosts.is_empty()) {
+                        option selected[*o == d.output] { (o) }
+                    }
                 }
             }
             label {
                 "Email for the daily digest (output email) "
                 input type="email" name="email" value=(d.email) maxlength="254" autocomplete="email";
+            }
+            @if !webhook_hosts.is_empty() {
+                label {
+                    "Webhook URL (output webhook; https on " (webhook_hosts.join(", ")) ") "
+                    input type="url" name="webhook" value=(d.webhook) maxlength="2048";
+                }
             }
             label.check {
                 input type="checkbox" name="public" checked[d.public];
@@ -307,7 +321,7 @@ pub(crate) async fn list(
         }
         h2 { "New filter" }
         @match &viewer.0 {
-            Some(login) => (builder(login, &example, &res, None)),
+            Some(login) => (builder(login, &example, &res, None, &state.shared.config.webhook_hosts)),
             None => p { a href="/login?next=/filters" { "Log in" } " to build a filter." },
         }
     };
@@ -340,7 +354,7 @@ pub(crate) async fn test(
         Survey::Ztf => ("objectId", "ztf"),
     };
     let body = html! {
-        (builder(&login, &draft, &res, None))
+        (builder(&login, &draft, &res, None, &state.shared.config.webhook_hosts))
         h2 { "Test run" }
         @match &outcome {
             Ok((columns, rows)) => {
@@ -442,6 +456,7 @@ pub(crate) async fn detail(
                     (f.output)
                     // The address is the owner's to see.
                     @if let (Some(email), Some(_)) = (&f.email, owner) { " to " (email) }
+                    @if let (Some(url), Some(_)) = (&f.webhook_url, owner) { " to " (url) }
                 }
             }
             tr { th { "Public" } td { (if f.public { "yes" } else { "no" }) } }

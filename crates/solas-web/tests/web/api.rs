@@ -3792,6 +3792,23 @@ async fn filters_are_edited_copied_deleted_and_test_runs_download_as_csv() {
         mail_page.contains("email to observer@example.org"),
         "{mail_page}"
     );
+    // Webhooks: only https on a host the operator allows.
+    let mut with_hosts = config(common::shared_data());
+    with_hosts.webhook_hosts = vec!["hooks.example.org".into()];
+    let hooked = Api::new(with_hosts);
+    for (url, status) in [
+        ("http://hooks.example.org/a", StatusCode::BAD_REQUEST),
+        ("https://intranet.local/a", StatusCode::BAD_REQUEST),
+        ("https://hooks.example.org/a", StatusCode::SEE_OTHER),
+    ] {
+        let mut d = draft("p15_hook", "objects.ncand >= 2");
+        d.retain(|(k, _)| *k != "output");
+        d.push(("output", "webhook".into()));
+        d.push(("webhook", url.into()));
+        let pairs: Vec<(&str, &str)> = d.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = hooked.post_form("/filters", &cookie, &pairs).await;
+        assert_eq!(r.status, status, "{url}: {}", r.text);
+    }
     // Deleted by its owner; gone.
     let r = post_delete(&api, &cookie, &csrf, id).await;
     assert_eq!(r, StatusCode::SEE_OTHER);

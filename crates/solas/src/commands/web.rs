@@ -39,6 +39,11 @@ pub struct ServeArgs {
     /// shown in the filter pages' consumer snippets.
     #[arg(long, env = "SOLAS_PUBLIC_KAFKA")]
     pub public_kafka: Option<String>,
+    /// Hosts users' filters may post webhooks to when made on the site (comma-separated,
+    /// e.g. hooks.slack.com); https only. Without it, webhook filters are made with
+    /// `solas filter add --webhook`.
+    #[arg(long, env = "SOLAS_WEBHOOK_HOSTS", value_delimiter = ',')]
+    pub webhook_hosts: Vec<String>,
     /// Connections served at once; more wait until one ends.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
@@ -99,6 +104,12 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<solas_web::ServeConfig> {
     let mut config = solas_web::ServeConfig::new(&args.data.data, args.bind);
     config.public_url = args.public_url.clone();
     config.public_kafka = args.public_kafka.clone();
+    config.webhook_hosts = args
+        .webhook_hosts
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
     config.limits.max_connections = args.max_connections;
     config.catalogue_dir = args.catalogues.clone();
     config.query_time_limit = std::time::Duration::from_secs_f64(args.query_time_limit);
