@@ -915,6 +915,26 @@ fn every_page_fits_a_phone_and_errors_are_pages() {
         &format!("/objects/{object_id}/tags"),
         &[("tag", "phone_tag")],
     );
+    // A GW event (the real GW190814 skymap) for the event pages.
+    std::fs::create_dir_all(data.join("skymaps")).expect("skymaps dir");
+    std::fs::copy(
+        solas_testdata::shared().join("moc/GW190814_LALInference.v1.fits.gz"),
+        data.join("skymaps/phone-gw190814.fits"),
+    )
+    .expect("skymap copied");
+    let event = solas_store::main_db::watch::WatchStore::open(&data.join("solas.db"))
+        .expect("watch store")
+        .add_event(&solas_store::main_db::watch::MmaEvent {
+            mw_id: 0,
+            name: "GW190814-phone".into(),
+            event_mjd: 58709.88240,
+            window_days: 14.0,
+            skymap_path: "skymaps/phone-gw190814.fits".into(),
+            area10: 0.7,
+            area50: 4.75,
+            area90: 23.1,
+        })
+        .expect("event");
     let widths = [1400, 400];
     let pages = [
         ("watchlist", format!("/watchlists/{wl}")),
@@ -922,6 +942,7 @@ fn every_page_fits_a_phone_and_errors_are_pages() {
         ("filter-detail", filter.clone()),
         ("filter-edit", format!("{filter}/edit")),
         ("tags", "/tags".to_string()),
+        ("event", format!("/events/{event}")),
         ("tag", "/tags/phone_tag".to_string()),
         ("home", "/".to_string()),
         ("search-name", "/search?q=ztf21abiuvdk".to_string()),
