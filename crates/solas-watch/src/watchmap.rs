@@ -133,6 +133,51 @@ impl Moc {
         self.sky_fraction() * 4.0 * std::f64::consts::PI * sky::DEG2_PER_SR
     }
 
+    /// Where the MOC is, to frame a picture of it: the centre (RA, Dec in degrees) of its
+    /// cells weighted by area, and the largest distance (degrees) from there to any cell's
+    /// first, middle or last corner point sampled. `None` when empty.
+    pub fn extent(&self) -> Option<(f64, f64, f64)> {
+        let layer = cdshealpix::nested::get(DEPTH_29);
+        let samples: Vec<(f64, f64, f64)> = self
+            .ranges
+            .iter()
+            .flat_map(|r| {
+                let w = (r.end - r.start) as f64;
+                [r.start, r.start + (r.end - r.start) / 2, r.end - 1]
+                    .into_iter()
+                    .map(move |h| (h, w / 3.0))
+            })
+            .map(|(h, w)| {
+                let (lon, lat) = layer.center(h);
+                (lon, lat, w)
+            })
+            .collect();
+        if samples.is_empty() {
+            return None;
+        }
+        let (mut x, mut y, mut z) = (0.0f64, 0.0f64, 0.0f64);
+        for (lon, lat, w) in &samples {
+            x += w * lat.cos() * lon.cos();
+            y += w * lat.cos() * lon.sin();
+            z += w * lat.sin();
+        }
+        let norm = (x * x + y * y + z * z).sqrt();
+        if norm == 0.0 {
+            return None;
+        }
+        let (ra, dec) = (
+            y.atan2(x).to_degrees().rem_euclid(360.0),
+            (z / norm).clamp(-1.0, 1.0).asin().to_degrees(),
+        );
+        let radius = samples
+            .iter()
+            .map(|(lon, lat, _)| {
+                crate::sky::separation_arcsec(ra, dec, lon.to_degrees(), lat.to_degrees()) / 3600.0
+            })
+            .fold(0.0, f64::max);
+        Some((ra, dec, radius))
+    }
+
     /// Heap bytes held.
     pub fn memory_bytes(&self) -> usize {
         self.ranges.capacity() * std::mem::size_of::<Range<u64>>()

@@ -18,9 +18,30 @@ use super::object_summary::utc;
 use super::recent::survey_label;
 use super::session::Viewer;
 use super::sky_map::{regions_png, sky_map};
+use super::sky_view::{zoom_figure, Tan};
 use super::watch_detail::{page_number, pager, png_response, PAGE};
 use crate::db::blocking;
 use crate::AppState;
+
+/// The zoomed view's side in pixels.
+const ZOOM_SIDE: f64 = 400.0;
+
+/// A view framing the event's 90 % region (several times its extent, within 0.5–90°).
+fn frame(map: &solas_watch::Skymap) -> Option<Tan> {
+    let (ra0, dec0, radius) = map.region_moc(90.0).extent()?;
+    Some(Tan {
+        ra0,
+        dec0,
+        fov: (radius * 2.6).clamp(0.5, 90.0),
+        side: ZOOM_SIDE,
+    })
+}
+
+fn load_skymap(st: &AppState, event: &MmaEvent) -> Result<solas_watch::Skymap, PageError> {
+    let path = st.shared.config.data_dir.join(&event.skymap_path);
+    let bytes = std::fs::read(&path).map_err(PageError::internal)?;
+    solas_watch::Skymap::from_fits(&bytes).map_err(PageError::internal)
+}
 
 /// Square degrees per steradian.
 const DEG2_PER_SR: f64 = (180.0 / std::f64::consts::PI) * (180.0 / std::f64::consts::PI);
@@ -91,15 +112,17 @@ pub(crate) async fn detail(
 ) -> PageResult {
     let n = page_number(&q)?;
     let st = state.clone();
-    let (event, hits, total) = blocking(move || -> Result<_, PageError> {
+    let (event, hits, total, zoom) = blocking(move || -> Result<_, PageError> {
         let event = load_event(&st, id)?;
+        // The zoomed view's frame; none if the skymap cannot be read (the page still shows).
+        let zoom = load_skymap(&st, &event).ok().and_then(|m| frame(&m));
         let mut db = st.shared.main.take().map_err(PageError::from)?;
         let hits = watch_view::event_hits(&mut db, id, PAGE, (n - 1) * PAGE)?;
         let total = watch_view::event_hit_counts(&mut db)?
             .into_iter()
             .find(|(e, _)| *e == id)
             .map_or(0, |(_, c)| c);
-        Ok((event, hits, total))
+        Ok((event, hits, total, zoom))
     })
     .await??;
     let points: Vec<_> = hits
@@ -127,7 +150,10 @@ pub(crate) async fn detail(
             tr { th { "Credible regions" } td { (format!("10 %: {:.1} deg², 50 %: {:.0} deg², 90 %: {:.0} deg²", event.area10, event.area50, event.area90)) } }
             tr { th { "Hits" } td #hit-count { (total) } }
         }
-        (sky_map(&layers, "The 50 % (dark) and 90 % (light) credible regions, and this page's hits.", Some(&format!("/events/{id}/sky.png"))))
+        @if let Some(tan) = &zoom {
+            (zoom_figure(tan, &format!("/events/{id}/zoom.png"), &layers, "The 50 % (dark) and 90 % (light) credible regions up close, with this page's hits."))
+        }
+        (sky_map(&layers, "The 50 % (dark) and 90 % (light) credible regions on the whole sky, and this page's hits.", Some(&format!("/events/{id}/sky.png"))))
         h2 { "Hits, most probable first" }
         @if hits.is_empty() {
             p.note { "No objects in this event's region and window yet." }
@@ -151,14 +177,29 @@ pub(crate) async fn detail(
     Ok(page(&format!("Event {}", event.name), viewer.0.as_ref(), body).into_response())
 }
 
+/// `/events/{id}/zoom.png`: the 90 % and 50 % regions up close.
+pub(crate) async fn zoom_png(State(state): State<AppState>, Path(id): Path<i64>) -> PageResult {
+    let st = state.clone();
+    let png = blocking(move || -> Result<_, PageError> {
+        let event = load_event(&st, id)?;
+        let map = load_skymap(&st, &event)?;
+        let tan =
+            frame(&map).ok_or_else(|| PageError::not_found("The skymap has no 90 % region."))?;
+        let (r90, r50) = (map.region_moc(90.0), map.region_moc(50.0));
+        let in90 = |ra: f64, dec: f64| r90.contains(ra, dec);
+        let in50 = |ra: f64, dec: f64| r50.contains(ra, dec);
+        Ok(tan.regions_png(&[(&in90, [240, 190, 90, 170]), (&in50, [213, 94, 0, 230])]))
+    })
+    .await??;
+    Ok(png_response(png))
+}
+
 /// `/events/{id}/sky.png`: the 90 % and 50 % regions on the whole-sky map.
 pub(crate) async fn sky_png(State(state): State<AppState>, Path(id): Path<i64>) -> PageResult {
     let st = state.clone();
     let png = blocking(move || -> Result<_, PageError> {
         let event = load_event(&st, id)?;
-        let path = st.shared.config.data_dir.join(&event.skymap_path);
-        let bytes = std::fs::read(&path).map_err(PageError::internal)?;
-        let map = solas_watch::Skymap::from_fits(&bytes).map_err(PageError::internal)?;
+        let map = load_skymap(&st, &event)?;
         let (r90, r50) = (map.region_moc(90.0), map.region_moc(50.0));
         let in90 = |ra: f64, dec: f64| r90.contains(ra, dec);
         let in50 = |ra: f64, dec: f64| r50.contains(ra, dec);

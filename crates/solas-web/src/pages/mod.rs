@@ -130,6 +130,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::detail))
         .route("/events/{id}/sky.png", get(events::sky_png))
+        .route("/events/{id}/zoom.png", get(events::zoom_png))
         .route("/watchlists/{id}/delete", post(watch::delete_watchlist))
         .route("/watchmaps/{id}/delete", post(watch::delete_watchmap))
         .route("/status", get(status::handle))

@@ -58,13 +58,18 @@ pub(crate) fn regions_png(regions: &[Region]) -> Vec<u8> {
             rgba[(py * w + px) * 4..][..4].copy_from_slice(&colour);
         }
     }
+    encode_png(WIDTH, HEIGHT, &rgba)
+}
+
+/// An RGBA image as PNG.
+pub(crate) fn encode_png(width: u32, height: u32, rgba: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut enc = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+    let mut enc = png::Encoder::new(&mut out, width, height);
     enc.set_color(png::ColorType::Rgba);
     enc.set_depth(png::BitDepth::Eight);
     // Writing to a Vec cannot fail.
     if let Ok(mut w) = enc.write_header() {
-        let _ = w.write_image_data(&rgba);
+        let _ = w.write_image_data(rgba);
     }
     out
 }

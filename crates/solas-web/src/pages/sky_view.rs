@@ -28,23 +28,80 @@ fn image_url(hips: &str, ra: f64, dec: f64) -> String {
     )
 }
 
-/// A position's place in the image: gnomonic offsets from the centre, east to the left.
-fn pixel(ra0: f64, dec0: f64, ra: f64, dec: f64) -> Option<(f64, f64)> {
-    let (a0, d0, a, d) = (
-        ra0.to_radians(),
-        dec0.to_radians(),
-        ra.to_radians(),
-        dec.to_radians(),
-    );
-    let cos_c = d0.sin() * d.sin() + d0.cos() * d.cos() * (a - a0).cos();
-    if cos_c <= 0.0 {
-        return None;
+/// A gnomonic (TAN) view: `side` pixels square over `fov` degrees around (`ra0`, `dec0`),
+/// north up and east left, as hips2fits draws its images.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tan {
+    pub ra0: f64,
+    pub dec0: f64,
+    pub fov: f64,
+    pub side: f64,
+}
+
+impl Tan {
+    fn scale(&self) -> f64 {
+        self.side / self.fov.to_radians()
     }
-    let xi = d.cos() * (a - a0).sin() / cos_c;
-    let eta = (d0.cos() * d.sin() - d0.sin() * d.cos() * (a - a0).cos()) / cos_c;
-    let scale = f64::from(SIDE) / FOV_DEG.to_radians();
-    let half = f64::from(SIDE) / 2.0;
-    Some((half - xi * scale, half - eta * scale))
+
+    /// A position's place in the image; `None` on the far side of the sky.
+    pub(crate) fn pixel(&self, ra: f64, dec: f64) -> Option<(f64, f64)> {
+        let (a0, d0) = (self.ra0.to_radians(), self.dec0.to_radians());
+        let (a, d) = (ra.to_radians(), dec.to_radians());
+        let cos_c = d0.sin() * d.sin() + d0.cos() * d.cos() * (a - a0).cos();
+        if cos_c <= 0.0 {
+            return None;
+        }
+        let xi = d.cos() * (a - a0).sin() / cos_c;
+        let eta = (d0.cos() * d.sin() - d0.sin() * d.cos() * (a - a0).cos()) / cos_c;
+        let half = self.side / 2.0;
+        Some((half - xi * self.scale(), half - eta * self.scale()))
+    }
+
+    /// The position at a place in the image (the inverse of [`Tan::pixel`]).
+    pub(crate) fn position(&self, x: f64, y: f64) -> (f64, f64) {
+        let half = self.side / 2.0;
+        let (xi, eta) = ((half - x) / self.scale(), (half - y) / self.scale());
+        let (a0, d0) = (self.ra0.to_radians(), self.dec0.to_radians());
+        let rho = xi.hypot(eta);
+        if rho == 0.0 {
+            return (self.ra0, self.dec0);
+        }
+        let c = rho.atan();
+        let dec = (c.cos() * d0.sin() + eta * c.sin() * d0.cos() / rho).asin();
+        let ra = a0 + (xi * c.sin()).atan2(rho * d0.cos() * c.cos() - eta * d0.sin() * c.sin());
+        (ra.to_degrees().rem_euclid(360.0), dec.to_degrees())
+    }
+
+    /// A PNG of the view with each region filled in its colour (later over earlier) on a
+    /// dark sky.
+    pub(crate) fn regions_png(&self, regions: &[super::sky_map::Region]) -> Vec<u8> {
+        let n = self.side as usize;
+        let mut rgba = vec![0u8; n * n * 4];
+        for py in 0..n {
+            for px in 0..n {
+                let (ra, dec) = self.position(px as f64 + 0.5, py as f64 + 0.5);
+                let mut colour = [13, 27, 42, 255];
+                for (inside, c) in regions {
+                    if inside(ra, dec) {
+                        colour = *c;
+                    }
+                }
+                rgba[(py * n + px) * 4..][..4].copy_from_slice(&colour);
+            }
+        }
+        super::sky_map::encode_png(n as u32, n as u32, &rgba)
+    }
+}
+
+/// The object view's frame.
+fn pixel(ra0: f64, dec0: f64, ra: f64, dec: f64) -> Option<(f64, f64)> {
+    Tan {
+        ra0,
+        dec0,
+        fov: FOV_DEG,
+        side: f64::from(SIDE),
+    }
+    .pixel(ra, dec)
 }
 
 /// The view: the image, a mark on the transient, a circle on each crossmatch (numbered by
@@ -98,9 +155,59 @@ pub(crate) fn sky_view(ra: f64, dec: f64, matches: &[Value]) -> Markup {
     }
 }
 
+/// A zoomed map: `png` (drawn with `tan`) under the objects of `layers`, with a compass
+/// and the field's width.
+pub(crate) fn zoom_figure(
+    tan: &Tan,
+    png: &str,
+    layers: &[super::sky_map::Layer],
+    caption: &str,
+) -> Markup {
+    let side = tan.side;
+    html! {
+        figure.sky-zoom {
+            svg viewBox=(format!("0 0 {side} {side}")) role="img" aria-label=(caption) style=(format!("width:{side}px;max-width:100%;height:auto")) {
+                image href=(png) x="0" y="0" width=(side) height=(side) {}
+                @for layer in layers {
+                    g class=(layer.class) {
+                        @for (id, ra, dec) in &layer.objects {
+                            @if let Some((x, y)) = tan.pixel(*ra, *dec).filter(|(x, y)| (0.0..=side).contains(x) && (0.0..=side).contains(y)) {
+                                a href={ "/objects/" (id) } {
+                                    circle cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="4" { title { (layer.label) " " (id) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                text.sky-compass x="10" y="18" { "N↑ E←" }
+                text.sky-compass x=(side - 10.0) y=(side - 8.0) text-anchor="end" { (format!("{:.1}° across", tan.fov)) }
+            }
+            figcaption.note { (caption) (format!(" Centred on RA {:.3}°, Dec {:+.3}°.", tan.ra0, tan.dec0)) }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_place_in_the_view_reads_back_as_its_position() {
+        let t = Tan {
+            ra0: 12.8,
+            dec0: -24.9,
+            fov: 8.0,
+            side: 400.0,
+        };
+        for (ra, dec) in [(12.8, -24.9), (14.0, -22.0), (11.0, -27.5)] {
+            let (x, y) = t.pixel(ra, dec).unwrap();
+            let (r, d) = t.position(x, y);
+            assert!(
+                (r - ra).abs() < 1e-9 && (d - dec).abs() < 1e-9,
+                "{ra} {dec}: {r} {d}"
+            );
+        }
+    }
 
     #[test]
     fn east_is_left_and_north_is_up() {

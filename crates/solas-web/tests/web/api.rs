@@ -3287,7 +3287,9 @@ async fn gw_event_pages_list_hits_and_draw_the_credible_regions() {
     assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
     // Each hit's dot lies on the shading of the region that holds it: 50 % dark, 90 % light.
     let mut checked = 0;
-    for (id, x, y) in map_dots(&page.text) {
+    let whole_sky =
+        common::between(&page.text, "<figure class=\"sky-map\">", "</figure>").expect("sky map");
+    for (id, x, y) in map_dots(whole_sky) {
         let n: i64 = id.parse().unwrap();
         let line = text.lines().nth((n - 1_000 + 1) as usize).unwrap();
         let f: Vec<&str> = line.split(',').collect();
@@ -3315,6 +3317,34 @@ async fn gw_event_pages_list_hits_and_draw_the_credible_regions() {
         }
     }
     assert!(checked > 20, "{checked} dots checked");
+    // Up close, every hit well inside the 50 % region lies on its shading too.
+    let zoom = common::between(&page.text, "<figure class=\"sky-zoom\">", "</figure>")
+        .expect("zoomed view");
+    let zoom_png = api.get_link("/events/1/zoom.png").await;
+    assert_eq!(zoom_png.status, StatusCode::OK);
+    let mut close = 0;
+    for (id, x, y) in map_dots(zoom) {
+        let n: i64 = id.parse().unwrap();
+        let line = text.lines().nth((n - 1_000 + 1) as usize).unwrap();
+        let f: Vec<&str> = line.split(',').collect();
+        let loc = map
+            .locate(f[1].parse().unwrap(), f[2].parse().unwrap())
+            .unwrap();
+        let rgb = png_rgb_at(&zoom_png.bytes, x, y);
+        if loc.contour_percent < 45.0 {
+            assert_eq!(&rgb[..3], &[213, 94, 0], "object {id} up close");
+            close += 1;
+        } else if (55.0..88.0).contains(&loc.contour_percent) {
+            assert_eq!(
+                &rgb[..3],
+                &[240, 190, 90],
+                "object {id} up close: {}",
+                loc.contour_percent
+            );
+            close += 1;
+        }
+    }
+    assert!(close > 20, "{close} dots checked up close");
     // Far from the event (the map's centre, RA 12 h, Dec 0), the map is the dark sky.
     assert_eq!(&png_rgb_at(&png.bytes, 282.0, 141.0)[..3], &[13, 27, 42]);
     // The densities as the skymap gives them, per square degree.
