@@ -39,6 +39,8 @@ pub enum WebError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the server thread panicked")]
     Panicked,
+    #[error("dust maps: {0}")]
+    Dust(String),
 }
 
 /// Lasair's words for a throttled request (the `lasair` client prints the same).

@@ -120,6 +120,9 @@ pub struct ServeConfig {
     /// Catalogue store for the Sherlock endpoints (default `<data>/catalogues`). Without
     /// catalogues those endpoints answer with an error, as a Lasair without Sherlock does.
     pub catalogue_dir: Option<PathBuf>,
+    /// The SFD dust maps (as `solas run --dust-dir`), for E(B−V) on object pages whose
+    /// objects row has none (ZTF's has no such column).
+    pub dust_dir: Option<PathBuf>,
     /// The survey requests are about unless they say `survey=ztf|lsst` (Lasair runs one
     /// site per survey; default LSST).
     pub survey: Survey,
@@ -188,6 +191,7 @@ impl ServeConfig {
             data_dir: data_dir.to_path_buf(),
             bind,
             catalogue_dir: None,
+            dust_dir: None,
             survey: Survey::Lsst,
             query_time_limit: Duration::from_secs(60),
             max_running_queries: 8,
@@ -241,6 +245,7 @@ pub(crate) struct Shared {
     pub(crate) lightcurves: db::Pool<Box<dyn LightcurveStore>>,
     pub(crate) cutouts: Arc<dyn BlobStore>,
     pub(crate) sherlock: Option<api::sherlock::Catalogues>,
+    pub(crate) dust: Option<solas_features::dust::DustMap>,
     pub(crate) running_queries: AtomicUsize,
 }
 
@@ -295,6 +300,13 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| config.data_dir.join("catalogues"));
         let sherlock = api::sherlock::Catalogues::open(&catalogue_dir)?;
+        let dust = match &config.dust_dir {
+            Some(dir) => Some(
+                solas_features::dust::DustMap::open(dir)
+                    .map_err(|e| WebError::Dust(format!("{}: {e}", dir.display())))?,
+            ),
+            None => None,
+        };
         match &sherlock {
             Some(c) => log::info!(
                 "Sherlock endpoints answer from {} catalogues in {}",
@@ -317,6 +329,7 @@ impl AppState {
                 lightcurves,
                 cutouts,
                 sherlock,
+                dust,
                 running_queries: AtomicUsize::new(0),
             }),
         })

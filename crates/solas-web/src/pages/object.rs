@@ -237,7 +237,8 @@ fn gather(
     )?);
     let area_hits = all(object_view::area_hits(&mut conn, survey, &key, viewer)?);
     let mma_hits = all(object_view::event_hits(&mut conn, survey, &key)?);
-    let summary = super::object_summary::summarise(&lc, ra, dec, row.as_ref());
+    let summary =
+        super::object_summary::summarise(&lc, ra, dec, row.as_ref(), shared.dust.as_ref());
     let records: Vec<&Map<String, Value>> = lc
         .detections
         .iter()

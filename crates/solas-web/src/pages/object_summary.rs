@@ -37,11 +37,13 @@ pub(crate) struct Summary {
 }
 
 /// The card's facts, from the stored lightcurve, the position and the objects row.
+/// With `dust` (the server's SFD maps), E(B−V) where the objects row has none.
 pub(crate) fn summarise(
     lc: &Lightcurve,
     ra: Option<f64>,
     dec: Option<f64>,
     row: Option<&Map<String, Value>>,
+    dust: Option<&solas_features::dust::DustMap>,
 ) -> Summary {
     let mut bands: Vec<BandFacts> = Vec::new();
     for d in &lc.detections {
@@ -80,7 +82,13 @@ pub(crate) fn summarise(
         limits: lc.non_detections.len(),
         forced: lc.forced.len(),
         glat: ra.zip(dec).map(|(r, d)| solas_features::galactic_lat(r, d)),
-        ebv: row.and_then(|r| r.get("ebv")).and_then(Value::as_f64),
+        ebv: row
+            .and_then(|r| r.get("ebv"))
+            .and_then(Value::as_f64)
+            .or_else(|| {
+                let (ra, dec) = ra.zip(dec)?;
+                Some(dust?.ebv(ra, dec)).filter(|e| e.is_finite())
+            }),
     }
 }
 

@@ -3984,3 +3984,33 @@ async fn users_photometry_is_uploaded_whole_drawn_and_served() {
     )
     .await;
 }
+
+/// With the server given dust maps, a ZTF object's summary shows E(B−V) (its objects row
+/// has no such column): here synthetic maps, 0.25 mag over the southern Galactic sky where
+/// ZTF21abiuvdk lies (b = −45°).
+#[tokio::test]
+async fn ztf_summary_shows_reddening_from_the_servers_dust_maps() {
+    use solas_features::dust::{write_test_fits, NORTH_FILE, SOUTH_FILE};
+    let dust = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dust.path().join(NORTH_FILE),
+        write_test_fits(8, 8, &[0.5; 64]),
+    )
+    .unwrap();
+    std::fs::write(
+        dust.path().join(SOUTH_FILE),
+        write_test_fits(8, 8, &[0.25; 64]),
+    )
+    .unwrap();
+    let mut with_dust = config(common::shared_data());
+    with_dust.dust_dir = Some(dust.path().to_path_buf());
+    let api = Api::new(with_dust);
+    let page = api.get_link("/objects/ZTF21abiuvdk").await.text;
+    assert!(page.contains("<th>E(B−V)</th><td>0.250 mag</td>"), "{page}");
+    // Without the maps there is nothing to show.
+    let plain = Api::on_shared_data()
+        .get_link("/objects/ZTF21abiuvdk")
+        .await
+        .text;
+    assert!(!plain.contains("E(B−V)"));
+}

@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// `solas filter add --webhook`.
     #[arg(long, env = "SOLAS_WEBHOOK_HOSTS", value_delimiter = ',')]
     pub webhook_hosts: Vec<String>,
+    /// The SFD dust maps (as `solas run --dust-dir`), for E(B−V) on object pages whose
+    /// objects row has none, ZTF's among them.
+    #[arg(long, env = "SOLAS_DUST_DIR")]
+    pub dust_dir: Option<PathBuf>,
     /// Connections served at once; more wait until one ends.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
@@ -104,6 +108,7 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<solas_web::ServeConfig> {
     let mut config = solas_web::ServeConfig::new(&args.data.data, args.bind);
     config.public_url = args.public_url.clone();
     config.public_kafka = args.public_kafka.clone();
+    config.dust_dir = args.dust_dir.clone();
     config.webhook_hosts = args
         .webhook_hosts
         .iter()
