@@ -19,6 +19,10 @@ pub enum Input {
         total: usize,
         /// Payloads per second to offer (None: as fast as possible).
         rate: Option<f64>,
+        /// The first copy's replica number and, for a history replay, the copies of each
+        /// object already stored (see `source::memory`).
+        first_replica: u32,
+        object_copies: Option<u32>,
     },
     #[cfg(feature = "kafka")]
     Kafka(crate::source::kafka::KafkaConfig),

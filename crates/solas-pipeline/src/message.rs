@@ -40,6 +40,9 @@ pub struct RawAlert {
     /// 0 for real input. The benchmark replays the same alerts many times; copy `k > 0`
     /// gets distinct ids (see [`replicate`]) so that it is stored as new data.
     pub replica: u32,
+    /// Which copy of its object the alert is about: `replica` for a new object per copy;
+    /// fewer (the history benchmark) makes later copies new alerts of objects stored before.
+    pub object_replica: u32,
 }
 
 impl RawAlert {
@@ -49,29 +52,43 @@ impl RawAlert {
             payload,
             received: Instant::now(),
             replica: 0,
+            object_replica: 0,
         }
     }
 }
 
 /// Give copy `k` of an alert ids of its own: every id is offset by `k × 2^44` (above any
 /// packed ZTF id, and far from real Rubin ids' use of the range), the ZTF name is suffixed.
-pub fn replicate(alert: &mut Alert, k: u32) {
+/// The object and the sources of its history are those of object copy `object_k`: with
+/// `object_k == k` every copy is a new object; with fewer object copies (the history
+/// benchmark), copy `k` is a new alert (its trigger and cutouts new) of an object stored
+/// before, whose history repeats what its earlier alerts brought.
+pub fn replicate(alert: &mut Alert, k: u32, object_k: u32) {
     let shift = i64::from(k) << 44;
+    let object_shift = i64::from(object_k) << 44;
+    let trigger = alert.alert_id;
     alert.alert_id = alert.alert_id.wrapping_add(shift);
-    alert.object.id = alert.object.id.wrapping_add(shift);
+    alert.object.id = alert.object.id.wrapping_add(object_shift);
     if alert.survey == solas_core::Survey::Ztf {
-        alert.object.name = format!("{}r{k}", alert.object.name);
+        alert.object.name = format!("{}r{object_k}", alert.object.name);
     } else {
         alert.object.name = alert.object.id.to_string();
     }
+    let of = |id: i64| {
+        if id == trigger {
+            shift
+        } else {
+            object_shift
+        }
+    };
     for d in &mut alert.detections {
-        d.source_id = d.source_id.wrapping_add(shift);
+        d.source_id = d.source_id.wrapping_add(of(d.source_id));
     }
     for f in &mut alert.forced {
-        f.source_id = f.source_id.wrapping_add(shift);
+        f.source_id = f.source_id.wrapping_add(object_shift);
     }
     for c in &mut alert.cutouts {
-        c.source_id = c.source_id.wrapping_add(shift);
+        c.source_id = c.source_id.wrapping_add(of(c.source_id));
     }
     if let solas_core::SurveyObject::Lsst(Some(o)) = &mut alert.survey_object {
         o.diaObjectId = Some(alert.object.id);
@@ -118,4 +135,52 @@ pub struct Published<A = Alert, C = crate::context::result::Classified> {
 
 fn first_version() -> u32 {
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replicate;
+
+    fn rubin_alert() -> solas_core::Alert {
+        let bytes = std::fs::read(
+            solas_testdata::repo_samples()
+                .join("lsst/fink_rubin_2025-09-05_v9.0/169298432598474793_169298432598474793.avro"),
+        )
+        .expect("sample alert");
+        let decoder = solas_decode::Decoder::configured(None, None).expect("decoder");
+        let (_, alert) = decoder.decode(&bytes).expect("decodes").records.remove(0);
+        alert.expect("an alert")
+    }
+
+    /// The history benchmark's copies: copy 5 of an alert about object copy 1 is a new
+    /// alert (trigger and cutouts new) of the object copy 1 stored, its other sources those
+    /// copy 1 had; copy 1 itself is a new object as before.
+    #[test]
+    fn a_history_copy_is_a_new_alert_of_an_object_stored_before() {
+        let original = rubin_alert();
+        let mut first = original.clone();
+        replicate(&mut first, 1, 1);
+        let mut later = original.clone();
+        replicate(&mut later, 5, 1);
+        assert_eq!(later.object.id, first.object.id, "the same object");
+        assert_ne!(later.alert_id, first.alert_id, "a new alert");
+        assert_eq!(later.alert_id, original.alert_id + (5 << 44));
+        let trigger = |a: &solas_core::Alert| {
+            a.detections
+                .iter()
+                .find(|d| d.source_id == a.alert_id)
+                .map(|d| d.source_id)
+        };
+        assert_eq!(
+            trigger(&later),
+            Some(later.alert_id),
+            "its trigger detection is new"
+        );
+        for (l, f) in later.detections.iter().zip(&first.detections) {
+            if f.source_id != first.alert_id {
+                assert_eq!(l.source_id, f.source_id, "history repeats");
+            }
+        }
+        assert!(later.cutouts.iter().all(|c| c.source_id == later.alert_id));
+    }
 }

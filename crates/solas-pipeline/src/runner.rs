@@ -246,11 +246,15 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             ref mut payloads,
             total,
             rate,
-        } => Box::new(crate::source::memory::MemorySource::new(
-            std::mem::take(payloads),
-            total,
-            rate,
-        )),
+            first_replica,
+            object_copies,
+        } => {
+            let mut source =
+                crate::source::memory::MemorySource::new(std::mem::take(payloads), total, rate);
+            source.first_replica = first_replica;
+            source.object_copies = object_copies;
+            Box::new(source)
+        }
         #[cfg(feature = "kafka")]
         Input::Kafka(ref k) => {
             let mut source =

@@ -1277,3 +1277,58 @@ fn the_demo_classifies_the_samples_with_the_catalogue_kept_in_the_repository() {
     assert_eq!(class_of("169298432621019290"), "BS");
     assert_eq!(class_of("ZTF20aaelulu"), "ORPHAN");
 }
+
+/// `solas bench --history N`: after a preload of N copies (each a new object), the timed
+/// replay adds alerts to those objects: no new object, one new detection per alert (the
+/// trigger; histories repeat what was stored), and the two rates side by side.
+#[test]
+fn bench_history_replays_new_alerts_of_stored_objects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let samples = solas_testdata::repo_samples().join("lsst");
+    let out = solas(&[
+        "bench",
+        samples.to_str().unwrap(),
+        "--history",
+        "3",
+        "--alerts",
+        "60",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let text = text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("preload:") && text.contains("of the fresh rate"),
+        "{text}"
+    );
+    let count = |db: &str, table: &str| -> i64 {
+        rusqlite::Connection::open(data.join(db))
+            .unwrap()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    // 12 sample Rubin alerts, 12 objects, preloaded 3 times: 36 objects; the 60 history
+    // alerts add none, and exactly their 60 triggers as detections.
+    assert_eq!(count("solas.db", "objects"), 36);
+    let preload_only = {
+        let tmp2 = tempfile::tempdir().unwrap();
+        let d2 = tmp2.path().join("data");
+        let out = solas(&[
+            "bench",
+            samples.to_str().unwrap(),
+            "--alerts",
+            "36",
+            "--data",
+            d2.to_str().unwrap(),
+        ]);
+        assert!(out.status.success());
+        rusqlite::Connection::open(d2.join("lightcurves.db"))
+            .unwrap()
+            .query_row("SELECT count(*) FROM detections", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(count("lightcurves.db", "detections"), preload_only + 60);
+}

@@ -136,7 +136,7 @@ impl DecodeWorker {
             match result {
                 Ok(mut alert) => {
                     if raw.replica > 0 {
-                        crate::message::replicate(&mut alert, raw.replica);
+                        crate::message::replicate(&mut alert, raw.replica, raw.object_replica);
                     }
                     match self.store_cutouts(&mut alert) {
                         Ok(()) => good.alerts.push((offset, alert, None)),

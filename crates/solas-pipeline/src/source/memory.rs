@@ -1,5 +1,6 @@
 //! Payloads held in memory, replayed up to a total count: the benchmark's source. Copy `k`
-//! of a payload is marked as replica `k`, so ingest gives it ids of its own.
+//! of a payload is marked as replica `first + k`, so ingest gives it ids of its own; with
+//! `object_copies` its object is copy `k mod object_copies`, one stored before (history).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,6 +14,10 @@ pub struct MemorySource {
     total: usize,
     /// Payloads per second to offer (None: as fast as the pipeline takes them).
     rate: Option<f64>,
+    /// The replica number of the first copy (a history run follows a preload's copies).
+    pub first_replica: u32,
+    /// Copies of each object (None: a new object per copy).
+    pub object_copies: Option<u32>,
 }
 
 impl MemorySource {
@@ -22,6 +27,8 @@ impl MemorySource {
             payloads,
             total,
             rate: rate.filter(|r| *r > 0.0),
+            first_replica: 0,
+            object_copies: None,
         }
     }
 }
@@ -50,7 +57,12 @@ impl Source for MemorySource {
             }
             let (name, bytes) = &self.payloads[i % self.payloads.len()];
             let mut raw = RawAlert::new(Origin::File { path: name.clone() }, bytes.clone());
-            raw.replica = u32::try_from(i / self.payloads.len()).unwrap_or(u32::MAX);
+            let copy = u32::try_from(i / self.payloads.len()).unwrap_or(u32::MAX);
+            raw.replica = self.first_replica.saturating_add(copy);
+            raw.object_replica = match self.object_copies {
+                Some(n) => copy % n.max(1),
+                None => raw.replica,
+            };
             if out.send(raw).is_err() {
                 break;
             }

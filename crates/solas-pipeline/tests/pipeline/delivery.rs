@@ -304,6 +304,8 @@ fn filter_results_wait_out_an_outage_of_the_kafka_brokers() {
         total: payloads.len(),
         payloads,
         rate: Some(60.0),
+        first_replica: 0,
+        object_copies: None,
     };
     let mut config = common::config(tmp.path(), input);
     let mut kafka = solas_delivery::KafkaConfig::new(&bootstrap);

@@ -123,6 +123,8 @@ fn rerunning_or_reordering_the_alerts_leaves_the_same_rows() {
             payloads,
             total,
             rate: None,
+            first_replica: 0,
+            object_copies: None,
         },
     );
     config.decode_workers = 1;

@@ -39,6 +39,8 @@ fn steady(rate: f64) -> solas_pipeline::runner::Input {
         total: payloads.len(),
         payloads,
         rate: Some(rate),
+        first_replica: 0,
+        object_copies: None,
     }
 }
 

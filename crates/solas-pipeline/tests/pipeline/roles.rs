@@ -169,6 +169,8 @@ fn a_published_alert_of_a_newer_version_is_set_aside_not_misread() {
             total: payloads.len(),
             payloads,
             rate: None,
+            first_replica: 0,
+            object_copies: None,
         },
     );
     config.role = Role::Process;

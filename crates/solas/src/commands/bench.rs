@@ -63,6 +63,12 @@ pub struct BenchArgs {
     /// Lightcurves in PostgreSQL (a connection string) instead of <data>/lightcurves.db.
     #[arg(long)]
     pub lightcurves_db: Option<String>,
+    /// History mode: first preload this many copies of the inputs (each copy new objects:
+    /// copies × the inputs' objects in all, timed as the fresh rate), then replay `--alerts`
+    /// alerts as new alerts of those objects (new triggers and cutouts, histories repeating
+    /// what was stored), timed as the history rate.
+    #[arg(long)]
+    pub history: Option<u32>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -144,31 +150,56 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             }
         };
         let payloads = Arc::try_unwrap(payloads).unwrap_or_else(|a| (*a).clone());
-        let mut config = RunConfig::new(
-            &data,
-            Input::Memory {
-                payloads,
-                total: args.alerts,
-                rate: args.rate,
-            },
-        );
-        config.schema_dir = args.schemas.schema_dir.clone();
-        config.schema_registry = args.schemas.schema_registry.clone();
-        config.decode_workers = workers;
-        config.filter_batch = args.batch.max(1);
-        config.filter_max_age = std::time::Duration::from_secs_f64(args.batch_age.max(0.01));
-        config.main_db = args.main_db.as_deref().map(solas_store::db::Target::parse);
-        config.lightcurves_url = args.lightcurves_db.clone();
-        let main = config.main_target();
+        let configure = |payloads: Vec<(String, Vec<u8>)>, total, first_replica, object_copies| {
+            let mut config = RunConfig::new(
+                &data,
+                Input::Memory {
+                    payloads,
+                    total,
+                    rate: args.rate,
+                    first_replica,
+                    object_copies,
+                },
+            );
+            config.schema_dir = args.schemas.schema_dir.clone();
+            config.schema_registry = args.schemas.schema_registry.clone();
+            config.decode_workers = workers;
+            config.filter_batch = args.batch.max(1);
+            config.filter_max_age = std::time::Duration::from_secs_f64(args.batch_age.max(0.01));
+            config.main_db = args.main_db.as_deref().map(solas_store::db::Target::parse);
+            config.lightcurves_url = args.lightcurves_db.clone();
+            // Only the catalogues asked for: the temporary data directory has none of its own.
+            config.catalogue_dir = Some(
+                args.catalogues
+                    .clone()
+                    .unwrap_or_else(|| data.join("no-catalogues")),
+            );
+            config.progress = false;
+            config
+        };
+        let main = configure(Vec::new(), 0, 0, None).main_target();
         install_filters(&main, args.filters)?;
         install_cones(&main, args.cones)?;
-        // Only the catalogues asked for: the temporary data directory has none of its own.
-        config.catalogue_dir = Some(
-            args.catalogues
-                .clone()
-                .unwrap_or_else(|| data.join("no-catalogues")),
-        );
-        config.progress = false;
+        let fresh = match args.history {
+            Some(copies) => {
+                let total = payloads.len() * copies as usize;
+                let preload = configure(payloads.clone(), total, 0, None);
+                let s = solas_pipeline::run(preload, Arc::new(AtomicBool::new(false)))?;
+                println!(
+                    "preload:      {} alerts in {:.2} s = {:.0} alerts/s (fresh: a new object each); {} objects rows written",
+                    s.alerts,
+                    s.elapsed.as_secs_f64(),
+                    s.alerts_per_second(),
+                    s.object_writes
+                );
+                Some(s.alerts_per_second())
+            }
+            None => None,
+        };
+        let config = match args.history {
+            Some(copies) => configure(payloads, args.alerts, copies, Some(copies)),
+            None => configure(payloads, args.alerts, 0, None),
+        };
         let summary = solas_pipeline::run(config, Arc::new(AtomicBool::new(false)))?;
         println!(
             "end to end:   {} alerts in {:.2} s = {:.0} alerts/s; {} objects rows written; {} rejected",
@@ -178,6 +209,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             summary.object_writes,
             summary.rejected.values().sum::<u64>()
         );
+        if let Some(fresh) = fresh {
+            println!(
+                "history:      {:.0} alerts/s onto the stored objects, {:.2} of the fresh rate",
+                summary.alerts_per_second(),
+                summary.alerts_per_second() / fresh.max(f64::MIN_POSITIVE)
+            );
+        }
         println!(
             "latency (receipt → objects row committed, ms): p50 {:.0}  p90 {:.0}  p99 {:.0}  max {:.0}",
             summary.latency.p50, summary.latency.p90, summary.latency.p99, summary.latency.max
