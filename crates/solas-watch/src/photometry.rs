@@ -36,14 +36,7 @@ pub struct PhotometryErrors {
 
 impl fmt::Display for PhotometryErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} bad line(s) in the photometry", self.errors.len())?;
-        for e in self.errors.iter().take(10) {
-            write!(f, "; line {}: {}", e.line, e.reason)?;
-        }
-        if self.errors.len() > 10 {
-            write!(f, "; …")?;
-        }
-        Ok(())
+        crate::watchlist::write_bad_lines(f, "the photometry", &self.errors)
     }
 }
 

@@ -60,15 +60,24 @@ pub struct CsvErrors {
 
 impl fmt::Display for CsvErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} bad line(s) in watchlist", self.errors.len())?;
-        for e in self.errors.iter().take(10) {
-            write!(f, "; line {}: {}", e.line, e.reason)?;
-        }
-        if self.errors.len() > 10 {
-            write!(f, "; …")?;
-        }
-        Ok(())
+        write_bad_lines(f, "watchlist", &self.errors)
     }
+}
+
+/// "N bad line(s) in WHAT; line L: reason; …" (the first ten), for an upload's errors.
+pub(crate) fn write_bad_lines(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    errors: &[CsvLineError],
+) -> fmt::Result {
+    write!(f, "{} bad line(s) in {what}", errors.len())?;
+    for e in errors.iter().take(10) {
+        write!(f, "; line {}: {}", e.line, e.reason)?;
+    }
+    if errors.len() > 10 {
+        write!(f, "; …")?;
+    }
+    Ok(())
 }
 
 /// Parses a watchlist: one cone per line as `ra, dec, name` or `ra, dec, name, radius`

@@ -299,18 +299,7 @@ impl WatchStore {
                 &[],
             )?
             .iter()
-            .map(|r| {
-                Ok(Watchmap {
-                    ar_id: r.get(0)?,
-                    owner: r.get(1)?,
-                    name: r.get(2)?,
-                    description: r.get(3)?,
-                    public: r.get(4)?,
-                    active: r.get(5)?,
-                    area_deg2: r.get(6)?,
-                    hits: r.get(7)?,
-                })
-            })
+            .map(watchmap_from_row)
             .collect()
     }
 
@@ -631,5 +620,20 @@ pub(crate) fn event_from_row(r: &crate::db::Row) -> Result<MmaEvent, StoreError>
         area10: r.get(5)?,
         area50: r.get(6)?,
         area90: r.get(7)?,
+    })
+}
+
+/// A `watchmaps` row with its hit count (ar_id, owner, name, description, public, active,
+/// area_deg2, hits).
+pub(crate) fn watchmap_from_row(r: &crate::db::Row) -> Result<Watchmap, StoreError> {
+    Ok(Watchmap {
+        ar_id: r.get(0)?,
+        owner: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        public: r.get(4)?,
+        active: r.get(5)?,
+        area_deg2: r.get(6)?,
+        hits: r.get(7)?,
     })
 }

@@ -107,21 +107,7 @@ pub fn watchmap(db: &mut Db, ar_id: i64) -> Result<Option<(Watchmap, Vec<u8>)>, 
          FROM watchmaps m WHERE m.ar_id = ?1",
         args![ar_id],
     )?
-    .map(|r| {
-        Ok((
-            Watchmap {
-                ar_id: r.get(0)?,
-                owner: r.get(1)?,
-                name: r.get(2)?,
-                description: r.get(3)?,
-                public: r.get(4)?,
-                active: r.get(5)?,
-                area_deg2: r.get(6)?,
-                hits: r.get(7)?,
-            },
-            r.get(8)?,
-        ))
-    })
+    .map(|r| Ok((super::watch::watchmap_from_row(&r)?, r.get(8)?)))
     .transpose()
 }
 
@@ -166,6 +152,16 @@ pub fn event(db: &mut Db, mw_id: i64) -> Result<Option<MmaEvent>, StoreError> {
     )?
     .map(|r| super::watch::event_from_row(&r))
     .transpose()
+}
+
+/// One event's number of hits (both surveys).
+pub fn event_hit_count(db: &mut Db, mw_id: i64) -> Result<i64, StoreError> {
+    db.query_one(
+        "SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM mma_area_hits WHERE mw_id = ?1)
+              + (SELECT CAST(COUNT(*) AS BIGINT) FROM ztf_mma_area_hits WHERE mw_id = ?1)",
+        args![mw_id],
+    )?
+    .get(0)
 }
 
 /// Each event's number of hits (both surveys), by event id.

@@ -118,10 +118,7 @@ pub(crate) async fn detail(
         let zoom = load_skymap(&st, &event).ok().and_then(|m| frame(&m));
         let mut db = st.shared.main.take().map_err(PageError::from)?;
         let hits = watch_view::event_hits(&mut db, id, PAGE, (n - 1) * PAGE)?;
-        let total = watch_view::event_hit_counts(&mut db)?
-            .into_iter()
-            .find(|(e, _)| *e == id)
-            .map_or(0, |(_, c)| c);
+        let total = watch_view::event_hit_count(&mut db, id)?;
         Ok((event, hits, total, zoom))
     })
     .await??;

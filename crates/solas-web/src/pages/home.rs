@@ -91,12 +91,14 @@ fn gather(state: &AppState, viewer: Option<i64>) -> Result<Home, crate::error::A
     let mut recent = Vec::new();
     let mut map = Vec::new();
     for survey in [Survey::Lsst, Survey::Ztf] {
-        let rows = overview::recent_objects(&mut main, survey, HOME_ROWS, None)?;
-        let dots = overview::recent_objects(&mut main, survey, MAP_DOTS, None)?
-            .into_iter()
+        // One read serves both: the map's objects, the newest of which the list shows.
+        let mut rows = overview::recent_objects(&mut main, survey, MAP_DOTS, None)?;
+        let dots = rows
+            .iter()
             .filter(|o| o.ra.is_finite() && o.dec.is_finite())
-            .map(|o| (o.id, o.ra, o.dec))
+            .map(|o| (o.id.clone(), o.ra, o.dec))
             .collect();
+        rows.truncate(HOME_ROWS as usize);
         recent.push((survey, rows));
         map.push((survey, dots));
     }

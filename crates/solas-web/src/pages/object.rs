@@ -38,6 +38,15 @@ fn survey_of(id: &str, asked: Option<&str>) -> Result<Survey, PageError> {
     }
 }
 
+/// The object a path names (a diaObjectId or a ZTF name), for the forms posted to it.
+pub(crate) fn object_of(text: &str) -> Result<(Survey, ObjectId), PageError> {
+    let survey = survey_of(text, None)?;
+    Ok((
+        survey,
+        ObjectId::parse(survey, text).map_err(PageError::bad)?,
+    ))
+}
+
 fn survey_name(s: Survey) -> &'static str {
     match s {
         Survey::Lsst => "lsst",

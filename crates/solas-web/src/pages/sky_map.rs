@@ -42,11 +42,23 @@ pub(crate) type Region<'a> = (&'a dyn Fn(f64, f64) -> bool, [u8; 4]);
 /// earlier ones), the rest of the sky dark and outside it transparent: `inside(ra, dec)`
 /// says whether a position is in a region.
 pub(crate) fn regions_png(regions: &[Region]) -> Vec<u8> {
-    let (w, h) = (WIDTH as usize, HEIGHT as usize);
+    raster_png(WIDTH, HEIGHT, unproject, regions)
+}
+
+/// A `width` × `height` PNG with each region filled in its colour (later regions over
+/// earlier ones), the rest of the sky dark and places `at` finds no position for
+/// transparent; `at` gives a pixel centre's (RA, Dec).
+pub(crate) fn raster_png(
+    width: u32,
+    height: u32,
+    at: impl Fn(f64, f64) -> Option<(f64, f64)>,
+    regions: &[Region],
+) -> Vec<u8> {
+    let (w, h) = (width as usize, height as usize);
     let mut rgba = vec![0u8; w * h * 4];
     for py in 0..h {
         for px in 0..w {
-            let Some((ra, dec)) = unproject(px as f64 + 0.5, py as f64 + 0.5) else {
+            let Some((ra, dec)) = at(px as f64 + 0.5, py as f64 + 0.5) else {
                 continue;
             };
             let mut colour = [13, 27, 42, 255];
@@ -58,11 +70,11 @@ pub(crate) fn regions_png(regions: &[Region]) -> Vec<u8> {
             rgba[(py * w + px) * 4..][..4].copy_from_slice(&colour);
         }
     }
-    encode_png(WIDTH, HEIGHT, &rgba)
+    encode_png(width, height, &rgba)
 }
 
 /// An RGBA image as PNG.
-pub(crate) fn encode_png(width: u32, height: u32, rgba: &[u8]) -> Vec<u8> {
+fn encode_png(width: u32, height: u32, rgba: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, width, height);
     enc.set_color(png::ColorType::Rgba);

@@ -75,21 +75,8 @@ impl Tan {
     /// A PNG of the view with each region filled in its colour (later over earlier) on a
     /// dark sky.
     pub(crate) fn regions_png(&self, regions: &[super::sky_map::Region]) -> Vec<u8> {
-        let n = self.side as usize;
-        let mut rgba = vec![0u8; n * n * 4];
-        for py in 0..n {
-            for px in 0..n {
-                let (ra, dec) = self.position(px as f64 + 0.5, py as f64 + 0.5);
-                let mut colour = [13, 27, 42, 255];
-                for (inside, c) in regions {
-                    if inside(ra, dec) {
-                        colour = *c;
-                    }
-                }
-                rgba[(py * n + px) * 4..][..4].copy_from_slice(&colour);
-            }
-        }
-        super::sky_map::encode_png(n as u32, n as u32, &rgba)
+        let side = self.side as u32;
+        super::sky_map::raster_png(side, side, |x, y| Some(self.position(x, y)), regions)
     }
 }
 

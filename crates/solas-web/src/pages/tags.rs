@@ -6,7 +6,6 @@
 use axum::extract::{Path, Request, State};
 use axum::response::IntoResponse;
 use maud::{html, Markup};
-use solas_core::Survey;
 use solas_store::main_db::tags;
 
 use super::layout::{csrf_field, page, see_other, PageError, PageResult, SMALL_FORM};
@@ -54,16 +53,6 @@ pub(crate) fn section(id: &ObjectId, mine: &[String], login: Option<&Login>) -> 
     }
 }
 
-fn object_of(text: &str) -> Result<(Survey, ObjectId), PageError> {
-    let survey = if text.to_ascii_uppercase().starts_with("ZTF") {
-        Survey::Ztf
-    } else {
-        Survey::Lsst
-    };
-    let id = ObjectId::parse(survey, text).map_err(PageError::bad)?;
-    Ok((survey, id))
-}
-
 async fn change(
     state: AppState,
     viewer: Viewer,
@@ -74,7 +63,7 @@ async fn change(
     let Some((login, form)) = posted(&viewer, req, SMALL_FORM).await? else {
         return Ok(login_required(&format!("/objects/{text}")));
     };
-    let (survey, id) = object_of(&text)?;
+    let (survey, id) = super::object::object_of(&text)?;
     let key = id.key().map_err(PageError::bad)?;
     let tag = form
         .get("tag")

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use maud::{html, Markup};
 use serde_json::{json, Value};
-use solas_core::Survey;
 use solas_store::main_db::user_photometry::{self, Stored};
 
 use super::layout::{csrf_field, page, see_other, PageError, PageResult, UPLOAD_FORM};
@@ -92,18 +91,6 @@ pub(crate) fn section(id: &ObjectId, stored: &[Stored], login: Option<&Login>) -
     }
 }
 
-fn object_of(text: &str) -> Result<(Survey, ObjectId), PageError> {
-    let survey = if text.to_ascii_uppercase().starts_with("ZTF") {
-        Survey::Ztf
-    } else {
-        Survey::Lsst
-    };
-    Ok((
-        survey,
-        ObjectId::parse(survey, text).map_err(PageError::bad)?,
-    ))
-}
-
 /// `POST /objects/{id}/photometry`: store an upload whole, or say which lines are bad.
 pub(crate) async fn upload(
     State(state): State<AppState>,
@@ -114,7 +101,7 @@ pub(crate) async fn upload(
     let Some((login, form)) = posted(&viewer, req, UPLOAD_FORM).await? else {
         return Ok(login_required(&format!("/objects/{text}")));
     };
-    let (survey, id) = object_of(&text)?;
+    let (survey, id) = super::object::object_of(&text)?;
     let points = match solas_watch::photometry::parse_csv(
         form.get("csv").map_or("", String::as_str),
     ) {
@@ -158,7 +145,7 @@ pub(crate) async fn delete(
     let Some((login, _)) = posted(&viewer, req, super::layout::SMALL_FORM).await? else {
         return Ok(login_required(&format!("/objects/{text}")));
     };
-    let (_, id) = object_of(&text)?;
+    let (_, id) = super::object::object_of(&text)?;
     let (shared, owner) = (state.shared.clone(), login.user.id);
     blocking(move || -> Result<usize, PageError> {
         let mut db = shared.main.take().map_err(PageError::from)?;

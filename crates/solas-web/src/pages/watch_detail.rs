@@ -107,6 +107,19 @@ fn visible(public: bool, owner: i64, viewer: Option<i64>) -> bool {
     public || viewer == Some(owner)
 }
 
+/// Watchmap `id` with its MOC's bytes, if `viewer` may see it.
+fn visible_watchmap(
+    db: &mut solas_store::db::Db,
+    id: i64,
+    viewer: Option<i64>,
+) -> Result<(solas_store::main_db::watch::Watchmap, Vec<u8>), PageError> {
+    watch_view::watchmap(db, id)?
+        .filter(|(m, _)| visible(m.public, m.owner, viewer))
+        .ok_or_else(|| {
+            PageError::not_found(format!("No watchmap {id}, or it is private to its owner."))
+        })
+}
+
 pub(crate) async fn watchlist(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -160,13 +173,7 @@ pub(crate) async fn watchmap(
     let (shared, me) = (state.shared.clone(), viewer.user_id());
     let (map, hits) = blocking(move || -> Result<_, PageError> {
         let mut db = shared.main.take().map_err(PageError::from)?;
-        let Some((map, _)) =
-            watch_view::watchmap(&mut db, id)?.filter(|(m, _)| visible(m.public, m.owner, me))
-        else {
-            return Err(PageError::not_found(format!(
-                "No watchmap {id}, or it is private to its owner."
-            )));
-        };
+        let (map, _) = visible_watchmap(&mut db, id, me)?;
         let hits = watch_view::watchmap_hits(&mut db, id, PAGE, (n - 1) * PAGE)?;
         Ok((map, hits))
     })
@@ -213,13 +220,7 @@ pub(crate) async fn watchmap_png(
     let (shared, me) = (state.shared.clone(), viewer.user_id());
     let png = blocking(move || -> Result<_, PageError> {
         let mut db = shared.main.take().map_err(PageError::from)?;
-        let Some((_, bytes)) =
-            watch_view::watchmap(&mut db, id)?.filter(|(m, _)| visible(m.public, m.owner, me))
-        else {
-            return Err(PageError::not_found(format!(
-                "No watchmap {id}, or it is private to its owner."
-            )));
-        };
+        let (_, bytes) = visible_watchmap(&mut db, id, me)?;
         drop(db);
         let moc = solas_watch::watchmap::parse_moc(&bytes).map_err(PageError::internal)?;
         let inside = |ra: f64, dec: f64| moc.contains(ra, dec);
