@@ -64,6 +64,8 @@ cargo test --workspace --all-targets --locked --no-fail-fast "$@" || status=$?
 cargo clippy --workspace --all-targets --locked -- -D warnings || status=$?
 # Every reader of outside input fuzzed briefly (scripts/fuzz.sh; docs/fuzzing.md).
 scripts/fuzz.sh "${SOLAS_FUZZ_SECONDS:-15}" || status=$?
+# Cost per alert counted in instructions against the committed baseline (fails at +10 %).
+scripts/instructions-gate.sh || status=$?
 if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
