@@ -14,16 +14,7 @@ use crate::stats::Stats;
 pub enum Input {
     Files(Vec<String>),
     /// Named payloads replayed from memory up to a total count (benchmarks).
-    Memory {
-        payloads: Vec<(String, Vec<u8>)>,
-        total: usize,
-        /// Payloads per second to offer (None: as fast as possible).
-        rate: Option<f64>,
-        /// The first copy's replica number and, for a history replay, the copies of each
-        /// object already stored (see `source::memory`).
-        first_replica: u32,
-        object_copies: Option<u32>,
-    },
+    Memory(crate::source::memory::MemorySource),
     #[cfg(feature = "kafka")]
     Kafka(crate::source::kafka::KafkaConfig),
 }
@@ -41,6 +32,8 @@ pub struct RunConfig {
     /// catalogues there is no context stage.
     pub catalogue_dir: Option<PathBuf>,
     pub decode_workers: usize,
+    /// Threads computing a filter batch's features (each with its own lightcurve reader).
+    pub features_workers: usize,
     /// Alerts per lightcurve-store transaction.
     pub ingest_batch: usize,
     /// Alerts per filter batch (Lasair: 10,000).
@@ -165,6 +158,9 @@ impl RunConfig {
             dust_dir: None,
             catalogue_dir: None,
             decode_workers: thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            features_workers: thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
             ingest_batch: 500,

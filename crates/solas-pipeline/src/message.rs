@@ -43,6 +43,8 @@ pub struct RawAlert {
     /// Which copy of its object the alert is about: `replica` for a new object per copy;
     /// fewer (the history benchmark) makes later copies new alerts of objects stored before.
     pub object_replica: u32,
+    /// Stored without its cutouts (benchmarks only: a preload that spares the disk).
+    pub without_cutouts: bool,
 }
 
 impl RawAlert {
@@ -53,6 +55,7 @@ impl RawAlert {
             received: Instant::now(),
             replica: 0,
             object_replica: 0,
+            without_cutouts: false,
         }
     }
 }

@@ -99,7 +99,7 @@ fn start_downstream(
     stored_rx: crossbeam_channel::Receiver<InFlight>,
     acks: &Acks,
     stats: &Arc<Stats>,
-    reader_lc: Box<dyn solas_store::LightcurveStore>,
+    open_lc: &dyn Fn() -> Result<Box<dyn solas_store::LightcurveStore>, solas_store::StoreError>,
     dust: Option<Arc<DustMap>>,
     retry: &Arc<Retrier>,
 ) -> Result<(), RunError> {
@@ -116,8 +116,13 @@ fn start_downstream(
     .map_err(RunError::Filters)?;
     engine.row_limit = config.filter_row_limit;
     engine.time_limit = config.filter_time_limit;
+    // One lightcurve reader per features worker.
+    let more_lightcurves = (1..config.features_workers.max(1))
+        .map(|_| open_lc())
+        .collect::<Result<Vec<_>, _>>()?;
     let filter = FilterStage {
-        lightcurves: reader_lc,
+        lightcurves: open_lc()?,
+        more_lightcurves,
         main: Box::new(MainDatabase::connect(&main_db)?),
         dust,
         stats: stats.clone(),
@@ -194,7 +199,7 @@ pub fn run(config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, RunError
     let hook = config.alert_webhook.clone();
     let source = match &config.input {
         Input::Files(f) => format!("{} file input(s)", f.len()),
-        Input::Memory { .. } => "replay from memory".to_string(),
+        Input::Memory(_) => "replay from memory".to_string(),
         #[cfg(feature = "kafka")]
         Input::Kafka(k) => format!("kafka topic {} group {}", k.topic, k.group),
     };
@@ -227,11 +232,10 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         &data.join("cutouts"),
     )?;
     let lightcurves_path = data.join("lightcurves.db");
-    // Two handles: the store writer's and the filter stage's reader.
+    // The store writer's handle, and the filter stage's readers (start_downstream).
     let open_lc =
         || solas_store::open_lightcurves(config.lightcurves_url.as_deref(), &lightcurves_path);
     let writer_lc = open_lc()?;
-    let reader_lc = open_lc()?;
     // Opened here so a database that cannot be reached or migrated stops the run at once.
     MainDatabase::connect(&config.main_target())?;
     let stats = config.stats.clone().unwrap_or_default();
@@ -242,19 +246,10 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     );
     let mut source: Box<dyn Source> = match config.input {
         Input::Files(ref inputs) => Box::new(crate::source::files::FileSource::new(inputs)?),
-        Input::Memory {
-            ref mut payloads,
-            total,
-            rate,
-            first_replica,
-            object_copies,
-        } => {
-            let mut source =
-                crate::source::memory::MemorySource::new(std::mem::take(payloads), total, rate);
-            source.first_replica = first_replica;
-            source.object_copies = object_copies;
-            Box::new(source)
-        }
+        Input::Memory(ref mut source) => Box::new(std::mem::replace(
+            source,
+            crate::source::memory::MemorySource::new(Vec::new(), 0, None),
+        )),
         #[cfg(feature = "kafka")]
         Input::Kafka(ref k) => {
             let mut source =
@@ -268,7 +263,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
     let source_name = source.describe();
     // What a worker joined and writes to, once, for the operator's log (`solas run` over
     // files stays quiet).
-    if !matches!(config.input, Input::Files(_) | Input::Memory { .. }) {
+    if !matches!(config.input, Input::Files(_) | Input::Memory(_)) {
         log::info!(
             "{} worker: {source_name}; main database {}; lightcurves {}; cutouts {}",
             config.role.name(),
@@ -340,7 +335,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             stored_rx,
             &ack_tx,
             &stats,
-            reader_lc,
+            &open_lc,
             dust,
             &retry,
         )?;
@@ -407,6 +402,8 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         annotation_runs: Stats::get(&stats.annotation_runs),
         watch_hits: Stats::get(&stats.watch_hits),
         watch_seconds: stats.busy_watch_ns.seconds(),
+        features_seconds: stats.busy_features_ns.seconds(),
+        write_seconds: stats.busy_write_ns.seconds(),
         delivered: Stats::get(&stats.delivered),
         delivery_failures: Stats::get(&stats.delivery_failures),
         quota_rejected: Stats::get(&stats.quota_rejected),

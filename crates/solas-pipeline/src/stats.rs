@@ -84,6 +84,10 @@ pub struct Stats {
     /// Watchlist cone, watchmap and GW-event hits found for batches' objects.
     pub watch_hits: Counter,
     pub busy_watch_ns: Nanos,
+    /// Within the filter stage: features from the stored lightcurves (wall time, however
+    /// many workers), and the batch's rows written to the main database.
+    pub busy_features_ns: Nanos,
+    pub busy_write_ns: Nanos,
     /// Filter runs triggered by annotations (also counted in `filter_runs`).
     pub annotation_runs: Counter,
     /// Records handed to Kafka, webhooks or the email queue; deliveries that failed;
@@ -158,6 +162,8 @@ impl Default for Stats {
             busy_context_ns: busy_of("context"),
             busy_filter_ns: busy_of("filter"),
             busy_watch_ns: busy_of("watch"),
+            busy_features_ns: busy_of("features"),
+            busy_write_ns: busy_of("objects_write"),
             busy_user_filters_ns: busy_of("user_filters"),
             busy_delivery_ns: busy_of("delivery"),
             context_cache_hits: Counter::default(),

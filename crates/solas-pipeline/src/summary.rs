@@ -33,6 +33,9 @@ pub struct Summary {
     /// Watchlist cone, watchmap and GW-event hits, and seconds spent finding them.
     pub watch_hits: u64,
     pub watch_seconds: f64,
+    /// Seconds the filter stage spent on features and on writing its batches' rows.
+    pub features_seconds: f64,
+    pub write_seconds: f64,
     /// Records delivered (Kafka, webhook, email queue), failed deliveries, and records
     /// held back by daily byte quotas.
     pub delivered: u64,

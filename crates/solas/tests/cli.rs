@@ -1332,3 +1332,37 @@ fn bench_history_replays_new_alerts_of_stored_objects() {
     };
     assert_eq!(count("lightcurves.db", "detections"), preload_only + 60);
 }
+
+#[test]
+fn bench_history_preload_without_cutouts_keeps_only_the_history_alerts_cutouts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let samples = solas_testdata::repo_samples().join("lsst");
+    let out = solas(&[
+        "bench",
+        samples.to_str().unwrap(),
+        "--history",
+        "3",
+        "--alerts",
+        "12",
+        "--without-cutouts",
+        "preload",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let text = text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("without cutouts"), "{text}");
+    let db = rusqlite::Connection::open(data.join("lightcurves.db")).unwrap();
+    let objects: i64 = db
+        .query_row("SELECT count(*) FROM survey_objects", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(objects, 36, "the preload's objects are all stored");
+    // Three stamps (science, template, difference) for each of the 12 history alerts'
+    // triggers, none for the 36 preloaded alerts.
+    let cutouts: i64 = rusqlite::Connection::open(data.join("cutouts/index.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM cutouts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(cutouts, 36, "{text}");
+}

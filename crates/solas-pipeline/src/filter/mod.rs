@@ -32,6 +32,9 @@ const ANNOTATION_POLL: Duration = Duration::from_secs(1);
 pub struct FilterStage {
     /// A read handle on the lightcurve store.
     pub lightcurves: Box<dyn LightcurveStore>,
+    /// More read handles, one per further features worker: a batch's objects are shared
+    /// out among all the handles, so features use every core.
+    pub more_lightcurves: Vec<Box<dyn LightcurveStore>>,
     pub main: Box<dyn MainDb>,
     pub dust: Option<Arc<DustMap>>,
     pub stats: Arc<Stats>,
@@ -214,17 +217,14 @@ impl FilterStage {
                 .entry((msg.alert.survey, msg.alert.object.id))
                 .or_insert(msg);
         }
+        let objects: Vec<&InFlight> = objects.into_values().collect();
+        let started = std::time::Instant::now();
+        let computed = self.object_rows(&objects)?;
+        let features_ns = started.elapsed().as_nanos() as u64;
         let mut rows = Vec::with_capacity(objects.len() * 2);
         let mut object_rows = 0u64;
         let mut positions = Vec::with_capacity(objects.len());
-        for msg in objects.into_values() {
-            let host = msg.context.as_ref().map(|c| c.host.clone());
-            let row = features::object_row(
-                self.lightcurves.as_mut(),
-                self.dust.as_deref(),
-                &msg.alert,
-                host,
-            )?;
+        for (msg, row) in objects.into_iter().zip(computed) {
             // Watchlists and maps match the object's position from its whole lightcurve
             // (the objects row), not this alert's: then the last match stored agrees with
             // the objects row whichever of the object's alerts came last.
@@ -259,17 +259,69 @@ impl FilterStage {
         let watch_ns = started.elapsed().as_nanos() as u64;
         // The batch's objects rows, classifications and hits: one transaction, committed
         // before the filters run and long before the batch's offsets are.
+        let started = std::time::Instant::now();
         self.main.write_batch(&rows, &hits)?;
+        let write_ns = started.elapsed().as_nanos() as u64;
         // Counted once the batch is written (a failed try is tried again).
         Stats::add(
             &self.stats.watch_hits,
             (hits.cones.len() + hits.areas.len() + hits.mma.len()) as u64,
         );
         Stats::add_nanos(&self.stats.busy_watch_ns, watch_ns);
+        Stats::add_nanos(&self.stats.busy_features_ns, features_ns);
+        Stats::add_nanos(&self.stats.busy_write_ns, write_ns);
         Stats::add(&self.stats.object_writes, object_rows);
         Ok(())
     }
+
+    /// Each object's features from its stored lightcurve, in `objects`' order. Reading
+    /// and computing dominate the stage, and objects are independent: the batch is cut
+    /// into one slice per read handle, each worked on its own thread (a small batch
+    /// stays on this one).
+    fn object_rows(
+        &mut self,
+        objects: &[&InFlight],
+    ) -> Result<Vec<Option<solas_features::ObjectRow>>, StoreError> {
+        let dust = self.dust.as_deref();
+        let one = |lightcurves: &mut Box<dyn LightcurveStore>, slice: &[&InFlight]| {
+            slice
+                .iter()
+                .map(|msg| {
+                    let host = msg.context.as_ref().map(|c| c.host.clone());
+                    features::object_row(lightcurves.as_mut(), dust, &msg.alert, host)
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        };
+        let handles = 1 + self.more_lightcurves.len();
+        let workers = handles.min(objects.len() / MIN_OBJECTS_PER_WORKER);
+        if workers <= 1 {
+            return one(&mut self.lightcurves, objects);
+        }
+        let per = objects.len().div_ceil(workers);
+        let readers =
+            std::iter::once(&mut self.lightcurves).chain(self.more_lightcurves.iter_mut());
+        let parts = std::thread::scope(|scope| {
+            let running: Vec<_> = readers
+                .zip(objects.chunks(per))
+                .map(|(lightcurves, slice)| scope.spawn(move || one(lightcurves, slice)))
+                .collect();
+            // A worker's panic is a bug, not bad data: it goes on as this thread's.
+            running
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect::<Vec<_>>()
+        });
+        let mut rows = Vec::with_capacity(objects.len());
+        for part in parts {
+            rows.extend(part?);
+        }
+        Ok(rows)
+    }
 }
+
+/// Below this many objects per worker a batch's features stay on one thread: starting a
+/// thread costs more than it saves.
+const MIN_OBJECTS_PER_WORKER: usize = 32;
 
 /// The object's position in its objects row: Rubin's `ra`/`decl`, ZTF's `ramean`/`decmean`.
 fn row_position(row: &solas_features::ObjectRow) -> Option<(f64, f64)> {

@@ -138,6 +138,9 @@ impl DecodeWorker {
                     if raw.replica > 0 {
                         crate::message::replicate(&mut alert, raw.replica, raw.object_replica);
                     }
+                    if raw.without_cutouts {
+                        alert.cutouts.clear();
+                    }
                     match self.store_cutouts(&mut alert) {
                         Ok(()) => good.alerts.push((offset, alert, None)),
                         // A cutout that is itself bad, or that the store refuses for good,

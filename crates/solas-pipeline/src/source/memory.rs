@@ -18,9 +18,17 @@ pub struct MemorySource {
     pub first_replica: u32,
     /// Copies of each object (None: a new object per copy).
     pub object_copies: Option<u32>,
+    /// Drop the alerts' cutouts at ingest (a history benchmark's quicker preload).
+    pub without_cutouts: bool,
 }
 
 impl MemorySource {
+    /// Replay each of `payloads` once, in order.
+    pub fn once(payloads: Vec<(String, Vec<u8>)>, rate: Option<f64>) -> MemorySource {
+        let total = payloads.len();
+        MemorySource::new(payloads, total, rate)
+    }
+
     /// Replay `payloads` (name, bytes) in order, round and round, `total` payloads in all.
     pub fn new(payloads: Vec<(String, Vec<u8>)>, total: usize, rate: Option<f64>) -> MemorySource {
         MemorySource {
@@ -29,6 +37,7 @@ impl MemorySource {
             rate: rate.filter(|r| *r > 0.0),
             first_replica: 0,
             object_copies: None,
+            without_cutouts: false,
         }
     }
 }
@@ -63,6 +72,7 @@ impl Source for MemorySource {
                 Some(n) => copy % n.max(1),
                 None => raw.replica,
             };
+            raw.without_cutouts = self.without_cutouts;
             if out.send(raw).is_err() {
                 break;
             }

@@ -300,13 +300,9 @@ fn filter_results_wait_out_an_outage_of_the_kafka_brokers() {
         .into_iter()
         .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
         .collect();
-    let input = solas_pipeline::runner::Input::Memory {
-        total: payloads.len(),
-        payloads,
-        rate: Some(60.0),
-        first_replica: 0,
-        object_copies: None,
-    };
+    let input = solas_pipeline::runner::Input::Memory(
+        solas_pipeline::source::memory::MemorySource::once(payloads, Some(60.0)),
+    );
     let mut config = common::config(tmp.path(), input);
     let mut kafka = solas_delivery::KafkaConfig::new(&bootstrap);
     kafka.flush_timeout = Duration::from_secs(1);

@@ -119,13 +119,9 @@ fn rerunning_or_reordering_the_alerts_leaves_the_same_rows() {
     let second = tempfile::tempdir().unwrap();
     let mut config = common::config(
         second.path(),
-        Input::Memory {
-            payloads,
-            total,
-            rate: None,
-            first_replica: 0,
-            object_copies: None,
-        },
+        Input::Memory(solas_pipeline::source::memory::MemorySource::new(
+            payloads, total, None,
+        )),
     );
     config.decode_workers = 1;
     config.filter_batch = 5;
@@ -141,6 +137,22 @@ fn rerunning_or_reordering_the_alerts_leaves_the_same_rows() {
         &main,
     );
     assert_eq!(common::cutout_index(second.path()), cutouts);
+
+    // One batch of all 309 alerts, its features shared out over two workers (each its own
+    // lightcurve reader): the same rows as batches of 37 and 5 on one.
+    let third = tempfile::tempdir().unwrap();
+    let mut config = common::config(third.path(), common::files(&files));
+    config.filter_batch = 1000;
+    config.filter_idle = std::time::Duration::from_secs(2);
+    config.filter_max_age = std::time::Duration::from_secs(30);
+    config.features_workers = 2;
+    let summary = common::run(config);
+    assert_eq!(summary.batches, 1, "one batch, so two features workers");
+    common::assert_same(
+        "features on two workers",
+        &common::dump(&third.path().join("solas.db")),
+        &main,
+    );
 }
 
 #[test]

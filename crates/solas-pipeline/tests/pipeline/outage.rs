@@ -35,13 +35,10 @@ fn steady(rate: f64) -> solas_pipeline::runner::Input {
         .into_iter()
         .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
         .collect();
-    solas_pipeline::runner::Input::Memory {
-        total: payloads.len(),
+    solas_pipeline::runner::Input::Memory(solas_pipeline::source::memory::MemorySource::once(
         payloads,
-        rate: Some(rate),
-        first_replica: 0,
-        object_copies: None,
-    }
+        Some(rate),
+    ))
 }
 
 /// A clean embedded run of the same alerts, for comparison.

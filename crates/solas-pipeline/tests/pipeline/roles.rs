@@ -165,13 +165,9 @@ fn a_published_alert_of_a_newer_version_is_set_aside_not_misread() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = common::config(
         dir.path(),
-        Input::Memory {
-            total: payloads.len(),
-            payloads,
-            rate: None,
-            first_replica: 0,
-            object_copies: None,
-        },
+        Input::Memory(solas_pipeline::source::memory::MemorySource::once(
+            payloads, None,
+        )),
     );
     config.role = Role::Process;
     let summary = common::run(config);

@@ -714,6 +714,7 @@ fn the_filter_stage_keeps_the_contract() {
         &written,
         |journal, faults, retry, stats| FilterStage {
             lightcurves: solas_store::open_lightcurves(None, &lightcurves).unwrap(),
+            more_lightcurves: vec![solas_store::open_lightcurves(None, &lightcurves).unwrap()],
             main: Box::new(FakeMain {
                 journal: journal.clone(),
                 faults,

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use solas_pipeline::runner::{Input, RunConfig};
 use solas_pipeline::source::files::FileSource;
+use solas_pipeline::source::memory::MemorySource;
 
 use super::SchemaArgs;
 
@@ -29,8 +30,12 @@ pub struct BenchArgs {
     /// Decoding threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Threads computing each filter batch's features (default: one per core).
+    #[arg(long)]
+    pub features_workers: Option<usize>,
     /// Offer alerts at this many per second in the end-to-end run (default: as fast as
-    /// the pipeline takes them), to measure latency at a given load.
+    /// the pipeline takes them), to measure latency at a given load. A history run's
+    /// preload is never paced.
     #[arg(long)]
     pub rate: Option<f64>,
     /// Catalogue store for the context stage (see `solas catalogue add`); default none.
@@ -69,6 +74,17 @@ pub struct BenchArgs {
     /// what was stored), timed as the history rate.
     #[arg(long)]
     pub history: Option<u32>,
+    /// Store no cutouts for the preload's alerts (history mode: the objects and their
+    /// lightcurves as with them, at a fraction of the disk; the history alerts keep
+    /// theirs), or for all alerts (a long run's memory figure on a small disk).
+    #[arg(long, value_enum)]
+    pub without_cutouts: Option<WithoutCutouts>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WithoutCutouts {
+    Preload,
+    All,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -150,20 +166,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             }
         };
         let payloads = Arc::try_unwrap(payloads).unwrap_or_else(|a| (*a).clone());
-        let configure = |payloads: Vec<(String, Vec<u8>)>, total, first_replica, object_copies| {
-            let mut config = RunConfig::new(
-                &data,
-                Input::Memory {
-                    payloads,
-                    total,
-                    rate: args.rate,
-                    first_replica,
-                    object_copies,
-                },
-            );
+        let configure = |source: MemorySource| {
+            let mut config = RunConfig::new(&data, Input::Memory(source));
             config.schema_dir = args.schemas.schema_dir.clone();
             config.schema_registry = args.schemas.schema_registry.clone();
             config.decode_workers = workers;
+            if let Some(n) = args.features_workers {
+                config.features_workers = n.max(1);
+            }
             config.filter_batch = args.batch.max(1);
             config.filter_max_age = std::time::Duration::from_secs_f64(args.batch_age.max(0.01));
             config.main_db = args.main_db.as_deref().map(solas_store::db::Target::parse);
@@ -177,29 +187,42 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             config.progress = false;
             config
         };
-        let main = configure(Vec::new(), 0, 0, None).main_target();
+        let main = configure(MemorySource::new(Vec::new(), 0, None)).main_target();
         install_filters(&main, args.filters)?;
         install_cones(&main, args.cones)?;
         let fresh = match args.history {
             Some(copies) => {
                 let total = payloads.len() * copies as usize;
-                let preload = configure(payloads.clone(), total, 0, None);
+                let mut source = MemorySource::new(payloads.clone(), total, None);
+                source.without_cutouts = args.without_cutouts.is_some();
+                let preload = configure(source);
                 let s = solas_pipeline::run(preload, Arc::new(AtomicBool::new(false)))?;
                 println!(
-                    "preload:      {} alerts in {:.2} s = {:.0} alerts/s (fresh: a new object each); {} objects rows written",
+                    "preload:      {} alerts in {:.2} s = {:.0} alerts/s (fresh: a new object each{}); {} objects rows written",
                     s.alerts,
                     s.elapsed.as_secs_f64(),
                     s.alerts_per_second(),
+                    if args.without_cutouts.is_some() { ", without cutouts" } else { "" },
                     s.object_writes
+                );
+                println!(
+                    "preload latency (ms): p50 {:.0}  p99 {:.0}; peak memory so far {}",
+                    s.latency.p50,
+                    s.latency.p99,
+                    peak_memory().unwrap_or_else(|| "unknown".into())
                 );
                 Some(s.alerts_per_second())
             }
             None => None,
         };
-        let config = match args.history {
-            Some(copies) => configure(payloads, args.alerts, copies, Some(copies)),
-            None => configure(payloads, args.alerts, 0, None),
-        };
+        let mut source = MemorySource::new(payloads, args.alerts, args.rate);
+        source.without_cutouts = args.without_cutouts == Some(WithoutCutouts::All);
+        if let Some(copies) = args.history {
+            // New alerts of the preloaded objects: replicas after the preload's.
+            source.first_replica = copies;
+            source.object_copies = Some(copies);
+        }
+        let config = configure(source);
         let summary = solas_pipeline::run(config, Arc::new(AtomicBool::new(false)))?;
         println!(
             "end to end:   {} alerts in {:.2} s = {:.0} alerts/s; {} objects rows written; {} rejected",
@@ -211,9 +234,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         );
         if let Some(fresh) = fresh {
             println!(
-                "history:      {:.0} alerts/s onto the stored objects, {:.2} of the fresh rate",
+                "history:      {:.0} alerts/s onto the stored objects, {:.2} of the fresh rate{}",
                 summary.alerts_per_second(),
-                summary.alerts_per_second() / fresh.max(f64::MIN_POSITIVE)
+                summary.alerts_per_second() / fresh.max(f64::MIN_POSITIVE),
+                if args.without_cutouts == Some(WithoutCutouts::Preload) {
+                    " (a preload without cutouts: not the same work)"
+                } else {
+                    ""
+                }
             );
         }
         println!(
@@ -223,6 +251,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "stage busy:   decode {:.1} s (all workers), store {:.1} s, context {:.1} s, filter {:.1} s",
             summary.busy[0], summary.busy[1], summary.busy[2], summary.busy[3]
+        );
+        println!(
+            "filter stage: features {:.1} s, objects rows written {:.1} s, watch {:.1} s, user filters {:.1} s",
+            summary.features_seconds,
+            summary.write_seconds,
+            summary.watch_seconds,
+            summary.user_filter_seconds
         );
         if args.cones > 0 {
             println!(
