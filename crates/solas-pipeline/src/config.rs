@@ -34,8 +34,10 @@ pub struct RunConfig {
     pub decode_workers: usize,
     /// Threads computing a filter batch's features (each with its own lightcurve reader).
     pub features_workers: usize,
-    /// Alerts per lightcurve-store transaction.
+    /// Alerts per lightcurve-store transaction, and the longest a batch's first alert
+    /// waits for it to fill (it also closes when the stream pauses).
     pub ingest_batch: usize,
+    pub ingest_max_age: Duration,
     /// Alerts per filter batch (Lasair: 10,000).
     pub filter_batch: usize,
     /// A filter batch closes when no alert has come for this long...
@@ -142,6 +144,15 @@ impl Role {
 }
 
 impl RunConfig {
+    /// Lightcurves in PostgreSQL at `url`, written the way that store is fast: each batch
+    /// gathered in the worker (up to 10,000 alerts, or until the stream pauses or the
+    /// first alert has waited half a second) and moved in one bulk transfer.
+    pub fn lightcurves_in_postgres(&mut self, url: String) {
+        self.lightcurves_url = Some(url);
+        self.ingest_batch = 10_000;
+        self.ingest_max_age = Duration::from_millis(500);
+    }
+
     /// Where the main database is.
     pub fn main_target(&self) -> Target {
         self.main_db
@@ -164,6 +175,7 @@ impl RunConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             ingest_batch: 500,
+            ingest_max_age: Duration::from_millis(200),
             filter_batch: 10_000,
             filter_idle: Duration::from_millis(200),
             filter_max_age: Duration::from_secs(1),

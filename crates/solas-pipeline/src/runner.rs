@@ -318,6 +318,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             stats: stats.clone(),
             max_batch: config.ingest_batch,
             linger: Duration::from_millis(20),
+            max_age: config.ingest_max_age,
             retry: retry.clone(),
         };
         let output = Output::new(stored_tx, ack_tx.clone());

@@ -75,6 +75,19 @@ pub trait LightcurveStore: Send {
     fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError>;
     /// Everything stored for one object.
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError>;
+    /// Everything stored for each of `objects` (of one survey), in their order: a filter
+    /// batch's lightcurves. A store on a server reads them in a few queries; the default
+    /// reads them one by one (an embedded store has no round trips to save).
+    fn lightcurves(
+        &mut self,
+        survey: Survey,
+        objects: &[&ObjectKey],
+    ) -> Result<Vec<Lightcurve>, StoreError> {
+        objects
+            .iter()
+            .map(|object| self.lightcurve(survey, object))
+            .collect()
+    }
     /// Every record kept whole for one object ([`records`]).
     fn records(
         &mut self,

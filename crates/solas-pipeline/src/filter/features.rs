@@ -15,9 +15,43 @@ pub fn object_row(
     host: Option<HostContext>,
 ) -> Result<Option<ObjectRow>, StoreError> {
     let lc = lightcurves.lightcurve(alert.survey, &alert.object)?;
+    Ok(row_from(&lc, dust, alert, host))
+}
+
+/// The objects rows of a batch's objects (one alert each), their lightcurves read together
+/// (one query per table where the store is a server), in the order given.
+pub fn object_rows(
+    lightcurves: &mut dyn LightcurveStore,
+    dust: Option<&DustMap>,
+    batch: &[(&Alert, Option<HostContext>)],
+) -> Result<Vec<Option<ObjectRow>>, StoreError> {
+    let mut rows: Vec<Option<ObjectRow>> = vec![None; batch.len()];
+    for survey in [solas_core::Survey::Lsst, solas_core::Survey::Ztf] {
+        let at: Vec<usize> = (0..batch.len())
+            .filter(|&i| batch[i].0.survey == survey)
+            .collect();
+        if at.is_empty() {
+            continue;
+        }
+        let keys: Vec<&solas_core::ObjectKey> = at.iter().map(|&i| &batch[i].0.object).collect();
+        let lcs = lightcurves.lightcurves(survey, &keys)?;
+        for (i, lc) in at.into_iter().zip(lcs) {
+            let (alert, host) = &batch[i];
+            rows[i] = row_from(&lc, dust, alert, host.clone());
+        }
+    }
+    Ok(rows)
+}
+
+fn row_from(
+    lc: &solas_store::Lightcurve,
+    dust: Option<&DustMap>,
+    alert: &Alert,
+    host: Option<HostContext>,
+) -> Option<ObjectRow> {
     let survey_object = lc.survey_object.as_ref().unwrap_or(&alert.survey_object);
     if matches!(survey_object, SurveyObject::Lsst(None)) {
-        return Ok(None);
+        return None;
     }
     let context = Context {
         ebv: dust.map(|d| d.ebv(alert.ra, alert.dec)),
@@ -31,5 +65,5 @@ pub fn object_row(
         survey_object,
         context: &context,
     };
-    Ok(Some(solas_features::compute(&input)))
+    Some(solas_features::compute(&input))
 }

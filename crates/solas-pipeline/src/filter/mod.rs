@@ -284,13 +284,11 @@ impl FilterStage {
     ) -> Result<Vec<Option<solas_features::ObjectRow>>, StoreError> {
         let dust = self.dust.as_deref();
         let one = |lightcurves: &mut Box<dyn LightcurveStore>, slice: &[&InFlight]| {
-            slice
+            let batch: Vec<_> = slice
                 .iter()
-                .map(|msg| {
-                    let host = msg.context.as_ref().map(|c| c.host.clone());
-                    features::object_row(lightcurves.as_mut(), dust, &msg.alert, host)
-                })
-                .collect::<Result<Vec<_>, StoreError>>()
+                .map(|msg| (&msg.alert, msg.context.as_ref().map(|c| c.host.clone())))
+                .collect();
+            features::object_rows(lightcurves.as_mut(), dust, &batch)
         };
         let handles = 1 + self.more_lightcurves.len();
         let workers = handles.min(objects.len() / MIN_OBJECTS_PER_WORKER);

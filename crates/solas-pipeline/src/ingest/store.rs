@@ -18,8 +18,10 @@ pub struct StoreWriter {
     pub blobs: Arc<dyn BlobStore>,
     pub stats: Arc<Stats>,
     pub max_batch: usize,
-    /// How long to wait for more alerts before writing a partial batch.
+    /// How long to wait for more alerts before writing a partial batch...
     pub linger: Duration,
+    /// ...and the longest the batch's first alert waits.
+    pub max_age: Duration,
     pub retry: Arc<Retrier>,
 }
 
@@ -35,7 +37,7 @@ impl Stage for StoreWriter {
         output: Output<InFlight>,
     ) -> Result<(), StoreError> {
         while let Some(batch) =
-            crate::batch::next_batch(&input, self.max_batch, self.linger, self.linger * 10)
+            crate::batch::next_batch(&input, self.max_batch, self.linger, self.max_age)
         {
             let started = std::time::Instant::now();
             let alerts: Vec<&solas_core::Alert> = batch.iter().map(|m| &m.alert).collect();

@@ -74,6 +74,8 @@ fn pg_rows(
 
 #[test]
 fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
+    // Not while another test restarts the server (outage.rs): it ends every connection.
+    let _one = common::one_at_a_time();
     let Some(db) = TempDb::create("backends") else {
         return;
     };
@@ -268,6 +270,8 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
 /// with them in SQLite.
 #[test]
 fn a_run_with_postgres_lightcurves_equals_one_with_sqlite() {
+    // Not while another test restarts the server (outage.rs): it ends every connection.
+    let _one = common::one_at_a_time();
     let Some(db) = TempDb::create("run") else {
         return;
     };
@@ -297,6 +301,8 @@ fn filters_wait_out_an_unreachable_database_instead_of_skipping_the_batch() {
     use solas_pipeline::filter::user_filters::{DbFilterEngine, FilterEngine, FilterOutcome};
     use solas_store::main_db::filter_runs::BatchObjects;
     use solas_store::main_db::filters::{FilterStore, StoredFilter};
+    // Not while another test restarts the server (outage.rs): it ends every connection.
+    let _one = common::one_at_a_time();
     let Some(db) = TempDb::create("filter_outage") else {
         return;
     };

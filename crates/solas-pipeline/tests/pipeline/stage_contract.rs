@@ -660,6 +660,7 @@ fn the_store_stage_keeps_the_contract() {
             stats: stats.clone(),
             max_batch: 4,
             linger: Duration::from_millis(5),
+            max_age: Duration::from_millis(50),
             retry,
         },
     );

@@ -14,6 +14,7 @@ use solas_core::{
     Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, RecordSchema, Survey,
 };
 
+use super::bulk::{self, row};
 use super::pg_error;
 use crate::codec::{Decoder, Encoder};
 use crate::db::{Db, Migration, Target};
@@ -121,15 +122,10 @@ fn migrations() -> Vec<Migration> {
     ]
 }
 
+/// The statements a write runs row by row (schemas and dictionaries: a few per run); the
+/// rows themselves go in bulk ([`bulk`]).
 struct Statements {
-    envelope: Statement,
-    det: Statement,
-    upgrade: Statement,
-    forced: Statement,
-    non_det: Statement,
-    summary: Statement,
     schema: Statement,
-    object: Statement,
     dictionary: Statement,
 }
 
@@ -179,52 +175,14 @@ impl PgLightcurves {
             Db::open(&Target::Postgres(url.to_string()))?
                 .migrate("lightcurve_migrations", &migrations())?;
         }
+        client
+            .batch_execute(super::bulk::CREATE_STAGE_TABLES)
+            .map_err(pg_error)?;
         let mut prep = |sql: &str| client.prepare(sql).map_err(pg_error);
         let st = Statements {
-            envelope: prep(&Dialect::Postgres.sql(records::WRITE_ALERT))?,
-            det: prep(
-                "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
-                 flux_err, mag, mag_err, positive, reliability, rb, nid, record_schema, record,
-                 from_trigger, record_dictionary)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
-                 ON CONFLICT DO NOTHING",
-            )?,
-            upgrade: prep(
-                "UPDATE detections SET band = $5, ra = $6, dec = $7, flux = $8, flux_err = $9,
-                 mag = $10, mag_err = $11, positive = $12, reliability = $13, rb = $14, nid = $15,
-                 record_schema = $16, record = $17, record_dictionary = $18, from_trigger = true
-                 WHERE survey = $1 AND object_id = $2 AND mjd = $3 AND source_id = $4
-                   AND NOT from_trigger",
-            )?,
-            forced: prep(
-                "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux,
-                 flux_err, record_schema, record, record_dictionary)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING",
-            )?,
-            non_det: prep(
-                "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux,
-                 record_schema, record, record_dictionary)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
-            )?,
-            summary: prep(
-                "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
-                 VALUES ($1,$2,$3,$4,$5) ON CONFLICT (survey, object_id) DO UPDATE SET
-                 mjd = excluded.mjd, alert_id = excluded.alert_id, summary = excluded.summary
-                 WHERE excluded.mjd > survey_objects.mjd
-                    OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
-            )?,
             schema: prep(
                 "INSERT INTO record_schemas (fingerprint, name, json) VALUES ($1,$2,$3)
                  ON CONFLICT DO NOTHING",
-            )?,
-            object: prep(
-                "INSERT INTO object_records (survey, object_id, name, source_id, mjd, alert_id,
-                 record_schema, record) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
-                 ON CONFLICT (survey, object_id, name, source_id) DO UPDATE SET
-                 mjd = excluded.mjd, alert_id = excluded.alert_id,
-                 record_schema = excluded.record_schema, record = excluded.record
-                 WHERE excluded.mjd > object_records.mjd
-                    OR (excluded.mjd = object_records.mjd AND excluded.alert_id > object_records.alert_id)",
             )?,
             dictionary: prep(&Dialect::Postgres.sql(records::WRITE_DICTIONARY))?,
         };
@@ -265,123 +223,111 @@ impl LightcurveStore for PgLightcurves {
             )
             .map_err(pg_error)?;
         }
+        // The batch's rows gathered here, then moved in one COPY per table and merged
+        // ([`bulk`]).
+        let mut batch = bulk::Batch::default();
+        let mut seq = 0i64;
+        let mut next = || {
+            seq += 1;
+            seq
+        };
         for alert in alerts {
             let (s, o) = (survey_code(alert.survey), alert.object.id);
             if let Some(e) = &alert.envelope {
-                tx.execute(
-                    &st.envelope,
-                    &[
-                        &s,
-                        &alert.alert_id,
-                        &o,
-                        &alert.mjd,
-                        &e.alert_schema.fingerprint,
-                        &e.fields.schema.fingerprint,
-                        &e.fields.body,
-                    ],
-                )
-                .map_err(pg_error)?;
+                batch.alerts.push(row![
+                    s,
+                    alert.alert_id,
+                    o,
+                    alert.mjd,
+                    e.alert_schema.fingerprint,
+                    e.fields.schema.fingerprint,
+                    e.fields.body.clone(),
+                    next(),
+                ]);
             }
             let json = serde_json::to_string(&alert.survey_object)
                 .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
-            tx.execute(&st.summary, &[&s, &o, &alert.mjd, &alert.alert_id, &json])
-                .map_err(pg_error)?;
+            batch
+                .survey_objects
+                .push(row![s, o, alert.mjd, alert.alert_id, json,]);
             // The newest object-level records (source 0), and each alert's own (as of a
             // date, a replay), with the trigger's records (source = alert id).
             let objects = alert.object_records.iter().map(|r| (0i64, r));
             let own = alert.object_records.iter().chain(&alert.trigger_records);
             let triggers = own.map(|r| (alert.alert_id, r));
             for (source, r) in objects.chain(triggers) {
-                tx.execute(
-                    &st.object,
-                    &[
-                        &s,
-                        &o,
-                        &r.schema.name,
-                        &source,
-                        &alert.mjd,
-                        &alert.alert_id,
-                        &r.schema.fingerprint,
-                        &r.body,
-                    ],
-                )
-                .map_err(pg_error)?;
+                batch.object_records.push(row![
+                    s,
+                    o,
+                    r.schema.name.clone(),
+                    source,
+                    alert.mjd,
+                    alert.alert_id,
+                    r.schema.fingerprint,
+                    r.body.clone(),
+                ]);
             }
             for d in &alert.detections {
-                let trigger = d.source_id == alert.alert_id;
-                let band = d.band.as_str();
                 let (record_schema, dict, record) = columns(encoder, d.record.as_ref())?;
-                let row: [&(dyn postgres::types::ToSql + Sync); 19] = [
-                    &s,
-                    &o,
-                    &d.mjd,
-                    &d.source_id,
-                    &band,
-                    &d.ra,
-                    &d.dec,
-                    &d.flux,
-                    &d.flux_err,
-                    &d.mag,
-                    &d.mag_err,
-                    &d.positive,
-                    &d.reliability,
-                    &d.rb,
-                    &d.nid,
-                    &record_schema,
-                    &record,
-                    &trigger,
-                    &dict,
-                ];
-                let added = tx.execute(&st.det, &row).map_err(pg_error)?;
-                counts.detections += added;
-                if added == 0 && trigger {
-                    let mut upgrade = row[..17].to_vec();
-                    upgrade.push(&dict);
-                    tx.execute(&st.upgrade, &upgrade).map_err(pg_error)?;
-                }
+                batch.detections.push(row![
+                    s,
+                    o,
+                    d.mjd,
+                    d.source_id,
+                    d.band.as_str(),
+                    d.ra,
+                    d.dec,
+                    d.flux,
+                    d.flux_err,
+                    d.mag,
+                    d.mag_err,
+                    d.positive,
+                    d.reliability,
+                    d.rb,
+                    d.nid,
+                    record_schema,
+                    record,
+                    d.source_id == alert.alert_id,
+                    dict,
+                    next(),
+                ]);
             }
             for f in &alert.forced {
-                let band = f.band.as_str();
                 let (record_schema, dict, record) = columns(encoder, f.record.as_ref())?;
-                counts.forced += tx
-                    .execute(
-                        &st.forced,
-                        &[
-                            &s,
-                            &o,
-                            &f.mjd,
-                            &f.source_id,
-                            &band,
-                            &f.flux,
-                            &f.flux_err,
-                            &record_schema,
-                            &record,
-                            &dict,
-                        ],
-                    )
-                    .map_err(pg_error)?;
+                batch.forced.push(row![
+                    s,
+                    o,
+                    f.mjd,
+                    f.source_id,
+                    f.band.as_str(),
+                    f.flux,
+                    f.flux_err,
+                    record_schema,
+                    record,
+                    dict,
+                    next(),
+                ]);
             }
             for n in &alert.non_detections {
-                let band = n.band.as_str();
                 let (record_schema, dict, record) = columns(encoder, n.record.as_ref())?;
-                counts.non_detections += tx
-                    .execute(
-                        &st.non_det,
-                        &[
-                            &s,
-                            &o,
-                            &n.mjd,
-                            &band,
-                            &n.limiting_mag,
-                            &n.noise_flux,
-                            &record_schema,
-                            &record,
-                            &dict,
-                        ],
-                    )
-                    .map_err(pg_error)?;
+                batch.non_detections.push(row![
+                    s,
+                    o,
+                    n.mjd,
+                    n.band.as_str(),
+                    n.limiting_mag,
+                    n.noise_flux,
+                    record_schema,
+                    record,
+                    dict,
+                    next(),
+                ]);
             }
         }
+        let added = bulk::flush(&mut tx, &batch)?;
+        counts.detections += added.detections;
+        counts.forced += added.forced;
+        counts.non_detections += added.non_detections;
         // Dictionaries trained for this batch's rows (or an earlier batch that failed).
         for d in encoder.pending() {
             tx.execute(&st.dictionary, &[&d.id, &d.record_schema, d.bytes.as_ref()])
@@ -542,94 +488,106 @@ impl LightcurveStore for PgLightcurves {
     }
 
     fn lightcurve(&mut self, survey: Survey, object: &ObjectKey) -> Result<Lightcurve, StoreError> {
+        Ok(self
+            .lightcurves(survey, &[object])?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// One query per table for the whole batch (`object_id = ANY(…)`), rather than four
+    /// round trips per object.
+    fn lightcurves(
+        &mut self,
+        survey: Survey,
+        objects: &[&ObjectKey],
+    ) -> Result<Vec<Lightcurve>, StoreError> {
         self.reconnect_if_closed()?;
-        let (s, o) = (survey_code(survey), object.id);
-        let detections = self
-            .client
-            .query(
-                "SELECT source_id, mjd, band, ra, dec, flux, flux_err, mag, mag_err, positive,
-                 reliability, rb, nid FROM detections WHERE survey = $1 AND object_id = $2
-                 ORDER BY mjd, source_id",
-                &[&s, &o],
-            )
-            .map_err(pg_error)?
-            .iter()
-            .map(|r| {
-                Ok(Detection {
-                    source_id: r.get(0),
-                    mjd: r.get(1),
-                    band: band(r.get(2))?,
-                    ra: r.get(3),
-                    dec: r.get(4),
-                    flux: r.get(5),
-                    flux_err: r.get(6),
-                    mag: r.get(7),
-                    mag_err: r.get(8),
-                    positive: r.get(9),
-                    reliability: r.get(10),
-                    rb: r.get(11),
-                    nid: r.get(12),
-                    record: None,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let forced = self
-            .client
-            .query(
-                "SELECT source_id, mjd, band, flux, flux_err FROM forced_photometry
-                 WHERE survey = $1 AND object_id = $2 ORDER BY mjd, source_id",
-                &[&s, &o],
-            )
-            .map_err(pg_error)?
-            .iter()
-            .map(|r| {
-                Ok(ForcedPhot {
-                    source_id: r.get(0),
-                    mjd: r.get(1),
-                    band: band(r.get(2))?,
-                    flux: r.get(3),
-                    flux_err: r.get(4),
-                    record: None,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let non_detections = self
-            .client
-            .query(
-                "SELECT mjd, band, limiting_mag, noise_flux FROM non_detections
-                 WHERE survey = $1 AND object_id = $2 ORDER BY mjd, band",
-                &[&s, &o],
-            )
-            .map_err(pg_error)?
-            .iter()
-            .map(|r| {
-                Ok(NonDetection {
-                    mjd: r.get(0),
-                    band: band(r.get(1))?,
-                    limiting_mag: r.get(2),
-                    noise_flux: r.get(3),
-                    record: None,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let summary: Option<String> = self
-            .client
-            .query_opt(
-                "SELECT summary FROM survey_objects WHERE survey = $1 AND object_id = $2",
-                &[&s, &o],
-            )
-            .map_err(pg_error)?
-            .map(|r| r.get(0));
-        let survey_object = summary
-            .map(|s| serde_json::from_str(&s))
-            .transpose()
-            .map_err(|e| StoreError::Invalid(format!("stored survey object: {e}")))?;
-        Ok(Lightcurve {
-            detections,
-            forced,
-            non_detections,
-            survey_object,
-        })
+        let s = survey_code(survey);
+        let ids: Vec<i64> = objects.iter().map(|o| o.id).collect();
+        let mut by_id: std::collections::HashMap<i64, Lightcurve> =
+            ids.iter().map(|&id| (id, Lightcurve::default())).collect();
+        let client = &mut self.client;
+        let mut query = |sql: &str| client.query(sql, &[&s, &ids]).map_err(pg_error);
+        for r in query(
+            "SELECT object_id, source_id, mjd, band, ra, dec, flux, flux_err, mag, mag_err,
+             positive, reliability, rb, nid FROM detections
+             WHERE survey = $1 AND object_id = ANY($2) ORDER BY object_id, mjd, source_id",
+        )? {
+            let detection = Detection {
+                source_id: r.get(1),
+                mjd: r.get(2),
+                band: band(r.get(3))?,
+                ra: r.get(4),
+                dec: r.get(5),
+                flux: r.get(6),
+                flux_err: r.get(7),
+                mag: r.get(8),
+                mag_err: r.get(9),
+                positive: r.get(10),
+                reliability: r.get(11),
+                rb: r.get(12),
+                nid: r.get(13),
+                record: None,
+            };
+            if let Some(lc) = by_id.get_mut(&r.get::<_, i64>(0)) {
+                lc.detections.push(detection);
+            }
+        }
+        for r in query(
+            "SELECT object_id, source_id, mjd, band, flux, flux_err FROM forced_photometry
+             WHERE survey = $1 AND object_id = ANY($2) ORDER BY object_id, mjd, source_id",
+        )? {
+            let forced = ForcedPhot {
+                source_id: r.get(1),
+                mjd: r.get(2),
+                band: band(r.get(3))?,
+                flux: r.get(4),
+                flux_err: r.get(5),
+                record: None,
+            };
+            if let Some(lc) = by_id.get_mut(&r.get::<_, i64>(0)) {
+                lc.forced.push(forced);
+            }
+        }
+        for r in query(
+            "SELECT object_id, mjd, band, limiting_mag, noise_flux FROM non_detections
+             WHERE survey = $1 AND object_id = ANY($2) ORDER BY object_id, mjd, band",
+        )? {
+            let limit = NonDetection {
+                mjd: r.get(1),
+                band: band(r.get(2))?,
+                limiting_mag: r.get(3),
+                noise_flux: r.get(4),
+                record: None,
+            };
+            if let Some(lc) = by_id.get_mut(&r.get::<_, i64>(0)) {
+                lc.non_detections.push(limit);
+            }
+        }
+        for r in query(
+            "SELECT object_id, summary FROM survey_objects WHERE survey = $1 AND object_id = ANY($2)",
+        )? {
+            let summary: String = r.get(1);
+            let survey_object = serde_json::from_str(&summary)
+                .map_err(|e| StoreError::Invalid(format!("stored survey object: {e}")))?;
+            if let Some(lc) = by_id.get_mut(&r.get::<_, i64>(0)) {
+                lc.survey_object = Some(survey_object);
+            }
+        }
+        // In the order asked (an object asked twice gets its lightcurve twice).
+        let mut out: Vec<Lightcurve> = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let lc = match by_id.remove(id) {
+                Some(lc) => lc,
+                None => ids[..i]
+                    .iter()
+                    .position(|earlier| earlier == id)
+                    .map(|at| out[at].clone())
+                    .unwrap_or_default(),
+            };
+            out.push(lc);
+        }
+        Ok(out)
     }
 }
 

@@ -3,6 +3,7 @@
 //! by the one runner, [`crate::db::Db::migrate`]). (The
 //! main database on PostgreSQL is [`crate::main_db`], the same code as on SQLite.)
 
+mod bulk;
 mod lightcurves;
 
 pub use lightcurves::PgLightcurves;

@@ -177,7 +177,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             config.filter_batch = args.batch.max(1);
             config.filter_max_age = std::time::Duration::from_secs_f64(args.batch_age.max(0.01));
             config.main_db = args.main_db.as_deref().map(solas_store::db::Target::parse);
-            config.lightcurves_url = args.lightcurves_db.clone();
+            if let Some(url) = &args.lightcurves_db {
+                config.lightcurves_in_postgres(url.clone());
+            }
             // Only the catalogues asked for: the temporary data directory has none of its own.
             config.catalogue_dir = Some(
                 args.catalogues

@@ -374,7 +374,9 @@ fn start(args: Parts, role: solas_pipeline::runner::Role) -> anyhow::Result<()> 
     }
     config.progress = !args.ops.quiet;
     config.role = role;
-    config.lightcurves_url = args.stores.lightcurves_db.clone();
+    if let Some(url) = &args.stores.lightcurves_db {
+        config.lightcurves_in_postgres(url.clone());
+    }
     config.main_db = args
         .stores
         .main_db
