@@ -227,7 +227,7 @@ fn table_for(columns: &[Column]) -> Result<&'static str, StoreError> {
 impl MainDb for MainDatabase {
     fn write_batch(&mut self, rows: &[ObjectRow], hits: &watch::Hits) -> Result<(), StoreError> {
         let dialect = self.db.dialect();
-        let mut statements = Vec::with_capacity(rows.len());
+        let mut keyed = Vec::with_capacity(rows.len());
         for row in rows {
             if row.values.len() != row.columns.len() {
                 return Err(StoreError::Invalid(format!(
@@ -242,20 +242,46 @@ impl MainDb for MainDatabase {
                 Some(Value::Text(s)) => (0, s.clone()),
                 _ => (0, String::new()),
             };
-            statements.push((table, key, upsert_sql(dialect, table, row.columns), row));
+            keyed.push((table, key, row));
         }
         // Rows in one order, whichever worker writes them: workers writing some of the same
-        // objects at once (after a rebalance) then wait for each other, not deadlock.
-        statements.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        self.db.transaction(|db| {
-            for (_, _, sql, row) in &statements {
-                let args: Vec<crate::db::Value> = row
-                    .values
+        // objects at once (after a rebalance) then wait for each other, not deadlock. One
+        // row per key (the last given): a statement may not upsert one row twice.
+        keyed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut unique: Vec<(&str, &ObjectRow)> = Vec::with_capacity(keyed.len());
+        for (i, (table, key, row)) in keyed.iter().enumerate() {
+            let superseded = keyed
+                .get(i + 1)
+                .is_some_and(|(t, k, _)| t == table && k == key);
+            if !superseded {
+                unique.push((table, row));
+            }
+        }
+        // Each table's rows in statements of a few hundred: one round trip each on
+        // PostgreSQL, and one SQL text built per statement rather than per row.
+        let mut statements: Vec<(String, Vec<crate::db::Value>)> = Vec::new();
+        for group in unique.chunk_by(|a, b| a.0 == b.0) {
+            let (table, first) = group[0];
+            let mut rest = group;
+            for size in crate::tables::statement_sizes(group.len(), first.columns.len()) {
+                let (chunk, after) = rest.split_at(size);
+                rest = after;
+                let sql = upsert_sql(dialect, table, first.columns, size);
+                let args = chunk
                     .iter()
-                    .zip(row.columns)
-                    .map(|(v, c)| param(v, c.ty))
+                    .flat_map(|(_, row)| {
+                        row.values
+                            .iter()
+                            .zip(row.columns)
+                            .map(|(v, c)| param(v, c.ty))
+                    })
                     .collect();
-                db.execute(sql, &args)?;
+                statements.push((sql, args));
+            }
+        }
+        self.db.transaction(|db| {
+            for (sql, args) in &statements {
+                db.execute(sql, args)?;
             }
             watch::write_hits(db, hits)
         })
