@@ -454,6 +454,45 @@ impl Db {
         }
     }
 
+    /// Rows into `table`'s `columns` in one binary `COPY` (PostgreSQL; the caller's open
+    /// transaction holds it). The column types are read once per connection from a
+    /// prepared `SELECT`, and each value is sent as its column takes it. On SQLite, which
+    /// has no round trips to save, it is refused: callers insert there.
+    pub fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &str,
+        rows: &[Vec<Value>],
+    ) -> Result<(), StoreError> {
+        self.reconnect_if_closed()?;
+        match &mut self.conn {
+            Conn::Postgres {
+                client, prepared, ..
+            } => {
+                let probe = prepare(
+                    client,
+                    prepared,
+                    &format!("SELECT {columns} FROM {table} LIMIT 0"),
+                )?;
+                let types: Vec<postgres::types::Type> =
+                    probe.columns().iter().map(|c| c.type_().clone()).collect();
+                let sink = client
+                    .copy_in(&format!(
+                        "COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
+                    ))
+                    .map_err(pg)?;
+                let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
+                for row in rows {
+                    writer.write(&pg_args(row)).map_err(pg)?;
+                }
+                writer.finish().map_err(pg)?;
+                Ok(())
+            }
+            Conn::Sqlite(_) => Err(StoreError::Invalid("COPY is PostgreSQL's".into())),
+            Conn::Closed => Err(closed()),
+        }
+    }
+
     /// Run `f` in one transaction: committed if it returns Ok, rolled back otherwise. On
     /// SQLite the write lock is taken at the start, so a read-then-write cannot be beaten
     /// to it by another process.

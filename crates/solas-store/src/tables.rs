@@ -96,6 +96,25 @@ pub fn upsert_sql(dialect: Dialect, table: &str, columns: &[Column], rows: usize
     )
 }
 
+/// The merge of a per-object table's stage (`stage_<table>`, filled by `COPY`, one row per
+/// key) into the table: every column replaced, `timestamp` stamped; in key order, so
+/// concurrent writers lock rows in one order.
+pub fn merge_from_stage_sql(table: &str, columns: &[Column]) -> String {
+    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
+    let updates: Vec<String> = names[1..]
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({cols}) SELECT {cols} FROM stage_{table} ORDER BY {key}
+         ON CONFLICT ({key}) DO UPDATE SET {}, \"timestamp\" = {}",
+        updates.join(", "),
+        Dialect::Postgres.now(),
+        cols = names.join(", "),
+        key = names[0],
+    )
+}
+
 /// How to cut `rows` rows of `columns` columns into statements: full statements of the
 /// most rows one may carry (SQLite binds at most 32,766 parameters, PostgreSQL 65,535; at
 /// most 256 rows), then the rest in powers of two. So a table has at most nine statement

@@ -224,6 +224,50 @@ fn table_for(columns: &[Column]) -> Result<&'static str, StoreError> {
         .ok_or_else(|| StoreError::Invalid("row of an unknown column set".into()))
 }
 
+impl MainDatabase {
+    /// A batch's rows on PostgreSQL: each table's rows in one binary `COPY` to a temporary
+    /// stage table, merged with one statement, in one transaction with the hits.
+    fn copy_batch(
+        &mut self,
+        rows: &[(&str, &ObjectRow)],
+        hits: &watch::Hits,
+    ) -> Result<(), StoreError> {
+        let mut tables: Vec<(&str, &[Column], String, Vec<Vec<crate::db::Value>>)> = Vec::new();
+        for group in rows.chunk_by(|a, b| a.0 == b.0) {
+            let (table, first) = group[0];
+            let columns = first
+                .columns
+                .iter()
+                .map(|c| format!("\"{}\"", c.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let values = group
+                .iter()
+                .map(|(_, row)| {
+                    row.values
+                        .iter()
+                        .zip(row.columns)
+                        .map(|(v, c)| param(v, c.ty))
+                        .collect()
+                })
+                .collect();
+            tables.push((table, first.columns, columns, values));
+        }
+        self.db.transaction(|db| {
+            for (table, columns, names, values) in &tables {
+                // Made once per connection; emptied at every commit or rollback.
+                db.batch(&format!(
+                    "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table} INCLUDING DEFAULTS)
+                     ON COMMIT DELETE ROWS"
+                ))?;
+                db.copy_in(&format!("stage_{table}"), names, values)?;
+                db.execute(&crate::tables::merge_from_stage_sql(table, columns), &[])?;
+            }
+            watch::write_hits(db, hits)
+        })
+    }
+}
+
 impl MainDb for MainDatabase {
     fn write_batch(&mut self, rows: &[ObjectRow], hits: &watch::Hits) -> Result<(), StoreError> {
         let dialect = self.db.dialect();
@@ -257,8 +301,11 @@ impl MainDb for MainDatabase {
                 unique.push((table, row));
             }
         }
-        // Each table's rows in statements of a few hundred: one round trip each on
-        // PostgreSQL, and one SQL text built per statement rather than per row.
+        if dialect == crate::tables::Dialect::Postgres {
+            return self.copy_batch(&unique, hits);
+        }
+        // Each table's rows in statements of a few hundred: one SQL text built per
+        // statement rather than per row.
         let mut statements: Vec<(String, Vec<crate::db::Value>)> = Vec::new();
         for group in unique.chunk_by(|a, b| a.0 == b.0) {
             let (table, first) = group[0];
