@@ -232,7 +232,14 @@ impl MainDatabase {
         rows: &[(&str, &ObjectRow)],
         hits: &watch::Hits,
     ) -> Result<(), StoreError> {
-        let mut tables: Vec<(&str, &[Column], String, Vec<Vec<crate::db::Value>>)> = Vec::new();
+        /// One table's rows of the batch, with its quoted column list.
+        struct Staged<'a> {
+            table: &'a str,
+            columns: &'a [Column],
+            names: String,
+            values: Vec<Vec<crate::db::Value>>,
+        }
+        let mut tables: Vec<Staged> = Vec::new();
         for group in rows.chunk_by(|a, b| a.0 == b.0) {
             let (table, first) = group[0];
             let columns = first
@@ -251,10 +258,21 @@ impl MainDatabase {
                         .collect()
                 })
                 .collect();
-            tables.push((table, first.columns, columns, values));
+            tables.push(Staged {
+                table,
+                columns: first.columns,
+                names: columns,
+                values,
+            });
         }
         self.db.transaction(|db| {
-            for (table, columns, names, values) in &tables {
+            for Staged {
+                table,
+                columns,
+                names,
+                values,
+            } in &tables
+            {
                 // Made once per connection; emptied at every commit or rollback.
                 db.batch(&format!(
                     "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table} INCLUDING DEFAULTS)
