@@ -304,6 +304,21 @@ impl Selection {
     }
 }
 
+/// How a stored survey summary meets a newer one, for every writer (SQLite row by row,
+/// PostgreSQL's bulk merge): only a newer alert (later trigger, then higher id) replaces
+/// it, so the result does not depend on arrival order.
+pub(crate) const NEWER_SUMMARY: &str = "ON CONFLICT (survey, object_id) DO UPDATE SET
+    mjd = excluded.mjd, alert_id = excluded.alert_id, summary = excluded.summary
+    WHERE excluded.mjd > survey_objects.mjd
+       OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)";
+
+/// The same rule for object-level records.
+pub(crate) const NEWER_OBJECT_RECORD: &str = "ON CONFLICT (survey, object_id, name, source_id)
+    DO UPDATE SET mjd = excluded.mjd, alert_id = excluded.alert_id,
+    record_schema = excluded.record_schema, record = excluded.record
+    WHERE excluded.mjd > object_records.mjd
+       OR (excluded.mjd = object_records.mjd AND excluded.alert_id > object_records.alert_id)";
+
 /// Each alert's envelope (its own fields) with its whole schema, once per alert: what
 /// rebuilds it for a replay. Binds (survey, alert id, object id, mjd, alert schema,
 /// envelope schema, envelope).

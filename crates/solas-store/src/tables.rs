@@ -70,10 +70,29 @@ impl Dialect {
     }
 }
 
-/// The upsert of `rows` rows of a per-object table (one key each): every column replaced,
-/// `timestamp` stamped.
+/// A column set's names, quoted, in order.
+pub fn quoted_names(columns: &[Column]) -> Vec<String> {
+    columns.iter().map(|c| format!("\"{}\"", c.name)).collect()
+}
+
+/// What an insert into a per-object table does with a row whose key (the first column) is
+/// there: every other column replaced, `timestamp` stamped.
+fn replace_on_conflict(dialect: Dialect, names: &[String]) -> String {
+    let updates: Vec<String> = names[1..]
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    format!(
+        "ON CONFLICT ({}) DO UPDATE SET {}, \"timestamp\" = {}",
+        names[0],
+        updates.join(", "),
+        dialect.now()
+    )
+}
+
+/// The upsert of `rows` rows of a per-object table (one key each).
 pub fn upsert_sql(dialect: Dialect, table: &str, columns: &[Column], rows: usize) -> String {
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
+    let names = quoted_names(columns);
     let tuples: Vec<String> = (0..rows)
         .map(|r| {
             let marks: Vec<String> = (1..=columns.len())
@@ -82,34 +101,22 @@ pub fn upsert_sql(dialect: Dialect, table: &str, columns: &[Column], rows: usize
             format!("({})", marks.join(", "))
         })
         .collect();
-    let updates: Vec<String> = names[1..]
-        .iter()
-        .map(|n| format!("{n} = excluded.{n}"))
-        .collect();
     format!(
-        "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}, \"timestamp\" = {}",
+        "INSERT INTO {table} ({}) VALUES {} {}",
         names.join(", "),
         tuples.join(", "),
-        names[0],
-        updates.join(", "),
-        dialect.now()
+        replace_on_conflict(dialect, &names)
     )
 }
 
 /// The merge of a per-object table's stage (`stage_<table>`, filled by `COPY`, one row per
-/// key) into the table: every column replaced, `timestamp` stamped; in key order, so
-/// concurrent writers lock rows in one order.
+/// key) into the table, as [`upsert_sql`] does; in key order, so concurrent writers lock
+/// rows in one order.
 pub fn merge_from_stage_sql(table: &str, columns: &[Column]) -> String {
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
-    let updates: Vec<String> = names[1..]
-        .iter()
-        .map(|n| format!("{n} = excluded.{n}"))
-        .collect();
+    let names = quoted_names(columns);
     format!(
-        "INSERT INTO {table} ({cols}) SELECT {cols} FROM stage_{table} ORDER BY {key}
-         ON CONFLICT ({key}) DO UPDATE SET {}, \"timestamp\" = {}",
-        updates.join(", "),
-        Dialect::Postgres.now(),
+        "INSERT INTO {table} ({cols}) SELECT {cols} FROM stage_{table} ORDER BY {key} {}",
+        replace_on_conflict(Dialect::Postgres, &names),
         cols = names.join(", "),
         key = names[0],
     )

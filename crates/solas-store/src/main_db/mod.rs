@@ -224,6 +224,14 @@ fn table_for(columns: &[Column]) -> Result<&'static str, StoreError> {
         .ok_or_else(|| StoreError::Invalid("row of an unknown column set".into()))
 }
 
+/// A row's values as its columns take them.
+pub(crate) fn params(row: &ObjectRow) -> impl Iterator<Item = crate::db::Value> + '_ {
+    row.values
+        .iter()
+        .zip(row.columns)
+        .map(|(v, c)| param(v, c.ty))
+}
+
 impl MainDatabase {
     /// A batch's rows on PostgreSQL: each table's rows in one binary `COPY` to a temporary
     /// stage table, merged with one statement, in one transaction with the hits.
@@ -242,27 +250,11 @@ impl MainDatabase {
         let mut tables: Vec<Staged> = Vec::new();
         for group in rows.chunk_by(|a, b| a.0 == b.0) {
             let (table, first) = group[0];
-            let columns = first
-                .columns
-                .iter()
-                .map(|c| format!("\"{}\"", c.name))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let values = group
-                .iter()
-                .map(|(_, row)| {
-                    row.values
-                        .iter()
-                        .zip(row.columns)
-                        .map(|(v, c)| param(v, c.ty))
-                        .collect()
-                })
-                .collect();
             tables.push(Staged {
                 table,
                 columns: first.columns,
-                names: columns,
-                values,
+                names: crate::tables::quoted_names(first.columns).join(", "),
+                values: group.iter().map(|(_, row)| params(row).collect()).collect(),
             });
         }
         self.db.transaction(|db| {
@@ -332,15 +324,7 @@ impl MainDb for MainDatabase {
                 let (chunk, after) = rest.split_at(size);
                 rest = after;
                 let sql = upsert_sql(dialect, table, first.columns, size);
-                let args = chunk
-                    .iter()
-                    .flat_map(|(_, row)| {
-                        row.values
-                            .iter()
-                            .zip(row.columns)
-                            .map(|(v, c)| param(v, c.ty))
-                    })
-                    .collect();
+                let args = chunk.iter().flat_map(|(_, row)| params(row)).collect();
                 statements.push((sql, args));
             }
         }

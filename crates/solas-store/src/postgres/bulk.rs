@@ -15,7 +15,7 @@ use postgres::types::{ToSql, Type};
 use postgres::Transaction;
 
 use super::pg_error;
-use crate::StoreError;
+use crate::{records, StoreError};
 
 /// One stage row from its values, each boxed as a `ToSql`.
 macro_rules! row {
@@ -275,28 +275,21 @@ pub(super) fn flush(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Added, St
          WHERE s.from_trigger AND NOT d.from_trigger AND d.survey = s.survey
            AND d.object_id = s.object_id AND d.mjd = s.mjd AND d.source_id = s.source_id",
     )?;
-    run(
+    run(&format!(
         "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
          SELECT DISTINCT ON (survey, object_id) survey, object_id, mjd, alert_id, summary
-         FROM stage_survey_objects ORDER BY survey, object_id, mjd DESC, alert_id DESC
-         ON CONFLICT (survey, object_id) DO UPDATE SET
-             mjd = excluded.mjd, alert_id = excluded.alert_id, summary = excluded.summary
-         WHERE excluded.mjd > survey_objects.mjd
-            OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
-    )?;
-    run(
+         FROM stage_survey_objects ORDER BY survey, object_id, mjd DESC, alert_id DESC {}",
+        records::NEWER_SUMMARY
+    ))?;
+    run(&format!(
         "INSERT INTO object_records (survey, object_id, name, source_id, mjd, alert_id,
              record_schema, record)
          SELECT DISTINCT ON (survey, object_id, name, source_id) survey, object_id, name,
              source_id, mjd, alert_id, record_schema, record
          FROM stage_object_records
-         ORDER BY survey, object_id, name, source_id, mjd DESC, alert_id DESC
-         ON CONFLICT (survey, object_id, name, source_id) DO UPDATE SET
-             mjd = excluded.mjd, alert_id = excluded.alert_id,
-             record_schema = excluded.record_schema, record = excluded.record
-         WHERE excluded.mjd > object_records.mjd
-            OR (excluded.mjd = object_records.mjd AND excluded.alert_id > object_records.alert_id)",
-    )?;
+         ORDER BY survey, object_id, name, source_id, mjd DESC, alert_id DESC {}",
+        records::NEWER_OBJECT_RECORD
+    ))?;
     run(
         "INSERT INTO alerts (survey, alert_id, object_id, mjd, alert_schema, envelope_schema,
              envelope)

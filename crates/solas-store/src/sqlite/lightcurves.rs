@@ -187,24 +187,18 @@ impl LightcurveStore for SqliteLightcurves {
             )?;
             // Object-level records: the newest alert's (as survey_objects). A trigger's own
             // records (source_id set): once.
-            let mut object = tx.prepare_cached(
+            let mut object = tx.prepare_cached(&format!(
                 "INSERT INTO object_records (survey, object_id, name, source_id, mjd, alert_id,
-                 record_schema, record) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)
-                 ON CONFLICT (survey, object_id, name, source_id) DO UPDATE SET
-                 mjd = excluded.mjd, alert_id = excluded.alert_id,
-                 record_schema = excluded.record_schema, record = excluded.record
-                 WHERE excluded.mjd > object_records.mjd
-                    OR (excluded.mjd = object_records.mjd AND excluded.alert_id > object_records.alert_id)",
-            )?;
+                 record_schema, record) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) {}",
+                records::NEWER_OBJECT_RECORD
+            ))?;
             // Only a newer alert (later trigger, then higher id) replaces the summary, so
             // the result does not depend on arrival order.
-            let mut summary = tx.prepare_cached(
+            let mut summary = tx.prepare_cached(&format!(
                 "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
-                 VALUES (?1,?2,?3,?4,?5) ON CONFLICT (survey, object_id) DO UPDATE SET
-                 mjd = excluded.mjd, alert_id = excluded.alert_id, summary = excluded.summary
-                 WHERE excluded.mjd > survey_objects.mjd
-                    OR (excluded.mjd = survey_objects.mjd AND excluded.alert_id > survey_objects.alert_id)",
-            )?;
+                 VALUES (?1,?2,?3,?4,?5) {}",
+                records::NEWER_SUMMARY
+            ))?;
             let mut envelope = tx.prepare_cached(records::WRITE_ALERT)?;
             for alert in alerts {
                 let (s, o) = (crate::survey_code(alert.survey), alert.object.id);

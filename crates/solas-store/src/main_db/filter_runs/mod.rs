@@ -113,13 +113,9 @@ impl FilterRunner {
             solas_core::Survey::Lsst => ("objects", solas_features::LSST_OBJECT_COLUMNS),
             solas_core::Survey::Ztf => ("ztf_objects", solas_features::ZTF_OBJECT_COLUMNS),
         };
-        let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
+        let names = crate::tables::quoted_names(columns);
         let values = |row: &solas_features::ObjectRow| -> Vec<crate::db::Value> {
-            row.values
-                .iter()
-                .zip(columns)
-                .map(|(v, c)| super::param(v, c.ty))
-                .collect()
+            super::params(row).collect()
         };
         match &mut self.0 {
             Backend::Sqlite(r) => {
