@@ -143,6 +143,14 @@ impl Role {
     }
 }
 
+/// The machine's cores (2 where they cannot be told): the default number of decode and
+/// features workers.
+pub fn cores() -> usize {
+    thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
 impl RunConfig {
     /// Lightcurves in PostgreSQL at `url`, written the way that store is fast: each batch
     /// gathered in the worker (up to 10,000 alerts, or until the stream pauses or the
@@ -168,12 +176,8 @@ impl RunConfig {
             schema_registry: None,
             dust_dir: None,
             catalogue_dir: None,
-            decode_workers: thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-            features_workers: thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            decode_workers: cores(),
+            features_workers: cores(),
             ingest_batch: 500,
             ingest_max_age: Duration::from_millis(200),
             filter_batch: 10_000,

@@ -100,11 +100,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     let bytes: usize = payloads.iter().map(|(_, b)| b.len()).sum();
-    let workers = args.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
+    let workers = args.workers.unwrap_or_else(solas_pipeline::config::cores);
     println!(
         "inputs: {} files, {:.1} MB; replaying {} alerts{}; {workers} decode threads",
         payloads.len(),
