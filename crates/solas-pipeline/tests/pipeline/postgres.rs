@@ -300,7 +300,7 @@ fn a_run_with_postgres_lightcurves_equals_one_with_sqlite() {
 fn filters_wait_out_an_unreachable_database_instead_of_skipping_the_batch() {
     use solas_pipeline::filter::user_filters::{DbFilterEngine, FilterEngine, FilterOutcome};
     use solas_store::main_db::filter_runs::BatchObjects;
-    use solas_store::main_db::filters::{FilterStore, StoredFilter};
+    use solas_store::main_db::filters::FilterStore;
     // Not while another test restarts the server (outage.rs): it ends every connection.
     let _one = common::one_at_a_time();
     let Some(db) = TempDb::create("filter_outage") else {
@@ -316,23 +316,10 @@ fn filters_wait_out_an_unreachable_database_instead_of_skipping_the_batch() {
         .unwrap();
     FilterStore::connect(&direct)
         .unwrap()
-        .add(&StoredFilter {
-            id: 0,
-            owner: 1,
-            name: "many".into(),
-            description: String::new(),
-            selected: "objects.diaObjectId".into(),
-            tables: "objects".into(),
-            conditions: "objects.nDiaSources >= 3 ORDER BY objects.diaObjectId".into(),
-            survey: "lsst".into(),
-            public: false,
-            active: "alerts".into(),
-            output: "none".into(),
-            email: None,
-            webhook_url: None,
-            byte_quota: 100_000_000,
-            topic: "solas_1_many".into(),
-        })
+        .add(&lsst_filter(
+            "many",
+            "objects.nDiaSources >= 3 ORDER BY objects.diaObjectId",
+        ))
         .unwrap();
     let proxy = solas_testdata::servers::TcpProxy::start("127.0.0.1:5432".parse().unwrap());
     let through_proxy = Target::Postgres(
@@ -375,4 +362,90 @@ fn filters_wait_out_an_unreachable_database_instead_of_skipping_the_batch() {
         }
     };
     assert_eq!(ids(&outcomes), [1, 2], "the batch's hits, after the outage");
+}
+
+/// An active LSST filter of user 1 selecting `objects.diaObjectId`, run on alerts.
+fn lsst_filter(name: &str, conditions: &str) -> solas_store::main_db::filters::StoredFilter {
+    solas_store::main_db::filters::StoredFilter {
+        id: 0,
+        owner: 1,
+        name: name.into(),
+        description: String::new(),
+        selected: "objects.diaObjectId".into(),
+        tables: "objects".into(),
+        conditions: conditions.into(),
+        survey: "lsst".into(),
+        public: false,
+        active: "alerts".into(),
+        output: "none".into(),
+        email: None,
+        webhook_url: None,
+        byte_quota: 100_000_000,
+        topic: format!("solas_1_{name}"),
+    }
+}
+
+/// Audit finding F12, its last case: integer arithmetic past 64 bits is refused by
+/// PostgreSQL ("bigint out of range") where SQLite gives a float. It used to fail the
+/// whole batch; now it fails that filter alone, with the server's words, and the batch's
+/// other filters give their rows.
+#[test]
+fn f12_an_integer_overflow_on_postgresql_fails_its_own_filter_alone() {
+    use solas_pipeline::filter::user_filters::{DbFilterEngine, FilterEngine};
+    use solas_store::main_db::filter_runs::BatchObjects;
+    use solas_store::main_db::filters::FilterStore;
+    let _one = common::one_at_a_time();
+    let Some(db) = TempDb::create("filter_overflow") else {
+        return;
+    };
+    let target = Target::Postgres(db.url());
+    drop(MainDatabase::connect(&target).unwrap());
+    let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO objects (\"diaObjectId\", \"nDiaSources\") VALUES (1, 3), (2, 5), (3, 1)",
+        )
+        .unwrap();
+    let mut filters = FilterStore::connect(&target).unwrap();
+    filters
+        .add(&lsst_filter(
+            "overflowing",
+            "objects.diaObjectId + 9223372036854775807 > 0",
+        ))
+        .unwrap();
+    filters
+        .add(&lsst_filter(
+            "many",
+            "objects.nDiaSources >= 3 ORDER BY objects.diaObjectId",
+        ))
+        .unwrap();
+    let mut engine = DbFilterEngine::connect(&target, None).unwrap();
+    let batch = BatchObjects {
+        lsst: vec![1, 2, 3],
+        ztf: vec![],
+    };
+    let outcomes = engine
+        .run_batch(&batch)
+        .expect("one filter's overflow does not fail the batch");
+    let by_name = |name: &str| {
+        outcomes
+            .iter()
+            .find(|o| o.filter.name == name)
+            .unwrap_or_else(|| panic!("no outcome for {name}"))
+    };
+    let failure = by_name("overflowing").result.as_ref().unwrap_err();
+    assert_eq!(failure.kind(), "failed");
+    assert!(
+        failure.message().contains("bigint out of range"),
+        "{}",
+        failure.message()
+    );
+    let rows: Vec<i64> = by_name("many")
+        .result
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|r| r["diaObjectId"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rows, [1, 2]);
 }
