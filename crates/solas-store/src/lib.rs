@@ -34,7 +34,7 @@ use solas_core::{
 use solas_features::ObjectRow;
 
 /// The survey as stored in integer key columns (stable: never renumber).
-pub(crate) fn survey_code(s: Survey) -> i64 {
+pub fn survey_code(s: Survey) -> i64 {
     match s {
         Survey::Ztf => 1,
         Survey::Lsst => 2,

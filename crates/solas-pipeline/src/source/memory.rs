@@ -10,7 +10,7 @@ use super::{Source, SourceError};
 use crate::message::{Origin, RawAlert};
 
 pub struct MemorySource {
-    payloads: Vec<(String, Vec<u8>)>,
+    payloads: Vec<(String, bytes::Bytes)>,
     total: usize,
     /// Payloads per second to offer (None: as fast as the pipeline takes them).
     rate: Option<f64>,
@@ -32,7 +32,10 @@ impl MemorySource {
     /// Replay `payloads` (name, bytes) in order, round and round, `total` payloads in all.
     pub fn new(payloads: Vec<(String, Vec<u8>)>, total: usize, rate: Option<f64>) -> MemorySource {
         MemorySource {
-            payloads,
+            payloads: payloads
+                .into_iter()
+                .map(|(name, bytes)| (name, bytes.into()))
+                .collect(),
             total,
             rate: rate.filter(|r| *r > 0.0),
             first_replica: 0,

@@ -449,3 +449,84 @@ fn f12_an_integer_overflow_on_postgresql_fails_its_own_filter_alone() {
         .collect();
     assert_eq!(rows, [1, 2]);
 }
+
+/// The bulk writer copies new sources straight into their tables after reading which ones
+/// the store holds. Another writer may store one of them in between (two workers given one
+/// object after a rebalance): the copy then meets the key, and the batch must be merged
+/// instead (the trigger's version replacing the other's history copy), not refused.
+#[test]
+fn a_source_another_writer_stored_meanwhile_is_merged_not_refused() {
+    let _one = common::one_at_a_time();
+    let Some(db) = TempDb::create("writer_race") else {
+        return;
+    };
+    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
+    let alert = data::real_alert_files()
+        .iter()
+        .flat_map(|f| decoder.decode(&std::fs::read(f).unwrap()).unwrap().records)
+        .map(|(_, a)| a.unwrap())
+        .find(|a| a.detections.len() > 2)
+        .expect("an alert with a history");
+    let trigger = alert
+        .detections
+        .iter()
+        .find(|d| d.source_id == alert.alert_id)
+        .expect("the alert's own detection")
+        .clone();
+    let mut writer = PgLightcurves::open(&db.url()).unwrap();
+    // The other writer: the trigger's source as a history copy, in a transaction held open
+    // until the writer below waits on its key.
+    let mut other = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    let mut held = other.transaction().unwrap();
+    held.execute(
+        "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
+             positive, from_trigger)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, -1.0, true, false)",
+        &[
+            &(solas_store::survey_code(alert.survey) as i16),
+            &alert.object.id,
+            &trigger.mjd,
+            &trigger.source_id,
+            &trigger.band.as_str(),
+            &trigger.ra,
+            &trigger.dec,
+        ],
+    )
+    .unwrap();
+    let written = std::thread::scope(|scope| {
+        let write = scope.spawn(|| writer.write(&[&alert]));
+        let mut watcher = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+        let waiting = (0..200).any(|_| {
+            let n: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            std::thread::sleep(Duration::from_millis(50));
+            n > 0
+        });
+        assert!(waiting, "the writer never waited on the other's key");
+        held.commit().unwrap();
+        write.join().unwrap()
+    })
+    .expect("the batch is merged, not refused");
+    assert_eq!(
+        written.detections,
+        alert.detections.len() as u64 - 1,
+        "every source but the one the other writer stored"
+    );
+    let stored = writer.lightcurve(alert.survey, &alert.object).unwrap();
+    assert_eq!(stored.detections.len(), alert.detections.len());
+    let kept = stored
+        .detections
+        .iter()
+        .find(|d| d.source_id == trigger.source_id)
+        .unwrap();
+    assert_eq!(
+        kept.flux, trigger.flux,
+        "the trigger's version replaced the copy"
+    );
+}

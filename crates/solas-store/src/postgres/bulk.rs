@@ -1,14 +1,19 @@
 //! A batch's lightcurve rows moved to PostgreSQL in bulk: gathered in memory first (the
-//! worker's node-local cache), sent with one binary `COPY` per table into temporary stage
-//! tables, then merged into the partitioned tables with one set-based statement each,
-//! all inside the caller's transaction. Row by row, every source of every alert's history
-//! was a round trip; this is a handful per batch whatever its size.
+//! worker's node-local cache), with the sources the store already holds left out before
+//! they are compressed (the writer reads the batch's stored keys with one query per table),
+//! then sent with one binary `COPY` per table, all inside the caller's transaction. Row by
+//! row, every source of every alert's history was a round trip; this is a handful per batch
+//! whatever its size.
 //!
-//! The merge keeps the row-by-row semantics: a source already stored is left as it is
-//! (`ON CONFLICT DO NOTHING`), except that a trigger's version of a detection replaces a
-//! history copy; the newest survey summary and object-level record win (by time, then
-//! alert id). Rows are merged in key order so that concurrent writers take their row
-//! locks in one order (they wait for each other rather than deadlock).
+//! New sources are copied straight into their tables. Another writer may have stored one
+//! of them since the keys were read (two workers given one object after a rebalance): then
+//! the copy fails on the key, is rolled back to its savepoint, and the batch goes the safe
+//! way, into temporary stage tables merged with `ON CONFLICT DO NOTHING`. Either way the
+//! row-by-row semantics hold: a source already stored is left as it is, except that a
+//! trigger's version of a detection replaces a history copy; the newest survey summary and
+//! object-level record win (by time, then alert id). Rows go in key order so that
+//! concurrent writers take their row locks in one order (they wait for each other rather
+//! than deadlock).
 
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
@@ -79,33 +84,61 @@ impl Stage {
         self.rows.push(row);
     }
 
-    fn copy(&self, tx: &mut Transaction<'_>) -> Result<(), StoreError> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let sink = tx
-            .copy_in(&format!(
-                "COPY {} ({}) FROM STDIN (FORMAT binary)",
-                self.table, self.columns
-            ))
-            .map_err(pg_error)?;
-        let mut writer = BinaryCopyInWriter::new(sink, self.types);
-        for row in &self.rows {
-            let values: Vec<&(dyn ToSql + Sync)> = row.iter().map(|v| v.as_ref()).collect();
-            writer.write(&values).map_err(pg_error)?;
-        }
-        writer.finish().map_err(pg_error)?;
-        Ok(())
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
     }
+
+    fn copy(&self, tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
+        copy_rows(tx, self.table, self.columns, self.types, &self.rows)
+    }
+
+    /// The rows straight into `table`, whose columns are the stage's without its last
+    /// (`seq`, the row's place in the batch, which only the stage merge needs).
+    fn copy_into(&self, tx: &mut Transaction<'_>, table: &str) -> Result<(), postgres::Error> {
+        let columns = self
+            .columns
+            .rsplit_once(',')
+            .map_or(self.columns, |(kept, _seq)| kept);
+        let types = &self.types[..self.types.len() - 1];
+        copy_rows(tx, table, columns, types, &self.rows)
+    }
+}
+
+/// One binary `COPY` of `rows` into `table`: of each row, as many values as `types` has.
+fn copy_rows(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    columns: &str,
+    types: &[Type],
+    rows: &[Vec<Box<dyn ToSql + Sync>>],
+) -> Result<(), postgres::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sink = tx.copy_in(&format!(
+        "COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
+    ))?;
+    let mut writer = BinaryCopyInWriter::new(sink, types);
+    for row in rows {
+        let values: Vec<&(dyn ToSql + Sync)> =
+            row[..types.len()].iter().map(|v| v.as_ref()).collect();
+        writer.write(&values)?;
+    }
+    writer.finish()?;
+    Ok(())
 }
 
 const DETECTION_COLUMNS: &str = "survey, object_id, mjd, source_id, band, ra, dec, flux, \
     flux_err, mag, mag_err, positive, reliability, rb, nid, record_schema, record, \
     from_trigger, record_dictionary";
 
-/// A batch's rows, table by table, in the order its alerts came.
+/// A batch's rows, table by table: sources the store does not hold yet (each once),
+/// trigger versions of detections it holds as history copies, and every alert's summary,
+/// object-level records and envelope in the order the alerts came.
 pub(super) struct Batch {
     pub detections: Stage,
+    /// Trigger versions of detections stored as history copies, to replace them.
+    pub upgrades: Stage,
     pub forced: Stage,
     pub non_detections: Stage,
     pub survey_objects: Stage,
@@ -117,34 +150,8 @@ impl Default for Batch {
     fn default() -> Batch {
         use Type as T;
         Batch {
-            detections: Stage::new(
-                "stage_detections",
-                "survey, object_id, mjd, source_id, band, ra, dec, flux, flux_err, mag, \
-                 mag_err, positive, reliability, rb, nid, record_schema, record, from_trigger, \
-                 record_dictionary, seq",
-                &[
-                    T::INT2,
-                    T::INT8,
-                    T::FLOAT8,
-                    T::INT8,
-                    T::TEXT,
-                    T::FLOAT8,
-                    T::FLOAT8,
-                    T::FLOAT8,
-                    T::FLOAT8,
-                    T::FLOAT8,
-                    T::FLOAT8,
-                    T::BOOL,
-                    T::FLOAT8,
-                    T::FLOAT8,
-                    T::INT8,
-                    T::INT8,
-                    T::BYTEA,
-                    T::BOOL,
-                    T::INT8,
-                    T::INT8,
-                ],
-            ),
+            detections: detection_stage(),
+            upgrades: detection_stage(),
             forced: Stage::new(
                 "stage_forced",
                 "survey, object_id, mjd, source_id, band, flux, flux_err, record_schema, \
@@ -217,6 +224,39 @@ impl Default for Batch {
     }
 }
 
+/// The detections' stage table (new rows, and upgrades of stored history copies).
+fn detection_stage() -> Stage {
+    use Type as T;
+    Stage::new(
+        "stage_detections",
+        "survey, object_id, mjd, source_id, band, ra, dec, flux, flux_err, mag, \
+         mag_err, positive, reliability, rb, nid, record_schema, record, from_trigger, \
+         record_dictionary, seq",
+        &[
+            T::INT2,
+            T::INT8,
+            T::FLOAT8,
+            T::INT8,
+            T::TEXT,
+            T::FLOAT8,
+            T::FLOAT8,
+            T::FLOAT8,
+            T::FLOAT8,
+            T::FLOAT8,
+            T::FLOAT8,
+            T::BOOL,
+            T::FLOAT8,
+            T::FLOAT8,
+            T::INT8,
+            T::INT8,
+            T::BYTEA,
+            T::BOOL,
+            T::INT8,
+            T::INT8,
+        ],
+    )
+}
+
 /// Rows each merge added, for the write's counts.
 #[derive(Debug, Default)]
 pub(super) struct Added {
@@ -225,19 +265,103 @@ pub(super) struct Added {
     pub non_detections: u64,
 }
 
-/// Copy the batch into the stage tables and merge it into the store, in `tx`.
+/// The batch into the store, in `tx`: new sources straight into their tables (or, when
+/// another writer stored some of them meanwhile, through the stage merge), then the
+/// upgrades, summaries, object-level records and envelopes through the stage tables.
 pub(super) fn flush(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Added, StoreError> {
+    let (added, merged) = match copy_new_sources(tx, batch)? {
+        Some(added) => (added, false),
+        None => (merge_new_sources(tx, batch).map_err(pg_error)?, true),
+    };
     for stage in [
-        &batch.detections,
-        &batch.forced,
-        &batch.non_detections,
+        &batch.upgrades,
         &batch.survey_objects,
         &batch.object_records,
         &batch.alerts,
     ] {
-        stage.copy(tx)?;
+        stage.copy(tx).map_err(pg_error)?;
     }
     let mut run = |sql: &str| tx.execute(sql, &[]).map_err(pg_error);
+    // A stored history copy of a detection gives way to the trigger's own version (after a
+    // merge, also a copy another writer stored since the keys were read).
+    if merged || batch.upgrades.len() > 0 {
+        run(
+            "UPDATE detections d SET band = s.band, ra = s.ra, dec = s.dec, flux = s.flux,
+             flux_err = s.flux_err, mag = s.mag, mag_err = s.mag_err, positive = s.positive,
+             reliability = s.reliability, rb = s.rb, nid = s.nid,
+             record_schema = s.record_schema, record = s.record,
+             record_dictionary = s.record_dictionary, from_trigger = true
+         FROM stage_detections s
+         WHERE s.from_trigger AND NOT d.from_trigger AND d.survey = s.survey
+           AND d.object_id = s.object_id AND d.mjd = s.mjd AND d.source_id = s.source_id",
+        )?;
+    }
+    run(&format!(
+        "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
+         SELECT DISTINCT ON (survey, object_id) survey, object_id, mjd, alert_id, summary
+         FROM stage_survey_objects ORDER BY survey, object_id, mjd DESC, alert_id DESC {}",
+        records::NEWER_SUMMARY
+    ))?;
+    run(&format!(
+        "INSERT INTO object_records (survey, object_id, name, source_id, mjd, alert_id,
+             record_schema, record)
+         SELECT DISTINCT ON (survey, object_id, name, source_id) survey, object_id, name,
+             source_id, mjd, alert_id, record_schema, record
+         FROM stage_object_records
+         ORDER BY survey, object_id, name, source_id, mjd DESC, alert_id DESC {}",
+        records::NEWER_OBJECT_RECORD
+    ))?;
+    run(
+        "INSERT INTO alerts (survey, alert_id, object_id, mjd, alert_schema, envelope_schema,
+             envelope)
+         SELECT DISTINCT ON (survey, alert_id) survey, alert_id, object_id, mjd, alert_schema,
+             envelope_schema, envelope
+         FROM stage_alerts ORDER BY survey, alert_id, seq
+         ON CONFLICT DO NOTHING",
+    )?;
+    Ok(added)
+}
+
+/// The batch's new sources copied straight into their tables, inside a savepoint; None
+/// when another writer stored one of them since their keys were read (the savepoint is
+/// rolled back and the caller merges them instead).
+fn copy_new_sources(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Option<Added>, StoreError> {
+    let mut direct = tx.savepoint("new_sources").map_err(pg_error)?;
+    let copied = batch
+        .detections
+        .copy_into(&mut direct, "detections")
+        .and_then(|()| batch.forced.copy_into(&mut direct, "forced_photometry"))
+        .and_then(|()| {
+            batch
+                .non_detections
+                .copy_into(&mut direct, "non_detections")
+        });
+    match copied {
+        Ok(()) => {
+            direct.commit().map_err(pg_error)?;
+            Ok(Some(Added {
+                detections: batch.detections.len() as u64,
+                forced: batch.forced.len() as u64,
+                non_detections: batch.non_detections.len() as u64,
+            }))
+        }
+        Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            log::info!("another writer stored some of this batch's sources; merging them");
+            direct.rollback().map_err(pg_error)?;
+            Ok(None)
+        }
+        Err(e) => Err(pg_error(e)),
+    }
+}
+
+/// The batch's new sources through the stage tables, merged with `ON CONFLICT DO NOTHING`
+/// (a source another writer stored meanwhile is left as it is; its trigger version, if
+/// this batch has it, replaces a history copy in the update that follows).
+fn merge_new_sources(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Added, postgres::Error> {
+    for stage in [&batch.detections, &batch.forced, &batch.non_detections] {
+        stage.copy(tx)?;
+    }
+    let mut run = |sql: &str| tx.execute(sql, &[]);
     let added = Added {
         // The trigger's copy of a source first, then the earliest that came.
         detections: run(&format!(
@@ -264,39 +388,5 @@ pub(super) fn flush(tx: &mut Transaction<'_>, batch: &Batch) -> Result<Added, St
              ON CONFLICT DO NOTHING",
         )?,
     };
-    // A stored history copy of a detection gives way to the trigger's own version.
-    run(
-        "UPDATE detections d SET band = s.band, ra = s.ra, dec = s.dec, flux = s.flux,
-             flux_err = s.flux_err, mag = s.mag, mag_err = s.mag_err, positive = s.positive,
-             reliability = s.reliability, rb = s.rb, nid = s.nid,
-             record_schema = s.record_schema, record = s.record,
-             record_dictionary = s.record_dictionary, from_trigger = true
-         FROM stage_detections s
-         WHERE s.from_trigger AND NOT d.from_trigger AND d.survey = s.survey
-           AND d.object_id = s.object_id AND d.mjd = s.mjd AND d.source_id = s.source_id",
-    )?;
-    run(&format!(
-        "INSERT INTO survey_objects (survey, object_id, mjd, alert_id, summary)
-         SELECT DISTINCT ON (survey, object_id) survey, object_id, mjd, alert_id, summary
-         FROM stage_survey_objects ORDER BY survey, object_id, mjd DESC, alert_id DESC {}",
-        records::NEWER_SUMMARY
-    ))?;
-    run(&format!(
-        "INSERT INTO object_records (survey, object_id, name, source_id, mjd, alert_id,
-             record_schema, record)
-         SELECT DISTINCT ON (survey, object_id, name, source_id) survey, object_id, name,
-             source_id, mjd, alert_id, record_schema, record
-         FROM stage_object_records
-         ORDER BY survey, object_id, name, source_id, mjd DESC, alert_id DESC {}",
-        records::NEWER_OBJECT_RECORD
-    ))?;
-    run(
-        "INSERT INTO alerts (survey, alert_id, object_id, mjd, alert_schema, envelope_schema,
-             envelope)
-         SELECT DISTINCT ON (survey, alert_id) survey, alert_id, object_id, mjd, alert_schema,
-             envelope_schema, envelope
-         FROM stage_alerts ORDER BY survey, alert_id, seq
-         ON CONFLICT DO NOTHING",
-    )?;
     Ok(added)
 }

@@ -5,6 +5,7 @@
 //! (`docs/operations.md` has the sizing), so one object's lightcurve is one partition's
 //! index range.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -223,9 +224,12 @@ impl LightcurveStore for PgLightcurves {
             )
             .map_err(pg_error)?;
         }
-        // The batch's rows gathered here, then moved in one COPY per table and merged
-        // ([`bulk`]).
+        // The batch's rows gathered here, then moved in one COPY per table ([`bulk`]);
+        // sources the store or an earlier alert of the batch holds are left out before
+        // they are compressed.
+        let mut held = Held::read(&mut tx, alerts)?;
         let mut batch = bulk::Batch::default();
+        let (mut detections, mut forced, mut limits) = (Vec::new(), Vec::new(), Vec::new());
         let mut seq = 0i64;
         let mut next = || {
             seq += 1;
@@ -268,8 +272,18 @@ impl LightcurveStore for PgLightcurves {
                 ]);
             }
             for d in &alert.detections {
+                let key = (s, o, d.mjd.to_bits(), d.source_id);
+                let trigger = d.source_id == alert.alert_id;
+                let place = held.detections.get(&key).copied();
+                match place {
+                    Some(
+                        Place::Stored { trigger: false } | Place::Batch { trigger: false, .. },
+                    ) if trigger => {}
+                    Some(_) => continue,
+                    None => {}
+                }
                 let (record_schema, dict, record) = columns(encoder, d.record.as_ref())?;
-                batch.detections.push(row![
+                let row = row![
                     s,
                     o,
                     d.mjd,
@@ -287,14 +301,38 @@ impl LightcurveStore for PgLightcurves {
                     d.nid,
                     record_schema,
                     record,
-                    d.source_id == alert.alert_id,
+                    trigger,
                     dict,
                     next(),
-                ]);
+                ];
+                let now = match place {
+                    // The trigger's version replaces a stored history copy...
+                    Some(Place::Stored { .. }) => {
+                        batch.upgrades.push(row);
+                        Place::Stored { trigger }
+                    }
+                    // ... or one an earlier alert of this batch brought.
+                    Some(Place::Batch { index, .. }) => {
+                        detections[index] = (key, row);
+                        Place::Batch { index, trigger }
+                    }
+                    None => {
+                        detections.push((key, row));
+                        Place::Batch {
+                            index: detections.len() - 1,
+                            trigger,
+                        }
+                    }
+                };
+                held.detections.insert(key, now);
             }
             for f in &alert.forced {
+                let key = (s, o, f.mjd.to_bits(), f.source_id);
+                if !held.forced.insert(key) {
+                    continue;
+                }
                 let (record_schema, dict, record) = columns(encoder, f.record.as_ref())?;
-                batch.forced.push(row![
+                let row = row![
                     s,
                     o,
                     f.mjd,
@@ -306,11 +344,16 @@ impl LightcurveStore for PgLightcurves {
                     record,
                     dict,
                     next(),
-                ]);
+                ];
+                forced.push((key, row));
             }
             for n in &alert.non_detections {
+                let key = (s, o, n.mjd.to_bits(), n.band);
+                if !held.limits.insert(key) {
+                    continue;
+                }
                 let (record_schema, dict, record) = columns(encoder, n.record.as_ref())?;
-                batch.non_detections.push(row![
+                let row = row![
                     s,
                     o,
                     n.mjd,
@@ -321,8 +364,22 @@ impl LightcurveStore for PgLightcurves {
                     record,
                     dict,
                     next(),
-                ]);
+                ];
+                limits.push((key, row));
             }
+        }
+        // In key order, so that concurrent writers lock rows in one order.
+        detections.sort_by_key(|(key, _)| *key);
+        forced.sort_by_key(|(key, _)| *key);
+        limits.sort_by_key(|(key, _)| *key);
+        for (_, row) in detections {
+            batch.detections.push(row);
+        }
+        for (_, row) in forced {
+            batch.forced.push(row);
+        }
+        for (_, row) in limits {
+            batch.non_detections.push(row);
         }
         let added = bulk::flush(&mut tx, &batch)?;
         counts.detections += added.detections;
@@ -494,8 +551,10 @@ impl LightcurveStore for PgLightcurves {
             .unwrap_or_default())
     }
 
-    /// One query per table for the whole batch (`object_id = ANY(…)`), rather than four
-    /// round trips per object.
+    /// One query per table for the whole batch, rather than four round trips per object.
+    /// The batch's ids are joined as a table (`unnest`), not tested with `= ANY(…)`: on
+    /// the hash-partitioned tables the array test probed every partition's index with every
+    /// id (248 ms against 33 ms for 10,000 objects of 20,000 rows).
     fn lightcurves(
         &mut self,
         survey: Survey,
@@ -506,12 +565,17 @@ impl LightcurveStore for PgLightcurves {
         let ids: Vec<i64> = objects.iter().map(|o| o.id).collect();
         let mut by_id: std::collections::HashMap<i64, Lightcurve> =
             ids.iter().map(|&id| (id, Lightcurve::default())).collect();
+        // Each id once in the join (an object asked twice is answered from the map twice).
+        let mut distinct = ids.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
         let client = &mut self.client;
-        let mut query = |sql: &str| client.query(sql, &[&s, &ids]).map_err(pg_error);
+        let mut query = |sql: &str| client.query(sql, &[&s, &distinct]).map_err(pg_error);
         for r in query(
             "SELECT object_id, source_id, mjd, band, ra, dec, flux, flux_err, mag, mag_err,
-             positive, reliability, rb, nid FROM detections
-             WHERE survey = $1 AND object_id = ANY($2) ORDER BY object_id, mjd, source_id",
+             positive, reliability, rb, nid
+             FROM unnest($2::bigint[]) AS batch(id) JOIN detections ON object_id = batch.id
+             WHERE survey = $1 ORDER BY object_id, mjd, source_id",
         )? {
             let detection = Detection {
                 source_id: r.get(1),
@@ -534,8 +598,9 @@ impl LightcurveStore for PgLightcurves {
             }
         }
         for r in query(
-            "SELECT object_id, source_id, mjd, band, flux, flux_err FROM forced_photometry
-             WHERE survey = $1 AND object_id = ANY($2) ORDER BY object_id, mjd, source_id",
+            "SELECT object_id, source_id, mjd, band, flux, flux_err
+             FROM unnest($2::bigint[]) AS batch(id) JOIN forced_photometry ON object_id = batch.id
+             WHERE survey = $1 ORDER BY object_id, mjd, source_id",
         )? {
             let forced = ForcedPhot {
                 source_id: r.get(1),
@@ -550,8 +615,9 @@ impl LightcurveStore for PgLightcurves {
             }
         }
         for r in query(
-            "SELECT object_id, mjd, band, limiting_mag, noise_flux FROM non_detections
-             WHERE survey = $1 AND object_id = ANY($2) ORDER BY object_id, mjd, band",
+            "SELECT object_id, mjd, band, limiting_mag, noise_flux
+             FROM unnest($2::bigint[]) AS batch(id) JOIN non_detections ON object_id = batch.id
+             WHERE survey = $1 ORDER BY object_id, mjd, band",
         )? {
             let limit = NonDetection {
                 mjd: r.get(1),
@@ -565,7 +631,9 @@ impl LightcurveStore for PgLightcurves {
             }
         }
         for r in query(
-            "SELECT object_id, summary FROM survey_objects WHERE survey = $1 AND object_id = ANY($2)",
+            "SELECT object_id, summary
+             FROM unnest($2::bigint[]) AS batch(id) JOIN survey_objects ON object_id = batch.id
+             WHERE survey = $1",
         )? {
             let summary: String = r.get(1);
             let survey_object = serde_json::from_str(&summary)
@@ -635,5 +703,71 @@ impl PgLightcurves {
             self.decoder.keep(r.get(0), r.get::<_, &[u8]>(2))?;
         }
         Ok(())
+    }
+}
+
+/// Where a detection already is: stored (as the trigger's version or a history copy), or
+/// among this batch's new rows at `index`.
+#[derive(Clone, Copy)]
+enum Place {
+    Stored { trigger: bool },
+    Batch { index: usize, trigger: bool },
+}
+
+/// The sources of a batch's objects that the store holds, read with one query per table
+/// and survey, and then those the batch adds: each source is compressed and sent once.
+struct Held {
+    /// (survey, object, mjd bits, source id).
+    detections: HashMap<(i16, i64, u64, i64), Place>,
+    forced: HashSet<(i16, i64, u64, i64)>,
+    /// (survey, object, mjd bits, band).
+    limits: HashSet<(i16, i64, u64, Band)>,
+}
+
+impl Held {
+    fn read(tx: &mut postgres::Transaction<'_>, alerts: &[&Alert]) -> Result<Held, StoreError> {
+        let mut held = Held {
+            detections: HashMap::new(),
+            forced: HashSet::new(),
+            limits: HashSet::new(),
+        };
+        let mut by_survey: HashMap<i16, Vec<i64>> = HashMap::new();
+        for alert in alerts {
+            by_survey
+                .entry(survey_code(alert.survey))
+                .or_default()
+                .push(alert.object.id);
+        }
+        for (s, mut ids) in by_survey {
+            ids.sort_unstable();
+            ids.dedup();
+            let mut query = |sql: &str| tx.query(sql, &[&s, &ids]).map_err(pg_error);
+            for r in query(
+                "SELECT object_id, mjd, source_id, from_trigger
+                 FROM unnest($2::bigint[]) AS batch(id) JOIN detections ON object_id = batch.id
+                 WHERE survey = $1",
+            )? {
+                let key = (s, r.get(0), r.get::<_, f64>(1).to_bits(), r.get(2));
+                held.detections
+                    .insert(key, Place::Stored { trigger: r.get(3) });
+            }
+            for r in query(
+                "SELECT object_id, mjd, source_id
+                 FROM unnest($2::bigint[]) AS batch(id) JOIN forced_photometry ON object_id = batch.id
+                 WHERE survey = $1",
+            )? {
+                held.forced
+                    .insert((s, r.get(0), r.get::<_, f64>(1).to_bits(), r.get(2)));
+            }
+            for r in query(
+                "SELECT object_id, mjd, band
+                 FROM unnest($2::bigint[]) AS batch(id) JOIN non_detections ON object_id = batch.id
+                 WHERE survey = $1",
+            )? {
+                let key = (s, r.get(0), r.get::<_, f64>(1).to_bits(), band(r.get(2))?);
+                held.limits.insert(key);
+            }
+        }
+        Ok(held)
     }
 }
