@@ -123,15 +123,24 @@ pub trait LightcurveStore: Send {
     ) -> Result<Vec<records::StoredAlert>, StoreError>;
 }
 
-/// The configured lightcurve store: PostgreSQL when a connection string is given, else the
-/// SQLite file at `sqlite_path`.
+/// The configured lightcurve store: PostgreSQL when a connection string is given (several,
+/// separated by [`postgres::SHARD_SEPARATOR`]: sharded by object over those servers), else
+/// the SQLite file at `sqlite_path`.
 pub fn open_lightcurves(
     postgres_url: Option<&str>,
     sqlite_path: &std::path::Path,
 ) -> Result<Box<dyn LightcurveStore>, StoreError> {
-    Ok(match postgres_url {
-        Some(url) => Box::new(postgres::PgLightcurves::open(url)?),
-        None => Box::new(sqlite::SqliteLightcurves::open(sqlite_path)?),
+    let Some(url) = postgres_url else {
+        return Ok(Box::new(sqlite::SqliteLightcurves::open(sqlite_path)?));
+    };
+    let shards: Vec<&str> = url
+        .split(postgres::SHARD_SEPARATOR)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    Ok(match shards.as_slice() {
+        [one] => Box::new(postgres::PgLightcurves::open(one)?),
+        _ => Box::new(postgres::ShardedLightcurves::open(&shards)?),
     })
 }
 

@@ -375,3 +375,157 @@ impl Drop for KafkaBroker {
             .output();
     }
 }
+
+/// A PostgreSQL server of its own (a cluster made with `initdb` in a temporary directory)
+/// on a free loopback port, with trust auth for `postgres`; stopped and removed at the end.
+/// For tests that need several servers (the sharded lightcurve store). Run as the
+/// `postgres` user when the tests run as root, since the server refuses root.
+pub struct PgCluster {
+    dir: std::path::PathBuf,
+    port: u16,
+    as_postgres: bool,
+    bin: std::path::PathBuf,
+}
+
+impl PgCluster {
+    /// None (the test is skipped) when PostgreSQL's server programs are not installed,
+    /// unless SOLAS_REQUIRE_POSTGRES is set.
+    pub fn start() -> Option<PgCluster> {
+        let Some(bin) = pg_bindir() else {
+            assert!(
+                std::env::var_os("SOLAS_REQUIRE_POSTGRES").is_none(),
+                "PostgreSQL's initdb and pg_ctl were not found"
+            );
+            eprintln!("PostgreSQL's server programs not found: skipped");
+            return None;
+        };
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("solas-pg-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = PgCluster {
+            dir,
+            port,
+            as_postgres: root,
+            bin,
+        };
+        if root {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&cluster.dir)
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown of {}", cluster.dir.display());
+        }
+        let data = cluster.dir.join("data");
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c shared_buffers=32MB",
+            cluster.dir.display()
+        );
+        cluster.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-l",
+                &cluster.dir.join("log").display().to_string(),
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        );
+        Some(cluster)
+    }
+
+    /// A connection string to its `postgres` database.
+    pub fn url(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bin.join(program);
+        let mut command = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let out = command.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").display().to_string();
+        let path = self.bin.join("pg_ctl");
+        let mut command = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let _ = command
+            .args(["-D", &data, "-m", "immediate", "-w", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Where PostgreSQL's server programs are: `pg_config --bindir`, else the newest
+/// /usr/lib/postgresql/*/bin (Debian keeps them off the PATH).
+fn pg_bindir() -> Option<std::path::PathBuf> {
+    let has = |dir: &std::path::Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if has(&dir) {
+            return Some(dir);
+        }
+    }
+    let mut found: Vec<std::path::PathBuf> = glob::glob("/usr/lib/postgresql/*/bin")
+        .ok()?
+        .flatten()
+        .filter(|d| has(d))
+        .collect();
+    found.sort_by_key(|d| {
+        d.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    found.pop()
+}

@@ -15,5 +15,6 @@ mod outage;
 mod postgres;
 mod roles;
 mod s3;
+mod sharded;
 mod stage_contract;
 mod watch;

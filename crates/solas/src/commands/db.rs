@@ -60,7 +60,8 @@ pub fn db(args: DbArgs) -> anyhow::Result<()> {
             }
             match &lightcurves_db {
                 Some(url) => {
-                    solas_store::postgres::PgLightcurves::open(url)
+                    let sqlite = data.data.join("lightcurves.db");
+                    solas_store::open_lightcurves(Some(url), &sqlite)
                         .context("migrating the lightcurves")?;
                     println!("lightcurves {}: up to date", Target::Postgres(url.clone()));
                 }

@@ -44,7 +44,8 @@ pub struct StoresArgs {
     #[arg(long, default_value = "./solas-data")]
     pub data: PathBuf,
     /// Keep lightcurves in PostgreSQL (a connection string such as
-    /// "host=127.0.0.1 user=postgres dbname=solas") instead of <data>/lightcurves.db.
+    /// "host=127.0.0.1 user=postgres dbname=solas") instead of <data>/lightcurves.db;
+    /// several separated by ';' shard them by object over those servers.
     #[arg(long, env = "SOLAS_LIGHTCURVES_DB")]
     pub lightcurves_db: Option<String>,
     /// Keep the main database (objects, classifications, filters, watchlists, annotations,
