@@ -247,6 +247,9 @@ pub(crate) struct Shared {
     pub(crate) sherlock: Option<api::sherlock::Catalogues>,
     pub(crate) dust: Option<solas_features::dust::DustMap>,
     pub(crate) running_queries: AtomicUsize,
+    /// The last few event skymaps parsed, by file: an event page and its two pictures
+    /// each need the map, and one parse takes ~0.3 s.
+    pub(crate) skymaps: pages::events::SkymapCache,
 }
 
 impl Shared {
@@ -331,6 +334,7 @@ impl AppState {
                 sherlock,
                 dust,
                 running_queries: AtomicUsize::new(0),
+                skymaps: Default::default(),
             }),
         })
     }

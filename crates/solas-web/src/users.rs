@@ -58,8 +58,9 @@ impl UserClass {
         }
     }
 
-    /// The most rows `/api/query/` returns to the class, whatever `limit` asks for.
-    pub fn query_max_rows(self) -> u64 {
+    /// The most rows `/api/query/` returns to the class, whatever `limit` asks for (an
+    /// i64, as SQL's `LIMIT` takes it).
+    pub fn query_max_rows(self) -> i64 {
         match self {
             UserClass::Dummy => 1_000,
             UserClass::User => 10_000,

@@ -142,13 +142,7 @@ fn compare(what: &str, expected: &Expected, got: &BTreeMap<Key, Value>) {
 
 #[test]
 fn every_field_of_every_source_is_stored_once_in_both_backends() {
-    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
-    let mut alerts = Vec::new();
-    for f in data::real_alert_files() {
-        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
-            alerts.push(a.unwrap());
-        }
-    }
+    let alerts = common::real_alerts();
     let mut reader = RecordReader::default();
     let mut expected = Expected::default();
     for a in &alerts {
@@ -244,13 +238,7 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
 /// it with the stored schema, giving the bytes Solas reads back, for every row.
 #[test]
 fn records_read_back_with_python_zstandard_and_fastavro() {
-    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
-    let mut alerts = Vec::new();
-    for f in data::real_alert_files() {
-        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
-            alerts.push(a.unwrap());
-        }
-    }
+    let alerts = common::real_alerts();
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("lightcurves.db");
     let mut store = SqliteLightcurves::open(&path).unwrap();

@@ -81,13 +81,7 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let mut lightcurves = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
-    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
-    let mut alerts = Vec::new();
-    for f in data::real_alert_files() {
-        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
-            alerts.push(a.unwrap());
-        }
-    }
+    let alerts = common::real_alerts();
     lightcurves
         .write(&alerts.iter().collect::<Vec<_>>())
         .unwrap();
@@ -284,12 +278,11 @@ fn a_run_with_postgres_lightcurves_equals_one_with_sqlite() {
     let lite = tempfile::tempdir().unwrap();
     let reference = common::run(common::config(lite.path(), common::files(&files)));
     assert_eq!(summary.detections, reference.detections);
-    let objects = |dir: &std::path::Path| {
-        let mut d = common::dump(&dir.join("solas.db"));
-        d.retain(|(t, _)| t == "objects" || t == "ztf_objects");
-        d
-    };
-    common::assert_same("objects", &objects(lite.path()), &objects(pg.path()));
+    common::assert_same(
+        "objects",
+        &common::objects_rows(lite.path()),
+        &common::objects_rows(pg.path()),
+    );
 }
 
 /// Regression: while the main database was out of reach, the batch's filters were skipped
@@ -460,11 +453,8 @@ fn a_source_another_writer_stored_meanwhile_is_merged_not_refused() {
     let Some(db) = TempDb::create("writer_race") else {
         return;
     };
-    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
-    let alert = data::real_alert_files()
-        .iter()
-        .flat_map(|f| decoder.decode(&std::fs::read(f).unwrap()).unwrap().records)
-        .map(|(_, a)| a.unwrap())
+    let alert = common::real_alerts()
+        .into_iter()
         .find(|a| a.detections.len() > 2)
         .expect("an alert with a history");
     let trigger = alert

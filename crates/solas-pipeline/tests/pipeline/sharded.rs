@@ -24,13 +24,7 @@ fn a_store_sharded_over_three_servers_holds_what_one_sqlite_store_holds() {
     let urls = [db.url(), a.url(), b.url()];
     let setting = urls.join(" ; ");
 
-    let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
-    let mut alerts = Vec::new();
-    for f in data::real_alert_files() {
-        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
-            alerts.push(a.unwrap());
-        }
-    }
+    let alerts = common::real_alerts();
     let tmp = tempfile::tempdir().unwrap();
     let mut lite = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
     lite.write(&alerts.iter().collect::<Vec<_>>()).unwrap();
@@ -128,10 +122,9 @@ fn a_run_over_sharded_lightcurves_equals_one_embedded_run() {
     let lite = tempfile::tempdir().unwrap();
     let reference = common::run(common::config(lite.path(), common::files(&files)));
     assert_eq!(summary.detections, reference.detections);
-    let objects = |dir: &std::path::Path| {
-        let mut d = common::dump(&dir.join("solas.db"));
-        d.retain(|(t, _)| t == "objects" || t == "ztf_objects");
-        d
-    };
-    common::assert_same("objects", &objects(lite.path()), &objects(out.path()));
+    common::assert_same(
+        "objects",
+        &common::objects_rows(lite.path()),
+        &common::objects_rows(out.path()),
+    );
 }

@@ -59,7 +59,7 @@ pub(crate) struct Request {
 
 /// Rows an export may give a caller of `class`.
 pub(crate) fn row_limit(class: UserClass) -> u64 {
-    class.query_max_rows().saturating_mul(100)
+    class.query_max_rows().unsigned_abs().saturating_mul(100)
 }
 
 pub(crate) async fn handle(

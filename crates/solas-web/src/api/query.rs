@@ -71,8 +71,9 @@ pub(crate) async fn handle(
     let offset = c.opt_int("offset", Some(0), None);
     let survey = super::survey(&mut c, state.shared.config.survey);
     c.finish()?;
-    let cap = i64::try_from(user.class.query_max_rows()).unwrap_or(MAX_LIMIT);
-    let limit = limit.unwrap_or(DEFAULT_LIMIT).min(cap);
+    let limit = limit
+        .unwrap_or(DEFAULT_LIMIT)
+        .min(user.class.query_max_rows());
     let offset = offset.unwrap_or(0);
     let running = Running::start(&state.shared)?;
     let shared = state.shared.clone();

@@ -5,6 +5,7 @@
 //! probability densities with their units.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
@@ -37,10 +38,38 @@ fn frame(map: &solas_watch::Skymap) -> Option<Tan> {
     })
 }
 
-fn load_skymap(st: &AppState, event: &MmaEvent) -> Result<solas_watch::Skymap, PageError> {
+/// Event skymaps parsed lately, by file path, newest last. An event's skymap file never
+/// changes once stored (a new version of an event is a new file).
+#[derive(Default)]
+pub(crate) struct SkymapCache(
+    std::sync::Mutex<Vec<(std::path::PathBuf, Arc<solas_watch::Skymap>)>>,
+);
+
+/// Skymaps kept parsed: a few MB each at the orders LVK publishes.
+const SKYMAPS_KEPT: usize = 4;
+
+fn load_skymap(st: &AppState, event: &MmaEvent) -> Result<Arc<solas_watch::Skymap>, PageError> {
     let path = st.shared.config.data_dir.join(&event.skymap_path);
+    let cache = &st.shared.skymaps.0;
+    let cached = {
+        let kept = cache.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, m)| m.clone())
+    };
+    if let Some(map) = cached {
+        return Ok(map);
+    }
+    // Parsed outside the lock: two first views may both parse, which is harmless.
     let bytes = std::fs::read(&path).map_err(PageError::internal)?;
-    solas_watch::Skymap::from_fits(&bytes).map_err(PageError::internal)
+    let map = Arc::new(solas_watch::Skymap::from_fits(&bytes).map_err(PageError::internal)?);
+    let mut kept = cache.lock().unwrap_or_else(|p| p.into_inner());
+    kept.retain(|(p, _)| *p != path);
+    if kept.len() >= SKYMAPS_KEPT {
+        kept.remove(0);
+    }
+    kept.push((path, map.clone()));
+    Ok(map)
 }
 
 /// Square degrees per steradian.

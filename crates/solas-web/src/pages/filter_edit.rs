@@ -419,7 +419,7 @@ pub(crate) async fn test_csv(
     };
     let draft = Draft::from_form(&f);
     let user = login.user.id;
-    let limit = i64::try_from(login.user.class.query_max_rows()).unwrap_or(i64::MAX);
+    let limit = login.user.class.query_max_rows();
     let running = crate::api::query::Running::start(&state.shared)?;
     let st = state.clone();
     let (columns, rows) = blocking(move || {

@@ -31,6 +31,26 @@ pub fn run(config: RunConfig) -> Summary {
     solas_pipeline::run(config, Arc::new(AtomicBool::new(false))).expect("pipeline run")
 }
 
+/// Every alert of the shared real alert files, decoded (Rubin's with the shared schemas).
+pub fn real_alerts() -> Vec<solas_core::Alert> {
+    let decoder =
+        solas_decode::Decoder::configured(Some(&solas_testdata::lsst_schema_dir()), None).unwrap();
+    let mut alerts = Vec::new();
+    for f in solas_testdata::real_alert_files() {
+        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
+            alerts.push(a.unwrap());
+        }
+    }
+    alerts
+}
+
+/// The `objects` and `ztf_objects` rows of a run's main database (`dump`'s form).
+pub fn objects_rows(data: &Path) -> Vec<(String, Vec<String>)> {
+    let mut d = dump(&data.join("solas.db"));
+    d.retain(|(t, _)| t == "objects" || t == "ztf_objects");
+    d
+}
+
 pub fn files(paths: &[PathBuf]) -> Input {
     Input::Files(paths.iter().map(|p| p.display().to_string()).collect())
 }
