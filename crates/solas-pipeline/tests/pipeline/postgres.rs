@@ -86,12 +86,7 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
         .write(&alerts.iter().collect::<Vec<_>>())
         .unwrap();
     let mut pg_lightcurves = PgLightcurves::open(&db.url()).unwrap();
-    for _ in 0..2 {
-        let reversed: Vec<_> = alerts.iter().rev().collect();
-        for chunk in reversed.chunks(50) {
-            pg_lightcurves.write(chunk).unwrap();
-        }
-    }
+    common::write_reversed_twice(&mut pg_lightcurves, &alerts);
     let mut compared = 0;
     for a in &alerts {
         let (x, y) = (

@@ -29,12 +29,7 @@ fn a_store_sharded_over_three_servers_holds_what_one_sqlite_store_holds() {
     let mut lite = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
     lite.write(&alerts.iter().collect::<Vec<_>>()).unwrap();
     let mut sharded = solas_store::open_lightcurves(Some(&setting), tmp.path()).unwrap();
-    for _ in 0..2 {
-        let reversed: Vec<_> = alerts.iter().rev().collect();
-        for chunk in reversed.chunks(50) {
-            sharded.write(chunk).unwrap();
-        }
-    }
+    common::write_reversed_twice(sharded.as_mut(), &alerts);
 
     // Every object's rows on its own shard, and only there; every shard used.
     for (k, url) in urls.iter().enumerate() {

@@ -44,6 +44,20 @@ pub fn real_alerts() -> Vec<solas_core::Alert> {
     alerts
 }
 
+/// `alerts` written to `store` newest first, in batches of 50, twice: a store must keep the
+/// trigger's version of a source whichever copy came first, and add nothing the second time.
+pub fn write_reversed_twice(
+    store: &mut dyn solas_store::LightcurveStore,
+    alerts: &[solas_core::Alert],
+) {
+    for _ in 0..2 {
+        let reversed: Vec<_> = alerts.iter().rev().collect();
+        for chunk in reversed.chunks(50) {
+            store.write(chunk).unwrap();
+        }
+    }
+}
+
 /// The `objects` and `ztf_objects` rows of a run's main database (`dump`'s form).
 pub fn objects_rows(data: &Path) -> Vec<(String, Vec<String>)> {
     let mut d = dump(&data.join("solas.db"));
