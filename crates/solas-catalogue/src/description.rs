@@ -7,7 +7,7 @@
 //!
 //! [source]
 //! path = "openngc/NGC.csv"         # relative to the description file, or absolute
-//! format = "csv"                   # csv | parquet | fits | fixed
+//! format = "csv"                   # csv | parquet | fits | fixed | hats
 //! delimiter = ";"                  # csv only; default ","
 //! # quote = "\""                   # csv only
 //! # skip_lines = 0                 # lines before the header
@@ -27,6 +27,7 @@
 //! semi_major_axis = "MajAx"        # a major-axis diameter or semi-major axis column ...
 //! semi_major_axis_unit = "arcmin"  # arcsec | arcmin | deg
 //! semi_major_axis_is_diameter = true
+//! # pm_ra = "pmra"  pm_dec = "pmdec"  epoch = 2016.0   # proper motions (mas/yr) and their epoch
 //!
 //! [filter]                         # optional: keep only rows whose type is listed
 //! types = ["G", "GPair", "GTrpl", "GGroup"]   # "UG*" matches by prefix
@@ -119,6 +120,10 @@ pub enum Format {
     Fits,
     /// Fixed-width text, fields by byte range (`[source.fields]`).
     Fixed,
+    /// A HATS catalogue directory (HEALPix-partitioned Parquet, as LSDB and the survey
+    /// archives publish Gaia, 2MASS, ZTF…): `path` is the catalogue's directory and every
+    /// `dataset/Norder=*/Dir=*/Npix=*.parquet` partition under it is read, in order.
+    Hats,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -204,6 +209,15 @@ pub struct Columns {
     pub semi_major_axis_unit: AngleUnit,
     #[serde(default)]
     pub semi_major_axis_is_diameter: bool,
+    /// Proper motion in RA (μα·cos δ) and Dec, mas/yr (Gaia's `pmra`, `pmdec`): the store
+    /// moves such rows to the epoch of the position it is asked about.
+    #[serde(default)]
+    pub pm_ra: Option<String>,
+    #[serde(default)]
+    pub pm_dec: Option<String>,
+    /// Epoch of the positions, Julian year (Gaia DR3: 2016.0). Required with `pm_ra`.
+    #[serde(default)]
+    pub epoch: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

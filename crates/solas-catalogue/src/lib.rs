@@ -46,4 +46,8 @@ pub struct CatalogueRow {
     pub distance_mpc: Option<f64>,
     /// Semi-major axis, arcsec.
     pub semi_major_axis_arcsec: Option<f64>,
+    /// Proper motion, mas/yr: μα·cos δ and μδ. `ra`/`dec` are at the catalogue's epoch
+    /// until a search at another epoch moves them.
+    pub pm_ra_mas_yr: Option<f64>,
+    pub pm_dec_mas_yr: Option<f64>,
 }

@@ -22,52 +22,55 @@ pub(crate) fn read(path: &Path, src: &Source, sink: &mut Sink) -> Result<(), Cat
         Some(q) => Some(single_char(path, "quote", q)?),
         None => Some('"'),
     };
-    let bytes = std::fs::read(path).map_err(|e| CatalogueError::io(path, e))?;
-    // Lossy: a stray Latin-1 byte in a name must not fail the whole catalogue.
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .enumerate();
-
-    for _ in 0..src.skip_lines {
-        lines.next();
-    }
-    let (header_no, header_line) = lines
-        .by_ref()
-        .find(|(_, l)| !l.trim().is_empty())
-        .ok_or_else(|| CatalogueError::format(path, "no header line"))?;
-    let header: Vec<String> = split_line(header_line.trim_start_matches('\u{feff}'), delim, quote)
-        .map_err(|e| CatalogueError::format(path, format!("header (line {}): {e}", header_no + 1)))?
-        .into_iter()
-        .map(|c| c.trim().to_string())
-        .collect();
-    sink.header(&header)?;
-    for _ in 0..src.skip_after_header {
-        lines.next();
-    }
-
+    // Streamed line by line: a catalogue file may be larger than memory.
+    let mut header: Option<Vec<String>> = None;
+    let mut after_header = src.skip_after_header;
     let mut index = 0u64;
-    let mut cells = Vec::with_capacity(header.len());
-    for (no, line) in lines {
-        if line.trim().is_empty() {
-            continue;
+    super::each_line(path, |no, raw| {
+        if no < src.skip_lines as u64 {
+            return Ok(());
         }
-        let line_no = no as u64 + 1;
+        // Lossy: a stray Latin-1 byte in a name must not fail the whole catalogue.
+        let line = String::from_utf8_lossy(raw);
+        let Some(names) = &header else {
+            if line.trim().is_empty() {
+                return Ok(());
+            }
+            let names: Vec<String> = split_line(line.trim_start_matches('\u{feff}'), delim, quote)
+                .map_err(|e| {
+                    CatalogueError::format(path, format!("header (line {}): {e}", no + 1))
+                })?
+                .into_iter()
+                .map(|c| c.trim().to_string())
+                .collect();
+            sink.header(&names)?;
+            header = Some(names);
+            return Ok(());
+        };
+        if after_header > 0 {
+            after_header -= 1;
+            return Ok(());
+        }
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        let line_no = no + 1;
         let this = index;
         index += 1;
-        match split_line(line, delim, quote) {
+        match split_line(&line, delim, quote) {
             Err(e) => sink.bad(line_no, e),
-            Ok(fields) if fields.len() != header.len() => sink.bad(
+            Ok(fields) if fields.len() != names.len() => sink.bad(
                 line_no,
-                format!("{} fields, the header has {}", fields.len(), header.len()),
+                format!("{} fields, the header has {}", fields.len(), names.len()),
             ),
             Ok(fields) => {
-                cells.clear();
-                cells.extend(fields.into_iter().map(Cell::Text));
-                sink.row(line_no, this, &cells);
+                let cells: Vec<Cell> = fields.into_iter().map(Cell::Text).collect();
+                sink.row(line_no, this, &cells)
             }
         }
+    })?;
+    if header.is_none() {
+        return Err(CatalogueError::format(path, "no header line"));
     }
     Ok(())
 }

@@ -12,12 +12,18 @@ use super::{Cell, Sink};
 use crate::CatalogueError;
 
 pub(crate) fn read(path: &Path, hdu: usize, sink: &mut Sink) -> Result<(), CatalogueError> {
-    let data = std::fs::read(path).map_err(|e| CatalogueError::io(path, e))?;
+    // Mapped, not read: a table may be larger than memory, and the mapped pages are the
+    // page cache's to drop once the rows have been passed on.
+    let file = std::fs::File::open(path).map_err(|e| CatalogueError::io(path, e))?;
+    // SAFETY: the catalogue file is only read during the load; a file truncated under a
+    // running load is the operator's error (SIGBUS), as for any mapped input.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| CatalogueError::io(path, e))?;
+    let data: &[u8] = &map;
     let err = |m: String| CatalogueError::format(path, m);
     // HDUs up to the table's, and no further.
     let n = hdu;
     let mut found = None;
-    for (i, h) in solas_fits::HduIter::new(&data).enumerate() {
+    for (i, h) in solas_fits::HduIter::new(data).enumerate() {
         let h = h.map_err(|e| err(e.to_string()))?;
         if i == n {
             found = Some(h);
@@ -40,12 +46,13 @@ pub(crate) fn read(path: &Path, hdu: usize, sink: &mut Sink) -> Result<(), Catal
             ))
         })?;
     let used = sink.header(&table.names())?;
+    sink.expect_rows(table.rows as u64);
     let mut cells = vec![Cell::Null; table.columns.len()];
     for (r, row) in rows.chunks_exact(table.row_len.max(1)).enumerate() {
         for &c in &used {
             cells[c] = table.columns[c].decode(row);
         }
-        sink.row(r as u64, r as u64, &cells);
+        sink.row(r as u64, r as u64, &cells)?;
     }
     Ok(())
 }
@@ -160,6 +167,16 @@ impl Column {
         let int = |v: i64| {
             if self.null == Some(v) {
                 Cell::Null
+            } else if self.scale == 1.0
+                && self.zero.fract() == 0.0
+                && self.zero.abs() <= 2f64.powi(63)
+            {
+                // Exact, offsets included: unsigned 64-bit columns are K with TZERO = 2^63.
+                let x = i128::from(v) + self.zero as i128;
+                match i64::try_from(x) {
+                    Ok(i) => Cell::Int(i),
+                    Err(_) => Cell::Text(Cow::Owned(x.to_string())),
+                }
             } else {
                 Cell::Num(v as f64 * self.scale + self.zero)
             }

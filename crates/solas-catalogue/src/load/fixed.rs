@@ -35,41 +35,35 @@ pub(crate) fn read(path: &Path, src: &Source, sink: &mut Sink) -> Result<(), Cat
         decode[i] = true;
     }
 
-    let bytes = std::fs::read(path).map_err(|e| CatalogueError::io(path, e))?;
     let mut index = 0u64;
-    let mut cells: Vec<Cell> = Vec::with_capacity(fields.len());
-    for (no, line) in bytes
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .skip(src.skip_lines)
-    {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    super::each_line(path, |no, line| {
+        if no < src.skip_lines as u64 || line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
         }
-        let line_no = no as u64 + 1;
+        let line_no = no + 1;
         let this = index;
         index += 1;
         if let Some(at) = line.iter().position(|&b| b == b'\t') {
-            sink.bad(
+            return sink.bad(
                 line_no,
                 format!(
                     "tab at byte {} of a fixed-width line (positions would shift)",
                     at + 1
                 ),
             );
-            continue;
         }
-        cells.clear();
-        cells.extend(fields.iter().zip(&decode).map(|(f, &wanted)| {
-            if !wanted {
-                return Cell::Null;
-            }
-            Cell::Text(cut(line, f.start, f.end))
-        }));
-        sink.row(line_no, this, &cells);
-    }
-    Ok(())
+        let cells: Vec<Cell> = fields
+            .iter()
+            .zip(&decode)
+            .map(|(f, &wanted)| {
+                if !wanted {
+                    return Cell::Null;
+                }
+                Cell::Text(cut(line, f.start, f.end))
+            })
+            .collect();
+        sink.row(line_no, this, &cells)
+    })
 }
 
 /// Bytes `start..end` of a line as text; blank or partial where the line is shorter.

@@ -10,6 +10,7 @@ pub mod coords;
 pub mod csv;
 pub mod fits;
 pub mod fixed;
+pub mod hats;
 pub mod parquet;
 
 use std::borrow::Cow;
@@ -81,6 +82,8 @@ pub enum Cell<'a> {
     Null,
     Text(Cow<'a, str>),
     Num(f64),
+    /// An integer kept exact: a 64-bit id (Gaia's `source_id`) must not pass through f64.
+    Int(i64),
 }
 
 impl Cell<'_> {
@@ -93,6 +96,7 @@ impl Cell<'_> {
                 (!t.is_empty()).then_some(Cow::Borrowed(t))
             }
             Cell::Num(v) => v.is_finite().then(|| Cow::Owned(v.to_string())),
+            Cell::Int(v) => Some(Cow::Owned(v.to_string())),
         }
     }
 
@@ -101,6 +105,7 @@ impl Cell<'_> {
         match self {
             Cell::Null => Ok(None),
             Cell::Num(v) => Ok(v.is_finite().then_some(*v)),
+            Cell::Int(v) => Ok(Some(*v as f64)),
             Cell::Text(t) => {
                 let t = t.trim();
                 if t.is_empty() || t.eq_ignore_ascii_case("nan") || t.eq_ignore_ascii_case("null") {
@@ -114,7 +119,26 @@ impl Cell<'_> {
     }
 }
 
-/// Reads the description at `path` and all its source files.
+/// Where a load puts its rows: a `Vec` ([`load`]) or the store's builder.
+pub(crate) trait RowOut {
+    fn row(&mut self, row: CatalogueRow) -> Result<(), CatalogueError>;
+    /// After each input row, with the input rows seen so far (good, filtered and bad).
+    fn tick(&mut self, _seen: u64, _report: &LoadReport) -> Result<(), CatalogueError> {
+        Ok(())
+    }
+    /// A reader knows how many rows its file has (Parquet, FITS): for progress.
+    fn expect_rows(&mut self, _rows: u64) {}
+}
+
+impl RowOut for Vec<CatalogueRow> {
+    fn row(&mut self, row: CatalogueRow) -> Result<(), CatalogueError> {
+        self.push(row);
+        Ok(())
+    }
+}
+
+/// Reads the description at `path` and all its source files into memory. For small
+/// catalogues and tests; [`crate::Store::add`] streams instead.
 pub fn load_description(path: &Path) -> Result<Loaded, CatalogueError> {
     let text = std::fs::read_to_string(path).map_err(|e| CatalogueError::io(path, e))?;
     let description = parse_description(path, &text)?;
@@ -162,13 +186,45 @@ pub fn expand_env(path: &str) -> String {
     out
 }
 
-/// Loads the rows of `description`, resolving relative source paths against `base`.
+/// Loads the rows of `description` into memory, resolving relative source paths against
+/// `base`.
 pub fn load(
     description: &Description,
     base: &Path,
 ) -> Result<(Vec<CatalogueRow>, LoadReport), CatalogueError> {
     let mut rows = Vec::new();
-    let mut report = LoadReport::default();
+    let (report, _) = load_into(description, base, &mut rows, 0, LoadReport::default())?;
+    Ok((rows, report))
+}
+
+/// The input files of `description`, in load order (a HATS catalogue's partitions).
+pub(crate) fn input_files(
+    description: &Description,
+    base: &Path,
+) -> Result<Vec<PathBuf>, CatalogueError> {
+    let src = &description.source;
+    let mut files = Vec::new();
+    for rel in std::iter::once(&src.path).chain(&src.extra_paths) {
+        let path = base.join(expand_env(rel));
+        if src.format == Format::Hats {
+            files.extend(hats::partitions(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+/// Streams the rows of `description` into `out`. The first `skip` input rows (good,
+/// filtered or bad) are passed over without being counted: a resumed load's `report`
+/// already counts them. Returns the report and the input rows seen.
+pub(crate) fn load_into(
+    description: &Description,
+    base: &Path,
+    out: &mut dyn RowOut,
+    skip: u64,
+    mut report: LoadReport,
+) -> Result<(LoadReport, u64), CatalogueError> {
     let src = &description.source;
     if src.format != Format::Fixed && !src.fields.is_empty() {
         return Err(CatalogueError::format(
@@ -176,12 +232,12 @@ pub fn load(
             "[source.fields] (byte ranges) is only for format = \"fixed\"",
         ));
     }
-    for (i, rel) in std::iter::once(&src.path)
-        .chain(&src.extra_paths)
-        .enumerate()
-    {
-        let path = base.join(expand_env(rel));
-        let label = if i == 0 {
+    let files = input_files(description, base)?;
+    let mut seen = 0u64;
+    for (i, path) in files.iter().enumerate() {
+        let label = if src.format == Format::Hats {
+            format!("{}: ", hats::label(path))
+        } else if i == 0 {
             String::new()
         } else {
             format!(
@@ -191,31 +247,62 @@ pub fn load(
         };
         let mut sink = Sink {
             description,
-            rows: &mut rows,
+            out: &mut *out,
             report: &mut report,
             label,
             map: None,
-            path: &path,
+            path,
+            seen: &mut seen,
+            skip,
         };
         match src.format {
-            Format::Csv => csv::read(&path, src, &mut sink)?,
-            Format::Fixed => fixed::read(&path, src, &mut sink)?,
-            Format::Parquet => parquet::read(&path, &mut sink)?,
-            Format::Fits => fits::read(&path, src.hdu.unwrap_or(1), &mut sink)?,
+            Format::Csv => csv::read(path, src, &mut sink)?,
+            Format::Fixed => fixed::read(path, src, &mut sink)?,
+            Format::Parquet | Format::Hats => parquet::read(path, &mut sink)?,
+            Format::Fits => fits::read(path, src.hdu.unwrap_or(1), &mut sink)?,
         }
-        report.files.push(path);
+        report.files.push(path.clone());
     }
-    Ok((rows, report))
+    Ok((report, seen))
+}
+
+/// Calls `f` with each line of a text file (0-based number, bytes without the line end),
+/// reading it in blocks: a catalogue file may be larger than memory.
+pub(crate) fn each_line(
+    path: &Path,
+    mut f: impl FnMut(u64, &[u8]) -> Result<(), CatalogueError>,
+) -> Result<(), CatalogueError> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| CatalogueError::io(path, e))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    let mut no = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| CatalogueError::io(path, e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut l = line.strip_suffix(b"\n").unwrap_or(&line);
+        l = l.strip_suffix(b"\r").unwrap_or(l);
+        f(no, l)?;
+        no += 1;
+    }
 }
 
 /// Where format readers put what they read: first the header, then rows.
 pub(crate) struct Sink<'a> {
     description: &'a Description,
-    rows: &'a mut Vec<CatalogueRow>,
+    out: &'a mut dyn RowOut,
     report: &'a mut LoadReport,
     label: String,
     map: Option<RowBuilder>,
     path: &'a Path,
+    /// Input rows seen over every file of the load.
+    seen: &'a mut u64,
+    skip: u64,
 }
 
 impl Sink<'_> {
@@ -228,23 +315,46 @@ impl Sink<'_> {
         Ok(used)
     }
 
+    pub(crate) fn expect_rows(&mut self, rows: u64) {
+        self.out.expect_rows(rows);
+    }
+
+    /// Counts one input row; false while a resumed load is still passing over old ones.
+    fn count(&mut self) -> bool {
+        *self.seen += 1;
+        *self.seen > self.skip
+    }
+
     /// One data row. `number` is the line (CSV, fixed-width) or row index (others) for the report;
     /// `index` the 0-based data row index (the `@row` id).
-    pub(crate) fn row(&mut self, number: u64, index: u64, cells: &[Cell]) {
-        let Some(map) = &self.map else { return };
+    pub(crate) fn row(
+        &mut self,
+        number: u64,
+        index: u64,
+        cells: &[Cell],
+    ) -> Result<(), CatalogueError> {
+        if !self.count() {
+            return Ok(());
+        }
+        let Some(map) = &self.map else { return Ok(()) };
         match map.build(self.description, index, cells) {
             Ok(Some(row)) => {
-                self.rows.push(row);
+                self.out.row(row)?;
                 self.report.rows_loaded += 1;
             }
             Ok(None) => self.report.filtered += 1,
             Err(reason) => self.report.bad(number, format!("{}{reason}", self.label)),
         }
+        self.out.tick(*self.seen, self.report)
     }
 
     /// A row the reader itself could not split into cells (e.g. an unterminated quote).
-    pub(crate) fn bad(&mut self, number: u64, reason: String) {
+    pub(crate) fn bad(&mut self, number: u64, reason: String) -> Result<(), CatalogueError> {
+        if !self.count() {
+            return Ok(());
+        }
         self.report.bad(number, format!("{}{reason}", self.label));
+        self.out.tick(*self.seen, self.report)
     }
 }
 
@@ -261,6 +371,8 @@ struct RowBuilder {
     photoz_err: Option<usize>,
     distance: Option<usize>,
     smaj: Option<usize>,
+    pm_ra: Option<usize>,
+    pm_dec: Option<usize>,
 }
 
 impl RowBuilder {
@@ -281,6 +393,12 @@ impl RowBuilder {
         };
         let opt = |c: &Option<String>| c.as_deref().map(find).transpose();
         let c = &d.columns;
+        if c.pm_ra.is_some() != c.pm_dec.is_some() || (c.pm_ra.is_some() && c.epoch.is_none()) {
+            return Err(CatalogueError::format(
+                path,
+                "proper motions need pm_ra, pm_dec and the epoch of the positions (e.g. epoch = 2016.0)",
+            ));
+        }
         Ok(RowBuilder {
             ra: find(&c.ra)?,
             dec: find(&c.dec)?,
@@ -300,6 +418,8 @@ impl RowBuilder {
             photoz_err: opt(&c.photoz_err)?,
             distance: opt(&c.distance_mpc)?,
             smaj: opt(&c.semi_major_axis)?,
+            pm_ra: opt(&c.pm_ra)?,
+            pm_dec: opt(&c.pm_dec)?,
         })
     }
 
@@ -318,6 +438,8 @@ impl RowBuilder {
             self.photoz_err,
             self.distance,
             self.smaj,
+            self.pm_ra,
+            self.pm_dec,
         ] {
             v.extend(c);
         }
@@ -342,11 +464,13 @@ impl RowBuilder {
         }
         let ra = match cell(self.ra) {
             Cell::Num(v) => coords::ra_from_number(*v, d.columns.ra_unit),
+            Cell::Int(v) => coords::ra_from_number(*v as f64, d.columns.ra_unit),
             c => coords::parse_ra(&c.text().unwrap_or_default(), d.columns.ra_unit),
         }
         .map_err(|e| e.to_string())?;
         let dec = match cell(self.dec) {
             Cell::Num(v) => coords::dec_from_number(*v),
+            Cell::Int(v) => coords::dec_from_number(*v as f64),
             c => coords::parse_dec(&c.text().unwrap_or_default()),
         }
         .map_err(|e| e.to_string())?;
@@ -373,6 +497,8 @@ impl RowBuilder {
             photoz_err: num(self.photoz_err, "photoz_err")?,
             distance_mpc: num(self.distance, "distance")?,
             semi_major_axis_arcsec: None,
+            pm_ra_mas_yr: num(self.pm_ra, "pm_ra")?,
+            pm_dec_mas_yr: num(self.pm_dec, "pm_dec")?,
         };
         for (k, &(m, e)) in self.mags.iter().enumerate() {
             if let Some(mag) = num(Some(m), "mag")? {

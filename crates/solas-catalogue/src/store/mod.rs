@@ -3,13 +3,14 @@
 //! A store is a directory: `catalogues.txt` lists catalogue names in index order, and each
 //! catalogue has its own sub-directory with `description.toml` (as given to [`Store::add`]),
 //! `manifest.toml` (row count, index depth, load time) and the three files described in
-//! [`format`]. Opening a store memory-maps those files; nothing is read until a cone search
+//! [`format`], written by [`build`] from a stream of rows in bounded memory. Opening a store memory-maps those files; nothing is read until a cone search
 //! touches its cells, so opening costs the same for 10 rows or 10⁹.
 //!
 //! Files are never modified in place: `add` writes a new directory and renames it over the
 //! old one. That is what makes the memory maps sound (a replaced file stays mapped, intact,
 //! until its `Store` drops it). One process should write a store at a time.
 
+mod build;
 mod format;
 
 use std::f64::consts::PI;
@@ -22,13 +23,31 @@ use cdshealpix::compass_point::MainWind;
 use memmap2::Mmap;
 use serde::Deserialize;
 
-use crate::load::{self, LoadReport};
-use crate::sky::{separation_arcsec, unit_vector};
+use crate::load::{self, LoadReport, RowOut};
+use crate::sky::separation_arcsec;
 use crate::{CatalogueError, CatalogueRow, Description};
-use format::{f64_at, u64_at, ROW_BYTES};
+use build::Builder;
+pub use build::{Limits, Progress};
+use format::{f64_at, u64_at, CELL_BYTES, POS_BYTES};
 
 const LIST: &str = "catalogues.txt";
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
+
+/// How [`Store::add_with`] loads: its memory and checkpoint limits, and where progress goes.
+pub struct AddOptions {
+    pub limits: Limits,
+    /// Called every few seconds during a load.
+    pub progress: Box<dyn FnMut(&Progress) + Send>,
+}
+
+impl Default for AddOptions {
+    fn default() -> Self {
+        AddOptions {
+            limits: Limits::default(),
+            progress: Box::new(|_| {}),
+        }
+    }
+}
 
 /// Catalogues on disk, searchable by cone.
 pub struct Store {
@@ -49,7 +68,7 @@ struct Manifest {
 struct Table {
     name: String,
     manifest: Manifest,
-    rows: Option<Mmap>,
+    pos: Option<Mmap>,
     attrs: Option<Mmap>,
     cells: Option<Mmap>,
     mag_filters: Vec<String>,
@@ -88,18 +107,68 @@ impl Store {
     /// Loads the catalogue described by `description_toml`, indexes and persists it,
     /// replacing a catalogue of the same name (which keeps its index).
     pub fn add(&mut self, description_toml: &Path) -> Result<LoadReport, CatalogueError> {
-        let loaded = load::load_description(description_toml)?;
-        let name = loaded.description.name.clone();
+        self.add_with(description_toml, AddOptions::default())
+    }
+
+    /// [`Store::add`], streaming: rows go through an external sort on disk ([`build`]), so
+    /// memory stays bounded whatever the catalogue's size. A load that was killed resumes
+    /// from its last checkpoint when run again with the same description and input files
+    /// (its work is in `<store>/.build-<name>`). Until the new files are complete the
+    /// catalogue's previous version stays in service, in this store and any other open one.
+    pub fn add_with(
+        &mut self,
+        description_toml: &Path,
+        options: AddOptions,
+    ) -> Result<LoadReport, CatalogueError> {
+        let text = fs::read_to_string(description_toml)
+            .map_err(|e| CatalogueError::io(description_toml, e))?;
+        let description = load::parse_description(description_toml, &text)?;
+        let name = description.name.clone();
         check_name(&name)?;
-        let nanos = now_ns();
-        let tmp = self
-            .dir
-            .join(format!(".tmp-{name}-{}-{nanos}", std::process::id()));
-        let result = write_table(&tmp, &loaded, nanos);
-        if let Err(e) = result {
-            let _ = fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
+        let base = description_toml.parent().unwrap_or(Path::new("."));
+        let files = load::input_files(&description, base)?;
+        let tmp = self.dir.join(format!(".build-{name}"));
+        let filters = description
+            .columns
+            .mags
+            .iter()
+            .map(|m| m.filter.clone())
+            .collect();
+        let (mut builder, resume) = Builder::open(
+            &tmp,
+            &fingerprint(&text, &files)?,
+            filters,
+            options.limits,
+            options.progress,
+        )?;
+        let loaded = if resume.partitioned {
+            Ok((resume.report, resume.seen))
+        } else {
+            load::load_into(&description, base, &mut builder, resume.seen, resume.report)
+        };
+        let result = loaded.and_then(|(mut report, seen)| {
+            report.files = files;
+            let depth = builder.finish(seen, &report, index_depth)?;
+            let nanos = now_ns();
+            let manifest = format!(
+                "format = {FORMAT_VERSION}\nrows = {}\ndepth = {depth}\nloaded_unix_ns = {nanos}\nfiltered = {}\nbad_rows = {}\n",
+                report.rows_loaded, report.filtered, report.bad_row_count
+            );
+            write_file(&tmp.join("description.toml"), text.as_bytes())?;
+            write_file(&tmp.join("manifest.toml"), manifest.as_bytes())?;
+            Ok((report, nanos))
+        });
+        let (report, nanos) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // Bad input will be bad again: nothing to resume. An I/O failure (a full
+                // disk) keeps the work done so far for the next attempt.
+                if !matches!(e, CatalogueError::Io { .. }) {
+                    let _ = fs::remove_dir_all(&tmp);
+                }
+                return Err(e);
+            }
+        };
         let dest = self.dir.join(&name);
         if dest.exists() {
             // Renaming a directory over a non-empty one fails, so move the old one aside.
@@ -122,7 +191,7 @@ impl Store {
             }
         }
         self.write_list()?;
-        Ok(loaded.report)
+        Ok(report)
     }
 
     /// Removes a catalogue; later catalogues move down one index. False if absent.
@@ -181,23 +250,28 @@ impl Store {
         let Some(t) = self.tables.get(catalogue) else {
             return;
         };
-        let (Some(rows), Some(cells), Some(attrs)) = (&t.rows, &t.cells, &t.attrs) else {
+        let (Some(pos), Some(cells), Some(attrs)) = (&t.pos, &t.cells, &t.attrs) else {
             return; // empty catalogue
         };
         if !(ra_deg.is_finite() && (-90.0..=90.0).contains(&dec_deg) && radius_arcsec >= 0.0) {
             return;
         }
         let r = (radius_arcsec / 3600.0).to_radians();
+        // Pre-filter by Dec band and RA extent, slightly wider than the cone so rounding
+        // never drops a row; the exact separation decides.
+        let margin = 1e-9;
+        let r_deg = radius_arcsec / 3600.0;
+        let extent = r.sin() / dec_deg.to_radians().cos();
         let scan = Scan {
             catalogue,
-            ra: ra_deg,
+            ra: ra_deg.rem_euclid(360.0),
             dec: dec_deg,
             radius_arcsec,
-            q: unit_vector(ra_deg, dec_deg),
-            // Pre-filter slightly wider than the cone so rounding never drops a row; the
-            // exact separation decides.
-            cos_r: (r + 1e-9).min(PI).cos(),
-            rows,
+            max_ddec: r_deg + margin,
+            // The cone's widest RA extent, asin(sin r / cos δ); none where it holds a pole.
+            max_dra: (dec_deg.abs() + r_deg < 90.0 && extent < 1.0)
+                .then(|| extent.asin().to_degrees() + margin),
+            pos,
             cells,
             attrs,
             filters: &t.mag_filters,
@@ -217,7 +291,7 @@ impl Store {
             }
         } else {
             // A cone over a radian wide covers much of the sky: just read everything.
-            scan.range(0, t.manifest.rows as usize, out);
+            scan.range(0, t.manifest.rows as usize, 0, out);
         }
     }
 
@@ -236,9 +310,9 @@ struct Scan<'a> {
     ra: f64,
     dec: f64,
     radius_arcsec: f64,
-    q: [f64; 3],
-    cos_r: f64,
-    rows: &'a [u8],
+    max_ddec: f64,
+    max_dra: Option<f64>,
+    pos: &'a [u8],
     cells: &'a [u8],
     attrs: &'a [u8],
     filters: &'a [String],
@@ -246,35 +320,54 @@ struct Scan<'a> {
 
 impl Scan<'_> {
     fn cell(&self, c: u64, out: &mut Vec<CatalogueRow>) {
-        let at = c as usize * 8;
-        if at + 16 > self.cells.len() {
+        let at = c as usize * CELL_BYTES;
+        if at + 2 * CELL_BYTES > self.cells.len() {
             return;
         }
         self.range(
             u64_at(self.cells, at) as usize,
+            u64_at(self.cells, at + CELL_BYTES) as usize,
             u64_at(self.cells, at + 8) as usize,
             out,
         );
     }
 
-    fn range(&self, start: usize, end: usize, out: &mut Vec<CatalogueRow>) {
+    /// Rows `start..end`, whose attributes begin at byte `attrs_at`.
+    fn range(&self, start: usize, end: usize, attrs_at: usize, out: &mut Vec<CatalogueRow>) {
         // A corrupt index must not panic: out-of-range cells read nothing.
         let Some(block) = self
-            .rows
-            .get(start * ROW_BYTES..end.saturating_mul(ROW_BYTES))
+            .pos
+            .get(start.saturating_mul(POS_BYTES)..end.saturating_mul(POS_BYTES))
         else {
             return;
         };
-        for rec in block.chunks_exact(ROW_BYTES) {
-            let dot = self.q[0] * f64_at(rec, 0)
-                + self.q[1] * f64_at(rec, 8)
-                + self.q[2] * f64_at(rec, 16);
-            if dot < self.cos_r {
+        // Positions first; a row's attributes are read only when it is in the cone, so a
+        // cone that finds nothing never touches attrs.bin.
+        let mut hits: Vec<(usize, f64, f64)> = Vec::new();
+        for (k, rec) in block.chunks_exact(POS_BYTES).enumerate() {
+            let dec = f64_at(rec, 8);
+            if (dec - self.dec).abs() > self.max_ddec {
                 continue;
             }
-            let (ra, dec) = (f64_at(rec, 24), f64_at(rec, 32));
-            if separation_arcsec(self.ra, self.dec, ra, dec) > self.radius_arcsec {
-                continue;
+            let ra = f64_at(rec, 0);
+            if let Some(max) = self.max_dra {
+                let d = (ra - self.ra).rem_euclid(360.0);
+                if d.min(360.0 - d) > max {
+                    continue;
+                }
+            }
+            if separation_arcsec(self.ra, self.dec, ra, dec) <= self.radius_arcsec {
+                hits.push((k, ra, dec));
+            }
+        }
+        let mut p = attrs_at;
+        let mut next = 0;
+        for (k, ra, dec) in hits {
+            while next < k {
+                if format::skip_attrs(self.attrs, &mut p).is_none() {
+                    return;
+                }
+                next += 1;
             }
             let mut row = CatalogueRow {
                 catalogue: self.catalogue,
@@ -290,13 +383,55 @@ impl Scan<'_> {
                 photoz_err: None,
                 distance_mpc: None,
                 semi_major_axis_arcsec: None,
+                pm_ra_mas_yr: None,
+                pm_dec_mas_yr: None,
             };
-            if format::get_attrs(self.attrs, u64_at(rec, 40) as usize, self.filters, &mut row)
-                .is_some()
-            {
-                out.push(row);
+            if format::get_attrs(self.attrs, &mut p, self.filters, &mut row).is_none() {
+                return;
             }
+            next += 1;
+            out.push(row);
         }
+    }
+}
+
+/// Changes when the description or any input file does (size or modification time): a
+/// build's checkpoint is only resumed for the same inputs.
+fn fingerprint(description: &str, files: &[PathBuf]) -> Result<String, CatalogueError> {
+    let mut text = String::from(description);
+    for f in files {
+        let m = fs::metadata(f).map_err(|e| CatalogueError::io(f, e))?;
+        let mtime = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        text.push_str(&format!("\n{} {} {mtime}", f.display(), m.len()));
+    }
+    Ok(format!("{:016x}", fnv1a(text.as_bytes())))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    // FNV-1a: stable across processes and Rust versions, unlike DefaultHasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The loader's rows go straight to the build.
+impl RowOut for Builder {
+    fn row(&mut self, row: CatalogueRow) -> Result<(), CatalogueError> {
+        self.push(&row)
+    }
+
+    fn tick(&mut self, seen: u64, report: &LoadReport) -> Result<(), CatalogueError> {
+        Builder::tick(self, seen, report)
+    }
+
+    fn expect_rows(&mut self, rows: u64) {
+        Builder::expect_rows(self, rows)
     }
 }
 
@@ -319,60 +454,6 @@ fn safe_radius(depth: u8) -> f64 {
     (4.0 * PI / cells).sqrt() / 4.0
 }
 
-fn write_table(tmp: &Path, loaded: &load::Loaded, nanos: i64) -> Result<(), CatalogueError> {
-    fs::create_dir_all(tmp).map_err(|e| CatalogueError::io(tmp, e))?;
-    let rows = &loaded.rows;
-    let depth = index_depth(rows.len() as u64);
-    let layer = cdshealpix::nested::get(depth);
-    let mut keyed: Vec<(u64, usize)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (layer.hash(r.ra.to_radians(), r.dec.to_radians()), i))
-        .collect();
-    keyed.sort_unstable();
-
-    let filters = &loaded.description.columns.mags;
-    let mut row_bytes = Vec::with_capacity(rows.len() * ROW_BYTES);
-    let mut attr_bytes = Vec::new();
-    let mut cells = vec![0u64; layer.n_hash() as usize + 1];
-    for &(cell, i) in &keyed {
-        let r = &rows[i];
-        cells[cell as usize + 1] += 1;
-        format::put_row(
-            &mut row_bytes,
-            unit_vector(r.ra, r.dec),
-            r.ra,
-            r.dec,
-            attr_bytes.len() as u64,
-        );
-        let filter = r
-            .mag_filter
-            .as_ref()
-            .and_then(|f| filters.iter().position(|m| &m.filter == f));
-        format::put_attrs(&mut attr_bytes, r, filter.map(|k| k.min(254) as u8));
-    }
-    for c in 1..cells.len() {
-        cells[c] += cells[c - 1];
-    }
-    let cell_bytes: Vec<u8> = cells.iter().flat_map(|c| c.to_le_bytes()).collect();
-    let manifest = format!(
-        "format = {FORMAT_VERSION}\nrows = {}\ndepth = {depth}\nloaded_unix_ns = {nanos}\nfiltered = {}\nbad_rows = {}\n",
-        rows.len(),
-        loaded.report.filtered,
-        loaded.report.bad_row_count
-    );
-    for (file, bytes) in [
-        ("rows.bin", row_bytes.as_slice()),
-        ("attrs.bin", &attr_bytes),
-        ("cells.bin", &cell_bytes),
-        ("description.toml", loaded.description_text.as_bytes()),
-        ("manifest.toml", manifest.as_bytes()),
-    ] {
-        write_file(&tmp.join(file), bytes)?;
-    }
-    Ok(())
-}
-
 fn open_table(dir: &Path, name: &str) -> Result<(Description, Table), CatalogueError> {
     let read = |f: &str| {
         let p = dir.join(f);
@@ -390,25 +471,31 @@ fn open_table(dir: &Path, name: &str) -> Result<(Description, Table), CatalogueE
         path: dir.to_path_buf(),
         message,
     };
+    if manifest.format == 1 {
+        return Err(bad(format!(
+            "written by an older Solas (store format 1): load it again with `solas catalogue add {}`",
+            desc_path.display()
+        )));
+    }
     if manifest.format != FORMAT_VERSION || manifest.depth > 20 {
         return Err(bad(format!(
             "unsupported format {} / depth {}",
             manifest.format, manifest.depth
         )));
     }
-    let rows = map(&dir.join("rows.bin"))?;
+    let pos = map(&dir.join("pos.bin"))?;
     let attrs = map(&dir.join("attrs.bin"))?;
     let cells = map(&dir.join("cells.bin"))?;
     let len = |m: &Option<Mmap>| m.as_ref().map_or(0, |m| m.len());
-    if len(&rows) as u64 != manifest.rows * ROW_BYTES as u64 {
+    if len(&pos) as u64 != manifest.rows * POS_BYTES as u64 {
         return Err(bad(format!(
-            "rows.bin has {} bytes for {} rows",
-            len(&rows),
+            "pos.bin has {} bytes for {} rows",
+            len(&pos),
             manifest.rows
         )));
     }
     let n_cells = cdshealpix::nested::n_hash(manifest.depth);
-    if manifest.rows > 0 && len(&cells) as u64 != (n_cells + 1) * 8 {
+    if manifest.rows > 0 && len(&cells) as u64 != (n_cells + 1) * CELL_BYTES as u64 {
         return Err(bad(format!(
             "cells.bin has {} bytes for depth {}",
             len(&cells),
@@ -427,7 +514,7 @@ fn open_table(dir: &Path, name: &str) -> Result<(Description, Table), CatalogueE
         Table {
             name: name.to_string(),
             manifest,
-            rows,
+            pos,
             attrs,
             cells,
             mag_filters,

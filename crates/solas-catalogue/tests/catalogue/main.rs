@@ -4,5 +4,6 @@
 mod common;
 
 mod broken;
+mod build;
 mod load_real;
 mod store;

@@ -107,6 +107,8 @@ pub fn row(id: &str, ra: f64, dec: f64) -> CatalogueRow {
         photoz_err: None,
         distance_mpc: None,
         semi_major_axis_arcsec: None,
+        pm_ra_mas_yr: None,
+        pm_dec_mas_yr: None,
     }
 }
 
