@@ -123,10 +123,71 @@ impl Store {
         let text = fs::read_to_string(description_toml)
             .map_err(|e| CatalogueError::io(description_toml, e))?;
         let description = load::parse_description(description_toml, &text)?;
-        let name = description.name.clone();
-        check_name(&name)?;
         let base = description_toml.parent().unwrap_or(Path::new("."));
         let files = load::input_files(&description, base)?;
+        let fingerprint = fingerprint(&text, &files)?;
+        self.build(
+            &text,
+            &description,
+            &fingerprint,
+            options,
+            |builder, resume| {
+                let (mut report, seen) = if resume.partitioned {
+                    (resume.report, resume.seen)
+                } else {
+                    load::load_into(&description, base, builder, resume.seen, resume.report)?
+                };
+                report.files = files;
+                Ok((report, seen))
+            },
+        )
+    }
+
+    /// Loads a catalogue from rows a program makes (a generated catalogue for benchmarks,
+    /// rows converted from another store). `description` is the catalogue's TOML text (its
+    /// `[source]` is kept but not read); `rows(k)` must give the same rows every time it
+    /// is called, from the k-th on, so that a killed load can resume.
+    pub fn add_rows<I: Iterator<Item = CatalogueRow>>(
+        &mut self,
+        description: &str,
+        rows: impl FnOnce(u64) -> I,
+        options: AddOptions,
+    ) -> Result<LoadReport, CatalogueError> {
+        let parsed = load::parse_description(Path::new("(rows)"), description)?;
+        let fingerprint = fingerprint(description, &[])?;
+        self.build(
+            description,
+            &parsed,
+            &fingerprint,
+            options,
+            |builder, resume| {
+                let mut report = resume.report;
+                let mut seen = resume.seen;
+                if !resume.partitioned {
+                    for row in rows(seen) {
+                        seen += 1;
+                        builder.push(&row)?;
+                        report.rows_loaded += 1;
+                        builder.tick(seen, &report)?;
+                    }
+                }
+                Ok((report, seen))
+            },
+        )
+    }
+
+    /// Builds a catalogue's files in `<store>/.build-<name>` with the rows `feed` gives
+    /// the builder, then puts them in place of the catalogue's previous version.
+    fn build(
+        &mut self,
+        text: &str,
+        description: &Description,
+        fingerprint: &str,
+        options: AddOptions,
+        feed: impl FnOnce(&mut Builder, build::Resume) -> Result<(LoadReport, u64), CatalogueError>,
+    ) -> Result<LoadReport, CatalogueError> {
+        let name = description.name.clone();
+        check_name(&name)?;
         let tmp = self.dir.join(format!(".build-{name}"));
         let filters = description
             .columns
@@ -134,20 +195,9 @@ impl Store {
             .iter()
             .map(|m| m.filter.clone())
             .collect();
-        let (mut builder, resume) = Builder::open(
-            &tmp,
-            &fingerprint(&text, &files)?,
-            filters,
-            options.limits,
-            options.progress,
-        )?;
-        let loaded = if resume.partitioned {
-            Ok((resume.report, resume.seen))
-        } else {
-            load::load_into(&description, base, &mut builder, resume.seen, resume.report)
-        };
-        let result = loaded.and_then(|(mut report, seen)| {
-            report.files = files;
+        let (mut builder, resume) =
+            Builder::open(&tmp, fingerprint, filters, options.limits, options.progress)?;
+        let result = feed(&mut builder, resume).and_then(|(report, seen)| {
             let depth = builder.finish(seen, &report, index_depth)?;
             let nanos = now_ns();
             let manifest = format!(

@@ -9,7 +9,8 @@
 //! firstDiaSourceMjdTai, lastDiaSourceMjdTai}, "diaSourcesList" (newest first),
 //! "diaForcedSourcesList", "lasairData": {<the objects row but ra/decl>, rasex, decsex,
 //! ec_lon, ec_lat, g_lon, g_lat, now_mjd, mjdmin_ago, mjdmax_ago, disc*/latest*/peak*,
-//! sherlock: {row}, TNS: {row}, annotations: [...], imageUrls: [...]}}`; `lite` keeps only a
+//! sherlock: {row}, sherlock_crossmatches: [every match, best first], TNS: {row},
+//! annotations: [...], imageUrls: [...]}}`; `lite` keeps only a
 //! few `objects` columns. Without `lasair_added`: `{"diaObjectId", "diaObject" (Rubin's own
 //! summary, unless `lite`), "diaSourcesList", "diaForcedSourcesList"}` in time order.
 //!
@@ -22,7 +23,8 @@
 //!
 //! ZTF (`survey=ztf`): Lasair-ZTF's shape, `{"objectId", "objectData", "candidates",
 //! "count_isdiffpos", "count_all_candidates", "count_noncandidate", "message", "sherlock",
-//! "TNS", "annotations"}`. `candidates` are newest first, detections and non-detections
+//! "TNS", "annotations"}`, and Solas's "sherlock_crossmatches" unless `lite`.
+//! `candidates` are newest first, detections and non-detections
 //! together; each has `mjd` and `since_now` and every field of its ZTF record; a detection
 //! has its `candid` and `utc`; a non-detection has no `candid` and its limiting magnitude
 //! as `magpsf`, as Lasair-ZTF marks them.
@@ -356,6 +358,12 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         "sherlock".into(),
         Value::Object(sherlock_row(&mut conn, Survey::Lsst, &key)?),
     );
+    if !r.lite {
+        data.insert(
+            "sherlock_crossmatches".into(),
+            Value::Array(crossmatches(shared, &r.id, ra, dec)),
+        );
+    }
     data.insert(
         "TNS".into(),
         Value::Object(tns_row(&mut conn, Survey::Lsst, &key)?),
@@ -458,7 +466,11 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     candidates.sort_by(|a, b| mjd(b).total_cmp(&mjd(a)));
     let negative = detections.iter().filter(|d| !d.positive).count();
     let limits = lc.non_detections.len();
-    Ok(json!({
+    let mut matches = json!({});
+    if !r.lite {
+        matches = json!({ "sherlock_crossmatches": crossmatches(shared, &r.id, ra, dec) });
+    }
+    let mut answer = json!({
         "objectId": r.id.json(),
         "objectData": data,
         "candidates": candidates,
@@ -469,7 +481,23 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         "sherlock": sherlock_row(&mut conn, Survey::Ztf, &key)?,
         "TNS": tns_row(&mut conn, Survey::Ztf, &key)?,
         "annotations": annotations(&mut conn, Survey::Ztf, &key)?,
-    }))
+    });
+    if let (Value::Object(a), Value::Object(m)) = (&mut answer, matches) {
+        a.extend(m);
+    }
+    Ok(answer)
+}
+
+/// Every crossmatch of the object's position against the loaded catalogues, best first
+/// (Sherlock's, computed now as `/api/sherlock/object/` computes it); none without
+/// catalogues or a position.
+fn crossmatches(shared: &Shared, id: &ObjectId, ra: f64, dec: f64) -> Vec<Value> {
+    match &shared.sherlock {
+        Some(cat) if ra.is_finite() && dec.is_finite() => {
+            cat.crossmatches(&id.to_string(), ra, dec)
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Every field of the stored record that a candidate does not have under Solas's names.

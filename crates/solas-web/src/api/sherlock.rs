@@ -45,6 +45,18 @@ impl Catalogues {
         self.0.catalogues().len()
     }
 
+    /// Every crossmatch of a named position, best first (what `lite=true` cuts to one).
+    pub(crate) fn crossmatches(&self, name: &str, ra: f64, dec: f64) -> Vec<Value> {
+        match self
+            .answer(name, ra, dec, false)
+            .get_mut("crossmatches")
+            .map(Value::take)
+        {
+            Some(Value::Array(all)) => all,
+            _ => Vec::new(),
+        }
+    }
+
     /// Lasair's Sherlock answer for one named position.
     pub(crate) fn answer(&self, name: &str, ra: f64, dec: f64, lite: bool) -> Value {
         let result = solas_context::classify(&self.0, ra, dec);

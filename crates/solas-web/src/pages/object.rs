@@ -260,11 +260,7 @@ fn gather(
         Vec::new()
     };
     let crossmatches = match (&shared.sherlock, ra, dec) {
-        (Some(cat), Some(ra), Some(dec)) => cat.answer(&id.to_string(), ra, dec, false)
-            ["crossmatches"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default(),
+        (Some(cat), Some(ra), Some(dec)) => cat.crossmatches(&id.to_string(), ra, dec),
         _ => Vec::new(),
     };
     Ok(ObjectView {

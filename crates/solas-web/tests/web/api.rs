@@ -980,7 +980,7 @@ async fn object_answers_with_its_lightcurve_context_and_cutouts() {
 #[tokio::test]
 async fn sherlock_answers_for_objects_and_positions() {
     let api = Api::on_shared_data();
-    let (_, token) = user("sherlock_gail", UserClass::User);
+    let (_, token) = user("sherlock_gail", UserClass::Power);
     let t = Some(token.as_str());
     // ZTF21abiuvdk's position, 7.9″ from NGC 7814.
     let pos = api
@@ -1026,6 +1026,88 @@ async fn sherlock_answers_for_objects_and_positions() {
         .await
         .ok();
     assert_eq!(obj["classifications"][id.to_string()][0], stored);
+    // The object data lists every crossmatch, as the Sherlock answer does; lite leaves
+    // them out.
+    let data = api
+        .get("/api/object/", t, &[("objectId", &id.to_string())])
+        .await
+        .ok();
+    assert_eq!(
+        data["lasairData"]["sherlock_crossmatches"],
+        obj["crossmatches"]
+    );
+    let lite = api
+        .get(
+            "/api/object/",
+            t,
+            &[("objectId", &id.to_string()), ("lite", "true")],
+        )
+        .await
+        .ok();
+    assert!(lite["lasairData"].get("sherlock_crossmatches").is_none());
+    let ztf = api
+        .get("/ztf/api/object/", t, &[("objectId", "ZTF21abiuvdk")])
+        .await
+        .ok();
+    let ngc = &ztf["sherlock_crossmatches"][0];
+    assert_eq!(ngc["catalogue_object_id"], "NGC7814");
+    for field in [
+        "catalogue_table_name",
+        "separationArcsec",
+        "northSeparationArcsec",
+        "eastSeparationArcsec",
+        "association_type",
+        "z",
+        "distance",
+    ] {
+        assert!(ngc.get(field).is_some(), "{field} in {ngc}");
+    }
+    // Between NGC 988 and the bright star HIP 12055 (21″ and 31″): both are listed, the
+    // host first; lite keeps the host.
+    let (ra, dec) = (
+        38.865625 + 0.4 * (38.85195144 - 38.865625),
+        -9.356194444444444 + 0.4 * (-9.35074005 - -9.356194444444444),
+    );
+    let (ra, dec) = (ra.to_string(), dec.to_string());
+    let both = api
+        .get("/api/sherlock/position/", t, &[("ra", &ra), ("dec", &dec)])
+        .await
+        .ok();
+    let ids: Vec<&str> = both["crossmatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["catalogue_object_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["NGC0988", "12055"]);
+    let lite = api
+        .get(
+            "/api/sherlock/position/",
+            t,
+            &[("ra", &ra), ("dec", &dec), ("lite", "1")],
+        )
+        .await
+        .ok();
+    assert_eq!(lite["crossmatches"].as_array().unwrap().len(), 1);
+    // Over every Rubin object: the object data's list is the Sherlock answer's, best
+    // first.
+    for id in common::rubin_objects().keys() {
+        let id = id.to_string();
+        let data = api.get("/api/object/", t, &[("objectId", &id)]).await.ok();
+        let answer = api
+            .get("/api/sherlock/object/", t, &[("objectId", &id)])
+            .await
+            .ok();
+        let all = data["lasairData"]["sherlock_crossmatches"]
+            .as_array()
+            .unwrap();
+        assert_eq!(&Value::Array(all.clone()), &answer["crossmatches"], "{id}");
+        let ranks: Vec<i64> = all.iter().map(|m| m["rank"].as_i64().unwrap()).collect();
+        assert!(
+            ranks.windows(2).all(|w| w[0] <= w[1]),
+            "best first: {ranks:?}"
+        );
+    }
     let r = api
         .get("/api/sherlock/object/", t, &[("objectId", "12345")])
         .await;

@@ -22,6 +22,8 @@ pub struct CatalogueArgs {
 #[derive(Subcommand, Debug)]
 pub enum CatalogueAction {
     /// Load catalogues described by TOML files (see catalogues/*.toml), replacing any of the same name.
+    /// Any size: rows are sorted on disk in bounded memory, with progress every few seconds; a
+    /// load that was killed resumes when the same command is run again.
     Add {
         #[arg(required = true)]
         descriptions: Vec<PathBuf>,
@@ -45,7 +47,11 @@ pub fn catalogue(args: CatalogueArgs) -> anyhow::Result<()> {
         CatalogueAction::Add { descriptions } => {
             let mut failed = 0;
             for path in descriptions {
-                match store.add(&path) {
+                let options = solas_catalogue::store::AddOptions {
+                    progress: Box::new(|p| eprintln!("  {p}")),
+                    ..Default::default()
+                };
+                match store.add_with(&path, options) {
                     Ok(report) => println!("{}: {report}", path.display()),
                     Err(e) => {
                         eprintln!("{}: {e}", path.display());
