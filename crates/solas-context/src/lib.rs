@@ -46,6 +46,19 @@ pub trait ConeSearch {
         radius_arcsec: f64,
         out: &mut Vec<CatalogueRow>,
     );
+    /// [`ConeSearch::cone`] at an epoch (Julian year): a store that knows proper motions
+    /// moves its rows there first. The default ignores the epoch.
+    fn cone_at(
+        &self,
+        catalogue: usize,
+        ra_deg: f64,
+        dec_deg: f64,
+        radius_arcsec: f64,
+        _epoch: Option<f64>,
+        out: &mut Vec<CatalogueRow>,
+    ) {
+        self.cone(catalogue, ra_deg, dec_deg, radius_arcsec, out)
+    }
 }
 
 /// The loaded catalogue store is the search every caller uses (the context stage, the
@@ -65,6 +78,24 @@ impl ConeSearch for solas_catalogue::Store {
     ) {
         solas_catalogue::Store::cone(self, catalogue, ra_deg, dec_deg, radius_arcsec, out)
     }
+
+    fn cone_at(
+        &self,
+        catalogue: usize,
+        ra_deg: f64,
+        dec_deg: f64,
+        radius_arcsec: f64,
+        epoch: Option<f64>,
+        out: &mut Vec<CatalogueRow>,
+    ) {
+        solas_catalogue::Store::cone_at(self, catalogue, ra_deg, dec_deg, radius_arcsec, epoch, out)
+    }
+}
+
+/// The Julian year of an MJD (TAI or UTC: the 37 s between them are far below what proper
+/// motions need).
+pub fn julian_year(mjd: f64) -> f64 {
+    2000.0 + (mjd - 51_544.5) / 365.25
 }
 
 /// A context class (Lasair's `classification` / `association_type`).
@@ -290,8 +321,21 @@ pub fn validate(catalogues: &[Description]) -> Result<(), ContextError> {
 
 /// Classify the transient at (ra, dec), degrees ICRS.
 pub fn classify(search: &dyn ConeSearch, ra_deg: f64, dec_deg: f64) -> Classification {
+    classify_at(search, ra_deg, dec_deg, None)
+}
+
+/// [`classify`] at an epoch (Julian year, see [`julian_year`]): stars with proper motions
+/// are matched where they were then, not at their catalogue positions (Sherlock matches
+/// catalogue positions, so a fast star seen years after its catalogue's epoch is missed).
+/// The matches report the moved positions.
+pub fn classify_at(
+    search: &dyn ConeSearch,
+    ra_deg: f64,
+    dec_deg: f64,
+    epoch: Option<f64>,
+) -> Classification {
     let mut matches = if ra_deg.is_finite() && dec_deg.is_finite() {
-        let candidates = passes::search(search, ra_deg, dec_deg);
+        let candidates = passes::search(search, ra_deg, dec_deg, epoch);
         let merged = merge::merge_duplicates(candidates);
         rank::rank(merged)
     } else {

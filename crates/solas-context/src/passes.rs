@@ -172,7 +172,12 @@ fn association_ok(desc: &Description, c: &Candidate) -> bool {
 
 /// All synonym and association matches (or, failing those, annotation matches) around
 /// (ra, dec), unmerged and unranked.
-pub(crate) fn search(search: &dyn ConeSearch, ra: f64, dec: f64) -> Vec<Candidate> {
+pub(crate) fn search(
+    search: &dyn ConeSearch,
+    ra: f64,
+    dec: f64,
+    epoch: Option<f64>,
+) -> Vec<Candidate> {
     let catalogues = search.catalogues();
     let mut rows = Vec::new();
     let mut out = Vec::new();
@@ -182,7 +187,7 @@ pub(crate) fn search(search: &dyn ConeSearch, ra: f64, dec: f64) -> Vec<Candidat
             continue;
         }
         rows.clear();
-        search.cone(index, ra, dec, r.cone, &mut rows);
+        search.cone_at(index, ra, dec, r.cone, epoch, &mut rows);
         for row in &rows {
             // The store may round its cone outwards; our own separation decides (a NaN
             // separation from a corrupt row fails the test too).
@@ -214,7 +219,7 @@ pub(crate) fn search(search: &dyn ConeSearch, ra: f64, dec: f64) -> Vec<Candidat
         }
     }
     if out.is_empty() {
-        annotation_pass(search, ra, dec, &mut rows, &mut out);
+        annotation_pass(search, ra, dec, epoch, &mut rows, &mut out);
     }
     out
 }
@@ -225,6 +230,7 @@ fn annotation_pass(
     search: &dyn ConeSearch,
     ra: f64,
     dec: f64,
+    epoch: Option<f64>,
     rows: &mut Vec<CatalogueRow>,
     out: &mut Vec<Candidate>,
 ) {
@@ -242,7 +248,7 @@ fn annotation_pass(
             continue;
         }
         rows.clear();
-        search.cone(index, ra, dec, radius, rows);
+        search.cone_at(index, ra, dec, radius, epoch, rows);
         for row in rows.iter() {
             if separation_arcsec(row.ra, row.dec, ra, dec) <= radius {
                 out.push(candidate(

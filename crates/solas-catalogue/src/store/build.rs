@@ -39,6 +39,12 @@ use crate::{CatalogueError, CatalogueRow};
 const BUCKET_DEPTH: u8 = 3;
 const STATE: &str = "state.toml";
 const BUCKETS: &str = "buckets";
+/// The sub-directory of a catalogue's fast-moving rows ([`super::MOVER_MAS_YR`]).
+pub(crate) const MOVERS: &str = "movers";
+/// The movers as the sort finds them, before they get their own index.
+const MOVERS_PART: &str = "movers.part";
+/// The movers' index depth (0.9° cells): they are few, and searched with wide margins.
+const MOVERS_DEPTH: u8 = 6;
 
 /// What bounds a build's memory and how often it can be resumed from.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +130,10 @@ struct State {
     attrs_len: u64,
     cells_len: u64,
     depth: u8,
+    #[serde(default)]
+    movers_len: u64,
+    #[serde(default)]
+    max_pm: f64,
 }
 
 /// A resumed build tells the loader how far it got.
@@ -334,13 +344,7 @@ impl Builder {
     ) -> Result<u8, CatalogueError> {
         if !self.spilled {
             let depth = depth_for(report.rows_loaded).max(BUCKET_DEPTH);
-            let sort = Sort {
-                left: Vec::new(),
-                pos_len: 0,
-                attrs_len: 0,
-                cells_len: 0,
-                depth,
-            };
+            let sort = Sort::new(depth, Vec::new());
             let mut out = Outputs::open(&self.dir, &sort)?;
             let all = cdshealpix::nested::n_hash(depth);
             out.rows_of(&std::mem::take(&mut self.held), &self.dir, 0, all, depth)?;
@@ -357,22 +361,21 @@ impl Builder {
                 attrs_len: s.attrs_len,
                 cells_len: s.cells_len,
                 depth: s.depth,
+                movers_len: s.movers_len,
+                max_pm: s.max_pm,
             },
             _ => {
                 self.flush_buckets()?;
                 self.writers.iter_mut().for_each(|w| *w = None);
                 write_bad_rows(&self.dir, report)?;
                 let n = cdshealpix::nested::n_hash(BUCKET_DEPTH);
-                Sort {
-                    left: (0..n)
+                Sort::new(
+                    depth_for(report.rows_loaded).max(BUCKET_DEPTH),
+                    (0..n)
                         .filter(|&c| self.lengths[c as usize] > 0)
                         .map(|c| (BUCKET_DEPTH, c))
                         .collect(),
-                    pos_len: 0,
-                    attrs_len: 0,
-                    cells_len: 0,
-                    depth: depth_for(report.rows_loaded).max(BUCKET_DEPTH),
-                }
+                )
             }
         };
         self.save_sort(seen, report, &sort)?;
@@ -394,7 +397,13 @@ impl Builder {
             }
             out.bucket(&path, d, cell, sort.depth)?;
             sort.left.remove(0);
-            (sort.pos_len, sort.attrs_len, sort.cells_len) = out.lengths()?;
+            (
+                sort.pos_len,
+                sort.attrs_len,
+                sort.cells_len,
+                sort.movers_len,
+            ) = out.lengths()?;
+            sort.max_pm = out.max_pm;
             self.save_sort(seen, report, &sort)?;
             // Only now, with the state saying the bucket is in the outputs, may it go.
             let _ = fs::remove_file(&path);
@@ -422,8 +431,8 @@ impl Builder {
         let mut s = self.state_header("sort", seen, report);
         let left: Vec<String> = sort.left.iter().map(|(d, c)| format!("{d}/{c}")).collect();
         s.push_str(&format!(
-            "left = {left:?}\npos_len = {}\nattrs_len = {}\ncells_len = {}\ndepth = {}\n",
-            sort.pos_len, sort.attrs_len, sort.cells_len, sort.depth
+            "left = {left:?}\npos_len = {}\nattrs_len = {}\ncells_len = {}\ndepth = {}\nmovers_len = {}\nmax_pm = {:?}\n",
+            sort.pos_len, sort.attrs_len, sort.cells_len, sort.depth, sort.movers_len, sort.max_pm
         ));
         write_state(&self.dir, &s)
     }
@@ -467,6 +476,22 @@ struct Sort {
     attrs_len: u64,
     cells_len: u64,
     depth: u8,
+    movers_len: u64,
+    max_pm: f64,
+}
+
+impl Sort {
+    fn new(depth: u8, left: Vec<(u8, u64)>) -> Sort {
+        Sort {
+            left,
+            pos_len: 0,
+            attrs_len: 0,
+            cells_len: 0,
+            depth,
+            movers_len: 0,
+            max_pm: 0.0,
+        }
+    }
 }
 
 /// The depth-3 bucket of an encoded row.
@@ -526,6 +551,13 @@ struct Outputs {
     pos: BufWriter<File>,
     attrs: BufWriter<File>,
     cells: BufWriter<File>,
+    /// Rows faster than [`super::MOVER_MAS_YR`], copied as they go by (in sky order).
+    movers: BufWriter<File>,
+    movers_len: u64,
+    max_pm: f64,
+    /// False for the movers' own table.
+    collect_movers: bool,
+    scratch: CatalogueRow,
     rows: u64,
     attr_bytes: u64,
     next_cell: u64,
@@ -551,6 +583,11 @@ impl Outputs {
             pos: open("pos.bin", sort.pos_len)?,
             attrs: open("attrs.bin", sort.attrs_len)?,
             cells: open("cells.bin", sort.cells_len)?,
+            movers: open(MOVERS_PART, sort.movers_len)?,
+            movers_len: sort.movers_len,
+            max_pm: sort.max_pm,
+            collect_movers: true,
+            scratch: empty_row(),
             rows: sort.pos_len / POS_BYTES as u64,
             attr_bytes: sort.attrs_len,
             next_cell: sort.cells_len / CELL_BYTES as u64,
@@ -623,26 +660,72 @@ impl Outputs {
                 .map_err(|e| self.io("attrs.bin", e))?;
             self.rows += 1;
             self.attr_bytes += (len - POS_BYTES) as u64;
+            self.keep_mover(&bytes[p..p + len])?;
         }
         self.cells_to(end)
     }
 
-    /// Flushes and returns the three files' lengths.
-    fn lengths(&mut self) -> Result<(u64, u64, u64), CatalogueError> {
+    /// Copies an encoded row to the movers when its proper motion is fast.
+    fn keep_mover(&mut self, encoded: &[u8]) -> Result<(), CatalogueError> {
+        if !self.collect_movers || !format::has_proper_motion(&encoded[POS_BYTES..]) {
+            return Ok(());
+        }
+        let mut p = POS_BYTES;
+        if format::get_attrs(encoded, &mut p, &[], &mut self.scratch).is_none() {
+            return Ok(());
+        }
+        let pm = super::total_pm(&self.scratch);
+        if pm > super::MOVER_MAS_YR {
+            self.max_pm = self.max_pm.max(pm);
+            self.movers
+                .write_all(encoded)
+                .map_err(|e| self.io(MOVERS_PART, e))?;
+            self.movers_len += encoded.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns the files' lengths (positions, attributes, cells, movers).
+    fn lengths(&mut self) -> Result<(u64, u64, u64, u64), CatalogueError> {
         self.pos.flush().map_err(|e| self.io("pos.bin", e))?;
         self.attrs.flush().map_err(|e| self.io("attrs.bin", e))?;
         self.cells.flush().map_err(|e| self.io("cells.bin", e))?;
+        self.movers.flush().map_err(|e| self.io(MOVERS_PART, e))?;
         Ok((
             self.rows * POS_BYTES as u64,
             self.attr_bytes,
             self.next_cell * CELL_BYTES as u64,
+            self.movers_len,
         ))
     }
 
-    /// Writes the remaining cells and the totals entry, and syncs the files.
+    /// Writes the remaining cells and the totals entry, indexes the movers on their own
+    /// (`movers/`, with a manifest of its own), and syncs the files.
     fn finish(mut self, depth: u8) -> Result<(), CatalogueError> {
         self.cells_to(cdshealpix::nested::n_hash(depth) + 1)?;
         self.lengths()?;
+        let part = self.dir.join(MOVERS_PART);
+        if self.movers_len > 0 {
+            let bytes = fs::read(&part).map_err(|e| CatalogueError::io(&part, e))?;
+            let dir = self.dir.join(MOVERS);
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).map_err(|e| CatalogueError::io(&dir, e))?;
+            let d = MOVERS_DEPTH.min(depth);
+            let mut out = Outputs::open(&dir, &Sort::new(d, Vec::new()))?;
+            out.collect_movers = false;
+            out.rows_of(&bytes, &part, 0, cdshealpix::nested::n_hash(d), d)?;
+            let rows = out.rows;
+            out.finish(d)?;
+            let manifest = format!(
+                "format = {}\nrows = {rows}\ndepth = {d}\nloaded_unix_ns = 0\nmax_pm_mas_yr = {:?}\n",
+                super::FORMAT_VERSION,
+                self.max_pm
+            );
+            fs::write(dir.join("manifest.toml"), manifest)
+                .map_err(|e| CatalogueError::io(&dir, e))?;
+        }
+        drop(self.movers);
+        let _ = fs::remove_file(&part);
         for (name, w) in [
             ("pos.bin", self.pos),
             ("attrs.bin", self.attrs),
@@ -655,6 +738,26 @@ impl Outputs {
                 .map_err(|e| CatalogueError::io(self.dir.join(name), e))?;
         }
         Ok(())
+    }
+}
+
+fn empty_row() -> CatalogueRow {
+    CatalogueRow {
+        catalogue: 0,
+        id: String::new(),
+        ra: 0.0,
+        dec: 0.0,
+        object_type: None,
+        mag: None,
+        mag_filter: None,
+        mag_err: None,
+        z: None,
+        photoz: None,
+        photoz_err: None,
+        distance_mpc: None,
+        semi_major_axis_arcsec: None,
+        pm_ra_mas_yr: None,
+        pm_dec_mas_yr: None,
     }
 }
 

@@ -117,6 +117,18 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
+/// Whether a length-prefixed attribute record has a proper motion (from its mask alone).
+pub(crate) fn has_proper_motion(b: &[u8]) -> bool {
+    let mut p = 0;
+    if get_varint(b, &mut p).is_none() {
+        return false;
+    }
+    match b.get(p + 1..p + 3) {
+        Some(m) => u16::from_le_bytes([m[0], m[1]]) & (0b11 << 7) != 0,
+        None => false,
+    }
+}
+
 /// Moves `*p` past one length-prefixed attribute record; None if the file is corrupt there.
 pub(crate) fn skip_attrs(b: &[u8], p: &mut usize) -> Option<()> {
     let len = usize::try_from(get_varint(b, p)?).ok()?;

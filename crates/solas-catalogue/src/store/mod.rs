@@ -62,6 +62,50 @@ struct Manifest {
     rows: u64,
     depth: u8,
     loaded_unix_ns: i64,
+    /// Movers' table only: the fastest proper motion in it.
+    #[serde(default)]
+    max_pm_mas_yr: Option<f64>,
+}
+
+/// Rows whose proper motion is faster than this (mas/yr) are also kept in the catalogue's
+/// `movers/` table, searched with their own margin.
+pub const MOVER_MAS_YR: f64 = 100.0;
+
+/// Total proper motion of a row, mas/yr (0 without one).
+pub(crate) fn total_pm(row: &CatalogueRow) -> f64 {
+    match (row.pm_ra_mas_yr, row.pm_dec_mas_yr) {
+        (Some(a), Some(d)) => a.hypot(d),
+        (Some(v), None) | (None, Some(v)) => v.abs(),
+        (None, None) => 0.0,
+    }
+}
+
+fn is_mover(row: &CatalogueRow) -> bool {
+    total_pm(row) > MOVER_MAS_YR
+}
+
+/// Moves a row by its proper motion over `dt` Julian years, along the great circle its
+/// motion starts on (unit vector plus the motion in the local east and north directions,
+/// normalised: right at the poles too, where RA and Dec rates are not).
+fn move_to(row: &mut CatalogueRow, dt: f64) {
+    let (mu_a, mu_d) = (
+        row.pm_ra_mas_yr.unwrap_or(0.0),
+        row.pm_dec_mas_yr.unwrap_or(0.0),
+    );
+    if mu_a == 0.0 && mu_d == 0.0 {
+        return;
+    }
+    let mas = std::f64::consts::PI / (180.0 * 3_600_000.0);
+    let (sa, ca) = row.ra.to_radians().sin_cos();
+    let (sd, cd) = row.dec.to_radians().sin_cos();
+    let p = [cd * ca, cd * sa, sd];
+    let east = [-sa, ca, 0.0];
+    let north = [-sd * ca, -sd * sa, cd];
+    let (a, d) = (mu_a * mas * dt, mu_d * mas * dt);
+    let v: Vec<f64> = (0..3).map(|i| p[i] + a * east[i] + d * north[i]).collect();
+    let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    row.ra = v[1].atan2(v[0]).to_degrees().rem_euclid(360.0);
+    row.dec = (v[2] / norm).clamp(-1.0, 1.0).asin().to_degrees();
 }
 
 /// One opened catalogue: its maps and what the cone search needs to read them.
@@ -74,6 +118,10 @@ struct Table {
     mag_filters: Vec<String>,
     /// Below this radius (rad) a cone lies inside its centre cell and the 8 neighbours.
     safe_radius: f64,
+    /// The positions' epoch (Julian year), for catalogues with proper motions.
+    epoch: Option<f64>,
+    /// The rows moving faster than [`MOVER_MAS_YR`], indexed again on their own.
+    movers: Option<Box<Table>>,
 }
 
 impl Store {
@@ -297,9 +345,84 @@ impl Store {
         radius_arcsec: f64,
         out: &mut Vec<CatalogueRow>,
     ) {
+        if let Some(t) = self.tables.get(catalogue) {
+            cone_in(t, catalogue, ra_deg, dec_deg, radius_arcsec, out);
+        }
+    }
+
+    /// [`Store::cone`] at an epoch (Julian year, e.g. an alert's): rows with proper motions
+    /// are moved from the catalogue's epoch to `epoch` before the separation is taken, and
+    /// are returned at their moved positions. Catalogues without proper motions, and
+    /// `epoch` None, give [`Store::cone`]'s answer.
+    ///
+    /// Rows moving faster than [`MOVER_MAS_YR`] are also kept apart at build time
+    /// (`movers/`), so a cone reads the bulk of the catalogue with a small margin
+    /// (100 mas/yr × the epoch difference: 1″ over ten years) and only the few fast movers
+    /// with the margin their own speed needs (Barnard's star: 10.4″/yr).
+    pub fn cone_at(
+        &self,
+        catalogue: usize,
+        ra_deg: f64,
+        dec_deg: f64,
+        radius_arcsec: f64,
+        epoch: Option<f64>,
+        out: &mut Vec<CatalogueRow>,
+    ) {
         let Some(t) = self.tables.get(catalogue) else {
             return;
         };
+        let dt = match (epoch, t.epoch) {
+            (Some(e), Some(c)) if e.is_finite() && e != c => e - c,
+            _ => return cone_in(t, catalogue, ra_deg, dec_deg, radius_arcsec, out),
+        };
+        let mut near = Vec::new();
+        let slack = MOVER_MAS_YR * dt.abs() / 1000.0;
+        cone_in(
+            t,
+            catalogue,
+            ra_deg,
+            dec_deg,
+            radius_arcsec + slack,
+            &mut near,
+        );
+        let keep = |mut row: CatalogueRow, out: &mut Vec<CatalogueRow>| {
+            move_to(&mut row, dt);
+            if separation_arcsec(ra_deg, dec_deg, row.ra, row.dec) <= radius_arcsec {
+                out.push(row);
+            }
+        };
+        for row in near.drain(..) {
+            if !is_mover(&row) {
+                keep(row, out);
+            }
+        }
+        if let Some(m) = &t.movers {
+            let slack = m.manifest.max_pm_mas_yr.unwrap_or(0.0) * dt.abs() / 1000.0;
+            cone_in(
+                m,
+                catalogue,
+                ra_deg,
+                dec_deg,
+                radius_arcsec + slack,
+                &mut near,
+            );
+            for row in near {
+                keep(row, out);
+            }
+        }
+    }
+}
+
+/// Rows of one table within the cone; see [`Store::cone`].
+fn cone_in(
+    t: &Table,
+    catalogue: usize,
+    ra_deg: f64,
+    dec_deg: f64,
+    radius_arcsec: f64,
+    out: &mut Vec<CatalogueRow>,
+) {
+    {
         let (Some(pos), Some(cells), Some(attrs)) = (&t.pos, &t.cells, &t.attrs) else {
             return; // empty catalogue
         };
@@ -344,7 +467,9 @@ impl Store {
             scan.range(0, t.manifest.rows as usize, 0, out);
         }
     }
+}
 
+impl Store {
     fn write_list(&self) -> Result<(), CatalogueError> {
         let text: String = self
             .tables
@@ -505,26 +630,39 @@ fn safe_radius(depth: u8) -> f64 {
 }
 
 fn open_table(dir: &Path, name: &str) -> Result<(Description, Table), CatalogueError> {
-    let read = |f: &str| {
-        let p = dir.join(f);
-        fs::read_to_string(&p).map_err(|e| CatalogueError::io(&p, e))
-    };
     let desc_path = dir.join("description.toml");
-    let description = load::parse_description(&desc_path, &read("description.toml")?)?;
+    let text = fs::read_to_string(&desc_path).map_err(|e| CatalogueError::io(&desc_path, e))?;
+    let description = load::parse_description(&desc_path, &text)?;
+    let mut table = open_table_files(dir, name, &description)?;
+    let movers_dir = dir.join(build::MOVERS);
+    if movers_dir.join("manifest.toml").exists() {
+        let movers = open_table_files(&movers_dir, name, &description)?;
+        table.movers = Some(Box::new(movers));
+    }
+    Ok((description, table))
+}
+
+/// The manifest and the three mapped files of one table (a catalogue's or its movers').
+fn open_table_files(
+    dir: &Path,
+    name: &str,
+    description: &Description,
+) -> Result<Table, CatalogueError> {
     let manifest_path = dir.join("manifest.toml");
-    let manifest: Manifest =
-        toml::from_str(&read("manifest.toml")?).map_err(|e| CatalogueError::Description {
-            path: manifest_path.clone(),
-            source: Box::new(e),
-        })?;
+    let text =
+        fs::read_to_string(&manifest_path).map_err(|e| CatalogueError::io(&manifest_path, e))?;
+    let manifest: Manifest = toml::from_str(&text).map_err(|e| CatalogueError::Description {
+        path: manifest_path.clone(),
+        source: Box::new(e),
+    })?;
     let bad = |message: String| CatalogueError::Store {
         path: dir.to_path_buf(),
         message,
     };
     if manifest.format == 1 {
         return Err(bad(format!(
-            "written by an older Solas (store format 1): load it again with `solas catalogue add {}`",
-            desc_path.display()
+            "written by an older Solas (store format 1): load it again with `solas catalogue add` on {}",
+            dir.join("description.toml").display()
         )));
     }
     if manifest.format != FORMAT_VERSION || manifest.depth > 20 {
@@ -559,18 +697,17 @@ fn open_table(dir: &Path, name: &str) -> Result<(Description, Table), CatalogueE
         .map(|m| m.filter.clone())
         .collect();
     let safe = safe_radius(manifest.depth);
-    Ok((
-        description,
-        Table {
-            name: name.to_string(),
-            manifest,
-            pos,
-            attrs,
-            cells,
-            mag_filters,
-            safe_radius: safe,
-        },
-    ))
+    Ok(Table {
+        name: name.to_string(),
+        manifest,
+        pos,
+        attrs,
+        cells,
+        mag_filters,
+        safe_radius: safe,
+        epoch: description.columns.epoch,
+        movers: None,
+    })
 }
 
 /// Maps a file read-only; None when it is empty (an empty map is not portable).

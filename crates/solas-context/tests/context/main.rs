@@ -3,5 +3,6 @@
 
 mod common;
 
+mod proper_motion;
 mod real_catalogues;
 mod rules;

@@ -7,8 +7,9 @@ use solas_catalogue::Store;
 /// cached answers from another version are not reused.
 pub trait Classifier: Send {
     fn version(&self) -> String;
-    /// The classification as a `sherlock_classifications` row.
-    fn classify(&self, ra_deg: f64, dec_deg: f64) -> solas_context::SherlockRow;
+    /// The classification as a `sherlock_classifications` row, at the epoch of `mjd` (the
+    /// alert's: stars with proper motions are matched where they were then).
+    fn classify(&self, ra_deg: f64, dec_deg: f64, mjd: Option<f64>) -> solas_context::SherlockRow;
 }
 
 /// The loaded catalogues, classified by `solas_context::classify`.
@@ -33,7 +34,13 @@ impl Classifier for CatalogueClassifier {
         )
     }
 
-    fn classify(&self, ra_deg: f64, dec_deg: f64) -> solas_context::SherlockRow {
-        solas_context::SherlockRow::from(&solas_context::classify(&self.store, ra_deg, dec_deg))
+    fn classify(&self, ra_deg: f64, dec_deg: f64, mjd: Option<f64>) -> solas_context::SherlockRow {
+        let epoch = mjd.map(solas_context::julian_year);
+        solas_context::SherlockRow::from(&solas_context::classify_at(
+            &self.store,
+            ra_deg,
+            dec_deg,
+            epoch,
+        ))
     }
 }

@@ -95,7 +95,9 @@ impl Stage for ContextStage {
                         r
                     }
                     _ => {
-                        let row = self.classifier.classify(msg.alert.ra, msg.alert.dec);
+                        let row = self
+                            .classifier
+                            .classify(msg.alert.ra, msg.alert.dec, Some(at.0));
                         let result = ContextResult::from(Classified {
                             row,
                             classified_at: Some(at),
@@ -156,7 +158,7 @@ mod tests {
         fn version(&self) -> String {
             "echo".into()
         }
-        fn classify(&self, ra: f64, dec: f64) -> SherlockRow {
+        fn classify(&self, ra: f64, dec: f64, _mjd: Option<f64>) -> SherlockRow {
             *self.0.lock().unwrap() += 1;
             SherlockRow {
                 classification: "SN".into(),
