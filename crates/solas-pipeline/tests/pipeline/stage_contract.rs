@@ -448,7 +448,7 @@ impl Classifier for Orphans {
     fn version(&self) -> String {
         "contract-test".into()
     }
-    fn classify(&self, ra_deg: f64, dec_deg: f64) -> solas_context::SherlockRow {
+    fn classify(&self, ra_deg: f64, dec_deg: f64, _mjd: Option<f64>) -> solas_context::SherlockRow {
         solas_context::SherlockRow {
             classification: "ORPHAN".into(),
             ra_deg: Some(ra_deg),
