@@ -57,11 +57,17 @@ impl Stage for ContextStage {
         input: Receiver<InFlight>,
         output: Output<InFlight>,
     ) -> Result<(), StoreError> {
-        let version = self.classifier.version();
+        let mut version = self.classifier.version();
         let mut memory: HashMap<(Survey, i64), Arc<ContextResult>> = HashMap::new();
         while let Some(mut batch) =
             crate::batch::next_batch(&input, self.max_batch, self.linger, self.linger * 10)
         {
+            if self.classifier.refresh() {
+                // Answers of the old version are not reused: memory is dropped, and the
+                // database cache is keyed by version.
+                version = self.classifier.version();
+                memory.clear();
+            }
             let started = std::time::Instant::now();
             let mut fresh: Vec<(Survey, i64, String)> = Vec::new();
             // Each object's answer as it stands after the whole batch.

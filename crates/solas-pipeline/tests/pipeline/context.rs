@@ -179,3 +179,64 @@ association_class = "SN"
     let abs_mag = abs_mag.expect("absMag filled once the host distance is known");
     assert!((abs_mag - expected).abs() < 0.05, "{abs_mag} vs {expected}");
 }
+
+#[test]
+fn a_catalogue_loaded_while_the_pipeline_runs_is_taken_up_between_classifications() {
+    use solas_pipeline::context::{CatalogueClassifier, Classifier};
+    let tmp = tempfile::tempdir().unwrap();
+    let catalogues = tmp.path().join("catalogues");
+    let openngc = catalogue_descriptions()
+        .into_iter()
+        .find(|p| p.ends_with("openngc.toml"))
+        .unwrap();
+    Store::open(&catalogues).unwrap().add(&openngc).unwrap();
+    let mut classifier = CatalogueClassifier::with_refresh_every(
+        Store::open(&catalogues).unwrap(),
+        std::time::Duration::ZERO,
+    )
+    .unwrap();
+    let before = classifier.version();
+    let (ra, dec) = (10.0, -40.0);
+    assert_eq!(classifier.classify(ra, dec, None).classification, "ORPHAN");
+    assert!(!classifier.refresh(), "nothing changed yet");
+    // Another process (`solas catalogue add`) loads a catalogue with a star there, while
+    // this one goes on classifying.
+    std::fs::write(
+        tmp.path().join("stars.csv"),
+        format!("id,ra,dec\nS1,{ra},{dec}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("stars.toml"),
+        "name = \"stars\"\nkind = \"star\"\n[source]\npath = \"stars.csv\"\nformat = \"csv\"\n\
+         [columns]\nra = \"ra\"\ndec = \"dec\"\nid = \"id\"\n\
+         [search]\nsynonym_radius_arcsec = 1.0\nsynonym_class = \"VS\"\nassociation_radius_arcsec = 2.0\n",
+    )
+    .unwrap();
+    let dir = catalogues.clone();
+    let stars = tmp.path().join("stars.toml");
+    let loader = std::thread::spawn(move || Store::open(&dir).unwrap().add(&stars).unwrap());
+    let mut switched = false;
+    while !switched {
+        // Until the switch every answer is the old version's; after it, the new one's.
+        let class = classifier.classify(ra, dec, None).classification;
+        switched = classifier.refresh();
+        if !switched {
+            assert_eq!(class, "ORPHAN");
+        }
+        if loader.is_finished() && !switched {
+            switched = classifier.refresh();
+            assert!(switched, "the new version is taken up once it is in place");
+        }
+    }
+    loader.join().unwrap();
+    assert_ne!(classifier.version(), before);
+    let row = classifier.classify(ra, dec, None);
+    assert_eq!(row.classification, "VS");
+    assert_eq!(row.catalogue_object_id.as_deref(), Some("S1"));
+    // NGC 7814 is still there: every catalogue switched at once, none was lost.
+    assert_eq!(
+        classifier.classify(0.814293, 16.1456989, None).classification,
+        "SN"
+    );
+}
