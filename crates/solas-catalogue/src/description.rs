@@ -4,6 +4,8 @@
 //! name = "openngc"                 # short name, used as catalogue_table_name
 //! kind = "galaxy"                  # what it lists: galaxy | star | bright_star | agn | cv | variable_star | unclear
 //! priority = 2                     # lower wins when matches tie (catalogue quality)
+//! url = "https://github.com/mattiaverga/OpenNGC"   # where the full catalogue is published
+//! licence = "CC BY-SA 4.0"         # its terms of use
 //!
 //! [source]
 //! path = "openngc/NGC.csv"         # relative to the description file, or absolute
@@ -101,6 +103,12 @@ pub struct Description {
     pub priority: u32,
     #[serde(default)]
     pub description: Option<String>,
+    /// Where the full catalogue is published (for operators fetching it).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Its licence or terms of use, as its publisher states them.
+    #[serde(default)]
+    pub licence: Option<String>,
     pub source: Source,
     pub columns: Columns,
     #[serde(default)]

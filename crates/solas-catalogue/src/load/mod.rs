@@ -152,7 +152,8 @@ pub fn load_description(path: &Path) -> Result<Loaded, CatalogueError> {
     })
 }
 
-pub(crate) fn parse_description(path: &Path, text: &str) -> Result<Description, CatalogueError> {
+/// Parses a description's TOML text (`path` names it in errors).
+pub fn parse_description(path: &Path, text: &str) -> Result<Description, CatalogueError> {
     toml::from_str(text).map_err(|e| CatalogueError::Description {
         path: path.to_path_buf(),
         source: Box::new(e),

@@ -741,8 +741,17 @@ fn map(path: &Path) -> Result<Option<Mmap>, CatalogueError> {
     // SAFETY: store files are written once into a fresh directory and then only renamed
     // or deleted, never modified in place, so the mapped bytes cannot change under us.
     let m = unsafe { Mmap::map(&file) }.map_err(|e| CatalogueError::io(path, e))?;
+    if len > BIG_FILE {
+        // Cones touch a few pages here and there: the kernel's read-around of 128 KiB per
+        // fault would read 32 times what a cone needs and push out the pages that matter.
+        // Best effort: a kernel that refuses the advice still reads correctly.
+        let _ = m.advise(memmap2::Advice::Random);
+    }
     Ok(Some(m))
 }
+
+/// Files larger than this are read at random by cones (see [`map`]).
+const BIG_FILE: u64 = 256 << 20;
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CatalogueError> {
     let mut f = File::create(path).map_err(|e| CatalogueError::io(path, e))?;

@@ -139,3 +139,54 @@ fn fields_are_mapped() {
         .as_deref()
         .is_some_and(|t| t.starts_with(['Q', 'A', 'B', 'K', 'N', 'L', 'q']))));
 }
+
+/// Every description the repository ships (shared-data slices, production catalogues,
+/// the demo's sample) parses, says where the catalogue is published and under what terms,
+/// and names only classes the classifier knows.
+#[test]
+fn every_shipped_description_says_where_to_get_it_and_its_licence() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut seen = 0;
+    for dir in ["catalogues", "catalogues/production", "samples/catalogues"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let d = solas_catalogue::load::parse_description(&path, &text)
+                .unwrap_or_else(|e| panic!("{e}"));
+            for (what, v) in [
+                ("url", &d.url),
+                ("licence", &d.licence),
+                ("description", &d.description),
+            ] {
+                assert!(
+                    v.as_deref().is_some_and(|s| !s.trim().is_empty()),
+                    "{}: no {what}",
+                    path.display()
+                );
+            }
+            let s = &d.search;
+            for class in [&s.synonym_class, &s.association_class, &s.annotation_class]
+                .into_iter()
+                .flatten()
+            {
+                assert!(
+                    ["SN", "NT", "AGN", "CV", "VS", "BS", "UNCLEAR"].contains(&class.as_str()),
+                    "{}: class {class}",
+                    path.display()
+                );
+            }
+            let c = &d.columns;
+            assert_eq!(
+                c.pm_ra.is_some(),
+                c.epoch.is_some(),
+                "{}: proper motions need their epoch",
+                path.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen >= 31, "{seen} descriptions");
+}

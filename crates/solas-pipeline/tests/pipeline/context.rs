@@ -236,7 +236,9 @@ fn a_catalogue_loaded_while_the_pipeline_runs_is_taken_up_between_classification
     assert_eq!(row.catalogue_object_id.as_deref(), Some("S1"));
     // NGC 7814 is still there: every catalogue switched at once, none was lost.
     assert_eq!(
-        classifier.classify(0.814293, 16.1456989, None).classification,
+        classifier
+            .classify(0.814293, 16.1456989, None)
+            .classification,
         "SN"
     );
 }

@@ -62,13 +62,20 @@ pub fn catalogue(args: CatalogueArgs) -> anyhow::Result<()> {
             anyhow::ensure!(failed == 0, "{failed} catalogues could not be loaded");
         }
         CatalogueAction::List => {
-            for d in store.catalogues() {
+            for (i, d) in store.catalogues().iter().enumerate() {
                 println!(
-                    "{:<16} {:?}  {}",
+                    "{:<16} {:?}, {} rows  {}",
                     d.name,
                     d.kind,
+                    store.row_count(i),
                     d.description.as_deref().unwrap_or("")
                 );
+                if let Some(url) = &d.url {
+                    println!("{:<16} from {url}", "");
+                }
+                if let Some(licence) = &d.licence {
+                    println!("{:<16} licence: {licence}", "");
+                }
             }
             println!("version {}", store.version());
         }
