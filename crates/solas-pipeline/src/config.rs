@@ -31,6 +31,9 @@ pub struct RunConfig {
     /// Catalogue store for context classification (default `<data>/catalogues`); without
     /// catalogues there is no context stage.
     pub catalogue_dir: Option<PathBuf>,
+    /// After a new catalogue version, stored objects where it differs are classified
+    /// again in the background at most this many a second (0: not at all).
+    pub reclassify_per_second: f64,
     pub decode_workers: usize,
     /// Threads computing a filter batch's features (each with its own lightcurve reader).
     pub features_workers: usize,
@@ -176,6 +179,7 @@ impl RunConfig {
             schema_registry: None,
             dust_dir: None,
             catalogue_dir: None,
+            reclassify_per_second: 200.0,
             decode_workers: cores(),
             features_workers: cores(),
             ingest_batch: 500,

@@ -36,12 +36,16 @@ use crate::source::Source;
 use crate::stage::{Ack, Output, Stage};
 use crate::stats::Stats;
 
-/// The context classifier over the configured catalogue store, if it holds catalogues.
-fn classifier(config: &RunConfig) -> Result<Option<Box<dyn Classifier>>, RunError> {
-    let dir = config
+fn catalogue_dir(config: &RunConfig) -> std::path::PathBuf {
+    config
         .catalogue_dir
         .clone()
-        .unwrap_or_else(|| config.data_dir.join("catalogues"));
+        .unwrap_or_else(|| config.data_dir.join("catalogues"))
+}
+
+/// The context classifier over the configured catalogue store, if it holds catalogues.
+fn classifier(config: &RunConfig) -> Result<Option<Box<dyn Classifier>>, RunError> {
+    let dir = catalogue_dir(config);
     if !dir.exists() {
         return Ok(None);
     }
@@ -348,6 +352,23 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         let (stats, done) = (stats.clone(), done.clone());
         thread::spawn(move || progress_loop(&stats, &done, started))
     });
+    // Where the context stage runs, objects are classified again in the background when a
+    // new catalogue version differs from the one before.
+    let runs_context = match &config.role {
+        Role::All | Role::Process => true,
+        #[cfg(feature = "kafka")]
+        Role::Context(_) => true,
+        _ => false,
+    };
+    let reclassifier = (runs_context && config.reclassify_per_second > 0.0).then(|| {
+        let r = crate::context::reclassify::Reclassifier {
+            main: config.main_target(),
+            per_second: config.reclassify_per_second,
+            stats: stats.clone(),
+        };
+        let (dir, done) = (catalogue_dir(&config), done.clone());
+        thread::spawn(move || r.run(dir, done))
+    });
     let reporter = {
         let (stats, done, db) = (stats.clone(), done.clone(), config.main_target());
         let role = config.role.name();
@@ -374,6 +395,9 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         let _ = p.join();
     }
     let _ = reporter.join();
+    if let Some(r) = reclassifier {
+        let _ = r.join();
+    }
     if let Some(e) = first_error {
         return Err(e);
     }

@@ -75,6 +75,8 @@ pub struct Stats {
     pub busy_context_ns: Nanos,
     /// Objects classified by the context stage, and answers taken from its cache.
     pub classified: Counter,
+    /// Objects classified again in the background after a new catalogue version.
+    pub reclassified: Counter,
     pub context_cache_hits: Counter,
     /// User filter runs (one per active filter per batch), rows they returned, failures.
     pub filter_runs: Counter,
@@ -167,6 +169,7 @@ impl Default for Stats {
             busy_user_filters_ns: busy_of("user_filters"),
             busy_delivery_ns: busy_of("delivery"),
             context_cache_hits: Counter::default(),
+            reclassified: Counter::default(),
             filter_runs: run_of("run"),
             filter_failures: run_of("failed"),
             annotation_runs: run_of("annotation_triggered"),
@@ -251,6 +254,11 @@ impl Default for Stats {
                 "context_cache_hits",
                 "Context answers taken from the cache",
                 &stats.context_cache_hits,
+            ),
+            (
+                "reclassified",
+                "Objects classified again after a new catalogue version",
+                &stats.reclassified,
             ),
         ] {
             registry.register(name, help, counter.clone());

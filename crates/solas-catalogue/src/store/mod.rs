@@ -11,6 +11,7 @@
 //! until its `Store` drops it). One process should write a store at a time.
 
 mod build;
+mod footprint;
 mod format;
 
 use std::f64::consts::PI;
@@ -28,6 +29,7 @@ use crate::sky::separation_arcsec;
 use crate::{CatalogueError, CatalogueRow, Description};
 use build::Builder;
 pub use build::{Limits, Progress};
+pub use footprint::{changed_cells, Footprint, FOOTPRINT_DEPTH};
 use format::{f64_at, u64_at, CELL_BYTES, POS_BYTES};
 
 const LIST: &str = "catalogues.txt";
@@ -314,9 +316,12 @@ impl Store {
     /// rewrites it (last), so a reader that sees it change can open the store again and
     /// find the new version complete.
     pub fn list_modified(&self) -> Option<SystemTime> {
-        fs::metadata(self.dir.join(LIST))
-            .and_then(|m| m.modified())
-            .ok()
+        Self::list_modified_in(&self.dir)
+    }
+
+    /// [`Store::list_modified`] of the store in `dir`, without opening it.
+    pub fn list_modified_in(dir: &Path) -> Option<SystemTime> {
+        fs::metadata(dir.join(LIST)).and_then(|m| m.modified()).ok()
     }
 
     /// The catalogues' descriptions; index `i` is `CatalogueRow::catalogue`.

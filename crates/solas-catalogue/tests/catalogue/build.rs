@@ -335,3 +335,34 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_new_version_differs_only_in_the_cells_where_its_rows_changed() {
+    use solas_catalogue::store::changed_cells;
+    let tmp = tempfile::tempdir().unwrap();
+    let toml = write_catalogue(tmp.path(), 2_000);
+    let dir = tmp.path().join("store");
+    Store::open(&dir).unwrap().add(&toml).unwrap();
+    let old = Store::open(&dir).unwrap();
+    // Loaded again from the same file: a new version, but no cell differs.
+    Store::open(&dir).unwrap().add(&toml).unwrap();
+    let same = Store::open(&dir).unwrap();
+    assert_ne!(old.version(), same.version());
+    assert!(changed_cells(&old, &same).is_empty());
+    // One row more, at (10, -40): that cell alone.
+    let csv = tmp.path().join("big.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str("999999,10.0,-40.0,15.0,0,0\n");
+    std::fs::write(&csv, text).unwrap();
+    Store::open(&dir).unwrap().add(&toml).unwrap();
+    let more = Store::open(&dir).unwrap();
+    let f = changed_cells(&same, &more);
+    assert_eq!(f.cells(), 1);
+    assert!(f.contains(10.0, -40.0) && !f.contains(266.5, -28.8));
+    // A catalogue removed: every cell it had rows in.
+    Store::open(&dir).unwrap().remove("big").unwrap();
+    let none = Store::open(&dir).unwrap();
+    let f = changed_cells(&more, &none);
+    assert!(f.contains(266.5, -28.8) && f.contains(10.0, -40.0));
+    assert!(f.cells() > 100 && f.cells() < 3072);
+}

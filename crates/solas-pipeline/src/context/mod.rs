@@ -11,6 +11,7 @@
 //! distance for absMag and the blackbody fit.
 
 pub mod classifier;
+pub mod reclassify;
 pub mod result;
 
 use std::collections::HashMap;

@@ -9,9 +9,18 @@ use solas_store::tables::{SHERLOCK_COLUMNS, ZTF_SHERLOCK_COLUMNS};
 /// The object's `sherlock_classifications` row: its key, then the classification's values
 /// in the table's column order (the test below holds the two orders together).
 pub fn row(alert: &Alert, context: &SherlockRow) -> ObjectRow {
-    let (columns, key) = match alert.survey {
-        Survey::Lsst => (SHERLOCK_COLUMNS, Value::Int(alert.object.id)),
-        Survey::Ztf => (ZTF_SHERLOCK_COLUMNS, Value::Text(alert.object.name.clone())),
+    let key = match alert.survey {
+        Survey::Lsst => Value::Int(alert.object.id),
+        Survey::Ztf => Value::Text(alert.object.name.clone()),
+    };
+    row_for(alert.survey, key, context)
+}
+
+/// [`row`] for an object known by its key (`diaObjectId` as an integer, ZTF's name).
+pub fn row_for(survey: Survey, key: Value, context: &SherlockRow) -> ObjectRow {
+    let columns = match survey {
+        Survey::Lsst => SHERLOCK_COLUMNS,
+        Survey::Ztf => ZTF_SHERLOCK_COLUMNS,
     };
     let mut values = Vec::with_capacity(columns.len());
     values.push(key);

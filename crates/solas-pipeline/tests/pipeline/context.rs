@@ -242,3 +242,75 @@ fn a_catalogue_loaded_while_the_pipeline_runs_is_taken_up_between_classification
         "SN"
     );
 }
+
+#[test]
+fn objects_where_a_new_catalogue_version_differs_are_classified_again_without_new_alerts() {
+    use solas_pipeline::context::reclassify::Reclassifier;
+    let tmp = tempfile::tempdir().unwrap();
+    let catalogues = tmp.path().join("catalogues");
+    let mut store = Store::open(&catalogues).unwrap();
+    for d in catalogue_descriptions() {
+        if !d.ends_with("openngc.toml") {
+            store.add(&d).unwrap();
+        }
+    }
+    drop(store);
+    let mut files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
+    files.extend(data::shared_glob(
+        "ztf/alerts/pitt-google_2021-08-31_v3.3/*.avro",
+    ));
+    let data_dir = tmp.path().join("data");
+    let mut config = common::config(&data_dir, common::files(&files));
+    config.catalogue_dir = Some(catalogues.clone());
+    common::run(config);
+    let db = data_dir.join("solas.db");
+    let ztf = |name| sherlock(&db, "ztf_sherlock_classifications", "objectId", name);
+    // Without OpenNGC, NGC 7814 is not there to host ZTF21abiuvdk.
+    assert_ne!(ztf("ZTF21abiuvdk").1.as_deref(), Some("NGC7814"));
+    let far = ztf("ZTF18aawmdot");
+
+    let old = Store::open(&catalogues).unwrap();
+    let openngc = catalogue_descriptions()
+        .into_iter()
+        .find(|p| p.ends_with("openngc.toml"))
+        .unwrap();
+    Store::open(&catalogues).unwrap().add(&openngc).unwrap();
+    let new = Store::open(&catalogues).unwrap();
+    let footprint = solas_catalogue::store::changed_cells(&old, &new);
+    assert!(footprint.contains(0.814293, 16.1456989));
+    assert!(footprint.cells() < 3072, "not the whole sky");
+    let stats = std::sync::Arc::new(solas_pipeline::stats::Stats::default());
+    let r = Reclassifier {
+        main: solas_store::db::Target::Sqlite(db.clone()),
+        per_second: 1000.0,
+        stats: stats.clone(),
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let version = format!("{}+{}", solas_context::ALGORITHM_VERSION, new.version());
+    let n = r.reconcile(&old, new, &stop).unwrap();
+    // Only objects in OpenNGC's cells (it lists ~10,800 galaxies: most of the sky, not
+    // all of it) are classified again; ZTF21abiuvdk is one.
+    assert!(n > 0);
+    assert_eq!(ztf("ZTF21abiuvdk"), ("SN".into(), Some("NGC7814".into())));
+    assert_eq!(ztf("ZTF18aawmdot"), far, "a Mira stays a VS");
+    // The answer is cached under the new version: the next alert takes it from there.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let cached: String = conn
+        .query_row(
+            "SELECT version FROM context_cache WHERE object_id = ?1",
+            [solas_core::ids::pack_ztf_name("ZTF21abiuvdk").unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(cached, version);
+    // The same version again changes nothing and classifies nothing.
+    let same = Store::open(&catalogues).unwrap();
+    assert!(
+        solas_catalogue::store::changed_cells(&same, &Store::open(&catalogues).unwrap()).is_empty()
+    );
+    assert_eq!(
+        r.reconcile(&same, Store::open(&catalogues).unwrap(), &stop)
+            .unwrap(),
+        0
+    );
+}

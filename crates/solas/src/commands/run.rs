@@ -83,6 +83,11 @@ pub struct ContextStageArgs {
     /// `solas catalogue add`). Without catalogues there is no context stage.
     #[arg(long, env = "SOLAS_CATALOGUES")]
     pub catalogues: Option<PathBuf>,
+    /// After a new catalogue version is loaded (`solas catalogue add` while this runs),
+    /// stored objects where it differs are classified again in the background, at most
+    /// this many a second (0: only when their next alert comes).
+    #[arg(long, default_value_t = 200.0)]
+    pub reclassify_per_second: f64,
 }
 
 /// Features, matching, user filters and delivery.
@@ -350,6 +355,9 @@ fn start(args: Parts, role: solas_pipeline::runner::Role) -> anyhow::Result<()> 
     }
     let catalogues = args.context.as_ref().and_then(|c| c.catalogues.clone());
     config.catalogue_dir = catalogues.clone();
+    if let Some(c) = &args.context {
+        config.reclassify_per_second = c.reclassify_per_second;
+    }
     let mut filter_db = None;
     if let Some(filter) = &args.filter {
         config.dust_dir = filter.dust_dir.clone();
