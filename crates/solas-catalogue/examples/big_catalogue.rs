@@ -143,21 +143,10 @@ fn star(seed: u64, i: u64) -> CatalogueRow {
     let (ra, dec) = galactic_to_icrs(l.rem_euclid(360.0), b.clamp(-90.0, 90.0));
     let g = (21.0 - r.exp() * 1.5).max(3.0);
     CatalogueRow {
-        catalogue: 0,
         id: (0x4000_0000_0000_0000u64 | i).to_string(),
-        ra,
-        dec,
-        object_type: None,
         mag: Some((g * 1000.0).round() / 1000.0),
         mag_filter: Some("G".into()),
-        mag_err: None,
-        z: None,
-        photoz: None,
-        photoz_err: None,
-        distance_mpc: None,
-        semi_major_axis_arcsec: None,
-        pm_ra_mas_yr: None,
-        pm_dec_mas_yr: None,
+        ..CatalogueRow::at(ra, dec)
     }
 }
 

@@ -51,3 +51,26 @@ pub struct CatalogueRow {
     pub pm_ra_mas_yr: Option<f64>,
     pub pm_dec_mas_yr: Option<f64>,
 }
+
+impl CatalogueRow {
+    /// A row of catalogue 0 at (ra, dec) with no id and no other values, to fill in.
+    pub fn at(ra: f64, dec: f64) -> CatalogueRow {
+        CatalogueRow {
+            catalogue: 0,
+            id: String::new(),
+            ra,
+            dec,
+            object_type: None,
+            mag: None,
+            mag_filter: None,
+            mag_err: None,
+            z: None,
+            photoz: None,
+            photoz_err: None,
+            distance_mpc: None,
+            semi_major_axis_arcsec: None,
+            pm_ra_mas_yr: None,
+            pm_dec_mas_yr: None,
+        }
+    }
+}

@@ -587,7 +587,7 @@ impl Outputs {
             movers_len: sort.movers_len,
             max_pm: sort.max_pm,
             collect_movers: true,
-            scratch: empty_row(),
+            scratch: CatalogueRow::at(0.0, 0.0),
             rows: sort.pos_len / POS_BYTES as u64,
             attr_bytes: sort.attrs_len,
             next_cell: sort.cells_len / CELL_BYTES as u64,
@@ -738,26 +738,6 @@ impl Outputs {
                 .map_err(|e| CatalogueError::io(self.dir.join(name), e))?;
         }
         Ok(())
-    }
-}
-
-fn empty_row() -> CatalogueRow {
-    CatalogueRow {
-        catalogue: 0,
-        id: String::new(),
-        ra: 0.0,
-        dec: 0.0,
-        object_type: None,
-        mag: None,
-        mag_filter: None,
-        mag_err: None,
-        z: None,
-        photoz: None,
-        photoz_err: None,
-        distance_mpc: None,
-        semi_major_axis_arcsec: None,
-        pm_ra_mas_yr: None,
-        pm_dec_mas_yr: None,
     }
 }
 

@@ -567,20 +567,7 @@ impl Scan<'_> {
             }
             let mut row = CatalogueRow {
                 catalogue: self.catalogue,
-                id: String::new(),
-                ra,
-                dec,
-                object_type: None,
-                mag: None,
-                mag_filter: None,
-                mag_err: None,
-                z: None,
-                photoz: None,
-                photoz_err: None,
-                distance_mpc: None,
-                semi_major_axis_arcsec: None,
-                pm_ra_mas_yr: None,
-                pm_dec_mas_yr: None,
+                ..CatalogueRow::at(ra, dec)
             };
             if format::get_attrs(self.attrs, &mut p, self.filters, &mut row).is_none() {
                 return;
