@@ -1,7 +1,7 @@
 //! The `solas` command as a user runs it.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn solas(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_solas"))
@@ -1365,4 +1365,76 @@ fn bench_history_preload_without_cutouts_keeps_only_the_history_alerts_cutouts()
         .query_row("SELECT count(*) FROM cutouts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(cutouts, 36, "{text}");
+}
+
+#[test]
+fn a_catalogue_load_killed_with_sigkill_resumes_to_the_files_of_a_clean_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,ra,dec,mag\n");
+    let mut rng = fastrand::Rng::with_seed(5);
+    for i in 0..400_000 {
+        csv.push_str(&format!(
+            "{i},{:.7},{:.7},{:.3}\n",
+            rng.f64() * 360.0,
+            (rng.f64() * 2.0 - 1.0).asin().to_degrees(),
+            10.0 + rng.f64() * 10.0
+        ));
+    }
+    std::fs::write(tmp.path().join("stars.csv"), csv).unwrap();
+    let toml = tmp.path().join("stars.toml");
+    std::fs::write(
+        &toml,
+        "name = \"stars\"\nkind = \"star\"\n[source]\npath = \"stars.csv\"\nformat = \"csv\"\n\
+         [columns]\nra = \"ra\"\ndec = \"dec\"\nid = \"id\"\nmags = [{ column = \"mag\", filter = \"V\" }]\n\
+         [search]\nassociation_radius_arcsec = 2.0\n",
+    )
+    .unwrap();
+    let add = |store: &std::path::Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_solas"));
+        c.args([
+            "catalogue",
+            "add",
+            "--memory-mb",
+            "2",
+            "--checkpoint-rows",
+            "20000",
+        ])
+        .arg(&toml)
+        .arg("--catalogues")
+        .arg(store);
+        c
+    };
+    let clean = tmp.path().join("clean");
+    let out = add(&clean).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    // Killed once the first checkpoint is on disk, mid-partition or mid-sort.
+    let killed = tmp.path().join("killed");
+    let mut child = add(&killed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = killed.join(".build-stars").join("state.toml");
+    let t = std::time::Instant::now();
+    while !state.exists() && t.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(state.exists(), "a checkpoint was written before the kill");
+    assert!(!killed.join("stars").exists(), "nothing put in place yet");
+    let out = add(&killed).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("400000 rows loaded"), "{}", text(&out));
+    assert!(
+        text(&out).contains("resumed at input row"),
+        "{}",
+        text(&out)
+    );
+    for f in ["pos.bin", "attrs.bin", "cells.bin"] {
+        let a = std::fs::read(clean.join("stars").join(f)).unwrap();
+        let b = std::fs::read(killed.join("stars").join(f)).unwrap();
+        assert!(a == b, "{f} differs after the resumed load");
+    }
+    assert!(!killed.join(".build-stars").exists());
 }

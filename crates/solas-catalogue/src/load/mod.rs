@@ -36,6 +36,8 @@ pub struct LoadReport {
     pub bad_rows: Vec<(u64, String)>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
+    /// The load carried on a killed one: the input row its checkpoint had reached.
+    pub resumed_at: Option<u64>,
 }
 
 impl LoadReport {
@@ -55,6 +57,9 @@ impl std::fmt::Display for LoadReport {
             "{} rows loaded, {} filtered out, {} bad",
             self.rows_loaded, self.filtered, self.bad_row_count
         )?;
+        if let Some(row) = self.resumed_at {
+            write!(f, " (resumed at input row {row})")?;
+        }
         for (n, why) in self.bad_rows.iter().take(5) {
             write!(f, "; #{n}: {why}")?;
         }

@@ -111,8 +111,9 @@ fn hms(s: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// The checkpoint file. Lengths are bytes.
+/// The checkpoint file. Lengths are bytes. Each phase writes its own fields.
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct State {
     fingerprint: String,
     /// "partition" until every input row is in a bucket, then "sort".
@@ -212,6 +213,7 @@ impl Builder {
                 bad_row_count: state.bad_row_count,
                 bad_rows: read_bad_rows(dir),
                 files: Vec::new(),
+                resumed_at: Some(state.seen),
             },
             partitioned: state.phase == "sort",
         };

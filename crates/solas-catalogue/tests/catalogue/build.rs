@@ -120,6 +120,7 @@ fn a_catalogue_sorted_on_disk_is_the_catalogue_sorted_in_memory() {
         )
         .unwrap();
     assert_eq!(in_memory, on_disk);
+    assert_eq!(on_disk.resumed_at, None);
     assert_eq!(on_disk.rows_loaded, 60_000 - 61);
     assert_eq!(on_disk.bad_row_count, 61);
     assert_eq!(
@@ -211,6 +212,7 @@ fn a_load_killed_at_any_point_resumes_to_the_same_files() {
             "killed at call {kill_at} of {total}"
         );
         assert_eq!(got.bad_rows, want.bad_rows, "killed at call {kill_at}");
+        assert!(got.resumed_at.is_some(), "killed at call {kill_at}: not resumed");
         assert_eq!(
             files(&dir),
             want_files,

@@ -27,6 +27,13 @@ pub enum CatalogueAction {
     Add {
         #[arg(required = true)]
         descriptions: Vec<PathBuf>,
+        /// Memory the load may use for sorting, MB (rows held before going to disk, and
+        /// the largest bucket sorted at once).
+        #[arg(long, default_value_t = 1024)]
+        memory_mb: u64,
+        /// Input rows between two checkpoints a killed load resumes from.
+        #[arg(long, default_value_t = 10_000_000)]
+        checkpoint_rows: u64,
     },
     /// List the loaded catalogues.
     List,
@@ -44,12 +51,24 @@ pub fn catalogue(args: CatalogueArgs) -> anyhow::Result<()> {
     let dir = store_dir(&args.catalogues, &args.data);
     let mut store = Store::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
     match args.action {
-        CatalogueAction::Add { descriptions } => {
+        CatalogueAction::Add {
+            descriptions,
+            memory_mb,
+            checkpoint_rows,
+        } => {
             let mut failed = 0;
             for path in descriptions {
+                // Sort keys take about as much again as the rows: a bucket gets 3/4 of
+                // the budget in all, the rows held before spilling a quarter.
+                let bytes = memory_mb.max(1) << 20;
                 let options = solas_catalogue::store::AddOptions {
                     progress: Box::new(|p| eprintln!("  {p}")),
-                    ..Default::default()
+                    limits: solas_catalogue::store::Limits {
+                        bucket_bytes: bytes * 3 / 8,
+                        in_memory_bytes: bytes / 4,
+                        checkpoint_rows: checkpoint_rows.max(1),
+                        ..Default::default()
+                    },
                 };
                 match store.add_with(&path, options) {
                     Ok(report) => println!("{}: {report}", path.display()),
