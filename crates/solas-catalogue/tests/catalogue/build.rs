@@ -212,7 +212,10 @@ fn a_load_killed_at_any_point_resumes_to_the_same_files() {
             "killed at call {kill_at} of {total}"
         );
         assert_eq!(got.bad_rows, want.bad_rows, "killed at call {kill_at}");
-        assert!(got.resumed_at.is_some(), "killed at call {kill_at}: not resumed");
+        assert!(
+            got.resumed_at.is_some(),
+            "killed at call {kill_at}: not resumed"
+        );
         assert_eq!(
             files(&dir),
             want_files,
