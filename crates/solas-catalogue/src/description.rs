@@ -226,6 +226,9 @@ pub struct Columns {
     /// Epoch of the positions, Julian year (Gaia DR3: 2016.0). Required with `pm_ra`.
     #[serde(default)]
     pub epoch: Option<f64>,
+    /// Parallax, mas: kept with each row and returned by cone searches.
+    #[serde(default)]
+    pub parallax: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -50,6 +50,8 @@ pub struct CatalogueRow {
     /// until a search at another epoch moves them.
     pub pm_ra_mas_yr: Option<f64>,
     pub pm_dec_mas_yr: Option<f64>,
+    /// Parallax, mas (kept as published; the classifier's rules do not use it).
+    pub parallax_mas: Option<f64>,
 }
 
 impl CatalogueRow {
@@ -71,6 +73,7 @@ impl CatalogueRow {
             semi_major_axis_arcsec: None,
             pm_ra_mas_yr: None,
             pm_dec_mas_yr: None,
+            parallax_mas: None,
         }
     }
 }

@@ -26,7 +26,7 @@ pub(crate) fn read(path: &Path, src: &Source, sink: &mut Sink) -> Result<(), Cat
     let mut header: Option<Vec<String>> = None;
     let mut after_header = src.skip_after_header;
     let mut index = 0u64;
-    super::each_line(path, |no, raw| {
+    super::each_line(path, sink, |sink, no, raw| {
         if no < src.skip_lines as u64 {
             return Ok(());
         }

@@ -36,7 +36,7 @@ pub(crate) fn read(path: &Path, src: &Source, sink: &mut Sink) -> Result<(), Cat
     }
 
     let mut index = 0u64;
-    super::each_line(path, |no, line| {
+    super::each_line(path, sink, |sink, no, line| {
         if no < src.skip_lines as u64 || line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }

@@ -133,6 +133,8 @@ pub(crate) trait RowOut {
     }
     /// A reader knows how many rows its file has (Parquet, FITS): for progress.
     fn expect_rows(&mut self, _rows: u64) {}
+    /// A text reader's guess at the load's rows, from the share of the file read so far.
+    fn estimate_rows(&mut self, _rows: u64) {}
 }
 
 impl RowOut for Vec<CatalogueRow> {
@@ -273,13 +275,17 @@ pub(crate) fn load_into(
 }
 
 /// Calls `f` with each line of a text file (0-based number, bytes without the line end),
-/// reading it in blocks: a catalogue file may be larger than memory.
+/// reading it in blocks: a catalogue file may be larger than memory. Every 4,096 lines
+/// `sink` is told what share of the file has been read, for the progress's ETA.
 pub(crate) fn each_line(
     path: &Path,
-    mut f: impl FnMut(u64, &[u8]) -> Result<(), CatalogueError>,
+    sink: &mut Sink,
+    mut f: impl FnMut(&mut Sink, u64, &[u8]) -> Result<(), CatalogueError>,
 ) -> Result<(), CatalogueError> {
     use std::io::BufRead;
     let file = std::fs::File::open(path).map_err(|e| CatalogueError::io(path, e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut read = 0u64;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::new();
     let mut no = 0u64;
@@ -291,10 +297,14 @@ pub(crate) fn each_line(
         if n == 0 {
             return Ok(());
         }
+        read += n as u64;
         let mut l = line.strip_suffix(b"\n").unwrap_or(&line);
         l = l.strip_suffix(b"\r").unwrap_or(l);
-        f(no, l)?;
+        f(sink, no, l)?;
         no += 1;
+        if no.is_multiple_of(4_096) && read > 0 && size > 0 {
+            sink.estimate_total(read as f64 / size as f64);
+        }
     }
 }
 
@@ -323,6 +333,14 @@ impl Sink<'_> {
 
     pub(crate) fn expect_rows(&mut self, rows: u64) {
         self.out.expect_rows(rows);
+    }
+
+    /// `fraction` of the current file has been read: the rows seen so far, scaled.
+    fn estimate_total(&mut self, fraction: f64) {
+        if fraction > 0.0 {
+            self.out
+                .estimate_rows((*self.seen as f64 / fraction.min(1.0)) as u64);
+        }
     }
 
     /// Counts one input row; false while a resumed load is still passing over old ones.
@@ -379,6 +397,7 @@ struct RowBuilder {
     smaj: Option<usize>,
     pm_ra: Option<usize>,
     pm_dec: Option<usize>,
+    parallax: Option<usize>,
 }
 
 impl RowBuilder {
@@ -426,6 +445,7 @@ impl RowBuilder {
             smaj: opt(&c.semi_major_axis)?,
             pm_ra: opt(&c.pm_ra)?,
             pm_dec: opt(&c.pm_dec)?,
+            parallax: opt(&c.parallax)?,
         })
     }
 
@@ -446,6 +466,7 @@ impl RowBuilder {
             self.smaj,
             self.pm_ra,
             self.pm_dec,
+            self.parallax,
         ] {
             v.extend(c);
         }
@@ -505,6 +526,7 @@ impl RowBuilder {
             semi_major_axis_arcsec: None,
             pm_ra_mas_yr: num(self.pm_ra, "pm_ra")?,
             pm_dec_mas_yr: num(self.pm_dec, "pm_dec")?,
+            parallax_mas: num(self.parallax, "parallax")?,
         };
         for (k, &(m, e)) in self.mags.iter().enumerate() {
             if let Some(mag) = num(Some(m), "mag")? {

@@ -166,6 +166,7 @@ pub(crate) struct Builder {
     seen_at_start: u64,
     last_progress: Instant,
     expected_rows: Option<u64>,
+    estimated_rows: Option<u64>,
     progress: Box<dyn FnMut(&Progress) + Send>,
 }
 
@@ -200,6 +201,7 @@ impl Builder {
             seen_at_start: 0,
             last_progress: Instant::now(),
             expected_rows: None,
+            estimated_rows: None,
             progress,
         };
         let Some(state) = state else {
@@ -235,6 +237,11 @@ impl Builder {
     /// The inputs' total row count, when their metadata says it (for the ETA).
     pub(crate) fn expect_rows(&mut self, rows: u64) {
         self.expected_rows = Some(self.expected_rows.unwrap_or(0) + rows);
+    }
+
+    /// A text input's estimate of the total, revised as it is read.
+    pub(crate) fn estimate_rows(&mut self, rows: u64) {
+        self.estimated_rows = Some(rows);
     }
 
     fn bucket_path(&self, depth: u8, cell: u64) -> PathBuf {
@@ -300,7 +307,7 @@ impl Builder {
             let p = Progress {
                 phase: "partition",
                 done: seen,
-                total: self.expected_rows,
+                total: self.expected_rows.or(self.estimated_rows),
                 rate: (seen - self.seen_at_start) as f64
                     / self.started.elapsed().as_secs_f64().max(1e-9),
             };

@@ -5,7 +5,8 @@
 //!   for the rows it rejects.
 //! - `attrs.bin`: per row, in the same order, a LEB128 length and then the attributes
 //!   (see [`put_attrs`]): id (a u64 when it is a plain decimal number, else text), type,
-//!   magnitude filter, and a bit mask of the values present followed by those values as f64.
+//!   magnitude filter, and a bit mask of the values present followed by those values as f64
+//!   (mag, mag_err, z, photoz, photoz_err, distance, semi-major axis, pm_ra, pm_dec, parallax).
 //! - `cells.bin`: `12·4^depth + 1` pairs of u64: the first row of cell `c` in `pos.bin` and
 //!   the byte where its attributes start in `attrs.bin`; the last pair holds the totals.
 //!
@@ -23,7 +24,7 @@ const HAS_FILTER: u8 = 2;
 const NUMERIC_ID: u8 = 4;
 
 /// The optional values of a row in mask-bit order.
-fn values(row: &CatalogueRow) -> [Option<f64>; 9] {
+fn values(row: &CatalogueRow) -> [Option<f64>; 10] {
     [
         row.mag,
         row.mag_err,
@@ -34,6 +35,7 @@ fn values(row: &CatalogueRow) -> [Option<f64>; 9] {
         row.semi_major_axis_arcsec,
         row.pm_ra_mas_yr,
         row.pm_dec_mas_yr,
+        row.parallax_mas,
     ]
 }
 
@@ -165,13 +167,13 @@ pub(crate) fn get_attrs(
     } else {
         None
     };
-    let mut vals = [None; 9];
+    let mut vals = [None; 10];
     for (i, v) in vals.iter_mut().enumerate() {
         if mask & (1 << i) != 0 {
             *v = Some(f64::from_le_bytes(c.take(8)?.try_into().ok()?));
         }
     }
-    let [mag, mag_err, z, photoz, photoz_err, distance, smaj, pm_ra, pm_dec] = vals;
+    let [mag, mag_err, z, photoz, photoz_err, distance, smaj, pm_ra, pm_dec, parallax] = vals;
     row.mag = mag;
     row.mag_err = mag_err;
     row.z = z;
@@ -181,6 +183,7 @@ pub(crate) fn get_attrs(
     row.semi_major_axis_arcsec = smaj;
     row.pm_ra_mas_yr = pm_ra;
     row.pm_dec_mas_yr = pm_dec;
+    row.parallax_mas = parallax;
     Some(())
 }
 
@@ -228,6 +231,7 @@ mod tests {
             semi_major_axis_arcsec: Some(3.0),
             pm_ra_mas_yr: Some(-801.551),
             pm_dec_mas_yr: Some(10362.394),
+            parallax_mas: Some(546.976),
         }
     }
 

@@ -616,6 +616,10 @@ impl RowOut for Builder {
     fn expect_rows(&mut self, rows: u64) {
         Builder::expect_rows(self, rows)
     }
+
+    fn estimate_rows(&mut self, rows: u64) {
+        Builder::estimate_rows(self, rows)
+    }
 }
 
 /// HEALPix depth of a catalogue's index: about 8 rows per cell on average, so a small cone

@@ -8,10 +8,10 @@ use solas_catalogue::Store;
 use solas_context::{classify, classify_at, julian_year, Class};
 
 const CATALOGUE: &str = "\
-source_id,ra,dec,pmra,pmdec,phot_g_mean_mag
-4472832130942575872,269.44850252543836,4.739420051112412,-801.551,10362.394,8.195
-4472832130942575999,269.45850252543836,4.749420051112412,3.0,-4.0,15.2
-4472832130942576000,269.43,4.73,,,16.1
+source_id,ra,dec,pmra,pmdec,parallax,phot_g_mean_mag
+4472832130942575872,269.44850252543836,4.739420051112412,-801.551,10362.394,546.976,8.195
+4472832130942575999,269.45850252543836,4.749420051112412,3.0,-4.0,,15.2
+4472832130942576000,269.43,4.73,,,,16.1
 ";
 
 /// astropy: Barnard's star at 2026.0 and at 1991.25.
@@ -37,6 +37,7 @@ mags = [{ column = "phot_g_mean_mag", filter = "G" }]
 pm_ra = "pmra"
 pm_dec = "pmdec"
 epoch = 2016.0
+parallax = "parallax"
 [search]
 synonym_radius_arcsec = 1.0
 synonym_class = "VS"
@@ -58,6 +59,12 @@ fn barnards_star_is_matched_where_it_is_at_the_alerts_epoch() {
     let movers = std::fs::read_to_string(tmp.path().join("store/gaia_dr3/movers/manifest.toml"))
         .expect("a movers table");
     assert!(movers.contains("rows = 1\n"), "{movers}");
+    // The store keeps each star's parallax and proper motion with it.
+    let mut near = Vec::new();
+    store.cone_at(0, AT_2026.0, AT_2026.1, 1.0, Some(2026.0), &mut near);
+    assert_eq!(near.len(), 1);
+    assert_eq!(near[0].parallax_mas, Some(546.976));
+    assert_eq!(near[0].pm_dec_mas_yr, Some(10362.394));
     for (epoch, (ra, dec)) in [(2026.0, AT_2026), (1991.25, AT_1991)] {
         let c = classify_at(&store, ra, dec, Some(epoch));
         assert_eq!(c.classification, Class::VS, "{epoch}: {c:#?}");

@@ -109,6 +109,7 @@ pub fn row(id: &str, ra: f64, dec: f64) -> CatalogueRow {
         semi_major_axis_arcsec: None,
         pm_ra_mas_yr: None,
         pm_dec_mas_yr: None,
+        parallax_mas: None,
     }
 }
 
