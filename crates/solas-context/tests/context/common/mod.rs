@@ -94,22 +94,8 @@ pub fn bright_star_rules() -> serde_json::Value {
 
 pub fn row(id: &str, ra: f64, dec: f64) -> CatalogueRow {
     CatalogueRow {
-        catalogue: 0,
         id: id.to_owned(),
-        ra,
-        dec,
-        object_type: None,
-        mag: None,
-        mag_filter: None,
-        mag_err: None,
-        z: None,
-        photoz: None,
-        photoz_err: None,
-        distance_mpc: None,
-        semi_major_axis_arcsec: None,
-        pm_ra_mas_yr: None,
-        pm_dec_mas_yr: None,
-        parallax_mas: None,
+        ..CatalogueRow::at(ra, dec)
     }
 }
 
