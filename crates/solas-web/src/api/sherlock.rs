@@ -10,6 +10,9 @@
 //! Sherlock's lite mode means; Lasair's service compares the flag to the word "lite" and so
 //! ignores it as sent by its own web server).
 //!
+//! Positions are classified at today's epoch: stars with proper motions are matched where
+//! they are now (the pipeline matches them where they were at each alert).
+//!
 //! An object not in the database is a 404 `{"message": "Object <id> not found"}`; a server
 //! without catalogues answers 400, as a Lasair cluster without a Sherlock service does.
 
@@ -59,7 +62,16 @@ impl Catalogues {
 
     /// Lasair's Sherlock answer for one named position.
     pub(crate) fn answer(&self, name: &str, ra: f64, dec: f64, lite: bool) -> Value {
-        let result = solas_context::classify(&self.0, ra, dec);
+        // Today (the day's start, so that answers within a day are the same): stars with
+        // proper motions are matched where they are now, as the pipeline matches them
+        // where they were at each alert.
+        let now_mjd = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(f64::NAN, |d| (d.as_secs() / 86_400) as f64 + 40_587.0);
+        let epoch = now_mjd
+            .is_finite()
+            .then(|| solas_context::julian_year(now_mjd));
+        let result = solas_context::classify_at(&self.0, ra, dec, epoch);
         let mut crossmatches: Vec<Value> = result
             .matches
             .iter()

@@ -117,6 +117,10 @@ pub struct SherlockArgs {
     /// Print the whole answer as JSON (Lasair's sherlock_classifications columns).
     #[arg(long)]
     pub json: bool,
+    /// When (MJD): stars with proper motions are matched where they were then (default:
+    /// today).
+    #[arg(long)]
+    pub mjd: Option<f64>,
     /// Catalogue store (default: <data>/catalogues).
     #[arg(long, env = "SOLAS_CATALOGUES")]
     pub catalogues: Option<PathBuf>,
@@ -137,7 +141,13 @@ pub fn sherlock(args: SherlockArgs) -> anyhow::Result<()> {
         dir.display()
     );
     // Every match, ranked, as Lasair's Sherlock API gives them.
-    let answer = solas_context::classify(&store, args.ra, args.dec);
+    let mjd = args.mjd.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(61_000.0, |d| (d.as_secs() / 86_400) as f64 + 40_587.0)
+    });
+    let epoch = Some(solas_context::julian_year(mjd));
+    let answer = solas_context::classify_at(&store, args.ra, args.dec, epoch);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer.to_json())?);
     } else {
