@@ -360,6 +360,7 @@ impl Builder {
             out.finish(depth)?;
             let buckets = self.dir.join(BUCKETS);
             let _ = fs::remove_dir_all(&buckets);
+            let _ = fs::remove_file(self.dir.join(MOVERS_PART));
             return Ok(depth);
         }
         let state = read_state(&self.dir).filter(|s| s.fingerprint == self.fingerprint);
@@ -430,7 +431,7 @@ impl Builder {
         out.finish(sort.depth)?;
         let buckets = self.dir.join(BUCKETS);
         fs::remove_dir_all(&buckets).map_err(|e| CatalogueError::io(&buckets, e))?;
-        for f in [STATE, "bad_rows.tsv"] {
+        for f in [STATE, "bad_rows.tsv", MOVERS_PART] {
             let _ = fs::remove_file(self.dir.join(f));
         }
         Ok(sort.depth)
@@ -725,6 +726,7 @@ impl Outputs {
             out.rows_of(&bytes, &part, 0, cdshealpix::nested::n_hash(d), d)?;
             let rows = out.rows;
             out.finish(d)?;
+            let _ = fs::remove_file(dir.join(MOVERS_PART)); // the movers' own, empty
             let manifest = format!(
                 "format = {}\nrows = {rows}\ndepth = {d}\nloaded_unix_ns = 0\nmax_pm_mas_yr = {:?}\n",
                 super::FORMAT_VERSION,
@@ -733,8 +735,9 @@ impl Outputs {
             fs::write(dir.join("manifest.toml"), manifest)
                 .map_err(|e| CatalogueError::io(&dir, e))?;
         }
+        // movers.part stays until the checkpoint is gone (Builder::finish): a build killed
+        // before then rebuilds movers/ from it.
         drop(self.movers);
-        let _ = fs::remove_file(&part);
         for (name, w) in [
             ("pos.bin", self.pos),
             ("attrs.bin", self.attrs),

@@ -36,8 +36,9 @@ impl Footprint {
 }
 
 /// The cells where `new` differs from `old`: a catalogue added, removed or loaded again
-/// with different rows there. A catalogue loaded again with the same rows changes nothing;
-/// one whose rows and load time are unchanged is not read at all.
+/// with different rows there (in any order), or with other rules, kind or epoch (then
+/// every cell it has rows in). A catalogue loaded again as it was changes nothing; one
+/// whose rows and load time are unchanged is not read at all.
 pub fn changed_cells(old: &Store, new: &Store) -> Footprint {
     let n = cdshealpix::nested::n_hash(FOOTPRINT_DEPTH) as usize;
     let mut changed = vec![false; n];
@@ -61,12 +62,26 @@ pub fn changed_cells(old: &Store, new: &Store) -> Footprint {
                 continue;
             }
         }
+        // Rules, kind, epoch or filters changed: every cell the catalogue has rows in.
+        let rules_changed = match (describe(old, name), describe(new, name)) {
+            (Some(x), Some(y)) => {
+                // What classifications depend on (not the prose, url or licence).
+                (x.kind, x.priority, &x.columns, &x.filter, &x.search)
+                    != (y.kind, y.priority, &y.columns, &y.filter, &y.search)
+            }
+            _ => false,
+        };
         let (da, db) = (digests(a, n), digests(b, n));
         for (c, flag) in changed.iter_mut().enumerate() {
-            *flag |= da[c] != db[c];
+            *flag |= da[c] != db[c] || (rules_changed && (da[c] != 0 || db[c] != 0));
         }
     }
     Footprint { changed }
+}
+
+fn describe<'a>(s: &'a Store, name: &str) -> Option<&'a crate::Description> {
+    let i = s.tables.iter().position(|t| t.name == name)?;
+    s.descriptions.get(i)
 }
 
 /// One digest per depth-4 cell of a table's rows there (0 where it has none, or no table).
@@ -94,12 +109,28 @@ fn digests(table: Option<&Table>, n: usize) -> Vec<u64> {
         else {
             continue;
         };
-        if r0 == r1 {
+        if r0 >= r1 {
             continue;
         }
-        let p = pos.get(r0 * POS_BYTES..r1 * POS_BYTES).unwrap_or_default();
-        let a = attrs.get(a0..a1).unwrap_or_default();
-        *d = hash(hash(0xcbf2_9ce4_8422_2325, p), a) | 1;
+        // A sum of each row's hash: the same rows give the same digest in any order, so a
+        // version indexed at another depth (rows ordered by finer cells) differs only
+        // where its rows do.
+        let mut sum = 0u64;
+        let mut at = a0;
+        for r in r0..r1 {
+            let start = at;
+            let (Some(p), Some(())) = (
+                r.checked_mul(POS_BYTES)
+                    .and_then(|s| pos.get(s..s + POS_BYTES)),
+                crate::store::format::skip_attrs(attrs, &mut at),
+            ) else {
+                break; // corrupt: what was read so far stands
+            };
+            let row = hash(hash(0xcbf2_9ce4_8422_2325, p), &attrs[start..at]);
+            sum = sum.wrapping_add(row);
+        }
+        let _ = a1;
+        *d = sum | 1;
     }
     out
 }

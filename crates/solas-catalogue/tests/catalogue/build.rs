@@ -371,6 +371,21 @@ fn a_new_version_differs_only_in_the_cells_where_its_rows_changed() {
     let f = changed_cells(&same, &more);
     assert_eq!(f.cells(), 1);
     assert!(f.contains(10.0, -40.0) && !f.contains(266.5, -28.8));
+    // The same rows with another search rule: every cell it has rows in.
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace(
+            "association_radius_arcsec = 2.0",
+            "association_radius_arcsec = 3.0",
+        ),
+    )
+    .unwrap();
+    Store::open(&dir).unwrap().add(&toml).unwrap();
+    let rules = Store::open(&dir).unwrap();
+    let f = changed_cells(&more, &rules);
+    assert!(f.contains(266.5, -28.8) && f.contains(10.0, -40.0) && f.cells() > 100);
+    let more = rules;
     // A catalogue removed: every cell it had rows in.
     Store::open(&dir).unwrap().remove("big").unwrap();
     let none = Store::open(&dir).unwrap();

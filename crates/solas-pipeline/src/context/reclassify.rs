@@ -118,12 +118,16 @@ impl Reclassifier {
         let Ok(mut base) = Store::open(&dir) else {
             return;
         };
+        // The list's time when `base` was opened: a new version rewrites the list.
+        let mut seen = Store::list_modified_in(&dir);
+        let mut retry_at = Instant::now();
         while !done.load(Ordering::Relaxed) {
             // Short naps: a run's end waits for this thread.
             std::thread::sleep(Duration::from_millis(100));
-            if Store::list_modified_in(&dir) == base.list_modified() {
+            if Store::list_modified_in(&dir) == seen || Instant::now() < retry_at {
                 continue;
             }
+            let now = Store::list_modified_in(&dir);
             // Two handles on the same version: one to classify with, one to keep as the
             // next base (a version loaded between the two opens is caught next time).
             let (Ok(new), Ok(next)) = (Store::open(&dir), Store::open(&dir)) else {
@@ -136,9 +140,14 @@ impl Reclassifier {
                 Ok(n) if !done.load(Ordering::Relaxed) => {
                     log::info!("context: {n} objects classified again");
                     base = next;
+                    seen = now;
                 }
                 Ok(_) => {}
-                Err(e) => log::warn!("context: classifying objects again failed ({e}); will retry"),
+                Err(e) => {
+                    // The database is unavailable: the same pass, later.
+                    log::warn!("context: classifying objects again failed ({e}); retrying in 30 s");
+                    retry_at = Instant::now() + Duration::from_secs(30);
+                }
             }
         }
     }

@@ -291,6 +291,7 @@ fn objects_where_a_new_catalogue_version_differs_are_classified_again_without_ne
     // Only objects in OpenNGC's cells (it lists ~10,800 galaxies: most of the sky, not
     // all of it) are classified again; ZTF21abiuvdk is one.
     assert!(n > 0);
+    assert_eq!(stats.reclassified.get(), n as u64);
     assert_eq!(ztf("ZTF21abiuvdk"), ("SN".into(), Some("NGC7814".into())));
     assert_eq!(ztf("ZTF18aawmdot"), far, "a Mira stays a VS");
     // The answer is cached under the new version: the next alert takes it from there.
@@ -312,5 +313,56 @@ fn objects_where_a_new_catalogue_version_differs_are_classified_again_without_ne
         r.reconcile(&same, Store::open(&catalogues).unwrap(), &stop)
             .unwrap(),
         0
+    );
+}
+
+#[test]
+fn the_background_pass_notices_a_catalogue_loaded_while_it_runs() {
+    use solas_pipeline::context::reclassify::Reclassifier;
+    let tmp = tempfile::tempdir().unwrap();
+    let catalogues = tmp.path().join("catalogues");
+    let mut store = Store::open(&catalogues).unwrap();
+    for d in catalogue_descriptions() {
+        if !d.ends_with("openngc.toml") {
+            store.add(&d).unwrap();
+        }
+    }
+    drop(store);
+    let files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
+    let data_dir = tmp.path().join("data");
+    let mut config = common::config(&data_dir, common::files(&files));
+    config.catalogue_dir = Some(catalogues.clone());
+    common::run(config);
+    let db = data_dir.join("solas.db");
+    let ztf = |name| sherlock(&db, "ztf_sherlock_classifications", "objectId", name);
+    assert_ne!(ztf("ZTF21abiuvdk").1.as_deref(), Some("NGC7814"));
+    // The pass as `solas run` starts it, watching the store.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let r = Reclassifier {
+        main: solas_store::db::Target::Sqlite(db.clone()),
+        per_second: 1000.0,
+        stats: std::sync::Arc::new(solas_pipeline::stats::Stats::default()),
+    };
+    let pass = {
+        let (dir, done) = (catalogues.clone(), done.clone());
+        std::thread::spawn(move || r.run(dir, done))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let openngc = catalogue_descriptions()
+        .into_iter()
+        .find(|p| p.ends_with("openngc.toml"))
+        .unwrap();
+    Store::open(&catalogues).unwrap().add(&openngc).unwrap();
+    let t = std::time::Instant::now();
+    while ztf("ZTF21abiuvdk").1.as_deref() != Some("NGC7814") {
+        assert!(t.elapsed().as_secs() < 60, "not classified again");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::Instant::now();
+    pass.join().unwrap();
+    assert!(
+        t.elapsed().as_secs() < 5,
+        "the pass stops when the run does"
     );
 }
