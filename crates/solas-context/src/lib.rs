@@ -98,6 +98,15 @@ pub fn julian_year(mjd: f64) -> f64 {
     2000.0 + (mjd - 51_544.5) / 365.25
 }
 
+/// The MJD (UTC) at which today began: the epoch of answers given now. A whole day, so that
+/// answers within a day agree to the last digit.
+pub fn today_mjd() -> Option<f64> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some((since.as_secs() / 86_400) as f64 + 40_587.0)
+}
+
 /// A context class (Lasair's `classification` / `association_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {

@@ -462,11 +462,7 @@ impl Builder {
         let path = self.bucket_path(depth, cell);
         let layer = cdshealpix::nested::get(d);
         each_row(&path, |rec| {
-            let (ra, dec) = (format::f64_at(rec, 0), format::f64_at(rec, 8));
-            let h = layer.hash(
-                ra.to_radians().rem_euclid(std::f64::consts::TAU),
-                dec.to_radians(),
-            );
+            let h = cell_at(layer, rec);
             // A row always lies in a sub-cell of its bucket; clamp rather than trust that.
             let k = h.saturating_sub(first).min(15) as usize;
             writers[k].write_all(rec)
@@ -506,11 +502,16 @@ impl Sort {
 
 /// The depth-3 bucket of an encoded row.
 fn bucket_of(encoded: &[u8]) -> usize {
+    cell_at(cdshealpix::nested::get(BUCKET_DEPTH), encoded) as usize
+}
+
+/// The cell of `layer` holding an encoded row (its position is its first 16 bytes).
+fn cell_at(layer: &cdshealpix::nested::Layer, encoded: &[u8]) -> u64 {
     let (ra, dec) = (format::f64_at(encoded, 0), format::f64_at(encoded, 8));
-    cdshealpix::nested::get(BUCKET_DEPTH).hash(
+    layer.hash(
         ra.to_radians().rem_euclid(std::f64::consts::TAU),
         dec.to_radians(),
-    ) as usize
+    )
 }
 
 fn parse_bucket(s: &str) -> Option<(u8, u64)> {
@@ -648,12 +649,7 @@ impl Outputs {
         while p < bytes.len() {
             let len = row_len(&bytes[p..])
                 .ok_or_else(|| CatalogueError::format(path, "bucket file ends inside a row"))?;
-            let (ra, dec) = (format::f64_at(bytes, p), format::f64_at(bytes, p + 8));
-            let h = layer.hash(
-                ra.to_radians().rem_euclid(std::f64::consts::TAU),
-                dec.to_radians(),
-            );
-            keys.push((h, p, len));
+            keys.push((cell_at(layer, &bytes[p..]), p, len));
             p += len;
         }
         keys.sort_by_key(|k| k.0); // stable: a cell keeps the input order

@@ -337,20 +337,14 @@ impl Store {
     /// Changes whenever a catalogue is added, replaced or removed: a hash of the names,
     /// row counts and load times, for invalidating caches of classifications.
     pub fn version(&self) -> String {
-        // FNV-1a: stable across processes and Rust versions, unlike DefaultHasher.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: &[u8]| {
-            for &b in bytes {
-                h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-            }
-        };
+        let mut bytes = Vec::new();
         for t in &self.tables {
-            eat(t.name.as_bytes());
-            eat(&[0]);
-            eat(&t.manifest.rows.to_le_bytes());
-            eat(&t.manifest.loaded_unix_ns.to_le_bytes());
+            bytes.extend_from_slice(t.name.as_bytes());
+            bytes.push(0);
+            bytes.extend_from_slice(&t.manifest.rows.to_le_bytes());
+            bytes.extend_from_slice(&t.manifest.loaded_unix_ns.to_le_bytes());
         }
-        format!("{h:016x}")
+        format!("{:016x}", fnv1a(&bytes))
     }
 
     /// Appends to `out` the rows of catalogue `catalogue` within `radius_arcsec` of

@@ -124,10 +124,10 @@ impl Reclassifier {
         while !done.load(Ordering::Relaxed) {
             // Short naps: a run's end waits for this thread.
             std::thread::sleep(Duration::from_millis(100));
-            if Store::list_modified_in(&dir) == seen || Instant::now() < retry_at {
+            let now = Store::list_modified_in(&dir);
+            if now == seen || Instant::now() < retry_at {
                 continue;
             }
-            let now = Store::list_modified_in(&dir);
             // Two handles on the same version: one to classify with, one to keep as the
             // next base (a version loaded between the two opens is caught next time).
             let (Ok(new), Ok(next)) = (Store::open(&dir), Store::open(&dir)) else {

@@ -26,6 +26,23 @@ fn catalogue_descriptions() -> Vec<PathBuf> {
     files
 }
 
+fn openngc() -> PathBuf {
+    catalogue_descriptions()
+        .into_iter()
+        .find(|p| p.ends_with("openngc.toml"))
+        .expect("catalogues/openngc.toml")
+}
+
+/// Every repository catalogue but OpenNGC (whose NGC 7814 hosts ZTF21abiuvdk) into a store.
+fn load_all_but_openngc(dir: &Path) {
+    let mut store = Store::open(dir).unwrap();
+    for d in catalogue_descriptions() {
+        if d != openngc() {
+            store.add(&d).unwrap();
+        }
+    }
+}
+
 fn sherlock(db: &Path, table: &str, key: &str, object: &str) -> (String, Option<String>) {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(
@@ -185,10 +202,7 @@ fn a_catalogue_loaded_while_the_pipeline_runs_is_taken_up_between_classification
     use solas_pipeline::context::{CatalogueClassifier, Classifier};
     let tmp = tempfile::tempdir().unwrap();
     let catalogues = tmp.path().join("catalogues");
-    let openngc = catalogue_descriptions()
-        .into_iter()
-        .find(|p| p.ends_with("openngc.toml"))
-        .unwrap();
+    let openngc = openngc();
     Store::open(&catalogues).unwrap().add(&openngc).unwrap();
     let mut classifier = CatalogueClassifier::with_refresh_every(
         Store::open(&catalogues).unwrap(),
@@ -248,13 +262,7 @@ fn objects_where_a_new_catalogue_version_differs_are_classified_again_without_ne
     use solas_pipeline::context::reclassify::Reclassifier;
     let tmp = tempfile::tempdir().unwrap();
     let catalogues = tmp.path().join("catalogues");
-    let mut store = Store::open(&catalogues).unwrap();
-    for d in catalogue_descriptions() {
-        if !d.ends_with("openngc.toml") {
-            store.add(&d).unwrap();
-        }
-    }
-    drop(store);
+    load_all_but_openngc(&catalogues);
     let mut files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
     files.extend(data::shared_glob(
         "ztf/alerts/pitt-google_2021-08-31_v3.3/*.avro",
@@ -270,10 +278,7 @@ fn objects_where_a_new_catalogue_version_differs_are_classified_again_without_ne
     let far = ztf("ZTF18aawmdot");
 
     let old = Store::open(&catalogues).unwrap();
-    let openngc = catalogue_descriptions()
-        .into_iter()
-        .find(|p| p.ends_with("openngc.toml"))
-        .unwrap();
+    let openngc = openngc();
     Store::open(&catalogues).unwrap().add(&openngc).unwrap();
     let new = Store::open(&catalogues).unwrap();
     let footprint = solas_catalogue::store::changed_cells(&old, &new);
@@ -321,13 +326,7 @@ fn the_background_pass_notices_a_catalogue_loaded_while_it_runs() {
     use solas_pipeline::context::reclassify::Reclassifier;
     let tmp = tempfile::tempdir().unwrap();
     let catalogues = tmp.path().join("catalogues");
-    let mut store = Store::open(&catalogues).unwrap();
-    for d in catalogue_descriptions() {
-        if !d.ends_with("openngc.toml") {
-            store.add(&d).unwrap();
-        }
-    }
-    drop(store);
+    load_all_but_openngc(&catalogues);
     let files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
     let data_dir = tmp.path().join("data");
     let mut config = common::config(&data_dir, common::files(&files));
@@ -348,10 +347,7 @@ fn the_background_pass_notices_a_catalogue_loaded_while_it_runs() {
         std::thread::spawn(move || r.run(dir, done))
     };
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let openngc = catalogue_descriptions()
-        .into_iter()
-        .find(|p| p.ends_with("openngc.toml"))
-        .unwrap();
+    let openngc = openngc();
     Store::open(&catalogues).unwrap().add(&openngc).unwrap();
     let t = std::time::Instant::now();
     while ztf("ZTF21abiuvdk").1.as_deref() != Some("NGC7814") {

@@ -62,15 +62,9 @@ impl Catalogues {
 
     /// Lasair's Sherlock answer for one named position.
     pub(crate) fn answer(&self, name: &str, ra: f64, dec: f64, lite: bool) -> Value {
-        // Today (the day's start, so that answers within a day are the same): stars with
-        // proper motions are matched where they are now, as the pipeline matches them
-        // where they were at each alert.
-        let now_mjd = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(f64::NAN, |d| (d.as_secs() / 86_400) as f64 + 40_587.0);
-        let epoch = now_mjd
-            .is_finite()
-            .then(|| solas_context::julian_year(now_mjd));
+        // Today: stars with proper motions are matched where they are now, as the
+        // pipeline matches them where they were at each alert.
+        let epoch = solas_context::today_mjd().map(solas_context::julian_year);
         let result = solas_context::classify_at(&self.0, ra, dec, epoch);
         let mut crossmatches: Vec<Value> = result
             .matches

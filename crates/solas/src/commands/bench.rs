@@ -380,12 +380,10 @@ fn bench_context(
     let mut classes = std::collections::BTreeMap::new();
     // Classified at today's epoch, as alerts are: catalogues with proper motions take
     // their moving path.
-    let now_mjd = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(61_000.0, |d| d.as_secs_f64() / 86_400.0 + 40_587.0);
+    let today = solas_context::today_mjd();
     for &(ra, dec) in &positions {
         let t = Instant::now();
-        let answer = classifier.classify(ra, dec, Some(now_mjd));
+        let answer = classifier.classify(ra, dec, today);
         micros.push(t.elapsed().as_secs_f64() * 1e6);
         let class = answer.classification;
         *classes.entry(class).or_insert(0u64) += 1;

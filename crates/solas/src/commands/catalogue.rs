@@ -141,12 +141,10 @@ pub fn sherlock(args: SherlockArgs) -> anyhow::Result<()> {
         dir.display()
     );
     // Every match, ranked, as Lasair's Sherlock API gives them.
-    let mjd = args.mjd.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(61_000.0, |d| (d.as_secs() / 86_400) as f64 + 40_587.0)
-    });
-    let epoch = Some(solas_context::julian_year(mjd));
+    let epoch = args
+        .mjd
+        .or_else(solas_context::today_mjd)
+        .map(solas_context::julian_year);
     let answer = solas_context::classify_at(&store, args.ra, args.dec, epoch);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer.to_json())?);
