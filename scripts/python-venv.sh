@@ -4,6 +4,9 @@
 #
 #   scripts/python-venv.sh PACKAGE...   make sure the venv exists and holds every PACKAGE
 #                                       (pip requirement specifiers); print its python's path
+#   scripts/python-venv.sh --venv NAME PACKAGE...
+#                                       the same in .tools/py-venv-NAME, a venv of its own for
+#                                       packages pinned apart from the main one's
 #
 # Packages already installed (at the pinned version, when pinned with ==) are not
 # reinstalled, so later runs make no network calls.
@@ -11,12 +14,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="$PWD/.tools"
 venv="$tools/py-venv"
+if [ "${1:-}" = "--venv" ]; then
+  venv="$tools/py-venv-$2"
+  shift 2
+fi
 python="$venv/bin/python"
 
 # One caller at a time (tests run in parallel): a second would find a venv half made or
 # pip mid-install.
 mkdir -p "$tools"
-exec 9>"$tools/py-venv.lock"
+exec 9>"$venv.lock"
 flock 9
 
 if [ ! -x "$python" ]; then

@@ -251,4 +251,10 @@ pub struct ZtfContext {
     pub sgmag1: Option<f64>,
     pub srmag1: Option<f64>,
     pub ssnamenr: Option<String>,
+    /// Detections of this position at 3σ so far, all ZTF programmes (the classifiers' cuts).
+    #[serde(default)]
+    pub ndethist: Option<i32>,
+    /// JD (UTC) of the first of those detections.
+    #[serde(default)]
+    pub jdstarthist: Option<f64>,
 }

@@ -153,6 +153,8 @@ fn context(c: &Candidate) -> ZtfContext {
         sgmag1: c.sgmag1.map(f64::from),
         srmag1: c.srmag1.map(f64::from),
         ssnamenr: c.ssnamenr.clone().filter(|s| !s.is_empty() && s != "null"),
+        ndethist: c.ndethist,
+        jdstarthist: c.jdstarthist,
     }
 }
 

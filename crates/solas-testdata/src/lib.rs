@@ -76,7 +76,18 @@ pub fn repo_samples() -> PathBuf {
 /// The repo's Python venv (`scripts/python-venv.sh`) holding `packages` (pip requirement
 /// specifiers, installed the first time): its python's path.
 pub fn python_with(packages: &[&str]) -> String {
-    let venv = std::process::Command::new(workspace_root().join("scripts/python-venv.sh"))
+    python_with_venv("", packages)
+}
+
+/// [`python_with`] in a venv of its own, `.tools/py-venv-<name>`, for packages pinned to
+/// versions the main venv's packages could not share (e.g. the scikit-learn that reads a
+/// model's pickle).
+pub fn python_with_venv(name: &str, packages: &[&str]) -> String {
+    let mut command = std::process::Command::new(workspace_root().join("scripts/python-venv.sh"));
+    if !name.is_empty() {
+        command.args(["--venv", name]);
+    }
+    let venv = command
         .args(packages)
         .output()
         .expect("scripts/python-venv.sh runs");

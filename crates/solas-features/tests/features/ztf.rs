@@ -144,6 +144,7 @@ fn hand_computed_features() {
         sgmag1: Some(15.2),
         srmag1: None,
         ssnamenr: Some("null".into()),
+        ..ZtfContext::default()
     };
     let r = row(&lightcurve(), &ctx);
     assert_eq!(r.get("objectId"), Some(&Value::Text("ZTF21abcdefg".into())));

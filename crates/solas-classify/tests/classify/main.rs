@@ -1,0 +1,5 @@
+//! The classifiers' one integration-test binary: Solas's models against their authors'
+//! answers on the shared real alerts.
+
+mod fink_parity;
+mod forest_live;

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Fink's own answers on the shared ZTF alerts, for Solas's classifier tests.
+
+Runs fink-science's ZTF kilonova processor (`knscore`, `extract_features_knscore`, which
+call kndetect's feature extraction and its trained forest) on every shared ZTF alert, fed
+as Fink feeds it: each array column is the alert's `prv_candidates` values followed by the
+`candidate` value (fink_utils.spark.utils.concat_col), floats as the Avro schema types them
+(float32 magnitudes), `cdsxmatch` set to "Unknown" as fink-science's own doctests do (Solas
+has no SIMBAD crossmatch; its cut uses the context stage instead, see docs/classifiers.md).
+
+Writes crates/solas-classify/tests/data/fink_reference_ztf.json: per alert the file, candid,
+objectId, the ten kndetect features, `knscore` (with fink's cuts) and the forest's score of
+the features without the cuts. Solas's tests compare with it (tests/classify/fink_parity.rs).
+
+The authors' code is not on PyPI (kndetect, actsnfink live on GitHub only), so CI cannot run
+it: this script is run by a developer beside their snapshots and its output committed.
+  CODE: a folder holding fink_science/ (astrolabsoftware/fink-science), kndetect/
+        (b-biswas/kndetect, with its data/), fink_utils/ (PyPI fink-utils)
+Spark is not needed: the processors' `pandas_udf` decorator is replaced by the identity.
+
+    python -m venv V && V/bin/pip install numpy==1.26.4 scipy==1.11.4 pandas==2.1.4 \
+        scikit-learn==1.2.2 fastavro
+    V/bin/python tools/models/fink_reference.py CODE ../shared/data OUT.json
+"""
+import glob
+import json
+import os
+import sys
+import types
+import warnings
+
+import fastavro
+import numpy as np
+import pandas as pd
+
+
+def stub_modules():
+    """pyspark and line_profiler, as far as the processors' imports reach."""
+    identity = lambda *a, **k: (lambda f: f)  # noqa: E731
+    pyspark = types.ModuleType("pyspark")
+    sql = types.ModuleType("pyspark.sql")
+    functions = types.ModuleType("pyspark.sql.functions")
+    functions.pandas_udf = identity
+    functions.PandasUDFType = types.SimpleNamespace(SCALAR=None)
+    sqltypes = types.ModuleType("pyspark.sql.types")
+    for name in ["DoubleType", "StringType", "FloatType", "MapType", "ArrayType",
+                 "IntegerType", "StructType", "StructField", "LongType", "BooleanType"]:
+        setattr(sqltypes, name, lambda *a, **k: None)
+    pyspark.sql = sql
+    sql.functions = functions
+    sql.types = sqltypes
+    sys.modules.update({"pyspark": pyspark, "pyspark.sql": sql,
+                        "pyspark.sql.functions": functions, "pyspark.sql.types": sqltypes})
+    lp = types.ModuleType("line_profiler")
+    lp.profile = lambda f: f
+    sys.modules["line_profiler"] = lp
+
+
+def column(alert, name, dtype):
+    """prv_candidates' values then candidate's, as concat_col builds them."""
+    prv = alert.get("prv_candidates") or []
+    values = [p.get(name) for p in prv] + [alert["candidate"].get(name)]
+    values = [np.nan if v is None else v for v in values]
+    return np.array(values, dtype=dtype)
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    code, shared, out = sys.argv[1:]
+    sys.path.insert(0, code)
+    stub_modules()
+    warnings.simplefilter("ignore")
+    from fink_science.ztf.kilonova import processor as kn
+    from kndetect.features import get_feature_names
+    from kndetect.predict import load_classifier, predict_kn_score
+
+    files = sorted(glob.glob(os.path.join(shared, "ztf", "alerts", "**", "*.avro"),
+                         recursive=True))
+    alerts = []
+    for path in files:
+        with open(path, "rb") as f:
+            for record in fastavro.reader(f):
+                alerts.append((os.path.relpath(path, os.path.join(shared, "ztf", "alerts")),
+                               record))
+    cols = {
+        "jd": [column(a, "jd", np.float64) for _, a in alerts],
+        "fid": [column(a, "fid", np.int32) for _, a in alerts],
+        "magpsf": [column(a, "magpsf", np.float32) for _, a in alerts],
+        "sigmapsf": [column(a, "sigmapsf", np.float32) for _, a in alerts],
+    }
+    series = {k: pd.Series(v) for k, v in cols.items()}
+    jdstarthist = pd.Series([a["candidate"].get("jdstarthist") for _, a in alerts],
+                            dtype=float)
+    ndethist = pd.Series([a["candidate"].get("ndethist") or 0 for _, a in alerts])
+    cdsxmatch = pd.Series(["Unknown"] * len(alerts))
+    scores = kn.knscore(series["jd"], series["fid"], series["magpsf"], series["sigmapsf"],
+                        jdstarthist, cdsxmatch, ndethist)
+    features = kn.extract_features_knscore(series["jd"], series["fid"], series["magpsf"],
+                                           series["sigmapsf"])
+    names = get_feature_names()
+    model = load_classifier("partial.pkl")
+    rows = []
+    for i, (path, alert) in enumerate(alerts):
+        feats = features.iloc[i]
+        if isinstance(feats, str):
+            vector = [float(x) for x in feats.split(",")]
+            frame = pd.DataFrame([vector], columns=names)
+            proba, _ = predict_kn_score(model, frame)
+            uncut = float(proba[0][1])
+        else:  # fewer than two detections: no features
+            vector, uncut = None, None
+        rows.append({
+            "file": path,
+            "candid": alert["candid"],
+            "objectId": alert["objectId"],
+            "features": vector,
+            "knscore": float(scores.iloc[i]),
+            "score_without_cuts": uncut,
+        })
+    import scipy
+    import sklearn
+
+    doc = {
+        "made_by": "tools/models/fink_reference.py",
+        "versions": {"numpy": np.__version__, "scipy": scipy.__version__,
+                     "pandas": pd.__version__, "scikit-learn": sklearn.__version__},
+        "cdsxmatch": "Unknown",
+        "feature_names": names,
+        "alerts": rows,
+    }
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+    scored = sum(1 for r in rows if r["knscore"] > 0)
+    print(f"{len(rows)} alerts, {sum(1 for r in rows if r['features'])} with features, "
+          f"{scored} scored above 0 after the cuts")
+
+
+if __name__ == "__main__":
+    main()
