@@ -71,7 +71,7 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    fn io(path: &Path, source: std::io::Error) -> ModelError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> ModelError {
         ModelError::Io {
             path: path.to_path_buf(),
             source,

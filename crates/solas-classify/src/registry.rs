@@ -44,13 +44,22 @@ fn half() -> f64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Files {
-    pub forest: String,
+    /// A tree ensemble (`tools/models/convert_forest.py`).
+    #[serde(default)]
+    pub forest: Option<String>,
+    /// kndetect's principal components.
     #[serde(default)]
     pub pcs: Option<String>,
+    /// A network (ONNX) and its input normalisation.
+    #[serde(default)]
+    pub onnx: Option<String>,
+    #[serde(default)]
+    pub norm: Option<String>,
 }
 
 enum Family {
     Kilonova(Kilonova),
+    SuperNNova(crate::models::snn::SuperNNova),
 }
 
 /// A loaded model.
@@ -60,40 +69,104 @@ pub struct Model {
     family: Family,
 }
 
+/// The models built into Solas: the repository's `models/` folder, embedded so that the
+/// binary carries the models its tests checked (a few hundred KB).
+const BUILTIN: &[(&str, &str, &[(&str, &[u8])])] = &[
+    (
+        "rubin-snn-sn",
+        include_str!("../../../models/rubin-snn-sn/model.toml"),
+        &[
+            (
+                "model.onnx",
+                include_bytes!("../../../models/rubin-snn-sn/model.onnx"),
+            ),
+            (
+                "norm.json",
+                include_bytes!("../../../models/rubin-snn-sn/norm.json"),
+            ),
+        ],
+    ),
+    (
+        "ztf-kilonova",
+        include_str!("../../../models/ztf-kilonova/model.toml"),
+        &[
+            (
+                "model.forest",
+                include_bytes!("../../../models/ztf-kilonova/model.forest"),
+            ),
+            (
+                "pcs.txt",
+                include_bytes!("../../../models/ztf-kilonova/pcs.txt"),
+            ),
+        ],
+    ),
+];
+
 impl Model {
     /// The model in `dir` (its `model.toml` and the files it names).
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
         let path = dir.join("model.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+        Model::from_parts(&path, &text, |name| {
+            let file = dir.join(name);
+            std::fs::read(&file).map_err(|e| ModelError::io(&file, e))
+        })
+    }
+
+    /// A model from its description and a reader of the files it names; `path` names the
+    /// description in errors.
+    fn from_parts(
+        path: &Path,
+        text: &str,
+        read: impl Fn(&str) -> Result<Vec<u8>, ModelError>,
+    ) -> Result<Model, ModelError> {
         let invalid = |why: String| ModelError::Invalid {
-            path: path.clone(),
+            path: path.to_path_buf(),
             why,
         };
         let description: Description =
-            toml::from_str(&text).map_err(|e| invalid(e.message().to_string()))?;
+            toml::from_str(text).map_err(|e| invalid(e.message().to_string()))?;
         let survey = match description.survey.as_str() {
             "ztf" => Survey::Ztf,
             "lsst" => Survey::Lsst,
             other => return Err(invalid(format!("unknown survey {other:?}"))),
         };
-        let file = |name: &str| dir.join(name);
+        let needs = |file: &Option<String>, what: &str| {
+            file.clone()
+                .ok_or_else(|| invalid(format!("{} needs files.{what}", description.family)))
+        };
         let family = match description.family.as_str() {
             "kndetect" => {
-                let pcs = description
-                    .files
-                    .pcs
-                    .as_deref()
-                    .ok_or_else(|| invalid("kndetect needs files.pcs".into()))?;
-                let forest = crate::forest::Forest::read(&file(&description.files.forest))?;
+                let pcs = needs(&description.files.pcs, "pcs")?;
+                let forest_file = needs(&description.files.forest, "forest")?;
+                let forest = crate::forest::Forest::from_bytes(&read(&forest_file)?)
+                    .map_err(|why| invalid(format!("{forest_file}: {why}")))?;
                 if forest.features() != crate::models::kilonova::FEATURE_NAMES.len() {
                     return Err(invalid(format!(
                         "the forest takes {} features, kndetect makes 10",
                         forest.features()
                     )));
                 }
-                Family::Kilonova(Kilonova {
-                    forest,
-                    pcs: Pcs::read(&file(pcs))?,
+                let pcs = Pcs::parse(&String::from_utf8_lossy(&read(&pcs)?))
+                    .map_err(|why| invalid(format!("{pcs}: {why}")))?;
+                Family::Kilonova(Kilonova { forest, pcs })
+            }
+            "supernnova" => {
+                let (onnx, norm) = (
+                    needs(&description.files.onnx, "onnx")?,
+                    needs(&description.files.norm, "norm")?,
+                );
+                let norm_table =
+                    crate::models::snn::Norm::parse(&String::from_utf8_lossy(&read(&norm)?))
+                        .map_err(|why| invalid(format!("{norm}: {why}")))?;
+                let network = crate::models::snn::Network::from_onnx(
+                    &read(&onnx)?,
+                    norm_table.features.len(),
+                )
+                .map_err(|why| invalid(format!("{onnx}: {why}")))?;
+                Family::SuperNNova(crate::models::snn::SuperNNova {
+                    network,
+                    norm: norm_table,
                 })
             }
             other => return Err(invalid(format!("unknown model family {other:?}"))),
@@ -116,6 +189,7 @@ impl Model {
         }
         match &self.family {
             Family::Kilonova(m) => m.score(alert, context.host_allows_transient()),
+            Family::SuperNNova(m) => m.score(alert),
         }
     }
 
@@ -137,6 +211,45 @@ pub struct ModelSet {
 }
 
 impl ModelSet {
+    /// The models built into Solas (see [`BUILTIN`]).
+    pub fn builtin() -> ModelSet {
+        let mut set = ModelSet::default();
+        for (name, text, files) in BUILTIN {
+            let path = PathBuf::from(format!("models/{name}/model.toml"));
+            let read = |file: &str| {
+                files
+                    .iter()
+                    .find(|(n, _)| *n == file)
+                    .map(|(_, bytes)| bytes.to_vec())
+                    .ok_or_else(|| ModelError::Invalid {
+                        path: path.clone(),
+                        why: format!("{file} is not built in"),
+                    })
+            };
+            set.add(&path, Model::from_parts(&path, text, read));
+        }
+        set
+    }
+
+    /// A loaded model, or why it did not load (logged); a second model of one name is
+    /// refused.
+    pub fn add(&mut self, path: &Path, model: Result<Model, ModelError>) {
+        let path = path.to_path_buf();
+        match model {
+            Ok(m) if self.models.iter().any(|o| o.name() == m.name()) => {
+                let why = format!("a second model named {:?}", m.name());
+                log::error!("model {} not loaded: {why}", path.display());
+                self.failed
+                    .push((path.clone(), ModelError::Invalid { path, why }));
+            }
+            Ok(m) => self.models.push(m),
+            Err(e) => {
+                log::error!("model {} not loaded: {e}", path.display());
+                self.failed.push((path, e));
+            }
+        }
+    }
+
     /// Each subfolder of `dir` holding a `model.toml`, in name order. A model that fails
     /// to load is kept in `failed` (and logged); two models may not share a name.
     pub fn load_dir(dir: &Path) -> Result<ModelSet, ModelError> {

@@ -34,6 +34,9 @@ pub struct RunConfig {
     /// After a new catalogue version, stored objects where it differs are classified
     /// again in the background at most this many a second (0: not at all).
     pub reclassify_per_second: f64,
+    /// Trained classifiers run in the filter stage: the built-in ones, plus a folder of
+    /// `<name>/model.toml` models (`ModelSet::load_dir`); None runs none.
+    pub models: Option<std::sync::Arc<solas_classify::ModelSet>>,
     pub decode_workers: usize,
     /// Threads computing a filter batch's features (each with its own lightcurve reader).
     pub features_workers: usize,
@@ -180,6 +183,7 @@ impl RunConfig {
             dust_dir: None,
             catalogue_dir: None,
             reclassify_per_second: 200.0,
+            models: Some(std::sync::Arc::new(solas_classify::ModelSet::builtin())),
             decode_workers: cores(),
             features_workers: cores(),
             ingest_batch: 500,

@@ -124,6 +124,9 @@ fn start_downstream(
     let more_lightcurves = (1..config.features_workers.max(1))
         .map(|_| open_lc())
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(models) = &config.models {
+        crate::filter::models::register(models, &main_db)?;
+    }
     let filter = FilterStage {
         lightcurves: open_lc()?,
         more_lightcurves,
@@ -135,6 +138,7 @@ fn start_downstream(
         max_age: config.filter_max_age,
         watch: Some(crate::filter::watch::WatchMatcher::connect(&main_db, data)?),
         filters: Some(Box::new(engine)),
+        models: config.models.clone(),
         retry: retry.clone(),
     };
     let (work_tx, work_rx) = crate::queues::results();
@@ -429,6 +433,9 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
         watch_seconds: stats.busy_watch_ns.seconds(),
         features_seconds: stats.busy_features_ns.seconds(),
         write_seconds: stats.busy_write_ns.seconds(),
+        model_scores: Stats::get(&stats.model_scores),
+        model_skipped: Stats::get(&stats.model_skipped),
+        model_seconds: stats.busy_models_ns.seconds(),
         delivered: Stats::get(&stats.delivered),
         delivery_failures: Stats::get(&stats.delivery_failures),
         quota_rejected: Stats::get(&stats.quota_rejected),

@@ -90,6 +90,11 @@ pub struct Stats {
     /// many workers), and the batch's rows written to the main database.
     pub busy_features_ns: Nanos,
     pub busy_write_ns: Nanos,
+    /// Within the filter stage: the trained classifiers' scores stored, alerts a model
+    /// skipped for a missing input, and the time they took.
+    pub model_scores: Counter,
+    pub model_skipped: Counter,
+    pub busy_models_ns: Nanos,
     /// Filter runs triggered by annotations (also counted in `filter_runs`).
     pub annotation_runs: Counter,
     /// Records handed to Kafka, webhooks or the email queue; deliveries that failed;
@@ -166,6 +171,9 @@ impl Default for Stats {
             busy_watch_ns: busy_of("watch"),
             busy_features_ns: busy_of("features"),
             busy_write_ns: busy_of("objects_write"),
+            model_scores: Counter::default(),
+            model_skipped: Counter::default(),
+            busy_models_ns: busy_of("models"),
             busy_user_filters_ns: busy_of("user_filters"),
             busy_delivery_ns: busy_of("delivery"),
             context_cache_hits: Counter::default(),

@@ -36,6 +36,10 @@ pub struct Summary {
     /// Seconds the filter stage spent on features and on writing its batches' rows.
     pub features_seconds: f64,
     pub write_seconds: f64,
+    /// Trained classifiers: scores stored, alerts skipped for a missing input, seconds.
+    pub model_scores: u64,
+    pub model_skipped: u64,
+    pub model_seconds: f64,
     /// Records delivered (Kafka, webhook, email queue), failed deliveries, and records
     /// held back by daily byte quotas.
     pub delivered: u64,
@@ -112,6 +116,14 @@ impl std::fmt::Display for Summary {
             format!(
                 "{} (watchlist cones, watchmaps, GW events; {:.2} s)",
                 self.watch_hits, self.watch_seconds
+            ),
+        )?;
+        line(
+            f,
+            "classifiers:",
+            format!(
+                "{} scores stored, {} alerts skipped for a missing input ({:.2} s)",
+                self.model_scores, self.model_skipped, self.model_seconds
             ),
         )?;
         line(

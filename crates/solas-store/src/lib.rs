@@ -191,14 +191,15 @@ pub trait MainDb: Send {
     /// Insert or replace a batch's per-object rows (objects features, context
     /// classifications), in one transaction.
     fn upsert_objects(&mut self, rows: &[ObjectRow]) -> Result<(), StoreError> {
-        self.write_batch(rows, &main_db::watch::Hits::default())
+        self.write_batch(rows, &main_db::watch::Hits::default(), &[])
     }
-    /// A filter batch's whole write: its per-object rows and its watchlist, watchmap and
-    /// event hits, in one transaction.
+    /// A filter batch's whole write: its per-object rows, its watchlist, watchmap and
+    /// event hits and its classifiers' scores, in one transaction.
     fn write_batch(
         &mut self,
         rows: &[ObjectRow],
         hits: &main_db::watch::Hits,
+        scores: &[main_db::annotations::scores::ModelScore],
     ) -> Result<(), StoreError>;
     /// Row counts of the main tables, for summaries and the status page.
     fn counts(&mut self) -> Result<Vec<(String, u64)>, StoreError>;

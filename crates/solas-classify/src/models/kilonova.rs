@@ -45,23 +45,24 @@ impl Pcs {
     /// Three whitespace-separated rows of numbers (`numpy.savetxt`), `#` comments allowed.
     pub fn read(path: &Path) -> Result<Pcs, ModelError> {
         let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
-        let invalid = |why: String| ModelError::Invalid {
+        Pcs::parse(&text).map_err(|why| ModelError::Invalid {
             path: path.to_path_buf(),
             why,
-        };
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Pcs, String> {
         let rows: Vec<Vec<f64>> = text
             .lines()
             .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
             .map(|l| l.split_whitespace().map(str::parse).collect())
             .collect::<Result<_, _>>()
-            .map_err(|e| invalid(format!("not numbers: {e}")))?;
+            .map_err(|e| format!("not numbers: {e}"))?;
         if rows.len() != 3 || rows.iter().any(|r| r.len() != rows[0].len()) || rows[0].len() < 3 {
-            return Err(invalid("expected 3 rows of equal length".into()));
+            return Err("expected 3 rows of equal length".into());
         }
         if rows[0].len() % 2 == 0 {
-            return Err(invalid(
-                "the number of bins must be odd (a central bin)".into(),
-            ));
+            return Err("the number of bins must be odd (a central bin)".into());
         }
         Ok(Pcs((0..rows[0].len())
             .map(|i| [rows[0][i], rows[1][i], rows[2][i]])

@@ -3,3 +3,4 @@
 
 mod fink_parity;
 mod forest_live;
+mod snn_parity;

@@ -101,7 +101,7 @@ impl Reclassifier {
                 entries.push((survey, id, json));
                 done += 1;
             }
-            main.write_batch(&rows, &Hits::default())?;
+            main.write_batch(&rows, &Hits::default(), &[])?;
             cache.put(&entries, &version)?;
             Stats::add(&self.stats.reclassified, rows.len() as u64);
         }

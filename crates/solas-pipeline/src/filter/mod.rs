@@ -9,6 +9,7 @@
 
 pub mod classification;
 pub mod features;
+pub mod models;
 pub mod user_filters;
 pub mod watch;
 
@@ -45,6 +46,8 @@ pub struct FilterStage {
     pub watch: Option<watch::WatchMatcher>,
     /// Users' filters, run on each committed batch (None: no filters).
     pub filters: Option<Box<dyn user_filters::FilterEngine>>,
+    /// Trained classifiers scoring each alert (None: none).
+    pub models: Option<Arc<solas_classify::ModelSet>>,
     /// Waits out an unavailable database (the batch is written again when it is back).
     pub retry: Arc<crate::retry::Retrier>,
 }
@@ -178,7 +181,12 @@ impl FilterStage {
     /// stopped while the database was still unavailable.
     fn run_batch(&mut self, batch: &[InFlight]) -> Result<Option<DeliveryWork>, StoreError> {
         let retry = self.retry.clone();
-        match retry.run("main database", || self.store_batch(batch)) {
+        // Scored once, before the write that may be tried again.
+        let scores = match &self.models {
+            Some(models) => models::score_batch(models, batch, &self.stats),
+            None => Vec::new(),
+        };
+        match retry.run("main database", || self.store_batch(batch, &scores)) {
             Ok(()) => {}
             Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
             Err(crate::retry::GaveUp::Stopped { .. }) => {
@@ -206,9 +214,13 @@ impl FilterStage {
         Ok(Some(work))
     }
 
-    /// Features, watch matches and the batch's rows in one transaction: all or nothing, so
-    /// it can be run again after a failure.
-    fn store_batch(&mut self, batch: &[InFlight]) -> Result<(), StoreError> {
+    /// Features, watch matches, the batch's rows and its classifiers' scores in one
+    /// transaction: all or nothing, so it can be run again after a failure.
+    fn store_batch(
+        &mut self,
+        batch: &[InFlight],
+        scores: &[solas_store::main_db::annotations::scores::ModelScore],
+    ) -> Result<(), StoreError> {
         // One row per object, however many of its alerts the batch holds: the features
         // come from the stored lightcurve, which already has all of them.
         let mut objects: HashMap<(solas_core::Survey, i64), &InFlight> = HashMap::new();
@@ -257,10 +269,10 @@ impl FilterStage {
             None => Default::default(),
         };
         let watch_ns = started.elapsed().as_nanos() as u64;
-        // The batch's objects rows, classifications and hits: one transaction, committed
+        // The batch's objects rows, classifications, hits and scores: one transaction, committed
         // before the filters run and long before the batch's offsets are.
         let started = std::time::Instant::now();
-        self.main.write_batch(&rows, &hits)?;
+        self.main.write_batch(&rows, &hits, scores)?;
         let write_ns = started.elapsed().as_nanos() as u64;
         // Counted once the batch is written (a failed try is tried again).
         Stats::add(

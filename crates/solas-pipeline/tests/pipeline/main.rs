@@ -11,6 +11,7 @@ mod delivery;
 mod embedded;
 mod filters;
 mod kafka;
+mod models;
 mod outage;
 mod postgres;
 mod roles;

@@ -488,6 +488,7 @@ impl MainDb for FakeMain {
         &mut self,
         rows: &[solas_features::ObjectRow],
         _: &solas_store::main_db::watch::Hits,
+        _: &[solas_store::main_db::annotations::scores::ModelScore],
     ) -> Result<(), StoreError> {
         let mut keys = Vec::new();
         for row in rows {
@@ -728,6 +729,7 @@ fn the_filter_stage_keeps_the_contract() {
             max_age: Duration::from_millis(50),
             watch: None,
             filters: None,
+            models: None,
             retry,
         },
     );

@@ -148,6 +148,11 @@ fn migrations(dialect: crate::tables::Dialect) -> Vec<Migration> {
             name: "users' own photometry",
             sql: user_photometry::SQL.into(),
         },
+        Migration {
+            version: 15,
+            name: "every annotation kept (classifier scores' history)",
+            sql: annotations::scores::HISTORY_SQL.into(),
+        },
     ]
 }
 
@@ -239,6 +244,7 @@ impl MainDatabase {
         &mut self,
         rows: &[(&str, &ObjectRow)],
         hits: &watch::Hits,
+        scores: &[annotations::scores::ModelScore],
     ) -> Result<(), StoreError> {
         /// One table's rows of the batch, with its quoted column list.
         struct Staged<'a> {
@@ -273,13 +279,19 @@ impl MainDatabase {
                 db.copy_in(&format!("stage_{table}"), names, values)?;
                 db.execute(&crate::tables::merge_from_stage_sql(table, columns), &[])?;
             }
-            watch::write_hits(db, hits)
+            watch::write_hits(db, hits)?;
+            annotations::scores::write_scores(db, scores)
         })
     }
 }
 
 impl MainDb for MainDatabase {
-    fn write_batch(&mut self, rows: &[ObjectRow], hits: &watch::Hits) -> Result<(), StoreError> {
+    fn write_batch(
+        &mut self,
+        rows: &[ObjectRow],
+        hits: &watch::Hits,
+        scores: &[annotations::scores::ModelScore],
+    ) -> Result<(), StoreError> {
         let dialect = self.db.dialect();
         let mut keyed = Vec::with_capacity(rows.len());
         for row in rows {
@@ -312,7 +324,7 @@ impl MainDb for MainDatabase {
             }
         }
         if dialect == crate::tables::Dialect::Postgres {
-            return self.copy_batch(&unique, hits);
+            return self.copy_batch(&unique, hits, scores);
         }
         // Each table's rows in statements of a few hundred: one SQL text built per
         // statement rather than per row.
@@ -332,7 +344,8 @@ impl MainDb for MainDatabase {
             for (sql, args) in &statements {
                 db.execute(sql, args)?;
             }
-            watch::write_hits(db, hits)
+            watch::write_hits(db, hits)?;
+            annotations::scores::write_scores(db, scores)
         })
     }
 

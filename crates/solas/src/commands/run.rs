@@ -97,6 +97,14 @@ pub struct FilterStageArgs {
     /// it E(B−V) is NULL.
     #[arg(long, env = "SOLAS_DUST_DIR")]
     pub dust_dir: Option<PathBuf>,
+    /// A folder of trained classifiers (`<name>/model.toml` each, as the repository's
+    /// `models/`), run besides the built-in ones (a model of the same name replaces the
+    /// built-in one). Their scores are annotations: `annotator:<name>` in filters.
+    #[arg(long, env = "SOLAS_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Run no trained classifier, not even the built-in ones.
+    #[arg(long, conflicts_with = "models")]
+    pub no_models: bool,
     /// Alerts per filter batch.
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
@@ -361,6 +369,7 @@ fn start(args: Parts, role: solas_pipeline::runner::Role) -> anyhow::Result<()> 
     let mut filter_db = None;
     if let Some(filter) = &args.filter {
         config.dust_dir = filter.dust_dir.clone();
+        config.models = models(filter)?;
         config.filter_batch = filter.batch.max(1);
         config.filter_row_limit = filter.filter_row_limit.max(1);
         anyhow::ensure!(
@@ -468,4 +477,28 @@ fn kafka_input(args: &KafkaInputArgs, brokers: &str) -> anyhow::Result<Input> {
 #[cfg(not(feature = "kafka"))]
 fn kafka_input(_: &KafkaInputArgs, _: &str) -> anyhow::Result<Input> {
     bail!("this solas was built without the `kafka` feature")
+}
+
+/// The classifiers a run uses: the built-in ones and those of `--models`, none with
+/// `--no-models`. A model that does not load is reported and left out; the run goes on.
+fn models(
+    filter: &FilterStageArgs,
+) -> anyhow::Result<Option<std::sync::Arc<solas_classify::ModelSet>>> {
+    if filter.no_models {
+        return Ok(None);
+    }
+    let mut set = solas_classify::ModelSet::builtin();
+    if let Some(dir) = &filter.models {
+        let extra = solas_classify::ModelSet::load_dir(dir)
+            .with_context(|| format!("reading --models {}", dir.display()))?;
+        for model in extra.models {
+            set.models.retain(|m| m.name() != model.name());
+            set.models.push(model);
+        }
+        set.failed.extend(extra.failed);
+    }
+    for (path, why) in &set.failed {
+        eprintln!("model {} not loaded: {why}", path.display());
+    }
+    Ok(Some(std::sync::Arc::new(set)))
 }

@@ -74,12 +74,13 @@ pub fn files(paths: &[PathBuf]) -> Input {
 /// not what). Archive records are compared by content: a `record` is written as its Avro
 /// bytes (decompressed with its row's dictionary), and which dictionary compressed it (the
 /// `record_dictionary` column, the `record_dictionaries` table: they depend on the order
-/// records arrived in) is left out.
+/// records arrived in) is left out, as is SQLite's `sqlite_sequence` (an insert that adds
+/// nothing, a score of an alert delivered twice, still uses up a number).
 pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let tables: Vec<String> = conn
         .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('worker_status', 'stage_hours', 'record_dictionaries') ORDER BY name",
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('worker_status', 'stage_hours', 'record_dictionaries', 'sqlite_sequence') ORDER BY name",
         )
         .unwrap()
         .query_map([], |r| r.get(0))
@@ -93,7 +94,17 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
         let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
         let keep: Vec<usize> = (0..names.len())
             .filter(|&i| {
-                !["timestamp", "applied_at", "record_dictionary"].contains(&names[i].as_str())
+                // When rows were written (`at`, `created`) and, for the annotation
+                // history, in which order (`seq`).
+                let when = [
+                    "timestamp",
+                    "applied_at",
+                    "record_dictionary",
+                    "at",
+                    "created",
+                ];
+                !when.contains(&names[i].as_str())
+                    && !(table == "annotation_history" && names[i] == "seq")
             })
             .collect();
         let dict_col = names.iter().position(|n| n == "record_dictionary");

@@ -2,7 +2,10 @@
 //! the operator adds them); an annotation is that topic's word on one object —
 //! classification, version, explanation, a JSON `classdict` and a URL — and a new one
 //! replaces the old. Every write is also appended to `annotation_events`, which the filter
-//! stage follows to re-run the filters that name the annotator.
+//! stage follows to re-run the filters that name the annotator, and to the history
+//! ([`scores`], which also holds Solas's own classifiers' scores).
+
+pub mod scores;
 
 use std::path::Path;
 
@@ -197,6 +200,14 @@ impl AnnotationStore {
                 )?;
             }
         }
+        scores::append(
+            tx,
+            a.survey,
+            a.object.trim(),
+            &topic,
+            (&a.version, &a.classification, &a.classdict),
+            None,
+        )?;
         tx.query_one(
             "INSERT INTO annotation_events (survey, object, topic) VALUES (?1, ?2, ?3) RETURNING seq",
             args![survey_name(a.survey), a.object.trim(), &topic],
