@@ -4,8 +4,8 @@ answers on the shared Rubin alerts for Solas's tests.
 
 1. Loads fink-science's `data/models/snn_models/elasticc_binary_broad/SN_vs_other`
    (model.pt, cli_args.json, data_norm.json; Apache-2.0) with SuperNNova's own loader and
-   exports the network (2-layer bidirectional LSTM, mean over time, linear, softmax) for one
-   light curve of any length to models/rubin-snn-sn/model.onnx, with the normalisation
+   exports the network (2-layer bidirectional LSTM, mean over time, linear, softmax) for
+   any number of light curves of one length to models/rubin-snn-sn/model.onnx, with the normalisation
    table beside it (norm.json).
 2. Runs fink-science's `snn_ia_elasticc` (fink_science/rubin/snn/processor.py, which calls
    SuperNNova's `classify_lcs`) on every shared Rubin alert of the container files, fed as
@@ -98,7 +98,8 @@ def export_onnx(model_dir, out_dir):
     rnn.eval()
 
     class OneCurve(torch.nn.Module):
-        """x: (time, 1, features) -> class probabilities (1, classes)."""
+        """x: (time, curves, features) -> class probabilities (curves, classes), for
+        curves of one length (the mean over time counts every row)."""
 
         def __init__(self, rnn):
             super().__init__()
@@ -110,7 +111,8 @@ def export_onnx(model_dir, out_dir):
     x = torch.zeros(3, 1, len(settings.training_features))
     path = os.path.join(out_dir, "model.onnx")
     torch.onnx.export(OneCurve(rnn), x, path, input_names=["x"], output_names=["p"],
-                      dynamic_axes={"x": {0: "time"}}, opset_version=13)
+                      dynamic_axes={"x": {0: "time", 1: "batch"}, "p": {0: "batch"}},
+                      opset_version=13)
     arr = settings.arr_norm  # (normalised features, [min, mean, std])
     norm = {
         "features": list(settings.training_features),

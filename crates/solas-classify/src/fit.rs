@@ -62,10 +62,11 @@ fn solve(m: &mut [[f64; 4]; 3], n: usize) -> Option<[f64; 3]> {
             return None;
         }
         m.swap(col, pivot);
-        for r in col + 1..n {
-            let f = m[r][col] / m[col][col];
-            for k in col..4 {
-                m[r][k] -= f * m[col][k];
+        let pivot_row = m[col];
+        for row in m.iter_mut().take(n).skip(col + 1) {
+            let f = row[col] / pivot_row[col];
+            for (v, p) in row.iter_mut().zip(pivot_row).skip(col) {
+                *v -= f * p;
             }
         }
     }

@@ -71,12 +71,11 @@ impl Forest {
                 // Children come after their parent in scikit-learn's depth-first order,
                 // which also rules out cycles.
                 let child_ok = |c: i32| c > n as i32 && (c as usize) < nodes;
-                if !leaf
-                    && !(child_ok(left)
-                        && child_ok(right)
-                        && feature >= 0
-                        && (feature as usize) < features)
-                {
+                let split_ok = child_ok(left)
+                    && child_ok(right)
+                    && feature >= 0
+                    && (feature as usize) < features;
+                if !leaf && !split_ok {
                     return Err(format!("tree {t} node {n}: bad children or feature"));
                 }
                 if leaf && !(0.0..=1.0).contains(&p) {
@@ -175,13 +174,13 @@ mod tests {
         b.extend(1u32.to_le_bytes());
         b.extend(3u32.to_le_bytes());
         for (l, r, f, t, p) in [
-            (1, 2, 0, threshold, 0.5f64),
+            (1i32, 2i32, 0i32, threshold, 0.5f64),
             (-1, -1, -1, -2.0f64, 0.25f64),
             (-1, -1, -1, -2.0, 1.0),
         ] {
-            b.extend((l as i32).to_le_bytes());
-            b.extend((r as i32).to_le_bytes());
-            b.extend((f as i32).to_le_bytes());
+            b.extend(l.to_le_bytes());
+            b.extend(r.to_le_bytes());
+            b.extend(f.to_le_bytes());
             b.extend(t.to_le_bytes());
             b.extend(p.to_le_bytes());
         }

@@ -71,7 +71,14 @@ pub struct Model {
 
 /// The models built into Solas: the repository's `models/` folder, embedded so that the
 /// binary carries the models its tests checked (a few hundred KB).
-const BUILTIN: &[(&str, &str, &[(&str, &[u8])])] = &[
+/// A built-in model: its folder's name, its `model.toml`, and its files by name.
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static [u8])],
+);
+
+const BUILTIN: &[Builtin] = &[
     (
         "rubin-snn-sn",
         include_str!("../../../models/rubin-snn-sn/model.toml"),
@@ -190,6 +197,31 @@ impl Model {
         match &self.family {
             Family::Kilonova(m) => m.score(alert, context.host_allows_transient()),
             Family::SuperNNova(m) => m.score(alert),
+        }
+    }
+
+    /// [`Model::score`] for many alerts: networks take them together (much cheaper per
+    /// alert than one by one); the answers are in the alerts' order.
+    pub fn score_many(&self, alerts: &[(&Alert, ModelContext)]) -> Vec<Outcome> {
+        match &self.family {
+            Family::SuperNNova(m) => {
+                let mine: Vec<&Alert> = alerts
+                    .iter()
+                    .map(|(a, _)| *a)
+                    .filter(|a| a.survey == self.survey)
+                    .collect();
+                let mut answers = m.score_many(&mine).into_iter();
+                alerts
+                    .iter()
+                    .map(|(a, c)| match a.survey == self.survey {
+                        true => answers
+                            .next()
+                            .unwrap_or(Outcome::Missing("no answer".into())),
+                        false => self.score(a, c),
+                    })
+                    .collect()
+            }
+            _ => alerts.iter().map(|(a, c)| self.score(a, c)).collect(),
         }
     }
 

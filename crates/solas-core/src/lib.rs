@@ -10,6 +10,7 @@
 //! losslessly into one (see [`ids`]).
 
 pub mod band;
+pub mod classes;
 pub mod ids;
 pub mod model;
 pub mod sky;

@@ -324,6 +324,14 @@ fn build_sources(
             join: Join::Key(None),
         });
     }
+    if t.consensus {
+        s.push(Source {
+            kind: TableKind::Consensus,
+            names: vec!["consensus".into()],
+            alias: "consensus".into(),
+            join: Join::Key(None),
+        });
+    }
     if let Some(id) = t.watchlist {
         s.push(Source {
             kind: TableKind::WatchlistHits,

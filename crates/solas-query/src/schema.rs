@@ -64,6 +64,16 @@ pub const ANNOTATION_COLUMNS: &[Column] = &[
     c("url", Text),
 ];
 
+/// The classifiers' consensus (a view over the annotations), after the key: how many
+/// annotators spoke, their newest classes (`topic: class; …`), whether two disagree on the
+/// broad class, and when the newest spoke.
+pub const CONSENSUS_COLUMNS: &[Column] = &[
+    c("sources", Int),
+    c("classes", Text),
+    c("disagree", Int),
+    c("latest", Text),
+];
+
 /// A user's tag on an object (`object_tags`), after the key.
 pub const TAG_COLUMNS: &[Column] = &[c("tag", Text), c("timestamp", Text)];
 
@@ -77,6 +87,7 @@ pub enum TableKind {
     CrossmatchTns,
     Annotations,
     Tags,
+    Consensus,
 }
 
 /// The object key column of a survey (`diaObjectId` or `objectId`).
@@ -111,6 +122,8 @@ pub fn physical_table(kind: TableKind, survey: Survey) -> &'static str {
         (TableKind::Annotations, Survey::Ztf) => "ztf_annotations",
         (TableKind::Tags, Survey::Lsst) => "object_tags",
         (TableKind::Tags, Survey::Ztf) => "ztf_object_tags",
+        (TableKind::Consensus, Survey::Lsst) => "consensus",
+        (TableKind::Consensus, Survey::Ztf) => "ztf_consensus",
     }
 }
 
@@ -135,6 +148,9 @@ pub fn columns(kind: TableKind, survey: Survey) -> Vec<Column> {
         TableKind::CrossmatchTns => TNS_COLUMNS.to_vec(),
         TableKind::Annotations => std::iter::once(key)
             .chain(ANNOTATION_COLUMNS.iter().copied())
+            .collect(),
+        TableKind::Consensus => std::iter::once(key)
+            .chain(CONSENSUS_COLUMNS.iter().copied())
             .collect(),
         TableKind::Tags => std::iter::once(key)
             .chain(TAG_COLUMNS.iter().copied())

@@ -10,6 +10,9 @@ use crate::spec::{Resources, MAX_JOINED};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableList {
     pub sherlock: bool,
+    /// The classifiers' consensus (`consensus`: every annotator's newest class, and
+    /// whether they disagree).
+    pub consensus: bool,
     pub crossmatch_tns: bool,
     pub watchlist: Option<i64>,
     pub watchmaps: Vec<i64>,
@@ -25,6 +28,7 @@ const RESERVED: &[&str] = &[
     "objects",
     "objects_ext",
     "sherlock_classifications",
+    "consensus",
     "crossmatch_tns",
     "watchlist_hits",
     "area_hits",
@@ -98,6 +102,7 @@ pub fn parse_tables(
         match (name, arg) {
             ("objects" | "objects_ext", None) => {}
             ("sherlock_classifications", None) => list.sherlock = true,
+            ("consensus", None) => list.consensus = true,
             ("crossmatch_tns", None) => list.crossmatch_tns = true,
             ("watchlist", Some(a)) => {
                 let id = parse_id(a, entry, pos)?;
@@ -205,8 +210,8 @@ pub fn parse_tables(
             }
             _ => {
                 return Err(err(
-                    "unknown table: expected objects, sherlock_classifications, crossmatch_tns, \
-                     watchlist:N, watchmap:N (or area:N), annotator:TOPIC, tag:LABEL",
+                    "unknown table: expected objects, sherlock_classifications, consensus, \
+                     crossmatch_tns, watchlist:N, watchmap:N (or area:N), annotator:TOPIC, tag:LABEL",
                     entry,
                     pos,
                 ))

@@ -61,7 +61,7 @@ impl Pcs {
         if rows.len() != 3 || rows.iter().any(|r| r.len() != rows[0].len()) || rows[0].len() < 3 {
             return Err("expected 3 rows of equal length".into());
         }
-        if rows[0].len() % 2 == 0 {
+        if rows[0].len().is_multiple_of(2) {
             return Err("the number of bins must be odd (a central bin)".into());
         }
         Ok(Pcs((0..rows[0].len())
@@ -198,7 +198,8 @@ impl Kilonova {
             .first()
             .map(|d| d.mjd + MJD_TO_JD)
             .unwrap_or(f64::NAN);
-        if !(last - jdstarthist < 20.0) {
+        // NaN (no trigger time) fails the cut too.
+        if (last - jdstarthist).partial_cmp(&20.0) != Some(std::cmp::Ordering::Less) {
             return Outcome::NotScored("first detected 20 days or more ago".into());
         }
         if !host_ok {

@@ -106,8 +106,9 @@ pub fn input_rows(points: &[Point], norm: &Norm) -> Vec<Vec<f32>> {
         .collect();
     let mut times: Vec<f64> = epochs.clone();
     times.dedup();
-    let mut rows: Vec<([Option<(f64, f64)>; 6], f64)> =
-        times.iter().map(|&t| ([None; 6], t)).collect();
+    // Per epoch: each model band's (flux, error), and the epoch's time.
+    type Epoch = ([Option<(f64, f64)>; 6], f64);
+    let mut rows: Vec<Epoch> = times.iter().map(|&t| ([None; 6], t)).collect();
     for (p, epoch) in pts.iter().zip(&epochs) {
         let Some(slot) = filters.iter().position(|f| *f == p.1) else {
             continue; // Rubin's y: the model's Y is another band name
@@ -131,10 +132,10 @@ pub fn input_rows(points: &[Point], norm: &Norm) -> Vec<Vec<f32>> {
             }
             x[12] = previous.map_or(0.0, |p: f64| t - p) as f32;
             previous = Some(*t);
-            for k in 0..13 {
+            for (k, value) in x.iter_mut().take(13).enumerate() {
                 // Clipped into float32 first (Fink's array), then logged in float64.
-                let v = f64::from(x[k].max(norm.min[k] as f32));
-                x[k] = (((v - norm.min[k] + 1e-5).ln() - norm.mean[k]) / norm.std[k]) as f32;
+                let v = f64::from(value.max(norm.min[k] as f32));
+                *value = (((v - norm.min[k] + 1e-5).ln() - norm.mean[k]) / norm.std[k]) as f32;
             }
             let set: String = filters
                 .iter()
@@ -174,38 +175,112 @@ fn band_letter(b: Band) -> char {
     b.as_str().chars().next().unwrap_or('?')
 }
 
+/// Curves that go through the network together. tract's LSTM (a Scan) runs with a fixed
+/// number of curves but not with a symbolic one (its body clashes on the batch size), so
+/// the network is prepared twice: for one curve, and for this many (a group of curves of
+/// one length is cut into runs of this many, the last padded when it is full enough).
+const TOGETHER: usize = 16;
+/// A shorter last run than this goes curve by curve instead.
+const PAD_FROM: usize = 4;
+
 /// The exported network, ready to run.
 pub struct Network {
-    plan: std::sync::Arc<TypedRunnableModel>,
+    one: std::sync::Arc<TypedRunnableModel>,
+    many: std::sync::Arc<TypedRunnableModel>,
     features: usize,
 }
 
 impl Network {
     pub fn from_onnx(bytes: &[u8], features: usize) -> Result<Network, String> {
-        let plan = tract_onnx::onnx()
-            .model_for_read(&mut &bytes[..])
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+        let plan = |curves: usize| -> TractResult<std::sync::Arc<TypedRunnableModel>> {
+            // The exporter's intermediate shapes are its example's: tract infers its own.
+            let mut model = tract_onnx::onnx()
+                .with_ignore_value_info(true)
+                .with_ignore_output_shapes(true)
+                .model_for_read(&mut &bytes[..])?;
+            let time = model.symbols.sym("time");
+            let shape: TVec<TDim> = tvec![time.into(), curves.to_dim(), features.to_dim()];
+            model.set_input_fact(0, f32::fact(shape).into())?;
+            model.into_optimized()?.into_runnable()
+        };
+        Ok(Network {
+            one: plan(1).map_err(|e| format!("{e:#}"))?,
+            many: plan(TOGETHER).map_err(|e| format!("{e:#}"))?,
+            features,
+        })
+    }
+
+    /// One run: `curves` (all of one length, at most the plan's count; padded with copies
+    /// of the first) through `plan`; the probabilities of each given curve.
+    fn run(
+        &self,
+        plan: &std::sync::Arc<TypedRunnableModel>,
+        width: usize,
+        curves: &[&[Vec<f32>]],
+    ) -> Result<Vec<Vec<f32>>, String> {
+        let length = curves[0].len();
+        let mut flat = Vec::with_capacity(length * width * self.features);
+        for t in 0..length {
+            for k in 0..width {
+                let curve = if k < curves.len() {
+                    curves[k]
+                } else {
+                    curves[0]
+                };
+                flat.extend_from_slice(&curve[t]);
+            }
+        }
+        let input = Tensor::from_shape(&[length, width, self.features], &flat)
             .map_err(|e| format!("{e:#}"))?;
-        Ok(Network { plan, features })
+        let result = plan
+            .run(tvec!(input.into()))
+            .map_err(|e| format!("{e:#}"))?;
+        let view = result[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| format!("{e:#}"))?;
+        let values: Vec<f32> = view.iter().copied().collect();
+        let classes = values.len() / width;
+        Ok((0..curves.len())
+            .map(|k| values[k * classes..(k + 1) * classes].to_vec())
+            .collect())
     }
 
     /// The class probabilities for one light curve's rows.
     pub fn probabilities(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, String> {
-        if rows.is_empty() || rows.iter().any(|r| r.len() != self.features) {
-            return Err(format!("rows of {} numbers expected", self.features));
+        let mut out = self.probabilities_of_many(&[rows])?;
+        Ok(out.pop().unwrap_or_default())
+    }
+
+    /// The class probabilities of many light curves, in their order. Curves of one length
+    /// go through the network together (one run, one matrix product per step): a Rubin
+    /// batch is mostly curves of a few lengths.
+    pub fn probabilities_of_many(&self, curves: &[&[Vec<f32>]]) -> Result<Vec<Vec<f32>>, String> {
+        let mut out = vec![Vec::new(); curves.len()];
+        let mut by_length: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (i, rows) in curves.iter().enumerate() {
+            if rows.is_empty() || rows.iter().any(|r| r.len() != self.features) {
+                return Err(format!("rows of {} numbers expected", self.features));
+            }
+            by_length.entry(rows.len()).or_default().push(i);
         }
-        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
-        let input = Tensor::from_shape(&[rows.len(), 1, self.features], &flat)
-            .map_err(|e| format!("{e:#}"))?;
-        let out = self
-            .plan
-            .run(tvec!(input.into()))
-            .map_err(|e| format!("{e:#}"))?;
-        let view = out[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| format!("{e:#}"))?;
-        Ok(view.iter().copied().collect())
+        for members in by_length.into_values() {
+            for chunk in members.chunks(TOGETHER) {
+                let curves_of: Vec<&[Vec<f32>]> = chunk.iter().map(|&i| curves[i]).collect();
+                let answers = if chunk.len() >= PAD_FROM {
+                    self.run(&self.many, TOGETHER, &curves_of)?
+                } else {
+                    let mut a = Vec::with_capacity(chunk.len());
+                    for c in &curves_of {
+                        a.extend(self.run(&self.one, 1, &[c])?);
+                    }
+                    a
+                };
+                for (&i, p) in chunk.iter().zip(answers) {
+                    out[i] = p;
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -218,20 +293,47 @@ pub struct SuperNNova {
 impl SuperNNova {
     /// No cuts (Fink applies none): every Rubin alert with a measured flux is scored.
     pub fn score(&self, alert: &Alert) -> crate::Outcome {
-        let points = points(alert);
-        if points.is_empty() {
-            return crate::Outcome::NotScored("no source with a flux".into());
-        }
-        let rows = input_rows(&points, &self.norm);
-        match self.network.probabilities(&rows) {
-            Ok(p) if !p.is_empty() && p.iter().all(|v| v.is_finite()) => {
-                crate::Outcome::Scored(crate::Score {
-                    probability: f64::from(p[0]),
-                    features: vec![("epochs", rows.len() as f64)],
-                })
+        self.score_many(&[alert])
+            .pop()
+            .unwrap_or(crate::Outcome::Missing("no answer".into()))
+    }
+
+    /// [`SuperNNova::score`] for many alerts, through the network together.
+    pub fn score_many(&self, alerts: &[&Alert]) -> Vec<crate::Outcome> {
+        let rows: Vec<Vec<Vec<f32>>> = alerts
+            .iter()
+            .map(|a| input_rows(&points(a), &self.norm))
+            .collect();
+        let scored: Vec<&[Vec<f32>]> = rows
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| &r[..])
+            .collect();
+        let answers = match self.network.probabilities_of_many(&scored) {
+            Ok(p) => p,
+            Err(e) => {
+                return alerts
+                    .iter()
+                    .map(|_| crate::Outcome::Missing(e.clone()))
+                    .collect()
             }
-            Ok(p) => crate::Outcome::Missing(format!("the network answered {p:?}")),
-            Err(e) => crate::Outcome::Missing(e),
-        }
+        };
+        let mut answers = answers.into_iter();
+        rows.iter()
+            .map(|r| {
+                if r.is_empty() {
+                    return crate::Outcome::NotScored("no source with a flux".into());
+                }
+                match answers.next() {
+                    Some(p) if !p.is_empty() && p.iter().all(|v| v.is_finite()) => {
+                        crate::Outcome::Scored(crate::Score {
+                            probability: f64::from(p[0]),
+                            features: vec![("epochs", r.len() as f64)],
+                        })
+                    }
+                    other => crate::Outcome::Missing(format!("the network answered {other:?}")),
+                }
+            })
+            .collect()
     }
 }

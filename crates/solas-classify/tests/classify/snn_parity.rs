@@ -142,3 +142,25 @@ fn every_shared_rubin_alert_scores_as_fink_science() {
         }
     }
 }
+
+/// Curves of many lengths through the network together give each its own answer.
+#[test]
+fn curves_scored_together_get_the_answers_they_get_alone() {
+    let (norm, net) = load();
+    let doc = reference();
+    let curves: Vec<Vec<Vec<f32>>> = doc["curves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["inputs"].as_array().unwrap().iter().map(expand).collect())
+        .collect();
+    let _ = norm;
+    let refs: Vec<&[Vec<f32>]> = curves.iter().map(|c| &c[..]).collect();
+    let together = net.probabilities_of_many(&refs).unwrap();
+    for (c, p) in curves.iter().zip(&together) {
+        let alone = net.probabilities(c).unwrap();
+        for (a, b) in alone.iter().zip(p) {
+            assert!((a - b).abs() <= 1e-6, "alone {a}, together {b}");
+        }
+    }
+}

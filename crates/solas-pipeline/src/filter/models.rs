@@ -12,20 +12,24 @@ use solas_store::main_db::annotations::scores::ModelScore;
 use crate::message::InFlight;
 use crate::stats::Stats;
 
-/// Every model's scores of the batch's alerts.
+/// Every model's scores of the batch's alerts (each model takes the batch's alerts of its
+/// survey together).
 pub fn score_batch(models: &ModelSet, batch: &[InFlight], stats: &Stats) -> Vec<ModelScore> {
     let started = std::time::Instant::now();
     let mut scores = Vec::new();
-    for msg in batch {
-        let alert = &msg.alert;
-        let context = ModelContext {
-            context_class: msg
-                .context
-                .as_ref()
-                .map(|c| c.row().classification.as_str()),
-        };
-        for model in models.models.iter().filter(|m| m.survey == alert.survey) {
-            match model.score(alert, &context) {
+    for model in &models.models {
+        let mine: Vec<(&solas_core::Alert, ModelContext)> = batch
+            .iter()
+            .filter(|m| m.alert.survey == model.survey)
+            .map(|m| {
+                let context = ModelContext {
+                    context_class: m.context.as_ref().map(|c| c.row().classification.as_str()),
+                };
+                (&m.alert, context)
+            })
+            .collect();
+        for ((alert, _), outcome) in mine.iter().zip(model.score_many(&mine)) {
+            match outcome {
                 Outcome::Scored(score) => {
                     let features: serde_json::Map<String, serde_json::Value> = score
                         .features

@@ -168,3 +168,48 @@ fn every_rubin_alert_gets_supernnovas_score_as_fink_gives_it() {
         assert!((p - want).abs() <= 1e-4, "{id}: Solas {p}, fink {want}");
     }
 }
+
+#[test]
+fn a_filter_can_join_the_classifiers_consensus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("solas.db");
+    MainDatabase::open(&db).unwrap();
+    let (url, bodies) = common::webhook_server();
+    FilterStore::open(&db)
+        .unwrap()
+        .add(&StoredFilter {
+            id: 0,
+            owner: 7,
+            name: "agreed".into(),
+            description: String::new(),
+            selected: "objects.objectId, consensus.classes, consensus.disagree".into(),
+            tables: "objects, consensus".into(),
+            conditions: "consensus.sources >= 1 AND consensus.disagree = 0".into(),
+            survey: "ztf".into(),
+            public: false,
+            active: "alerts".into(),
+            output: "webhook".into(),
+            topic: solas_delivery::topic_name(7, "agreed"),
+            email: None,
+            webhook_url: Some(url),
+            byte_quota: -1,
+        })
+        .unwrap();
+    let files = data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro");
+    let mut config = common::config(tmp.path(), common::files(&files));
+    config.filter_batch = 100_000;
+    config.filter_idle = Duration::from_secs(10);
+    config.filter_max_age = Duration::from_secs(120);
+    let summary = common::run(config);
+    assert_eq!(summary.filter_failures, 0);
+    let records: Vec<Value> = bodies
+        .try_iter()
+        .flat_map(|p| p["records"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["objectId"], "ZTF21abiuvdk");
+    assert!(records[0]["classes"]
+        .as_str()
+        .unwrap()
+        .starts_with("kilonova: "));
+}

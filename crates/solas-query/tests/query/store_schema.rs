@@ -51,3 +51,21 @@ fn every_whitelisted_column_exists_in_the_main_database() {
     }
     assert!(checked > 300, "only {checked} columns checked");
 }
+
+/// The consensus is a view (its column types are the expressions'): every column a filter
+/// may name answers a query, in both surveys' views.
+#[test]
+fn the_consensus_views_have_the_whitelisted_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = MainDatabase::open(&dir.path().join("solas.db")).unwrap();
+    let conn = db.db().sqlite().unwrap();
+    for survey in [Survey::Lsst, Survey::Ztf] {
+        let names: Vec<String> = columns(TableKind::Consensus, survey)
+            .iter()
+            .map(|c| format!("\"{}\"", c.name))
+            .collect();
+        let table = physical_table(TableKind::Consensus, survey);
+        conn.prepare(&format!("SELECT {} FROM {table}", names.join(", ")))
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
+}

@@ -153,6 +153,11 @@ fn migrations(dialect: crate::tables::Dialect) -> Vec<Migration> {
             name: "every annotation kept (classifier scores' history)",
             sql: annotations::scores::HISTORY_SQL.into(),
         },
+        Migration {
+            version: 16,
+            name: "classifiers' consensus per object (views over the annotations)",
+            sql: annotations::consensus::migration_sql(dialect),
+        },
     ]
 }
 

@@ -70,7 +70,7 @@ pub(crate) fn help(survey: &str) -> Markup {
     } else {
         solas_query::Survey::Lsst
     };
-    let tables: [(&str, TableKind, &str); 7] = [
+    let tables: [(&str, TableKind, &str); 8] = [
         (
             "objects",
             TableKind::Objects,
@@ -95,6 +95,11 @@ pub(crate) fn help(survey: &str) -> Markup {
             "annotator:TOPIC → TOPIC",
             TableKind::Annotations,
             "annotations of that topic",
+        ),
+        (
+            "consensus",
+            TableKind::Consensus,
+            "what every classifier and annotator says, and whether they disagree",
         ),
         ("crossmatch_tns", TableKind::CrossmatchTns, "its TNS entry"),
         (

@@ -111,6 +111,9 @@ struct ObjectView {
     user_photometry: Vec<solas_store::main_db::user_photometry::Stored>,
     /// Every catalogue source near the object, best first (none without catalogues).
     crossmatches: Vec<Value>,
+    /// What the classifiers say now (consensus) and every score they gave, oldest first.
+    consensus: Option<solas_store::main_db::annotations::consensus::Consensus>,
+    history: Vec<solas_store::main_db::annotations::scores::HistoryEntry>,
 }
 
 fn gather(
@@ -278,6 +281,17 @@ fn gather(
         sherlock: sherlock_row(&mut conn, survey, &key)?,
         tns: tns_row(&mut conn, survey, &key)?,
         annotations: annotations(&mut conn, survey, &key)?,
+        consensus: solas_store::main_db::annotations::consensus::consensus_of(
+            &mut conn,
+            survey,
+            &id.to_string(),
+        )?,
+        history: solas_store::main_db::annotations::scores::history_of(
+            &mut conn,
+            survey,
+            &id.to_string(),
+            HISTORY_SHOWN,
+        )?,
         watchlist_hits,
         area_hits,
         mma_hits,
@@ -289,6 +303,58 @@ fn fields(m: &Map<String, Value>) -> Markup {
     html! {
         table.fields {
             @for (k, v) in m { tr { th { (k) } td { (value_text(v)) } } }
+        }
+    }
+}
+
+/// The newest classifier scores shown on the page.
+const HISTORY_SHOWN: usize = 200;
+
+/// The classifiers' consensus and every score in the history: class, probability (from a
+/// model's `classdict`), the alert scored and when.
+fn classifiers(
+    consensus: &Option<solas_store::main_db::annotations::consensus::Consensus>,
+    history: &[solas_store::main_db::annotations::scores::HistoryEntry],
+) -> Markup {
+    let probability = |classdict: &str| {
+        serde_json::from_str::<Value>(classdict)
+            .ok()
+            .and_then(|v| v.get("probability").and_then(Value::as_f64))
+            .map(|p| format!("{p:.3}"))
+            .unwrap_or_default()
+    };
+    html! {
+        h2 #classifiers { "Classifiers" }
+        @match consensus {
+            None => p.note { "No classifier or annotator has spoken about this object yet." },
+            Some(c) => p.consensus {
+                (c.sources) " annotators now say: " strong { (c.classes) } ". "
+                @if c.disagree {
+                    span.disagree { "They disagree on what it is." }
+                } @else {
+                    "They do not contradict each other."
+                }
+                " Newest at " (c.latest) " UTC."
+            }
+        }
+        @if !history.is_empty() {
+            details {
+                summary { "Every score and annotation, oldest first (" (history.len()) ")" }
+                table.rows {
+                    tr { th { "annotator" } th { "class" } th { "probability" } th { "version" } th { "alert" } th { "alert MJD" } th { "written (UTC)" } }
+                    @for h in history {
+                        tr {
+                            td { (h.topic) }
+                            td { (h.classification) }
+                            td { (probability(&h.classdict)) }
+                            td { (h.version) }
+                            td { (h.alert_id.map(|a| a.to_string()).unwrap_or_default()) }
+                            td { (h.mjd.map(|m| format!("{m:.5}")).unwrap_or_default()) }
+                            td { (h.at) }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -598,6 +664,7 @@ pub(crate) async fn handle(
             "In no GW skymap."))
         (super::tags::section(&id, &view.tags, viewer.0.as_ref()))
         (super::user_photometry::section(&id, &view.user_photometry, viewer.0.as_ref()))
+        (classifiers(&view.consensus, &view.history))
         h2 { "Annotations" }
         (annotation_table(&ann))
         @if !view.tns.is_empty() {

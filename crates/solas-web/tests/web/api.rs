@@ -4096,3 +4096,25 @@ async fn ztf_summary_shows_reddening_from_the_servers_dust_maps() {
         .text;
     assert!(!plain.contains("E(B−V)"));
 }
+
+/// The built-in classifiers ran when the shared alerts were ingested: the object page says
+/// what they say now (the consensus) and lists every score they gave, with its alert.
+#[tokio::test]
+async fn the_object_page_shows_the_classifiers_consensus_and_every_score() {
+    let api = Api::on_shared_data();
+    // ZTF21abiuvdk: three of its alerts pass the kilonova model's cuts.
+    let page = api.get("/objects/ZTF21abiuvdk", None, &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let section = common::between(&page.text, "id=\"classifiers\"", "<h2>Annotations")
+        .unwrap_or_else(|| panic!("no classifiers section: {}", page.text));
+    assert!(section.contains("kilonova: "), "{section}");
+    assert!(section.contains("do not contradict"), "{section}");
+    assert_eq!(section.matches("<td>kilonova</td>").count(), 3, "{section}");
+    // A Rubin object: SuperNNova's score of its alert.
+    let (id, _) = common::richest_rubin_object();
+    let page = api.get(&format!("/objects/{id}"), None, &[]).await;
+    let section = common::between(&page.text, "id=\"classifiers\"", "<h2>Annotations")
+        .unwrap_or_else(|| panic!("no classifiers section: {}", page.text));
+    assert!(section.contains("snn_sn: "), "{section}");
+    assert!(section.contains("<td>snn_sn</td>"), "{section}");
+}

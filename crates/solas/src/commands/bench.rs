@@ -79,6 +79,10 @@ pub struct BenchArgs {
     /// theirs), or for all alerts (a long run's memory figure on a small disk).
     #[arg(long, value_enum)]
     pub without_cutouts: Option<WithoutCutouts>,
+    /// Run no trained classifier (the built-in ones run by default, as in `solas run`):
+    /// the end-to-end rate without them, for the classifiers' cost.
+    #[arg(long)]
+    pub no_models: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +187,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                     .unwrap_or_else(|| data.join("no-catalogues")),
             );
             config.progress = false;
+            if args.no_models {
+                config.models = None;
+            }
             config
         };
         let main = configure(MemorySource::new(Vec::new(), 0, None)).main_target();
@@ -229,6 +236,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             summary.alerts_per_second(),
             summary.object_writes,
             summary.rejected.values().sum::<u64>()
+        );
+        println!(
+            "classifiers:  {} scores stored, {:.1} µs per alert{}",
+            summary.model_scores,
+            summary.model_seconds * 1e6 / summary.alerts.max(1) as f64,
+            if args.no_models { " (--no-models)" } else { "" }
         );
         if let Some(fresh) = fresh {
             println!(

@@ -103,8 +103,8 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
                     "at",
                     "created",
                 ];
-                !when.contains(&names[i].as_str())
-                    && !(table == "annotation_history" && names[i] == "seq")
+                let order = table == "annotation_history" && names[i] == "seq";
+                !(when.contains(&names[i].as_str()) || order)
             })
             .collect();
         let dict_col = names.iter().position(|n| n == "record_dictionary");

@@ -5,6 +5,7 @@
 //! stage follows to re-run the filters that name the annotator, and to the history
 //! ([`scores`], which also holds Solas's own classifiers' scores).
 
+pub mod consensus;
 pub mod scores;
 
 use std::path::Path;
@@ -171,6 +172,7 @@ impl AnnotationStore {
                 }
             }
         }
+        let (broad, stance) = consensus::columns_of(&a.classification);
         self.db.transaction(|tx| {
         match a.survey {
             Survey::Lsst => {
@@ -178,12 +180,13 @@ impl AnnotationStore {
                     StoreError::Invalid(format!("{:?} is not a diaObjectId", a.object))
                 })?;
                 tx.execute(
-                    "INSERT INTO annotations (\"diaObjectId\", topic, version, classification, explanation, classdict, url)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO annotations (\"diaObjectId\", topic, version, classification, explanation, classdict, url, broad, stance)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                      ON CONFLICT (\"diaObjectId\", topic) DO UPDATE SET version = excluded.version,
                        classification = excluded.classification, explanation = excluded.explanation,
-                       classdict = excluded.classdict, url = excluded.url, \"timestamp\" = CURRENT_TIMESTAMP",
-                    args![id, &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url],
+                       classdict = excluded.classdict, url = excluded.url, broad = excluded.broad,
+                       stance = excluded.stance, \"timestamp\" = CURRENT_TIMESTAMP",
+                    args![id, &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url, broad, stance],
                 )?;
             }
             Survey::Ztf => {
@@ -191,12 +194,13 @@ impl AnnotationStore {
                     StoreError::Invalid(format!("{:?} is not a ZTF objectId: {e}", a.object))
                 })?;
                 tx.execute(
-                    "INSERT INTO ztf_annotations (\"objectId\", topic, version, classification, explanation, classdict, url)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO ztf_annotations (\"objectId\", topic, version, classification, explanation, classdict, url, broad, stance)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                      ON CONFLICT (\"objectId\", topic) DO UPDATE SET version = excluded.version,
                        classification = excluded.classification, explanation = excluded.explanation,
-                       classdict = excluded.classdict, url = excluded.url, \"timestamp\" = CURRENT_TIMESTAMP",
-                    args![a.object.trim(), &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url],
+                       classdict = excluded.classdict, url = excluded.url, broad = excluded.broad,
+                       stance = excluded.stance, \"timestamp\" = CURRENT_TIMESTAMP",
+                    args![a.object.trim(), &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url, broad, stance],
                 )?;
             }
         }

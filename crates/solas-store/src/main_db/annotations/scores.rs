@@ -93,60 +93,121 @@ pub(super) fn append(
 
 /// Store a filter batch's scores (inside its transaction): every score to the history,
 /// and each object's newest score per model as its annotation, unless a newer alert's
-/// score is already stored (an old alert delivered again does not take its place).
+/// score is already stored (an old alert delivered again does not take its place). A few
+/// multi-row statements for the whole batch: a Rubin batch scores every alert.
 pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), StoreError> {
-    let mut newest: Vec<&ModelScore> = Vec::new();
-    for s in scores {
-        append(
-            db,
-            s.survey,
-            &s.object,
-            &s.topic,
-            (&s.version, &s.classification, &s.classdict),
-            Some((s.alert_id, s.mjd)),
+    if scores.is_empty() {
+        return Ok(());
+    }
+    const HISTORY_COLUMNS: usize = 8;
+    let mut rest = scores;
+    for size in crate::tables::statement_sizes(scores.len(), HISTORY_COLUMNS) {
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        let values = placeholders(size, HISTORY_COLUMNS);
+        let mut args = Vec::with_capacity(size * HISTORY_COLUMNS);
+        for s in chunk {
+            args.extend([
+                survey_name(s.survey).into(),
+                s.object.as_str().into(),
+                s.topic.as_str().into(),
+                s.version.as_str().into(),
+                s.classification.as_str().into(),
+                s.classdict.as_str().into(),
+                s.alert_id.into(),
+                s.mjd.into(),
+            ]);
+        }
+        db.execute(
+            &format!(
+                "INSERT INTO annotation_history
+                   (survey, object, topic, version, classification, classdict, alert_id, mjd)
+                 VALUES {values}
+                 ON CONFLICT (survey, topic, object, alert_id, version) DO NOTHING"
+            ),
+            &args,
         )?;
-        match newest
-            .iter_mut()
-            .find(|n| n.survey == s.survey && n.object == s.object && n.topic == s.topic)
-        {
-            Some(n) if n.mjd < s.mjd => *n = s,
-            Some(_) => {}
-            None => newest.push(s),
+    }
+    // One annotation per (survey, object, topic): the batch's newest alert's.
+    let mut newest: std::collections::HashMap<(Survey, &str, &str), &ModelScore> =
+        std::collections::HashMap::new();
+    for s in scores {
+        let slot = newest.entry((s.survey, &s.object, &s.topic)).or_insert(s);
+        if slot.mjd < s.mjd {
+            *slot = s;
         }
     }
-    for s in newest {
-        let values = (&s.topic, &s.version, &s.classification, &s.classdict);
-        match s.survey {
-            Survey::Lsst => {
-                let id: i64 = s.object.parse().map_err(|_| {
-                    StoreError::Invalid(format!("{:?} is not a diaObjectId", s.object))
-                })?;
-                db.execute(
-                    "INSERT INTO annotations (\"diaObjectId\", topic, version, classification, classdict, explanation, url)
-                     VALUES (?1, ?2, ?3, ?4, ?5, '', '')
-                     ON CONFLICT (\"diaObjectId\", topic) DO UPDATE SET version = excluded.version,
-                       classification = excluded.classification, classdict = excluded.classdict,
-                       \"timestamp\" = CURRENT_TIMESTAMP
-                     WHERE NOT EXISTS (SELECT 1 FROM annotation_history h WHERE h.survey = 'lsst'
-                       AND h.object = ?6 AND h.topic = ?2 AND h.mjd > ?7)",
-                    args![id, values.0, values.1, values.2, values.3, &s.object, s.mjd],
-                )?;
+    for survey in [Survey::Lsst, Survey::Ztf] {
+        let mut rows: Vec<&ModelScore> = newest
+            .values()
+            .copied()
+            .filter(|s| s.survey == survey)
+            .collect();
+        // One order whichever worker writes: concurrent batches wait, not deadlock.
+        rows.sort_by(|a, b| (&a.object, &a.topic).cmp(&(&b.object, &b.topic)));
+        let (table, key) = match survey {
+            Survey::Lsst => ("annotations", "diaObjectId"),
+            Survey::Ztf => ("ztf_annotations", "objectId"),
+        };
+        const COLUMNS: usize = 8;
+        let mut rest = &rows[..];
+        for size in crate::tables::statement_sizes(rows.len(), COLUMNS) {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
+            let mut args = Vec::with_capacity(size * COLUMNS);
+            for s in chunk {
+                let key_value: crate::db::Value = match survey {
+                    Survey::Lsst => s
+                        .object
+                        .parse::<i64>()
+                        .map_err(|_| {
+                            StoreError::Invalid(format!("{:?} is not a diaObjectId", s.object))
+                        })?
+                        .into(),
+                    Survey::Ztf => s.object.as_str().into(),
+                };
+                let (broad, stance) = super::consensus::columns_of(&s.classification);
+                args.extend([
+                    key_value,
+                    s.topic.as_str().into(),
+                    s.version.as_str().into(),
+                    s.classification.as_str().into(),
+                    s.classdict.as_str().into(),
+                    broad.into(),
+                    stance.into(),
+                    s.mjd.into(),
+                ]);
             }
-            Survey::Ztf => {
-                db.execute(
-                    "INSERT INTO ztf_annotations (\"objectId\", topic, version, classification, classdict, explanation, url)
-                     VALUES (?1, ?2, ?3, ?4, ?5, '', '')
-                     ON CONFLICT (\"objectId\", topic) DO UPDATE SET version = excluded.version,
+            let values = placeholders(size, COLUMNS);
+            db.execute(
+                &format!(
+                    "INSERT INTO {table} (\"{key}\", topic, version, classification, classdict,
+                       broad, stance, alert_mjd)
+                     VALUES {values}
+                     ON CONFLICT (\"{key}\", topic) DO UPDATE SET version = excluded.version,
                        classification = excluded.classification, classdict = excluded.classdict,
-                       \"timestamp\" = CURRENT_TIMESTAMP
-                     WHERE NOT EXISTS (SELECT 1 FROM annotation_history h WHERE h.survey = 'ztf'
-                       AND h.object = ?1 AND h.topic = ?2 AND h.mjd > ?6)",
-                    args![&s.object, values.0, values.1, values.2, values.3, s.mjd],
-                )?;
-            }
+                       broad = excluded.broad, stance = excluded.stance,
+                       alert_mjd = excluded.alert_mjd, \"timestamp\" = CURRENT_TIMESTAMP
+                     WHERE {table}.alert_mjd IS NULL OR {table}.alert_mjd <= excluded.alert_mjd"
+                ),
+                &args,
+            )?;
         }
     }
     Ok(())
+}
+
+/// `(?1, ?2, …), (…)`: `rows` groups of `columns` numbered placeholders.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=columns)
+                .map(|c| format!("?{}", r * columns + c))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl AnnotationStore {
@@ -188,29 +249,39 @@ impl AnnotationStore {
         object: &str,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
-        let rows = self.db.query(
-            "SELECT topic, version, classification, classdict, alert_id, mjd, CAST(at AS TEXT)
-             FROM annotation_history WHERE survey = ?1 AND object = ?2
-             ORDER BY seq DESC LIMIT ?3",
-            args![survey_name(survey), object.trim(), limit as i64],
-        )?;
-        let mut out = rows
-            .iter()
-            .map(|r| {
-                Ok(HistoryEntry {
-                    topic: r.get(0)?,
-                    version: r.get(1)?,
-                    classification: r.get(2)?,
-                    classdict: r.get(3)?,
-                    alert_id: r.get(4)?,
-                    mjd: r.get(5)?,
-                    at: r.get(6)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        out.reverse();
-        Ok(out)
+        history_of(&mut self.db, survey, object, limit)
     }
+}
+
+/// [`AnnotationStore::history`] on a connection of the main database.
+pub fn history_of(
+    db: &mut Db,
+    survey: Survey,
+    object: &str,
+    limit: usize,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let rows = db.query(
+        "SELECT topic, version, classification, classdict, alert_id, mjd, CAST(at AS TEXT)
+         FROM annotation_history WHERE survey = ?1 AND object = ?2
+         ORDER BY seq DESC LIMIT ?3",
+        args![survey_name(survey), object.trim(), limit as i64],
+    )?;
+    let mut out = rows
+        .iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                topic: r.get(0)?,
+                version: r.get(1)?,
+                classification: r.get(2)?,
+                classdict: r.get(3)?,
+                alert_id: r.get(4)?,
+                mjd: r.get(5)?,
+                at: r.get(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    out.reverse();
+    Ok(out)
 }
 
 #[cfg(test)]
