@@ -3,4 +3,5 @@
 
 mod fink_parity;
 mod forest_live;
+mod registry;
 mod snn_parity;
