@@ -176,17 +176,16 @@ fn band_letter(b: Band) -> char {
 }
 
 /// Curves that go through the network together. tract's LSTM (a Scan) runs with a fixed
-/// number of curves but not with a symbolic one (its body clashes on the batch size), so
-/// the network is prepared twice: for one curve, and for this many (a group of curves of
-/// one length is cut into runs of this many, the last padded when it is full enough).
+/// number of curves but not with a symbolic one (its body clashes on the batch size), so the
+/// network is prepared for this many; a group of curves of one length is cut into runs of
+/// this many, the last padded with copies. Every curve goes through this one plan, even
+/// alone: a plan for one curve sums in another order and gives other last bits, and a
+/// stored score must not depend on how alerts fell into batches.
 const TOGETHER: usize = 16;
-/// A shorter last run than this goes curve by curve instead.
-const PAD_FROM: usize = 4;
 
 /// The exported network, ready to run.
 pub struct Network {
-    one: std::sync::Arc<TypedRunnableModel>,
-    many: std::sync::Arc<TypedRunnableModel>,
+    plan: std::sync::Arc<TypedRunnableModel>,
     features: usize,
 }
 
@@ -204,20 +203,15 @@ impl Network {
             model.into_optimized()?.into_runnable()
         };
         Ok(Network {
-            one: plan(1).map_err(|e| format!("{e:#}"))?,
-            many: plan(TOGETHER).map_err(|e| format!("{e:#}"))?,
+            plan: plan(TOGETHER).map_err(|e| format!("{e:#}"))?,
             features,
         })
     }
 
-    /// One run: `curves` (all of one length, at most the plan's count; padded with copies
-    /// of the first) through `plan`; the probabilities of each given curve.
-    fn run(
-        &self,
-        plan: &std::sync::Arc<TypedRunnableModel>,
-        width: usize,
-        curves: &[&[Vec<f32>]],
-    ) -> Result<Vec<Vec<f32>>, String> {
+    /// One run: `curves` (all of one length, at most [`TOGETHER`]; padded with copies of
+    /// the first); the probabilities of each given curve.
+    fn run(&self, curves: &[&[Vec<f32>]]) -> Result<Vec<Vec<f32>>, String> {
+        let width = TOGETHER;
         let length = curves[0].len();
         let mut flat = Vec::with_capacity(length * width * self.features);
         for t in 0..length {
@@ -232,7 +226,8 @@ impl Network {
         }
         let input = Tensor::from_shape(&[length, width, self.features], &flat)
             .map_err(|e| format!("{e:#}"))?;
-        let result = plan
+        let result = self
+            .plan
             .run(tvec!(input.into()))
             .map_err(|e| format!("{e:#}"))?;
         let view = result[0]
@@ -266,15 +261,7 @@ impl Network {
         for members in by_length.into_values() {
             for chunk in members.chunks(TOGETHER) {
                 let curves_of: Vec<&[Vec<f32>]> = chunk.iter().map(|&i| curves[i]).collect();
-                let answers = if chunk.len() >= PAD_FROM {
-                    self.run(&self.many, TOGETHER, &curves_of)?
-                } else {
-                    let mut a = Vec::with_capacity(chunk.len());
-                    for c in &curves_of {
-                        a.extend(self.run(&self.one, 1, &[c])?);
-                    }
-                    a
-                };
+                let answers = self.run(&curves_of)?;
                 for (&i, p) in chunk.iter().zip(answers) {
                     out[i] = p;
                 }

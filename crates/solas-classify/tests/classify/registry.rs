@@ -59,9 +59,8 @@ fn the_built_in_models_are_the_repositorys() {
     assert!(builtin.failed.is_empty());
     let folder = ModelSet::load_dir(&crate::fink_parity::models_dir()).unwrap();
     assert!(folder.failed.is_empty());
-    let names = |s: &ModelSet| -> Vec<String> {
-        s.models.iter().map(|m| m.name().to_string()).collect()
-    };
+    let names =
+        |s: &ModelSet| -> Vec<String> { s.models.iter().map(|m| m.name().to_string()).collect() };
     assert_eq!(names(&builtin), names(&folder));
     assert_eq!(names(&builtin), ["snn_sn", "kilonova"]);
     for (a, b) in builtin.models.iter().zip(&folder.models) {

@@ -164,3 +164,48 @@ fn curves_scored_together_get_the_answers_they_get_alone() {
         }
     }
 }
+
+/// A curve's score does not depend on the curves it goes through the network with: a
+/// stored score must not change with how alerts fell into batches (a run after an outage
+/// must store what a clean run stores).
+#[test]
+fn a_curves_score_is_the_same_bits_whatever_batch_it_is_in() {
+    let (_, net) = load();
+    let doc = reference();
+    let curves: Vec<Vec<Vec<f32>>> = doc["curves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["inputs"].as_array().unwrap().iter().map(expand).collect())
+        .collect();
+    // Curves of one length, in several groupings: alone, in twos, in full runs, reversed.
+    let mut by_length: std::collections::BTreeMap<usize, Vec<&[Vec<f32>]>> = Default::default();
+    for c in &curves {
+        by_length.entry(c.len()).or_default().push(&c[..]);
+    }
+    let group = by_length.values().max_by_key(|g| g.len()).unwrap();
+    assert!(group.len() >= 20, "{} curves of one length", group.len());
+    let all = net.probabilities_of_many(group).unwrap();
+    let reversed: Vec<&[Vec<f32>]> = group.iter().rev().copied().collect();
+    let mut back = net.probabilities_of_many(&reversed).unwrap();
+    back.reverse();
+    for (i, c) in group.iter().enumerate() {
+        let alone = net.probabilities_of_many(&[c]).unwrap().remove(0);
+        let pair = net
+            .probabilities_of_many(&[c, group[(i + 1) % group.len()]])
+            .unwrap()
+            .remove(0);
+        for (name, p) in [
+            ("alone", &alone),
+            ("in a pair", &pair),
+            ("reversed", &back[i]),
+        ] {
+            assert_eq!(
+                p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                all[i].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "curve {i} {name}: {p:?} vs {:?}",
+                all[i]
+            );
+        }
+    }
+}
