@@ -183,7 +183,7 @@ impl RunConfig {
             dust_dir: None,
             catalogue_dir: None,
             reclassify_per_second: 200.0,
-            models: Some(std::sync::Arc::new(solas_classify::ModelSet::builtin())),
+            models: Some(solas_classify::ModelSet::shared_builtin()),
             decode_workers: cores(),
             features_workers: cores(),
             ingest_batch: 500,

@@ -140,13 +140,7 @@ fn band_features(points: &[Point], pcs: &Pcs) -> [f64; 5] {
 /// history as the packet lists it, then the triggering candidate.
 pub fn features(alert: &Alert, pcs: &Pcs) -> [f64; 10] {
     let in_band = |band: Band| -> Vec<Point> {
-        let (trigger, history) = match alert.detections.split_first() {
-            Some((t, h)) => (Some(t), h),
-            None => (None, &[][..]),
-        };
-        history
-            .iter()
-            .chain(trigger)
+        super::in_fink_order(alert)
             .filter(|d| d.band == band)
             .filter_map(|d| {
                 let (flux, err) = fluxcal(d.mag?, d.mag_err?);

@@ -153,13 +153,7 @@ pub fn input_rows(points: &[Point], norm: &Norm) -> Vec<Vec<f32>> {
 
 /// The alert's sources in Fink's order (history, then the new one), with flux and error.
 pub fn points(alert: &Alert) -> Vec<Point> {
-    let (trigger, history) = match alert.detections.split_first() {
-        Some((t, h)) => (Some(t), h),
-        None => (None, &[][..]),
-    };
-    history
-        .iter()
-        .chain(trigger)
+    super::in_fink_order(alert)
         .filter_map(|d| {
             Some(Point {
                 mjd: d.mjd,

@@ -487,16 +487,17 @@ fn models(
     if filter.no_models {
         return Ok(None);
     }
+    let Some(dir) = &filter.models else {
+        return Ok(Some(solas_classify::ModelSet::shared_builtin()));
+    };
     let mut set = solas_classify::ModelSet::builtin();
-    if let Some(dir) = &filter.models {
-        let extra = solas_classify::ModelSet::load_dir(dir)
-            .with_context(|| format!("reading --models {}", dir.display()))?;
-        for model in extra.models {
-            set.models.retain(|m| m.name() != model.name());
-            set.models.push(model);
-        }
-        set.failed.extend(extra.failed);
+    let extra = solas_classify::ModelSet::load_dir(dir)
+        .with_context(|| format!("reading --models {}", dir.display()))?;
+    for model in extra.models {
+        set.models.retain(|m| m.name() != model.name());
+        set.models.push(model);
     }
+    set.failed.extend(extra.failed);
     for (path, why) in &set.failed {
         eprintln!("model {} not loaded: {why}", path.display());
     }
