@@ -93,20 +93,26 @@ fn replace_on_conflict(dialect: Dialect, names: &[String]) -> String {
 /// The upsert of `rows` rows of a per-object table (one key each).
 pub fn upsert_sql(dialect: Dialect, table: &str, columns: &[Column], rows: usize) -> String {
     let names = quoted_names(columns);
+    format!(
+        "INSERT INTO {table} ({}) VALUES {} {}",
+        names.join(", "),
+        value_tuples(dialect, rows, columns.len()),
+        replace_on_conflict(dialect, &names)
+    )
+}
+
+/// A multi-row statement's `VALUES` list: `rows` tuples of `columns` numbered placeholders,
+/// `(?1, ?2), (?3, ?4)`.
+pub fn value_tuples(dialect: Dialect, rows: usize, columns: usize) -> String {
     let tuples: Vec<String> = (0..rows)
         .map(|r| {
-            let marks: Vec<String> = (1..=columns.len())
-                .map(|i| dialect.placeholder(r * columns.len() + i))
+            let marks: Vec<String> = (1..=columns)
+                .map(|i| dialect.placeholder(r * columns + i))
                 .collect();
             format!("({})", marks.join(", "))
         })
         .collect();
-    format!(
-        "INSERT INTO {table} ({}) VALUES {} {}",
-        names.join(", "),
-        tuples.join(", "),
-        replace_on_conflict(dialect, &names)
-    )
+    tuples.join(", ")
 }
 
 /// The merge of a per-object table's stage (`stage_<table>`, filled by `COPY`, one row per

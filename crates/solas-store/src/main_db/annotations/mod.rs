@@ -84,6 +84,32 @@ fn survey_name(s: Survey) -> &'static str {
     s.as_str()
 }
 
+/// A survey's annotation table and its object key column.
+fn annotation_table(survey: Survey) -> (&'static str, &'static str) {
+    match survey {
+        Survey::Lsst => ("annotations", "diaObjectId"),
+        Survey::Ztf => ("ztf_annotations", "objectId"),
+    }
+}
+
+/// An object as its annotation table keys it: Rubin's `diaObjectId` as an integer, ZTF's
+/// name as text; an object that is not a valid key of its survey is refused.
+fn key_value(survey: Survey, object: &str) -> Result<crate::db::Value, StoreError> {
+    match survey {
+        Survey::Lsst => object
+            .trim()
+            .parse::<i64>()
+            .map(Into::into)
+            .map_err(|_| StoreError::Invalid(format!("{object:?} is not a diaObjectId"))),
+        Survey::Ztf => {
+            ObjectKey::ztf(object.trim()).map_err(|e| {
+                StoreError::Invalid(format!("{object:?} is not a ZTF objectId: {e}"))
+            })?;
+            Ok(object.trim().into())
+        }
+    }
+}
+
 fn parse_survey(s: &str) -> Survey {
     if s == "ztf" {
         Survey::Ztf
@@ -173,37 +199,21 @@ impl AnnotationStore {
             }
         }
         let (broad, stance) = consensus::columns_of(&a.classification);
+        let (table, key) = annotation_table(a.survey);
+        let key_value = key_value(a.survey, &a.object)?;
+        let upsert = format!(
+            "INSERT INTO {table} (\"{key}\", topic, version, classification, explanation, classdict, url, broad, stance)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (\"{key}\", topic) DO UPDATE SET version = excluded.version,
+               classification = excluded.classification, explanation = excluded.explanation,
+               classdict = excluded.classdict, url = excluded.url, broad = excluded.broad,
+               stance = excluded.stance, \"timestamp\" = CURRENT_TIMESTAMP"
+        );
         self.db.transaction(|tx| {
-        match a.survey {
-            Survey::Lsst => {
-                let id: i64 = a.object.trim().parse().map_err(|_| {
-                    StoreError::Invalid(format!("{:?} is not a diaObjectId", a.object))
-                })?;
-                tx.execute(
-                    "INSERT INTO annotations (\"diaObjectId\", topic, version, classification, explanation, classdict, url, broad, stance)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                     ON CONFLICT (\"diaObjectId\", topic) DO UPDATE SET version = excluded.version,
-                       classification = excluded.classification, explanation = excluded.explanation,
-                       classdict = excluded.classdict, url = excluded.url, broad = excluded.broad,
-                       stance = excluded.stance, \"timestamp\" = CURRENT_TIMESTAMP",
-                    args![id, &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url, broad, stance],
-                )?;
-            }
-            Survey::Ztf => {
-                ObjectKey::ztf(a.object.trim()).map_err(|e| {
-                    StoreError::Invalid(format!("{:?} is not a ZTF objectId: {e}", a.object))
-                })?;
-                tx.execute(
-                    "INSERT INTO ztf_annotations (\"objectId\", topic, version, classification, explanation, classdict, url, broad, stance)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                     ON CONFLICT (\"objectId\", topic) DO UPDATE SET version = excluded.version,
-                       classification = excluded.classification, explanation = excluded.explanation,
-                       classdict = excluded.classdict, url = excluded.url, broad = excluded.broad,
-                       stance = excluded.stance, \"timestamp\" = CURRENT_TIMESTAMP",
-                    args![a.object.trim(), &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url, broad, stance],
-                )?;
-            }
-        }
+        tx.execute(
+            &upsert,
+            args![key_value.clone(), &topic, &a.version, &a.classification, &a.explanation, &a.classdict, &a.url, broad, stance],
+        )?;
         scores::append(
             tx,
             a.survey,
@@ -227,10 +237,7 @@ impl AnnotationStore {
         object: &str,
         topic: &str,
     ) -> Result<Option<Annotation>, StoreError> {
-        let (table, key) = match survey {
-            Survey::Lsst => ("annotations", "diaObjectId"),
-            Survey::Ztf => ("ztf_annotations", "objectId"),
-        };
+        let (table, key) = annotation_table(survey);
         self.db
             .query_opt(
                 &format!(

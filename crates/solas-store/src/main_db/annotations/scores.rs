@@ -100,11 +100,12 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
         return Ok(());
     }
     const HISTORY_COLUMNS: usize = 8;
+    let dialect = db.dialect();
     let mut rest = scores;
     for size in crate::tables::statement_sizes(scores.len(), HISTORY_COLUMNS) {
         let (chunk, after) = rest.split_at(size);
         rest = after;
-        let values = placeholders(size, HISTORY_COLUMNS);
+        let values = crate::tables::value_tuples(dialect, size, HISTORY_COLUMNS);
         let mut args = Vec::with_capacity(size * HISTORY_COLUMNS);
         for s in chunk {
             args.extend([
@@ -145,10 +146,7 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
             .collect();
         // One order whichever worker writes: concurrent batches wait, not deadlock.
         rows.sort_by(|a, b| (&a.object, &a.topic).cmp(&(&b.object, &b.topic)));
-        let (table, key) = match survey {
-            Survey::Lsst => ("annotations", "diaObjectId"),
-            Survey::Ztf => ("ztf_annotations", "objectId"),
-        };
+        let (table, key) = super::annotation_table(survey);
         const COLUMNS: usize = 8;
         let mut rest = &rows[..];
         for size in crate::tables::statement_sizes(rows.len(), COLUMNS) {
@@ -156,16 +154,7 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
             rest = after;
             let mut args = Vec::with_capacity(size * COLUMNS);
             for s in chunk {
-                let key_value: crate::db::Value = match survey {
-                    Survey::Lsst => s
-                        .object
-                        .parse::<i64>()
-                        .map_err(|_| {
-                            StoreError::Invalid(format!("{:?} is not a diaObjectId", s.object))
-                        })?
-                        .into(),
-                    Survey::Ztf => s.object.as_str().into(),
-                };
+                let key_value = super::key_value(survey, &s.object)?;
                 let (broad, stance) = super::consensus::columns_of(&s.classification);
                 args.extend([
                     key_value,
@@ -178,7 +167,7 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
                     s.mjd.into(),
                 ]);
             }
-            let values = placeholders(size, COLUMNS);
+            let values = crate::tables::value_tuples(dialect, size, COLUMNS);
             db.execute(
                 &format!(
                     "INSERT INTO {table} (\"{key}\", topic, version, classification, classdict,
@@ -195,19 +184,6 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
         }
     }
     Ok(())
-}
-
-/// `(?1, ?2, …), (…)`: `rows` groups of `columns` numbered placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=columns)
-                .map(|c| format!("?{}", r * columns + c))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl AnnotationStore {
