@@ -42,6 +42,9 @@ fn close(a: f64, b: f64, rel: f64, abs: f64) -> bool {
 fn kilonova_scores_equal_fink_science_on_every_shared_ztf_alert() {
     let model = Model::load(&models_dir().join("ztf-kilonova")).unwrap();
     let pcs = kilonova::Pcs::read(&models_dir().join("ztf-kilonova/pcs.txt")).unwrap();
+    let forest =
+        solas_classify::forest::Forest::read(&models_dir().join("ztf-kilonova/model.forest"))
+            .unwrap();
     let alerts = shared_ztf_alerts();
     let reference = reference();
     let rows = reference["alerts"].as_array().unwrap();
@@ -77,10 +80,6 @@ fn kilonova_scores_equal_fink_science_on_every_shared_ztf_alert() {
         // The forest on both sides' features, without the cuts.
         if let Some(p) = row["score_without_cuts"].as_f64() {
             if fink_features[0] != 0.0 && fink_features[5] != 0.0 {
-                let forest = solas_classify::forest::Forest::read(
-                    &models_dir().join("ztf-kilonova/model.forest"),
-                )
-                .unwrap();
                 let ours = forest.score(&ours).unwrap();
                 assert!((ours - p).abs() <= 1e-6, "{candid}: Solas {ours}, fink {p}");
                 scored += 1;

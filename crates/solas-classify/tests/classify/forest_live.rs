@@ -36,7 +36,7 @@ fn the_converted_kilonova_forest_scores_as_scikit_learn_on_the_pickle() {
     let out = Command::new(python)
         .args(["-W", "ignore", "-c", SKLEARN])
         .arg(dir.join("partial.pkl"))
-        .arg(&input)
+        .arg(input.path())
         .output()
         .unwrap();
     assert!(
@@ -68,9 +68,9 @@ for p in model.predict_proba(X)[:, 1]:
     print(repr(float(p)))
 ";
 
-/// The vectors as text, one per line, each number printed to round-trip.
-fn tempfile_with(vectors: &[Vec<f64>]) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("solas-forest-{}.txt", std::process::id()));
+/// The vectors as text, one per line, each number printed to round-trip (removed when
+/// dropped).
+fn tempfile_with(vectors: &[Vec<f64>]) -> tempfile::NamedTempFile {
     let text: String = vectors
         .iter()
         .map(|v| {
@@ -81,6 +81,7 @@ fn tempfile_with(vectors: &[Vec<f64>]) -> std::path::PathBuf {
                 + "\n"
         })
         .collect();
-    std::fs::write(&path, text).unwrap();
-    path
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
 }

@@ -33,6 +33,16 @@ fn expand(row: &Value) -> Vec<f32> {
     x
 }
 
+/// SuperNNova's own input rows of the recorded longer curves.
+fn recorded_curves() -> Vec<Vec<Vec<f32>>> {
+    reference()["curves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["inputs"].as_array().unwrap().iter().map(expand).collect())
+        .collect()
+}
+
 fn assert_rows_equal(what: &str, ours: &[Vec<f32>], theirs: &[Value]) {
     assert_eq!(ours.len(), theirs.len(), "{what}: epochs");
     for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
@@ -146,15 +156,8 @@ fn every_shared_rubin_alert_scores_as_fink_science() {
 /// Curves of many lengths through the network together give each its own answer.
 #[test]
 fn curves_scored_together_get_the_answers_they_get_alone() {
-    let (norm, net) = load();
-    let doc = reference();
-    let curves: Vec<Vec<Vec<f32>>> = doc["curves"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["inputs"].as_array().unwrap().iter().map(expand).collect())
-        .collect();
-    let _ = norm;
+    let (_, net) = load();
+    let curves = recorded_curves();
     let refs: Vec<&[Vec<f32>]> = curves.iter().map(|c| &c[..]).collect();
     let together = net.probabilities_of_many(&refs).unwrap();
     for (c, p) in curves.iter().zip(&together) {
@@ -171,13 +174,7 @@ fn curves_scored_together_get_the_answers_they_get_alone() {
 #[test]
 fn a_curves_score_is_the_same_bits_whatever_batch_it_is_in() {
     let (_, net) = load();
-    let doc = reference();
-    let curves: Vec<Vec<Vec<f32>>> = doc["curves"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["inputs"].as_array().unwrap().iter().map(expand).collect())
-        .collect();
+    let curves = recorded_curves();
     // Curves of one length, in several groupings: alone, in twos, in full runs, reversed.
     let mut by_length: std::collections::BTreeMap<usize, Vec<&[Vec<f32>]>> = Default::default();
     for c in &curves {
