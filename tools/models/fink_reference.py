@@ -26,42 +26,18 @@ import glob
 import json
 import os
 import sys
-import types
 import warnings
 
 import fastavro
 import numpy as np
 import pandas as pd
 
-
-def stub_modules():
-    """pyspark and line_profiler, as far as the processors' imports reach."""
-    identity = lambda *a, **k: (lambda f: f)  # noqa: E731
-    pyspark = types.ModuleType("pyspark")
-    sql = types.ModuleType("pyspark.sql")
-    functions = types.ModuleType("pyspark.sql.functions")
-    functions.pandas_udf = identity
-    functions.PandasUDFType = types.SimpleNamespace(SCALAR=None)
-    sqltypes = types.ModuleType("pyspark.sql.types")
-    for name in ["DoubleType", "StringType", "FloatType", "MapType", "ArrayType",
-                 "IntegerType", "StructType", "StructField", "LongType", "BooleanType"]:
-        setattr(sqltypes, name, lambda *a, **k: None)
-    pyspark.sql = sql
-    sql.functions = functions
-    sql.types = sqltypes
-    sys.modules.update({"pyspark": pyspark, "pyspark.sql": sql,
-                        "pyspark.sql.functions": functions, "pyspark.sql.types": sqltypes})
-    lp = types.ModuleType("line_profiler")
-    lp.profile = lambda f: f
-    sys.modules["line_profiler"] = lp
+from fink_glue import concat_col, stub_modules
 
 
 def column(alert, name, dtype):
-    """prv_candidates' values then candidate's, as concat_col builds them."""
-    prv = alert.get("prv_candidates") or []
-    values = [p.get(name) for p in prv] + [alert["candidate"].get(name)]
-    values = [np.nan if v is None else v for v in values]
-    return np.array(values, dtype=dtype)
+    """prv_candidates' values then candidate's."""
+    return concat_col(alert, name, dtype, current="candidate", history="prv_candidates")
 
 
 def main():

@@ -34,44 +34,22 @@ import hashlib
 import json
 import os
 import sys
-import types
 import warnings
 
 import fastavro
 import numpy as np
 import pandas as pd
 
+from fink_glue import concat_col, stub_modules
+
 MODEL = "elasticc_binary_broad/SN_vs_other"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 
-def stub_modules():
-    identity = lambda *a, **k: (lambda f: f)  # noqa: E731
-    pyspark = types.ModuleType("pyspark")
-    sql = types.ModuleType("pyspark.sql")
-    functions = types.ModuleType("pyspark.sql.functions")
-    functions.pandas_udf = identity
-    functions.PandasUDFType = types.SimpleNamespace(SCALAR=None)
-    sqltypes = types.ModuleType("pyspark.sql.types")
-    for name in ["DoubleType", "StringType", "FloatType", "MapType", "ArrayType",
-                 "IntegerType", "StructType", "StructField", "LongType", "BooleanType"]:
-        setattr(sqltypes, name, lambda *a, **k: None)
-    pyspark.sql, sql.functions, sql.types = sql, functions, sqltypes
-    sys.modules.update({"pyspark": pyspark, "pyspark.sql": sql,
-                        "pyspark.sql.functions": functions, "pyspark.sql.types": sqltypes})
-    lp = types.ModuleType("line_profiler")
-    lp.profile = lambda f: f
-    sys.modules["line_profiler"] = lp
-
-
 def column(alert, name, dtype):
-    """prvDiaSources' values then diaSource's (fink_utils' concat_col)."""
-    prv = alert.get("prvDiaSources") or []
-    values = [p.get(name) for p in prv] + [alert["diaSource"].get(name)]
-    if dtype is object:
-        return np.array(values, dtype=object)
-    return np.array([np.nan if v is None else v for v in values], dtype=dtype)
+    """prvDiaSources' values then diaSource's."""
+    return concat_col(alert, name, dtype, current="diaSource", history="prvDiaSources")
 
 
 def compact(rows):
