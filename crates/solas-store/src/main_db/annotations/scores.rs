@@ -5,7 +5,7 @@
 
 use solas_core::Survey;
 
-use super::{normalise_topic, survey_name, AnnotationStore, Annotator};
+use super::{normalise_topic, survey_name, AnnotationStore};
 use crate::args;
 use crate::db::Db;
 use crate::StoreError;
@@ -195,26 +195,29 @@ impl AnnotationStore {
         description: &str,
         url: &str,
     ) -> Result<(), StoreError> {
-        match self.annotator(topic)? {
+        let topic = normalise_topic(topic);
+        if !super::valid_topic(&topic) {
+            return Err(StoreError::Invalid(format!(
+                "annotator topic {topic:?} must be 1–64 letters, digits, '_', '-' or '.'"
+            )));
+        }
+        // One statement, so that workers starting together (several filter workers of a
+        // scale-out deployment) do not race between a look and an insert; a user's topic is
+        // left as it is and refused below.
+        self.db.execute(
+            "INSERT INTO annotators (topic, owner, description, url, active, public)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (topic) DO UPDATE SET description = excluded.description,
+               url = excluded.url
+             WHERE annotators.owner = ?2",
+            args![&topic, SYSTEM_OWNER, description, url, true],
+        )?;
+        match self.annotator(&topic)? {
             Some(a) if a.owner != SYSTEM_OWNER => Err(StoreError::Invalid(format!(
                 "annotator {:?} belongs to user {}: rename the model",
                 a.topic, a.owner
             ))),
-            Some(_) => {
-                self.db.execute(
-                    "UPDATE annotators SET description = ?2, url = ?3 WHERE topic = ?1",
-                    args![normalise_topic(topic), description, url],
-                )?;
-                Ok(())
-            }
-            None => self.add_annotator(&Annotator {
-                topic: topic.to_string(),
-                owner: SYSTEM_OWNER,
-                description: description.to_string(),
-                url: url.to_string(),
-                active: true,
-                public: true,
-            }),
+            _ => Ok(()),
         }
     }
 
@@ -264,6 +267,7 @@ pub fn history_of(
 mod tests {
     use super::*;
     use crate::db::Target;
+    use crate::main_db::annotations::Annotator;
     use crate::main_db::MainDatabase;
     use crate::MainDb;
 
@@ -344,6 +348,34 @@ mod tests {
                 })
                 .unwrap();
             assert!(notes.ensure_system_annotator("mine", "", "").is_err());
+        });
+    }
+
+    /// Stop of 2026-12-06: two filter workers starting together both found no system
+    /// annotator and both inserted it; the second failed with "already exists".
+    #[test]
+    fn workers_starting_together_all_register_the_system_annotator() {
+        each_backend(|target| {
+            AnnotationStore::connect(target).unwrap();
+            let workers: Vec<_> = (0..6)
+                .map(|_| {
+                    let target = target.clone();
+                    std::thread::spawn(move || {
+                        AnnotationStore::connect(&target)
+                            .unwrap()
+                            .ensure_system_annotator("snn_sn", "SuperNNova", "https://x")
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().unwrap().unwrap();
+            }
+            let mut notes = AnnotationStore::connect(target).unwrap();
+            let a = notes.annotator("snn_sn").unwrap().unwrap();
+            assert_eq!(
+                (a.owner, a.description.as_str()),
+                (SYSTEM_OWNER, "SuperNNova")
+            );
         });
     }
 
