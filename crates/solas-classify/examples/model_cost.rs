@@ -1,18 +1,26 @@
 //! Per-alert time of each built-in model on real alerts: every alert of the given Avro
 //! files (container files) scored by every model of its survey, many rounds, with the
 //! median and the 99th percentile per alert; then all of them together, as the filter
-//! stage scores a batch (`Model::score_many`).
+//! stage scores a batch (`Model::score_many`). With `--young`, each ZTF alert is replaced by
+//! the alerts its object would have sent on the way (its first k detections, k = 1..n, with
+//! `ndethist` = k): the shared files hold mostly old objects, which the early SN Ia and
+//! kilonova cuts leave out, while a real stream starts every object young.
 //!
-//!     cargo run --release -p solas-classify --example model_cost -- FILE...
+//!     cargo run --release -p solas-classify --example model_cost -- [--young] FILE...
 
 use std::time::Instant;
 
 use solas_classify::{ModelContext, ModelSet, Outcome};
+use solas_core::{Alert, SurveyObject};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files: Vec<String> = std::env::args().skip(1).collect();
+    let mut files: Vec<String> = std::env::args().skip(1).collect();
+    let young = files.first().is_some_and(|f| f == "--young");
+    if young {
+        files.remove(0);
+    }
     if files.is_empty() {
-        return Err("usage: model_cost FILE...".into());
+        return Err("usage: model_cost [--young] FILE...".into());
     }
     let decoder = solas_decode::Decoder::new();
     let mut alerts = Vec::new();
@@ -21,6 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue; // not a container file
         };
         alerts.extend(decoded.records.into_iter().filter_map(|(_, a)| a.ok()));
+    }
+    if young {
+        alerts = alerts.iter().flat_map(prefixes).collect();
     }
     let models = ModelSet::builtin();
     for model in &models.models {
@@ -64,4 +75,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// A ZTF alert as its object's k-th alert, for each k (other alerts as they are).
+fn prefixes(alert: &Alert) -> Vec<Alert> {
+    let SurveyObject::Ztf(_) = &alert.survey_object else {
+        return vec![alert.clone()];
+    };
+    // Oldest first: the history as the packet lists it, then the trigger.
+    let mut in_order: Vec<_> = alert.detections.iter().skip(1).cloned().collect();
+    in_order.extend(alert.detections.first().cloned());
+    (1..=in_order.len())
+        .map(|k| {
+            let mut young = alert.clone();
+            let mut first = in_order[..k].to_vec();
+            let trigger = first.pop().expect("k >= 1");
+            young.detections = std::iter::once(trigger).chain(first).collect();
+            if let SurveyObject::Ztf(ztf) = &mut young.survey_object {
+                ztf.ndethist = Some(k as i32);
+            }
+            young
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@
 //!
 //! - [`forest`]: tree ensembles (scikit-learn's binary forests) from Solas's forest file.
 //! - [`fit`]: the exact convex fits features come from.
+//! - [`trf`]: scipy's least-squares solver, step for step, for features from its fits.
 //! - [`models`]: one module per model family: its inputs, cuts and features.
 //! - [`registry`]: models described by `models/<name>/model.toml`, loaded from a folder.
 
@@ -13,6 +14,7 @@ pub mod fit;
 pub mod forest;
 pub mod models;
 pub mod registry;
+pub mod trf;
 
 use std::path::{Path, PathBuf};
 

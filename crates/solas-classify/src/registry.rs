@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use solas_core::{Alert, Survey};
 
+use crate::models::early_snia::EarlySnIa;
 use crate::models::kilonova::{Kilonova, Pcs};
 use crate::{ModelContext, ModelError, Outcome};
 
@@ -18,7 +19,8 @@ pub struct Description {
     pub name: String,
     /// `ztf` or `lsst`: the alerts it scores.
     pub survey: String,
-    /// Which of Solas's feature extractions feeds it (`kndetect`).
+    /// Which of Solas's feature extractions feeds it (`kndetect`, `actsnfink`,
+    /// `supernnova`).
     pub family: String,
     /// Recorded with every score.
     pub version: String,
@@ -59,6 +61,7 @@ pub struct Files {
 
 enum Family {
     Kilonova(Kilonova),
+    EarlySnIa(EarlySnIa),
     SuperNNova(crate::models::snn::SuperNNova),
 }
 
@@ -70,7 +73,8 @@ pub struct Model {
 }
 
 /// The models built into Solas: the repository's `models/` folder, embedded so that the
-/// binary carries the models its tests checked (a few hundred KB).
+/// binary carries the models its tests checked (about 4 MB, most of it the early SN Ia
+/// forest).
 /// A built-in model: its folder's name, its `model.toml`, and its files by name.
 type Builtin = (
     &'static str,
@@ -92,6 +96,14 @@ const BUILTIN: &[Builtin] = &[
                 include_bytes!("../../../models/rubin-snn-sn/norm.json"),
             ),
         ],
+    ),
+    (
+        "ztf-early-snia",
+        include_str!("../../../models/ztf-early-snia/model.toml"),
+        &[(
+            "model.forest",
+            include_bytes!("../../../models/ztf-early-snia/model.forest"),
+        )],
     ),
     (
         "ztf-kilonova",
@@ -142,18 +154,26 @@ impl Model {
             file.clone()
                 .ok_or_else(|| invalid(format!("{} needs files.{what}", description.family)))
         };
+        let forest = |expected: usize| {
+            let file = needs(&description.files.forest, "forest")?;
+            let forest = crate::forest::Forest::from_bytes(&read(&file)?)
+                .map_err(|why| invalid(format!("{file}: {why}")))?;
+            if forest.features() != expected {
+                return Err(invalid(format!(
+                    "the forest takes {} features, {} makes {expected}",
+                    forest.features(),
+                    description.family
+                )));
+            }
+            Ok(forest)
+        };
         let family = match description.family.as_str() {
+            "actsnfink" => Family::EarlySnIa(EarlySnIa {
+                forest: forest(crate::models::early_snia::FEATURE_NAMES.len())?,
+            }),
             "kndetect" => {
                 let pcs = needs(&description.files.pcs, "pcs")?;
-                let forest_file = needs(&description.files.forest, "forest")?;
-                let forest = crate::forest::Forest::from_bytes(&read(&forest_file)?)
-                    .map_err(|why| invalid(format!("{forest_file}: {why}")))?;
-                if forest.features() != crate::models::kilonova::FEATURE_NAMES.len() {
-                    return Err(invalid(format!(
-                        "the forest takes {} features, kndetect makes 10",
-                        forest.features()
-                    )));
-                }
+                let forest = forest(crate::models::kilonova::FEATURE_NAMES.len())?;
                 let pcs = Pcs::parse(&String::from_utf8_lossy(&read(&pcs)?))
                     .map_err(|why| invalid(format!("{pcs}: {why}")))?;
                 Family::Kilonova(Kilonova { forest, pcs })
@@ -196,6 +216,7 @@ impl Model {
         }
         match &self.family {
             Family::Kilonova(m) => m.score(alert, context.host_allows_transient()),
+            Family::EarlySnIa(m) => m.score(alert, context.host_allows_transient()),
             Family::SuperNNova(m) => m.score(alert),
         }
     }

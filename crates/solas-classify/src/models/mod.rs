@@ -1,5 +1,6 @@
 //! One module per model family: what it reads from an alert, its cuts and its features.
 
+pub mod early_snia;
 pub mod kilonova;
 pub mod snn;
 

@@ -1,12 +1,15 @@
-//! The converted forest against scikit-learn itself, live: the original pickle
-//! (`models/ztf-kilonova/partial.pkl`) loaded by scikit-learn 1.2.2 in the repo's Python
-//! venv scores the same feature vectors as Solas's forest file. Vectors: the features of
-//! every shared ZTF alert and random ones spread over each feature's range.
+//! The converted forests against scikit-learn itself, live: the original pickle loaded by
+//! scikit-learn 1.2.2 in the repo's Python venv scores the same feature vectors as Solas's
+//! forest file. The kilonova pickle is kept in the repository
+//! (`models/ztf-kilonova/partial.pkl`); the early SN Ia one (8.9 MB) is taken from the PyPI
+//! wheel fink_science 7.4.0 (downloaded once into `.tools/downloads`, its sha256 checked
+//! against the model's provenance). Vectors: the features Solas computes on the shared ZTF
+//! alerts and random ones spread over each feature's range.
 
 use std::process::Command;
 
 use solas_classify::forest::Forest;
-use solas_classify::models::kilonova;
+use solas_classify::models::{early_snia, kilonova};
 
 #[test]
 fn the_converted_kilonova_forest_scores_as_scikit_learn_on_the_pickle() {
@@ -58,6 +61,119 @@ fn the_converted_kilonova_forest_scores_as_scikit_learn_on_the_pickle() {
         );
     }
 }
+
+#[test]
+fn the_converted_early_snia_forest_scores_as_scikit_learn_on_the_pickle() {
+    let dir = crate::fink_parity::models_dir().join("ztf-early-snia");
+    let forest = Forest::read(&dir.join("model.forest")).unwrap();
+    let mut vectors: Vec<Vec<f64>> = Vec::new();
+    for alert in crate::fink_parity::shared_ztf_alerts().values() {
+        let points = early_snia::points(alert);
+        for k in 1..=points.len() {
+            vectors.push(early_snia::features_of(&points[..k]).unwrap().to_vec());
+        }
+    }
+    vectors.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    vectors.dedup();
+    let mut seed = 13u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // a, b, c, flux/error, mse, rising days per band, over the ranges fits give.
+    let band = |next: &mut dyn FnMut() -> f64| {
+        [
+            next() * 5.0,
+            next() * 50.0 - 10.0,
+            next() * 2e6,
+            next() * 100.0,
+            next() * 1e-2,
+            (4.0 + next() * 12.0).floor(),
+        ]
+    };
+    for _ in 0..2000 {
+        let mut v = band(&mut next).to_vec();
+        v.extend(band(&mut next));
+        vectors.push(v);
+    }
+    let toml: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("model.toml")).unwrap()).unwrap();
+    let sha256 = toml["provenance"]["source_sha256"].as_str().unwrap();
+    let python = solas_testdata::python_with_venv(
+        "models",
+        &["numpy==1.26.4", "scipy==1.11.4", "scikit-learn==1.2.2"],
+    );
+    let wheel = fink_science_wheel(&python);
+    let input = tempfile_with(&vectors);
+    let out = Command::new(&python)
+        .args(["-W", "ignore", "-c", SKLEARN_FROM_WHEEL])
+        .arg(&wheel)
+        .arg("fink_science/data/models/default-model_sigmoid.obj")
+        .arg(sha256)
+        .arg(input.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<f64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(theirs.len(), vectors.len());
+    for (x, p) in vectors.iter().zip(&theirs) {
+        let ours = forest.score(x).unwrap();
+        assert!(
+            (ours - p).abs() <= 1e-12,
+            "{x:?}: Solas {ours}, scikit-learn {p}"
+        );
+    }
+}
+
+/// fink_science 7.4.0's wheel from PyPI, downloaded once into `.tools/downloads`.
+fn fink_science_wheel(python: &str) -> std::path::PathBuf {
+    let dir = crate::fink_parity::models_dir().join("../.tools/downloads");
+    let wheel = dir.join("fink_science-7.4.0-py3-none-any.whl");
+    if !wheel.is_file() {
+        let out = Command::new(python)
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--disable-pip-version-check",
+                "--no-deps",
+            ])
+            .args(["--only-binary=:all:", "fink_science==7.4.0", "--dest"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "downloading fink_science 7.4.0 failed (needs PyPI the first time):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    wheel
+}
+
+/// The pickle inside a wheel (its sha256 checked), then as [`SKLEARN`].
+const SKLEARN_FROM_WHEEL: &str = "
+import hashlib, pickle, sys, zipfile
+import numpy as np
+wheel, member, sha256, vectors = sys.argv[1:5]
+raw = zipfile.ZipFile(wheel).read(member)
+if hashlib.sha256(raw).hexdigest() != sha256:
+    sys.exit(f'{member} in {wheel} is not the converted pickle')
+model = pickle.loads(raw)
+X = np.loadtxt(vectors, ndmin=2)
+for p in model.predict_proba(X)[:, 1]:
+    print(repr(float(p)))
+";
 
 const SKLEARN: &str = "
 import pickle, sys

@@ -4,4 +4,6 @@
 mod fink_parity;
 mod forest_live;
 mod registry;
+mod snia_parity;
 mod snn_parity;
+mod trf_live;
