@@ -1,5 +1,6 @@
 //! The per-filter Kafka topic: each result row is produced as one JSON message (the row plus
-//! `"UTC"`, and the `alert` the caller attached for lite/full), keyed by the object id as a
+//! `"UTC"`, and the `alert` the caller attached for lite/full; a GCN notice as it is, with
+//! its `alert_datetime`), keyed by the object id as a
 //! decimal string so every record of an object lands in the same partition, in order. Plain
 //! JSON means any Kafka client (kcat, confluent-kafka, Java) can read the topics.
 //!
@@ -195,10 +196,19 @@ impl Sink for KafkaSink {
         }
         let reports = self.producer.context();
         reports.reset();
-        let utc = utc_string((self.clock)());
+        let now = (self.clock)();
+        let utc = utc_string(now);
+        let gcn = target.mode == crate::OutputMode::KafkaGcn;
         for r in records {
-            let payload = r.to_json_with_utc(&utc);
-            let key = r.object_id();
+            // A GCN notice is sent in its schema's shape (no `UTC` key: its time is
+            // `alert_datetime`), keyed by its object.
+            let (payload, key) = match gcn {
+                true => (
+                    crate::gcn::with_alert_datetime(r, now),
+                    crate::gcn::event_name(r),
+                ),
+                false => (r.to_json_with_utc(&utc), r.object_id()),
+            };
             let id = r.record_id(target.filter_id);
             let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
                 key: "solas-record-id",

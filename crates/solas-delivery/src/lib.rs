@@ -8,6 +8,7 @@
 //! URL or unreachable broker never stops the others.
 
 pub mod email;
+pub mod gcn;
 pub mod kafka;
 pub mod quota;
 pub mod webhook;
@@ -30,16 +31,19 @@ pub enum OutputMode {
     Kafka,
     KafkaLite,
     KafkaFull,
+    /// One GCN notice per object ([`gcn`]).
+    KafkaGcn,
     Email,
     Webhook,
 }
 
 impl OutputMode {
-    pub const ALL: [OutputMode; 6] = [
+    pub const ALL: [OutputMode; 7] = [
         OutputMode::None,
         OutputMode::Kafka,
         OutputMode::KafkaLite,
         OutputMode::KafkaFull,
+        OutputMode::KafkaGcn,
         OutputMode::Email,
         OutputMode::Webhook,
     ];
@@ -50,14 +54,19 @@ impl OutputMode {
             OutputMode::Kafka => "kafka",
             OutputMode::KafkaLite => "kafka-lite",
             OutputMode::KafkaFull => "kafka-full",
+            OutputMode::KafkaGcn => "kafka-gcn",
             OutputMode::Email => "email",
             OutputMode::Webhook => "webhook",
         }
     }
 
-    /// Whether records for this mode must carry an `alert` key (lite lightcurve or full alert).
+    /// Whether records for this mode are made with the object's alert (lite lightcurve,
+    /// full alert, a GCN notice's photometry).
     pub fn wants_alert(self) -> bool {
-        matches!(self, OutputMode::KafkaLite | OutputMode::KafkaFull)
+        matches!(
+            self,
+            OutputMode::KafkaLite | OutputMode::KafkaFull | OutputMode::KafkaGcn
+        )
     }
 }
 
@@ -75,7 +84,7 @@ impl FromStr for OutputMode {
             .find(|m| m.as_str() == s)
             .ok_or_else(|| {
                 DeliveryError::Config(format!(
-                    "unknown output mode {s:?} (expected one of none, kafka, kafka-lite, kafka-full, email, webhook)"
+                    "unknown output mode {s:?} (expected one of none, kafka, kafka-lite, kafka-full, kafka-gcn, email, webhook)"
                 ))
             })
     }
@@ -284,7 +293,10 @@ impl Sink for Router {
             |what: &str| DeliveryError::target(target, format!("no {what} sink configured"));
         match target.mode {
             OutputMode::None => Ok(DeliveryReport::default()),
-            OutputMode::Kafka | OutputMode::KafkaLite | OutputMode::KafkaFull => self
+            OutputMode::Kafka
+            | OutputMode::KafkaLite
+            | OutputMode::KafkaFull
+            | OutputMode::KafkaGcn => self
                 .kafka
                 .as_mut()
                 .ok_or_else(|| missing("kafka"))?
@@ -336,7 +348,7 @@ pub fn utc_day(t: SystemTime) -> String {
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil-from-days
 /// algorithm), so the crate needs no date library for two format strings.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

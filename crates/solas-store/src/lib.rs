@@ -203,4 +203,11 @@ pub trait MainDb: Send {
     ) -> Result<(), StoreError>;
     /// Row counts of the main tables, for summaries and the status page.
     fn counts(&mut self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// What a GCN notice of the object carries besides its alert: its events and its
+    /// classifiers' latest probabilities.
+    fn notice_context(
+        &mut self,
+        survey: Survey,
+        object: &ObjectKey,
+    ) -> Result<main_db::object_view::NoticeContext, StoreError>;
 }

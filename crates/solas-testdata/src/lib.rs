@@ -6,7 +6,7 @@
 //! passing vacuously. The small permissively licensed sample kept in the repository
 //! (`samples/`) is found by [`repo_samples`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub mod servers;
 
@@ -114,3 +114,96 @@ pub fn sqlite_record_dictionaries(
         })
         .unwrap_or_default()
 }
+
+/// The GCN notice schemas (nasa-gcn/gcn-schema, npm package `@nasa-gcn/schema` 7.2.3):
+/// the folder holding `gcn/notices/...`, fetched from the npm registry once into
+/// `.tools/downloads` (a second run uses the copy).
+pub fn gcn_schema_dir() -> PathBuf {
+    const VERSION: &str = "7.2.3";
+    let downloads = workspace_root().join(".tools/downloads");
+    let dir = downloads.join(format!("gcn-schema-{VERSION}"));
+    if dir.join("package/gcn/notices").is_dir() {
+        return dir.join("package");
+    }
+    std::fs::create_dir_all(&downloads).expect(".tools/downloads");
+    // Unpacked beside, then renamed: a second test process never sees a half-made copy.
+    let part = tempfile_dir_in(&downloads);
+    let packed = std::process::Command::new("npm")
+        .args(["pack", "--silent", &format!("@nasa-gcn/schema@{VERSION}")])
+        .current_dir(&part)
+        .output()
+        .expect("npm runs");
+    assert!(
+        packed.status.success(),
+        "npm pack @nasa-gcn/schema@{VERSION} failed (needs the npm registry the first time):\n{}",
+        String::from_utf8_lossy(&packed.stderr)
+    );
+    let tarball = String::from_utf8_lossy(&packed.stdout).trim().to_string();
+    let unpacked = std::process::Command::new("tar")
+        .args(["xzf", &tarball])
+        .current_dir(&part)
+        .status()
+        .expect("tar runs");
+    assert!(unpacked.success(), "unpacking {tarball}");
+    if std::fs::rename(&part, &dir).is_err() {
+        // Another process got there first.
+        let _ = std::fs::remove_dir_all(&part);
+    }
+    dir.join("package")
+}
+
+fn tempfile_dir_in(parent: &Path) -> PathBuf {
+    let dir = parent.join(format!(
+        ".part-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder in .tools/downloads");
+    dir
+}
+
+/// Validates JSON documents (one per line of `docs`) against the GCN notice schema `id`
+/// (its `$id`, e.g. `.../v7.2.3/gcn/notices/boom/alert.schema.json`) with Python's
+/// jsonschema (Draft 2020-12, references resolved among the package's schemas): per
+/// document `ok` or its errors.
+pub fn validate_gcn_notices(id: &str, docs: &[String]) -> Vec<String> {
+    let python = python_with_venv("gcn", &["jsonschema==4.23.0"]);
+    let dir = gcn_schema_dir();
+    let input = std::env::temp_dir().join(format!("solas-gcn-{}.jsonl", std::process::id()));
+    std::fs::write(&input, docs.join("\n") + "\n").expect("a temporary file");
+    let out = std::process::Command::new(python)
+        .args(["-c", VALIDATE_GCN])
+        .arg(&dir)
+        .arg(id)
+        .arg(&input)
+        .output()
+        .expect("python runs");
+    let _ = std::fs::remove_file(&input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+const VALIDATE_GCN: &str = r#"
+import json, pathlib, sys
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+root, schema_id, docs = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+resources = []
+for p in root.rglob("*.schema.json"):
+    d = json.loads(p.read_text())
+    resources.append((d["$id"], Resource.from_contents(d)))
+registry = Registry().with_resources(resources)
+validator = Draft202012Validator(registry[schema_id].contents, registry=registry)
+for line in open(docs):
+    if line.strip():
+        errors = [e.message for e in validator.iter_errors(json.loads(line))]
+        print("ok" if not errors else "; ".join(errors[:3]))
+"#;

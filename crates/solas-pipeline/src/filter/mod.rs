@@ -26,6 +26,7 @@ use crate::delivery::DeliveryWork;
 use crate::message::InFlight;
 use crate::stage::{Output, Stage};
 use crate::stats::Stats;
+use solas_store::main_db::object_view::NoticeContext;
 
 /// How often the annotation log is looked at (between batches, or while idle).
 const ANNOTATION_POLL: Duration = Duration::from_secs(1);
@@ -169,12 +170,56 @@ impl FilterStage {
         };
         self.count_outcomes(&outcomes);
         let alerts = alerts_for(&outcomes, batch);
+        let notices = self.notices_for(&outcomes, &alerts)?;
         Stats::busy(&self.stats.busy_user_filters_ns, started);
         Some(DeliveryWork {
             outcomes,
             alerts,
+            notices,
             acks: Vec::new(),
         })
+    }
+
+    /// What the GCN notices of `kafka-gcn` filters say of their objects besides the
+    /// alerts (events, classifiers' probabilities), read now that the batch is committed;
+    /// None when the run stopped while the database was unavailable.
+    fn notices_for(
+        &mut self,
+        outcomes: &[user_filters::FilterOutcome],
+        alerts: &HashMap<String, solas_core::Alert>,
+    ) -> Option<HashMap<String, NoticeContext>> {
+        let mut notices = HashMap::new();
+        for o in outcomes {
+            let gcn = o
+                .filter
+                .output
+                .parse::<solas_delivery::OutputMode>()
+                .is_ok_and(|m| m == solas_delivery::OutputMode::KafkaGcn);
+            let (true, Ok(rows)) = (gcn, &o.result) else {
+                continue;
+            };
+            for id in rows.iter().filter_map(solas_delivery::object_id_of) {
+                let Some(alert) = alerts.get(&id) else {
+                    continue;
+                };
+                if notices.contains_key(&id) {
+                    continue;
+                }
+                let main = &mut self.main;
+                let context = match self.retry.run("main database", || {
+                    main.notice_context(alert.survey, &alert.object)
+                }) {
+                    Ok(c) => c,
+                    Err(crate::retry::GaveUp::Failed(e)) => {
+                        log::error!("GCN notice of {id} without its events and scores: {e}");
+                        NoticeContext::default()
+                    }
+                    Err(crate::retry::GaveUp::Stopped { .. }) => return None,
+                };
+                notices.insert(id, context);
+            }
+        }
+        Some(notices)
     }
 
     /// Store the batch (waiting out an outage), run the filters on it; None when the run

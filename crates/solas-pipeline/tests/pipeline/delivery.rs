@@ -520,3 +520,118 @@ fn an_annotation_reruns_the_filters_that_name_its_annotator() {
     let summary = common::run(common::config(tmp.path(), common::files(&files[..1])));
     assert_eq!(summary.annotation_runs, 0);
 }
+
+/// A filter publishing GCN notices: one per object of the batch, each valid against the
+/// published schema for optical alerts (`boom/alert.schema.json` of gcn-schema 7.2.3,
+/// checked by Python's jsonschema), with the object's photometry, SuperNNova's probability
+/// and the gravitational-wave event whose skymap holds it.
+#[test]
+fn gcn_notices_follow_the_published_schema_and_name_the_gw_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("solas.db");
+    MainDatabase::open(&db).unwrap();
+    let mut store = FilterStore::open(&db).unwrap();
+    let cluster = MockCluster::new(1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    let gcn = filter(
+        "gw coincidences",
+        "lsst",
+        "objects.diaObjectId",
+        "objects.nDiaSources >= 1",
+        "kafka-gcn",
+    );
+    cluster.create_topic(&gcn.topic, 1, 1).unwrap();
+    store.add(&gcn).unwrap();
+    // One object lies in a GW event's skymap: the hit as the watch step writes it (the
+    // event is dated long before the alerts, so the run itself adds none).
+    std::fs::create_dir_all(tmp.path().join("skymaps")).unwrap();
+    std::fs::copy(
+        data::shared().join("moc/GW190814_LALInference.v1.fits.gz"),
+        tmp.path().join("skymaps/1.fits"),
+    )
+    .unwrap();
+    let files = data::real_alert_files();
+    let decoder = solas_decode::Decoder::new();
+    let first = files
+        .iter()
+        .flat_map(|f| {
+            decoder
+                .decode(&std::fs::read(f).unwrap())
+                .map(|d| d.records)
+                .unwrap_or_default()
+        })
+        .filter_map(|(_, a)| a.ok())
+        // A Rubin DIA object (not a solar-system source, not ZTF).
+        .find(|a| matches!(a.survey_object, solas_core::SurveyObject::Lsst(Some(_))))
+        .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "INSERT INTO mma_areas (name, event_mjd, window_days, skymap_path, area10, area50, area90)
+         VALUES ('S250206dm', 50000.0, 14.0, 'skymaps/1.fits', 1.0, 5.0, 20.0)",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO mma_area_hits (diaObjectId, mw_id, contour, probdens2) VALUES (?1, 1, 50.0, 3.0)",
+        [first.object.id],
+    )
+    .unwrap();
+
+    let mut config = common::config(tmp.path(), common::files(&files));
+    config.filter_batch = 100_000;
+    config.filter_idle = Duration::from_secs(10);
+    config.filter_max_age = Duration::from_secs(120);
+    config.delivery = DeliveryConfig {
+        kafka: Some(solas_delivery::KafkaConfig::new(&bootstrap)),
+        ..Default::default()
+    };
+    let summary = common::run(config);
+    assert_eq!(summary.batches, 1);
+    let objects = count(&db, "SELECT COUNT(*) FROM objects WHERE nDiaSources >= 1") as usize;
+    let got = consume(&bootstrap, &gcn.topic, Some(objects));
+    assert_eq!(got.len(), objects, "one notice per object");
+
+    let docs: Vec<String> = got.iter().map(|(_, v)| v.to_string()).collect();
+    let verdicts = data::validate_gcn_notices(solas_delivery::gcn::SCHEMA, &docs);
+    assert_eq!(verdicts.len(), docs.len());
+    for (verdict, doc) in verdicts.iter().zip(&docs) {
+        assert_eq!(verdict, "ok", "{doc}");
+    }
+    let (mut coincident, mut with_photometry) = (0, 0);
+    for (key, v) in &got {
+        let target = &v["data"]["targets"][0];
+        assert_eq!(target["event_name"].as_str(), Some(key.as_str()));
+        assert_eq!(v["mission"], "Solas");
+        assert!(v["alert_datetime"].as_str().unwrap().ends_with('Z'));
+        let p = target["classification_scores"]["SN"]
+            .as_f64()
+            .expect("SuperNNova's P(SN)");
+        assert!((0.0..=1.0).contains(&p));
+        // Detections brighter than the template as magnitudes (an object seen only
+        // fainter than its template has none).
+        let photometry = v["data"]["photometry"].as_array().unwrap();
+        with_photometry += usize::from(!photometry.is_empty());
+        for point in photometry {
+            assert!(point["filter"].as_str().unwrap().starts_with("lsst"));
+            let start = point["observation_start"].as_str().unwrap();
+            assert!(start.starts_with("20") && start.ends_with('Z'), "{start}");
+            assert!(point["mag"].as_f64().is_some() || point["limiting_mag"].as_f64().is_some());
+        }
+        if key == &first.object.id.to_string() {
+            coincident += 1;
+            assert_eq!(
+                target["gcn_crossmatch"],
+                serde_json::json!([{"ref_type": "GW", "ref_instrument": "LVK", "ref_ID": "S250206dm"}])
+            );
+        } else {
+            assert!(target.get("gcn_crossmatch").is_none());
+        }
+    }
+    assert_eq!(coincident, 1);
+    eprintln!("{with_photometry} of {} notices with photometry", got.len());
+    assert!(
+        with_photometry * 2 > got.len(),
+        "{with_photometry} of {}",
+        got.len()
+    );
+}

@@ -504,6 +504,13 @@ impl MainDb for FakeMain {
     fn counts(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
         Ok(Vec::new())
     }
+    fn notice_context(
+        &mut self,
+        _: Survey,
+        _: &solas_core::ObjectKey,
+    ) -> Result<solas_store::main_db::object_view::NoticeContext, StoreError> {
+        Ok(Default::default())
+    }
 }
 
 struct FakeSink {
@@ -772,6 +779,7 @@ fn the_delivery_stage_keeps_the_contract() {
                         elapsed: Duration::ZERO,
                     }],
                     alerts: HashMap::new(),
+                    notices: HashMap::new(),
                     acks: vec![origin(a.alert_id)],
                 }
             })

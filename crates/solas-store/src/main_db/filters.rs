@@ -25,7 +25,7 @@ pub struct StoredFilter {
     pub public: bool,
     /// One of [`ACTIVE_MODES`].
     pub active: String,
-    /// Output mode: none, kafka, kafka-lite, kafka-full, email, webhook.
+    /// Output mode: none, kafka, kafka-lite, kafka-full, kafka-gcn, email, webhook.
     pub output: String,
     pub topic: String,
     pub email: Option<String>,

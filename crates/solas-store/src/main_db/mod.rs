@@ -366,6 +366,14 @@ impl MainDb for MainDatabase {
             })
             .collect()
     }
+
+    fn notice_context(
+        &mut self,
+        survey: solas_core::Survey,
+        object: &solas_core::ObjectKey,
+    ) -> Result<object_view::NoticeContext, StoreError> {
+        object_view::notice_context(&mut self.db, survey, object)
+    }
 }
 
 #[cfg(test)]

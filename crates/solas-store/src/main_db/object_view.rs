@@ -238,6 +238,55 @@ pub fn event_hits(db: &mut Db, survey: Survey, object: &ObjectKey) -> Result<Nam
     )
 }
 
+/// What a GCN notice says of an object besides its alert.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoticeContext {
+    /// The events whose skymaps hold the object, newest first.
+    pub events: Vec<String>,
+    /// The classifiers' latest probabilities as (class, probability), by annotator: the
+    /// annotations whose `classdict` holds a `probability` (the models'); a binary model's
+    /// class is its positive one (`KN` for `not KN`).
+    pub probabilities: Vec<(String, f64)>,
+}
+
+/// The object's [`NoticeContext`].
+pub fn notice_context(
+    db: &mut Db,
+    survey: Survey,
+    object: &ObjectKey,
+) -> Result<NoticeContext, StoreError> {
+    let t = tables(survey);
+    let key = [key_value(survey, object)];
+    let mut out = NoticeContext::default();
+    if db.has_table(t.mma_area_hits)? {
+        let sql = format!(
+            "SELECT a.name FROM {hits} h JOIN mma_areas a ON a.mw_id = h.mw_id
+             WHERE h.\"{key}\" = ?1 ORDER BY a.event_mjd DESC",
+            hits = t.mma_area_hits,
+            key = t.key
+        );
+        for r in db.query(&sql, &key)? {
+            out.events.push(r.get(0)?);
+        }
+    }
+    let sql = format!(
+        "SELECT classification, classdict FROM {table} WHERE \"{key}\" = ?1 ORDER BY topic",
+        table = t.annotations,
+        key = t.key
+    );
+    for r in db.query(&sql, &key)? {
+        let (class, classdict): (String, String) = (r.get(0)?, r.get(1)?);
+        let probability = serde_json::from_str::<serde_json::Value>(&classdict)
+            .ok()
+            .and_then(|v| v.get("probability")?.as_f64());
+        if let Some(p) = probability {
+            let class = class.strip_prefix("not ").unwrap_or(&class).to_string();
+            out.probabilities.push((class, p));
+        }
+    }
+    Ok(out)
+}
+
 /// The objects whose HTM level-16 index lies in `lo..=hi`, as (key, position): the
 /// candidates of a cone search, for the caller to cut by distance.
 pub fn in_htm_range(

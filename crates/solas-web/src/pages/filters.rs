@@ -31,10 +31,11 @@ const TEST_ROWS: i64 = 50;
 /// The outputs the web form offers. A webhook must be an `https` URL on a host the
 /// operator allows (`solas serve --webhook-hosts`): any URL typed on the site would make
 /// the server post anywhere, its own network included.
-const OUTPUTS: [&str; 6] = [
+const OUTPUTS: [&str; 7] = [
     OutputMode::Kafka.as_str(),
     OutputMode::KafkaLite.as_str(),
     OutputMode::KafkaFull.as_str(),
+    OutputMode::KafkaGcn.as_str(),
     OutputMode::Email.as_str(),
     OutputMode::Webhook.as_str(),
     OutputMode::None.as_str(),

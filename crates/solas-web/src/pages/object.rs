@@ -373,7 +373,7 @@ fn annotation_table(rows: &[Map<String, Value>]) -> Markup {
                     td { (text(r, "topic")) }
                     td { (text(r, "classification")) }
                     td { (text(r, "explanation")) }
-                    td { (text(r, "classdict")) }
+                    td { (scores(&text(r, "classdict"))) }
                     td { (text(r, "version")) }
                     td { (text(r, "timestamp")) }
                     td {
@@ -383,6 +383,41 @@ fn annotation_table(rows: &[Map<String, Value>]) -> Markup {
                         } @else { (link) }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// An annotation's `classdict` for people: a model's probability first and its features
+/// folded away; a user's scores as `class: value` pairs (the first six shown, the rest
+/// folded); text that is not a JSON object as it is.
+fn scores(classdict: &str) -> Markup {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(classdict) else {
+        return html! { (classdict) };
+    };
+    let pair = |k: &str, v: &Value| format!("{k}: {}", value_text(v));
+    let probability = map.get("probability").and_then(Value::as_f64);
+    let rest: Vec<String> = match (probability, map.get("features")) {
+        (Some(_), Some(Value::Object(features))) => {
+            features.iter().map(|(k, v)| pair(k, v)).collect()
+        }
+        _ => map
+            .iter()
+            .filter(|(k, _)| probability.is_none() || k.as_str() != "probability")
+            .map(|(k, v)| pair(k, v))
+            .collect(),
+    };
+    let (shown, folded) = match probability {
+        Some(_) => (&rest[..0], &rest[..]),
+        None => rest.split_at(rest.len().min(6)),
+    };
+    html! {
+        @if let Some(p) = probability { strong { "p = " (format!("{p:.3}")) } }
+        @if !shown.is_empty() { (shown.join(", ")) }
+        @if !folded.is_empty() {
+            details.scores {
+                summary { (if probability.is_some() { "features" } else { "more" }) " (" (folded.len()) ")" }
+                (folded.join(", "))
             }
         }
     }

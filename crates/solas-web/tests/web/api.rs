@@ -4110,6 +4110,15 @@ async fn the_object_page_shows_the_classifiers_consensus_and_every_score() {
     assert!(section.contains("kilonova: "), "{section}");
     assert!(section.contains("do not contradict"), "{section}");
     assert_eq!(section.matches("<td>kilonova</td>").count(), 3, "{section}");
+    // The annotation's scores read as a probability with the features folded away, not as
+    // the raw classdict JSON.
+    let annotations = page.text.split("<h2>Annotations").nth(1).unwrap();
+    assert!(annotations.contains("<strong>p = 0."), "{annotations}");
+    assert!(annotations.contains("features (10)"), "{annotations}");
+    assert!(
+        !annotations.contains("&quot;probability&quot;"),
+        "{annotations}"
+    );
     // A Rubin object: SuperNNova's score of its alert.
     let (id, _) = common::richest_rubin_object();
     let page = api.get(&format!("/objects/{id}"), None, &[]).await;

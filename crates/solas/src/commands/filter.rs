@@ -68,7 +68,7 @@ pub enum FilterAction {
         /// off, alerts, annotations or both.
         #[arg(long, default_value = "alerts")]
         active: String,
-        /// none, kafka, kafka-lite, kafka-full, email or webhook.
+        /// none, kafka, kafka-lite, kafka-full, kafka-gcn (GCN notices), email or webhook.
         #[arg(long, default_value = "none")]
         output: String,
         #[arg(long)]

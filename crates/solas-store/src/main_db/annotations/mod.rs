@@ -110,6 +110,16 @@ fn key_value(survey: Survey, object: &str) -> Result<crate::db::Value, StoreErro
     }
 }
 
+/// An object the pipeline itself names (a model's score of an alert it decoded) as its
+/// annotation table keys it. ZTF names are not checked: they came from the survey (and the
+/// benchmark's copies of alerts carry names of their own, `ZTF21abiuvdkr3`).
+fn pipeline_key_value(survey: Survey, object: &str) -> Result<crate::db::Value, StoreError> {
+    match survey {
+        Survey::Lsst => key_value(survey, object),
+        Survey::Ztf => Ok(object.into()),
+    }
+}
+
 fn parse_survey(s: &str) -> Survey {
     if s == "ztf" {
         Survey::Ztf

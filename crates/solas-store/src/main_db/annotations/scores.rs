@@ -154,7 +154,7 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
             rest = after;
             let mut args = Vec::with_capacity(size * COLUMNS);
             for s in chunk {
-                let key_value = super::key_value(survey, &s.object)?;
+                let key_value = super::pipeline_key_value(survey, &s.object)?;
                 let (broad, stance) = super::consensus::columns_of(&s.classification);
                 args.extend([
                     key_value,
@@ -291,6 +291,23 @@ mod tests {
         if let Some(pg) = solas_testdata::servers::TempDb::create("scores") {
             test(&Target::Postgres(pg.url()));
         }
+    }
+
+    /// `solas bench` copies ZTF alerts under names of their own (`ZTF21abiuvdkr1`): with the
+    /// models on, their scores' write refused the name and stopped the filter stage.
+    #[test]
+    fn scores_of_the_benchmarks_renamed_ztf_objects_are_written() {
+        each_backend(|target| {
+            let mut main = MainDatabase::connect(target).unwrap();
+            let hits = crate::main_db::watch::Hits::default();
+            main.write_batch(&[], &hits, &[score("ZTF21abiuvdkr1", 7, 59400.5, 0.6)])
+                .unwrap();
+            let history = AnnotationStore::connect(target)
+                .unwrap()
+                .history(Survey::Ztf, "ZTF21abiuvdkr1", 10)
+                .unwrap();
+            assert_eq!(history.len(), 1);
+        });
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! Delivery runs on its own thread so a slow endpoint delays acknowledgements, not the
 //! filters of the next batch.
 
+pub mod gcn;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ use solas_delivery::{
 };
 use solas_store::db::Target;
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
+use solas_store::main_db::object_view::NoticeContext;
 
 use crate::filter::user_filters::FilterOutcome;
 use crate::message::Origin;
@@ -31,12 +34,14 @@ use crate::retry::{GaveUp, Retrier};
 use crate::stage::{Never, Output, Stage, Status};
 use crate::stats::Stats;
 
-/// One batch's results, the alerts their lite/full records need (by object id as text),
-/// and the source positions to acknowledge once they are delivered.
+/// One batch's results, the alerts their lite/full/GCN records need (by object id as
+/// text), what GCN notices say of those objects besides their alerts, and the source
+/// positions to acknowledge once they are delivered.
 #[derive(Debug, Default)]
 pub struct DeliveryWork {
     pub outcomes: Vec<FilterOutcome>,
     pub alerts: HashMap<String, Alert>,
+    pub notices: HashMap<String, NoticeContext>,
     pub acks: Vec<Origin>,
 }
 
@@ -120,12 +125,28 @@ pub fn full(alert: &Alert) -> Value {
 }
 
 /// The records of one filter's rows, with `alert` attached where the mode asks for it and
-/// the batch holds the object's alert.
+/// the batch holds the object's alert; for `kafka-gcn`, one GCN notice per object (a row
+/// whose object's alert the batch lacks has no notice).
 pub fn records(
     mode: OutputMode,
     rows: &[Map<String, Value>],
     alerts: &HashMap<String, Alert>,
+    notices: &HashMap<String, NoticeContext>,
 ) -> Vec<Record> {
+    if mode == OutputMode::KafkaGcn {
+        let no_context = NoticeContext::default();
+        let mut seen = std::collections::HashSet::new();
+        return rows
+            .iter()
+            .filter_map(solas_delivery::object_id_of)
+            .filter(|id| seen.insert(id.clone()))
+            .filter_map(|id| {
+                let alert = alerts.get(&id)?;
+                let context = notices.get(&id).unwrap_or(&no_context);
+                Some(solas_delivery::gcn::notice(&gcn::target(alert, context)))
+            })
+            .collect();
+    }
     rows.iter()
         .map(|row| {
             let mut record = Record(row.clone());
@@ -229,7 +250,7 @@ impl DeliveryStage {
             if target.mode == OutputMode::None {
                 continue;
             }
-            let records = records(target.mode, rows, &work.alerts);
+            let records = records(target.mode, rows, &work.alerts, &work.notices);
             let sink = &mut self.sink;
             let delivered = self
                 .retry
@@ -308,20 +329,40 @@ mod tests {
         let row: Map<String, Value> =
             serde_json::from_str(r#"{"diaObjectId": 169298432598474793, "g": 1.5}"#).unwrap();
         let rows = vec![row];
-        let plain = records(OutputMode::Kafka, &rows, &alerts);
+        let plain = records(OutputMode::Kafka, &rows, &alerts, &HashMap::new());
         assert!(plain[0].0.get("alert").is_none());
-        let lite = records(OutputMode::KafkaLite, &rows, &alerts);
+        let lite = records(OutputMode::KafkaLite, &rows, &alerts, &HashMap::new());
         let ds = &lite[0].0["alert"]["diaSourcesList"][0];
         assert_eq!(ds["psfFlux"], 1500.0);
         assert_eq!(ds["band"], "g");
         assert_eq!(ds.as_object().unwrap().len(), 5);
-        let full = records(OutputMode::KafkaFull, &rows, &alerts);
+        let full = records(OutputMode::KafkaFull, &rows, &alerts, &HashMap::new());
         let a = &full[0].0["alert"];
         assert_eq!(a["object"]["id"], json!(169298432598474793i64));
         assert!(a.get("cutouts").is_none());
         // An object the batch does not hold gets an explicit null, not a wrong alert.
         let other: Map<String, Value> = serde_json::from_str(r#"{"diaObjectId": 5}"#).unwrap();
-        let none = records(OutputMode::KafkaFull, &[other], &alerts);
+        let none = records(OutputMode::KafkaFull, &[other], &alerts, &HashMap::new());
         assert_eq!(none[0].0["alert"], Value::Null);
+        // GCN: one notice per object, with the store's events and probabilities.
+        let context = NoticeContext {
+            events: vec!["S230518h".into()],
+            probabilities: vec![("SN".into(), 0.8)],
+        };
+        let notices = HashMap::from([("169298432598474793".to_string(), context)]);
+        let twice = vec![
+            rows[0].clone(),
+            rows[0].clone(),
+            serde_json::from_str(r#"{"diaObjectId": 5}"#).unwrap(),
+        ];
+        let gcn = records(OutputMode::KafkaGcn, &twice, &alerts, &notices);
+        assert_eq!(gcn.len(), 1, "one notice per object the batch holds");
+        let target = &gcn[0].0["data"]["targets"][0];
+        assert_eq!(target["event_name"], "169298432598474793");
+        assert_eq!(target["gcn_crossmatch"][0]["ref_ID"], "S230518h");
+        assert_eq!(target["classification_scores"]["SN"], 0.8);
+        let point = &gcn[0].0["data"]["photometry"][0];
+        assert_eq!(point["filter"], "lsstg");
+        assert_eq!(point["mag"], 23.0);
     }
 }
