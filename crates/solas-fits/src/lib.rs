@@ -259,56 +259,61 @@ fn data_size(h: &Header) -> Result<usize, String> {
         .ok_or_else(|| "data size overflows".to_string())
 }
 
+/// A FITS file with an empty primary HDU and one binary table: `extra` header cards
+/// (key, value as FITS writes it), `cols` (name, TFORM), `data` the rows' big-endian bytes,
+/// `row_len` bytes each. Solas writes the skymaps it makes this way (a GCN notice's error
+/// circle); the crates that read FITS test with it. Written by hand: a header of a dozen
+/// cards and padding to 2,880 bytes is all a table needs.
+pub fn bintable_file(
+    extra: &[(&str, &str)],
+    cols: &[(&str, &str)],
+    row_len: usize,
+    data: &[u8],
+) -> Vec<u8> {
+    fn card(out: &mut Vec<u8>, s: &str) {
+        let mut c = s.as_bytes().to_vec();
+        c.resize(80, b' ');
+        out.extend_from_slice(&c);
+    }
+    fn pad(out: &mut Vec<u8>, fill: u8) {
+        let len = out.len().div_ceil(2880) * 2880;
+        out.resize(len, fill);
+    }
+    let mut out = Vec::new();
+    card(&mut out, "SIMPLE  =                    T");
+    card(&mut out, "BITPIX  =                    8");
+    card(&mut out, "NAXIS   =                    0");
+    card(&mut out, "END");
+    pad(&mut out, b' ');
+    card(&mut out, "XTENSION= 'BINTABLE'");
+    card(&mut out, "BITPIX  =                    8");
+    card(&mut out, "NAXIS   =                    2");
+    card(&mut out, &format!("NAXIS1  = {row_len:>20}"));
+    card(
+        &mut out,
+        &format!("NAXIS2  = {:>20}", data.len() / row_len.max(1)),
+    );
+    card(&mut out, "PCOUNT  =                    0");
+    card(&mut out, "GCOUNT  =                    1");
+    card(&mut out, &format!("TFIELDS = {:>20}", cols.len()));
+    for (i, (name, tform)) in cols.iter().enumerate() {
+        card(&mut out, &format!("TTYPE{:<3}= '{name}'", i + 1));
+        card(&mut out, &format!("TFORM{:<3}= '{tform}'", i + 1));
+    }
+    for (k, v) in extra {
+        card(&mut out, &format!("{k:<8}= {v}"));
+    }
+    card(&mut out, "END");
+    pad(&mut out, b' ');
+    out.extend_from_slice(data);
+    pad(&mut out, 0);
+    out
+}
+
 /// Small FITS files made in memory, for the tests of the crates that read FITS.
 #[doc(hidden)]
 pub mod testing {
-    /// Builds a FITS file with an empty primary HDU and one BINTABLE; used by tests
-    /// across the crate. `cols` are (name, tform); `rows` are the raw big-endian bytes.
-    pub fn bintable(
-        extra: &[(&str, &str)],
-        cols: &[(&str, &str)],
-        row_len: usize,
-        data: &[u8],
-    ) -> Vec<u8> {
-        fn card(out: &mut Vec<u8>, s: &str) {
-            let mut c = s.as_bytes().to_vec();
-            c.resize(80, b' ');
-            out.extend_from_slice(&c);
-        }
-        fn pad(out: &mut Vec<u8>, fill: u8) {
-            let len = out.len().div_ceil(2880) * 2880;
-            out.resize(len, fill);
-        }
-        let mut out = Vec::new();
-        card(&mut out, "SIMPLE  =                    T");
-        card(&mut out, "BITPIX  =                    8");
-        card(&mut out, "NAXIS   =                    0");
-        card(&mut out, "END");
-        pad(&mut out, b' ');
-        card(&mut out, "XTENSION= 'BINTABLE'");
-        card(&mut out, "BITPIX  =                    8");
-        card(&mut out, "NAXIS   =                    2");
-        card(&mut out, &format!("NAXIS1  = {row_len:>20}"));
-        card(
-            &mut out,
-            &format!("NAXIS2  = {:>20}", data.len() / row_len.max(1)),
-        );
-        card(&mut out, "PCOUNT  =                    0");
-        card(&mut out, "GCOUNT  =                    1");
-        card(&mut out, &format!("TFIELDS = {:>20}", cols.len()));
-        for (i, (name, tform)) in cols.iter().enumerate() {
-            card(&mut out, &format!("TTYPE{:<3}= '{name}'", i + 1));
-            card(&mut out, &format!("TFORM{:<3}= '{tform}'", i + 1));
-        }
-        for (k, v) in extra {
-            card(&mut out, &format!("{k:<8}= {v}"));
-        }
-        card(&mut out, "END");
-        pad(&mut out, b' ');
-        out.extend_from_slice(data);
-        pad(&mut out, 0);
-        out
-    }
+    pub use crate::bintable_file as bintable;
 }
 
 #[cfg(test)]

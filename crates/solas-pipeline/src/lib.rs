@@ -43,6 +43,8 @@ pub mod context;
 pub mod delivery;
 pub mod error;
 pub mod filter;
+#[cfg(feature = "kafka")]
+pub mod gcn;
 pub mod ingest;
 pub mod message;
 #[cfg(feature = "kafka")]

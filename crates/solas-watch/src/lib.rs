@@ -14,12 +14,15 @@
 //!   `crossmatch_tns` table, and [`TnsIndex`] for the nearest known transient.
 //! - [`skymap`]: reading LVK skymaps (multi-order or flat HEALPix FITS, gzipped or not)
 //!   and answering credible level, 2-D and 3-D probability density at a position.
+//! - [`gcn`]: GCN notices (gcn-schema's unified JSON, LVK's alerts) as events with their
+//!   skymaps or error circles ([`circle_fits`]).
 //! - [`photometry`]: parsing users' own photometry of an object (CSV).
 //! - [`sky`]: great-circle separation and position checks shared by the above.
 //!
 //! Every parser returns an error for bad input; none panics on it.
 
 mod csv;
+pub mod gcn;
 pub mod photometry;
 pub mod sky;
 pub mod skymap;
@@ -28,7 +31,7 @@ pub mod watchlist;
 pub mod watchmap;
 
 pub use sky::separation_arcsec;
-pub use skymap::{SkyLocation, Skymap, SkymapError, SkymapMeta};
+pub use skymap::{circle_fits, SkyLocation, Skymap, SkymapError, SkymapMeta};
 pub use tns::{parse_tns_csv, TnsError, TnsFile, TnsIndex, TnsRow, TnsRowError};
 pub use watchlist::{
     parse_csv, Cone, ConeError, ConeHit, ConeIndex, ConeIndexBuilder, CsvErrors, CsvLineError,

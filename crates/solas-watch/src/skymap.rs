@@ -45,6 +45,9 @@ pub enum SkymapError {
     BadRow { row: usize, what: String },
     #[error("the map holds no probability")]
     NoProbability,
+    /// An error circle that cannot be drawn.
+    #[error("{0}")]
+    Circle(String),
 }
 
 /// Header facts about the event.
@@ -106,6 +109,87 @@ struct Raw {
     density: Vec<f64>,
     dist: Option<Vec<[f32; 3]>>,
     max_order: u8,
+}
+
+/// A skymap for an error circle, as GCN notices give one (`ra`, `dec`, `ra_dec_error` at
+/// `containment_probability`): a 2-D Gaussian on the sphere whose `containment` credible
+/// region is the circle, on one HEALPix depth with cells about a quarter of σ across, out
+/// to where 99.99 % of the probability lies, as a multi-order FITS file (`UNIQ`,
+/// `PROBDENSITY` per steradian, `OBJECT` and `MJD-OBS` when given). Events from circles
+/// are then stored, matched and shown as LVK's are.
+pub fn circle_fits(
+    ra: f64,
+    dec: f64,
+    radius_deg: f64,
+    containment: f64,
+    object: Option<&str>,
+    mjd_obs: Option<f64>,
+) -> Result<Vec<u8>, SkymapError> {
+    let (lon, lat) = sky::lonlat(ra, dec)
+        .ok_or_else(|| SkymapError::Circle(format!("no such position: ({ra}, {dec})")))?;
+    if !(radius_deg.is_finite() && radius_deg > 0.0 && radius_deg <= 180.0) {
+        return Err(SkymapError::Circle(format!(
+            "error radius {radius_deg}° is not usable"
+        )));
+    }
+    if !(containment > 0.0 && containment < 1.0) {
+        return Err(SkymapError::Circle(format!(
+            "containment {containment} is not in (0, 1)"
+        )));
+    }
+    // P(θ < R) = 1 − exp(−R² / 2σ²) for a small circular Gaussian.
+    let sigma = radius_deg.to_radians() / (-2.0 * (1.0 - containment).ln()).sqrt();
+    let reach = (sigma * (-2.0 * 1e-4f64.ln()).sqrt()).min(std::f64::consts::PI);
+    let mut depth = 0u8;
+    while depth < 24 && sky::cell_area_sr(depth).sqrt() > sigma / 4.0 {
+        depth += 1;
+    }
+    let cells: Vec<u64> = if reach >= std::f64::consts::PI {
+        (0..sky::n_cells(depth)).collect()
+    } else {
+        cdshealpix::nested::cone_coverage_approx(depth, lon, lat, reach)
+            .flat_iter()
+            .collect()
+    };
+    let weights: Vec<f64> = cells
+        .iter()
+        .map(|&h| {
+            let (clon, clat) = cdshealpix::nested::center(depth, h);
+            let cos = lat.sin() * clat.sin() + lat.cos() * clat.cos() * (clon - lon).cos();
+            let theta = cos.clamp(-1.0, 1.0).acos();
+            (-theta * theta / (2.0 * sigma * sigma)).exp()
+        })
+        .collect();
+    let total: f64 = weights.iter().sum::<f64>() * sky::cell_area_sr(depth);
+    if !(total > 0.0 && total.is_finite()) {
+        return Err(SkymapError::NoProbability);
+    }
+    let mut rows: Vec<(u64, f64)> = cells
+        .iter()
+        .zip(&weights)
+        .map(|(&h, &w)| ((4u64 << (2 * u32::from(depth))) + h, w / total))
+        .collect();
+    rows.sort_unstable_by_key(|r| r.0);
+    let mut data = Vec::with_capacity(rows.len() * 16);
+    for (uniq, density) in rows {
+        data.extend_from_slice(&(uniq as i64).to_be_bytes());
+        data.extend_from_slice(&density.to_be_bytes());
+    }
+    let object = object.map(|o| format!("'{}'", o.replace('\'', "''")));
+    let mjd = mjd_obs.map(|m| format!("{m:.8}"));
+    let mut extra = vec![("ORDERING", "'NUNIQ'"), ("INDXSCHM", "'EXPLICIT'")];
+    if let Some(o) = &object {
+        extra.push(("OBJECT", o));
+    }
+    if let Some(m) = &mjd {
+        extra.push(("MJD-OBS", m));
+    }
+    Ok(solas_fits::bintable_file(
+        &extra,
+        &[("UNIQ", "K"), ("PROBDENSITY", "D")],
+        16,
+        &data,
+    ))
 }
 
 impl Skymap {
@@ -489,6 +573,46 @@ fn read_flat(t: &BinTable, ring: bool) -> Result<Raw, SkymapError> {
 mod tests {
     use super::*;
     use solas_fits::testing::bintable;
+
+    #[test]
+    fn an_error_circle_becomes_a_skymap_whose_credible_region_is_the_circle() {
+        for (radius, containment) in [(0.02, 0.9), (0.5, 0.9), (5.0, 0.68), (40.0, 0.9)] {
+            let bytes = circle_fits(
+                120.0,
+                40.0,
+                radius,
+                containment,
+                Some("EP 'x'"),
+                Some(60370.9),
+            )
+            .unwrap();
+            let map = Skymap::from_fits(&bytes).unwrap();
+            assert!((map.total_probability() - 1.0).abs() < 1e-6);
+            assert_eq!(map.meta().object.as_deref(), Some("EP 'x'"));
+            assert_eq!(map.meta().mjd_obs, Some(60370.9));
+            let percent = containment * 100.0;
+            // The circle's area is the credible region's, to the cells' resolution.
+            let circle = 2.0 * std::f64::consts::PI * (1.0 - radius.to_radians().cos());
+            let region = map.region_area_deg2(percent) / sky::DEG2_PER_SR;
+            assert!(
+                (region / circle - 1.0).abs() < 0.15,
+                "{radius}°: {region} vs {circle} sr"
+            );
+            // Inside the circle, near its edge; and well outside.
+            let inside = map.locate(120.0, 40.0 + 0.9 * radius).unwrap();
+            assert!(inside.contour_percent < percent, "{radius}°: {inside:?}");
+            if radius < 30.0 {
+                let outside = map.locate(120.0, 40.0 + 1.3 * radius);
+                assert!(
+                    outside.is_none_or(|l| l.contour_percent > percent),
+                    "{radius}°"
+                );
+            }
+        }
+        assert!(circle_fits(120.0, 40.0, 0.0, 0.9, None, None).is_err());
+        assert!(circle_fits(120.0, 95.0, 1.0, 0.9, None, None).is_err());
+        assert!(circle_fits(120.0, 40.0, 1.0, 1.0, None, None).is_err());
+    }
 
     /// A multi-order map: the 12 order-0 cells, cell 0 split into its 4 order-1 children.
     fn multi_map() -> Vec<u8> {

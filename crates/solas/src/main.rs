@@ -54,6 +54,9 @@ enum Command {
     Tns(commands::watch::TnsArgs),
     /// Gravitational-wave (multi-messenger) events: import a skymap, list.
     Event(commands::watch::EventArgs),
+    /// GCN notices (GRBs, X-ray and neutrino alerts, LVK): follow them on Kafka or add
+    /// them from files, as events that tag objects.
+    Gcn(commands::gcn::GcnArgs),
     /// Serve the REST API (the `lasair` Python client works against it unchanged).
     Serve(commands::web::ServeArgs),
     /// API users and their tokens: add, token, list.
@@ -94,6 +97,7 @@ fn main() {
         Command::Watchmap(args) => commands::watch::watchmap(args),
         Command::Tns(args) => commands::watch::tns(args),
         Command::Event(args) => commands::watch::event(args),
+        Command::Gcn(args) => commands::gcn::gcn(args),
         Command::Replay(args) => commands::replay::replay(args),
         Command::Ingest(args) => commands::run::ingest(args),
         Command::Serve(args) => commands::web::serve(args),

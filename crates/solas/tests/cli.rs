@@ -1438,3 +1438,219 @@ fn a_catalogue_load_killed_with_sigkill_resumes_to_the_files_of_a_clean_load() {
     }
     assert!(!killed.join(".build-stars").exists());
 }
+
+/// GCN notices in: `solas gcn follow` reads notices of several missions from Kafka (in
+/// gcn-schema's shapes, and LVK's alert of its mock event MS181101ab carrying LVK's own
+/// multi-order skymap), stores the located ones as events, tags the stored objects inside
+/// their regions and windows, skips tests (unless asked) and notices without a position,
+/// sets a malformed one aside with its reason; a retraction then removes its event and its
+/// tags.
+#[test]
+fn gcn_notices_from_kafka_tag_objects_and_a_retraction_removes_them() {
+    use base64::Engine;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let ztf = solas_testdata::shared_glob("ztf/alerts/*/*.avro");
+    let mut args = vec!["run", "-q", "--data", data_s];
+    args.extend(ztf.iter().map(|p| p.to_str().unwrap()));
+    let out = solas(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    // Two stored objects, far apart: a GRB and a neutrino a day before their latest
+    // detections, with error circles on them.
+    let db = rusqlite::Connection::open(data.join("solas.db")).unwrap();
+    let objects: Vec<(String, f64, f64, f64)> = db
+        .prepare(
+            "SELECT objectId, ramean, decmean, jdmax FROM ztf_objects ORDER BY ncand DESC LIMIT 20",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let a = objects[0].clone();
+    let b = objects
+        .iter()
+        .find(|o| (o.1 - a.1).abs() > 10.0)
+        .unwrap()
+        .clone();
+    let day_before = |jd: f64| {
+        let unix = (jd - 2_440_587.5 - 1.0) * 86_400.0;
+        solas_delivery::gcn::iso_utc(unix)
+    };
+    let swift = serde_json::json!({
+        "$schema": "https://gcn.nasa.gov/schema/v7.2.3/gcn/notices/swift/bat/Guano.schema.json",
+        "mission": "Swift", "instrument": "BAT-GUANO", "messenger": "EM", "record_number": 3,
+        "alert_datetime": "2023-01-01T05:33:01Z", "alert_tense": "current", "alert_type": "update",
+        "trigger_time": day_before(a.3), "ra": a.1, "dec": a.2, "ra_dec_error": 0.05,
+        "containment_probability": 0.9, "systematic_included": true, "id": ["694215995"]
+    });
+    let icecube = serde_json::json!({
+        "$schema": "https://gcn.nasa.gov/schema/v7.2.3/gcn/notices/icecube/single_neutrino_alerts.schema.json",
+        "mission": "IceCube", "instrument": "IC86", "messenger": "Neutrino",
+        "pipeline": "Gold Track Alert", "record_number": 1, "event_name": ["IceCube-210701A"],
+        "id": ["137840_57034692"], "alert_type": "initial", "alert_tense": "current",
+        "ra": b.1, "dec": b.2, "ra_dec_error": 0.5, "containment_probability": 0.9,
+        "trigger_time": day_before(b.3)
+    });
+    let svom_test = serde_json::json!({
+        "$schema": "https://gcn.nasa.gov/schema/v7.2.3/gcn/notices/svom/trigger.schema.json",
+        "instrument": "ECLAIRs", "alert_tense": "test", "alert_type": "initial",
+        "id": ["sb24022203"], "trigger_time": day_before(a.3), "ra": a.1, "dec": a.2,
+        "ra_dec_error": 0.1
+    });
+    let fermi = serde_json::json!({
+        "$schema": "https://gcn.nasa.gov/schema/v7.2.3/gcn/notices/fermi/gbm/trigger.schema.json",
+        "mission": "Fermi", "instrument": "GBM", "id": ["745121685", "bn240812094"],
+        "alert_type": "initial", "alert_tense": "current", "trigger_time": "2024-08-24T02:14:40.43"
+    });
+    // LVK's mock event (its user guide's example), gzipped to fit Kafka's 1 MB messages.
+    let skymap =
+        std::fs::read(solas_testdata::shared().join("moc/MS181101ab_multiorder_skymap.fits"))
+            .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &skymap).unwrap();
+    let lvk = serde_json::json!({
+        "alert_type": "PRELIMINARY", "time_created": "2018-11-01T22:34:49Z",
+        "superevent_id": "MS181101ab",
+        "event": {"time": "2018-11-01T22:22:46.654Z", "group": "CBC", "pipeline": "gstlal",
+                  "skymap": base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())}
+    });
+    let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+    let brokers = cluster.bootstrap_servers();
+    for topic in ["gcn.notices.swift.bat.guano", "igwn.gwalert"] {
+        cluster.create_topic(topic, 1, 1).unwrap();
+    }
+    // Compressed on the wire as GCN's brokers do: LVK's alerts near Kafka's 1 MB limit.
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("compression.type", "gzip")
+        .create()
+        .unwrap();
+    let send = |topic: &str, payload: &[u8]| {
+        if let Err((e, _)) = producer.send(BaseRecord::<(), [u8]>::to(topic).payload(payload)) {
+            panic!("sending {} bytes to {topic}: {e}", payload.len());
+        }
+        producer.flush(std::time::Duration::from_secs(10)).unwrap();
+    };
+    let notices = "gcn.notices.swift.bat.guano";
+    for n in [&swift, &icecube, &svom_test, &fermi] {
+        send(notices, n.to_string().as_bytes());
+    }
+    send(notices, b"{\"mission\": \"Swift\", ");
+    send("igwn.gwalert", lvk.to_string().as_bytes());
+    let follow = |extra: &[&str]| {
+        let mut args = vec![
+            "gcn",
+            "follow",
+            "--kafka",
+            &brokers,
+            "--topic",
+            notices,
+            "--topic",
+            "igwn.gwalert",
+            "--group",
+            "solas-gcn",
+            "--idle-exit",
+            "2",
+            "--data",
+            data_s,
+        ];
+        args.extend(extra);
+        let out = solas(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+    };
+    let said = follow(&[]);
+    assert!(
+        said.contains("6 notices: 2 events located, 0 retractions, 3 skipped, 1 set aside"),
+        "{said}"
+    );
+    let events: Vec<String> = db
+        .prepare("SELECT name FROM mma_areas ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(events, ["IceCube-210701A", "Swift BAT-GUANO 694215995"]);
+    let tagged = |event: &str| -> Vec<String> {
+        db.prepare(
+            "SELECT h.objectId FROM ztf_mma_area_hits h JOIN mma_areas a ON a.mw_id = h.mw_id
+             WHERE a.name = ?1 ORDER BY h.objectId",
+        )
+        .unwrap()
+        .query_map([event], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    assert_eq!(tagged("Swift BAT-GUANO 694215995"), vec![a.0.clone()]);
+    assert_eq!(tagged("IceCube-210701A"), vec![b.0.clone()]);
+    let rejected = data.join("gcn-rejected");
+    let why: Vec<String> = std::fs::read_dir(&rejected)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "why"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(why.len(), 1);
+    assert!(why[0].contains("not a JSON object"), "{why:?}");
+
+    // Swift retracts: the event and its tag go; the neutrino's stay.
+    let retraction = serde_json::json!({
+        "$schema": "https://gcn.nasa.gov/schema/v7.2.3/gcn/notices/swift/bat/Guano.schema.json",
+        "mission": "Swift", "instrument": "BAT-GUANO", "alert_type": "retraction",
+        "alert_tense": "current", "trigger_time": day_before(a.3), "id": ["694215995"]
+    });
+    send(notices, retraction.to_string().as_bytes());
+    let said = follow(&[]);
+    assert!(
+        said.contains("1 notices: 0 events located, 1 retractions"),
+        "{said}"
+    );
+    assert!(tagged("Swift BAT-GUANO 694215995").is_empty());
+    assert_eq!(tagged("IceCube-210701A"), vec![b.0.clone()]);
+    let count: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM mma_areas WHERE name LIKE 'Swift%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(count, 0);
+
+    // Asked to, a follower stores LVK's mock event with its skymap (a new group reads the
+    // topic from its start); the ZTF objects came years later, so it tags none.
+    let out = solas(&[
+        "gcn",
+        "follow",
+        "--kafka",
+        &brokers,
+        "--topic",
+        "igwn.gwalert",
+        "--group",
+        "with-tests",
+        "--idle-exit",
+        "2",
+        "--accept-tests",
+        "--data",
+        data_s,
+    ]);
+    assert!(
+        text(&out).contains("1 notices: 1 events located"),
+        "{}",
+        text(&out)
+    );
+    let (area90, path): (f64, String) = db
+        .query_row(
+            "SELECT area90, skymap_path FROM mma_areas WHERE name = 'MS181101ab'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(area90 > 10.0 && area90 < 5000.0, "{area90} deg²");
+    assert!(data.join(path).is_file());
+    assert!(tagged("MS181101ab").is_empty());
+}

@@ -435,6 +435,102 @@ impl WatchStore {
         })
     }
 
+    /// An event and its skymap file (under `data_dir/skymaps/`): a new event, or a new
+    /// localization of the event of that name (its region, time and areas replaced, its
+    /// hits dropped for the matching to find again). The file is written before the event
+    /// points at it, so an event never names a file that is not there.
+    pub fn save_event(
+        &mut self,
+        data_dir: &Path,
+        name: &str,
+        event_mjd: f64,
+        window_days: f64,
+        skymap: &[u8],
+    ) -> Result<MmaEvent, StoreError> {
+        let map = solas_watch::Skymap::from_fits(skymap)
+            .map_err(|e| StoreError::Invalid(format!("{name}: not a usable skymap: {e}")))?;
+        let dir = data_dir.join("skymaps");
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        // Named so that no earlier map of the event, nor another process's, has the name.
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let file = format!("skymaps/{}-{stamp}.fits", std::process::id());
+        let path = data_dir.join(&file);
+        std::fs::write(&path, skymap).map_err(|e| StoreError::io(&path, e))?;
+        let mut event = MmaEvent {
+            mw_id: 0,
+            name: name.to_string(),
+            event_mjd,
+            window_days,
+            skymap_path: file,
+            area10: map.region_area_deg2(10.0),
+            area50: map.region_area_deg2(50.0),
+            area90: map.region_area_deg2(90.0),
+        };
+        match self.event_named(name)? {
+            Some(old) => {
+                event.mw_id = old.mw_id;
+                self.relocate_event(&event)?;
+                if old.skymap_path != event.skymap_path {
+                    let _ = std::fs::remove_file(data_dir.join(&old.skymap_path));
+                }
+            }
+            None => event.mw_id = self.add_event(&event)?,
+        }
+        Ok(event)
+    }
+
+    /// The event of that name, if there is one.
+    pub fn event_named(&mut self, name: &str) -> Result<Option<MmaEvent>, StoreError> {
+        self.db
+            .query(
+                "SELECT mw_id, name, event_mjd, window_days, skymap_path, area10, area50, area90
+                 FROM mma_areas WHERE name = ?1",
+                args![name],
+            )?
+            .first()
+            .map(event_from_row)
+            .transpose()
+    }
+
+    /// A new localization of an event (a later notice): its time, region and areas
+    /// replace the old ones, and its hits go (the matching finds them again in the new
+    /// region).
+    pub fn relocate_event(&mut self, e: &MmaEvent) -> Result<(), StoreError> {
+        self.db.transaction(|tx| {
+            tx.execute(
+                "UPDATE mma_areas SET event_mjd = ?2, window_days = ?3, skymap_path = ?4,
+                        area10 = ?5, area50 = ?6, area90 = ?7 WHERE mw_id = ?1",
+                args![
+                    e.mw_id,
+                    e.event_mjd,
+                    e.window_days,
+                    &e.skymap_path,
+                    e.area10,
+                    e.area50,
+                    e.area90
+                ],
+            )?;
+            delete_event_hits(tx, e.mw_id)?;
+            bump(tx)
+        })
+    }
+
+    /// A retracted event: it and every tag it gave go. Returns whether there was one.
+    pub fn remove_event(&mut self, name: &str) -> Result<Option<MmaEvent>, StoreError> {
+        let Some(e) = self.event_named(name)? else {
+            return Ok(None);
+        };
+        self.db.transaction(|tx| {
+            delete_event_hits(tx, e.mw_id)?;
+            tx.execute("DELETE FROM mma_areas WHERE mw_id = ?1", args![e.mw_id])?;
+            bump(tx)
+        })?;
+        Ok(Some(e))
+    }
+
     /// Point an event at its skymap file once it has been copied under its id.
     pub fn set_event_path(&mut self, mw_id: i64, path: &str) -> Result<(), StoreError> {
         self.db.transaction(|tx| {
@@ -610,6 +706,16 @@ pub(crate) fn watchlist_from_row(r: &crate::db::Row) -> Result<Watchlist, StoreE
 
 /// An `mma_areas` row (mw_id, name, event_mjd, window_days, skymap_path, area10, area50,
 /// area90).
+fn delete_event_hits(tx: &mut Db, mw_id: i64) -> Result<(), StoreError> {
+    for table in ["mma_area_hits", "ztf_mma_area_hits"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE mw_id = ?1"),
+            args![mw_id],
+        )?;
+    }
+    Ok(())
+}
+
 pub(crate) fn event_from_row(r: &crate::db::Row) -> Result<MmaEvent, StoreError> {
     Ok(MmaEvent {
         mw_id: r.get(0)?,
@@ -636,4 +742,65 @@ pub(crate) fn watchmap_from_row(r: &crate::db::Row) -> Result<Watchmap, StoreErr
         area_deg2: r.get(6)?,
         hits: r.get(7)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A later notice of an event relocates it: same id, the new map, the old map's file
+    /// and the old region's tags gone.
+    #[test]
+    fn a_second_skymap_of_an_event_relocates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("solas.db");
+        crate::main_db::MainDatabase::open(&db).unwrap();
+        let mut store = WatchStore::open(&db).unwrap();
+        let first = solas_watch::circle_fits(10.0, 20.0, 5.0, 0.9, None, None).unwrap();
+        let e1 = store
+            .save_event(dir.path(), "GRB 1", 60000.0, 14.0, &first)
+            .unwrap();
+        store
+            .write_hits(&Hits {
+                mma: vec![(
+                    ObjectRef {
+                        survey: Survey::Ztf,
+                        key: "ZTF21abiuvdk".into(),
+                    },
+                    e1.mw_id,
+                    50.0,
+                    1.0,
+                    None,
+                )],
+                ..Default::default()
+            })
+            .unwrap();
+        let second = solas_watch::circle_fits(10.0, 20.0, 0.1, 0.9, None, None).unwrap();
+        let e2 = store
+            .save_event(dir.path(), "GRB 1", 60000.1, 14.0, &second)
+            .unwrap();
+        assert_eq!(e1.mw_id, e2.mw_id);
+        assert!(
+            e2.area90 < e1.area90 / 100.0,
+            "{} vs {}",
+            e2.area90,
+            e1.area90
+        );
+        assert!(!dir.path().join(&e1.skymap_path).exists());
+        assert_eq!(
+            std::fs::read(dir.path().join(&e2.skymap_path)).unwrap(),
+            second
+        );
+        assert_eq!(store.events().unwrap(), vec![e2.clone()]);
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let hits: i64 = conn
+            .query_row("SELECT COUNT(*) FROM ztf_mma_area_hits", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(hits, 0, "the old region's tags are gone");
+        assert!(store.remove_event("GRB 1").unwrap().is_some());
+        assert!(store.events().unwrap().is_empty());
+        assert!(store.remove_event("GRB 1").unwrap().is_none());
+        let bad = store.save_event(dir.path(), "GRB 2", 60000.0, 14.0, b"not fits");
+        assert!(matches!(bad, Err(StoreError::Invalid(_))));
+    }
 }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod digest;
 pub mod export;
 pub mod filter;
+pub mod gcn;
 pub mod inspect;
 pub mod replay;
 pub mod run;

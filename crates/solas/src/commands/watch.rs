@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use solas_pipeline::filter::watch::retro_match_on;
-use solas_store::main_db::watch::{MmaEvent, WatchStore};
+use solas_store::main_db::watch::WatchStore;
 
 use super::filter::DataArg;
 
@@ -128,11 +128,11 @@ pub enum EventAction {
     },
 }
 
-fn open(data: &DataArg) -> anyhow::Result<WatchStore> {
+pub(crate) fn open(data: &DataArg) -> anyhow::Result<WatchStore> {
     Ok(WatchStore::connect(&data.main_target())?)
 }
 
-fn report_retro(data: &DataArg) -> anyhow::Result<()> {
+pub(crate) fn report_retro(data: &DataArg) -> anyhow::Result<()> {
     let hits = retro_match_on(&data.main_target(), &data.data)?;
     println!(
         "matched against stored objects: {} cone hits, {} watchmap hits, {} event hits",
@@ -311,33 +311,10 @@ pub fn event(args: EventArgs) -> anyhow::Result<()> {
                 .or(map.meta().mjd_obs)
                 .context("the skymap has no MJD-OBS: give --mjd")?;
             let mut store = open(&data)?;
-            let mut event = MmaEvent {
-                mw_id: 0,
-                name: name.clone(),
-                event_mjd,
-                window_days,
-                skymap_path: String::new(),
-                area10: map.region_area_deg2(10.0),
-                area50: map.region_area_deg2(50.0),
-                area90: map.region_area_deg2(90.0),
-            };
-            // The file is copied under the data directory first, so the event never points
-            // at a file that is not there.
-            let dir = data.data.join("skymaps");
-            std::fs::create_dir_all(&dir)?;
-            let staged = dir.join(format!(".incoming-{}", std::process::id()));
-            std::fs::write(&staged, &bytes)?;
-            event.skymap_path = format!(
-                "skymaps/{}",
-                staged.file_name().unwrap_or_default().to_string_lossy()
-            );
-            let id = store.add_event(&event)?;
-            let final_name = format!("skymaps/{id}.fits");
-            std::fs::rename(&staged, data.data.join(&final_name))?;
-            store.set_event_path(id, &final_name)?;
+            let event = store.save_event(&data.data, &name, event_mjd, window_days, &bytes)?;
             println!(
-                "event {id} ({name}) at MJD {event_mjd:.5}: 10/50/90% regions {:.1} / {:.1} / {:.1} deg²",
-                event.area10, event.area50, event.area90
+                "event {} ({name}) at MJD {event_mjd:.5}: 10/50/90% regions {:.1} / {:.1} / {:.1} deg²",
+                event.mw_id, event.area10, event.area50, event.area90
             );
             report_retro(&data)
         }
