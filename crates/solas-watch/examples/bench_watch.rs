@@ -5,6 +5,9 @@
 //! CARGO_TARGET_DIR=/work/target-watch cargo run --release -p solas-watch --example bench_watch
 //! ```
 //!
+//! With cone counts as arguments (`-- 100000000`), only the cone index at those sizes
+//! (peak memory is then printed from the kernel's VmHWM).
+//!
 //! Cones are uniform on the sky with radii 1–30″; half the query points are placed within
 //! 1.5 radii of a cone centre so that hits happen, half are uniform.
 
@@ -162,6 +165,20 @@ fn skymaps() {
 }
 
 fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("a number of cones"))
+        .collect();
+    if !sizes.is_empty() {
+        for n in sizes {
+            cones(n);
+        }
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        if let Some(peak) = status.lines().find(|l| l.starts_with("VmHWM")) {
+            println!("peak memory: {}", peak.trim_start_matches("VmHWM:").trim());
+        }
+        return;
+    }
     cones(1_000_000);
     cones(10_000_000);
     watchmaps();

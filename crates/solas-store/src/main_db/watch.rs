@@ -20,6 +20,9 @@ use crate::StoreError;
 /// The operator's watchlist holding TNS positions (owner 0).
 pub const TNS_WATCHLIST: (i64, &str) = (0, "TNS");
 const VERSION_KEY: &str = "watch.version";
+/// Moves only when the cones change (watchlists, TNS): rebuilding the cone index is what
+/// costs at scale (a minute at 10⁸ cones), so an event or watchmap does not cause it.
+const CONES_VERSION_KEY: &str = "watch.cones_version";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Watchlist {
@@ -108,10 +111,20 @@ fn invalid(message: String) -> StoreError {
 }
 
 fn bump(tx: &mut Db) -> Result<(), StoreError> {
+    bump_key(tx, VERSION_KEY)
+}
+
+/// A change of cones: both versions move.
+fn bump_cones(tx: &mut Db) -> Result<(), StoreError> {
+    bump_key(tx, CONES_VERSION_KEY)?;
+    bump_key(tx, VERSION_KEY)
+}
+
+fn bump_key(tx: &mut Db, key: &str) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO cursors (name, value) VALUES (?1, 1)
          ON CONFLICT (name) DO UPDATE SET value = cursors.value + 1",
-        args![VERSION_KEY],
+        args![key],
     )?;
     Ok(())
 }
@@ -147,12 +160,18 @@ impl WatchStore {
 
     /// Changes whenever a watchlist, watchmap, TNS import or event changes what matches.
     pub fn version(&mut self) -> Result<i64, StoreError> {
+        self.cursor(VERSION_KEY)
+    }
+
+    /// Moves when cones change (a watchlist, TNS), not when events or watchmaps do.
+    pub fn cones_version(&mut self) -> Result<i64, StoreError> {
+        self.cursor(CONES_VERSION_KEY)
+    }
+
+    fn cursor(&mut self, key: &str) -> Result<i64, StoreError> {
         Ok(self
             .db
-            .query_opt(
-                "SELECT value FROM cursors WHERE name = ?1",
-                args![VERSION_KEY],
-            )?
+            .query_opt("SELECT value FROM cursors WHERE name = ?1", args![key])?
             .map(|r| r.get(0))
             .transpose()?
             .unwrap_or(0))
@@ -189,7 +208,7 @@ impl WatchStore {
                 })?
                 .get(0)?;
             insert_cones(tx, wl_id, cones)?;
-            bump(tx)?;
+            bump_cones(tx)?;
             Ok(wl_id)
         })
     }
@@ -239,7 +258,7 @@ impl WatchStore {
                     args![wl_id],
                 )?;
             }
-            bump(tx)
+            bump_cones(tx)
         })
     }
 
@@ -411,7 +430,7 @@ impl WatchStore {
         // Cone ids changed: the old hits point at cones that no longer exist.
         tx.execute("DELETE FROM watchlist_hits WHERE wl_id = ?1", args![wl_id])?;
         tx.execute("DELETE FROM ztf_watchlist_hits WHERE wl_id = ?1", args![wl_id])?;
-        bump(tx)?;
+        bump_cones(tx)?;
         Ok(wl_id)
         })
     }

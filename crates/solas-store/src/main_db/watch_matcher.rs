@@ -45,6 +45,7 @@ pub struct WatchMatcher {
     data_dir: PathBuf,
     store: WatchStore,
     version: Option<i64>,
+    cones_version: Option<i64>,
     checked: Option<Instant>,
     cones: ConeIndex,
     maps: WatchmapIndex,
@@ -64,6 +65,7 @@ impl WatchMatcher {
             data_dir: data_dir.to_path_buf(),
             store: WatchStore::connect(main_db)?,
             version: None,
+            cones_version: None,
             checked: None,
             cones: ConeIndex::builder().build(),
             maps: WatchmapIndex::new(),
@@ -84,18 +86,24 @@ impl WatchMatcher {
             return Ok(());
         }
         let started = Instant::now();
-        let mut builder = ConeIndex::builder();
-        let mut bad = 0u64;
-        self.store
-            .for_each_cone(|wl_id, cone_id, ra, dec, radius| {
-                if builder.push(wl_id, cone_id, ra, dec, radius).is_err() {
-                    bad += 1;
-                }
-            })?;
-        if bad > 0 {
-            log::warn!("{bad} stored watchlist cone(s) are invalid and were left out");
+        // The cones only when they changed: at 10⁸ cones a rebuild takes a minute, and a
+        // GCN notice or a watchmap must not stall matching for that.
+        let cones_version = self.store.cones_version()?;
+        if self.cones_version != Some(cones_version) {
+            let mut builder = ConeIndex::builder();
+            let mut bad = 0u64;
+            self.store
+                .for_each_cone(|wl_id, cone_id, ra, dec, radius| {
+                    if builder.push(wl_id, cone_id, ra, dec, radius).is_err() {
+                        bad += 1;
+                    }
+                })?;
+            if bad > 0 {
+                log::warn!("{bad} stored watchlist cone(s) are invalid and were left out");
+            }
+            self.cones = builder.build();
+            self.cones_version = Some(cones_version);
         }
-        self.cones = builder.build();
         let mut maps = WatchmapIndex::new();
         for (ar_id, bytes) in self.store.active_mocs()? {
             match parse_moc(&bytes) {
@@ -106,8 +114,13 @@ impl WatchMatcher {
         self.maps = maps;
         let mut events = Vec::new();
         for event in self.store.events()? {
-            // A loaded skymap is kept: they are large, and an event's map never changes.
-            if let Some((_, map)) = self.events.iter().find(|(e, _)| e.mw_id == event.mw_id) {
+            // A loaded skymap is kept (they are large) while the event keeps its file; a
+            // relocated event (a later GCN notice) has a new one.
+            if let Some((_, map)) = self
+                .events
+                .iter()
+                .find(|(e, _)| e.mw_id == event.mw_id && e.skymap_path == event.skymap_path)
+            {
                 events.push((event, map.clone()));
                 continue;
             }
@@ -217,4 +230,52 @@ pub fn retro_match_on(main_db: &Target, data_dir: &Path) -> Result<Hits, StoreEr
         all.mma.extend(hits.mma);
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solas_core::Survey;
+
+    fn at(ra: f64, dec: f64) -> Position {
+        Position {
+            object: ObjectRef {
+                survey: Survey::Ztf,
+                key: "ZTF21abiuvdk".into(),
+            },
+            ra,
+            dec,
+            mjd: Some(60_001.0),
+            distance_mpc: None,
+        }
+    }
+
+    /// A running matcher kept an event's first skymap after a later GCN notice moved the
+    /// event (its cache was keyed by the event alone), so it went on tagging the old region.
+    #[test]
+    fn a_relocated_event_is_matched_in_its_new_region() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("solas.db");
+        crate::main_db::MainDatabase::open(&db).unwrap();
+        let mut store = WatchStore::open(&db).unwrap();
+        let circle = |ra, dec| solas_watch::circle_fits(ra, dec, 1.0, 0.9, None, None).unwrap();
+        store
+            .save_event(dir.path(), "GRB 1", 60_000.0, 14.0, &circle(10.0, 20.0))
+            .unwrap();
+        let mut matcher = WatchMatcher::open(dir.path()).unwrap();
+        assert_eq!(matcher.find(&[at(10.0, 20.0)]).mma.len(), 1);
+        let cones_version = store.cones_version().unwrap();
+        store
+            .save_event(dir.path(), "GRB 1", 60_000.0, 14.0, &circle(100.0, -20.0))
+            .unwrap();
+        assert_eq!(
+            store.cones_version().unwrap(),
+            cones_version,
+            "no cone changed"
+        );
+        matcher.invalidate();
+        matcher.refresh().unwrap();
+        assert!(matcher.find(&[at(10.0, 20.0)]).mma.is_empty());
+        assert_eq!(matcher.find(&[at(100.0, -20.0)]).mma.len(), 1);
+    }
 }
