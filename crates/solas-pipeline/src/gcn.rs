@@ -145,7 +145,7 @@ pub fn follow(
             clock.message();
         }
         summary.messages += 1;
-        let located_before = summary.located;
+        let mut located = None;
         let place = format!("{}-{}-{}", msg.topic(), msg.partition(), msg.offset());
         let payload = msg.payload().unwrap_or_default();
         match parse_notice(payload) {
@@ -154,7 +154,12 @@ pub fn follow(
                     apply(&mut store, data_dir, &notice, policy)
                 });
                 match stored {
-                    Ok(applied) => count(&mut summary, &applied, &place),
+                    Ok(applied) => {
+                        if let Applied::Located { mw_id, .. } = applied {
+                            located = Some(mw_id);
+                        }
+                        count(&mut summary, &applied, &place)
+                    }
                     Err(crate::retry::GaveUp::Failed(e)) => {
                         // Not the database being away: a skymap that does not load.
                         set_aside(data_dir, &place, payload, &e.to_string());
@@ -173,8 +178,8 @@ pub fn follow(
                 summary.set_aside += 1;
             }
         }
-        if summary.located > located_before {
-            summary.stored_objects_tagged += retro(main_db, data_dir);
+        if let Some(mw_id) = located.take() {
+            summary.stored_objects_tagged += retro(main_db, data_dir, mw_id);
         }
         // Stored or set aside: the offset moves on. A commit refused during a rebalance
         // only means the notice is read again (storing one is idempotent).
@@ -212,10 +217,10 @@ fn count(summary: &mut GcnSummary, applied: &Applied, place: &str) {
     }
 }
 
-/// Stored objects matched against every event (and watchlist, watchmap) again: what the
-/// new region holds is tagged now, not only objects detected from now on.
-pub fn retro(main_db: &Target, data_dir: &Path) -> u64 {
-    match solas_store::main_db::watch_matcher::retro_match_on(main_db, data_dir) {
+/// Stored objects matched against the new region: what it holds is tagged now, not only
+/// objects detected from now on (that event alone: no cone index is built).
+pub fn retro(main_db: &Target, data_dir: &Path, mw_id: i64) -> u64 {
+    match solas_store::main_db::watch_matcher::retro_match_event(main_db, data_dir, mw_id) {
         Ok(hits) => hits.mma.len() as u64,
         Err(e) => {
             log::warn!("matching stored objects against the new events: {e}");
