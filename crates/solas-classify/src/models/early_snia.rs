@@ -14,11 +14,11 @@
 //! normalised fitted ones (rounded to 4 decimals, zeros as 1e-5). A band that fails gives
 //! `[0, 0, 0, 0.1, 1e8, 0]`; an alert is scored only when both bands have a fit.
 
-use solas_core::{Alert, Band, Survey, SurveyObject};
+use solas_core::{Alert, Band};
 
 use crate::forest::Forest;
 use crate::trf::{self, TrfError};
-use crate::{Outcome, Score};
+use crate::Outcome;
 
 pub const FEATURE_NAMES: [&str; 12] = [
     "a_g",
@@ -301,21 +301,8 @@ impl EarlySnIa {
     /// fink-science's cuts (four detections, at most 20 in the survey's history, a host
     /// that may hold a supernova), then the features and the forest.
     pub fn score(&self, alert: &Alert, host_ok: bool) -> Outcome {
-        if alert.survey != Survey::Ztf {
-            return Outcome::NotScored("not a ZTF alert".into());
-        }
-        let SurveyObject::Ztf(ztf) = &alert.survey_object else {
-            return Outcome::NotScored("no ZTF candidate".into());
-        };
-        let detected = alert.detections.iter().filter(|d| d.mag.is_some()).count();
-        if detected < 4 {
-            return Outcome::NotScored("fewer than 4 detections".into());
-        }
-        let Some(ndethist) = ztf.ndethist else {
-            return Outcome::Missing("candidate lacks ndethist".into());
-        };
-        if ndethist > 20 {
-            return Outcome::NotScored("more than 20 detections in its history".into());
+        if let Err(cut) = super::fink_ztf_cuts(alert, 4) {
+            return cut;
         }
         if !host_ok {
             return Outcome::NotScored("context: a star, CV or AGN".into());
@@ -327,13 +314,7 @@ impl EarlySnIa {
         if x[0] == 0.0 || x[6] == 0.0 {
             return Outcome::NotScored("no rising fit in both g and r".into());
         }
-        match self.forest.score(&x) {
-            Ok(p) => Outcome::Scored(Score {
-                probability: p,
-                features: FEATURE_NAMES.iter().copied().zip(x).collect(),
-            }),
-            Err(e) => Outcome::Missing(e.to_string()),
-        }
+        super::forest_score(&self.forest, &FEATURE_NAMES, &x)
     }
 }
 

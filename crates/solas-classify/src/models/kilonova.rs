@@ -13,10 +13,10 @@
 
 use std::path::Path;
 
-use solas_core::{Alert, Band, Survey, SurveyObject};
+use solas_core::{Alert, Band};
 
 use crate::forest::Forest;
-use crate::{ModelError, Outcome, Score};
+use crate::{ModelError, Outcome};
 
 /// 0.25 d a bin, 401 bins: the window is 100 days wide.
 const BIN_DAYS: f64 = 0.25;
@@ -171,22 +171,13 @@ impl Kilonova {
     /// does not place the object on a star, a CV or an AGN (fink asks SIMBAD for an
     /// extragalactic or unknown match).
     pub fn score(&self, alert: &Alert, host_ok: bool) -> Outcome {
-        if alert.survey != Survey::Ztf {
-            return Outcome::NotScored("not a ZTF alert".into());
-        }
-        let SurveyObject::Ztf(ztf) = &alert.survey_object else {
-            return Outcome::NotScored("no ZTF candidate".into());
+        let ztf = match super::fink_ztf_cuts(alert, 2) {
+            Ok(ztf) => ztf,
+            Err(cut) => return cut,
         };
-        let detected = alert.detections.iter().filter(|d| d.mag.is_some()).count();
-        if detected < 2 {
-            return Outcome::NotScored("fewer than 2 detections".into());
-        }
-        let (Some(ndethist), Some(jdstarthist)) = (ztf.ndethist, ztf.jdstarthist) else {
-            return Outcome::Missing("candidate lacks ndethist or jdstarthist".into());
+        let Some(jdstarthist) = ztf.jdstarthist else {
+            return Outcome::Missing("candidate lacks jdstarthist".into());
         };
-        if ndethist > 20 {
-            return Outcome::NotScored("more than 20 detections in its history".into());
-        }
         let last = alert
             .detections
             .first()
@@ -203,12 +194,6 @@ impl Kilonova {
         if x[0] == 0.0 || x[5] == 0.0 {
             return Outcome::NotScored("no fit in both g and r".into());
         }
-        match self.forest.score(&x) {
-            Ok(p) => Outcome::Scored(Score {
-                probability: p,
-                features: FEATURE_NAMES.iter().copied().zip(x).collect(),
-            }),
-            Err(e) => Outcome::Missing(e.to_string()),
-        }
+        super::forest_score(&self.forest, &FEATURE_NAMES, &x)
     }
 }
