@@ -31,35 +31,9 @@ fn the_converted_kilonova_forest_scores_as_scikit_learn_on_the_pickle() {
     for _ in 0..2000 {
         vectors.push(spans.iter().map(|s| (next() * 2.0 - 1.0) * s).collect());
     }
-    let python = solas_testdata::python_with_venv(
-        "models",
-        &["numpy==1.26.4", "scipy==1.11.4", "scikit-learn==1.2.2"],
-    );
-    let input = tempfile_with(&vectors);
-    let out = Command::new(python)
-        .args(["-W", "ignore", "-c", SKLEARN])
-        .arg(dir.join("partial.pkl"))
-        .arg(input.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: Vec<f64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
-    assert_eq!(theirs.len(), vectors.len());
-    for (x, p) in vectors.iter().zip(&theirs) {
-        let ours = forest.score(x).unwrap();
-        assert!(
-            (ours - p).abs() <= 1e-12,
-            "{x:?}: Solas {ours}, scikit-learn {p}"
-        );
-    }
+    let pickle = dir.join("partial.pkl");
+    let theirs = scikit_learn(SKLEARN, &[pickle.as_os_str()], &vectors);
+    same_scores(&forest, &vectors, &theirs);
 }
 
 #[test]
@@ -101,17 +75,28 @@ fn the_converted_early_snia_forest_scores_as_scikit_learn_on_the_pickle() {
     let toml: toml::Table =
         toml::from_str(&std::fs::read_to_string(dir.join("model.toml")).unwrap()).unwrap();
     let sha256 = toml["provenance"]["source_sha256"].as_str().unwrap();
-    let python = solas_testdata::python_with_venv(
+    let wheel = fink_science_wheel(&python());
+    let member = "fink_science/data/models/default-model_sigmoid.obj";
+    let args = [wheel.as_os_str(), member.as_ref(), sha256.as_ref()];
+    let theirs = scikit_learn(SKLEARN_FROM_WHEEL, &args, &vectors);
+    same_scores(&forest, &vectors, &theirs);
+}
+
+/// The models venv's python (scikit-learn 1.2.2 reads pickles of 1.0.x).
+fn python() -> String {
+    solas_testdata::python_with_venv(
         "models",
         &["numpy==1.26.4", "scipy==1.11.4", "scikit-learn==1.2.2"],
-    );
-    let wheel = fink_science_wheel(&python);
-    let input = tempfile_with(&vectors);
-    let out = Command::new(&python)
-        .args(["-W", "ignore", "-c", SKLEARN_FROM_WHEEL])
-        .arg(&wheel)
-        .arg("fink_science/data/models/default-model_sigmoid.obj")
-        .arg(sha256)
+    )
+}
+
+/// scikit-learn's probabilities for `vectors`: `script` run with `args` then the vectors'
+/// file.
+fn scikit_learn(script: &str, args: &[&std::ffi::OsStr], vectors: &[Vec<f64>]) -> Vec<f64> {
+    let input = tempfile_with(vectors);
+    let out = Command::new(python())
+        .args(["-W", "ignore", "-c", script])
+        .args(args)
         .arg(input.path())
         .output()
         .unwrap();
@@ -126,7 +111,12 @@ fn the_converted_early_snia_forest_scores_as_scikit_learn_on_the_pickle() {
         .map(|l| l.parse().unwrap())
         .collect();
     assert_eq!(theirs.len(), vectors.len());
-    for (x, p) in vectors.iter().zip(&theirs) {
+    theirs
+}
+
+/// Solas's forest gives scikit-learn's probability for every vector, to 1e-12.
+fn same_scores(forest: &Forest, vectors: &[Vec<f64>], theirs: &[f64]) {
+    for (x, p) in vectors.iter().zip(theirs) {
         let ours = forest.score(x).unwrap();
         assert!(
             (ours - p).abs() <= 1e-12,
