@@ -82,7 +82,8 @@ fn the_converted_early_snia_forest_scores_as_scikit_learn_on_the_pickle() {
     same_scores(&forest, &vectors, &theirs);
 }
 
-/// The models venv's python (scikit-learn 1.2.2 reads pickles of 1.0.x).
+/// The models venv's python (scikit-learn 1.2.2 reads pickles of 1.0.x; scipy 1.11.4 is
+/// the solver the early SN Ia features were made with).
 fn python() -> String {
     solas_testdata::python_with_venv(
         "models",
@@ -90,14 +91,11 @@ fn python() -> String {
     )
 }
 
-/// scikit-learn's probabilities for `vectors`: `script` run with `args` then the vectors'
-/// file.
-fn scikit_learn(script: &str, args: &[&std::ffi::OsStr], vectors: &[Vec<f64>]) -> Vec<f64> {
-    let input = tempfile_with(vectors);
+/// `script` run by the models venv's python with `args`: its standard output.
+pub(crate) fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
     let out = Command::new(python())
         .args(["-W", "ignore", "-c", script])
         .args(args)
-        .arg(input.path())
         .output()
         .unwrap();
     assert!(
@@ -105,8 +103,16 @@ fn scikit_learn(script: &str, args: &[&std::ffi::OsStr], vectors: &[Vec<f64>]) -
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let theirs: Vec<f64> = String::from_utf8(out.stdout)
-        .unwrap()
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// scikit-learn's probabilities for `vectors`: `script` run with `args` then the vectors'
+/// file.
+fn scikit_learn(script: &str, args: &[&std::ffi::OsStr], vectors: &[Vec<f64>]) -> Vec<f64> {
+    let input = tempfile_with(vectors);
+    let mut args = args.to_vec();
+    args.push(input.path().as_os_str());
+    let theirs: Vec<f64> = run_python(script, &args)
         .lines()
         .map(|l| l.parse().unwrap())
         .collect();

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::process::Command;
 
 use solas_classify::models::early_snia::{self, sigmoid_guess};
 use solas_core::Band;
@@ -115,22 +114,7 @@ fn the_least_squares_solver_stops_where_scipy_stops() {
         writeln!(input, "{};{};{}", join(t), join(f), join(&guess)).unwrap();
     }
     input.flush().unwrap();
-    let python = solas_testdata::python_with_venv(
-        "models",
-        &["numpy==1.26.4", "scipy==1.11.4", "scikit-learn==1.2.2"],
-    );
-    let out = Command::new(python)
-        .args(["-W", "ignore", "-c", SCIPY])
-        .arg(input.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answers: Vec<Vec<f64>> = String::from_utf8(out.stdout)
-        .unwrap()
+    let answers: Vec<Vec<f64>> = crate::forest_live::run_python(SCIPY, &[input.path().as_os_str()])
         .lines()
         .map(|l| l.split(' ').map(|v| v.parse().unwrap()).collect())
         .collect();
