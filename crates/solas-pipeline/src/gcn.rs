@@ -85,9 +85,17 @@ pub fn apply(
             notice.name
         ))),
         (Action::Locate { skymap }, Some(mjd)) => {
-            let new = store.event_named(&notice.name)?.is_none();
-            let event =
-                store.save_event(data_dir, &notice.name, mjd, policy.window_days, skymap)?;
+            let map = solas_watch::Skymap::from_fits(skymap).map_err(|e| {
+                StoreError::Invalid(format!("{}: not a usable skymap: {e}", notice.name))
+            })?;
+            let (event, new) = store.save_event(
+                data_dir,
+                &notice.name,
+                mjd,
+                policy.window_days,
+                skymap,
+                &map,
+            )?;
             Ok(Applied::Located {
                 mw_id: event.mw_id,
                 new,
@@ -243,5 +251,36 @@ fn set_aside(data_dir: &Path, place: &str, payload: &[u8], why: &str) {
         .and_then(|_| std::fs::write(dir.join(format!("{place}.why")), why));
     if let Err(e) = kept {
         log::error!("{place}: could not keep the rejected notice: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A notice whose skymap is not one is refused whole: nothing stored, no file left.
+    #[test]
+    fn a_notice_whose_skymap_is_not_one_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("solas.db");
+        solas_store::main_db::MainDatabase::open(&db).unwrap();
+        let mut store = WatchStore::open(&db).unwrap();
+        let notice = Notice {
+            name: "GRB 2".into(),
+            messenger: "EM".into(),
+            event_mjd: Some(60_000.0),
+            action: Action::Locate {
+                skymap: b"not fits".to_vec(),
+            },
+            test: false,
+        };
+        let policy = GcnPolicy {
+            window_days: 14.0,
+            accept_tests: false,
+        };
+        let stored = apply(&mut store, dir.path(), &notice, &policy);
+        assert!(matches!(stored, Err(StoreError::Invalid(_))), "{stored:?}");
+        assert!(store.events().unwrap().is_empty());
+        assert!(!dir.path().join("skymaps").exists());
     }
 }

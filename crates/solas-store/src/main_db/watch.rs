@@ -457,7 +457,9 @@ impl WatchStore {
     /// An event and its skymap file (under `data_dir/skymaps/`): a new event, or a new
     /// localization of the event of that name (its region, time and areas replaced, its
     /// hits dropped for the matching to find again). The file is written before the event
-    /// points at it, so an event never names a file that is not there.
+    /// points at it, so an event never names a file that is not there. `map` is `skymap`
+    /// read (the caller has read it already, for its checks). Returns the event and
+    /// whether it is new.
     pub fn save_event(
         &mut self,
         data_dir: &Path,
@@ -465,9 +467,8 @@ impl WatchStore {
         event_mjd: f64,
         window_days: f64,
         skymap: &[u8],
-    ) -> Result<MmaEvent, StoreError> {
-        let map = solas_watch::Skymap::from_fits(skymap)
-            .map_err(|e| StoreError::Invalid(format!("{name}: not a usable skymap: {e}")))?;
+        map: &solas_watch::Skymap,
+    ) -> Result<(MmaEvent, bool), StoreError> {
         let dir = data_dir.join("skymaps");
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
         // Named so that no earlier map of the event, nor another process's, has the name.
@@ -488,7 +489,8 @@ impl WatchStore {
             area50: map.region_area_deg2(50.0),
             area90: map.region_area_deg2(90.0),
         };
-        match self.event_named(name)? {
+        let old = self.event_named(name)?;
+        match &old {
             Some(old) => {
                 event.mw_id = old.mw_id;
                 self.relocate_event(&event)?;
@@ -498,7 +500,7 @@ impl WatchStore {
             }
             None => event.mw_id = self.add_event(&event)?,
         }
-        Ok(event)
+        Ok((event, old.is_none()))
     }
 
     /// The event of that name, if there is one.
@@ -548,17 +550,6 @@ impl WatchStore {
             bump(tx)
         })?;
         Ok(Some(e))
-    }
-
-    /// Point an event at its skymap file once it has been copied under its id.
-    pub fn set_event_path(&mut self, mw_id: i64, path: &str) -> Result<(), StoreError> {
-        self.db.transaction(|tx| {
-            tx.execute(
-                "UPDATE mma_areas SET skymap_path = ?2 WHERE mw_id = ?1",
-                args![mw_id, path],
-            )?;
-            bump(tx)
-        })
     }
 
     pub fn events(&mut self) -> Result<Vec<MmaEvent>, StoreError> {
@@ -775,10 +766,13 @@ mod tests {
         let db = dir.path().join("solas.db");
         crate::main_db::MainDatabase::open(&db).unwrap();
         let mut store = WatchStore::open(&db).unwrap();
+        let save = |store: &mut WatchStore, name: &str, mjd: f64, bytes: &[u8]| {
+            let map = solas_watch::Skymap::from_fits(bytes).unwrap();
+            store.save_event(dir.path(), name, mjd, 14.0, bytes, &map)
+        };
         let first = solas_watch::circle_fits(10.0, 20.0, 5.0, 0.9, None, None).unwrap();
-        let e1 = store
-            .save_event(dir.path(), "GRB 1", 60000.0, 14.0, &first)
-            .unwrap();
+        let (e1, new) = save(&mut store, "GRB 1", 60000.0, &first).unwrap();
+        assert!(new);
         store
             .write_hits(&Hits {
                 mma: vec![(
@@ -795,9 +789,8 @@ mod tests {
             })
             .unwrap();
         let second = solas_watch::circle_fits(10.0, 20.0, 0.1, 0.9, None, None).unwrap();
-        let e2 = store
-            .save_event(dir.path(), "GRB 1", 60000.1, 14.0, &second)
-            .unwrap();
+        let (e2, new) = save(&mut store, "GRB 1", 60000.1, &second).unwrap();
+        assert!(!new);
         assert_eq!(e1.mw_id, e2.mw_id);
         assert!(
             e2.area90 < e1.area90 / 100.0,
@@ -819,7 +812,5 @@ mod tests {
         assert!(store.remove_event("GRB 1").unwrap().is_some());
         assert!(store.events().unwrap().is_empty());
         assert!(store.remove_event("GRB 1").unwrap().is_none());
-        let bad = store.save_event(dir.path(), "GRB 2", 60000.0, 14.0, b"not fits");
-        assert!(matches!(bad, Err(StoreError::Invalid(_))));
     }
 }

@@ -294,16 +294,18 @@ mod tests {
         let db = dir.path().join("solas.db");
         crate::main_db::MainDatabase::open(&db).unwrap();
         let mut store = WatchStore::open(&db).unwrap();
-        let circle = |ra, dec| solas_watch::circle_fits(ra, dec, 1.0, 0.9, None, None).unwrap();
-        store
-            .save_event(dir.path(), "GRB 1", 60_000.0, 14.0, &circle(10.0, 20.0))
-            .unwrap();
+        let save = |store: &mut WatchStore, ra, dec| {
+            let bytes = solas_watch::circle_fits(ra, dec, 1.0, 0.9, None, None).unwrap();
+            let map = Skymap::from_fits(&bytes).unwrap();
+            store
+                .save_event(dir.path(), "GRB 1", 60_000.0, 14.0, &bytes, &map)
+                .unwrap();
+        };
+        save(&mut store, 10.0, 20.0);
         let mut matcher = WatchMatcher::open(dir.path()).unwrap();
         assert_eq!(matcher.find(&[at(10.0, 20.0)]).mma.len(), 1);
         let cones_version = store.cones_version().unwrap();
-        store
-            .save_event(dir.path(), "GRB 1", 60_000.0, 14.0, &circle(100.0, -20.0))
-            .unwrap();
+        save(&mut store, 100.0, -20.0);
         assert_eq!(
             store.cones_version().unwrap(),
             cones_version,

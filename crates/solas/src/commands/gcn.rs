@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use solas_pipeline::gcn::{apply, GcnKafka, GcnPolicy};
+use solas_pipeline::gcn::{apply, Applied, GcnKafka, GcnPolicy};
 
 use super::filter::DataArg;
 
@@ -131,16 +131,35 @@ pub fn gcn(args: GcnArgs) -> anyhow::Result<()> {
                     std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
                 let outcome = solas_watch::gcn::parse_notice(&bytes)
                     .map_err(anyhow::Error::from)
-                    .and_then(|n| Ok(apply(&mut store, &data.data, &n, &policy)?));
+                    .and_then(|n| Ok((apply(&mut store, &data.data, &n, &policy)?, n.name)));
                 match outcome {
-                    Ok(applied) => println!("{}: {applied:?}", file.display()),
+                    Ok((Applied::Located { mw_id, new }, name)) => {
+                        // That event alone against the stored objects, as the follower does.
+                        let tagged =
+                            solas_pipeline::gcn::retro(&data.main_target(), &data.data, mw_id);
+                        let what = if new { "stored" } else { "relocated" };
+                        println!(
+                            "{}: event {mw_id} ({name}) {what}; {tagged} stored objects in its region",
+                            file.display()
+                        );
+                    }
+                    Ok((Applied::Retracted { known }, name)) => {
+                        let what = if known {
+                            "removed with its tags"
+                        } else {
+                            "not known here"
+                        };
+                        println!("{}: {name} retracted: {what}", file.display());
+                    }
+                    Ok((Applied::Skipped(why), _)) => {
+                        println!("{}: skipped: {why}", file.display())
+                    }
                     Err(e) => {
                         failed += 1;
                         eprintln!("{}: {e}", file.display());
                     }
                 }
             }
-            super::watch::report_retro(&data)?;
             anyhow::ensure!(
                 failed == 0,
                 "{failed} of {} notices not stored",

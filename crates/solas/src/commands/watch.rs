@@ -311,7 +311,8 @@ pub fn event(args: EventArgs) -> anyhow::Result<()> {
                 .or(map.meta().mjd_obs)
                 .context("the skymap has no MJD-OBS: give --mjd")?;
             let mut store = open(&data)?;
-            let event = store.save_event(&data.data, &name, event_mjd, window_days, &bytes)?;
+            let (event, _) =
+                store.save_event(&data.data, &name, event_mjd, window_days, &bytes, &map)?;
             println!(
                 "event {} ({name}) at MJD {event_mjd:.5}: 10/50/90% regions {:.1} / {:.1} / {:.1} deg²",
                 event.mw_id, event.area10, event.area50, event.area90
