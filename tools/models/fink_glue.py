@@ -1,6 +1,8 @@
 """What the reference scripts (fink_reference.py, snn_reference.py) need to call
 fink-science's processors outside Spark: stand-ins for the modules they import but do not
 use here, and alert columns built as Fink's Spark job builds them."""
+import glob
+import os
 import sys
 import types
 
@@ -37,3 +39,30 @@ def concat_col(alert, name, dtype, current, history):
     if dtype is object:
         return np.array(values, dtype=object)
     return np.array([np.nan if v is None else v for v in values], dtype=dtype)
+
+
+def ztf_alerts(shared):
+    """Every shared ZTF alert as (its file under ztf/alerts, the record), in file order."""
+    root = os.path.join(shared, "ztf", "alerts")
+    import fastavro
+
+    alerts = []
+    for path in sorted(glob.glob(os.path.join(root, "**", "*.avro"), recursive=True)):
+        with open(path, "rb") as f:
+            for record in fastavro.reader(f):
+                alerts.append((os.path.relpath(path, root), record))
+    return alerts
+
+
+def ztf_columns(alerts):
+    """The photometry columns Fink's ZTF processors take, one array per alert: the
+    history's values then the candidate's, typed as the Avro schema types them."""
+    def column(alert, name, dtype):
+        return concat_col(alert, name, dtype, current="candidate", history="prv_candidates")
+
+    return {
+        "jd": [column(a, "jd", np.float64) for _, a in alerts],
+        "fid": [column(a, "fid", np.int32) for _, a in alerts],
+        "magpsf": [column(a, "magpsf", np.float32) for _, a in alerts],
+        "sigmapsf": [column(a, "sigmapsf", np.float32) for _, a in alerts],
+    }

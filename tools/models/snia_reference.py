@@ -29,23 +29,16 @@ developer runs this beside their snapshots and commits the output.
         scikit-learn==1.2.2 fastavro
     V/bin/python tools/models/snia_reference.py CODE ../shared/data OUT.json
 """
-import glob
 import json
 import os
 import sys
 import types
 import warnings
 
-import fastavro
 import numpy as np
 import pandas as pd
 
-from fink_glue import concat_col, stub_modules
-
-
-def column(alert, name, dtype):
-    """prv_candidates' values then candidate's."""
-    return concat_col(alert, name, dtype, current="candidate", history="prv_candidates")
+from fink_glue import stub_modules, ztf_alerts, ztf_columns
 
 
 def main():
@@ -68,20 +61,8 @@ def main():
                               "default-model_sigmoid.obj")
     clf = load_scikit_model(model_path)
 
-    files = sorted(glob.glob(os.path.join(shared, "ztf", "alerts", "**", "*.avro"),
-                             recursive=True))
-    alerts = []
-    for path in files:
-        with open(path, "rb") as f:
-            for record in fastavro.reader(f):
-                alerts.append((os.path.relpath(path, os.path.join(shared, "ztf", "alerts")),
-                               record))
-    cols = {
-        "jd": [column(a, "jd", np.float64) for _, a in alerts],
-        "fid": [column(a, "fid", np.int32) for _, a in alerts],
-        "magpsf": [column(a, "magpsf", np.float32) for _, a in alerts],
-        "sigmapsf": [column(a, "sigmapsf", np.float32) for _, a in alerts],
-    }
+    alerts = ztf_alerts(shared)
+    cols = ztf_columns(alerts)
     series = {k: pd.Series(v) for k, v in cols.items()}
     ndethist = pd.Series([a["candidate"].get("ndethist") or 0 for _, a in alerts])
     cdsxmatch = pd.Series(["Unknown"] * len(alerts))
