@@ -5,7 +5,7 @@
 //! fields hold the object, the class and the rest. Offsets are committed after the
 //! annotations are stored; a record that cannot be mapped is counted and skipped.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -196,21 +196,13 @@ pub fn follow(
     consumer.subscribe(&[config.topic.as_str()])?;
     let mut summary = FollowSummary::default();
     let mut idle = config.idle_exit.map(crate::source::kafka::IdleClock::new);
-    while !stop.load(Ordering::Relaxed) {
-        if config.max_messages.is_some_and(|n| summary.messages >= n) {
+    let topics = [config.topic.as_str()];
+    while config.max_messages.is_none_or(|n| summary.messages < n) {
+        let Some(result) = crate::source::kafka::next_followed(&consumer, &topics, &mut idle, stop)
+        else {
             break;
-        }
-        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
-            let done = || crate::source::kafka::group_done(&consumer, &config.topic);
-            if idle.as_mut().is_some_and(|clock| clock.should_stop(done)) {
-                break;
-            }
-            continue;
         };
         let msg = result?;
-        if let Some(clock) = &mut idle {
-            clock.message();
-        }
         summary.messages += 1;
         let mut unfinished = false;
         match records(msg.payload().unwrap_or_default(), decoder) {

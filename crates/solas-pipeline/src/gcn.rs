@@ -10,7 +10,7 @@
 //! aside under `DATA/gcn-rejected/` with its reason, and the follower goes on.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -136,22 +136,10 @@ pub fn follow(
     consumer.subscribe(&topics)?;
     let mut summary = GcnSummary::default();
     let mut idle = kafka.idle_exit.map(crate::source::kafka::IdleClock::new);
-    while !stop.load(Ordering::Relaxed) {
-        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
-            let done = || {
-                topics
-                    .iter()
-                    .all(|t| crate::source::kafka::group_done(&consumer, t))
-            };
-            if idle.as_mut().is_some_and(|clock| clock.should_stop(done)) {
-                break;
-            }
-            continue;
-        };
+    while let Some(result) =
+        crate::source::kafka::next_followed(&consumer, &topics, &mut idle, stop)
+    {
         let msg = result?;
-        if let Some(clock) = &mut idle {
-            clock.message();
-        }
         summary.messages += 1;
         let mut located = None;
         let place = format!("{}-{}-{}", msg.topic(), msg.partition(), msg.offset());

@@ -150,6 +150,32 @@ pub(crate) fn group_config(
     client
 }
 
+/// A follower's next message (`solas annotator follow`, `solas gcn follow`): polls until
+/// one comes, and None once `stop` is set or the follower has been idle for its
+/// [`IdleClock`] with the group committed to the end of every topic. The clock is told of
+/// the message.
+pub(crate) fn next_followed<'c>(
+    consumer: &'c BaseConsumer,
+    topics: &[&str],
+    idle: &mut Option<IdleClock>,
+    stop: &AtomicBool,
+) -> Option<rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'c>>> {
+    while !stop.load(Ordering::Relaxed) {
+        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
+            let done = || topics.iter().all(|t| group_done(consumer, t));
+            if idle.as_mut().is_some_and(|clock| clock.should_stop(done)) {
+                return None;
+            }
+            continue;
+        };
+        if let Some(clock) = idle {
+            clock.message();
+        }
+        return Some(result);
+    }
+    None
+}
+
 /// Whether the group has committed every partition of `topic` to its end (false when the
 /// brokers do not say).
 pub fn group_done<C: ConsumerContext>(consumer: &BaseConsumer<C>, topic: &str) -> bool {
