@@ -88,7 +88,8 @@ pub(crate) async fn list(State(state): State<AppState>, viewer: Viewer) -> PageR
     .await??;
     let body = html! {
         p {
-            "Gravitational-wave events whose skymaps Solas holds (" code { "solas watch event add" } "). "
+            "Multi-messenger events whose regions Solas holds: LVK skymaps (" code { "solas event add" } ") "
+            "and the skymaps or error circles of GCN notices (" code { "solas gcn follow" } "). "
             "Objects first seen within an event's window after it, inside its 90 % region, are its hits; "
             "filters see them in " code { "mma_area_hits" } "."
         }
@@ -103,8 +104,8 @@ pub(crate) async fn list(State(state): State<AppState>, viewer: Viewer) -> PageR
                             td { a href={ "/events/" (e.mw_id) } { (e.name) } }
                             td { (utc(Survey::Ztf, e.event_mjd)) }
                             td.num { (e.window_days) " d" }
-                            td.num { (format!("{:.0} deg²", e.area50)) }
-                            td.num { (format!("{:.0} deg²", e.area90)) }
+                            td.num { (area(e.area50)) }
+                            td.num { (area(e.area90)) }
                             td.num { (counts.get(&e.mw_id).copied().unwrap_or(0)) }
                         }
                     }
@@ -112,7 +113,7 @@ pub(crate) async fn list(State(state): State<AppState>, viewer: Viewer) -> PageR
             }
         }
     };
-    Ok(page("Gravitational-wave events", viewer.0.as_ref(), body).into_response())
+    Ok(page("Multi-messenger events", viewer.0.as_ref(), body).into_response())
 }
 
 /// Time since the event in words: "+3.2 h", "+2.1 d", "−5 min" (before it).
@@ -173,7 +174,7 @@ pub(crate) async fn detail(
         table.fields #event {
             tr { th { "Time (UTC)" } td { (utc(Survey::Ztf, event.event_mjd)) " (MJD " (format!("{:.5}", event.event_mjd)) ")" } }
             tr { th { "Window" } td { "objects first seen up to " (event.window_days) " days after" } }
-            tr { th { "Credible regions" } td { (format!("10 %: {:.1} deg², 50 %: {:.0} deg², 90 %: {:.0} deg²", event.area10, event.area50, event.area90)) } }
+            tr { th { "Credible regions" } td { (format!("10 %: {}, 50 %: {}, 90 %: {}", area(event.area10), area(event.area50), area(event.area90))) } }
             tr { th { "Hits" } td #hit-count { (total) } }
         }
         @if let Some(tan) = &zoom {
@@ -236,4 +237,26 @@ pub(crate) async fn sky_png(State(state): State<AppState>, Path(id): Path<i64>) 
     })
     .await??;
     Ok(png_response(png))
+}
+
+/// An area to the precision it has: whole square degrees for LVK's hundreds, three
+/// significant digits for the error circles of GCN notices (a fraction of a square degree).
+fn area(deg2: f64) -> String {
+    if deg2 >= 100.0 || deg2 <= 0.0 || !deg2.is_finite() {
+        format!("{deg2:.0} deg²")
+    } else {
+        let decimals = (2 - deg2.log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{deg2:.decimals$} deg²")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn areas_keep_the_digits_they_have() {
+        assert_eq!(super::area(23.14), "23.1 deg²");
+        assert_eq!(super::area(0.785), "0.785 deg²");
+        assert_eq!(super::area(1234.6), "1235 deg²");
+        assert_eq!(super::area(0.0), "0 deg²");
+    }
 }

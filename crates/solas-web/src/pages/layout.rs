@@ -56,7 +56,7 @@ pub(crate) fn page(title: &str, login: Option<&Login>, body: Markup) -> Html<Str
                             a href="/filters" { "Filters" } " "
                             a href="/watchlists" { "Watchlists" } " "
                             a href="/watchmaps" { "Watchmaps" } " "
-                            a href="/events" { "GW events" } " "
+                            a href="/events" { "Events" } " "
                             a href="/status" { "Status" } " "
                             a href="/docs/api" { "API" }
                         }

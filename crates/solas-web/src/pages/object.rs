@@ -694,9 +694,9 @@ pub(crate) async fn handle(
         h2 { "Watchmap hits" }
         (rows_table(&view.area_hits, &["ar_id", "watchmap", "area_deg2"],
             "In none of your or the public watchmaps."))
-        h2 { "Gravitational-wave events" }
+        h2 { "Multi-messenger events" }
         (rows_table(&view.mma_hits, &["event", "contour", "probdens2", "probdens3"],
-            "In no GW skymap."))
+            "In no event's region (GW skymap, GCN notice)."))
         (super::tags::section(&id, &view.tags, viewer.0.as_ref()))
         (super::user_photometry::section(&id, &view.user_photometry, viewer.0.as_ref()))
         (classifiers(&view.consensus, &view.history))
