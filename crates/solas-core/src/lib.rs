@@ -13,6 +13,7 @@ pub mod band;
 pub mod classes;
 pub mod ids;
 pub mod model;
+pub mod night;
 pub mod sky;
 pub mod survey;
 

@@ -8,7 +8,7 @@ use crate::survey::lsst;
 use crate::{Band, ObjectKey};
 
 /// Which survey produced an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Survey {
     Ztf,
@@ -52,6 +52,10 @@ pub struct Alert {
     pub dec: f64,
     /// MJD of the triggering detection.
     pub mjd: f64,
+    /// The exposure the triggering detection came from, for the completeness ledger:
+    /// Rubin's `visit`; ZTF's `field` (ZTF has no visit id: a field on a night is its unit).
+    #[serde(default)]
+    pub visit: Option<i64>,
     /// Detections, triggering one included, in the order the survey sent them.
     pub detections: Vec<Detection>,
     pub forced: Vec<ForcedPhot>,

@@ -138,6 +138,7 @@ impl LsstPacket {
             ra,
             dec,
             mjd,
+            visit: self.diaSource.visit,
             detections,
             forced,
             non_detections,

@@ -55,6 +55,7 @@ impl ZtfPacket {
         let object =
             ObjectKey::ztf(&self.objectId).map_err(|e| DecodeError::Content(e.to_string()))?;
         let c = &self.candidate;
+        let field = c.field;
         let mut trigger = detection(
             self.candid,
             c.jd,
@@ -133,6 +134,7 @@ impl ZtfPacket {
             ra,
             dec,
             mjd,
+            visit: field.map(i64::from),
             detections,
             forced,
             non_detections,

@@ -8,7 +8,6 @@ use solas_core::{ObjectKey, Survey};
 use solas_store::db::{Db, Target, Value as DbValue};
 use solas_store::main_db::filter_resources::DbResources;
 use solas_store::main_db::filter_runs::{FilterRunError, FilterRunner};
-use solas_store::StoreError;
 
 use crate::ExportError;
 
@@ -36,33 +35,8 @@ fn key_of(survey: Survey, v: &DbValue) -> Result<i64, ExportError> {
     }
 }
 
-/// Every object within `radius_arcsec` of (ra, dec), as (key column value, separation in
-/// arcsec), nearest first: the `objects` rows' HTM level-16 index narrows the search, the
-/// true distance decides.
-pub fn cone(
-    db: &mut Db,
-    survey: Survey,
-    ra: f64,
-    dec: f64,
-    radius_arcsec: f64,
-) -> Result<Vec<(DbValue, f64)>, StoreError> {
-    let mut found = Vec::new();
-    for (lo, hi) in solas_features::htm::cone_ranges(ra, dec, radius_arcsec) {
-        for (key, (ra2, dec2)) in
-            solas_store::main_db::object_view::in_htm_range(db, survey, lo, hi)?
-        {
-            let (Some(ra2), Some(dec2)) = (ra2, dec2) else {
-                continue;
-            };
-            let sep = solas_core::sky::separation_arcsec(ra, dec, ra2, dec2);
-            if sep <= radius_arcsec {
-                found.push((key, sep));
-            }
-        }
-    }
-    found.sort_by(|a, b| a.1.total_cmp(&b.1));
-    Ok(found)
-}
+/// Every object within a radius of a position, nearest first (the store's search).
+pub use solas_store::main_db::object_view::cone;
 
 /// The keys of the objects in a cone.
 pub fn cone_keys(

@@ -50,6 +50,9 @@ pub struct RunConfig {
     pub filter_idle: Duration,
     /// ...or when its first alert has waited this long.
     pub filter_max_age: Duration,
+    /// A Rubin and a ZTF object this close (arcsec) are linked as counterparts (None or
+    /// 0: not linked).
+    pub counterpart_radius_arcsec: Option<f64>,
     /// Rows per filter run, and how long one filter may run on one batch.
     pub filter_row_limit: u64,
     pub filter_time_limit: Duration,
@@ -189,6 +192,9 @@ impl RunConfig {
             ingest_batch: 500,
             ingest_max_age: Duration::from_millis(200),
             filter_batch: 10_000,
+            counterpart_radius_arcsec: Some(
+                solas_store::main_db::counterparts::DEFAULT_RADIUS_ARCSEC,
+            ),
             filter_idle: Duration::from_millis(200),
             filter_max_age: Duration::from_secs(1),
             filter_row_limit: 1000,

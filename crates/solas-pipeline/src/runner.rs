@@ -136,7 +136,11 @@ fn start_downstream(
         max_batch: config.filter_batch,
         idle: config.filter_idle,
         max_age: config.filter_max_age,
-        watch: Some(crate::filter::watch::WatchMatcher::connect(&main_db, data)?),
+        watch: Some({
+            let mut matcher = crate::filter::watch::WatchMatcher::connect(&main_db, data)?;
+            matcher.set_counterpart_radius(config.counterpart_radius_arcsec);
+            matcher
+        }),
         filters: Some(Box::new(engine)),
         models: config.models.clone(),
         retry: retry.clone(),

@@ -332,6 +332,14 @@ fn build_sources(
             join: Join::Key(None),
         });
     }
+    if t.counterparts {
+        s.push(Source {
+            kind: TableKind::Counterparts,
+            names: vec!["counterparts".into()],
+            alias: "counterparts".into(),
+            join: Join::Key(None),
+        });
+    }
     if let Some(id) = t.watchlist {
         s.push(Source {
             kind: TableKind::WatchlistHits,

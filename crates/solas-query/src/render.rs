@@ -10,7 +10,7 @@
 //! row gives NULL (as in MySQL and SQLite) instead of aborting the query on PostgreSQL.
 
 use crate::check::{BinOp, CheckedQuery, Func, Join, Node};
-use crate::schema::{object_key, physical_table};
+use crate::schema::{object_key, physical_table, TableKind};
 
 /// The SQL flavour to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,6 +483,11 @@ impl CheckedQuery {
                     ));
                     if let Some((col, id)) = extra {
                         w.s(&format!(" AND {alias}.{} = {id}", q(col)));
+                    }
+                    // A cone whose magnitude trigger held it back this time is not a hit
+                    // (always 1 for lists without a trigger).
+                    if s.kind == TableKind::WatchlistHits {
+                        w.s(&format!(" AND {alias}.\"fired\" = 1"));
                     }
                 }
                 Join::KeyTopic(topic) => {

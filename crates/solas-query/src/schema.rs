@@ -23,6 +23,7 @@ pub const WATCHLIST_HIT_COLUMNS: &[Column] = &[
     c("cone_id", Int),
     c("arcsec", Float),
     c("name", Text),
+    c("mag", Float),
 ];
 
 /// `area_hits` after the key: one row per (object, watchmap). Keyed on both, unlike
@@ -74,6 +75,14 @@ pub const CONSENSUS_COLUMNS: &[Column] = &[
     c("latest", Text),
 ];
 
+/// A Rubin object and a ZTF object at one position (`counterparts`): both keys, so a
+/// filter of either survey joins it on its own, and their separation.
+pub const COUNTERPART_COLUMNS: &[Column] = &[
+    c("diaObjectId", Int),
+    c("objectId", Text),
+    c("arcsec", Float),
+];
+
 /// A user's tag on an object (`object_tags`), after the key.
 pub const TAG_COLUMNS: &[Column] = &[c("tag", Text), c("timestamp", Text)];
 
@@ -88,6 +97,7 @@ pub enum TableKind {
     Annotations,
     Tags,
     Consensus,
+    Counterparts,
 }
 
 /// The object key column of a survey (`diaObjectId` or `objectId`).
@@ -124,6 +134,7 @@ pub fn physical_table(kind: TableKind, survey: Survey) -> &'static str {
         (TableKind::Tags, Survey::Ztf) => "ztf_object_tags",
         (TableKind::Consensus, Survey::Lsst) => "consensus",
         (TableKind::Consensus, Survey::Ztf) => "ztf_consensus",
+        (TableKind::Counterparts, _) => "counterparts",
     }
 }
 
@@ -155,6 +166,12 @@ pub fn columns(kind: TableKind, survey: Survey) -> Vec<Column> {
         TableKind::Tags => std::iter::once(key)
             .chain(TAG_COLUMNS.iter().copied())
             .collect(),
+        // The key first, as for every table; the other survey's key after it.
+        TableKind::Counterparts => {
+            let mut cols = COUNTERPART_COLUMNS.to_vec();
+            cols.sort_by_key(|col| col.name != key.name);
+            cols
+        }
     };
     if matches!(kind, TableKind::Objects | TableKind::Sherlock) {
         out.push(TIMESTAMP);
@@ -200,6 +217,10 @@ pub fn ddl_sqlite(survey: Survey) -> Vec<String> {
         // Whose tag it is: joined on, never selectable.
         if kind == Tags {
             cols.push("\"owner\" INTEGER".into());
+        }
+        // Whether the cone fired (magnitude triggers): joined on, never selectable.
+        if kind == WatchlistHits {
+            cols.push("\"fired\" INTEGER NOT NULL DEFAULT 1".into());
         }
         format!(
             "CREATE TABLE \"{}\" ({})",

@@ -13,6 +13,8 @@ pub struct TableList {
     /// The classifiers' consensus (`consensus`: every annotator's newest class, and
     /// whether they disagree).
     pub consensus: bool,
+    /// The object's counterparts in the other survey (`counterparts`).
+    pub counterparts: bool,
     pub crossmatch_tns: bool,
     pub watchlist: Option<i64>,
     pub watchmaps: Vec<i64>,
@@ -29,6 +31,7 @@ const RESERVED: &[&str] = &[
     "objects_ext",
     "sherlock_classifications",
     "consensus",
+    "counterparts",
     "crossmatch_tns",
     "watchlist_hits",
     "area_hits",
@@ -103,6 +106,7 @@ pub fn parse_tables(
             ("objects" | "objects_ext", None) => {}
             ("sherlock_classifications", None) => list.sherlock = true,
             ("consensus", None) => list.consensus = true,
+            ("counterparts", None) => list.counterparts = true,
             ("crossmatch_tns", None) => list.crossmatch_tns = true,
             ("watchlist", Some(a)) => {
                 let id = parse_id(a, entry, pos)?;
@@ -211,7 +215,7 @@ pub fn parse_tables(
             _ => {
                 return Err(err(
                     "unknown table: expected objects, sherlock_classifications, consensus, \
-                     crossmatch_tns, watchlist:N, watchmap:N (or area:N), annotator:TOPIC, tag:LABEL",
+                     counterparts, crossmatch_tns, watchlist:N, watchmap:N (or area:N), annotator:TOPIC, tag:LABEL",
                     entry,
                     pos,
                 ))

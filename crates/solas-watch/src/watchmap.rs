@@ -93,6 +93,19 @@ impl Moc {
         Moc::from_ranges29(depth_max, ranges)
     }
 
+    /// The cell of order `depth` holding a position (decimal degrees), for building a
+    /// MOC of positions with [`Moc::from_cells`]; None for an invalid position.
+    pub fn cell_of(depth: u8, ra: f64, dec: f64) -> Option<u64> {
+        let (lon, lat) = sky::lonlat(ra, dec)?;
+        Some(sky::hash(depth.min(DEPTH_29), lon, lat))
+    }
+
+    /// Everything in either MOC, at the deeper of their orders.
+    pub fn union(&self, other: &Moc) -> Moc {
+        let ranges = self.ranges.iter().chain(&other.ranges).cloned().collect();
+        Moc::from_ranges29(self.depth_max.max(other.depth_max), ranges)
+    }
+
     /// Deepest order of the MOC.
     pub fn depth_max(&self) -> u8 {
         self.depth_max

@@ -3,7 +3,8 @@
 // triangles) into the SVG #lc-plot. Flux, difference magnitude (axis inverted; negative
 // differences are never drawn as magnitudes) or, for ZTF, the apparent (DC) magnitude, calendar dates in UTC (Rubin's MJDs are TAI),
 // zoom and pan in time, bands hidden by clicking the legend; users' own photometry as
-// diamonds. No library: plain DOM and SVG.
+// diamonds; the other survey's detections of the same source (its counterparts) as open
+// circles, on this page's time scale. No library: plain DOM and SVG.
 (function () {
   'use strict';
   var src = document.getElementById('lc-data');
@@ -16,7 +17,9 @@
   // Drawn at the width it is shown (within 340–800), so text stays 12 px on a phone.
   var W = Math.round(Math.min(800, Math.max(340, svg.clientWidth || 800)));
   var narrow = W < 600;
-  var H = narrow ? 330 : 380, L = narrow ? 60 : 78, R = narrow ? 66 : 80, T = 15, B = 62;
+  // Wider on the right when the legend names the other survey's bands ("Rubin i (12)").
+  var wide = (data.counterparts || []).length > 0;
+  var H = narrow ? 330 : 380, L = narrow ? 60 : 78, R = (narrow ? 66 : 80) + (wide ? 36 : 0), T = 15, B = 62;
   svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
   var mode = data.start === 'mag' || !data.hasFlux ? 'mag' : 'flux';
   // A link may ask for a mode: ?lc=mag or ?lc=flux.
@@ -30,6 +33,16 @@
   var userPoints = data.user || [];
   // TAI − UTC since 2017-01-01.
   var TAI_UTC = 37 / 86400;
+  // The counterparts' bands, each its own legend entry ("ZTF g"), shifted to this page's
+  // time scale (Rubin's MJDs are TAI, ZTF's UTC).
+  var others = [];
+  (data.counterparts || []).forEach(function (c) {
+    var shift = c.timescale === data.timescale ? 0 : c.timescale === 'UTC' ? TAI_UTC : -TAI_UTC;
+    c.bands.forEach(function (b) {
+      others.push({ key: c.survey + ' ' + b.band, band: b.band, c: c, points: b.points, shift: shift });
+    });
+  });
+  function colorOf(name) { return COLORS[name] || COLORS[name.split(' ').pop()] || '#444'; }
 
   function el(tag, attrs, parent) {
     var e = document.createElementNS(NS, tag);
@@ -79,6 +92,15 @@
         if (finite(y) && finite(p.mjd)) out.push({ x: p.mjd, y: y, e: 0, kind: 'lim', p: p, band: b.band });
       });
     });
+    // The other survey's detections: no DC magnitude, no limits.
+    others.forEach(function (o) {
+      if (hidden[o.key] || mode === 'dc') return;
+      o.points.forEach(function (p) {
+        if (mode === 'mag' && p.positive === false) { negatives++; return; }
+        var y = mode === 'flux' ? p.flux : p.mag, e = mode === 'flux' ? p.fluxErr : p.magErr;
+        if (finite(y) && finite(p.mjd)) out.push({ x: p.mjd + o.shift, y: y, e: finite(e) ? e : 0, kind: 'cp', p: p, band: o.key, other: o });
+      });
+    });
     // Users' own measurements, as they gave them (drawn as diamonds).
     if (!userBox || userBox.checked) userPoints.forEach(function (p) {
       if (hidden[p.band]) return;
@@ -89,6 +111,7 @@
   }
   function label(q) {
     var what = { pt: 'detection', fp: 'forced', lim: 'upper limit',
+      cp: 'detection of ' + (q.other ? q.other.c.name + ', ' + q.other.c.arcsec.toFixed(2) + '″ away' : ''),
       usr: 'user photometry' + (q.p.source ? ' (' + q.p.source + ')' : '') + (q.p.mine ? ', yours' : '') }[q.kind];
     var v = mode === 'flux' ? q.y.toFixed(1) + (q.e ? ' ± ' + q.e.toFixed(1) : '') + ' ' + data.fluxUnit
       : q.y.toFixed(3) + (q.e ? ' ± ' + q.e.toFixed(3) : '') + ' mag';
@@ -157,9 +180,10 @@
     // The survey's bands, then any other band users' photometry names.
     var groups = data.bands.map(function (b) { return b.band; });
     userPoints.forEach(function (p) { if (groups.indexOf(p.band) < 0) groups.push(p.band); });
+    others.forEach(function (o) { if (groups.indexOf(o.key) < 0) groups.push(o.key); });
     groups.forEach(function (name) {
       var b = { band: name };
-      var color = COLORS[b.band] || '#444';
+      var color = colorOf(b.band);
       var g = el('g', { 'class': data.bands.some(function (x) { return x.band === name; }) ? 'band' : 'band user-band', 'data-band': b.band, fill: color, stroke: color }, area);
       shown.forEach(function (q) {
         if (q.band !== b.band) return;
@@ -171,6 +195,8 @@
           if (q.e > 0) el('line', { x1: cx, x2: cx, y1: sy(q.y - q.e), y2: sy(q.y + q.e), 'stroke-width': 1.2 }, g);
           mark = q.kind === 'fp'
             ? el('rect', { x: cx - 3.5, y: cy - 3.5, width: 7, height: 7, fill: '#fff', 'stroke-width': 1.5, 'class': 'fp' }, g)
+            : q.kind === 'cp'
+              ? el('circle', { cx: cx, cy: cy, r: 4, fill: '#fff', 'stroke-width': 1.5, 'class': 'cp' }, g)
             : q.kind === 'usr'
               ? el('path', { d: 'M' + cx + ' ' + (cy - 6) + 'l6 6l-6 6l-6-6z', 'stroke-width': 1.5, 'fill-opacity': 0.55, 'class': 'usr' }, g)
               : el('circle', { cx: cx, cy: cy, r: 4, 'class': 'pt' }, g);
@@ -198,16 +224,19 @@
       b.classList.toggle('active', b.dataset.mode === mode);
     });
   }
-  // One entry per band: its colour and counts; a click hides or shows it.
+  // One entry per band: its colour and counts; a click hides or shows it. The
+  // counterparts' bands follow, as open circles.
   function legend(all) {
-    data.bands.forEach(function (b, k) {
-      var color = COLORS[b.band] || '#444';
-      var n = all.filter(function (q) { return q.band === b.band && q.kind === 'pt'; }).length;
+    var entries = data.bands.map(function (b) { return { key: b.band, kind: 'pt' }; })
+      .concat(others.map(function (o) { return { key: o.key, kind: 'cp' }; }));
+    entries.forEach(function (b, k) {
+      var color = colorOf(b.key);
+      var n = all.filter(function (q) { return q.band === b.key && q.kind === b.kind; }).length;
       var ly = T + 14 + k * 18;
-      var g = el('g', { 'class': 'legend', 'data-band': b.band, cursor: 'pointer', opacity: hidden[b.band] ? 0.35 : 1 }, svg);
-      el('circle', { cx: W - R + 14, cy: ly - 4, r: 4, fill: color, stroke: color }, g);
-      el('text', { x: W - R + 24, y: ly }, g).textContent = b.band + ' (' + (hidden[b.band] ? 'hidden' : n) + ')';
-      g.addEventListener('click', function () { hidden[b.band] = !hidden[b.band]; draw(); });
+      var g = el('g', { 'class': 'legend', 'data-band': b.key, cursor: 'pointer', opacity: hidden[b.key] ? 0.35 : 1 }, svg);
+      el('circle', { cx: W - R + 14, cy: ly - 4, r: 4, fill: b.kind === 'cp' ? '#fff' : color, stroke: color, 'stroke-width': 1.5 }, g);
+      el('text', { x: W - R + 24, y: ly }, g).textContent = b.key + ' (' + (hidden[b.key] ? 'hidden' : n) + ')';
+      g.addEventListener('click', function () { hidden[b.key] = !hidden[b.key]; draw(); });
     });
   }
   function zoom(factor, at) {

@@ -972,6 +972,29 @@ fn db_migrate_makes_the_tables_the_docs_grant_on() {
         .nth(1)
         .and_then(|b| b.split("```").next())
         .expect("the filter role's SQL in docs/operations.md");
+    // Every table a filter may name is granted (the consensus views were once left out).
+    use solas_query::schema::{physical_table, TableKind};
+    for kind in [
+        TableKind::Objects,
+        TableKind::Sherlock,
+        TableKind::WatchlistHits,
+        TableKind::AreaHits,
+        TableKind::CrossmatchTns,
+        TableKind::Annotations,
+        TableKind::Tags,
+        TableKind::Consensus,
+        TableKind::Counterparts,
+    ] {
+        for survey in [solas_query::Survey::Lsst, solas_query::Survey::Ztf] {
+            let table = physical_table(kind, survey);
+            assert!(
+                block
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| w == table),
+                "docs/operations.md does not grant {table} to the filter role"
+            );
+        }
+    }
     let role = format!("solas_filters_{}", std::process::id());
     let database = pg.url().rsplit("dbname=").next().unwrap().to_string();
     let sql = block

@@ -201,6 +201,7 @@ mod tests {
                 ra: mjd - 60000.0,
                 dec: -10.0,
                 mjd,
+                visit: None,
                 detections: vec![],
                 forced: vec![],
                 non_detections: vec![],

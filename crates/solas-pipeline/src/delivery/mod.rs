@@ -296,6 +296,7 @@ mod tests {
             ra: 1.0,
             dec: 2.0,
             mjd: 60000.5,
+            visit: None,
             detections: vec![Detection {
                 source_id: 11,
                 mjd: 60000.5,

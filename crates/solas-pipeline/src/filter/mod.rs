@@ -267,11 +267,18 @@ impl FilterStage {
         scores: &[solas_store::main_db::annotations::scores::ModelScore],
     ) -> Result<(), StoreError> {
         // One row per object, however many of its alerts the batch holds: the features
-        // come from the stored lightcurve, which already has all of them.
+        // come from the stored lightcurve, which already has all of them. The newest alert
+        // stands for the object in matching (its time for events' windows, its magnitude
+        // for watchlists' magnitude triggers).
         let mut objects: HashMap<(solas_core::Survey, i64), &InFlight> = HashMap::new();
         for msg in batch {
             objects
                 .entry((msg.alert.survey, msg.alert.object.id))
+                .and_modify(|kept| {
+                    if msg.alert.mjd > kept.alert.mjd {
+                        *kept = msg;
+                    }
+                })
                 .or_insert(msg);
         }
         let objects: Vec<&InFlight> = objects.into_values().collect();
@@ -298,6 +305,7 @@ impl FilterStage {
                 dec,
                 mjd: Some(msg.alert.mjd),
                 distance_mpc: msg.context.as_ref().and_then(|c| c.host.best_distance_mpc),
+                mag: msg.alert.trigger().and_then(|d| d.mag),
             });
             let Some(row) = row else {
                 continue;

@@ -7,6 +7,7 @@ mod alert_hook;
 mod archive;
 mod classifications;
 mod context;
+mod counterparts;
 mod delivery;
 mod embedded;
 mod filters;

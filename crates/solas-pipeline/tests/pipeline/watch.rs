@@ -13,7 +13,7 @@ use solas_pipeline::filter::watch::retro_match;
 use solas_store::main_db::filter_resources::DbResources;
 use solas_store::main_db::filter_runs::BatchObjects;
 use solas_store::main_db::filters::{FilterStore, StoredFilter};
-use solas_store::main_db::watch::{MmaEvent, WatchStore};
+use solas_store::main_db::watch::{MmaEvent, NewWatchlist, WatchStore};
 use solas_store::main_db::MainDatabase;
 use solas_testdata as data;
 
@@ -178,7 +178,17 @@ fn watchlist_cones_match_by_exact_separation_and_their_filters_see_the_batch() {
     MainDatabase::open(&db).unwrap();
     let wl = WatchStore::open(&db)
         .unwrap()
-        .add_watchlist(7, "friends", "", false, 3.0, &cones)
+        .add_watchlist(
+            &NewWatchlist {
+                owner: 7,
+                name: "friends",
+                description: "",
+                public: false,
+                radius_arcsec: 3.0,
+                mag_change: None,
+            },
+            &cones,
+        )
         .unwrap();
     let mut filters = FilterStore::open(&db).unwrap();
     let on_list = filter(
@@ -240,8 +250,12 @@ fn tns_import_names_the_object_and_joins_crossmatch_tns() {
         .unwrap();
     let hits = retro_match(tmp.path()).unwrap();
     assert_eq!(hits.cones.len(), 1);
-    assert_eq!(hits.cones[0].1, wl);
-    assert!((hits.cones[0].3 - 1.0).abs() < 0.01, "{}", hits.cones[0].3);
+    assert_eq!(hits.cones[0].wl_id, wl);
+    assert!(
+        (hits.cones[0].arcsec - 1.0).abs() < 0.01,
+        "{}",
+        hits.cones[0].arcsec
+    );
     let name: Option<String> = conn
         .query_row(
             "SELECT tns_name FROM objects WHERE diaObjectId = 169298432598474793",
@@ -353,4 +367,115 @@ fn gw190814_tags_the_clu_galaxies_inside_its_90_percent_region() {
         )
         .unwrap();
     assert_eq!(stored, 82);
+}
+
+/// A watchlist with a magnitude trigger fires for an object on its first alert and then
+/// only on the alerts whose magnitude moved by the threshold since the cone last fired;
+/// a list without one fires on every alert. ZTF21abiuvdk's 34 alerts, one batch each, in
+/// time order, against the magnitudes the alerts themselves carry.
+#[test]
+fn a_magnitude_trigger_fires_only_when_the_magnitude_moved() {
+    const THRESHOLD: f64 = 0.3;
+    let decoder = solas_decode::Decoder::configured(None, None).unwrap();
+    let mut alerts: Vec<(f64, f64, f64, f64, std::path::PathBuf)> =
+        data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro")
+            .into_iter()
+            .map(|path| {
+                let decoded = decoder.decode(&std::fs::read(&path).unwrap()).unwrap();
+                let alert = decoded.records.into_iter().next().unwrap().1.unwrap();
+                let mag = alert.trigger().unwrap().mag.unwrap();
+                (alert.mjd, mag, alert.ra, alert.dec, path)
+            })
+            .collect();
+    alerts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(alerts.len(), 34);
+    // What the trigger should do, from the alerts' own magpsf.
+    let mut expected = Vec::new();
+    let mut last: Option<f64> = None;
+    for (_, mag, ..) in &alerts {
+        if last.is_none_or(|l| (mag - l).abs() >= THRESHOLD) {
+            expected.push(*mag);
+            last = Some(*mag);
+        }
+    }
+    assert!(
+        expected.len() > 2 && expected.len() < 34,
+        "the threshold should hold some alerts back: {expected:?}"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("solas.db");
+    MainDatabase::open(&db).unwrap();
+    let (ra, dec) = (alerts[0].2, alerts[0].3);
+    let cones = solas_watch::parse_csv(&format!("{ra},{dec},SN 2021pfs\n"), 3.0).unwrap();
+    let mut store = WatchStore::open(&db).unwrap();
+    let mut list = NewWatchlist {
+        owner: 7,
+        name: "rising",
+        description: "",
+        public: false,
+        radius_arcsec: 3.0,
+        mag_change: Some(THRESHOLD),
+    };
+    let gated = store.add_watchlist(&list, &cones).unwrap();
+    list.name = "every";
+    list.mag_change = None;
+    let every = store.add_watchlist(&list, &cones).unwrap();
+    list.name = "bad";
+    list.mag_change = Some(-1.0);
+    assert!(store.add_watchlist(&list, &cones).is_err());
+    let mut filters = FilterStore::open(&db).unwrap();
+    let mut ids = Vec::new();
+    for (name, wl) in [("on_change", gated), ("on_every", every)] {
+        let mut f = filter(
+            7,
+            &format!("objects, watchlist:{wl}"),
+            "objects.objectId, watchlist_hits.mag",
+            "",
+        );
+        f.name = name.into();
+        ids.push(filters.add(&f).unwrap());
+    }
+
+    let paths: Vec<_> = alerts.iter().map(|a| a.4.clone()).collect();
+    let mut config = common::config(tmp.path(), common::files(&paths));
+    // One alert a batch, in time order (one decoder keeps the files' order).
+    config.filter_batch = 1;
+    config.ingest_batch = 1;
+    config.decode_workers = 1;
+    common::run(config);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let fired = |filter_id: i64| -> Vec<f64> {
+        let mut stmt = conn
+            .prepare("SELECT record FROM filter_outputs WHERE filter_id = ?1 ORDER BY seq")
+            .unwrap();
+        stmt.query_map([filter_id], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|r| {
+                let v: serde_json::Value = serde_json::from_str(&r.unwrap()).unwrap();
+                v["mag"].as_f64().unwrap()
+            })
+            .collect()
+    };
+    let close = |got: &[f64], want: &[f64]| {
+        got.len() == want.len() && got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5)
+    };
+    let on_change = fired(ids[0]);
+    assert!(
+        close(&on_change, &expected),
+        "{on_change:?} != {expected:?}"
+    );
+    let on_every = fired(ids[1]);
+    let all: Vec<f64> = alerts.iter().map(|a| a.1).collect();
+    assert!(close(&on_every, &all), "{on_every:?} != {all:?}");
+    // The hit row keeps the magnitude the cone last fired at.
+    let kept: f64 = conn
+        .query_row(
+            "SELECT mag FROM ztf_watchlist_hits WHERE wl_id = ?1",
+            [gated],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!((kept - expected[expected.len() - 1]).abs() < 1e-5);
 }

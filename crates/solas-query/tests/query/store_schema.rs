@@ -18,6 +18,7 @@ fn every_whitelisted_column_exists_in_the_main_database() {
         TableKind::AreaHits,
         TableKind::CrossmatchTns,
         TableKind::Annotations,
+        TableKind::Counterparts,
     ];
     let mut checked = 0;
     for survey in [Survey::Lsst, Survey::Ztf] {

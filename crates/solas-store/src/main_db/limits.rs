@@ -67,7 +67,17 @@ mod tests {
         let long = "n".repeat(MAX_NAME_CHARS + 1);
         let mut watch = WatchStore::open(&db).unwrap();
         let e = watch
-            .add_watchlist(1, &long, "", false, 3.0, &[])
+            .add_watchlist(
+                &super::super::watch::NewWatchlist {
+                    owner: 1,
+                    name: &long,
+                    description: "",
+                    public: false,
+                    radius_arcsec: 3.0,
+                    mag_change: None,
+                },
+                &[],
+            )
             .unwrap_err();
         assert!(matches!(e, StoreError::Invalid(_)), "{e}");
         let e = watch

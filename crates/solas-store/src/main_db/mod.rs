@@ -8,11 +8,13 @@
 
 pub mod annotations;
 mod context_cache;
+pub mod counterparts;
 pub mod delivery;
 pub mod filter_names;
 pub mod filter_resources;
 pub mod filter_runs;
 pub mod filters;
+pub mod ledger;
 pub mod limits;
 pub mod object_view;
 pub mod overview;
@@ -20,6 +22,7 @@ mod schema;
 pub mod tags;
 pub mod user_photometry;
 pub mod watch;
+pub mod watch_hits;
 pub mod watch_matcher;
 pub mod watch_view;
 pub mod worker_status;
@@ -158,6 +161,26 @@ fn migrations(dialect: crate::tables::Dialect) -> Vec<Migration> {
             name: "classifiers' consensus per object (views over the annotations)",
             sql: annotations::consensus::migration_sql(dialect),
         },
+        Migration {
+            version: 17,
+            name: "watchlists' magnitude triggers",
+            sql: "ALTER TABLE watchlists ADD COLUMN mag_change REAL;
+                 ALTER TABLE watchlist_hits ADD COLUMN mag REAL;
+                 ALTER TABLE watchlist_hits ADD COLUMN fired INTEGER NOT NULL DEFAULT 1;
+                 ALTER TABLE ztf_watchlist_hits ADD COLUMN mag REAL;
+                 ALTER TABLE ztf_watchlist_hits ADD COLUMN fired INTEGER NOT NULL DEFAULT 1;"
+                .into(),
+        },
+        Migration {
+            version: 18,
+            name: "cross-survey counterparts",
+            sql: counterparts::SQL.into(),
+        },
+        Migration {
+            version: 19,
+            name: "the completeness ledger",
+            sql: ledger::SQL.into(),
+        },
     ]
 }
 
@@ -284,7 +307,7 @@ impl MainDatabase {
                 db.copy_in(&format!("stage_{table}"), names, values)?;
                 db.execute(&crate::tables::merge_from_stage_sql(table, columns), &[])?;
             }
-            watch::write_hits(db, hits)?;
+            watch_hits::write_hits(db, hits)?;
             annotations::scores::write_scores(db, scores)
         })
     }
@@ -349,7 +372,7 @@ impl MainDb for MainDatabase {
             for (sql, args) in &statements {
                 db.execute(sql, args)?;
             }
-            watch::write_hits(db, hits)?;
+            watch_hits::write_hits(db, hits)?;
             annotations::scores::write_scores(db, scores)
         })
     }

@@ -308,6 +308,32 @@ pub fn in_htm_range(
     .collect()
 }
 
+/// Every object within `radius_arcsec` of (ra, dec), as (key column value, separation in
+/// arcsec), nearest first: the `objects` rows' HTM level-16 index narrows the search, the
+/// true distance decides.
+pub fn cone(
+    db: &mut Db,
+    survey: Survey,
+    ra: f64,
+    dec: f64,
+    radius_arcsec: f64,
+) -> Result<Vec<(Value, f64)>, StoreError> {
+    let mut found = Vec::new();
+    for (lo, hi) in solas_features::htm::cone_ranges(ra, dec, radius_arcsec) {
+        for (key, (ra2, dec2)) in in_htm_range(db, survey, lo, hi)? {
+            let (Some(ra2), Some(dec2)) = (ra2, dec2) else {
+                continue;
+            };
+            let sep = solas_core::sky::separation_arcsec(ra, dec, ra2, dec2);
+            if sep <= radius_arcsec {
+                found.push((key, sep));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Ok(found)
+}
+
 /// A TNS object found by name: (name, prefix, ra, dec).
 pub type TnsPosition = (String, Option<String>, f64, f64);
 

@@ -14,11 +14,13 @@ use solas_core::Survey;
 use solas_watch::{Cone, TnsRow};
 
 use crate::args;
-use crate::db::{Db, Target, Value};
+use crate::db::{Db, Target};
 use crate::StoreError;
 
 /// The operator's watchlist holding TNS positions (owner 0).
 pub const TNS_WATCHLIST: (i64, &str) = (0, "TNS");
+pub use super::watch_hits::{ConeHit, Hits};
+
 const VERSION_KEY: &str = "watch.version";
 /// Moves only when the cones change (watchlists, TNS): rebuilding the cone index is what
 /// costs at scale (a minute at 10⁸ cones), so an event or watchmap does not cause it.
@@ -36,6 +38,21 @@ pub struct Watchlist {
     pub radius: f64,
     pub cones: i64,
     pub hits: i64,
+    /// The magnitude trigger: a cone fires again for an object only when its magnitude
+    /// moved by at least this much since the cone last fired (`None`: on every match).
+    pub mag_change: Option<f64>,
+}
+
+/// A watchlist as uploaded, before it has an id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWatchlist<'a> {
+    pub owner: i64,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub public: bool,
+    /// Default cone radius, arcsec.
+    pub radius_arcsec: f64,
+    pub mag_change: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,23 +88,6 @@ pub struct MmaEvent {
 pub struct ObjectRef {
     pub survey: Survey,
     pub key: String,
-}
-
-/// What one matching pass found, written in one transaction.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Hits {
-    /// (object, wl_id, cone_id, separation in arcsec)
-    pub cones: Vec<(ObjectRef, i64, i64, f64)>,
-    /// (object, ar_id)
-    pub areas: Vec<(ObjectRef, i64)>,
-    /// (object, mw_id, contour %, 2-D density per sr, 3-D density per sr per Mpc³)
-    pub mma: Vec<(ObjectRef, i64, f64, f64, Option<f64>)>,
-}
-
-impl Hits {
-    pub fn is_empty(&self) -> bool {
-        self.cones.is_empty() && self.areas.is_empty() && self.mma.is_empty()
-    }
 }
 
 /// A stored object's position, for matching objects already in the database.
@@ -139,13 +139,6 @@ pub(super) fn tns_watchlist(db: &mut Db) -> Result<Option<i64>, StoreError> {
     .transpose()
 }
 
-fn hit_table(base: &str, survey: Survey) -> (String, &'static str) {
-    match survey {
-        Survey::Lsst => (base.to_string(), "diaObjectId"),
-        Survey::Ztf => (format!("ztf_{base}"), "objectId"),
-    }
-}
-
 impl WatchStore {
     /// The watch tables of the main database in a SQLite file.
     pub fn open(main_db: &Path) -> Result<WatchStore, StoreError> {
@@ -156,6 +149,11 @@ impl WatchStore {
         Ok(WatchStore {
             db: super::connect(target)?,
         })
+    }
+
+    /// The connection, for the matcher's reads of objects rows.
+    pub(crate) fn db(&mut self) -> &mut Db {
+        &mut self.db
     }
 
     /// Changes whenever a watchlist, watchmap, TNS import or event changes what matches.
@@ -178,15 +176,15 @@ impl WatchStore {
     }
 
     /// Store a watchlist and all its cones, or nothing.
-    pub fn add_watchlist(
-        &mut self,
-        owner: i64,
-        name: &str,
-        description: &str,
-        public: bool,
-        radius_arcsec: f64,
-        cones: &[Cone],
-    ) -> Result<i64, StoreError> {
+    pub fn add_watchlist(&mut self, w: &NewWatchlist, cones: &[Cone]) -> Result<i64, StoreError> {
+        let NewWatchlist {
+            owner,
+            name,
+            description,
+            public,
+            radius_arcsec,
+            mag_change,
+        } = *w;
         if name.trim().is_empty() {
             return Err(invalid("a watchlist needs a name".into()));
         }
@@ -196,12 +194,18 @@ impl WatchStore {
                 "default radius {radius_arcsec} is not a positive number of arcseconds"
             )));
         }
+        if mag_change.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
+            return Err(invalid(format!(
+                "magnitude change {} is not a positive number of magnitudes",
+                mag_change.unwrap_or_default()
+            )));
+        }
         self.db.transaction(|tx| {
             let wl_id: i64 = tx
                 .query_one(
-                    "INSERT INTO watchlists (owner, name, description, public, radius)
-                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING wl_id",
-                    args![owner, name, description, public, radius_arcsec],
+                    "INSERT INTO watchlists (owner, name, description, public, radius, mag_change)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING wl_id",
+                    args![owner, name, description, public, radius_arcsec, mag_change],
                 )
                 .map_err(|e| {
                     e.if_unique(|| format!("user {owner} already has a watchlist named {name:?}"))
@@ -219,7 +223,8 @@ impl WatchStore {
                 "SELECT w.wl_id, w.owner, w.name, w.description, w.public, w.active, w.radius,
                (SELECT COUNT(*) FROM watchlist_cones c WHERE c.wl_id = w.wl_id),
                (SELECT COUNT(*) FROM watchlist_hits h WHERE h.wl_id = w.wl_id)
-             + (SELECT COUNT(*) FROM ztf_watchlist_hits h WHERE h.wl_id = w.wl_id)
+             + (SELECT COUNT(*) FROM ztf_watchlist_hits h WHERE h.wl_id = w.wl_id),
+               w.mag_change
              FROM watchlists w ORDER BY w.wl_id",
                 &[],
             )?
@@ -570,7 +575,8 @@ impl WatchStore {
         if hits.is_empty() {
             return Ok(());
         }
-        self.db.transaction(|tx| write_hits(tx, hits))
+        self.db
+            .transaction(|tx| super::watch_hits::write_hits(tx, hits))
     }
 
     /// Every stored object's position, latest detection and host distance.
@@ -609,85 +615,6 @@ impl WatchStore {
     }
 }
 
-/// Write a matching pass's hits inside the caller's transaction (the filter stage writes
-/// them with its batch's objects rows, in one transaction).
-pub(crate) fn write_hits(tx: &mut Db, hits: &Hits) -> Result<(), StoreError> {
-    if hits.is_empty() {
-        return Ok(());
-    }
-    let tns: Option<i64> = tx
-        .query_opt(
-            "SELECT wl_id FROM watchlists WHERE owner = ?1 AND name = ?2",
-            args![TNS_WATCHLIST.0, TNS_WATCHLIST.1],
-        )?
-        .map(|r| r.get(0))
-        .transpose()?;
-    for (o, wl_id, cone_id, arcsec) in &hits.cones {
-        let (table, key) = hit_table("watchlist_hits", o.survey);
-        // Cast: PostgreSQL cannot tell a parameter's type from a SELECT list.
-        tx.execute(
-                &format!(
-                    "INSERT INTO {table} (\"{key}\", wl_id, cone_id, arcsec, name)
-                     SELECT CAST(?1 AS {}), CAST(?2 AS BIGINT), cone_id, CAST(?4 AS DOUBLE PRECISION), name
-                     FROM watchlist_cones WHERE cone_id = ?3
-                     ON CONFLICT (\"{key}\", cone_id) DO UPDATE SET arcsec = excluded.arcsec,
-                       name = excluded.name, \"timestamp\" = CURRENT_TIMESTAMP",
-                    key_type(o.survey)
-                ),
-                args![key_value(o)?, wl_id, cone_id, arcsec],
-            )?;
-        if Some(*wl_id) == tns && o.survey == Survey::Lsst {
-            tx.execute(
-                    "UPDATE objects SET tns_name = (SELECT name FROM watchlist_cones WHERE cone_id = ?2)
-                     WHERE \"diaObjectId\" = ?1",
-                    args![key_value(o)?, cone_id],
-                )?;
-        }
-    }
-    for (o, ar_id) in &hits.areas {
-        let (table, key) = hit_table("area_hits", o.survey);
-        tx.execute(
-            &format!(
-                "INSERT INTO {table} (\"{key}\", ar_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
-            ),
-            args![key_value(o)?, ar_id],
-        )?;
-    }
-    for (o, mw_id, contour, pd2, pd3) in &hits.mma {
-        let (table, key) = hit_table("mma_area_hits", o.survey);
-        tx.execute(
-            &format!(
-                "INSERT INTO {table} (\"{key}\", mw_id, contour, probdens2, probdens3)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (\"{key}\", mw_id) DO UPDATE SET contour = excluded.contour,
-                       probdens2 = excluded.probdens2, probdens3 = excluded.probdens3,
-                       \"timestamp\" = CURRENT_TIMESTAMP"
-            ),
-            args![key_value(o)?, mw_id, contour, pd2, *pd3],
-        )?;
-    }
-    Ok(())
-}
-
-/// LSST keys are stored as integers, ZTF keys as text.
-fn key_value(o: &ObjectRef) -> Result<Value, StoreError> {
-    Ok(match o.survey {
-        Survey::Lsst => Value::Int(
-            o.key
-                .parse()
-                .map_err(|_| invalid(format!("{:?} is not a diaObjectId", o.key)))?,
-        ),
-        Survey::Ztf => Value::Text(o.key.clone()),
-    })
-}
-
-fn key_type(survey: Survey) -> &'static str {
-    match survey {
-        Survey::Lsst => "BIGINT",
-        Survey::Ztf => "TEXT",
-    }
-}
-
 fn insert_cones(tx: &mut Db, wl_id: i64, cones: &[Cone]) -> Result<(), StoreError> {
     for c in cones {
         tx.execute(
@@ -699,7 +626,7 @@ fn insert_cones(tx: &mut Db, wl_id: i64, cones: &[Cone]) -> Result<(), StoreErro
 }
 
 /// A `watchlists` row with its two counts after the table's columns (wl_id, owner, name,
-/// description, public, active, radius, cones, hits).
+/// description, public, active, radius, cones, hits, mag_change).
 pub(crate) fn watchlist_from_row(r: &crate::db::Row) -> Result<Watchlist, StoreError> {
     Ok(Watchlist {
         wl_id: r.get(0)?,
@@ -711,6 +638,7 @@ pub(crate) fn watchlist_from_row(r: &crate::db::Row) -> Result<Watchlist, StoreE
         radius: r.get(6)?,
         cones: r.get(7)?,
         hits: r.get(8)?,
+        mag_change: r.get(9)?,
     })
 }
 

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::watch::{Hits, MmaEvent, ObjectRef, StoredPosition, WatchStore};
+use super::counterparts;
+use super::watch::{ConeHit, Hits, MmaEvent, ObjectRef, StoredPosition, WatchStore};
 use crate::db::Target;
 use crate::StoreError;
 use solas_watch::{parse_moc, ConeIndex, Skymap, WatchmapIndex};
@@ -27,6 +28,8 @@ pub struct Position {
     pub mjd: Option<f64>,
     /// Host distance (Mpc), for the 3-D skymap density.
     pub distance_mpc: Option<f64>,
+    /// The object's newest magnitude, for watchlists' magnitude triggers.
+    pub mag: Option<f64>,
 }
 
 impl From<StoredPosition> for Position {
@@ -37,6 +40,9 @@ impl From<StoredPosition> for Position {
             dec: p.dec,
             mjd: p.last_mjd,
             distance_mpc: p.distance_mpc,
+            // Not kept in the objects rows of both surveys alike: a stored object matched
+            // by a new list records no magnitude, and its next alert fires and records one.
+            mag: None,
         }
     }
 }
@@ -50,6 +56,8 @@ pub struct WatchMatcher {
     cones: ConeIndex,
     maps: WatchmapIndex,
     events: Vec<(MmaEvent, Arc<Skymap>)>,
+    /// Objects of the two surveys this close are counterparts (arcsec; None: not linked).
+    counterpart_radius: Option<f64>,
 }
 
 impl WatchMatcher {
@@ -70,6 +78,7 @@ impl WatchMatcher {
             cones: ConeIndex::builder().build(),
             maps: WatchmapIndex::new(),
             events: Vec::new(),
+            counterpart_radius: Some(counterparts::DEFAULT_RADIUS_ARCSEC),
         };
         m.refresh()?;
         Ok(m)
@@ -156,8 +165,13 @@ impl WatchMatcher {
             cone_hits.clear();
             self.cones.matches_into(p.ra, p.dec, &mut cone_hits);
             for h in &cone_hits {
-                hits.cones
-                    .push((p.object.clone(), h.wl_id, h.cone_id, h.arcsec));
+                hits.cones.push(ConeHit {
+                    object: p.object.clone(),
+                    wl_id: h.wl_id,
+                    cone_id: h.cone_id,
+                    arcsec: h.arcsec,
+                    mag: p.mag,
+                });
             }
             for ar_id in self.maps.containing(p.ra, p.dec) {
                 hits.areas.push((p.object.clone(), ar_id));
@@ -188,10 +202,25 @@ impl WatchMatcher {
         hits
     }
 
-    /// Every match with the indexes brought up to date first; the caller stores them.
+    /// Every match with the indexes brought up to date first, and the positions'
+    /// counterparts in the other survey; the caller stores them.
     pub fn find_current(&mut self, positions: &[Position]) -> Result<Hits, StoreError> {
         self.refresh()?;
-        Ok(self.find(positions))
+        let mut hits = self.find(positions);
+        if let Some(radius) = self.counterpart_radius {
+            let objects: Vec<_> = positions
+                .iter()
+                .filter(|p| p.ra.is_finite() && p.dec.is_finite())
+                .map(|p| (&p.object, p.ra, p.dec))
+                .collect();
+            hits.counterparts = counterparts::find(self.store.db(), &objects, radius)?;
+        }
+        Ok(hits)
+    }
+
+    /// Link objects of the two surveys within `radius_arcsec` of each other (None: do not).
+    pub fn set_counterpart_radius(&mut self, radius_arcsec: Option<f64>) {
+        self.counterpart_radius = radius_arcsec.filter(|r| r.is_finite() && *r > 0.0);
     }
 
     /// Match and store; returns what was found.
@@ -216,6 +245,9 @@ pub fn retro_match(data_dir: &Path) -> Result<Hits, StoreError> {
 /// [`retro_match`] on the main database at `main_db`.
 pub fn retro_match_on(main_db: &Target, data_dir: &Path) -> Result<Hits, StoreError> {
     let mut matcher = WatchMatcher::connect(main_db, data_dir)?;
+    // Counterparts are linked as objects arrive (the later of a pair finds the earlier):
+    // a new watchlist has nothing to add to them.
+    matcher.set_counterpart_radius(None);
     let positions: Vec<Position> = matcher
         .store
         .positions()?
@@ -258,6 +290,7 @@ pub fn retro_match_event(
         cones: ConeIndex::builder().build(),
         maps: WatchmapIndex::new(),
         events: vec![(event, Arc::new(map))],
+        counterpart_radius: None,
     };
     let mut all = Hits::default();
     for chunk in positions.chunks(10_000) {
@@ -283,6 +316,7 @@ mod tests {
             dec,
             mjd: Some(60_001.0),
             distance_mpc: None,
+            mag: None,
         }
     }
 

@@ -47,7 +47,8 @@ pub fn watchlist(db: &mut Db, wl_id: i64) -> Result<Option<Watchlist>, StoreErro
         "SELECT w.wl_id, w.owner, w.name, w.description, w.public, w.active, w.radius,
            (SELECT COUNT(*) FROM watchlist_cones c WHERE c.wl_id = w.wl_id),
            (SELECT COUNT(*) FROM watchlist_hits h WHERE h.wl_id = w.wl_id)
-         + (SELECT COUNT(*) FROM ztf_watchlist_hits h WHERE h.wl_id = w.wl_id)
+         + (SELECT COUNT(*) FROM ztf_watchlist_hits h WHERE h.wl_id = w.wl_id),
+           w.mag_change
          FROM watchlists w WHERE w.wl_id = ?1",
         args![wl_id],
     )?

@@ -24,6 +24,11 @@
 //! ZTF (`survey=ztf`): Lasair-ZTF's shape, `{"objectId", "objectData", "candidates",
 //! "count_isdiffpos", "count_all_candidates", "count_noncandidate", "message", "sherlock",
 //! "TNS", "annotations"}`, and Solas's "sherlock_crossmatches" unless `lite`.
+//!
+//! Both surveys, unless `lite`: Solas's `counterparts` (in `lasairData` for Rubin, at the
+//! top for ZTF), the same source in the other survey, each with its key (a Rubin
+//! `diaObjectId` as an integer, a ZTF `objectId`), separation and detections, for the
+//! combined lightcurve.
 //! `candidates` are newest first, detections and non-detections
 //! together; each has `mjd` and `since_now` and every field of its ZTF record; a detection
 //! has its `candid` and `utc`; a non-detection has no `candid` and its limiting magnitude
@@ -372,6 +377,12 @@ fn lsst_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         "annotations".into(),
         Value::Array(annotations(&mut conn, Survey::Lsst, &key)?),
     );
+    if !r.lite {
+        data.insert(
+            "counterparts".into(),
+            Value::Array(counterparts(shared, &mut conn, Survey::Lsst, &key)?),
+        );
+    }
     data.insert(
         "imageUrls".into(),
         Value::Array(image_urls(shared, &r.base_url, &detections)?),
@@ -468,7 +479,10 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     let limits = lc.non_detections.len();
     let mut matches = json!({});
     if !r.lite {
-        matches = json!({ "sherlock_crossmatches": crossmatches(shared, &r.id, ra, dec) });
+        matches = json!({
+            "sherlock_crossmatches": crossmatches(shared, &r.id, ra, dec),
+            "counterparts": counterparts(shared, &mut conn, Survey::Ztf, &key)?,
+        });
     }
     let mut answer = json!({
         "objectId": r.id.json(),
@@ -486,6 +500,45 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
         a.extend(m);
     }
     Ok(answer)
+}
+
+/// The object's counterparts in the other survey, nearest first, each with its detections
+/// in time order (times in its own survey's scale: Rubin TAI, ZTF UTC).
+fn counterparts(
+    shared: &Shared,
+    conn: &mut solas_store::db::Db,
+    survey: Survey,
+    key: &solas_core::ObjectKey,
+) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for (other, other_key, arcsec) in solas_store::main_db::counterparts::of(conn, survey, key)? {
+        let lc = shared
+            .lightcurves
+            .with(|store| store.lightcurve(other, &other_key))??;
+        let detections: Vec<Value> = lc
+            .detections
+            .iter()
+            .map(|d| {
+                json!({
+                    "sourceId": d.source_id, "mjd": d.mjd, "band": d.band.as_str(),
+                    "flux": d.flux, "fluxErr": d.flux_err, "mag": d.mag, "magErr": d.mag_err,
+                    "positive": d.positive,
+                })
+            })
+            .collect();
+        let (name, id) = match other {
+            Survey::Lsst => ("Rubin", json!(other_key.id)),
+            Survey::Ztf => ("ZTF", json!(other_key.name)),
+        };
+        out.push(json!({
+            "survey": name,
+            "objectId": id,
+            "arcsec": arcsec,
+            "timescale": match other { Survey::Lsst => "TAI", Survey::Ztf => "UTC" },
+            "detections": detections,
+        }));
+    }
+    Ok(out)
 }
 
 /// Every crossmatch of the object's position against the loaded catalogues, best first

@@ -70,7 +70,7 @@ pub(crate) fn help(survey: &str) -> Markup {
     } else {
         solas_query::Survey::Lsst
     };
-    let tables: [(&str, TableKind, &str); 8] = [
+    let tables: [(&str, TableKind, &str); 9] = [
         (
             "objects",
             TableKind::Objects,
@@ -102,6 +102,11 @@ pub(crate) fn help(survey: &str) -> Markup {
             "what every classifier and annotator says, and whether they disagree",
         ),
         ("crossmatch_tns", TableKind::CrossmatchTns, "its TNS entry"),
+        (
+            "counterparts",
+            TableKind::Counterparts,
+            "the same source in the other survey (Rubin ↔ ZTF)",
+        ),
         (
             "tag:LABEL → tag_LABEL",
             TableKind::Tags,

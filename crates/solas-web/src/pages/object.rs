@@ -114,6 +114,8 @@ struct ObjectView {
     /// What the classifiers say now (consensus) and every score they gave, oldest first.
     consensus: Option<solas_store::main_db::annotations::consensus::Consensus>,
     history: Vec<solas_store::main_db::annotations::scores::HistoryEntry>,
+    /// The same source in the other survey: (survey, object, separation in arcsec).
+    counterparts: Vec<(Survey, solas_core::ObjectKey, f64)>,
 }
 
 fn gather(
@@ -188,8 +190,18 @@ fn gather(
         .iter()
         .map(|(b, v)| json!({ "band": b, "points": v.points, "forced": v.forced, "limits": v.limits }))
         .collect();
+    // The same source seen by the other survey: its detections drawn beside these.
+    let counterparts = solas_store::main_db::counterparts::of(&mut conn, survey, &key)?;
+    let mut other_curves = Vec::new();
+    for (other, other_key, arcsec) in &counterparts {
+        let lc = shared
+            .lightcurves
+            .with(|store| store.lightcurve(*other, other_key))??;
+        other_curves.push(counterpart_curve(*other, other_key, *arcsec, &lc));
+    }
     let lightcurve = json!({
         "bands": band_list,
+        "counterparts": other_curves,
         "fluxUnit": match survey { Survey::Lsst => "nJy", Survey::Ztf => "nJy (from magpsf)" },
         "hasFlux": lc.detections.iter().any(|d| d.flux.is_some()),
         // Rubin's times are TAI, ZTF's UTC: the page converts to UTC for calendar dates.
@@ -295,7 +307,53 @@ fn gather(
         watchlist_hits,
         area_hits,
         mma_hits,
+        counterparts,
     })
+}
+
+/// A counterpart's detections for the plot, per band, with its survey's time scale.
+fn counterpart_curve(
+    survey: Survey,
+    key: &solas_core::ObjectKey,
+    arcsec: f64,
+    lc: &solas_store::Lightcurve,
+) -> Value {
+    let mut bands: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for d in &lc.detections {
+        bands.entry(d.band.as_str()).or_default().push(json!({
+            "mjd": d.mjd, "flux": d.flux, "fluxErr": d.flux_err,
+            "mag": d.mag, "magErr": d.mag_err, "id": d.source_id.to_string(),
+            "positive": d.positive,
+        }));
+    }
+    json!({
+        "survey": match survey { Survey::Lsst => "Rubin", Survey::Ztf => "ZTF" },
+        "name": key.name,
+        "url": format!("/objects/{}?survey={}", key.name, survey_name(survey)),
+        "arcsec": arcsec,
+        "timescale": match survey { Survey::Lsst => "TAI", Survey::Ztf => "UTC" },
+        "bands": bands.iter().map(|(b, p)| json!({ "band": b, "points": p })).collect::<Vec<_>>(),
+    })
+}
+
+/// The other survey's objects at this position, linked.
+fn counterparts_section(counterparts: &[(Survey, solas_core::ObjectKey, f64)]) -> Markup {
+    html! {
+        h2 #counterparts { "In the other survey" }
+        @if counterparts.is_empty() {
+            p.note { "No object of the other survey within the counterpart radius." }
+        } @else {
+            ul {
+                @for (survey, key, arcsec) in counterparts {
+                    li {
+                        (match survey { Survey::Lsst => "Rubin ", Survey::Ztf => "ZTF " })
+                        a href={ "/objects/" (key.name) "?survey=" (survey_name(*survey)) } { (key.name) }
+                        (format!(" at {arcsec:.2}″; its detections are drawn in the lightcurve above as open circles"))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A two-column table of a row's fields.
@@ -684,6 +742,7 @@ pub(crate) async fn handle(
             (super::object_summary::links(&id, view.ra, view.dec))
         }
         (lightcurve(&id, s, &view.lightcurve))
+        (counterparts_section(&view.counterparts))
         (view.detection_table)
         (cutouts(&view.cutouts, s))
         (super::object_summary::context(&sherlock))

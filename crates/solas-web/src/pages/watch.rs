@@ -13,7 +13,7 @@
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use solas_store::main_db::watch::WatchStore;
+use solas_store::main_db::watch::{NewWatchlist, WatchStore};
 
 use super::home::thousands;
 use maud::{html, Markup};
@@ -45,6 +45,10 @@ fn watchlist_form(login: &Login) -> Markup {
             label { "Name " input name="name" required maxlength="128"; }
             label { "Description " input name="description" maxlength="4000"; }
             label { "Default radius (arcsec) " input name="radius" value="3" inputmode="decimal"; }
+            label {
+                "Fire again only when the magnitude changes by (mag, optional) "
+                input name="mag_change" inputmode="decimal" placeholder="every alert";
+            }
             label { "CSV file " input type="file" accept=".csv,.txt,text/csv" data-into="csv"; }
             label {
                 span { "or paste the cones (" code { "ra, dec, name[, radius]" } ", one per line)" }
@@ -178,7 +182,7 @@ async fn list_page(
                 table.rows #watchlist-list {
                     tr {
                         th { "id" } th { "name" } th { "owner" } th { "cones" }
-                        th { "radius (\")" } th { "hits" } th { "public" } th {}
+                        th { "radius (\")" } th { "fires on Δmag" } th { "hits" } th { "public" } th {}
                     }
                     @for w in &rows {
                         tr {
@@ -187,6 +191,7 @@ async fn list_page(
                             td { (owner_text(w.owner, me)) }
                             td.num { (thousands(w.cones)) }
                             td.num { (w.radius) }
+                            td.num { @match w.mag_change { Some(m) => { "≥ " (m) }, None => "every alert" } }
                             td.num { (thousands(w.hits)) }
                             td { (yes_no(w.public)) }
                             td { (delete_button(csrf, me, w.owner, "watchlist", w.wl_id, &w.name)) }
@@ -254,6 +259,20 @@ pub(crate) async fn upload_watchlist(
         )]);
         return list_page(&state, &viewer, false, msg, StatusCode::BAD_REQUEST).await;
     };
+    let mag_text = get("mag_change");
+    let mag_change = if mag_text.is_empty() {
+        None
+    } else {
+        match mag_text.parse::<f64>() {
+            Ok(m) => Some(m),
+            Err(_) => {
+                let msg = error_box(&[format!(
+                    "The magnitude change {mag_text:?} is not a number."
+                )]);
+                return list_page(&state, &viewer, false, msg, StatusCode::BAD_REQUEST).await;
+            }
+        }
+    };
     if name.is_empty() {
         let msg = error_box(&["A watchlist needs a name.".into()]);
         return list_page(&state, &viewer, false, msg, StatusCode::BAD_REQUEST).await;
@@ -287,7 +306,15 @@ pub(crate) async fn upload_watchlist(
             return Ok(Err(vec!["The CSV has no cones.".into()]));
         }
         let mut store = WatchStore::connect(&st.shared.config.main_target())?;
-        match store.add_watchlist(user, &name, &description, public, radius, &cones) {
+        let new = NewWatchlist {
+            owner: user,
+            name: &name,
+            description: &description,
+            public,
+            radius_arcsec: radius,
+            mag_change,
+        };
+        match store.add_watchlist(&new, &cones) {
             Ok(id) => {
                 // Objects already stored are matched now; new alerts by the pipeline.
                 let hits = solas_store::main_db::watch_matcher::retro_match_on(

@@ -146,6 +146,10 @@ pub(crate) async fn watchlist(
         table.fields #watchlist {
             tr { th { "Cones" } td { (list.cones) } }
             tr { th { "Default radius" } td { (list.radius) "″" } }
+            tr { th { "Fires" } td #fires { @match list.mag_change {
+                Some(m) => { "when an object's magnitude has moved by " (m) " or more since its cone last fired" },
+                None => "on every alert of an object inside a cone",
+            } } }
             tr { th { "Hits" } td #hit-count { (list.hits) } }
             tr { th { "Shared" } td { (if list.public { "public" } else { "private" }) } }
             tr { th { "Matching" } td { (if list.active { "active: new alerts are matched" } else { "inactive" }) } }

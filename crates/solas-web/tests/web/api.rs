@@ -4127,3 +4127,104 @@ async fn the_object_page_shows_the_classifiers_consensus_and_every_score() {
     assert!(section.contains("snn_sn: "), "{section}");
     assert!(section.contains("<td>snn_sn</td>"), "{section}");
 }
+
+/// A Rubin object and a ZTF object linked as counterparts (here by hand, between
+/// ZTF21abiuvdk and the richest Rubin object; the filter stage's linking is tested in the
+/// pipeline's tests): each object page links the other and carries its detections for the
+/// plot, and `/api/object/` answers them with the exact 64-bit id.
+#[tokio::test]
+async fn the_object_pages_and_api_show_the_counterparts_lightcurve() {
+    let api = Api::on_shared_data();
+    let (id, rubin) = common::richest_rubin_object();
+    common::with_main(|db| {
+        db.execute(
+            "INSERT INTO counterparts (\"diaObjectId\", \"objectId\", arcsec)
+             VALUES (?1, 'ZTF21abiuvdk', 0.4) ON CONFLICT DO NOTHING",
+            &[solas_store::db::Value::Int(id)],
+        )
+    })
+    .unwrap();
+    let lc_of = |page: &str| -> Value {
+        serde_json::from_str(
+            common::between(
+                page,
+                "<script type=\"application/json\" id=\"lc-data\">",
+                "</script>",
+            )
+            .expect("lightcurve data"),
+        )
+        .unwrap()
+    };
+    let points = |c: &Value| -> usize {
+        c["bands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["points"].as_array().unwrap().len())
+            .sum()
+    };
+    let ztf_detections = common::ztf_object("ZTF21abiuvdk").sources.len();
+
+    let page = api.get_link("/objects/ZTF21abiuvdk").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let section = common::between(&page.text, "id=\"counterparts\"", "</ul>").unwrap();
+    assert!(
+        section.contains(&format!("/objects/{id}?survey=lsst")),
+        "{section}"
+    );
+    let lc = lc_of(&page.text);
+    let cp = &lc["counterparts"][0];
+    assert_eq!(cp["survey"], "Rubin");
+    assert_eq!(cp["name"], id.to_string());
+    assert_eq!(cp["timescale"], "TAI");
+    assert_eq!(points(cp), rubin.sources.len());
+
+    let page = api.get_link(&format!("/objects/{id}")).await;
+    let section = common::between(&page.text, "id=\"counterparts\"", "</ul>").unwrap();
+    assert!(
+        section.contains("/objects/ZTF21abiuvdk?survey=ztf"),
+        "{section}"
+    );
+    let lc = lc_of(&page.text);
+    assert_eq!(lc["counterparts"][0]["timescale"], "UTC");
+    assert_eq!(points(&lc["counterparts"][0]), ztf_detections);
+
+    // The API, both ways; the Rubin id as an integer, exact.
+    let (_, token) = user("counterpart_carla", UserClass::User);
+    let t = Some(token.as_str());
+    let ztf = api
+        .get(
+            "/api/object/",
+            t,
+            &[("objectId", "ZTF21abiuvdk"), ("survey", "ztf")],
+        )
+        .await
+        .ok();
+    let cps = ztf["counterparts"].as_array().unwrap();
+    assert_eq!(cps.len(), 1);
+    assert_eq!(cps[0]["objectId"].as_i64(), Some(id));
+    assert!(
+        cps[0]["objectId"].is_i64(),
+        "an integer, not a float or a string"
+    );
+    assert_eq!(
+        cps[0]["detections"].as_array().unwrap().len(),
+        rubin.sources.len()
+    );
+    let id_s = id.to_string();
+    let lsst = api
+        .get("/api/object/", t, &[("objectId", &id_s)])
+        .await
+        .ok();
+    let cps = lsst["lasairData"]["counterparts"].as_array().unwrap();
+    assert_eq!(cps[0]["objectId"], "ZTF21abiuvdk");
+    assert_eq!(
+        cps[0]["detections"].as_array().unwrap().len(),
+        ztf_detections
+    );
+    let lite = api
+        .get("/api/object/", t, &[("objectId", &id_s), ("lite", "true")])
+        .await
+        .ok();
+    assert!(lite["lasairData"].get("counterparts").is_none());
+}

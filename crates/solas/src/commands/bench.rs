@@ -323,8 +323,17 @@ fn install_cones(main: &solas_store::db::Target, n: usize) -> anyhow::Result<()>
             radius_arcsec: Some(1.0 + 29.0 * next()),
         })
         .collect();
-    solas_store::main_db::watch::WatchStore::connect(main)?
-        .add_watchlist(1, "bench", "", false, 3.0, &cones)?;
+    solas_store::main_db::watch::WatchStore::connect(main)?.add_watchlist(
+        &solas_store::main_db::watch::NewWatchlist {
+            owner: 1,
+            name: "bench",
+            description: "",
+            public: false,
+            radius_arcsec: 3.0,
+            mag_change: None,
+        },
+        &cones,
+    )?;
     println!(
         "watchlist:    {n} cones stored in {:.1} s",
         started.elapsed().as_secs_f64()

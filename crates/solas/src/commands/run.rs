@@ -121,6 +121,10 @@ pub struct FilterStageArgs {
     /// Brokers for the filters' Kafka topics (default: the --kafka input brokers, if any).
     #[arg(long)]
     pub output_kafka: Option<String>,
+    /// A Rubin and a ZTF object this close (arcsec) are counterparts: each object page
+    /// shows the other's lightcurve, filters join `counterparts` (0: do not link).
+    #[arg(long, default_value_t = solas_store::main_db::counterparts::DEFAULT_RADIUS_ARCSEC)]
+    pub counterpart_radius: f64,
 }
 
 /// Running the process: telling the operator, serving, the progress line.
@@ -371,6 +375,7 @@ fn start(args: Parts, role: solas_pipeline::runner::Role) -> anyhow::Result<()> 
         config.dust_dir = filter.dust_dir.clone();
         config.models = models(filter)?;
         config.filter_batch = filter.batch.max(1);
+        config.counterpart_radius_arcsec = Some(filter.counterpart_radius);
         config.filter_row_limit = filter.filter_row_limit.max(1);
         anyhow::ensure!(
             filter.filter_time_limit.is_finite() && filter.filter_time_limit > 0.0,

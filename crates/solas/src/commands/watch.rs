@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use solas_pipeline::filter::watch::retro_match_on;
-use solas_store::main_db::watch::WatchStore;
+use solas_store::main_db::watch::{NewWatchlist, WatchStore};
 
 use super::filter::DataArg;
 
@@ -27,6 +27,10 @@ pub enum WatchlistAction {
         /// Radius for lines without one, arcsec.
         #[arg(long, default_value_t = 3.0)]
         radius: f64,
+        /// Magnitude trigger: a cone fires again for an object only when its magnitude
+        /// moved by at least this much since the cone last fired (default: every alert).
+        #[arg(long, value_name = "MAG")]
+        mag_change: Option<f64>,
     },
     List {
         #[command(flatten)]
@@ -160,6 +164,7 @@ pub fn watchlist(args: WatchlistArgs) -> anyhow::Result<()> {
                     data,
                 },
             radius,
+            mag_change,
         } => {
             let text = String::from_utf8(read(&file)?)
                 .with_context(|| format!("{} is not UTF-8 text", file.display()))?;
@@ -173,15 +178,34 @@ pub fn watchlist(args: WatchlistArgs) -> anyhow::Result<()> {
             if cones.is_empty() {
                 bail!("{}: no cones", file.display());
             }
-            let id =
-                open(&data)?.add_watchlist(owner, &name, &description, public, radius, &cones)?;
-            println!("watchlist {id} ({name}): {} cones stored", cones.len());
+            let id = open(&data)?.add_watchlist(
+                &NewWatchlist {
+                    owner,
+                    name: &name,
+                    description: &description,
+                    public,
+                    radius_arcsec: radius,
+                    mag_change,
+                },
+                &cones,
+            )?;
+            match mag_change {
+                Some(m) => println!(
+                    "watchlist {id} ({name}): {} cones stored; a cone fires again when the magnitude moves by {m} or more",
+                    cones.len()
+                ),
+                None => println!("watchlist {id} ({name}): {} cones stored", cones.len()),
+            }
             report_retro(&data)
         }
         WatchlistAction::List { data } => {
             for w in open(&data)?.watchlists()? {
+                let trigger = w
+                    .mag_change
+                    .map(|m| format!("  fires on Δmag ≥ {m}"))
+                    .unwrap_or_default();
                 println!(
-                    "{:>4}  {:<24} owner {:<4} {:<7} {:>9} cones  {:>7} hits  radius {}″",
+                    "{:>4}  {:<24} owner {:<4} {:<7} {:>9} cones  {:>7} hits  radius {}″{trigger}",
                     w.wl_id,
                     w.name,
                     w.owner,
