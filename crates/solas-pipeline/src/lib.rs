@@ -25,6 +25,9 @@
 //!   on or acknowledged (delivered or permanent) exactly once, after its writes; a
 //!   transient failure is waited out, never acknowledged.
 //! - [`queues`]: every queue between the stages, its capacity and why.
+//! - [`ledger`]: the completeness ledger's counts per visit, as the stages make them.
+//! - Beside the pipeline: [`gcn`] (GCN notices in), [`classifications`] (other brokers'
+//!   streams in) and [`mine`] (a filter's objects fanned out to users' programs).
 //! - [`config`] (what a run is given), [`runner`] (builds the stages for a configuration,
 //!   wires them with the queues, runs them, reports progress), [`summary`] (what it did)
 //!   and [`error`] (how it failed).
@@ -46,7 +49,10 @@ pub mod filter;
 #[cfg(feature = "kafka")]
 pub mod gcn;
 pub mod ingest;
+pub mod ledger;
 pub mod message;
+#[cfg(feature = "kafka")]
+pub mod mine;
 #[cfg(feature = "kafka")]
 pub mod publish;
 pub mod queues;

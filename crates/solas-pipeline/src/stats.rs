@@ -46,6 +46,9 @@ type Labels = [(&'static str, &'static str); 1];
 
 pub struct Stats {
     registry: Registry,
+    /// Per visit, what each stage got through (the completeness ledger), until the status
+    /// reporter writes it.
+    pub ledger: crate::ledger::Tally,
     /// Payloads (files, Kafka messages) read from the source.
     pub payloads: Counter,
     /// Alerts decoded.
@@ -149,6 +152,7 @@ impl Default for Stats {
         let delivered = Family::<Labels, Counter>::default();
         let delivered_of = |name| delivered.get_or_create(&[("result", name)]).clone();
         let stats = Stats {
+            ledger: Default::default(),
             payloads: stage_of("source"),
             alerts: stage_of("decode"),
             stored: stage_of("store"),

@@ -101,6 +101,13 @@ impl Reporter {
             Ok(()) => self.reported = now,
             Err(e) => log::warn!("writing worker status: {e}"),
         }
+        // The completeness ledger: what the stages counted since the last report; kept
+        // for the next one if the database does not take it now.
+        let ledger = stats.ledger.take();
+        if let Err(e) = solas_store::main_db::ledger::add(&mut self.db, &ledger) {
+            log::warn!("writing the completeness ledger: {e}");
+            stats.ledger.restore(ledger);
+        }
     }
 
     /// Mark workers that stopped reporting as stopped, and tell the operator (each loss

@@ -112,6 +112,11 @@ pub trait LightcurveStore: Send {
         selection: &records::Selection,
         each: &mut dyn FnMut(i64, solas_core::RawRecord) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError>;
+    /// Of `sources` ((object id, source id) pairs of one survey), the source ids stored
+    /// from their own alerts (as triggers, not only from later alerts' histories): the
+    /// completeness ledger's test of whether a source's alert came.
+    fn triggered(&mut self, survey: Survey, sources: &[(i64, i64)])
+        -> Result<Vec<i64>, StoreError>;
     /// Up to `limit` stored alerts whose trigger time is in `[from, to)` (MJD), in (time,
     /// alert id) order after `after`: a replay pages through them.
     fn alerts(

@@ -165,7 +165,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         authenticated: true,
         params: &[
             p("selected", Type::String, true, "The SELECT list, e.g. `objects.diaObjectId, objects.g_psfFlux`.").max_len(4096),
-            p("tables", Type::String, true, "Comma-separated tables: `objects`, `sherlock_classifications`, `watchlist:N`, `watchmap:N`, `annotator:TOPIC`, `crossmatch_tns`.").max_len(1024),
+            p("tables", Type::String, true, "Comma-separated tables: `objects`, `sherlock_classifications`, `consensus`, `counterparts`, `watchlist:N`, `watchmap:N`, `annotator:TOPIC`, `crossmatch_tns`, `tag:LABEL`.").max_len(1024),
             p("conditions", Type::String, true, "The WHERE clause, optionally with ORDER BY (may be blank).").max_len(4096),
             p("limit", Type::Integer, false, "Rows to return.").default("1000").range(Some(0.0), Some(1_000_000.0)),
             p("offset", Type::Integer, false, "Rows to skip.").default("0").range(Some(0.0), None),
@@ -212,6 +212,19 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         ],
         example: r#""diaObjectId,diaSourceId,visit,detector,...,midpointMjdTai,ra,...\n169298432598474793,169298432757858307,2025090500123,42,...,60923.27,10.37,...\n""#,
         media: &["text/csv", "application/x-ndjson", "application/x-votable+xml", "application/vnd.apache.parquet"],
+    },
+    Endpoint {
+        path: "/api/ledger/",
+        methods: &["get", "post"],
+        summary: "The completeness ledger: what each stage did with each visit's alerts",
+        description: "Solas's own. Per night (YYYYMMDD, the date the night began at the site) and visit (Rubin's visit; ZTF's field): the alerts decoded, stored, classified, filtered and delivered (null for a stage no worker ran that night), the sources later alerts' histories show from the visit whose own alerts never came (`missing`), exposures known only from histories (`unreceived_exposures`), the visits where alerts were lost (`short_visits`) and the area of the sky the night's alerts covered. Without `night`, the newest 7 nights.",
+        authenticated: true,
+        params: &[
+            p("night", Type::Integer, false, "The night, YYYYMMDD.").range(Some(19_000_101.0), Some(99_991_231.0)),
+            p("survey", Type::String, false, "One survey's nights (default: both).").choices(&["lsst", "ztf"]),
+        ],
+        example: r#"[{"survey": "lsst", "night": 20250905, "sky_deg2": 3.0, "steps_run": ["decoded", "stored", "filtered", "delivered"], "short_visits": [], "visits": [{"visit": 2025090500226, "mjd": 60924.33087, "decoded": 30, "stored": 30, "classified": null, "filtered": 30, "delivered": 30, "missing": []}], "unreceived_exposures": []}]"#,
+        media: JSON,
     },
     Endpoint {
         path: "/api/sherlock/object/",

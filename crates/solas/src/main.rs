@@ -57,6 +57,12 @@ enum Command {
     /// GCN notices (GRBs, X-ray and neutrino alerts, LVK): follow them on Kafka or add
     /// them from files, as events that tag objects.
     Gcn(commands::gcn::GcnArgs),
+    /// The completeness ledger: per night and visit, the alerts each stage got through,
+    /// the sources later alerts show whose own alerts never came, the sky covered.
+    Ledger(commands::ledger::LedgerArgs),
+    /// Mining: a filter's objects fanned out over Kafka to workers that run your program on
+    /// each lightcurve; the answers kept per run.
+    Mine(commands::mine::MineArgs),
     /// Serve the REST API (the `lasair` Python client works against it unchanged).
     Serve(commands::web::ServeArgs),
     /// API users and their tokens: add, token, list.
@@ -99,6 +105,8 @@ fn main() {
         Command::Event(args) => commands::watch::event(args),
         Command::Gcn(args) => commands::gcn::gcn(args),
         Command::Replay(args) => commands::replay::replay(args),
+        Command::Ledger(args) => commands::ledger::ledger(args),
+        Command::Mine(args) => commands::mine::mine(args),
         Command::Ingest(args) => commands::run::ingest(args),
         Command::Serve(args) => commands::web::serve(args),
         Command::User(args) => commands::web::user(args),

@@ -616,3 +616,114 @@ fn worker_logs(dir: &Path) -> String {
         })
         .collect()
 }
+
+/// Mining: a stored filter's objects fanned out over a Kafka topic to two `solas mine work`
+/// processes of one group; one is killed with SIGKILL mid-run. Every object the filter picks
+/// is answered once, by the program's own answer for that object's lightcurve (here: its
+/// detections counted, with a pause so that the kill lands mid-run).
+#[test]
+fn a_mining_run_answers_every_object_once_though_a_worker_is_killed() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("mine", 4, 1).unwrap();
+    let brokers = cluster.bootstrap_servers();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let data = dir.to_str().unwrap();
+    let alerts = data::shared().join("ztf/alerts");
+    solas(&["run", "-q", "--data", data, alerts.to_str().unwrap()]);
+    solas(&[
+        "filter",
+        "add",
+        "--data",
+        data,
+        "--name",
+        "bright",
+        "--survey",
+        "ztf",
+        "--owner",
+        "5",
+        "--selected",
+        "objects.objectId",
+        "--conditions",
+        "objects.ncand >= 1",
+    ]);
+    let out = solas(&[
+        "mine", "start", "--filter", "1", "--kafka", &brokers, "--topic", "mine", "--data", data,
+    ]);
+    let conn = rusqlite::Connection::open(dir.join("solas.db")).unwrap();
+    let objects: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM ztf_objects WHERE ncand >= 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(objects > 100, "{objects}");
+    assert!(out.contains(&format!("{objects} objects")), "{out}");
+
+    let program = "sleep 0.05; python3 -c 'import json, sys; d = json.load(sys.stdin); \
+                   print(json.dumps({\"object\": d[\"object\"], \"n\": len(d[\"detections\"])}))'";
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let start = |n: usize| -> Child {
+        Command::new(env!("CARGO_BIN_EXE_solas"))
+            .env("RUST_LOG", "solas_pipeline=info,warn")
+            .args(["mine", "work", "--kafka", &brokers, "--topic", "mine"])
+            .args(["--group", "miners", "--program", program, "--data", data])
+            .args(["--idle-exit", "8"])
+            .args(["--kafka-option", "session.timeout.ms=6000"])
+            .args(["--kafka-option", "heartbeat.interval.ms=500"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(logs.join(format!("mine-{n}.log"))).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let answered = || -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM mining_results", [], |r| r.get(0))
+            .unwrap_or(0)
+    };
+    let mut workers = [start(0), start(1)];
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while answered() < 10 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(answered() < objects, "the kill must land mid-run");
+    workers[0].kill().unwrap(); // SIGKILL
+    let _ = workers[0].wait();
+    let status = workers[1].wait().unwrap();
+    let log = |n: usize| std::fs::read_to_string(logs.join(format!("mine-{n}.log"))).unwrap();
+    assert!(status.success(), "{}", log(1));
+
+    // Every object answered, once, with the program's answer for its own lightcurve.
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.object, m.result, m.error,
+               (SELECT COUNT(*) FROM ztf_objects o WHERE o.objectId = m.object)
+             FROM mining_results m WHERE m.run_id = 1 ORDER BY m.object",
+        )
+        .unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len() as i64, objects, "{}\n{}", log(0), log(1));
+    let lightcurves = rusqlite::Connection::open(dir.join("lightcurves.db")).unwrap();
+    for (object, result, error, known) in &rows {
+        assert_eq!(*known, 1, "{object} is a stored ZTF object");
+        assert_eq!(error, &None, "{object}");
+        let answer: serde_json::Value = serde_json::from_str(result.as_deref().unwrap()).unwrap();
+        let key = solas_core::ObjectKey::ztf(object).unwrap();
+        let detections: i64 = lightcurves
+            .query_row(
+                "SELECT COUNT(*) FROM detections WHERE survey = 1 AND object_id = ?1",
+                [key.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(answer["object"], object.as_str());
+        assert_eq!(answer["n"], detections, "{object}");
+    }
+    let runs = solas(&["mine", "runs", "--data", data]);
+    assert!(runs.contains(&format!("{objects} / {objects}")), "{runs}");
+}

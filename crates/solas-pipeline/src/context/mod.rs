@@ -28,6 +28,7 @@ pub use result::{Classified, ContextResult};
 use crate::message::InFlight;
 use crate::stage::{Output, Stage};
 use crate::stats::Stats;
+use solas_store::main_db::ledger::Step;
 
 /// Was `a` detected before `b` (or is it the same alert)?
 fn not_later(a: (f64, i64), b: (f64, i64)) -> bool {
@@ -141,6 +142,9 @@ impl Stage for ContextStage {
                 }
             }
             Stats::busy(&self.stats.busy_context_ns, started);
+            self.stats
+                .ledger
+                .count(Step::Classified, batch.iter().map(|m| &m.alert));
             for msg in batch {
                 if output.pass_on(msg).is_err() {
                     return Ok(());

@@ -43,6 +43,9 @@ pub struct DeliveryWork {
     pub alerts: HashMap<String, Alert>,
     pub notices: HashMap<String, NoticeContext>,
     pub acks: Vec<Origin>,
+    /// The batch's alerts' visits, counted delivered in the ledger once every filter's
+    /// results are delivered.
+    pub visits: Vec<solas_store::main_db::ledger::VisitKey>,
 }
 
 /// Where results may go. Email digests are queued in the main database whatever the
@@ -201,6 +204,9 @@ impl Stage for DeliveryStage {
                 Stats::add(&self.stats.abandoned, work.acks.len() as u64);
                 return Ok(());
             }
+            self.stats
+                .ledger
+                .count_visits(solas_store::main_db::ledger::Step::Delivered, &work.visits);
             for origin in work.acks {
                 output.ack(origin, Status::Delivered);
             }

@@ -26,6 +26,7 @@ use crate::delivery::DeliveryWork;
 use crate::message::InFlight;
 use crate::stage::{Output, Stage};
 use crate::stats::Stats;
+use solas_store::main_db::ledger::Step;
 use solas_store::main_db::object_view::NoticeContext;
 
 /// How often the annotation log is looked at (between batches, or while idle).
@@ -177,6 +178,7 @@ impl FilterStage {
             alerts,
             notices,
             acks: Vec::new(),
+            visits: Vec::new(),
         })
     }
 
@@ -254,6 +256,13 @@ impl FilterStage {
             .map(|m| m.origin.clone())
             .collect();
         Stats::add(&self.stats.filtered, batch.len() as u64);
+        self.stats
+            .ledger
+            .count(Step::Filtered, batch.iter().map(|m| &m.alert));
+        work.visits = batch
+            .iter()
+            .map(|m| crate::ledger::visit_of(&m.alert))
+            .collect();
         Stats::add(&self.stats.batches, 1);
         self.stats.batch_committed();
         Ok(Some(work))

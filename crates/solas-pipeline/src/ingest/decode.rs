@@ -14,6 +14,7 @@ use crate::message::{InFlight, RawAlert};
 use crate::retry::{GaveUp, Retrier};
 use crate::stage::{Output, Stage, Status};
 use crate::stats::Stats;
+use solas_store::main_db::ledger::Step;
 
 /// What a role's input payloads are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +169,10 @@ impl DecodeWorker {
         for (_, alert, _) in &good.alerts {
             self.stats.saw_alert(alert.survey, alert.mjd);
         }
+        // The ledger counts a survey's alerts where they enter, once.
+        let alerts = || good.alerts.iter().map(|(_, a, _)| a);
+        self.stats.ledger.count(Step::Decoded, alerts());
+        self.stats.ledger.sky(alerts());
         Ok(good)
     }
 

@@ -2,10 +2,13 @@
 //! the alerts passed on. Nothing is passed on before it is durable; while the store is
 //! unavailable the batch waits ([`Retrier`]), and so, through the queues, does ingest.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
+use solas_core::{Alert, Survey};
+use solas_store::main_db::ledger::Step;
 use solas_store::{BlobStore, LightcurveStore, StoreError};
 
 use crate::message::InFlight;
@@ -61,6 +64,10 @@ impl Stage for StoreWriter {
             Stats::add(&self.stats.forced, counts.forced);
             Stats::add(&self.stats.non_detections, counts.non_detections);
             Stats::add(&self.stats.stored, batch.len() as u64);
+            self.stats
+                .ledger
+                .count(Step::Stored, alerts.iter().copied());
+            self.check_histories(&alerts);
             self.stats.batch_committed();
             Stats::busy(&self.stats.busy_store_ns, started);
             for msg in batch {
@@ -70,5 +77,37 @@ impl Stage for StoreWriter {
             }
         }
         Ok(())
+    }
+}
+
+impl StoreWriter {
+    /// The completeness ledger's look back: recent sources in the batch's histories whose
+    /// own alerts the store does not have. A store that cannot answer costs the ledger this
+    /// batch's look, not the batch (it is already written).
+    fn check_histories(&mut self, alerts: &[&Alert]) {
+        let candidates = crate::ledger::history_candidates(alerts);
+        if candidates.is_empty() {
+            return;
+        }
+        let mut asked: HashMap<Survey, Vec<(i64, i64)>> = HashMap::new();
+        for (survey, object, source, _, _) in &candidates {
+            asked.entry(*survey).or_default().push((*object, *source));
+        }
+        let mut triggered = HashSet::new();
+        for (survey, sources) in asked {
+            match self.lightcurves.triggered(survey, &sources) {
+                Ok(ids) => triggered.extend(ids.into_iter().map(|id| (survey, id))),
+                Err(e) => {
+                    log::warn!(
+                        "completeness ledger: {} history sources not checked: {e}",
+                        sources.len()
+                    );
+                    return;
+                }
+            }
+        }
+        self.stats
+            .ledger
+            .missing(crate::ledger::missing_sources(candidates, &triggered));
     }
 }

@@ -116,7 +116,10 @@ fn a_rubin_alert_at_a_ztf_objects_position_is_its_counterpart() {
     // The ZTF object stored first, the Rubin alert in a later run.
     let tmp = tempfile::tempdir().unwrap();
     common::run(common::config(tmp.path(), common::files(&ztf_alerts())));
-    common::run(common::config(tmp.path(), common::files(std::slice::from_ref(&rubin))));
+    common::run(common::config(
+        tmp.path(),
+        common::files(std::slice::from_ref(&rubin)),
+    ));
     let db = tmp.path().join("solas.db");
     let found = pairs(&db);
     assert_eq!(found.len(), 1, "{found:?}");
@@ -181,7 +184,10 @@ fn an_object_beyond_the_radius_is_not_a_counterpart() {
     let (rubin, _) = rubin_alert_at(moved_dir.path(), ra, dec + 2.0 / 3600.0);
     let tmp = tempfile::tempdir().unwrap();
     common::run(common::config(tmp.path(), common::files(&ztf_alerts())));
-    common::run(common::config(tmp.path(), common::files(std::slice::from_ref(&rubin))));
+    common::run(common::config(
+        tmp.path(),
+        common::files(std::slice::from_ref(&rubin)),
+    ));
     assert!(pairs(&tmp.path().join("solas.db")).is_empty());
     // A wider radius links them.
     let wide = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@ mod delivery;
 mod embedded;
 mod filters;
 mod kafka;
+mod ledger;
 mod models;
 mod outage;
 mod postgres;

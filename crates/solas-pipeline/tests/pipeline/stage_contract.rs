@@ -406,6 +406,9 @@ impl LightcurveStore for FakeLightcurves {
     fn lightcurve(&mut self, _: Survey, _: &ObjectKey) -> Result<Lightcurve, StoreError> {
         Ok(Lightcurve::default())
     }
+    fn triggered(&mut self, _: Survey, sources: &[(i64, i64)]) -> Result<Vec<i64>, StoreError> {
+        Ok(sources.iter().map(|s| s.1).collect())
+    }
     fn records(
         &mut self,
         _: Survey,
@@ -781,6 +784,7 @@ fn the_delivery_stage_keeps_the_contract() {
                     alerts: HashMap::new(),
                     notices: HashMap::new(),
                     acks: vec![origin(a.alert_id)],
+                    visits: Vec::new(),
                 }
             })
             .collect()

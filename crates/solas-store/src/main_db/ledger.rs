@@ -114,16 +114,11 @@ pub struct LedgerDelta {
     /// Per (survey, night), the sky cells (order [`SKY_DEPTH`]) of the alerts decoded.
     pub sky: BTreeMap<(Survey, i64), Vec<u64>>,
     pub missing: Vec<MissingSource>,
-    /// Alerts received now that an earlier history had reported missing: (survey, id).
-    pub arrived: Vec<(Survey, i64)>,
 }
 
 impl LedgerDelta {
     pub fn is_empty(&self) -> bool {
-        self.visits.is_empty()
-            && self.sky.is_empty()
-            && self.missing.is_empty()
-            && self.arrived.is_empty()
+        self.visits.is_empty() && self.sky.is_empty() && self.missing.is_empty()
     }
 }
 
@@ -185,12 +180,6 @@ pub fn add(db: &mut Db, delta: &LedgerDelta) -> Result<(), StoreError> {
                     solas_core::night::night(m.survey, m.mjd),
                     m.seen_in
                 ],
-            )?;
-        }
-        for (survey, id) in &delta.arrived {
-            tx.execute(
-                "DELETE FROM ledger_missing WHERE survey = ?1 AND source_id = ?2",
-                args![survey_text(*survey), id],
             )?;
         }
         for ((survey, night), cells) in &delta.sky {
@@ -362,26 +351,26 @@ pub fn sky_fits(db: &mut Db, survey: Survey, night: i64) -> Result<Option<Vec<u8
 }
 
 /// Sources still missing whose alerts have since been stored (they came late, or the
-/// worker that reported them raced the one storing them): `received` says which of a
-/// night's missing ids the lightcurve store has alerts for; those leave the ledger.
+/// worker that reported them raced the one storing them) leave the ledger: the readers
+/// call this before they report a night. Returns how many left.
 pub fn prune_arrived(
     db: &mut Db,
+    lightcurves: &mut dyn crate::LightcurveStore,
     survey: Survey,
     night: i64,
-    received: impl FnOnce(&[i64]) -> Result<Vec<i64>, StoreError>,
 ) -> Result<usize, StoreError> {
-    let ids: Vec<i64> = db
+    let asked: Vec<(i64, i64)> = db
         .query(
-            "SELECT source_id FROM ledger_missing WHERE survey = ?1 AND night = ?2",
+            "SELECT object_id, source_id FROM ledger_missing WHERE survey = ?1 AND night = ?2",
             args![survey_text(survey), night],
         )?
         .iter()
-        .map(|r| r.get(0))
-        .collect::<Result<_, _>>()?;
-    if ids.is_empty() {
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+    if asked.is_empty() {
         return Ok(0);
     }
-    let arrived = received(&ids)?;
+    let arrived = lightcurves.triggered(survey, &asked)?;
     db.transaction(|tx| {
         for id in &arrived {
             tx.execute(
@@ -392,4 +381,32 @@ pub fn prune_arrived(
         Ok(())
     })?;
     Ok(arrived.len())
+}
+
+/// A night as JSON (`/api/ledger/`, `solas ledger --json`): visit ids and source ids as
+/// integers; a stage no worker ran that night is null rather than 0.
+pub fn to_json(n: &Night) -> serde_json::Value {
+    use serde_json::json;
+    let count = |v: &VisitRow, s: Step| n.steps_run.contains(&s).then(|| v.count(s));
+    let short: Vec<i64> = n.short_visits().iter().map(|v| v.key.visit).collect();
+    json!({
+        "survey": n.survey.as_str(),
+        "night": n.night,
+        "sky_deg2": n.sky_deg2,
+        "steps_run": n.steps_run.iter().map(|s| s.column()).collect::<Vec<_>>(),
+        "short_visits": short,
+        "visits": n.visits.iter().map(|v| json!({
+            "visit": v.key.visit,
+            "mjd": v.mjd,
+            "decoded": count(v, Step::Decoded),
+            "stored": count(v, Step::Stored),
+            "classified": count(v, Step::Classified),
+            "filtered": count(v, Step::Filtered),
+            "delivered": count(v, Step::Delivered),
+            "missing": v.missing,
+        })).collect::<Vec<_>>(),
+        "unreceived_exposures": n.unreceived.iter().map(|(mjd, ids)| json!({
+            "mjd": mjd, "sources": ids,
+        })).collect::<Vec<_>>(),
+    })
 }

@@ -16,6 +16,7 @@ pub mod filter_runs;
 pub mod filters;
 pub mod ledger;
 pub mod limits;
+pub mod mining;
 pub mod object_view;
 pub mod overview;
 mod schema;
@@ -180,6 +181,11 @@ fn migrations(dialect: crate::tables::Dialect) -> Vec<Migration> {
             version: 19,
             name: "the completeness ledger",
             sql: ledger::SQL.into(),
+        },
+        Migration {
+            version: 20,
+            name: "mining runs and their results",
+            sql: mining::SQL.into(),
         },
     ]
 }

@@ -561,6 +561,32 @@ impl LightcurveStore for PgLightcurves {
     /// The batch's ids are joined as a table (`unnest`), not tested with `= ANY(…)`: on
     /// the hash-partitioned tables the array test probed every partition's index with every
     /// id (248 ms against 33 ms for 10,000 objects of 20,000 rows).
+    fn triggered(
+        &mut self,
+        survey: Survey,
+        sources: &[(i64, i64)],
+    ) -> Result<Vec<i64>, StoreError> {
+        if sources.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.reconnect_if_closed()?;
+        let (objects, ids): (Vec<i64>, Vec<i64>) = sources.iter().copied().unzip();
+        // One query for the batch.
+        Ok(self
+            .client
+            .query(
+                "SELECT DISTINCT d.source_id
+                 FROM unnest($2::bigint[], $3::bigint[]) AS asked(object_id, source_id)
+                 JOIN detections d ON d.object_id = asked.object_id AND d.source_id = asked.source_id
+                 WHERE d.survey = $1 AND d.from_trigger",
+                &[&survey_code(survey), &objects, &ids],
+            )
+            .map_err(pg_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
     fn lightcurves(
         &mut self,
         survey: Survey,

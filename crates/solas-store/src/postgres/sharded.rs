@@ -109,6 +109,25 @@ impl LightcurveStore for ShardedLightcurves {
             .collect())
     }
 
+    fn triggered(
+        &mut self,
+        survey: Survey,
+        sources: &[(i64, i64)],
+    ) -> Result<Vec<i64>, StoreError> {
+        let n = self.shards.len();
+        let mut by_shard: Vec<Vec<(i64, i64)>> = vec![Vec::new(); n];
+        for &(object, source) in sources {
+            by_shard[shard_of(object, n)].push((object, source));
+        }
+        let mut out = Vec::new();
+        for (shard, asked) in self.shards.iter_mut().zip(&by_shard) {
+            if !asked.is_empty() {
+                out.extend(shard.triggered(survey, asked)?);
+            }
+        }
+        Ok(out)
+    }
+
     fn records(&mut self, survey: Survey, object: &ObjectKey) -> Result<ObjectRecords, StoreError> {
         self.shard(object).records(survey, object)
     }

@@ -147,6 +147,26 @@ impl SqliteLightcurves {
 }
 
 impl LightcurveStore for SqliteLightcurves {
+    fn triggered(
+        &mut self,
+        survey: Survey,
+        sources: &[(i64, i64)],
+    ) -> Result<Vec<i64>, StoreError> {
+        // One indexed look-up each (the key starts with survey and object): no round trips
+        // to save in a file.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 1 FROM detections WHERE survey = ?1 AND object_id = ?2 AND source_id = ?3
+             AND from_trigger = 1 LIMIT 1",
+        )?;
+        let mut out = Vec::new();
+        for &(object, source) in sources {
+            if stmt.exists(params![crate::survey_code(survey), object, source])? {
+                out.push(source);
+            }
+        }
+        Ok(out)
+    }
+
     fn write(&mut self, alerts: &[&Alert]) -> Result<WriteCounts, StoreError> {
         let tx = self.conn.transaction()?;
         let mut counts = WriteCounts::default();

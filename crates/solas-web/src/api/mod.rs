@@ -16,6 +16,7 @@ pub(crate) mod auth_token;
 pub(crate) mod cone;
 pub(crate) mod export;
 pub(crate) mod fits;
+pub(crate) mod ledger;
 pub(crate) mod object;
 pub(crate) mod query;
 pub(crate) mod sherlock;
@@ -78,6 +79,7 @@ fn endpoints() -> Router<AppState> {
         ("/api/query", get(query::handle).post(query::handle)),
         ("/api/object", get(object::handle).post(object::handle)),
         ("/api/export", get(export::handle).post(export::handle)),
+        ("/api/ledger", get(ledger::handle).post(ledger::handle)),
         (
             "/api/sherlock/object",
             get(sherlock::object).post(sherlock::object),

@@ -231,10 +231,15 @@ struct Status {
     older_workers: i64,
     /// Rejected alerts kept in this data directory, per reason.
     rejected_here: Vec<(String, usize)>,
+    /// The completeness ledger's newest nights.
+    ledger: Vec<solas_store::main_db::ledger::Night>,
 }
 
 fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
     let data = &state.shared.config.data_dir;
+    // Before the main connection is taken here: it takes one of its own.
+    let ledger =
+        crate::api::ledger::recent(&state.shared, None, None, crate::api::ledger::RECENT_NIGHTS)?;
     let mut main = state.shared.main.take()?;
     let mut lc = Db::open(&state.shared.config.lightcurve_target())?;
     let pg = |db: &Db| db.dialect() == solas_store::tables::Dialect::Postgres;
@@ -272,6 +277,7 @@ fn gather(state: &AppState) -> Result<Status, crate::error::ApiError> {
         workers: recent.into_iter().map(Worker::from).collect(),
         older_workers,
         rejected_here: rejected(&data.join("rejected")),
+        ledger,
     })
 }
 
@@ -366,6 +372,57 @@ fn worker_row(w: &Worker) -> Markup {
     }
 }
 
+/// The completeness ledger: per night, what each stage got through and where alerts were
+/// lost (`solas ledger --night N` lists the visits; `/api/ledger/` answers the same).
+fn ledger_section(nights: &[solas_store::main_db::ledger::Night]) -> Markup {
+    use solas_store::main_db::ledger::Step;
+    let cell = |n: &solas_store::main_db::ledger::Night, s: Step| {
+        if n.steps_run.contains(&s) {
+            thousands(n.total(s))
+        } else {
+            "–".into()
+        }
+    };
+    html! {
+        h2 #completeness { "Completeness: every alert of every visit" }
+        @if nights.is_empty() {
+            p.note { "The ledger is empty: no alert has been decoded here yet." }
+        } @else {
+            p.note { "Per night (the date it began at the site), the alerts each stage got through; "
+                "a visit is short when a stage that ran has fewer than were decoded, or when later "
+                "alerts' histories show sources of it whose own alerts never came. – : no worker ran the stage." }
+            table.rows #ledger {
+                thead { tr {
+                    th { "night" } th { "survey" } th { "visits" } th { "decoded" } th { "stored" }
+                    th { "classified" } th { "filtered" } th { "delivered" } th { "short visits" }
+                    th { "alerts never received" } th { "sky (deg²)" }
+                } }
+                tbody {
+                    @for n in nights {
+                        @let short = n.short_visits();
+                        @let missing = n.visits.iter().map(|v| v.missing.len()).sum::<usize>()
+                            + n.unreceived.iter().map(|(_, ids)| ids.len()).sum::<usize>();
+                        tr.short[!short.is_empty() || missing > 0] {
+                            td { (format!("{}-{:02}-{:02}", n.night / 10_000, n.night / 100 % 100, n.night % 100)) }
+                            td { (n.survey.as_str()) } td.num { (n.visits.len()) }
+                            td.num { (cell(n, Step::Decoded)) } td.num { (cell(n, Step::Stored)) }
+                            td.num { (cell(n, Step::Classified)) } td.num { (cell(n, Step::Filtered)) }
+                            td.num { (cell(n, Step::Delivered)) }
+                            td.num {
+                                @if short.is_empty() { "0" } @else {
+                                    span title={ "visits " (short.iter().take(20).map(|v| v.key.visit.to_string()).collect::<Vec<_>>().join(", ")) } { (short.len()) }
+                                }
+                            }
+                            td.num { (missing) }
+                            td.num { (n.sky_deg2.map_or("–".into(), |a| format!("{a:.1}"))) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let st = state.clone();
     let status = blocking(move || gather(&st)).await??;
@@ -406,6 +463,7 @@ pub(crate) async fn handle(State(state): State<AppState>, viewer: Viewer) -> Pag
         } @else {
             (counts_table("nights", "night", &status.nights))
         }
+        (ledger_section(&status.ledger))
         h2 { "Pipeline workers" }
         @if status.workers.is_empty() {
             p.note { "No pipeline has reported here in the last day." }

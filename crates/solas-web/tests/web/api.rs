@@ -148,8 +148,9 @@ fn user(name: &str, class: UserClass) -> (i64, String) {
     .expect("user")
 }
 
-const ENDPOINTS: [&str; 8] = [
+const ENDPOINTS: [&str; 9] = [
     "/api/cone/",
+    "/api/ledger/",
     "/api/query/",
     "/api/object/",
     "/api/sherlock/object/",
@@ -4227,4 +4228,67 @@ async fn the_object_pages_and_api_show_the_counterparts_lightcurve() {
         .await
         .ok();
     assert!(lite["lasairData"].get("counterparts").is_none());
+}
+
+/// The completeness ledger of the shared data: each Rubin night's visits with the alerts
+/// the shared files hold for them (decoded here, apart from the pipeline), every stage
+/// that ran equal to decoding; the status page shows it.
+#[tokio::test]
+async fn the_ledger_counts_every_visits_alerts_through_every_stage() {
+    let api = Api::on_shared_data();
+    let (_, token) = user("ledger_lena", UserClass::User);
+    let t = Some(token.as_str());
+    // What the shared Rubin files hold: alerts per (night, visit).
+    let decoder =
+        solas_decode::Decoder::configured(Some(&solas_testdata::lsst_schema_dir()), None).unwrap();
+    let mut expected: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+    for f in solas_testdata::real_alert_files() {
+        for (_, a) in decoder.decode(&std::fs::read(f).unwrap()).unwrap().records {
+            let a = a.unwrap();
+            if a.survey == solas_core::Survey::Lsst {
+                let night = solas_core::night::night(a.survey, a.mjd);
+                *expected.entry((night, a.visit.unwrap())).or_default() += 1;
+            }
+        }
+    }
+    assert!(expected.len() > 1);
+    let nights: std::collections::BTreeSet<i64> = expected.keys().map(|k| k.0).collect();
+    for night in nights {
+        let answer = api
+            .get(
+                "/api/ledger/",
+                t,
+                &[("night", &night.to_string()), ("survey", "lsst")],
+            )
+            .await
+            .ok();
+        let n = &answer[0];
+        assert_eq!(answer.as_array().unwrap().len(), 1, "{answer}");
+        assert_eq!(n["night"], night);
+        let steps = n["steps_run"].as_array().unwrap();
+        for v in n["visits"].as_array().unwrap() {
+            let visit = v["visit"].as_i64().unwrap();
+            assert_eq!(
+                v["decoded"].as_i64(),
+                expected.get(&(night, visit)).copied(),
+                "night {night} visit {visit}"
+            );
+            for step in steps {
+                let step = step.as_str().unwrap();
+                assert_eq!(v[step], v["decoded"], "{step} of visit {visit}");
+            }
+        }
+        let visits = n["visits"].as_array().unwrap().len();
+        assert_eq!(
+            visits,
+            expected.keys().filter(|k| k.0 == night).count(),
+            "{n}"
+        );
+        assert!(n["sky_deg2"].as_f64().unwrap() > 0.0);
+    }
+    // Bad parameters are refused as the other endpoints refuse them.
+    let r = api.get("/api/ledger/", t, &[("night", "yesterday")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let page = api.get_link("/status").await;
+    assert!(page.text.contains("id=\"ledger\""), "{}", page.text);
 }

@@ -9,6 +9,8 @@ pub mod export;
 pub mod filter;
 pub mod gcn;
 pub mod inspect;
+pub mod ledger;
+pub mod mine;
 pub mod replay;
 pub mod run;
 pub mod watch;

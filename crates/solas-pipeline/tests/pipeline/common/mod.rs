@@ -70,7 +70,8 @@ pub fn files(paths: &[PathBuf]) -> Input {
 }
 
 /// Every row of every table of a SQLite file, as text, sorted; `timestamp` and
-/// `applied_at` columns and the `worker_status` and `stage_hours` tables left out (they record when and who,
+/// `applied_at` columns and the `worker_status`, `stage_hours` and completeness-ledger tables
+/// left out (they record when and who, and how often a stage saw an alert,
 /// not what). Archive records are compared by content: a `record` is written as its Avro
 /// bytes (decompressed with its row's dictionary), and which dictionary compressed it (the
 /// `record_dictionary` column, the `record_dictionaries` table: they depend on the order
@@ -80,7 +81,7 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let tables: Vec<String> = conn
         .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('worker_status', 'stage_hours', 'record_dictionaries', 'sqlite_sequence') ORDER BY name",
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('worker_status', 'stage_hours', 'ledger', 'ledger_missing', 'ledger_sky', 'record_dictionaries', 'sqlite_sequence') ORDER BY name",
         )
         .unwrap()
         .query_map([], |r| r.get(0))
