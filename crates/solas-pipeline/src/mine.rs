@@ -181,6 +181,7 @@ pub fn work(
         };
         let row = MiningResult {
             run_id: task.run,
+            survey: task.survey,
             object_id: task.object,
             object: task
                 .key()

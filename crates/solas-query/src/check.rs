@@ -340,6 +340,14 @@ fn build_sources(
             join: Join::Key(None),
         });
     }
+    if let Some(id) = t.mining {
+        s.push(Source {
+            kind: TableKind::Mining,
+            names: vec!["mining".into()],
+            alias: "mining".into(),
+            join: Join::Key(Some(("run_id", id))),
+        });
+    }
     if let Some(id) = t.watchlist {
         s.push(Source {
             kind: TableKind::WatchlistHits,

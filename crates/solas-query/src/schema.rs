@@ -83,6 +83,15 @@ pub const COUNTERPART_COLUMNS: &[Column] = &[
     c("arcsec", Float),
 ];
 
+/// A mining run's answer for the object (`mining_results`), after the key: the run, the
+/// user's program's JSON answer (or its error) and the worker that answered.
+pub const MINING_COLUMNS: &[Column] = &[
+    c("run_id", Int),
+    c("result", Text),
+    c("error", Text),
+    c("worker", Text),
+];
+
 /// A user's tag on an object (`object_tags`), after the key.
 pub const TAG_COLUMNS: &[Column] = &[c("tag", Text), c("timestamp", Text)];
 
@@ -98,6 +107,7 @@ pub enum TableKind {
     Tags,
     Consensus,
     Counterparts,
+    Mining,
 }
 
 /// The object key column of a survey (`diaObjectId` or `objectId`).
@@ -135,6 +145,7 @@ pub fn physical_table(kind: TableKind, survey: Survey) -> &'static str {
         (TableKind::Consensus, Survey::Lsst) => "consensus",
         (TableKind::Consensus, Survey::Ztf) => "ztf_consensus",
         (TableKind::Counterparts, _) => "counterparts",
+        (TableKind::Mining, _) => "mining_results",
     }
 }
 
@@ -165,6 +176,9 @@ pub fn columns(kind: TableKind, survey: Survey) -> Vec<Column> {
             .collect(),
         TableKind::Tags => std::iter::once(key)
             .chain(TAG_COLUMNS.iter().copied())
+            .collect(),
+        TableKind::Mining => std::iter::once(key)
+            .chain(MINING_COLUMNS.iter().copied())
             .collect(),
         // The key first, as for every table; the other survey's key after it.
         TableKind::Counterparts => {

@@ -40,6 +40,12 @@ pub trait Resources {
     fn tns_watchlist_id(&self) -> Result<Option<i64>, QueryError> {
         Ok(None)
     }
+    /// May `user` read mining run `id`'s answers? Its owner may (the operator, user 0,
+    /// also when anonymous); a deployment without mining has none.
+    fn mining_allowed(&self, id: i64, user: Option<i64>) -> Result<bool, QueryError> {
+        let _ = (id, user);
+        Ok(false)
+    }
 }
 
 /// A deployment with no watchlists, watchmaps or annotators: filters naming one are refused.

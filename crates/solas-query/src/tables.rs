@@ -15,6 +15,8 @@ pub struct TableList {
     pub consensus: bool,
     /// The object's counterparts in the other survey (`counterparts`).
     pub counterparts: bool,
+    /// A mining run's answers (`mining:N` → `mining`), the caller's own runs only.
+    pub mining: Option<i64>,
     pub crossmatch_tns: bool,
     pub watchlist: Option<i64>,
     pub watchmaps: Vec<i64>,
@@ -32,6 +34,7 @@ const RESERVED: &[&str] = &[
     "sherlock_classifications",
     "consensus",
     "counterparts",
+    "mining",
     "crossmatch_tns",
     "watchlist_hits",
     "area_hits",
@@ -107,6 +110,20 @@ pub fn parse_tables(
             ("sherlock_classifications", None) => list.sherlock = true,
             ("consensus", None) => list.consensus = true,
             ("counterparts", None) => list.counterparts = true,
+            ("mining", Some(a)) => {
+                let id = parse_id(a, entry, pos)?;
+                if list.mining.is_some_and(|m| m != id) {
+                    return Err(err("only one mining run may be used", entry, pos));
+                }
+                if !resources.mining_allowed(id, user)? {
+                    return Err(err(
+                        format!("mining run {id} does not exist or is another user's"),
+                        entry,
+                        pos,
+                    ));
+                }
+                list.mining = Some(id);
+            }
             ("crossmatch_tns", None) => list.crossmatch_tns = true,
             ("watchlist", Some(a)) => {
                 let id = parse_id(a, entry, pos)?;
@@ -215,7 +232,7 @@ pub fn parse_tables(
             _ => {
                 return Err(err(
                     "unknown table: expected objects, sherlock_classifications, consensus, \
-                     counterparts, crossmatch_tns, watchlist:N, watchmap:N (or area:N), annotator:TOPIC, tag:LABEL",
+                     counterparts, crossmatch_tns, watchlist:N, watchmap:N (or area:N), mining:N, annotator:TOPIC, tag:LABEL",
                     entry,
                     pos,
                 ))

@@ -165,7 +165,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         authenticated: true,
         params: &[
             p("selected", Type::String, true, "The SELECT list, e.g. `objects.diaObjectId, objects.g_psfFlux`.").max_len(4096),
-            p("tables", Type::String, true, "Comma-separated tables: `objects`, `sherlock_classifications`, `consensus`, `counterparts`, `watchlist:N`, `watchmap:N`, `annotator:TOPIC`, `crossmatch_tns`, `tag:LABEL`.").max_len(1024),
+            p("tables", Type::String, true, "Comma-separated tables: `objects`, `sherlock_classifications`, `consensus`, `counterparts`, `mining:N`, `watchlist:N`, `watchmap:N`, `annotator:TOPIC`, `crossmatch_tns`, `tag:LABEL`.").max_len(1024),
             p("conditions", Type::String, true, "The WHERE clause, optionally with ORDER BY (may be blank).").max_len(4096),
             p("limit", Type::Integer, false, "Rows to return.").default("1000").range(Some(0.0), Some(1_000_000.0)),
             p("offset", Type::Integer, false, "Rows to skip.").default("0").range(Some(0.0), None),

@@ -984,6 +984,7 @@ fn db_migrate_makes_the_tables_the_docs_grant_on() {
         TableKind::Tags,
         TableKind::Consensus,
         TableKind::Counterparts,
+        TableKind::Mining,
     ] {
         for survey in [solas_query::Survey::Lsst, solas_query::Survey::Ztf] {
             let table = physical_table(kind, survey);

@@ -697,9 +697,9 @@ fn a_mining_run_answers_every_object_once_though_a_worker_is_killed() {
     // Every object answered, once, with the program's answer for its own lightcurve.
     let mut stmt = conn
         .prepare(
-            "SELECT m.object, m.result, m.error,
-               (SELECT COUNT(*) FROM ztf_objects o WHERE o.objectId = m.object)
-             FROM mining_results m WHERE m.run_id = 1 ORDER BY m.object",
+            "SELECT m.objectId, m.result, m.error,
+               (SELECT COUNT(*) FROM ztf_objects o WHERE o.objectId = m.objectId)
+             FROM mining_results m WHERE m.run_id = 1 ORDER BY m.objectId",
         )
         .unwrap();
     let rows: Vec<(String, Option<String>, Option<String>, i64)> = stmt
@@ -726,4 +726,63 @@ fn a_mining_run_answers_every_object_once_though_a_worker_is_killed() {
     }
     let runs = solas(&["mine", "runs", "--data", data]);
     assert!(runs.contains(&format!("{objects} / {objects}")), "{runs}");
+
+    // The answers are a table filters join: `mining:1` for the run's owner, no one else.
+    let rich = rows
+        .iter()
+        .filter(|r| {
+            let a: serde_json::Value = serde_json::from_str(r.1.as_deref().unwrap()).unwrap();
+            a["n"].as_i64().unwrap() >= 5
+        })
+        .count();
+    assert!(rich > 0 && (rich as i64) < objects);
+    solas(&[
+        "filter",
+        "add",
+        "--data",
+        data,
+        "--name",
+        "mined",
+        "--survey",
+        "ztf",
+        "--owner",
+        "5",
+        "--selected",
+        "objects.objectId, mining.result",
+        "--tables",
+        "objects, mining:1",
+        "--conditions",
+        "json_extract(mining.result, '$.n') >= 5",
+    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_solas"))
+        .args(["filter", "test", "2", "--limit", "100000", "--data", data])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(found, rich);
+    let refused = Command::new(env!("CARGO_BIN_EXE_solas"))
+        .args([
+            "filter", "add", "--data", data, "--name", "theirs", "--survey", "ztf",
+        ])
+        .args([
+            "--owner",
+            "6",
+            "--selected",
+            "objects.objectId",
+            "--tables",
+            "objects, mining:1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("another user's"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }

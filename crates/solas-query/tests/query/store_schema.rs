@@ -19,6 +19,7 @@ fn every_whitelisted_column_exists_in_the_main_database() {
         TableKind::CrossmatchTns,
         TableKind::Annotations,
         TableKind::Counterparts,
+        TableKind::Mining,
     ];
     let mut checked = 0;
     for survey in [Survey::Lsst, Survey::Ztf] {

@@ -47,6 +47,17 @@ impl FilterNames {
         )
     }
 
+    /// A mining run's owner, if the run exists.
+    pub fn mining_owner(&mut self, run_id: i64) -> Result<Option<i64>, StoreError> {
+        self.db
+            .query_opt(
+                "SELECT owner FROM mining_runs WHERE run_id = ?1",
+                args![run_id],
+            )?
+            .map(|r| r.get(0))
+            .transpose()
+    }
+
     pub fn watchmap(&mut self, ar_id: i64) -> Result<Option<Visibility>, StoreError> {
         self.visibility(
             "SELECT owner, public FROM watchmaps WHERE ar_id = ?1",

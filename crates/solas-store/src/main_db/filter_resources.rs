@@ -38,6 +38,12 @@ impl Resources for DbResources {
         Ok(found.is_some_and(|v| v.visible_to(user)))
     }
 
+    fn mining_allowed(&self, id: i64, user: Option<i64>) -> Result<bool, QueryError> {
+        let owner = self.0.borrow_mut().mining_owner(id).map_err(db_error)?;
+        // Its owner's; the operator's (user 0) also to a caller with no user.
+        Ok(owner.is_some_and(|o| Some(o) == user || (o == 0 && user.is_none())))
+    }
+
     fn watchmap_allowed(&self, id: i64, user: Option<i64>) -> Result<bool, QueryError> {
         let found = self.0.borrow_mut().watchmap(id).map_err(db_error)?;
         Ok(found.is_some_and(|v| v.visible_to(user)))

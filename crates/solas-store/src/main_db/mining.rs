@@ -2,7 +2,8 @@
 //! over a Kafka topic to mining workers; each worker runs a user's program on an object's
 //! lightcurve and writes its answer here, one row per (run, object) however often the
 //! object is worked on (a killed worker's objects are done again by the others: the
-//! second answer replaces the first).
+//! second answer replaces the first). Filters join a run's answers as `mining:N` on
+//! either survey's key (`diaObjectId` for Rubin objects, `objectId` for ZTF's).
 
 use solas_core::Survey;
 
@@ -23,12 +24,15 @@ CREATE TABLE mining_runs (
 CREATE TABLE mining_results (
     run_id INTEGER NOT NULL,
     object_id INTEGER NOT NULL,
-    object TEXT NOT NULL,
+    "diaObjectId" INTEGER,
+    "objectId" TEXT,
     result TEXT,
     error TEXT,
     worker TEXT NOT NULL,
     "timestamp" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (run_id, object_id));
+CREATE INDEX mining_results_lsst ON mining_results ("diaObjectId", run_id);
+CREATE INDEX mining_results_ztf ON mining_results ("objectId", run_id);
 "#;
 
 /// A mining run as stored.
@@ -50,6 +54,7 @@ pub struct MiningRun {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MiningResult {
     pub run_id: i64,
+    pub survey: Survey,
     /// The object's 64-bit key (a ZTF name packed).
     pub object_id: i64,
     /// Its name (the diaObjectId as text, or the ZTF objectId).
@@ -94,14 +99,16 @@ pub fn set_objects(db: &mut Db, run_id: i64, objects: i64) -> Result<(), StoreEr
 /// Store an answer; a repeat (the object worked on again) replaces it.
 pub fn write_result(db: &mut Db, r: &MiningResult) -> Result<(), StoreError> {
     db.execute(
-        "INSERT INTO mining_results (run_id, object_id, object, result, error, worker)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO mining_results (run_id, object_id, \"diaObjectId\", \"objectId\", result,
+           error, worker)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (run_id, object_id) DO UPDATE SET result = excluded.result,
            error = excluded.error, worker = excluded.worker, \"timestamp\" = CURRENT_TIMESTAMP",
         args![
             r.run_id,
             r.object_id,
-            &r.object,
+            (r.survey == Survey::Lsst).then_some(r.object_id),
+            (r.survey == Survey::Ztf).then_some(r.object.as_str()),
             r.result.as_deref(),
             r.error.as_deref(),
             &r.worker
@@ -137,14 +144,20 @@ pub fn runs(db: &mut Db) -> Result<Vec<MiningRun>, StoreError> {
 /// A run's answers, in object order.
 pub fn results(db: &mut Db, run_id: i64) -> Result<Vec<MiningResult>, StoreError> {
     db.query(
-        "SELECT run_id, object_id, object, result, error, worker FROM mining_results
-         WHERE run_id = ?1 ORDER BY object_id",
+        "SELECT run_id, object_id, COALESCE(\"objectId\", CAST(\"diaObjectId\" AS TEXT)),
+           result, error, worker, \"objectId\" IS NOT NULL
+         FROM mining_results WHERE run_id = ?1 ORDER BY object_id",
         args![run_id],
     )?
     .iter()
     .map(|r| {
         Ok(MiningResult {
             run_id: r.get(0)?,
+            survey: if r.get::<bool>(6)? {
+                Survey::Ztf
+            } else {
+                Survey::Lsst
+            },
             object_id: r.get(1)?,
             object: r.get(2)?,
             result: r.get(3)?,

@@ -70,7 +70,7 @@ pub(crate) fn help(survey: &str) -> Markup {
     } else {
         solas_query::Survey::Lsst
     };
-    let tables: [(&str, TableKind, &str); 9] = [
+    let tables: [(&str, TableKind, &str); 10] = [
         (
             "objects",
             TableKind::Objects,
@@ -106,6 +106,11 @@ pub(crate) fn help(survey: &str) -> Markup {
             "counterparts",
             TableKind::Counterparts,
             "the same source in the other survey (Rubin ↔ ZTF)",
+        ),
+        (
+            "mining:N → mining",
+            TableKind::Mining,
+            "your program's answer in your mining run N",
         ),
         (
             "tag:LABEL → tag_LABEL",
