@@ -11,21 +11,19 @@ use solas_core::Survey;
 use solas_store::main_db::ledger::{self, Step};
 use solas_testdata as data;
 
-/// ZTF21abiuvdk's alerts in time order, with each one's (candid, jd − 2400000.5, field).
-fn alerts() -> Vec<(PathBuf, i64, f64, i64)> {
+/// ZTF21abiuvdk's alerts in time order, with each one's (candid, jd − 2400000.5, field,
+/// ra, dec).
+#[allow(clippy::type_complexity)]
+fn alerts() -> Vec<(PathBuf, i64, f64, i64, f64, f64)> {
     let decoder = solas_decode::Decoder::configured(None, None).unwrap();
-    let mut out: Vec<(PathBuf, i64, f64, i64)> =
+    let mut out: Vec<(PathBuf, i64, f64, i64, f64, f64)> =
         data::shared_glob("ztf/alerts/pitt-google_ZTF21abiuvdk_lightcurve_v3.3/*.avro")
             .into_iter()
             .map(|path| {
                 let decoded = decoder.decode(&std::fs::read(&path).unwrap()).unwrap();
                 let a = decoded.records.into_iter().next().unwrap().1.unwrap();
-                (
-                    path,
-                    a.alert_id,
-                    a.mjd,
-                    a.visit.expect("a ZTF alert has its field"),
-                )
+                let field = a.visit.expect("a ZTF alert has its field");
+                (path, a.alert_id, a.mjd, field, a.ra, a.dec)
             })
             .collect();
     out.sort_by(|a, b| a.2.total_cmp(&b.2));
@@ -71,7 +69,31 @@ fn the_ledger_names_the_visit_that_lost_an_alert() {
         }
         assert!(n.short_visits().is_empty(), "{n:?}");
         assert!(n.unreceived.is_empty(), "{n:?}");
-        assert!(n.sky_deg2.is_some_and(|a| a > 0.0));
+        // The night's sky holds every one of its alerts, and is small (a few cells).
+        let mut db = solas_store::main_db::connect(&solas_store::db::Target::Sqlite(
+            whole.path().join("solas.db"),
+        ))
+        .unwrap();
+        let moc = ledger::sky_fits(&mut db, Survey::Ztf, n.night)
+            .unwrap()
+            .unwrap();
+        let moc = solas_watch::parse_moc(&moc).unwrap();
+        for a in all
+            .iter()
+            .filter(|a| solas_core::night::night(Survey::Ztf, a.2) == n.night)
+        {
+            assert!(
+                moc.contains(a.4, a.5),
+                "{} not in the sky of {}",
+                a.1,
+                n.night
+            );
+        }
+        assert!(
+            n.sky_deg2.is_some_and(|a| a > 0.0 && a < 1.0),
+            "{:?}",
+            n.sky_deg2
+        );
         for v in &n.visits {
             // Each night's visits are the alerts' own (night, field) pairs.
             let expected = all
@@ -85,7 +107,7 @@ fn the_ledger_names_the_visit_that_lost_an_alert() {
     }
 
     // The tenth alert left out: the alerts after it carry it in their histories.
-    let (lost_path, lost_candid, lost_mjd, lost_field) = all[9].clone();
+    let (lost_path, lost_candid, lost_mjd, lost_field, ..) = all[9].clone();
     let partial = tempfile::tempdir().unwrap();
     let without: Vec<PathBuf> = paths.iter().filter(|p| **p != lost_path).cloned().collect();
     common::run(common::config(partial.path(), common::files(&without)));

@@ -22,6 +22,9 @@ pub struct LedgerArgs {
     /// Print JSON (what `/api/ledger/` answers).
     #[arg(long)]
     json: bool,
+    /// Write the night's sky (a MOC, FITS) to this file (needs --night and --survey).
+    #[arg(long, value_name = "FILE", requires_all = ["night", "survey"])]
+    moc: Option<std::path::PathBuf>,
     #[command(flatten)]
     data: DataArg,
     /// The lightcurves in PostgreSQL, as the workers were given them (default:
@@ -49,6 +52,17 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
         .collect();
     if nights.is_empty() {
         println!("the ledger has no such night yet");
+        return Ok(());
+    }
+    if let (Some(path), [(survey, night)]) = (&args.moc, nights.as_slice()) {
+        let fits = ledger::sky_fits(&mut db, *survey, *night)?
+            .with_context(|| format!("no sky recorded for night {night}"))?;
+        std::fs::write(path, fits).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "{}: the sky of night {night} ({})",
+            path.display(),
+            survey.as_str()
+        );
         return Ok(());
     }
     let mut all = Vec::new();
