@@ -14,6 +14,7 @@ pub mod classes;
 pub mod ids;
 pub mod model;
 pub mod night;
+pub mod recent;
 pub mod sky;
 pub mod survey;
 

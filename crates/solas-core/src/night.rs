@@ -20,9 +20,10 @@ pub fn night(survey: Survey, mjd: f64) -> i64 {
     y * 10_000 + m * 100 + d
 }
 
-/// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`; written here rather than pulling in a calendar crate for one date).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// The proleptic Gregorian date (year, month, day) of a day count from 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`; written here rather than pulling in a calendar crate for
+/// the few dates Solas writes: nights, UTC stamps, digests' days).
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

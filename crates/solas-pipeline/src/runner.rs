@@ -332,6 +332,10 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
             linger: Duration::from_millis(20),
             max_age: config.ingest_max_age,
             retry: retry.clone(),
+            accounted: solas_core::recent::RecentSet::new(
+                crate::ingest::store::ACCOUNTED_SOURCES,
+                None,
+            ),
         };
         let output = Output::new(stored_tx, ack_tx.clone());
         spawn(&mut handles, writer, decoded_rx, output);

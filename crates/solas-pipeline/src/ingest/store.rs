@@ -26,7 +26,15 @@ pub struct StoreWriter {
     /// ...and the longest the batch's first alert waits.
     pub max_age: Duration,
     pub retry: Arc<Retrier>,
+    /// Sources the ledger's look back need not check again: triggers this writer stored
+    /// and history sources it checked lately (a lost alert's source recurs in every later
+    /// history of its object).
+    pub accounted: solas_core::recent::RecentSet<(Survey, i64)>,
 }
+
+/// How many sources [`StoreWriter::accounted`] remembers per generation (two are kept:
+/// about 40 MB at most).
+pub const ACCOUNTED_SOURCES: usize = 500_000;
 
 impl Stage for StoreWriter {
     const NAME: &'static str = "store";
@@ -85,7 +93,12 @@ impl StoreWriter {
     /// own alerts the store does not have. A store that cannot answer costs the ledger this
     /// batch's look, not the batch (it is already written).
     fn check_histories(&mut self, alerts: &[&Alert]) {
-        let candidates = crate::ledger::history_candidates(alerts);
+        let mut candidates = crate::ledger::history_candidates(alerts);
+        for a in alerts {
+            self.accounted.insert((a.survey, a.alert_id));
+        }
+        candidates
+            .retain(|(survey, _, source, _, _)| !self.accounted.contains(&(*survey, *source)));
         if candidates.is_empty() {
             return;
         }
@@ -105,6 +118,9 @@ impl StoreWriter {
                     return;
                 }
             }
+        }
+        for (survey, _, source, _, _) in &candidates {
+            self.accounted.insert((*survey, *source));
         }
         self.stats
             .ledger

@@ -673,6 +673,7 @@ fn the_store_stage_keeps_the_contract() {
             linger: Duration::from_millis(5),
             max_age: Duration::from_millis(50),
             retry,
+            accounted: solas_core::recent::RecentSet::new(100, None),
         },
     );
 }

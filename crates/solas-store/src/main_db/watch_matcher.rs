@@ -58,6 +58,17 @@ pub struct WatchMatcher {
     events: Vec<(MmaEvent, Arc<Skymap>)>,
     /// Objects of the two surveys this close are counterparts (arcsec; None: not linked).
     counterpart_radius: Option<f64>,
+    /// Objects searched for counterparts lately: an object is searched again at most every
+    /// [`COUNTERPARTS_AGAIN`] (the later of a pair finds the earlier when it first comes;
+    /// searching again mends a pair two workers first saw at the same moment).
+    searched: solas_core::recent::RecentSet<(solas_core::Survey, String)>,
+}
+
+/// How long an object's counterpart search stands (two generations of this).
+const COUNTERPARTS_AGAIN: Duration = Duration::from_secs(30 * 60);
+
+fn searched_set() -> solas_core::recent::RecentSet<(solas_core::Survey, String)> {
+    solas_core::recent::RecentSet::new(250_000, Some(COUNTERPARTS_AGAIN))
 }
 
 impl WatchMatcher {
@@ -79,6 +90,7 @@ impl WatchMatcher {
             maps: WatchmapIndex::new(),
             events: Vec::new(),
             counterpart_radius: Some(counterparts::DEFAULT_RADIUS_ARCSEC),
+            searched: searched_set(),
         };
         m.refresh()?;
         Ok(m)
@@ -208,12 +220,17 @@ impl WatchMatcher {
         self.refresh()?;
         let mut hits = self.find(positions);
         if let Some(radius) = self.counterpart_radius {
+            let searched = &self.searched;
             let objects: Vec<_> = positions
                 .iter()
                 .filter(|p| p.ra.is_finite() && p.dec.is_finite())
+                .filter(|p| !searched.contains(&(p.object.survey, p.object.key.clone())))
                 .map(|p| (&p.object, p.ra, p.dec))
                 .collect();
             hits.counterparts = counterparts::find(self.store.db(), &objects, radius)?;
+            for (object, _, _) in objects {
+                self.searched.insert((object.survey, object.key.clone()));
+            }
         }
         Ok(hits)
     }
@@ -291,6 +308,7 @@ pub fn retro_match_event(
         maps: WatchmapIndex::new(),
         events: vec![(event, Arc::new(map))],
         counterpart_radius: None,
+        searched: searched_set(),
     };
     let mut all = Hits::default();
     for chunk in positions.chunks(10_000) {
