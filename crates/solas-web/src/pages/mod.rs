@@ -17,6 +17,7 @@ pub(crate) mod filters;
 pub(crate) mod form;
 pub(crate) mod home;
 pub(crate) mod layout;
+pub(crate) mod ledger;
 pub(crate) mod login;
 pub(crate) mod object;
 pub(crate) mod object_summary;
@@ -127,6 +128,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/watchlists/{id}", get(watch_detail::watchlist))
         .route("/watchmaps/{id}", get(watch_detail::watchmap))
         .route("/watchmaps/{id}/sky.png", get(watch_detail::watchmap_png))
+        .route("/ledger/{survey}/{night}", get(ledger::night))
+        .route("/ledger/{survey}/{night}/sky.fits", get(ledger::sky))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::detail))
         .route("/events/{id}/sky.png", get(events::sky_png))

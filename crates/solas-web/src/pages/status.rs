@@ -403,7 +403,7 @@ fn ledger_section(nights: &[solas_store::main_db::ledger::Night]) -> Markup {
                         @let missing = n.visits.iter().map(|v| v.missing.len()).sum::<usize>()
                             + n.unreceived.iter().map(|(_, ids)| ids.len()).sum::<usize>();
                         tr.short[!short.is_empty() || missing > 0] {
-                            td { (format!("{}-{:02}-{:02}", n.night / 10_000, n.night / 100 % 100, n.night % 100)) }
+                            td { a href={ "/ledger/" (n.survey.as_str()) "/" (n.night) } { (super::ledger::night_text(n.night)) } }
                             td { (n.survey.as_str()) } td.num { (n.visits.len()) }
                             td.num { (cell(n, Step::Decoded)) } td.num { (cell(n, Step::Stored)) }
                             td.num { (cell(n, Step::Classified)) } td.num { (cell(n, Step::Filtered)) }

@@ -4291,4 +4291,33 @@ async fn the_ledger_counts_every_visits_alerts_through_every_stage() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let page = api.get_link("/status").await;
     assert!(page.text.contains("id=\"ledger\""), "{}", page.text);
+    // Each night's row links its page: every visit, and the sky to download.
+    let night = *expected.keys().map(|(n, _)| n).max().unwrap();
+    let link = format!("/ledger/lsst/{night}");
+    assert!(
+        page.text.contains(&format!("href=\"{link}\"")),
+        "{}",
+        page.text
+    );
+    let page = api.get_link(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let table = common::between(&page.text, "id=\"ledger-visits\"", "</table>").unwrap();
+    for ((n, visit), _) in expected.iter().filter(|(k, _)| k.0 == night) {
+        assert!(
+            table.contains(&format!("<td>{visit}</td>")),
+            "visit {visit} of {n}: {table}"
+        );
+    }
+    let sky = api.get_link(&format!("{link}/sky.fits")).await;
+    assert_eq!(sky.status, StatusCode::OK);
+    let moc = solas_watch::parse_moc(&sky.bytes).unwrap();
+    assert!(moc.area_deg2() > 0.0);
+    assert_eq!(
+        api.get_link("/ledger/lsst/19990101").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get_link("/ledger/hst/20250905").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
