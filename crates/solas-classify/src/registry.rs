@@ -145,10 +145,8 @@ impl Model {
         };
         let description: Description =
             toml::from_str(text).map_err(|e| invalid(e.message().to_string()))?;
-        let survey = match description.survey.as_str() {
-            "ztf" => Survey::Ztf,
-            "lsst" => Survey::Lsst,
-            other => return Err(invalid(format!("unknown survey {other:?}"))),
+        let Some(survey) = Survey::parse(&description.survey) else {
+            return Err(invalid(format!("unknown survey {:?}", description.survey)));
         };
         let needs = |file: &Option<String>, what: &str| {
             file.clone()

@@ -33,6 +33,15 @@ impl Survey {
             Survey::Lsst => "lsst",
         }
     }
+
+    /// The survey [`Survey::as_str`] names (`"lsst"`, `"ztf"`), if it is one.
+    pub fn parse(text: &str) -> Option<Survey> {
+        match text {
+            "ztf" => Some(Survey::Ztf),
+            "lsst" => Some(Survey::Lsst),
+            _ => None,
+        }
+    }
 }
 
 /// One alert: the newest detection of an object plus the history the survey sent with it.

@@ -17,7 +17,7 @@ use rdkafka::Message;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use solas_core::{ObjectKey, Survey};
-use solas_store::db::{Db, Target};
+use solas_store::db::Target;
 use solas_store::main_db::mining::{self, MiningResult};
 use solas_store::{LightcurveStore, StoreError};
 
@@ -326,18 +326,6 @@ pub fn run_program(program: &Program, input: &[u8]) -> Result<Value, String> {
     }
     serde_json::from_slice(&out)
         .map_err(|e| format!("the program's output is not one JSON value: {e}"))
-}
-
-/// Record a run (its objects are sent by [`publish`]): the run id.
-pub fn create_run(
-    main_db: &Target,
-    filter_id: i64,
-    owner: i64,
-    survey: Survey,
-    topic: &str,
-) -> Result<i64, StoreError> {
-    let mut db: Db = solas_store::main_db::connect(main_db)?;
-    mining::create_run(&mut db, filter_id, owner, survey, topic)
 }
 
 #[cfg(test)]

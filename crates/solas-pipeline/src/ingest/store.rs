@@ -97,14 +97,16 @@ impl StoreWriter {
         for a in alerts {
             self.accounted.insert((a.survey, a.alert_id));
         }
-        candidates
-            .retain(|(survey, _, source, _, _)| !self.accounted.contains(&(*survey, *source)));
+        candidates.retain(|c| !self.accounted.contains(&(c.survey, c.source_id)));
         if candidates.is_empty() {
             return;
         }
         let mut asked: HashMap<Survey, Vec<(i64, i64)>> = HashMap::new();
-        for (survey, object, source, _, _) in &candidates {
-            asked.entry(*survey).or_default().push((*object, *source));
+        for c in &candidates {
+            asked
+                .entry(c.survey)
+                .or_default()
+                .push((c.object_id, c.source_id));
         }
         let mut triggered = HashSet::new();
         for (survey, sources) in asked {
@@ -119,11 +121,10 @@ impl StoreWriter {
                 }
             }
         }
-        for (survey, _, source, _, _) in &candidates {
-            self.accounted.insert((*survey, *source));
+        for c in &candidates {
+            self.accounted.insert((c.survey, c.source_id));
         }
-        self.stats
-            .ledger
-            .missing(crate::ledger::missing_sources(candidates, &triggered));
+        candidates.retain(|c| !triggered.contains(&(c.survey, c.source_id)));
+        self.stats.ledger.missing(candidates);
     }
 }

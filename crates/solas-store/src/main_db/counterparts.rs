@@ -82,27 +82,27 @@ pub fn of(
     survey: Survey,
     object: &ObjectKey,
 ) -> Result<Vec<(Survey, ObjectKey, f64)>, StoreError> {
-    let (sql, key) = match survey {
-        Survey::Lsst => (
-            "SELECT \"objectId\", arcsec FROM counterparts WHERE \"diaObjectId\" = ?1 ORDER BY arcsec",
-            Value::Int(object.id),
-        ),
-        Survey::Ztf => (
-            "SELECT CAST(\"diaObjectId\" AS TEXT), arcsec FROM counterparts WHERE \"objectId\" = ?1 ORDER BY arcsec",
-            Value::Text(object.name.clone()),
-        ),
-    };
     let mut out = Vec::new();
-    for r in db.query(sql, &[key])? {
-        let other: String = r.get(0)?;
-        let arcsec: f64 = r.get(1)?;
-        // A key that is not one (written by hand) is left out rather than failing the page.
-        let (other_survey, key) = match survey {
-            Survey::Lsst => (Survey::Ztf, ObjectKey::ztf(&other).ok()),
-            Survey::Ztf => (Survey::Lsst, other.parse::<i64>().ok().map(ObjectKey::lsst)),
-        };
-        if let Some(key) = key {
-            out.push((other_survey, key, arcsec));
+    match survey {
+        Survey::Lsst => {
+            for r in db.query(
+                "SELECT \"objectId\", arcsec FROM counterparts WHERE \"diaObjectId\" = ?1 ORDER BY arcsec",
+                args![object.id],
+            )? {
+                // A name that is not one (written by hand) is left out rather than failing
+                // the page.
+                if let Ok(key) = ObjectKey::ztf(&r.get::<String>(0)?) {
+                    out.push((Survey::Ztf, key, r.get(1)?));
+                }
+            }
+        }
+        Survey::Ztf => {
+            for r in db.query(
+                "SELECT \"diaObjectId\", arcsec FROM counterparts WHERE \"objectId\" = ?1 ORDER BY arcsec",
+                args![&object.name],
+            )? {
+                out.push((Survey::Lsst, ObjectKey::lsst(r.get(0)?), r.get(1)?));
+            }
         }
     }
     Ok(out)

@@ -5,7 +5,7 @@
 //! seconds (additive upserts: every worker of a stage adds to the same rows), so the
 //! ledger says where an alert was lost and which visit it belonged to.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use solas_core::Survey;
 use solas_watch::Moc;
@@ -67,6 +67,11 @@ impl Step {
         Step::Delivered,
     ];
 
+    /// Its place in [`Step::ALL`] and in a visit's counts.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The ledger's column (and the word the reports use).
     pub fn column(self) -> &'static str {
         match self {
@@ -93,7 +98,8 @@ pub struct VisitKey {
 pub struct VisitCounts {
     /// The exposure's time (its first alert's trigger MJD).
     pub mjd: Option<f64>,
-    pub counts: BTreeMap<Step, i64>,
+    /// Per step, in [`Step::ALL`]'s order.
+    pub counts: [i64; 5],
 }
 
 /// A source later alerts showed in their history whose own alert has not been received.
@@ -107,12 +113,13 @@ pub struct MissingSource {
     pub seen_in: i64,
 }
 
-/// What a worker adds to the ledger in one report.
+/// What a worker adds to the ledger in one report: its stages count into it as they go,
+/// and the reporter writes and empties it.
 #[derive(Debug, Default)]
 pub struct LedgerDelta {
     pub visits: BTreeMap<VisitKey, VisitCounts>,
     /// Per (survey, night), the sky cells (order [`SKY_DEPTH`]) of the alerts decoded.
-    pub sky: BTreeMap<(Survey, i64), Vec<u64>>,
+    pub sky: BTreeMap<(Survey, i64), BTreeSet<u64>>,
     pub missing: Vec<MissingSource>,
 }
 
@@ -120,20 +127,37 @@ impl LedgerDelta {
     pub fn is_empty(&self) -> bool {
         self.visits.is_empty() && self.sky.is_empty() && self.missing.is_empty()
     }
-}
 
-fn survey_text(s: Survey) -> &'static str {
-    s.as_str()
+    /// `step` got one alert of `visit` through (its exposure at `mjd`, where known).
+    pub fn count(&mut self, visit: VisitKey, mjd: Option<f64>, step: Step) {
+        let v = self.visits.entry(visit).or_default();
+        if v.mjd.is_none() {
+            v.mjd = mjd;
+        }
+        v.counts[step.index()] += 1;
+    }
+
+    /// Add `other` (a report the database did not take) to this one.
+    pub fn merge(&mut self, other: LedgerDelta) {
+        for (k, o) in other.visits {
+            let v = self.visits.entry(k).or_default();
+            if v.mjd.is_none() {
+                v.mjd = o.mjd;
+            }
+            for (n, m) in v.counts.iter_mut().zip(o.counts) {
+                *n += m;
+            }
+        }
+        for (k, cells) in other.sky {
+            self.sky.entry(k).or_default().extend(cells);
+        }
+        self.missing.extend(other.missing);
+    }
 }
 
 fn survey_from(text: &str) -> Result<Survey, StoreError> {
-    match text {
-        "lsst" => Ok(Survey::Lsst),
-        "ztf" => Ok(Survey::Ztf),
-        other => Err(StoreError::Invalid(format!(
-            "ledger row of unknown survey {other:?}"
-        ))),
-    }
+    Survey::parse(text)
+        .ok_or_else(|| StoreError::Invalid(format!("ledger row of unknown survey {text:?}")))
 }
 
 /// Add a report to the ledger, in one transaction.
@@ -143,7 +167,7 @@ pub fn add(db: &mut Db, delta: &LedgerDelta) -> Result<(), StoreError> {
     }
     db.transaction(|tx| {
         for (k, v) in &delta.visits {
-            let n = |s: Step| v.counts.get(&s).copied().unwrap_or(0);
+            let n = |s: Step| v.counts[s.index()];
             tx.execute(
                 "INSERT INTO ledger (survey, night, visit, mjd, decoded, stored, classified, filtered, delivered)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -156,7 +180,7 @@ pub fn add(db: &mut Db, delta: &LedgerDelta) -> Result<(), StoreError> {
                    delivered = ledger.delivered + excluded.delivered,
                    updated = CURRENT_TIMESTAMP",
                 args![
-                    survey_text(k.survey),
+                    k.survey.as_str(),
                     k.night,
                     k.visit,
                     v.mjd,
@@ -173,7 +197,7 @@ pub fn add(db: &mut Db, delta: &LedgerDelta) -> Result<(), StoreError> {
                 "INSERT INTO ledger_missing (survey, source_id, object_id, mjd, night, seen_in)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (survey, source_id) DO NOTHING",
                 args![
-                    survey_text(m.survey),
+                    m.survey.as_str(),
                     m.source_id,
                     m.object_id,
                     m.mjd,
@@ -187,7 +211,7 @@ pub fn add(db: &mut Db, delta: &LedgerDelta) -> Result<(), StoreError> {
             let old: Option<Vec<u8>> = tx
                 .query_opt(
                     "SELECT moc FROM ledger_sky WHERE survey = ?1 AND night = ?2",
-                    args![survey_text(*survey), night],
+                    args![survey.as_str(), night],
                 )?
                 .map(|r| r.get(0))
                 .transpose()?;
@@ -202,7 +226,7 @@ pub fn add(db: &mut Db, delta: &LedgerDelta) -> Result<(), StoreError> {
             tx.execute(
                 "INSERT INTO ledger_sky (survey, night, moc) VALUES (?1, ?2, ?3)
                  ON CONFLICT (survey, night) DO UPDATE SET moc = excluded.moc",
-                args![survey_text(*survey), night, merged.to_fits()],
+                args![survey.as_str(), night, merged.to_fits()],
             )?;
         }
         Ok(())
@@ -222,7 +246,7 @@ pub struct VisitRow {
 
 impl VisitRow {
     pub fn count(&self, step: Step) -> i64 {
-        self.counts[Step::ALL.iter().position(|s| *s == step).unwrap_or(0)]
+        self.counts[step.index()]
     }
 }
 
@@ -261,6 +285,28 @@ impl Night {
     pub fn total(&self, step: Step) -> i64 {
         self.visits.iter().map(|v| v.count(step)).sum()
     }
+
+    /// A visit's count of `step`, or None when no worker ran the step that night (the
+    /// reports show "–", the JSON null, rather than a 0 that would read as a loss).
+    pub fn count_of(&self, v: &VisitRow, step: Step) -> Option<i64> {
+        self.steps_run.contains(&step).then(|| v.count(step))
+    }
+
+    /// The night's total of `step`, or None when no worker ran it.
+    pub fn total_of(&self, step: Step) -> Option<i64> {
+        self.steps_run.contains(&step).then(|| self.total(step))
+    }
+
+    /// Sources whose alerts never came: on received visits and on exposures known only
+    /// from histories.
+    pub fn missing_count(&self) -> usize {
+        self.visits.iter().map(|v| v.missing.len()).sum::<usize>()
+            + self
+                .unreceived
+                .iter()
+                .map(|(_, ids)| ids.len())
+                .sum::<usize>()
+    }
 }
 
 /// The nights the ledger has, newest first: (survey, night).
@@ -276,7 +322,7 @@ pub fn nights(db: &mut Db) -> Result<Vec<(Survey, i64)>, StoreError> {
 
 /// One night of one survey.
 pub fn night(db: &mut Db, survey: Survey, night: i64) -> Result<Night, StoreError> {
-    let s = survey_text(survey);
+    let s = survey.as_str();
     let mut visits: Vec<VisitRow> = db
         .query(
             "SELECT visit, mjd, decoded, stored, classified, filtered, delivered FROM ledger
@@ -318,13 +364,7 @@ pub fn night(db: &mut Db, survey: Survey, night: i64) -> Result<Night, StoreErro
         .into_iter()
         .filter(|s| visits.iter().any(|v| v.count(*s) > 0))
         .collect();
-    let sky_deg2 = db
-        .query_opt(
-            "SELECT moc FROM ledger_sky WHERE survey = ?1 AND night = ?2",
-            args![s, night],
-        )?
-        .map(|r| r.get::<Vec<u8>>(0))
-        .transpose()?
+    let sky_deg2 = sky_fits(db, survey, night)?
         .and_then(|b| solas_watch::parse_moc(&b).ok())
         .map(|m| m.area_deg2());
     Ok(Night {
@@ -344,7 +384,7 @@ pub fn night(db: &mut Db, survey: Survey, night: i64) -> Result<Night, StoreErro
 pub fn sky_fits(db: &mut Db, survey: Survey, night: i64) -> Result<Option<Vec<u8>>, StoreError> {
     db.query_opt(
         "SELECT moc FROM ledger_sky WHERE survey = ?1 AND night = ?2",
-        args![survey_text(survey), night],
+        args![survey.as_str(), night],
     )?
     .map(|r| r.get(0))
     .transpose()
@@ -362,7 +402,7 @@ pub fn prune_arrived(
     let asked: Vec<(i64, i64)> = db
         .query(
             "SELECT object_id, source_id FROM ledger_missing WHERE survey = ?1 AND night = ?2",
-            args![survey_text(survey), night],
+            args![survey.as_str(), night],
         )?
         .iter()
         .map(|r| Ok((r.get(0)?, r.get(1)?)))
@@ -375,7 +415,7 @@ pub fn prune_arrived(
         for id in &arrived {
             tx.execute(
                 "DELETE FROM ledger_missing WHERE survey = ?1 AND source_id = ?2",
-                args![survey_text(survey), id],
+                args![survey.as_str(), id],
             )?;
         }
         Ok(())
@@ -383,11 +423,34 @@ pub fn prune_arrived(
     Ok(arrived.len())
 }
 
+/// The ledger's newest `limit` nights, of one survey or both, or the one night asked for,
+/// each read after the sources that have since arrived left it ([`prune_arrived`]): what
+/// `solas ledger`, `/api/ledger/` and the pages report.
+pub fn recent_nights(
+    db: &mut Db,
+    lightcurves: &mut dyn crate::LightcurveStore,
+    survey: Option<Survey>,
+    night: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Night>, StoreError> {
+    let wanted: Vec<(Survey, i64)> = nights(db)?
+        .into_iter()
+        .filter(|(s, n)| survey.is_none_or(|w| w == *s) && night.is_none_or(|a| a == *n))
+        .take(limit)
+        .collect();
+    let mut out = Vec::with_capacity(wanted.len());
+    for (s, n) in wanted {
+        prune_arrived(db, lightcurves, s, n)?;
+        out.push(self::night(db, s, n)?);
+    }
+    Ok(out)
+}
+
 /// A night as JSON (`/api/ledger/`, `solas ledger --json`): visit ids and source ids as
 /// integers; a stage no worker ran that night is null rather than 0.
 pub fn to_json(n: &Night) -> serde_json::Value {
     use serde_json::json;
-    let count = |v: &VisitRow, s: Step| n.steps_run.contains(&s).then(|| v.count(s));
+    let count = |v: &VisitRow, s: Step| n.count_of(v, s);
     let short: Vec<i64> = n.short_visits().iter().map(|v| v.key.visit).collect();
     json!({
         "survey": n.survey.as_str(),

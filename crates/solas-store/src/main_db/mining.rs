@@ -65,13 +65,6 @@ pub struct MiningResult {
     pub worker: String,
 }
 
-fn survey_from(text: &str) -> Survey {
-    match text {
-        "ztf" => Survey::Ztf,
-        _ => Survey::Lsst,
-    }
-}
-
 /// Record a new run (its object count set once they are sent).
 pub fn create_run(
     db: &mut Db,
@@ -131,7 +124,7 @@ pub fn runs(db: &mut Db) -> Result<Vec<MiningRun>, StoreError> {
             run_id: r.get(0)?,
             filter_id: r.get(1)?,
             owner: r.get(2)?,
-            survey: survey_from(&r.get::<String>(3)?),
+            survey: Survey::parse(&r.get::<String>(3)?).unwrap_or(Survey::Lsst),
             topic: r.get(4)?,
             objects: r.get(5)?,
             answered: r.get(6)?,

@@ -37,7 +37,8 @@ pub(crate) async fn handle(
     )))
 }
 
-/// The ledger's newest `limit` nights (or the one asked for), late alerts pruned first.
+/// The ledger's newest `limit` nights (or the one asked for), late alerts pruned first
+/// ([`ledger::recent_nights`]).
 pub(crate) fn recent(
     shared: &Shared,
     survey: Option<Survey>,
@@ -45,17 +46,7 @@ pub(crate) fn recent(
     limit: usize,
 ) -> Result<Vec<Night>, ApiError> {
     let mut db = shared.main.take()?;
-    let wanted: Vec<(Survey, i64)> = ledger::nights(&mut db)?
-        .into_iter()
-        .filter(|(s, n)| survey.is_none_or(|w| w == *s) && night.is_none_or(|a| a == *n))
-        .take(limit)
-        .collect();
-    let mut out = Vec::with_capacity(wanted.len());
-    for (s, n) in wanted {
-        shared
-            .lightcurves
-            .with(|lc| ledger::prune_arrived(&mut db, lc.as_mut(), s, n))??;
-        out.push(ledger::night(&mut db, s, n)?);
-    }
-    Ok(out)
+    Ok(shared
+        .lightcurves
+        .with(|lc| ledger::recent_nights(&mut db, lc.as_mut(), survey, night, limit))??)
 }

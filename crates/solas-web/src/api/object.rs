@@ -502,6 +502,25 @@ fn ztf_object(shared: &Shared, r: &Request) -> Result<Value, ApiError> {
     Ok(answer)
 }
 
+/// The object's counterparts in the other survey, nearest first: (its survey, its key,
+/// separation in arcsec, its stored lightcurve). The API answers them, the object page
+/// draws them.
+pub(crate) fn counterpart_curves(
+    shared: &Shared,
+    conn: &mut solas_store::db::Db,
+    survey: Survey,
+    key: &solas_core::ObjectKey,
+) -> Result<Vec<(Survey, solas_core::ObjectKey, f64, Lightcurve)>, ApiError> {
+    let mut out = Vec::new();
+    for (other, other_key, arcsec) in solas_store::main_db::counterparts::of(conn, survey, key)? {
+        let lc = shared
+            .lightcurves
+            .with(|store| store.lightcurve(other, &other_key))??;
+        out.push((other, other_key, arcsec, lc));
+    }
+    Ok(out)
+}
+
 /// The object's counterparts in the other survey, nearest first, each with its detections
 /// in time order (times in its own survey's scale: Rubin TAI, ZTF UTC).
 fn counterparts(
@@ -511,10 +530,7 @@ fn counterparts(
     key: &solas_core::ObjectKey,
 ) -> Result<Vec<Value>, ApiError> {
     let mut out = Vec::new();
-    for (other, other_key, arcsec) in solas_store::main_db::counterparts::of(conn, survey, key)? {
-        let lc = shared
-            .lightcurves
-            .with(|store| store.lightcurve(other, &other_key))??;
+    for (other, other_key, arcsec, lc) in counterpart_curves(shared, conn, survey, key)? {
         let detections: Vec<Value> = lc
             .detections
             .iter()

@@ -16,13 +16,8 @@ use crate::db::blocking;
 use crate::AppState;
 
 fn survey_of(text: &str) -> Result<Survey, PageError> {
-    match text {
-        "lsst" => Ok(Survey::Lsst),
-        "ztf" => Ok(Survey::Ztf),
-        other => Err(PageError::not_found(format!(
-            "No survey {other:?}: lsst or ztf."
-        ))),
-    }
+    Survey::parse(text)
+        .ok_or_else(|| PageError::not_found(format!("No survey {text:?}: lsst or ztf.")))
 }
 
 /// 20250905 → "2025-09-05".
@@ -64,13 +59,7 @@ pub(crate) async fn night(
 
 fn body(n: &Night) -> Markup {
     let short = n.short_visits();
-    let cell = |v: &VisitRow, s: Step| {
-        if n.steps_run.contains(&s) {
-            v.count(s).to_string()
-        } else {
-            "–".into()
-        }
-    };
+    let cell = |v: &VisitRow, s: Step| n.count_of(v, s).map_or("–".into(), |c| c.to_string());
     // Short visits first, then the rest in time order.
     let mut rows: Vec<&VisitRow> = short.clone();
     rows.extend(n.visits.iter().filter(|v| !short.contains(v)));

@@ -191,14 +191,15 @@ fn gather(
         .map(|(b, v)| json!({ "band": b, "points": v.points, "forced": v.forced, "limits": v.limits }))
         .collect();
     // The same source seen by the other survey: its detections drawn beside these.
-    let counterparts = solas_store::main_db::counterparts::of(&mut conn, survey, &key)?;
-    let mut other_curves = Vec::new();
-    for (other, other_key, arcsec) in &counterparts {
-        let lc = shared
-            .lightcurves
-            .with(|store| store.lightcurve(*other, other_key))??;
-        other_curves.push(counterpart_curve(*other, other_key, *arcsec, &lc));
-    }
+    let curves = crate::api::object::counterpart_curves(shared, &mut conn, survey, &key)?;
+    let other_curves: Vec<Value> = curves
+        .iter()
+        .map(|(other, other_key, arcsec, lc)| counterpart_curve(*other, other_key, *arcsec, lc))
+        .collect();
+    let counterparts: Vec<_> = curves
+        .into_iter()
+        .map(|(other, other_key, arcsec, _)| (other, other_key, arcsec))
+        .collect();
     let lightcurve = json!({
         "bands": band_list,
         "counterparts": other_curves,

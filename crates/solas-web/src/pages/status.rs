@@ -377,11 +377,7 @@ fn worker_row(w: &Worker) -> Markup {
 fn ledger_section(nights: &[solas_store::main_db::ledger::Night]) -> Markup {
     use solas_store::main_db::ledger::Step;
     let cell = |n: &solas_store::main_db::ledger::Night, s: Step| {
-        if n.steps_run.contains(&s) {
-            thousands(n.total(s))
-        } else {
-            "–".into()
-        }
+        n.total_of(s).map_or("–".into(), thousands)
     };
     html! {
         h2 #completeness { "Completeness: every alert of every visit" }
@@ -400,8 +396,7 @@ fn ledger_section(nights: &[solas_store::main_db::ledger::Night]) -> Markup {
                 tbody {
                     @for n in nights {
                         @let short = n.short_visits();
-                        @let missing = n.visits.iter().map(|v| v.missing.len()).sum::<usize>()
-                            + n.unreceived.iter().map(|(_, ids)| ids.len()).sum::<usize>();
+                        @let missing = n.missing_count();
                         tr.short[!short.is_empty() || missing > 0] {
                             td { a href={ "/ledger/" (n.survey.as_str()) "/" (n.night) } { (super::ledger::night_text(n.night)) } }
                             td { (n.survey.as_str()) } td.num { (n.visits.len()) }

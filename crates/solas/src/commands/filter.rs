@@ -323,10 +323,8 @@ pub fn filter(args: FilterArgs) -> anyhow::Result<()> {
             };
             let night = match as_of {
                 Some(mjd) => {
-                    let survey = match stored.survey.as_str() {
-                        "ztf" => solas_core::Survey::Ztf,
-                        _ => solas_core::Survey::Lsst,
-                    };
+                    let survey = solas_core::Survey::parse(&stored.survey)
+                        .unwrap_or(solas_core::Survey::Lsst);
                     let since = since.unwrap_or(mjd - 1.0);
                     let mut lightcurves = solas_store::open_lightcurves(
                         lightcurves_db.as_deref(),

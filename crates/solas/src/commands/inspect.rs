@@ -242,10 +242,8 @@ pub struct CutoutArgs {
 pub fn cutout(args: CutoutArgs) -> anyhow::Result<()> {
     let kind =
         CutoutKind::parse(&args.kind).context("kind must be science, template or difference")?;
-    let survey = match args.survey.as_str() {
-        "ztf" => Survey::Ztf,
-        "lsst" => Survey::Lsst,
-        other => bail!("unknown survey {other:?} (ztf or lsst)"),
+    let Some(survey) = Survey::parse(&args.survey) else {
+        bail!("unknown survey {:?} (ztf or lsst)", args.survey);
     };
     let options = super::run::key_values(&args.cutouts_options, "--cutouts-option")?;
     let store = solas_store::blob::open(

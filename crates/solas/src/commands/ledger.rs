@@ -46,29 +46,28 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
         SurveyArg::Lsst => Survey::Lsst,
         SurveyArg::Ztf => Survey::Ztf,
     });
-    let nights: Vec<(Survey, i64)> = ledger::nights(&mut db)?
-        .into_iter()
-        .filter(|(s, n)| wanted.is_none_or(|w| w == *s) && args.night.is_none_or(|a| a == *n))
-        .collect();
-    if nights.is_empty() {
+    let all = ledger::recent_nights(
+        &mut db,
+        lightcurves.as_mut(),
+        wanted,
+        args.night,
+        usize::MAX,
+    )?;
+    if all.is_empty() {
         println!("the ledger has no such night yet");
         return Ok(());
     }
-    if let (Some(path), [(survey, night)]) = (&args.moc, nights.as_slice()) {
-        let fits = ledger::sky_fits(&mut db, *survey, *night)?
-            .with_context(|| format!("no sky recorded for night {night}"))?;
+    if let (Some(path), [n]) = (&args.moc, all.as_slice()) {
+        let fits = ledger::sky_fits(&mut db, n.survey, n.night)?
+            .with_context(|| format!("no sky recorded for night {}", n.night))?;
         std::fs::write(path, fits).with_context(|| format!("writing {}", path.display()))?;
         println!(
-            "{}: the sky of night {night} ({})",
+            "{}: the sky of night {} ({})",
             path.display(),
-            survey.as_str()
+            n.night,
+            n.survey.as_str()
         );
         return Ok(());
-    }
-    let mut all = Vec::new();
-    for (survey, night) in nights {
-        ledger::prune_arrived(&mut db, lightcurves.as_mut(), survey, night)?;
-        all.push(ledger::night(&mut db, survey, night)?);
     }
     if args.json {
         let docs: Vec<serde_json::Value> = all
@@ -94,7 +93,7 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
             "sky deg²"
         );
         for n in &all {
-            let total = |s| column(n, s, n.total(s));
+            let total = |s| dash(n.total_of(s));
             println!(
                 "{:<10} {:<5} {:>7} {:>9} {:>9} {:>10} {:>9} {:>9} {:>6} {:>8} {:>9}",
                 n.night,
@@ -106,7 +105,7 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
                 total(Step::Filtered),
                 total(Step::Delivered),
                 n.short_visits().len(),
-                missing(n),
+                n.missing_count(),
                 n.sky_deg2.map_or("–".into(), |a| format!("{a:.1}")),
             );
         }
@@ -120,17 +119,8 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
 }
 
 /// A stage's count, or "–" when no worker ran it that night.
-fn column(n: &Night, step: Step, count: i64) -> String {
-    if n.steps_run.contains(&step) {
-        count.to_string()
-    } else {
-        "–".into()
-    }
-}
-
-fn missing(n: &Night) -> usize {
-    n.visits.iter().map(|v| v.missing.len()).sum::<usize>()
-        + n.unreceived.iter().map(|(_, ids)| ids.len()).sum::<usize>()
+fn dash(count: Option<i64>) -> String {
+    count.map_or("–".into(), |n| n.to_string())
 }
 
 fn print_night(n: &Night, all: bool) {
@@ -165,11 +155,11 @@ fn print_night(n: &Night, all: bool) {
             "{:>16} {:>12} {:>8} {:>7} {:>10} {:>8} {:>9}  {}",
             v.key.visit,
             v.mjd.map_or("–".into(), |m| format!("{m:.5}")),
-            column(n, Step::Decoded, v.count(Step::Decoded)),
-            column(n, Step::Stored, v.count(Step::Stored)),
-            column(n, Step::Classified, v.count(Step::Classified)),
-            column(n, Step::Filtered, v.count(Step::Filtered)),
-            column(n, Step::Delivered, v.count(Step::Delivered)),
+            dash(n.count_of(v, Step::Decoded)),
+            dash(n.count_of(v, Step::Stored)),
+            dash(n.count_of(v, Step::Classified)),
+            dash(n.count_of(v, Step::Filtered)),
+            dash(n.count_of(v, Step::Delivered)),
             ids(&v.missing),
         );
     }

@@ -111,10 +111,8 @@ pub fn mine(args: MineArgs) -> anyhow::Result<()> {
             let stored = FilterStore::connect(&main)?
                 .get(filter)?
                 .with_context(|| format!("no filter {filter}"))?;
-            let survey = match stored.survey.as_str() {
-                "ztf" => solas_core::Survey::Ztf,
-                _ => solas_core::Survey::Lsst,
-            };
+            let survey =
+                solas_core::Survey::parse(&stored.survey).unwrap_or(solas_core::Survey::Lsst);
             let objects = solas_export::select::filter_keys(
                 &main,
                 None,
@@ -128,15 +126,9 @@ pub fn mine(args: MineArgs) -> anyhow::Result<()> {
                 Duration::from_secs(300),
             )?;
             let kafka = topic.kafka()?;
-            let run = solas_pipeline::mine::create_run(
-                &main,
-                filter,
-                stored.owner,
-                survey,
-                &kafka.topic,
-            )?;
-            solas_pipeline::mine::publish(&kafka, run, survey, &objects)?;
             let mut db = solas_store::main_db::connect(&main)?;
+            let run = mining::create_run(&mut db, filter, stored.owner, survey, &kafka.topic)?;
+            solas_pipeline::mine::publish(&kafka, run, survey, &objects)?;
             mining::set_objects(&mut db, run, objects.len() as i64)?;
             println!(
                 "run {run}: {} objects of filter {filter} sent to {}",

@@ -121,11 +121,7 @@ fn pipeline_key_value(survey: Survey, object: &str) -> Result<crate::db::Value, 
 }
 
 fn parse_survey(s: &str) -> Survey {
-    if s == "ztf" {
-        Survey::Ztf
-    } else {
-        Survey::Lsst
-    }
+    Survey::parse(s).unwrap_or(Survey::Lsst)
 }
 
 impl AnnotationStore {
