@@ -336,6 +336,7 @@ fn run_stages(mut config: RunConfig, stop: Arc<AtomicBool>) -> Result<Summary, R
                 crate::ingest::store::ACCOUNTED_SOURCES,
                 None,
             ),
+            gather_ahead: config.lightcurves_url.is_some(),
         };
         let output = Output::new(stored_tx, ack_tx.clone());
         spawn(&mut handles, writer, decoded_rx, output);

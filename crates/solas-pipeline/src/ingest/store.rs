@@ -11,6 +11,7 @@ use solas_core::{Alert, Survey};
 use solas_store::main_db::ledger::Step;
 use solas_store::{BlobStore, LightcurveStore, StoreError};
 
+use crate::batch::Next;
 use crate::message::InFlight;
 use crate::retry::{GaveUp, Retrier};
 use crate::stage::{Output, Stage};
@@ -30,11 +31,20 @@ pub struct StoreWriter {
     /// and history sources it checked lately (a lost alert's source recurs in every later
     /// history of its object).
     pub accounted: solas_core::recent::RecentSet<(Survey, i64)>,
+    /// Gather the next batch while the one before is written (one batch ahead, on a
+    /// thread of the stage's own; writes stay one at a time and in order). For a server
+    /// store, whose writes mostly wait on the server: gathering only between writes left
+    /// the decoders stalled behind a full queue for every write. An in-process store's
+    /// write is work on the same cores, where overlapping gains nothing.
+    pub gather_ahead: bool,
 }
 
 /// How many sources [`StoreWriter::accounted`] remembers per generation (two are kept:
 /// about 40 MB at most).
 pub const ACCOUNTED_SOURCES: usize = 500_000;
+
+/// How often the gatherer, while no alerts come, checks that the writer still runs.
+const WRITER_CHECK: Duration = Duration::from_millis(200);
 
 impl Stage for StoreWriter {
     const NAME: &'static str = "store";
@@ -42,14 +52,50 @@ impl Stage for StoreWriter {
     type Out = InFlight;
     type Error = StoreError;
 
-    fn run(
+    fn run(self, input: Receiver<InFlight>, output: Output<InFlight>) -> Result<(), StoreError> {
+        let (max, linger, max_age) = (self.max_batch, self.linger, self.max_age);
+        if !self.gather_ahead {
+            let batches =
+                std::iter::from_fn(|| crate::batch::next_batch(&input, max, linger, max_age));
+            return self.write_batches(batches, output);
+        }
+        let stats = self.stats.clone();
+        // A rendezvous: the batch being gathered is the only one ahead of the one being written.
+        let (gathered, to_write) = crossbeam_channel::bounded::<Vec<InFlight>>(0);
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || self.write_batches(to_write, output));
+            loop {
+                match crate::batch::next_or_tick(&input, max, linger, max_age, WRITER_CHECK) {
+                    Next::Batch(batch) => {
+                        if let Err(unsent) = gathered.send(batch) {
+                            // The writer has stopped (an outage while stopping, or a
+                            // failure): this batch is neither written nor acknowledged.
+                            Stats::add(&stats.abandoned, crate::message::payloads_in(&unsent.0));
+                            break;
+                        }
+                    }
+                    // A writer that failed is reported even while no alerts come.
+                    Next::Tick if writer.is_finished() => break,
+                    Next::Tick => {}
+                    Next::Closed => break,
+                }
+            }
+            drop(gathered);
+            writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+}
+
+impl StoreWriter {
+    /// Writes each batch in turn: lightcurves, then cutouts synced, then passed on.
+    fn write_batches(
         mut self,
-        input: Receiver<InFlight>,
+        batches: impl IntoIterator<Item = Vec<InFlight>>,
         output: Output<InFlight>,
     ) -> Result<(), StoreError> {
-        while let Some(batch) =
-            crate::batch::next_batch(&input, self.max_batch, self.linger, self.max_age)
-        {
+        for batch in batches {
             let started = std::time::Instant::now();
             let alerts: Vec<&solas_core::Alert> = batch.iter().map(|m| &m.alert).collect();
             let written = self
@@ -86,9 +132,7 @@ impl Stage for StoreWriter {
         }
         Ok(())
     }
-}
 
-impl StoreWriter {
     /// The completeness ledger's look back: recent sources in the batch's histories whose
     /// own alerts the store does not have. A store that cannot answer costs the ledger this
     /// batch's look, not the batch (it is already written).

@@ -650,6 +650,16 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn the_store_stage_keeps_the_contract() {
+    store_stage_keeps_the_contract(false);
+}
+
+/// The server stores' writer, which gathers the next batch while one is written.
+#[test]
+fn the_store_stage_gathering_ahead_keeps_the_contract() {
+    store_stage_keeps_the_contract(true);
+}
+
+fn store_stage_keeps_the_contract(gather_ahead: bool) {
     let fx = fixture();
     let written: HashSet<i64> = fx.alerts.iter().map(|a| a.alert_id).collect();
     hold_to_contract(
@@ -674,6 +684,7 @@ fn the_store_stage_keeps_the_contract() {
             max_age: Duration::from_millis(50),
             retry,
             accounted: solas_core::recent::RecentSet::new(100, None),
+            gather_ahead,
         },
     );
 }
