@@ -99,7 +99,7 @@ pub struct VisitCounts {
     /// The exposure's time (its first alert's trigger MJD).
     pub mjd: Option<f64>,
     /// Per step, in [`Step::ALL`]'s order.
-    pub counts: [i64; 5],
+    pub counts: [i64; Step::ALL.len()],
 }
 
 /// A source later alerts showed in their history whose own alert has not been received.
@@ -239,7 +239,7 @@ pub struct VisitRow {
     pub key: VisitKey,
     pub mjd: Option<f64>,
     /// Per step, in [`Step::ALL`]'s order.
-    pub counts: [i64; 5],
+    pub counts: [i64; Step::ALL.len()],
     /// Sources of this visit seen in later alerts' histories whose own alerts never came.
     pub missing: Vec<i64>,
 }
@@ -307,6 +307,15 @@ impl Night {
                 .map(|(_, ids)| ids.len())
                 .sum::<usize>()
     }
+}
+
+/// Source ids as the reports list them: the first `shown`, then how many in all.
+pub fn id_list(ids: &[i64], shown: usize) -> String {
+    let mut text: Vec<String> = ids.iter().take(shown).map(i64::to_string).collect();
+    if ids.len() > shown {
+        text.push(format!("… {} in all", ids.len()));
+    }
+    text.join(" ")
 }
 
 /// The nights the ledger has, newest first: (survey, night).

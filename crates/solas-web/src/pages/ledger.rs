@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use maud::{html, Markup};
 use solas_core::Survey;
-use solas_store::main_db::ledger::{Night, Step, VisitRow};
+use solas_store::main_db::ledger::{self, Night, Step, VisitRow};
 
 use super::layout::{page, PageError, PageResult};
 use super::session::Viewer;
@@ -88,7 +88,7 @@ fn body(n: &Night) -> Markup {
                         td.num { (cell(v, Step::Decoded)) } td.num { (cell(v, Step::Stored)) }
                         td.num { (cell(v, Step::Classified)) } td.num { (cell(v, Step::Filtered)) }
                         td.num { (cell(v, Step::Delivered)) }
-                        td { (ids(&v.missing)) }
+                        td { (ledger::id_list(&v.missing, 20)) }
                     }
                 }
             }
@@ -99,7 +99,7 @@ fn body(n: &Night) -> Markup {
                 thead { tr { th { "MJD" } th { "sources known from later alerts' histories" } } }
                 tbody {
                     @for (mjd, sources) in &n.unreceived {
-                        tr { td.num { (format!("{mjd:.5}")) } td { (ids(sources)) } }
+                        tr { td.num { (format!("{mjd:.5}")) } td { (ledger::id_list(sources, 20)) } }
                     }
                 }
             }
@@ -107,14 +107,6 @@ fn body(n: &Night) -> Markup {
         p.note { "The same as JSON: " code { "/api/ledger/?night=" (n.night) "&survey=" (n.survey.as_str()) }
             "; from the command line: " code { "solas ledger --night " (n.night) " --survey " (n.survey.as_str()) " --all" } "." }
     }
-}
-
-fn ids(ids: &[i64]) -> String {
-    let mut text: Vec<String> = ids.iter().take(20).map(i64::to_string).collect();
-    if ids.len() > 20 {
-        text.push(format!("… {} in all", ids.len()));
-    }
-    text.join(" ")
 }
 
 /// The night's sky, a FITS MOC.
@@ -126,9 +118,7 @@ pub(crate) async fn sky(
     let shared = state.shared.clone();
     let fits = blocking(move || -> Result<_, PageError> {
         let mut db = shared.main.take().map_err(PageError::from)?;
-        Ok(solas_store::main_db::ledger::sky_fits(
-            &mut db, survey, night,
-        )?)
+        Ok(ledger::sky_fits(&mut db, survey, night)?)
     })
     .await??;
     let Some(fits) = fits else {

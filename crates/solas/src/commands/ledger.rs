@@ -46,6 +46,22 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
         SurveyArg::Lsst => Survey::Lsst,
         SurveyArg::Ztf => Survey::Ztf,
     });
+    // The sky of one night needs no pruning of late alerts nor the night's visits.
+    if let (Some(path), Some(survey), Some(night)) = (&args.moc, wanted, args.night) {
+        if !ledger::nights(&mut db)?.contains(&(survey, night)) {
+            println!("the ledger has no such night yet");
+            return Ok(());
+        }
+        let fits = ledger::sky_fits(&mut db, survey, night)?
+            .with_context(|| format!("no sky recorded for night {night}"))?;
+        std::fs::write(path, fits).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "{}: the sky of night {night} ({})",
+            path.display(),
+            survey.as_str()
+        );
+        return Ok(());
+    }
     let all = ledger::recent_nights(
         &mut db,
         lightcurves.as_mut(),
@@ -55,18 +71,6 @@ pub fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
     )?;
     if all.is_empty() {
         println!("the ledger has no such night yet");
-        return Ok(());
-    }
-    if let (Some(path), [n]) = (&args.moc, all.as_slice()) {
-        let fits = ledger::sky_fits(&mut db, n.survey, n.night)?
-            .with_context(|| format!("no sky recorded for night {}", n.night))?;
-        std::fs::write(path, fits).with_context(|| format!("writing {}", path.display()))?;
-        println!(
-            "{}: the sky of night {} ({})",
-            path.display(),
-            n.night,
-            n.survey.as_str()
-        );
         return Ok(());
     }
     if args.json {
@@ -160,22 +164,14 @@ fn print_night(n: &Night, all: bool) {
             dash(n.count_of(v, Step::Classified)),
             dash(n.count_of(v, Step::Filtered)),
             dash(n.count_of(v, Step::Delivered)),
-            ids(&v.missing),
+            ledger::id_list(&v.missing, 10),
         );
     }
     for (mjd, sources) in &n.unreceived {
         println!(
             "exposure at MJD {mjd:.5}: no alert received; {} source(s) known from later alerts' histories: {}",
             sources.len(),
-            ids(sources)
+            ledger::id_list(sources, 10)
         );
     }
-}
-
-fn ids(ids: &[i64]) -> String {
-    let mut text: Vec<String> = ids.iter().take(10).map(i64::to_string).collect();
-    if ids.len() > 10 {
-        text.push(format!("… {} in all", ids.len()));
-    }
-    text.join(" ")
 }
