@@ -205,3 +205,19 @@ pub(crate) fn field_source(field: &str) -> Option<crate::rebuild::FieldSource> {
 pub fn dia_object_of_record(record: &solas_core::RawRecord) -> Result<DiaObject, DecodeError> {
     crate::records::typed(record)
 }
+
+/// Stored `diaObject` records read into the typed summary, each schema parsed once: the
+/// filter stage reads one for every Rubin alert (parsing the schema took longer than the
+/// record).
+#[derive(Default)]
+pub struct DiaObjectReader {
+    schemas: crate::value::RecordReader,
+}
+
+impl DiaObjectReader {
+    pub fn read(&mut self, record: &solas_core::RawRecord) -> Result<DiaObject, DecodeError> {
+        let schema = self.schemas.schema(record)?;
+        serde_avro_fast::from_datum_slice(&record.body, schema)
+            .map_err(|e| DecodeError::Avro(e.to_string()))
+    }
+}

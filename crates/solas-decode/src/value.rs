@@ -129,7 +129,20 @@ pub struct RecordReader {
 impl RecordReader {
     /// A record as it was written, under its own schema.
     pub fn read(&mut self, record: &solas_core::RawRecord) -> Result<Value, DecodeError> {
-        let schema = match self.schemas.entry(record.schema.fingerprint) {
+        let schema = self.schema(record)?;
+        read(&record.body, schema)
+    }
+
+    /// A record's schema, parsed the first time it is met.
+    pub(crate) fn schema(
+        &mut self,
+        record: &solas_core::RawRecord,
+    ) -> Result<&Schema, DecodeError> {
+        // A few schema versions live at once; a store read for years meets more.
+        if self.schemas.len() >= 64 && !self.schemas.contains_key(&record.schema.fingerprint) {
+            self.schemas.clear();
+        }
+        Ok(match self.schemas.entry(record.schema.fingerprint) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(
                 record
@@ -138,8 +151,7 @@ impl RecordReader {
                     .parse()
                     .map_err(|e| DecodeError::BadSchema(format!("{e}")))?,
             ),
-        };
-        read(&record.body, schema)
+        })
     }
 }
 

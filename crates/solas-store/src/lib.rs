@@ -23,6 +23,7 @@ pub mod postgres;
 pub mod records;
 pub mod row_counts;
 pub mod sqlite;
+mod summary;
 pub mod tables;
 pub mod users;
 

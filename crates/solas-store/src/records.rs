@@ -334,6 +334,11 @@ impl KnownSchemas {
         self.read.insert(schema.fingerprint, Arc::new(schema));
     }
 
+    /// Whether a schema has been read back.
+    pub(crate) fn knows(&self, fingerprint: i64) -> bool {
+        self.read.contains_key(&fingerprint)
+    }
+
     /// A schema already read back.
     pub(crate) fn known(&self, fingerprint: i64) -> Result<Arc<RecordSchema>, StoreError> {
         self.read.get(&fingerprint).cloned().ok_or_else(|| {

@@ -1379,7 +1379,11 @@ fn bench_history_preload_without_cutouts_keeps_only_the_history_alerts_cutouts()
     assert!(text.contains("without cutouts"), "{text}");
     let db = rusqlite::Connection::open(data.join("lightcurves.db")).unwrap();
     let objects: i64 = db
-        .query_row("SELECT count(*) FROM survey_objects", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(DISTINCT object_id) FROM detections",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(objects, 36, "the preload's objects are all stored");
     // Three stamps (science, template, difference) for each of the 12 history alerts'

@@ -93,7 +93,17 @@ fn python() -> String {
 
 /// `script` run by the models venv's python with `args`: its standard output.
 pub(crate) fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
+    run_python_with(script, args, &[])
+}
+
+/// The same with environment variables set (e.g. the BLAS kernel numpy uses).
+pub(crate) fn run_python_with(
+    script: &str,
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+) -> String {
     let out = Command::new(python())
+        .envs(env.iter().copied())
         .args(["-W", "ignore", "-c", script])
         .args(args)
         .output()

@@ -6,7 +6,10 @@
 //! point where the solver stops follows rounding (see `solas_classify::trf`); everywhere
 //! else Solas must stop where scipy stops: the same parameters to 1e-6 after the same
 //! number of evaluations. (The reason scipy gives can differ where a tolerance test is
-//! met to the last bits.)
+//! met to the last bits.) scipy is also run on other BLAS kernels than the machine's own
+//! (numpy's OpenBLAS picks one per CPU): on a machine with AVX-512 two fits out of 584
+//! stopped one or two evaluations apart between kernels, at the same parameters to 1e-7;
+//! where the kernel moves the count, only the parameters are held to scipy's.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -96,6 +99,20 @@ fn made_up_problems(n: usize) -> Vec<Problem> {
         .collect()
 }
 
+/// The environments scipy runs in: the machine's own BLAS kernel first, then others this
+/// CPU can run (OpenBLAS's generic SSE3 one everywhere on x86-64; Haswell's where AVX2 is).
+fn blas_kernels() -> Vec<Vec<(&'static str, &'static str)>> {
+    let mut kernels = vec![vec![]];
+    #[cfg(target_arch = "x86_64")]
+    {
+        kernels.push(vec![("OPENBLAS_CORETYPE", "Prescott")]);
+        if std::arch::is_x86_feature_detected!("avx2") {
+            kernels.push(vec![("OPENBLAS_CORETYPE", "Haswell")]);
+        }
+    }
+    kernels
+}
+
 #[test]
 fn the_least_squares_solver_stops_where_scipy_stops() {
     let mut problems = shared_problems();
@@ -114,11 +131,20 @@ fn the_least_squares_solver_stops_where_scipy_stops() {
         writeln!(input, "{};{};{}", join(t), join(f), join(&guess)).unwrap();
     }
     input.flush().unwrap();
-    let answers: Vec<Vec<f64>> = crate::forest_live::run_python(SCIPY, &[input.path().as_os_str()])
-        .lines()
-        .map(|l| l.split(' ').map(|v| v.parse().unwrap()).collect())
+    // Per BLAS kernel, per problem: three answers of five numbers (x0 x1 x2 nfev status).
+    let kernels: Vec<Vec<Vec<f64>>> = blas_kernels()
+        .iter()
+        .map(|env| {
+            let answers: Vec<Vec<f64>> =
+                crate::forest_live::run_python_with(SCIPY, &[input.path().as_os_str()], env)
+                    .lines()
+                    .map(|l| l.split(' ').map(|v| v.parse().unwrap()).collect())
+                    .collect();
+            assert_eq!(answers.len(), problems.len(), "{env:?}");
+            answers
+        })
         .collect();
-    assert_eq!(answers.len(), problems.len());
+    let answers = &kernels[0];
     let within = |tolerance: f64| {
         move |a: &[f64], b: &[f64]| {
             a.iter()
@@ -130,15 +156,18 @@ fn the_least_squares_solver_stops_where_scipy_stops() {
     // tolerance Solas is held to: a margin for perturbations not tried.
     let (close, steady) = (within(1e-6), within(1e-7));
     let (mut sensitive, mut sensitive_shared, mut differ) = (0, 0, Vec::new());
-    for (i, ((t, f), scipy)) in problems.iter().zip(&answers).enumerate() {
-        let (default, gesvd, nudged) = (&scipy[..5], &scipy[5..10], &scipy[10..]);
-        if !steady(&default[..3], &gesvd[..3]) || !steady(&default[..3], &nudged[..3]) {
+    for (i, ((t, f), scipy)) in problems.iter().zip(answers).enumerate() {
+        let default = &scipy[..5];
+        // Every answer scipy gave: its SVD driver, a one-ulp guess, each kernel.
+        let all: Vec<&[f64]> = kernels.iter().flat_map(|k| k[i].chunks(5)).collect();
+        if all.iter().any(|a| !steady(&default[..3], &a[..3])) {
             sensitive += 1;
             sensitive_shared += usize::from(i < shared);
             continue;
         }
+        let same_count = all.iter().all(|a| a[3] == default[3]);
         let ours = early_snia::fit_sigmoid(t, f).unwrap();
-        if !close(&ours.x, &default[..3]) || ours.nfev as f64 != default[3] {
+        if !close(&ours.x, &default[..3]) || (same_count && ours.nfev as f64 != default[3]) {
             differ.push(format!(
                 "t {t:?} flux {f:?}: Solas {:?} ({} evaluations, status {}), scipy {default:?}",
                 ours.x, ours.nfev, ours.status
@@ -147,7 +176,7 @@ fn the_least_squares_solver_stops_where_scipy_stops() {
     }
     eprintln!(
         "{} fits ({shared} from the shared alerts), {sensitive} ({sensitive_shared} shared) \
-         move with scipy's SVD driver or a one-ulp guess",
+         move with scipy's SVD driver, a one-ulp guess or the BLAS kernel",
         problems.len()
     );
     assert!(

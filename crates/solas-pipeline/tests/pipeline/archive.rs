@@ -495,6 +495,98 @@ fn the_row_an_alert_produced_is_rebuilt_from_the_final_store() {
 #[test]
 fn a_rubin_row_as_of_a_date_takes_the_dia_object_of_then() {
     use solas_core::SurveyObject;
+    let (first, later) = two_alerts_with_dia_objects();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteLightcurves::open(&dir.path().join("lc.db")).unwrap();
+    store.write(&[&first, &later]).unwrap();
+    let mut n_dia = |mjd: f64| {
+        let row = solas_store::as_of::object_row(
+            &mut store,
+            None,
+            Survey::Lsst,
+            &first.object,
+            mjd,
+            None,
+        )
+        .unwrap()
+        .expect("a row");
+        row.columns
+            .iter()
+            .zip(&row.values)
+            .find(|(c, _)| c.name == "nDiaSources")
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let SurveyObject::Lsst(Some(o)) = &first.survey_object else {
+        unreachable!()
+    };
+    let then = i64::from(o.nDiaSources.unwrap());
+    assert_eq!(
+        n_dia(first.mjd),
+        solas_features::Value::Int(then),
+        "as of the first alert"
+    );
+    assert_eq!(
+        n_dia(later.mjd),
+        solas_features::Value::Int(then + 1),
+        "as of the second"
+    );
+}
+
+/// Rubin's object summary was written three times per alert (twice as a record, once as
+/// 2.5 KB of JSON); it is now read from the newest `diaObject` record. The newer alert's
+/// wins whatever the arrival order, nothing is written as JSON for it, and an alert that
+/// carries no record (one decoded from JSON) still keeps its summary.
+#[test]
+fn a_rubin_summary_is_its_newest_dia_object_record_written_once() {
+    use solas_core::SurveyObject;
+    let (first, later) = two_alerts_with_dia_objects();
+    let mut bare = first.clone();
+    bare.object = solas_core::ObjectKey::lsst(first.object.id + 1);
+    bare.object_records.clear();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lc.db");
+    let mut store = SqliteLightcurves::open(&path).unwrap();
+    store.write(&[&later, &bare]).unwrap();
+    store.write(&[&first]).unwrap();
+    let n_dia = |so: &Option<SurveyObject>| match so {
+        Some(SurveyObject::Lsst(Some(o))) => o.nDiaSources,
+        other => panic!("no diaObject: {other:?}"),
+    };
+    let lc = store.lightcurve(Survey::Lsst, &first.object).unwrap();
+    assert_eq!(
+        n_dia(&lc.survey_object),
+        n_dia(&Some(later.survey_object.clone())),
+        "the newer alert's, though it came first"
+    );
+    let SurveyObject::Lsst(Some(o)) = lc.survey_object.unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(o.diaObjectId, Some(first.object.id));
+    let lc = store.lightcurve(Survey::Lsst, &bare.object).unwrap();
+    assert_eq!(
+        n_dia(&lc.survey_object),
+        n_dia(&Some(bare.survey_object.clone()))
+    );
+    let json_rows: Vec<i64> = rusqlite::Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT object_id FROM survey_objects")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        json_rows,
+        [bare.object.id],
+        "JSON only where no record came"
+    );
+}
+
+/// A real Rubin alert with a `diaObject`, and a copy a day later whose `diaObject` counts
+/// one more source (in its record and its typed summary).
+fn two_alerts_with_dia_objects() -> (solas_core::Alert, solas_core::Alert) {
+    use solas_core::SurveyObject;
     let decoder = solas_decode::Decoder::configured(Some(&data::lsst_schema_dir()), None).unwrap();
     let first = data::real_alert_files()
         .into_iter()
@@ -537,39 +629,5 @@ fn a_rubin_row_as_of_a_date_takes_the_dia_object_of_then() {
     if let SurveyObject::Lsst(Some(o)) = &mut later.survey_object {
         o.nDiaSources = o.nDiaSources.map(|n| n + 1);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteLightcurves::open(&dir.path().join("lc.db")).unwrap();
-    store.write(&[&first, &later]).unwrap();
-    let mut n_dia = |mjd: f64| {
-        let row = solas_store::as_of::object_row(
-            &mut store,
-            None,
-            Survey::Lsst,
-            &first.object,
-            mjd,
-            None,
-        )
-        .unwrap()
-        .expect("a row");
-        row.columns
-            .iter()
-            .zip(&row.values)
-            .find(|(c, _)| c.name == "nDiaSources")
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
-    let SurveyObject::Lsst(Some(o)) = &first.survey_object else {
-        unreachable!()
-    };
-    let then = i64::from(o.nDiaSources.unwrap());
-    assert_eq!(
-        n_dia(first.mjd),
-        solas_features::Value::Int(then),
-        "as of the first alert"
-    );
-    assert_eq!(
-        n_dia(later.mjd),
-        solas_features::Value::Int(then + 1),
-        "as of the second"
-    );
+    (first, later)
 }

@@ -93,7 +93,13 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
             lightcurves.lightcurve(a.survey, &a.object).unwrap(),
             pg_lightcurves.lightcurve(a.survey, &a.object).unwrap(),
         );
-        assert_eq!(x, y, "lightcurve of {}", a.object.name);
+        // As printed: the summaries hold the survey's NaNs, and NaN != NaN.
+        assert_eq!(
+            format!("{x:?}"),
+            format!("{y:?}"),
+            "lightcurve of {}",
+            a.object.name
+        );
         compared += x.detections.len();
     }
     assert!(compared > 1000, "{compared}");

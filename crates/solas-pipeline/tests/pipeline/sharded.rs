@@ -52,7 +52,13 @@ fn a_store_sharded_over_three_servers_holds_what_one_sqlite_store_holds() {
             lite.lightcurve(a.survey, &a.object).unwrap(),
             sharded.lightcurve(a.survey, &a.object).unwrap(),
         );
-        assert_eq!(x, y, "lightcurve of {}", a.object.name);
+        // As printed: the summaries hold the survey's NaNs, and NaN != NaN.
+        assert_eq!(
+            format!("{x:?}"),
+            format!("{y:?}"),
+            "lightcurve of {}",
+            a.object.name
+        );
         assert_eq!(
             lite.records(a.survey, &a.object).unwrap(),
             sharded.records(a.survey, &a.object).unwrap(),
@@ -74,8 +80,8 @@ fn a_store_sharded_over_three_servers_holds_what_one_sqlite_store_holds() {
         assert_eq!(batch.len(), objects.len());
         for (object, lc) in objects.iter().zip(&batch) {
             assert_eq!(
-                lc,
-                &lite.lightcurve(survey, object).unwrap(),
+                format!("{lc:?}"),
+                format!("{:?}", lite.lightcurve(survey, object).unwrap()),
                 "{}",
                 object.name
             );

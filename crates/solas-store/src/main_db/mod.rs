@@ -187,6 +187,11 @@ fn migrations(dialect: crate::tables::Dialect) -> Vec<Migration> {
             name: "mining runs and their results",
             sql: mining::SQL.into(),
         },
+        Migration {
+            version: 21,
+            name: "classifier score history keyed by a model id",
+            sql: annotations::scores::MODEL_IDS_SQL.into(),
+        },
     ]
 }
 

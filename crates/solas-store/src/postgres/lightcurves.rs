@@ -136,6 +136,7 @@ pub struct PgLightcurves {
     schemas: KnownSchemas,
     encoder: Encoder,
     decoder: Decoder,
+    summaries: crate::summary::SummaryReader,
     /// For connecting again after the server closed the connection (a restart).
     url: String,
 }
@@ -165,6 +166,7 @@ impl PgLightcurves {
             schemas: KnownSchemas::default(),
             encoder,
             decoder: Decoder::default(),
+            summaries: Default::default(),
             url: url.to_string(),
         })
     }
@@ -255,11 +257,13 @@ impl LightcurveStore for PgLightcurves {
                     next(),
                 ]);
             }
-            let json = serde_json::to_string(&alert.survey_object)
-                .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
-            batch
-                .survey_objects
-                .push(row![s, o, alert.mjd, alert.alert_id, json,]);
+            if !crate::summary::kept_as_record(alert) {
+                let json = serde_json::to_string(&alert.survey_object)
+                    .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
+                batch
+                    .survey_objects
+                    .push(row![s, o, alert.mjd, alert.alert_id, json,]);
+            }
             // The newest object-level records (source 0), and each alert's own (as of a
             // date, a replay), with the trigger's records (source = alert id).
             let objects = alert.object_records.iter().map(|r| (0i64, r));
@@ -662,17 +666,38 @@ impl LightcurveStore for PgLightcurves {
                 lc.non_detections.push(limit);
             }
         }
-        for r in query(
-            "SELECT object_id, summary
+        let mut json: std::collections::HashMap<i64, crate::summary::Json> = query(
+            "SELECT object_id, mjd, alert_id, summary
              FROM unnest($2::bigint[]) AS batch(id) JOIN survey_objects ON object_id = batch.id
              WHERE survey = $1",
-        )? {
-            let summary: String = r.get(1);
-            let survey_object = serde_json::from_str(&summary)
-                .map_err(|e| StoreError::Invalid(format!("stored survey object: {e}")))?;
-            if let Some(lc) = by_id.get_mut(&r.get::<_, i64>(0)) {
-                lc.survey_object = Some(survey_object);
-            }
+        )?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+        .collect();
+        let mut records: std::collections::HashMap<i64, (f64, i64, RawRecord)> =
+            std::collections::HashMap::new();
+        let dia_objects = query(crate::summary::READ_DIA_OBJECTS_PG)?;
+        if dia_objects.iter().any(|r| !self.schemas.knows(r.get(3))) {
+            self.load_schemas()?;
+        }
+        for r in dia_objects {
+            let schema = self.schemas.known(r.get(3))?;
+            records.insert(
+                r.get(0),
+                (
+                    r.get(1),
+                    r.get(2),
+                    RawRecord {
+                        schema,
+                        body: r.get(4),
+                    },
+                ),
+            );
+        }
+        for (id, lc) in by_id.iter_mut() {
+            lc.survey_object = self
+                .summaries
+                .newest(*id, json.remove(id), records.remove(id))?;
         }
         // In the order asked (an object asked twice gets its lightcurve twice).
         let mut out: Vec<Lightcurve> = Vec::with_capacity(ids.len());

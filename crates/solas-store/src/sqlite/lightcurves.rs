@@ -26,6 +26,7 @@ pub struct SqliteLightcurves {
     schemas: KnownSchemas,
     encoder: Encoder,
     decoder: Decoder,
+    summaries: crate::summary::SummaryReader,
 }
 
 fn migrations() -> Vec<Migration> {
@@ -134,6 +135,7 @@ impl SqliteLightcurves {
             schemas: KnownSchemas::default(),
             encoder,
             decoder: Decoder::default(),
+            summaries: Default::default(),
         })
     }
 }
@@ -233,9 +235,11 @@ impl LightcurveStore for SqliteLightcurves {
                         e.fields.body
                     ])?;
                 }
-                let json = serde_json::to_string(&alert.survey_object)
-                    .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
-                summary.execute(params![s, o, alert.mjd, alert.alert_id, json])?;
+                if !crate::summary::kept_as_record(alert) {
+                    let json = serde_json::to_string(&alert.survey_object)
+                        .map_err(|e| StoreError::Invalid(format!("survey object: {e}")))?;
+                    summary.execute(params![s, o, alert.mjd, alert.alert_id, json])?;
+                }
                 // The newest object-level records (source 0), and each alert's own (as
                 // of a date, a replay), with the trigger's records (source = alert id).
                 let objects = alert.object_records.iter().map(|r| (0, r));
@@ -365,17 +369,7 @@ impl LightcurveStore for SqliteLightcurves {
         rows.assemble(
             &mut self.schemas,
             &mut self.decoder,
-            |fingerprint| {
-                Ok(conn
-                    .prepare_cached(records::READ_SCHEMA)?
-                    .query_row([fingerprint], |r| {
-                        Ok(solas_core::RecordSchema {
-                            name: r.get(0)?,
-                            fingerprint,
-                            json: r.get(1)?,
-                        })
-                    })?)
-            },
+            |fingerprint| read_schema(conn, fingerprint),
             |id| read_dictionary(conn, id),
         )
     }
@@ -529,17 +523,30 @@ impl LightcurveStore for SqliteLightcurves {
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        let summary: Option<String> = self
+        let json: Option<crate::summary::Json> = self
             .conn
             .prepare_cached(
-                "SELECT summary FROM survey_objects WHERE survey = ?1 AND object_id = ?2",
+                "SELECT mjd, alert_id, summary FROM survey_objects
+                 WHERE survey = ?1 AND object_id = ?2",
             )?
-            .query_row(key, |r| r.get(0))
+            .query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let survey_object = summary
-            .map(|s| serde_json::from_str(&s))
-            .transpose()
-            .map_err(|e| StoreError::Invalid(format!("stored survey object: {e}")))?;
+        let record: Option<(f64, i64, i64, Vec<u8>)> = self
+            .conn
+            .prepare_cached(crate::summary::READ_DIA_OBJECT)?
+            .query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let record = match record {
+            Some((mjd, alert_id, fingerprint, body)) => {
+                let conn = &self.conn;
+                let schema = self
+                    .schemas
+                    .get(fingerprint, || read_schema(conn, fingerprint))?;
+                Some((mjd, alert_id, RawRecord { schema, body }))
+            }
+            None => None,
+        };
+        let survey_object = self.summaries.newest(object.id, json, record)?;
         Ok(Lightcurve {
             detections,
             forced,
@@ -610,6 +617,19 @@ fn bound(survey: Survey, from: f64, to: f64, ids: &[i64]) -> Vec<rusqlite::types
     ];
     v.extend(ids.iter().map(|&id| Value::Integer(id)));
     v
+}
+
+/// One stored record schema, by fingerprint.
+fn read_schema(conn: &Connection, fingerprint: i64) -> Result<RecordSchema, StoreError> {
+    Ok(conn
+        .prepare_cached(records::READ_SCHEMA)?
+        .query_row([fingerprint], |r| {
+            Ok(RecordSchema {
+                name: r.get(0)?,
+                fingerprint,
+                json: r.get(1)?,
+            })
+        })?)
 }
 
 impl SqliteLightcurves {

@@ -96,7 +96,8 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
         let keep: Vec<usize> = (0..names.len())
             .filter(|&i| {
                 // When rows were written (`at`, `created`) and, for the annotation
-                // history, in which order (`seq`).
+                // history, in which order (`seq`, and the model ids given as models first
+                // came: the rows name their model in full).
                 let when = [
                     "timestamp",
                     "applied_at",
@@ -104,7 +105,9 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
                     "at",
                     "created",
                 ];
-                let order = table == "annotation_history" && names[i] == "seq";
+                let order = (table == "annotation_history"
+                    && (names[i] == "seq" || names[i] == "model"))
+                    || (table == "score_models" && names[i] == "id");
                 !(when.contains(&names[i].as_str()) || order)
             })
             .collect();

@@ -3,6 +3,8 @@
 //! of every annotation: a score per alert for the models, each write for the others
 //! (users of Lasair's annotators asked for more than the latest).
 
+use std::collections::hash_map::Entry;
+
 use solas_core::Survey;
 
 use super::{normalise_topic, survey_name, AnnotationStore};
@@ -31,6 +33,46 @@ CREATE UNIQUE INDEX annotation_history_alert
     ON annotation_history (survey, topic, object, alert_id, version);
 CREATE INDEX annotation_history_object ON annotation_history (survey, object, seq);
 ";
+
+/// Migration 21. The history's key was five text columns, the model's long version string
+/// among them (about 190 bytes an index entry), beside a second index for reads: each
+/// classified alert paid for both. A (survey, topic, version) now has a small id in
+/// `score_models`, and one narrow unique index (object, alert, model) both keeps a score
+/// from being written twice and serves an object's history.
+pub(crate) const MODEL_IDS_SQL: &str = "
+CREATE TABLE score_models (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    survey TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    version TEXT NOT NULL,
+    UNIQUE (survey, topic, version));
+INSERT INTO score_models (survey, topic, version)
+    SELECT DISTINCT survey, topic, version FROM annotation_history;
+ALTER TABLE annotation_history ADD COLUMN model INTEGER;
+UPDATE annotation_history SET model = (SELECT m.id FROM score_models m
+    WHERE m.survey = annotation_history.survey AND m.topic = annotation_history.topic
+      AND m.version = annotation_history.version);
+DROP INDEX annotation_history_alert;
+DROP INDEX annotation_history_object;
+CREATE UNIQUE INDEX annotation_history_alert ON annotation_history (object, alert_id, model);
+";
+
+/// The id of a (survey, topic, version) in `score_models`, made if new (inside the
+/// caller's transaction: a batch rolled back takes its new ids with it).
+fn model_id(db: &mut Db, survey: &str, topic: &str, version: &str) -> Result<i64, StoreError> {
+    const FIND: &str =
+        "SELECT id FROM score_models WHERE survey = ?1 AND topic = ?2 AND version = ?3";
+    // Looked up first: an insert that meets the row would still use up an id on PostgreSQL.
+    if let Some(row) = db.query_opt(FIND, args![survey, topic, version])? {
+        return row.get(0);
+    }
+    db.execute(
+        "INSERT INTO score_models (survey, topic, version) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+        args![survey, topic, version],
+    )?;
+    db.query_one(FIND, args![survey, topic, version])?.get(0)
+}
 
 /// One model's score of one object at one alert.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,11 +114,12 @@ pub(super) fn append(
     (version, classification, classdict): (&str, &str, &str),
     alert: Option<(i64, f64)>,
 ) -> Result<(), StoreError> {
+    let model = model_id(db, survey_name(survey), topic, version)?;
     db.execute(
         "INSERT INTO annotation_history
-           (survey, object, topic, version, classification, classdict, alert_id, mjd)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (survey, topic, object, alert_id, version) DO NOTHING",
+           (survey, object, topic, version, classification, classdict, alert_id, mjd, model)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (object, alert_id, model) DO NOTHING",
         args![
             survey_name(survey),
             object,
@@ -85,7 +128,8 @@ pub(super) fn append(
             classification,
             classdict,
             alert.map(|a| a.0),
-            alert.map(|a| a.1)
+            alert.map(|a| a.1),
+            model
         ],
     )?;
     Ok(())
@@ -99,8 +143,16 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
     if scores.is_empty() {
         return Ok(());
     }
-    const HISTORY_COLUMNS: usize = 8;
+    const HISTORY_COLUMNS: usize = 9;
     let dialect = db.dialect();
+    // A batch holds a few models' scores: their ids once each.
+    let mut models: std::collections::HashMap<(Survey, &str, &str), i64> =
+        std::collections::HashMap::new();
+    for s in scores {
+        if let Entry::Vacant(slot) = models.entry((s.survey, &s.topic, &s.version)) {
+            slot.insert(model_id(db, survey_name(s.survey), &s.topic, &s.version)?);
+        }
+    }
     let mut rest = scores;
     for size in crate::tables::statement_sizes(scores.len(), HISTORY_COLUMNS) {
         let (chunk, after) = rest.split_at(size);
@@ -117,14 +169,16 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
                 s.classdict.as_str().into(),
                 s.alert_id.into(),
                 s.mjd.into(),
+                models[&(s.survey, s.topic.as_str(), s.version.as_str())].into(),
             ]);
         }
         db.execute(
             &format!(
                 "INSERT INTO annotation_history
-                   (survey, object, topic, version, classification, classdict, alert_id, mjd)
+                   (survey, object, topic, version, classification, classdict, alert_id, mjd,
+                    model)
                  VALUES {values}
-                 ON CONFLICT (survey, topic, object, alert_id, version) DO NOTHING"
+                 ON CONFLICT (object, alert_id, model) DO NOTHING"
             ),
             &args,
         )?;
@@ -393,6 +447,40 @@ mod tests {
                 (a.owner, a.description.as_str()),
                 (SYSTEM_OWNER, "SuperNNova")
             );
+        });
+    }
+
+    /// Migration 21 gives a history written before it model ids, and the new key then
+    /// holds: the same alert scored again by the same model adds nothing, by a new
+    /// version of it adds a row.
+    #[test]
+    fn a_history_written_before_model_ids_keeps_its_key_after_the_migration() {
+        each_backend(|target| {
+            let mut db = Db::open(target).unwrap();
+            let all = crate::main_db::migrations(db.dialect());
+            assert_eq!(all[20].version, 21, "migration 21 is the model ids'");
+            db.migrate("schema_migrations", &all[..20]).unwrap();
+            db.execute(
+                "INSERT INTO annotation_history (survey, object, topic, version,
+                   classification, classdict, alert_id, mjd)
+                 VALUES ('ztf', 'ZTF21abiuvdk', 'kilonova', 'v1', 'KN', '{}', 7, 59400.5)",
+                &[],
+            )
+            .unwrap();
+            drop(db);
+            let mut main = MainDatabase::connect(target).unwrap();
+            let hits = crate::main_db::watch::Hits::default();
+            let again = score("ZTF21abiuvdk", 7, 59400.5, 0.6);
+            let mut newer_model = again.clone();
+            newer_model.version = "v2".into();
+            main.write_batch(&[], &hits, &[again]).unwrap();
+            main.write_batch(&[], &hits, &[newer_model]).unwrap();
+            let history = AnnotationStore::connect(target)
+                .unwrap()
+                .history(Survey::Ztf, "ZTF21abiuvdk", 10)
+                .unwrap();
+            let versions: Vec<_> = history.iter().map(|h| h.version.as_str()).collect();
+            assert_eq!(versions, ["v1", "v2"]);
         });
     }
 
