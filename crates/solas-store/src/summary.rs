@@ -9,12 +9,19 @@
 //! JSON) still writes its JSON summary; the newer of the two (by trigger time, then alert
 //! id) is read.
 
-use solas_core::{Alert, RawRecord, SurveyObject};
+use solas_core::{Alert, RawRecord, Survey, SurveyObject};
 
 use crate::StoreError;
 
 /// The object-level record that holds Rubin's summary.
 const DIA_OBJECT: &str = "diaObject";
+
+/// Whether a survey's summaries may be kept as records: Rubin's only (ZTF's context is
+/// gathered from the candidate's fields and kept as JSON), so other surveys' lightcurve
+/// reads skip the record look-up.
+pub(crate) fn in_records(survey: Survey) -> bool {
+    survey == Survey::Lsst
+}
 
 /// Whether an alert's summary is kept as its `diaObject` record (not written as JSON).
 pub(crate) fn kept_as_record(alert: &Alert) -> bool {

@@ -676,7 +676,11 @@ impl LightcurveStore for PgLightcurves {
         .collect();
         let mut records: std::collections::HashMap<i64, (f64, i64, RawRecord)> =
             std::collections::HashMap::new();
-        let dia_objects = query(crate::summary::READ_DIA_OBJECTS_PG)?;
+        let dia_objects = if crate::summary::in_records(survey) {
+            query(crate::summary::READ_DIA_OBJECTS_PG)?
+        } else {
+            Vec::new()
+        };
         if dia_objects.iter().any(|r| !self.schemas.knows(r.get(3))) {
             self.load_schemas()?;
         }

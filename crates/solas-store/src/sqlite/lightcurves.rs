@@ -531,11 +531,14 @@ impl LightcurveStore for SqliteLightcurves {
             )?
             .query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let record: Option<(f64, i64, i64, Vec<u8>)> = self
-            .conn
-            .prepare_cached(crate::summary::READ_DIA_OBJECT)?
-            .query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .optional()?;
+        let record: Option<(f64, i64, i64, Vec<u8>)> = if crate::summary::in_records(survey) {
+            self.conn
+                .prepare_cached(crate::summary::READ_DIA_OBJECT)?
+                .query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?
+        } else {
+            None
+        };
         let record = match record {
             Some((mjd, alert_id, fingerprint, body)) => {
                 let conn = &self.conn;

@@ -151,6 +151,20 @@ pub fn cutout_index(data: &Path) -> Vec<(i64, i64, String, u64)> {
         .unwrap()
 }
 
+/// Assert two stores gave the same lightcurve, compared as printed: stored summaries hold
+/// the survey's NaNs, and NaN != NaN.
+pub fn assert_same_lightcurve(
+    got: &solas_store::Lightcurve,
+    want: &solas_store::Lightcurve,
+    object: &str,
+) {
+    assert_eq!(
+        format!("{got:?}"),
+        format!("{want:?}"),
+        "lightcurve of {object}"
+    );
+}
+
 /// Assert two dumps are equal, showing only the first difference.
 pub fn assert_same(what: &str, a: &[(String, Vec<String>)], b: &[(String, Vec<String>)]) {
     let tables = |d: &[(String, Vec<String>)]| {
