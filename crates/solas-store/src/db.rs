@@ -353,6 +353,39 @@ impl Db {
         }
     }
 
+    /// Many rows by one statement text: `head` (up to and including `VALUES`), then a few
+    /// hundred rows' value tuples, then `tail` (an `ON CONFLICT` clause, say), as many
+    /// statements as it takes ([`crate::tables::statement_sizes`]). Every row has the
+    /// first's number of values. Row by row, each was a round trip on a server. Returns
+    /// the rows changed.
+    pub fn execute_rows(
+        &mut self,
+        head: &str,
+        tail: &str,
+        rows: &[Vec<Value>],
+    ) -> Result<u64, StoreError> {
+        let Some(columns) = rows.first().map(Vec::len) else {
+            return Ok(0);
+        };
+        if let Some(odd) = rows.iter().find(|r| r.len() != columns) {
+            return Err(StoreError::Invalid(format!(
+                "a row of {} values among rows of {columns}",
+                odd.len()
+            )));
+        }
+        let dialect = self.dialect();
+        let mut changed = 0;
+        let mut rest = rows;
+        for size in crate::tables::statement_sizes(rows.len(), columns) {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
+            let values = crate::tables::value_tuples(dialect, size, columns);
+            let args: Vec<Value> = chunk.iter().flatten().cloned().collect();
+            changed += self.execute(&format!("{head} {values} {tail}"), &args)?;
+        }
+        Ok(changed)
+    }
+
     /// Every row a query returns.
     pub fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, StoreError> {
         Ok(self.query_named(sql, args)?.1)

@@ -181,14 +181,16 @@ pub trait BlobStore: Send + Sync {
 /// Context classifications by object, each tagged with the classifier and catalogue
 /// version that produced it: an answer from another version is a miss.
 pub trait ContextCache: Send {
-    /// The cached answer (JSON) for an object, if computed with `version`.
-    fn get(
+    /// The cached answers (JSON) for a batch's objects, by (survey, object id): those
+    /// computed with `version`; an object without one is absent. A batch at once: on a
+    /// server, one round trip per object was most of the context stage's time.
+    fn get_many(
         &mut self,
-        survey: Survey,
-        object_id: i64,
+        objects: &[(Survey, i64)],
         version: &str,
-    ) -> Result<Option<String>, StoreError>;
-    /// Store answers (survey, object id, JSON) computed with `version`, in one transaction.
+    ) -> Result<std::collections::HashMap<(Survey, i64), String>, StoreError>;
+    /// Store answers (survey, object id, JSON) computed with `version`, in one transaction;
+    /// of an object given twice, the last answer is kept.
     fn put(&mut self, entries: &[(Survey, i64, String)], version: &str) -> Result<(), StoreError>;
 }
 

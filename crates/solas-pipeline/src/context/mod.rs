@@ -72,31 +72,45 @@ impl Stage for ContextStage {
             }
             let started = std::time::Instant::now();
             let mut fresh: Vec<(Survey, i64, String)> = Vec::new();
+            // The stored answers of the batch's objects not in memory, read at once.
+            let mut asked: Vec<(Survey, i64)> = batch
+                .iter()
+                .map(|msg| (msg.alert.survey, msg.alert.object.id))
+                .filter(|key| !memory.contains_key(key))
+                .collect();
+            asked.sort_unstable();
+            asked.dedup();
+            let stored = match self
+                .retry
+                .run("main database", || self.cache.get_many(&asked, &version))
+            {
+                Ok(stored) => stored,
+                Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
+                Err(crate::retry::GaveUp::Stopped { .. }) => {
+                    // Stopping during an outage: the batch is neither passed on nor
+                    // acknowledged.
+                    Stats::add(&self.stats.abandoned, crate::message::payloads_in(&batch));
+                    return Ok(());
+                }
+            };
+            // An entry that does not read (written by another version) is classified again.
+            let stored: HashMap<(Survey, i64), Arc<ContextResult>> = stored
+                .into_iter()
+                .filter_map(|(key, json)| {
+                    let classified = serde_json::from_str::<Classified>(&json).ok()?;
+                    Some((key, Arc::new(ContextResult::from(classified))))
+                })
+                .collect();
             // Each object's answer as it stands after the whole batch.
             let mut answers: HashMap<(Survey, i64), Arc<ContextResult>> = HashMap::new();
             for msg in &batch {
                 let key = (msg.alert.survey, msg.alert.object.id);
                 let at = (msg.alert.mjd, msg.alert.alert_id);
-                let known = match answers.get(&key).or_else(|| memory.get(&key)) {
-                    Some(hit) => Some(hit.clone()),
-                    None => match self
-                        .retry
-                        .run("main database", || self.cache.get(key.0, key.1, &version))
-                    {
-                        Ok(cached) => cached,
-                        Err(crate::retry::GaveUp::Failed(e)) => return Err(e),
-                        Err(crate::retry::GaveUp::Stopped { .. }) => {
-                            // Stopping during an outage: the batch is neither passed on
-                            // nor acknowledged.
-                            Stats::add(&self.stats.abandoned, crate::message::payloads_in(&batch));
-                            return Ok(());
-                        }
-                    }
-                    // An entry that does not read (written by another version) is
-                    // classified again.
-                    .and_then(|json| serde_json::from_str::<Classified>(&json).ok())
-                    .map(|c| Arc::new(ContextResult::from(c))),
-                };
+                let known = answers
+                    .get(&key)
+                    .or_else(|| memory.get(&key))
+                    .or_else(|| stored.get(&key))
+                    .cloned();
                 let result = match known {
                     Some(r) if r.classified.classified_at.is_none_or(|a| not_later(a, at)) => {
                         Stats::add(&self.stats.context_cache_hits, 1);
@@ -184,8 +198,15 @@ mod tests {
     struct MemoryCache(HashMap<(Survey, i64), String>);
 
     impl ContextCache for MemoryCache {
-        fn get(&mut self, s: Survey, id: i64, _: &str) -> Result<Option<String>, StoreError> {
-            Ok(self.0.get(&(s, id)).cloned())
+        fn get_many(
+            &mut self,
+            keys: &[(Survey, i64)],
+            _: &str,
+        ) -> Result<HashMap<(Survey, i64), String>, StoreError> {
+            Ok(keys
+                .iter()
+                .filter_map(|k| Some((*k, self.0.get(k)?.clone())))
+                .collect())
         }
         fn put(&mut self, e: &[(Survey, i64, String)], _: &str) -> Result<(), StoreError> {
             for (s, id, json) in e {

@@ -515,3 +515,72 @@ fn a_source_another_writer_stored_meanwhile_is_merged_not_refused() {
         "the trigger's version replaced the copy"
     );
 }
+
+/// On PostgreSQL a batch's filters read copies of the batch's rows of the per-object
+/// tables (the session's temporary `objects` and `sherlock_classifications`), made at each
+/// `set_batch`. A filter joining both must give what SQLite gives, and the next batch must
+/// see rows as they are then, not the copies of the batch before.
+#[test]
+fn filters_on_postgresql_see_each_batchs_rows_as_they_are_now() {
+    use solas_pipeline::filter::user_filters::run_on_batch;
+    use solas_store::main_db::filter_runs::{BatchObjects, FilterRunner};
+    let _one = common::one_at_a_time();
+    let Some(db) = TempDb::create("filter_shadow") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let sqlite_target = Target::Sqlite(tmp.path().join("solas.db"));
+    let pg_target = Target::Postgres(db.url());
+    drop(MainDatabase::connect(&sqlite_target).unwrap());
+    drop(MainDatabase::connect(&pg_target).unwrap());
+    let sqlite = rusqlite::Connection::open(tmp.path().join("solas.db")).unwrap();
+    let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    let mut both = |sql: &str| {
+        sqlite.execute_batch(sql).unwrap();
+        client.batch_execute(sql).unwrap();
+    };
+    both(
+        "INSERT INTO objects (\"diaObjectId\", \"nDiaSources\") VALUES (1, 3), (2, 5), (3, 1), (4, 7);
+         INSERT INTO sherlock_classifications (\"diaObjectId\", classification)
+         VALUES (1, 'SN'), (2, 'SN'), (3, 'AGN'), (4, 'SN');",
+    );
+    let spec = solas_query::FilterSpec {
+        selected:
+            "objects.diaObjectId, objects.nDiaSources, sherlock_classifications.classification"
+                .into(),
+        tables: "objects, sherlock_classifications".into(),
+        conditions: "sherlock_classifications.classification = 'SN' AND objects.nDiaSources >= 3 \
+                     ORDER BY objects.diaObjectId"
+            .into(),
+    };
+    let q = solas_query::check(
+        &spec,
+        solas_query::Survey::Lsst,
+        None,
+        &solas_query::NoResources,
+    )
+    .unwrap();
+    let mut on_sqlite = FilterRunner::open(&sqlite_target, None).unwrap();
+    let mut on_pg = FilterRunner::open(&pg_target, None).unwrap();
+    let limit = Duration::from_secs(30);
+    let mut run = |lsst: Vec<i64>| {
+        let batch = BatchObjects { lsst, ztf: vec![] };
+        on_sqlite.set_batch(&batch).unwrap();
+        on_pg.set_batch(&batch).unwrap();
+        let a = run_on_batch(&mut on_sqlite, &q, 1000, limit).unwrap();
+        let b = run_on_batch(&mut on_pg, &q, 1000, limit).unwrap();
+        assert_eq!(a, b);
+        b.iter()
+            .map(|r| r["diaObjectId"].as_i64().unwrap())
+            .collect::<Vec<i64>>()
+    };
+    // Object 4 matches but is not in the batch.
+    assert_eq!(run(vec![1, 2, 3]), [1, 2]);
+    // Object 3 is written again between the batches, and now matches.
+    both(
+        "UPDATE objects SET \"nDiaSources\" = 9 WHERE \"diaObjectId\" = 3;
+         UPDATE sherlock_classifications SET classification = 'SN' WHERE \"diaObjectId\" = 3;",
+    );
+    assert_eq!(run(vec![2, 3]), [2, 3]);
+    assert_eq!(run(vec![3, 4]), [3, 4]);
+}

@@ -468,8 +468,12 @@ struct FakeCache {
 }
 
 impl ContextCache for FakeCache {
-    fn get(&mut self, _: Survey, _: i64, _: &str) -> Result<Option<String>, StoreError> {
-        Ok(None)
+    fn get_many(
+        &mut self,
+        _: &[(Survey, i64)],
+        _: &str,
+    ) -> Result<HashMap<(Survey, i64), String>, StoreError> {
+        Ok(HashMap::new())
     }
     fn put(&mut self, entries: &[(Survey, i64, String)], _: &str) -> Result<(), StoreError> {
         let keys: Vec<i64> = entries

@@ -1,16 +1,17 @@
 //! The context classifier's cache in the main database (`context_cache`): one answer per
 //! object, valid only for the classifier and catalogue version it was computed with.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use solas_core::Survey;
 
-use crate::args;
-use crate::db::{Db, Target};
+use crate::db::{Db, Target, Value};
 use crate::{ContextCache, StoreError};
 
 pub struct DbContextCache {
     db: Db,
+    planner_stats: super::planner_stats::PlannerStats,
 }
 
 impl DbContextCache {
@@ -22,37 +23,126 @@ impl DbContextCache {
     pub fn connect(target: &Target) -> Result<DbContextCache, StoreError> {
         Ok(DbContextCache {
             db: super::connect(target)?,
+            planner_stats: Default::default(),
         })
     }
 }
 
 impl ContextCache for DbContextCache {
-    fn get(
+    fn get_many(
         &mut self,
-        survey: Survey,
-        object_id: i64,
+        objects: &[(Survey, i64)],
         version: &str,
-    ) -> Result<Option<String>, StoreError> {
-        self.db
-            .query_opt(
-                "SELECT result FROM context_cache WHERE survey = ?1 AND object_id = ?2 AND version = ?3",
-                args![crate::survey_code(survey), object_id, version],
-            )?
-            .map(|r| r.get(0))
-            .transpose()
+    ) -> Result<HashMap<(Survey, i64), String>, StoreError> {
+        let mut found = HashMap::new();
+        for survey in [Survey::Lsst, Survey::Ztf] {
+            let ids: Vec<i64> = objects
+                .iter()
+                .filter(|(s, _)| *s == survey)
+                .map(|(_, id)| *id)
+                .collect();
+            let mut rest = &ids[..];
+            // A few hundred ids a statement, in a handful of statement texts.
+            for size in crate::tables::statement_sizes(ids.len(), 1) {
+                let (chunk, after) = rest.split_at(size);
+                rest = after;
+                let marks: Vec<String> = (3..3 + size).map(|i| format!("?{i}")).collect();
+                let mut args = vec![crate::survey_code(survey).into(), version.into()];
+                args.extend(chunk.iter().map(|&id| id.into()));
+                for row in self.db.query(
+                    &format!(
+                        "SELECT object_id, result FROM context_cache
+                         WHERE survey = ?1 AND version = ?2 AND object_id IN ({})",
+                        marks.join(", ")
+                    ),
+                    &args,
+                )? {
+                    found.insert((survey, row.get(0)?), row.get(1)?);
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn put(&mut self, entries: &[(Survey, i64, String)], version: &str) -> Result<(), StoreError> {
+        // Each object once (one statement may not update a row twice on PostgreSQL), the
+        // last answer kept; in key order, so concurrent writers lock rows in one order.
+        let mut newest: BTreeMap<(i64, i64), &str> = BTreeMap::new();
+        for (survey, object_id, result) in entries {
+            newest.insert((crate::survey_code(*survey), *object_id), result);
+        }
+        let rows: Vec<Vec<Value>> = newest
+            .into_iter()
+            .map(|((survey, object_id), result)| {
+                vec![
+                    survey.into(),
+                    object_id.into(),
+                    version.into(),
+                    result.into(),
+                ]
+            })
+            .collect();
         self.db.transaction(|db| {
-            for (survey, object_id, result) in entries {
-                db.execute(
-                    "INSERT INTO context_cache (survey, object_id, version, result) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (survey, object_id) DO UPDATE SET version = excluded.version,
-                     result = excluded.result, updated = CURRENT_TIMESTAMP",
-                    args![crate::survey_code(*survey), object_id, version, result],
-                )?;
-            }
-            Ok(())
-        })
+            db.execute_rows(
+                "INSERT INTO context_cache (survey, object_id, version, result) VALUES",
+                "ON CONFLICT (survey, object_id) DO UPDATE SET version = excluded.version,
+                 result = excluded.result, updated = CURRENT_TIMESTAMP",
+                &rows,
+            )
+        })?;
+        // Committed: an analysis that fails is only logged.
+        let written = rows.len() as u64;
+        if let Err(e) = self
+            .planner_stats
+            .wrote(&mut self.db, "context_cache", written)
+        {
+            log::warn!("analysing context_cache for the planner: {e}");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn each_backend(test: impl Fn(&Target)) {
+        let dir = tempfile::tempdir().unwrap();
+        test(&Target::Sqlite(dir.path().join("solas.db")));
+        if let Some(pg) = solas_testdata::servers::TempDb::create("context_cache") {
+            test(&Target::Postgres(pg.url()));
+        }
+    }
+
+    /// The context stage reads a batch's answers at once: more objects than one statement
+    /// takes, both surveys, answers of another version absent, and of an object put twice
+    /// in one batch the last answer kept.
+    #[test]
+    fn a_batch_of_answers_is_read_and_written_at_once() {
+        each_backend(|target| {
+            drop(crate::main_db::MainDatabase::connect(target).unwrap());
+            let mut cache = DbContextCache::connect(target).unwrap();
+            let mut entries: Vec<(Survey, i64, String)> = (0..700)
+                .map(|i| (Survey::Lsst, i, format!("lsst {i}")))
+                .collect();
+            entries.push((Survey::Ztf, 5, "ztf 5".into()));
+            entries.push((Survey::Lsst, 7, "lsst 7 again".into()));
+            cache.put(&entries, "v1").unwrap();
+            cache
+                .put(&[(Survey::Lsst, 9, "lsst 9 v2".into())], "v2")
+                .unwrap();
+
+            let mut asked: Vec<(Survey, i64)> = (0..1000).map(|i| (Survey::Lsst, i)).collect();
+            asked.extend([(Survey::Ztf, 5), (Survey::Ztf, 6)]);
+            let found = cache.get_many(&asked, "v1").unwrap();
+            assert_eq!(found.len(), 700, "{target:?}");
+            assert_eq!(found[&(Survey::Lsst, 699)], "lsst 699");
+            assert_eq!(found[&(Survey::Lsst, 7)], "lsst 7 again");
+            assert_eq!(found[&(Survey::Ztf, 5)], "ztf 5");
+            assert!(!found.contains_key(&(Survey::Lsst, 9)), "another version's");
+            let v2 = cache.get_many(&asked, "v2").unwrap();
+            assert_eq!(v2.len(), 1);
+            assert!(cache.get_many(&[], "v1").unwrap().is_empty());
+        });
     }
 }

@@ -274,12 +274,18 @@ impl FilterStore {
         }
         self.db.transaction(|db| {
             for (filter_id, records) in outputs {
-                for r in records.iter().rev().take(keep).rev() {
-                    db.execute(
-                        "INSERT INTO filter_outputs (filter_id, record) VALUES (?1, ?2)",
-                        args![filter_id, r],
-                    )?;
-                }
+                let rows: Vec<Vec<crate::db::Value>> = records
+                    .iter()
+                    .rev()
+                    .take(keep)
+                    .rev()
+                    .map(|r| args![filter_id, r].to_vec())
+                    .collect();
+                db.execute_rows(
+                    "INSERT INTO filter_outputs (filter_id, record) VALUES",
+                    "",
+                    &rows,
+                )?;
                 db.execute(
                     "DELETE FROM filter_outputs WHERE filter_id = ?1 AND seq <= (
                        SELECT seq FROM filter_outputs WHERE filter_id = ?1

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod mining;
 pub mod object_view;
 pub mod overview;
+mod planner_stats;
 mod schema;
 pub mod tags;
 pub mod user_photometry;
@@ -42,6 +43,8 @@ use crate::{MainDb, StoreError};
 
 pub struct MainDatabase {
     db: Db,
+    /// When to analyse the per-object tables (PostgreSQL).
+    planner_stats: planner_stats::PlannerStats,
 }
 
 /// The tables holding per-object rows: (table, columns). The first column is the key.
@@ -226,6 +229,7 @@ impl MainDatabase {
     pub fn connect(target: &Target) -> Result<MainDatabase, StoreError> {
         Ok(MainDatabase {
             db: connect(target)?,
+            planner_stats: planner_stats::PlannerStats::default(),
         })
     }
 
@@ -320,7 +324,16 @@ impl MainDatabase {
             }
             watch_hits::write_hits(db, hits)?;
             annotations::scores::write_scores(db, scores)
-        })
+        })?;
+        // The batch is committed: an analysis that fails is only logged (the batch must
+        // not be written again for it).
+        for staged in &tables {
+            let rows = staged.values.len() as u64;
+            if let Err(e) = self.planner_stats.wrote(&mut self.db, staged.table, rows) {
+                log::warn!("analysing {} for the planner: {e}", staged.table);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -616,12 +616,15 @@ impl WatchStore {
 }
 
 fn insert_cones(tx: &mut Db, wl_id: i64, cones: &[Cone]) -> Result<(), StoreError> {
-    for c in cones {
-        tx.execute(
-            "INSERT INTO watchlist_cones (wl_id, name, ra, decl, radius) VALUES (?1, ?2, ?3, ?4, ?5)",
-            args![wl_id, &c.name, c.ra, c.dec, c.radius_arcsec],
-        )?;
-    }
+    let rows: Vec<Vec<crate::db::Value>> = cones
+        .iter()
+        .map(|c| args![wl_id, &c.name, c.ra, c.dec, c.radius_arcsec].to_vec())
+        .collect();
+    tx.execute_rows(
+        "INSERT INTO watchlist_cones (wl_id, name, ra, decl, radius) VALUES",
+        "",
+        &rows,
+    )?;
     Ok(())
 }
 

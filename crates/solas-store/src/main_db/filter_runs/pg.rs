@@ -62,6 +62,17 @@ fn server_message(e: &postgres::Error) -> String {
     }
 }
 
+/// The per-object tables that a batch's filters read as copies of the batch's rows (the
+/// session's own temporary tables of the same names, which `pg_temp` being searched first
+/// makes the filters' SQL resolve to), as Lasair's filter nodes run on a local database
+/// holding only the batch. Filter SQL is always restricted to the batch's objects and may
+/// not hold subqueries, so it reads the same rows either way; but every filter then scans
+/// the batch's few thousand rows, where the server would scan the whole table or probe
+/// its index once per batch object (half the time of each filter on a store of 100,000
+/// objects: `BENCHMARKS.md`, and a table's size rather than the batch's decides it).
+const SHADOWED_LSST: [&str; 2] = ["objects", "sherlock_classifications"];
+const SHADOWED_ZTF: [&str; 2] = ["ztf_objects", "ztf_sherlock_classifications"];
+
 pub struct PgRunner {
     client: Client,
     /// For connecting again when the server closed the connection (a restart).
@@ -107,7 +118,6 @@ impl PgRunner {
         }
     }
 
-    /// Make `batch` the objects that [`PgRunner::run`] with `in_batch` sees.
     /// Create a shadow table (`create`) and fill it (`insert`, one row of values each).
     pub fn shadow(
         &mut self,
@@ -129,6 +139,9 @@ impl PgRunner {
         Ok(())
     }
 
+    /// Make `batch` the objects that [`PgRunner::run`] sees: the batch tables, and copies
+    /// of the batch's rows of the per-object tables ([`SHADOWED_LSST`], [`SHADOWED_ZTF`]) for
+    /// each survey the batch has objects of.
     pub fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), PgRunError> {
         match self.reconnected(|client| Self::set_batch_on(client, batch)) {
             Err(PgRunError::Reconnected) => Self::set_batch_on(&mut self.client, batch),
@@ -151,6 +164,24 @@ impl PgRunner {
             ),
             &[&batch.ztf],
         )?;
+        let surveys = [
+            (
+                !batch.lsst.is_empty(),
+                BATCH_LSST,
+                "diaObjectId",
+                SHADOWED_LSST,
+            ),
+            (!batch.ztf.is_empty(), BATCH_ZTF, "objectId", SHADOWED_ZTF),
+        ];
+        for (_, batch_table, key, tables) in surveys.into_iter().filter(|s| s.0) {
+            for table in tables {
+                tx.batch_execute(&format!(
+                    "DROP TABLE IF EXISTS pg_temp.{table};
+                     CREATE TEMP TABLE {table} AS SELECT * FROM public.{table}
+                     WHERE \"{key}\" IN (SELECT \"{key}\" FROM {batch_table});"
+                ))?;
+            }
+        }
         tx.commit()?;
         Ok(())
     }
