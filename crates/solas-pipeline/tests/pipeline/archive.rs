@@ -583,6 +583,68 @@ fn a_rubin_summary_is_its_newest_dia_object_record_written_once() {
     );
 }
 
+/// The PostgreSQL writer picks each batch's newest object-level record itself before
+/// merging it with the stored one, and copies each alert's own records and envelope
+/// straight in (merging them only when one is stored already). The newer alert's
+/// `diaObject` must win within one batch and across batches in either order, each alert
+/// keep its own record once, and a batch written again change nothing.
+#[test]
+fn on_postgresql_the_newest_dia_object_wins_within_a_batch_and_across_batches() {
+    use solas_core::SurveyObject;
+    let _one = common::one_at_a_time();
+    let Some(db) = TempDb::create("newest_dia_object") else {
+        return;
+    };
+    let (first, later) = two_alerts_with_dia_objects();
+    let mut store = PgLightcurves::open(&db.url()).unwrap();
+    // One object with both alerts in one batch, newest first; another in two batches,
+    // newest first; the first batch then written again.
+    let moved = |a: &Alert| {
+        let mut a = a.clone();
+        a.object = ObjectKey::lsst(first.object.id + 7);
+        for d in &mut a.detections {
+            d.source_id += 1_000_000;
+        }
+        a.alert_id += 1_000_000;
+        a
+    };
+    let (first2, later2) = (moved(&first), moved(&later));
+    store.write(&[&later, &first, &later2]).unwrap();
+    store.write(&[&first2]).unwrap();
+    store.write(&[&later, &first, &later2]).unwrap();
+    let n_dia = |so: &Option<SurveyObject>| match so {
+        Some(SurveyObject::Lsst(Some(o))) => o.nDiaSources,
+        other => panic!("no diaObject: {other:?}"),
+    };
+    for (object, newest, alerts) in [
+        (&first.object, &later, [first.alert_id, later.alert_id]),
+        (&first2.object, &later2, [first2.alert_id, later2.alert_id]),
+    ] {
+        let lc = store.lightcurve(Survey::Lsst, object).unwrap();
+        assert_eq!(
+            n_dia(&lc.survey_object),
+            n_dia(&Some(newest.survey_object.clone())),
+            "{}",
+            object.name
+        );
+        let records = store.records(Survey::Lsst, object).unwrap();
+        let newest_of: Vec<i64> = records
+            .object
+            .iter()
+            .filter(|(_, r)| r.schema.name == "diaObject")
+            .map(|(alert, _)| *alert)
+            .collect();
+        assert_eq!(newest_of, [newest.alert_id], "{}", object.name);
+        let own: Vec<i64> = records
+            .trigger
+            .iter()
+            .filter(|(_, r)| r.schema.name == "diaObject")
+            .map(|(alert, _)| *alert)
+            .collect();
+        assert_eq!(own, alerts, "{}: each alert's own, once", object.name);
+    }
+}
+
 /// A real Rubin alert with a `diaObject`, and a copy a day later whose `diaObject` counts
 /// one more source (in its record and its typed summary).
 fn two_alerts_with_dia_objects() -> (solas_core::Alert, solas_core::Alert) {

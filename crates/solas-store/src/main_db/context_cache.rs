@@ -92,9 +92,9 @@ impl ContextCache for DbContextCache {
         })?;
         // Committed: an analysis that fails is only logged.
         let written = rows.len() as u64;
-        if let Err(e) = self
-            .planner_stats
-            .wrote(&mut self.db, "context_cache", written)
+        if let Err(e) =
+            self.planner_stats
+                .wrote(&mut self.db, "context_cache", "object_id", written)
         {
             log::warn!("analysing context_cache for the planner: {e}");
         }

@@ -329,7 +329,11 @@ impl MainDatabase {
         // not be written again for it).
         for staged in &tables {
             let rows = staged.values.len() as u64;
-            if let Err(e) = self.planner_stats.wrote(&mut self.db, staged.table, rows) {
+            let key = staged.columns.first().map_or("", |c| c.name);
+            if let Err(e) = self
+                .planner_stats
+                .wrote(&mut self.db, staged.table, key, rows)
+            {
                 log::warn!("analysing {} for the planner: {e}", staged.table);
             }
         }

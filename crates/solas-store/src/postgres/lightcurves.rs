@@ -5,11 +5,13 @@
 //! (`docs/operations.md` has the sizing), so one object's lightcurve is one partition's
 //! index range.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 use solas_core::{
     Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, RecordSchema, Survey,
@@ -238,6 +240,12 @@ impl LightcurveStore for PgLightcurves {
         let mut held = Held::read(&mut tx, alerts)?;
         let mut batch = bulk::Batch::default();
         let (mut detections, mut forced, mut limits) = (Vec::new(), Vec::new(), Vec::new());
+        // Each alert's envelope and object-level records, keyed so that each goes once and
+        // in key order.
+        let mut envelopes = BTreeMap::new();
+        let mut newest_records: BTreeMap<_, ((f64, i64), Vec<Box<dyn ToSql + Sync>>)> =
+            BTreeMap::new();
+        let mut own_records = BTreeMap::new();
         let mut seq = 0i64;
         let mut next = || {
             seq += 1;
@@ -245,8 +253,11 @@ impl LightcurveStore for PgLightcurves {
         };
         for alert in alerts {
             let (s, o) = (survey_code(alert.survey), alert.object.id);
-            if let Some(e) = &alert.envelope {
-                batch.alerts.push(row![
+            // An alert delivered twice in one batch: its first copy.
+            if let (Some(e), Entry::Vacant(slot)) =
+                (&alert.envelope, envelopes.entry((s, alert.alert_id)))
+            {
+                slot.insert(row![
                     s,
                     alert.alert_id,
                     o,
@@ -264,13 +275,10 @@ impl LightcurveStore for PgLightcurves {
                     .survey_objects
                     .push(row![s, o, alert.mjd, alert.alert_id, json,]);
             }
-            // The newest object-level records (source 0), and each alert's own (as of a
-            // date, a replay), with the trigger's records (source = alert id).
-            let objects = alert.object_records.iter().map(|r| (0i64, r));
-            let own = alert.object_records.iter().chain(&alert.trigger_records);
-            let triggers = own.map(|r| (alert.alert_id, r));
-            for (source, r) in objects.chain(triggers) {
-                batch.object_records.push(row![
+            // The newest object-level records (source 0): the batch's newest of each, by
+            // time then alert id, as the merge's rule (`records::NEWER_OBJECT_RECORD`).
+            let record_row = |source: i64, r: &RawRecord| {
+                row![
                     s,
                     o,
                     r.schema.name.clone(),
@@ -279,7 +287,27 @@ impl LightcurveStore for PgLightcurves {
                     alert.alert_id,
                     r.schema.fingerprint,
                     r.body.clone(),
-                ]);
+                ]
+            };
+            let at = (alert.mjd, alert.alert_id);
+            for r in &alert.object_records {
+                match newest_records.entry((s, o, r.schema.name.clone())) {
+                    Entry::Occupied(mut slot) if slot.get().0 < at => {
+                        slot.insert((at, record_row(0, r)));
+                    }
+                    Entry::Occupied(_) => {}
+                    Entry::Vacant(slot) => {
+                        slot.insert((at, record_row(0, r)));
+                    }
+                }
+            }
+            // Each alert's own (as of a date, a replay), with the trigger's records (source
+            // = alert id): the first copy of each.
+            for r in alert.object_records.iter().chain(&alert.trigger_records) {
+                let key = (s, o, r.schema.name.clone(), alert.alert_id);
+                own_records
+                    .entry(key)
+                    .or_insert_with(|| record_row(alert.alert_id, r));
             }
             for d in &alert.detections {
                 let key = (s, o, d.mjd.to_bits(), d.source_id);
@@ -379,6 +407,15 @@ impl LightcurveStore for PgLightcurves {
             }
         }
         // In key order, so that concurrent writers lock rows in one order.
+        for row in envelopes.into_values() {
+            batch.alerts.push(row);
+        }
+        for (_, row) in newest_records.into_values() {
+            batch.object_records.push(row);
+        }
+        for row in own_records.into_values() {
+            batch.own_records.push(row);
+        }
         detections.sort_by_key(|(key, _)| *key);
         forced.sort_by_key(|(key, _)| *key);
         limits.sort_by_key(|(key, _)| *key);
