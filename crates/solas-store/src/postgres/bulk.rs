@@ -22,6 +22,9 @@ use postgres::Transaction;
 use super::pg_error;
 use crate::{records, StoreError};
 
+/// One row's values, each boxed as a `ToSql`.
+pub(super) type StageRow = Vec<Box<dyn ToSql + Sync>>;
+
 /// One stage row from its values, each boxed as a `ToSql`.
 macro_rules! row {
     ($($value:expr),* $(,)?) => {
@@ -67,7 +70,7 @@ pub(super) struct Stage {
     table: &'static str,
     columns: &'static str,
     types: &'static [Type],
-    rows: Vec<Vec<Box<dyn ToSql + Sync>>>,
+    rows: Vec<StageRow>,
 }
 
 impl Stage {
@@ -80,7 +83,7 @@ impl Stage {
         }
     }
 
-    pub(super) fn push(&mut self, row: Vec<Box<dyn ToSql + Sync>>) {
+    pub(super) fn push(&mut self, row: StageRow) {
         self.rows.push(row);
     }
 
@@ -110,7 +113,7 @@ fn copy_rows(
     table: &str,
     columns: &str,
     types: &[Type],
-    rows: &[Vec<Box<dyn ToSql + Sync>>],
+    rows: &[StageRow],
 ) -> Result<(), postgres::Error> {
     if rows.is_empty() {
         return Ok(());

@@ -11,7 +11,6 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 use solas_core::{
     Alert, Band, Detection, ForcedPhot, NonDetection, ObjectKey, RawRecord, RecordSchema, Survey,
@@ -243,8 +242,7 @@ impl LightcurveStore for PgLightcurves {
         // Each alert's envelope and object-level records, keyed so that each goes once and
         // in key order.
         let mut envelopes = BTreeMap::new();
-        let mut newest_records: BTreeMap<_, ((f64, i64), Vec<Box<dyn ToSql + Sync>>)> =
-            BTreeMap::new();
+        let mut newest_records: BTreeMap<_, ((f64, i64), bulk::StageRow)> = BTreeMap::new();
         let mut own_records = BTreeMap::new();
         let mut seq = 0i64;
         let mut next = || {
