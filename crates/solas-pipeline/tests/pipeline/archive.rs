@@ -628,20 +628,24 @@ fn on_postgresql_the_newest_dia_object_wins_within_a_batch_and_across_batches() 
             object.name
         );
         let records = store.records(Survey::Lsst, object).unwrap();
-        let newest_of: Vec<i64> = records
-            .object
-            .iter()
-            .filter(|(_, r)| r.schema.name == "diaObject")
-            .map(|(alert, _)| *alert)
-            .collect();
-        assert_eq!(newest_of, [newest.alert_id], "{}", object.name);
-        let own: Vec<i64> = records
-            .trigger
-            .iter()
-            .filter(|(_, r)| r.schema.name == "diaObject")
-            .map(|(alert, _)| *alert)
-            .collect();
-        assert_eq!(own, alerts, "{}: each alert's own, once", object.name);
+        let dia_objects_of = |kept: &[(i64, RawRecord)]| -> Vec<i64> {
+            kept.iter()
+                .filter(|(_, r)| r.schema.name == "diaObject")
+                .map(|(alert, _)| *alert)
+                .collect()
+        };
+        assert_eq!(
+            dia_objects_of(&records.object),
+            [newest.alert_id],
+            "{}",
+            object.name
+        );
+        assert_eq!(
+            dia_objects_of(&records.trigger),
+            alerts,
+            "{}: each alert's own, once",
+            object.name
+        );
     }
 }
 

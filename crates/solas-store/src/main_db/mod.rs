@@ -325,17 +325,11 @@ impl MainDatabase {
             watch_hits::write_hits(db, hits)?;
             annotations::scores::write_scores(db, scores)
         })?;
-        // The batch is committed: an analysis that fails is only logged (the batch must
-        // not be written again for it).
         for staged in &tables {
-            let rows = staged.values.len() as u64;
             let key = staged.columns.first().map_or("", |c| c.name);
-            if let Err(e) = self
-                .planner_stats
-                .wrote(&mut self.db, staged.table, key, rows)
-            {
-                log::warn!("analysing {} for the planner: {e}", staged.table);
-            }
+            let rows = staged.values.len() as u64;
+            self.planner_stats
+                .wrote(&mut self.db, staged.table, key, rows);
         }
         Ok(())
     }
@@ -424,6 +418,17 @@ impl MainDb for MainDatabase {
         object: &solas_core::ObjectKey,
     ) -> Result<object_view::NoticeContext, StoreError> {
         object_view::notice_context(&mut self.db, survey, object)
+    }
+}
+
+/// Each test given it runs on SQLite and, where a server runs, PostgreSQL (a database of
+/// its own, named after `name`).
+#[cfg(test)]
+pub(crate) fn each_target(name: &str, test: impl Fn(&Target)) {
+    let dir = tempfile::tempdir().unwrap();
+    test(&Target::Sqlite(dir.path().join("solas.db")));
+    if let Some(pg) = solas_testdata::servers::TempDb::create(name) {
+        test(&Target::Postgres(pg.url()));
     }
 }
 

@@ -226,15 +226,12 @@ fn sums(db: &mut Db, group: &str, since: &str) -> Result<Vec<(String, StageCount
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Target;
 
     /// Each test runs on SQLite and, where it runs, PostgreSQL.
     fn each_backend(test: impl Fn(&mut Db)) {
-        let dir = tempfile::tempdir().unwrap();
-        test(&mut super::super::connect(&Target::Sqlite(dir.path().join("solas.db"))).unwrap());
-        if let Some(pg) = solas_testdata::servers::TempDb::create("worker_status") {
-            test(&mut super::super::connect(&Target::Postgres(pg.url())).unwrap());
-        }
+        crate::main_db::each_target("worker_status", |target| {
+            test(&mut super::super::connect(target).unwrap())
+        });
     }
 
     /// Regression (scale-out status, 926 "ingested" for 309 alerts): each role decodes

@@ -289,14 +289,9 @@ impl LightcurveStore for PgLightcurves {
             };
             let at = (alert.mjd, alert.alert_id);
             for r in &alert.object_records {
-                match newest_records.entry((s, o, r.schema.name.clone())) {
-                    Entry::Occupied(mut slot) if slot.get().0 < at => {
-                        slot.insert((at, record_row(0, r)));
-                    }
-                    Entry::Occupied(_) => {}
-                    Entry::Vacant(slot) => {
-                        slot.insert((at, record_row(0, r)));
-                    }
+                let key = (s, o, r.schema.name.clone());
+                if newest_records.get(&key).is_none_or(|(then, _)| *then < at) {
+                    newest_records.insert(key, (at, record_row(0, r)));
                 }
             }
             // Each alert's own (as of a date, a replay), with the trigger's records (source

@@ -116,14 +116,6 @@ mod tests {
     use crate::main_db::MainDatabase;
     use crate::MainDb;
 
-    fn each_backend(test: impl Fn(&Target)) {
-        let dir = tempfile::tempdir().unwrap();
-        test(&Target::Sqlite(dir.path().join("solas.db")));
-        if let Some(pg) = solas_testdata::servers::TempDb::create("consensus") {
-            test(&Target::Postgres(pg.url()));
-        }
-    }
-
     fn broker_says(notes: &mut AnnotationStore, survey: Survey, object: &str, class: &str) {
         notes
             .annotate(
@@ -161,7 +153,7 @@ mod tests {
 
     #[test]
     fn the_consensus_flags_classifiers_that_disagree() {
-        each_backend(|target| {
+        crate::main_db::each_target("consensus", |target| {
             let mut notes = AnnotationStore::connect(target).unwrap();
             notes
                 .add_annotator(&Annotator {

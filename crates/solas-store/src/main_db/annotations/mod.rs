@@ -322,11 +322,9 @@ mod tests {
 
     /// Each test runs on SQLite and, where it runs, PostgreSQL.
     fn each_backend(test: impl Fn(&mut AnnotationStore)) {
-        let dir = tempfile::tempdir().unwrap();
-        test(&mut AnnotationStore::open(&dir.path().join("solas.db")).unwrap());
-        if let Some(pg) = solas_testdata::servers::TempDb::create("annotations") {
-            test(&mut AnnotationStore::connect(&Target::Postgres(pg.url())).unwrap());
-        }
+        crate::main_db::each_target("annotations", |target| {
+            test(&mut AnnotationStore::connect(target).unwrap())
+        });
     }
 
     fn annotation(object: &str, class: &str) -> Annotation {

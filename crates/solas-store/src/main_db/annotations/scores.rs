@@ -143,8 +143,6 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
     if scores.is_empty() {
         return Ok(());
     }
-    const HISTORY_COLUMNS: usize = 9;
-    let dialect = db.dialect();
     // A batch holds a few models' scores: their ids once each.
     let mut models: std::collections::HashMap<(Survey, &str, &str), i64> =
         std::collections::HashMap::new();
@@ -153,14 +151,10 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
             slot.insert(model_id(db, survey_name(s.survey), &s.topic, &s.version)?);
         }
     }
-    let mut rest = scores;
-    for size in crate::tables::statement_sizes(scores.len(), HISTORY_COLUMNS) {
-        let (chunk, after) = rest.split_at(size);
-        rest = after;
-        let values = crate::tables::value_tuples(dialect, size, HISTORY_COLUMNS);
-        let mut args = Vec::with_capacity(size * HISTORY_COLUMNS);
-        for s in chunk {
-            args.extend([
+    let history: Vec<Vec<crate::db::Value>> = scores
+        .iter()
+        .map(|s| {
+            vec![
                 survey_name(s.survey).into(),
                 s.object.as_str().into(),
                 s.topic.as_str().into(),
@@ -170,19 +164,16 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
                 s.alert_id.into(),
                 s.mjd.into(),
                 models[&(s.survey, s.topic.as_str(), s.version.as_str())].into(),
-            ]);
-        }
-        db.execute(
-            &format!(
-                "INSERT INTO annotation_history
-                   (survey, object, topic, version, classification, classdict, alert_id, mjd,
-                    model)
-                 VALUES {values}
-                 ON CONFLICT (object, alert_id, model) DO NOTHING"
-            ),
-            &args,
-        )?;
-    }
+            ]
+        })
+        .collect();
+    db.execute_rows(
+        "INSERT INTO annotation_history
+           (survey, object, topic, version, classification, classdict, alert_id, mjd, model)
+         VALUES",
+        "ON CONFLICT (object, alert_id, model) DO NOTHING",
+        &history,
+    )?;
     // One annotation per (survey, object, topic): the batch's newest alert's.
     let mut newest: std::collections::HashMap<(Survey, &str, &str), &ModelScore> =
         std::collections::HashMap::new();
@@ -201,17 +192,12 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
         // One order whichever worker writes: concurrent batches wait, not deadlock.
         rows.sort_by(|a, b| (&a.object, &a.topic).cmp(&(&b.object, &b.topic)));
         let (table, key) = super::annotation_table(survey);
-        const COLUMNS: usize = 8;
-        let mut rest = &rows[..];
-        for size in crate::tables::statement_sizes(rows.len(), COLUMNS) {
-            let (chunk, after) = rest.split_at(size);
-            rest = after;
-            let mut args = Vec::with_capacity(size * COLUMNS);
-            for s in chunk {
-                let key_value = super::pipeline_key_value(survey, &s.object)?;
+        let values = rows
+            .iter()
+            .map(|s| {
                 let (broad, stance) = super::consensus::columns_of(&s.classification);
-                args.extend([
-                    key_value,
+                Ok(vec![
+                    super::pipeline_key_value(survey, &s.object)?,
                     s.topic.as_str().into(),
                     s.version.as_str().into(),
                     s.classification.as_str().into(),
@@ -219,23 +205,24 @@ pub(crate) fn write_scores(db: &mut Db, scores: &[ModelScore]) -> Result<(), Sto
                     broad.into(),
                     stance.into(),
                     s.mjd.into(),
-                ]);
-            }
-            let values = crate::tables::value_tuples(dialect, size, COLUMNS);
-            db.execute(
-                &format!(
-                    "INSERT INTO {table} (\"{key}\", topic, version, classification, classdict,
-                       broad, stance, alert_mjd)
-                     VALUES {values}
-                     ON CONFLICT (\"{key}\", topic) DO UPDATE SET version = excluded.version,
-                       classification = excluded.classification, classdict = excluded.classdict,
-                       broad = excluded.broad, stance = excluded.stance,
-                       alert_mjd = excluded.alert_mjd, \"timestamp\" = CURRENT_TIMESTAMP
-                     WHERE {table}.alert_mjd IS NULL OR {table}.alert_mjd <= excluded.alert_mjd"
-                ),
-                &args,
-            )?;
-        }
+                ])
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        db.execute_rows(
+            &format!(
+                "INSERT INTO {table} (\"{key}\", topic, version, classification, classdict,
+                   broad, stance, alert_mjd)
+                 VALUES"
+            ),
+            &format!(
+                "ON CONFLICT (\"{key}\", topic) DO UPDATE SET version = excluded.version,
+                   classification = excluded.classification, classdict = excluded.classdict,
+                   broad = excluded.broad, stance = excluded.stance,
+                   alert_mjd = excluded.alert_mjd, \"timestamp\" = CURRENT_TIMESTAMP
+                 WHERE {table}.alert_mjd IS NULL OR {table}.alert_mjd <= excluded.alert_mjd"
+            ),
+            &values,
+        )?;
     }
     Ok(())
 }
@@ -320,7 +307,6 @@ pub fn history_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Target;
     use crate::main_db::annotations::Annotator;
     use crate::main_db::MainDatabase;
     use crate::MainDb;
@@ -338,20 +324,11 @@ mod tests {
         }
     }
 
-    /// Each test runs on SQLite and, where it runs, PostgreSQL.
-    fn each_backend(test: impl Fn(&Target)) {
-        let dir = tempfile::tempdir().unwrap();
-        test(&Target::Sqlite(dir.path().join("solas.db")));
-        if let Some(pg) = solas_testdata::servers::TempDb::create("scores") {
-            test(&Target::Postgres(pg.url()));
-        }
-    }
-
     /// `solas bench` copies ZTF alerts under names of their own (`ZTF21abiuvdkr1`): with the
     /// models on, their scores' write refused the name and stopped the filter stage.
     #[test]
     fn scores_of_the_benchmarks_renamed_ztf_objects_are_written() {
-        each_backend(|target| {
+        crate::main_db::each_target("scores", |target| {
             let mut main = MainDatabase::connect(target).unwrap();
             let hits = crate::main_db::watch::Hits::default();
             main.write_batch(&[], &hits, &[score("ZTF21abiuvdkr1", 7, 59400.5, 0.6)])
@@ -366,7 +343,7 @@ mod tests {
 
     #[test]
     fn every_score_is_kept_and_the_newest_alerts_is_the_annotation() {
-        each_backend(|target| {
+        crate::main_db::each_target("scores", |target| {
             let mut main = MainDatabase::connect(target).unwrap();
             let mut notes = AnnotationStore::connect(target).unwrap();
             notes
@@ -426,7 +403,7 @@ mod tests {
     /// annotator and both inserted it; the second failed with "already exists".
     #[test]
     fn workers_starting_together_all_register_the_system_annotator() {
-        each_backend(|target| {
+        crate::main_db::each_target("scores", |target| {
             AnnotationStore::connect(target).unwrap();
             let workers: Vec<_> = (0..6)
                 .map(|_| {
@@ -455,7 +432,7 @@ mod tests {
     /// version of it adds a row.
     #[test]
     fn a_history_written_before_model_ids_keeps_its_key_after_the_migration() {
-        each_backend(|target| {
+        crate::main_db::each_target("scores", |target| {
             let mut db = Db::open(target).unwrap();
             let all = crate::main_db::migrations(db.dialect());
             assert_eq!(all[20].version, 21, "migration 21 is the model ids'");
@@ -486,7 +463,7 @@ mod tests {
 
     #[test]
     fn a_users_annotations_are_kept_in_the_history_too() {
-        each_backend(|target| {
+        crate::main_db::each_target("scores", |target| {
             let mut notes = AnnotationStore::connect(target).unwrap();
             notes
                 .add_annotator(&Annotator {
