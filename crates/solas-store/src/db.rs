@@ -749,6 +749,19 @@ impl<'a> postgres::types::FromSql<'a> for Value {
     }
 }
 
+/// Whether a PostgreSQL plan (`EXPLAIN`'s text) finds its rows only through the object key:
+/// no scan or hash of a whole table, and every index or recheck condition on `object_id`.
+#[cfg(test)]
+pub(crate) fn finds_by_object_key(plan: &str) -> bool {
+    !plan.contains("Seq Scan")
+        && !plan.contains("Hash")
+        && plan.contains("Cond:")
+        && plan
+            .lines()
+            .filter(|l| l.contains("Cond:"))
+            .all(|l| l.contains("object_id ="))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
