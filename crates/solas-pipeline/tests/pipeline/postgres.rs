@@ -583,4 +583,25 @@ fn filters_on_postgresql_see_each_batchs_rows_as_they_are_now() {
     );
     assert_eq!(run(vec![2, 3]), [2, 3]);
     assert_eq!(run(vec![3, 4]), [3, 4]);
+    // A column added while the filters run (a migration beside running workers) is in the
+    // next batch's copies, which the session otherwise keeps and refills.
+    client
+        .batch_execute(
+            "ALTER TABLE objects ADD COLUMN late DOUBLE PRECISION;
+             UPDATE objects SET late = 2.5 WHERE \"diaObjectId\" = 4;",
+        )
+        .unwrap();
+    on_pg
+        .set_batch(&BatchObjects {
+            lsst: vec![3, 4],
+            ztf: vec![],
+        })
+        .unwrap();
+    let late = solas_query::Rendered {
+        sql: "SELECT late FROM objects ORDER BY \"diaObjectId\"".into(),
+        params: vec![],
+    };
+    let rows = on_pg.run(&late, &["late".into()], limit).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["late"], 2.5);
 }
