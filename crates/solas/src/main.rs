@@ -83,9 +83,28 @@ enum Command {
 /// each partition assignment and revocation (RUST_LOG overrides).
 const LOG_DEFAULT: &str = "warn,solas_pipeline::runner=info,solas_pipeline::source::kafka=info";
 
+/// A command that prints and exits ends quietly when its reader goes away (`solas ledger |
+/// head`), as Unix tools do: Rust ignores SIGPIPE, so `println!` panicked on the closed pipe.
+/// Only such commands: the workers and the server keep ignoring it, since a peer closing a
+/// socket is an error they handle.
+fn quiet_on_closed_pipe() {
+    // SAFETY: before any thread is started, this process's SIGPIPE disposition goes back to
+    // the default; no handler (no Rust code) runs on the signal.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(LOG_DEFAULT)).init();
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Decode(_) | Command::Object(_) | Command::Export(_) | Command::Ledger(_)
+    ) {
+        quiet_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Bench(args) => commands::bench::run(args),

@@ -220,6 +220,26 @@ fn demo_on_the_repository_samples() {
     assert!(text(&out).contains("no such file"), "{}", text(&out));
 }
 
+/// The regression: `solas ledger | head` panicked ("failed printing to stdout: Broken
+/// pipe") once `head` had read its lines. A command that prints and exits ends quietly when
+/// its reader goes away.
+#[test]
+fn a_listing_ends_quietly_when_its_reader_goes_away() {
+    let samples = solas_testdata::repo_samples();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solas"))
+        .args(["decode", samples.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("solas runs");
+    // The reader goes away before the first line is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
+
 #[test]
 fn decode_prints_alerts_as_json_with_64_bit_ids() {
     let file = solas_testdata::shared()
