@@ -9,7 +9,10 @@ description (models/<name>/model.toml). Nothing is converted at build or run tim
     .tools/py-venv-models/bin/python tools/models/convert_forest.py SOURCE.pkl OUT.forest
 
 scikit-learn 1.2.2 is the newest release that reads forests pickled by 1.0.x (1.3 added a
-node field and refuses older pickles); it is also the runtime the live check uses.
+node field and refuses older pickles); it is also the runtime the live check uses. A forest
+pickled by a newer release is converted by that release instead (the Rubin early SN Ia
+forest: scikit-learn 1.5.2, in `scripts/python-venv.sh --venv rainbow`). The node field 1.3
+added (`missing_go_to_left`) matters only for NaN inputs, which Solas never passes.
 
 The file, little-endian:
     b"SOLASRF1", u32 features, u32 trees,

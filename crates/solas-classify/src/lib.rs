@@ -7,12 +7,17 @@
 //! - [`forest`]: tree ensembles (scikit-learn's binary forests) from Solas's forest file.
 //! - [`fit`]: the exact convex fits features come from.
 //! - [`trf`]: scipy's least-squares solver, step for step, for features from its fits.
+//! - [`minuit`]: Minuit's variable-metric minimiser (MIGRAD) as iminuit runs it, step for
+//!   step, for features from its fits.
+//! - [`numpy`]: numpy's summation order and reductions, where features need the last bit.
 //! - [`models`]: one module per model family: its inputs, cuts and features.
 //! - [`registry`]: models described by `models/<name>/model.toml`, loaded from a folder.
 
 pub mod fit;
 pub mod forest;
+pub mod minuit;
 pub mod models;
+pub mod numpy;
 pub mod registry;
 pub mod trf;
 

@@ -20,7 +20,7 @@ pub struct Description {
     /// `ztf` or `lsst`: the alerts it scores.
     pub survey: String,
     /// Which of Solas's feature extractions feeds it (`kndetect`, `actsnfink`,
-    /// `supernnova`).
+    /// `supernnova`, `rainbow`).
     pub family: String,
     /// Recorded with every score.
     pub version: String,
@@ -63,6 +63,7 @@ enum Family {
     Kilonova(Kilonova),
     EarlySnIa(EarlySnIa),
     SuperNNova(crate::models::snn::SuperNNova),
+    Rainbow(crate::models::rainbow::RainbowSnIa),
 }
 
 /// A loaded model.
@@ -73,8 +74,8 @@ pub struct Model {
 }
 
 /// The models built into Solas: the repository's `models/` folder, embedded so that the
-/// binary carries the models its tests checked (about 4 MB, most of it the early SN Ia
-/// forest).
+/// binary carries the models its tests checked (about 8 MB, most of it the two early SN Ia
+/// forests).
 /// A built-in model: its folder's name, its `model.toml`, and its files by name.
 type Builtin = (
     &'static str,
@@ -83,6 +84,14 @@ type Builtin = (
 );
 
 const BUILTIN: &[Builtin] = &[
+    (
+        "rubin-early-snia",
+        include_str!("../../../models/rubin-early-snia/model.toml"),
+        &[(
+            "model.forest",
+            include_bytes!("../../../models/rubin-early-snia/model.forest"),
+        )],
+    ),
     (
         "rubin-snn-sn",
         include_str!("../../../models/rubin-snn-sn/model.toml"),
@@ -169,6 +178,9 @@ impl Model {
             "actsnfink" => Family::EarlySnIa(EarlySnIa {
                 forest: forest(crate::models::early_snia::FEATURE_NAMES.len())?,
             }),
+            "rainbow" => Family::Rainbow(crate::models::rainbow::RainbowSnIa {
+                forest: forest(crate::models::rainbow::FEATURE_NAMES.len())?,
+            }),
             "kndetect" => {
                 let pcs = needs(&description.files.pcs, "pcs")?;
                 let forest = forest(crate::models::kilonova::FEATURE_NAMES.len())?;
@@ -216,6 +228,7 @@ impl Model {
             Family::Kilonova(m) => m.score(alert, context.host_allows_transient()),
             Family::EarlySnIa(m) => m.score(alert, context.host_allows_transient()),
             Family::SuperNNova(m) => m.score(alert),
+            Family::Rainbow(m) => m.score(alert),
         }
     }
 

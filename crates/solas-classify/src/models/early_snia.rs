@@ -65,35 +65,8 @@ impl Point {
     }
 }
 
-/// numpy's pairwise summation (`np.add.reduce` over a contiguous array): sequential below
-/// 8 values, eight interleaved partial sums up to 128, halves above.
-fn pairwise_sum(x: &[f64]) -> f64 {
-    let n = x.len();
-    if n < 8 {
-        return x.iter().fold(0.0, |a, v| a + v);
-    }
-    if n <= 128 {
-        let mut r = [0.0; 8];
-        r.copy_from_slice(&x[..8]);
-        let mut i = 8;
-        while i + 8 <= n {
-            for k in 0..8 {
-                r[k] += x[i + k];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for v in &x[i..] {
-            res += v;
-        }
-        return res;
-    }
-    let half = (n / 2) - (n / 2) % 8;
-    pairwise_sum(&x[..half]) + pairwise_sum(&x[half..])
-}
-
 fn mean(x: &[f64]) -> f64 {
-    pairwise_sum(x) / x.len() as f64
+    crate::numpy::mean(x)
 }
 
 /// A band's points averaged per day, days in time order: (day, flux, error). A day's
@@ -321,14 +294,6 @@ impl EarlySnIa {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pairwise_sum_adds_as_numpy_does() {
-        let x: Vec<f64> = (0..20).map(|i| 1.0 / (i as f64 + 1.0)).collect();
-        let direct: f64 = x.iter().sum();
-        assert!((pairwise_sum(&x) - direct).abs() < 1e-14);
-        assert_eq!(pairwise_sum(&[1.0, 2.0]), 3.0);
-    }
 
     #[test]
     fn a_falling_day_stops_the_fit() {

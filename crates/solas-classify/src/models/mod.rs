@@ -2,6 +2,7 @@
 
 pub mod early_snia;
 pub mod kilonova;
+pub mod rainbow;
 pub mod snn;
 
 use solas_core::{Alert, Detection, Survey, SurveyObject, ZtfContext};

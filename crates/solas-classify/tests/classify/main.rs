@@ -3,6 +3,8 @@
 
 mod fink_parity;
 mod forest_live;
+mod minuit_live;
+mod rainbow_parity;
 mod registry;
 mod snia_parity;
 mod snn_parity;

@@ -62,7 +62,10 @@ fn the_built_in_models_are_the_repositorys() {
     let names =
         |s: &ModelSet| -> Vec<String> { s.models.iter().map(|m| m.name().to_string()).collect() };
     assert_eq!(names(&builtin), names(&folder));
-    assert_eq!(names(&builtin), ["snn_sn", "early_snia", "kilonova"]);
+    assert_eq!(
+        names(&builtin),
+        ["rubin_early_snia", "snn_sn", "early_snia", "kilonova"]
+    );
     for (a, b) in builtin.models.iter().zip(&folder.models) {
         assert_eq!(a.description.version, b.description.version);
     }

@@ -10,6 +10,24 @@ use serde_json::Value;
 use solas_classify::models::snn::{input_rows, Network, Norm, Point};
 use solas_classify::{Model, ModelContext, Outcome};
 
+/// Every shared Rubin alert in a container file, by diaSourceId (the wire-format files
+/// hold the same alerts).
+pub fn shared_rubin_alerts() -> HashMap<i64, solas_core::Alert> {
+    let decoder = solas_decode::Decoder::new();
+    let mut alerts = HashMap::new();
+    for file in solas_testdata::shared_glob("lsst/real/*/*.avro") {
+        let bytes = std::fs::read(&file).unwrap();
+        let Ok(decoded) = decoder.decode(&bytes) else {
+            continue; // wire format
+        };
+        for (_, alert) in decoded.records {
+            let alert = alert.unwrap();
+            alerts.insert(alert.alert_id, alert);
+        }
+    }
+    alerts
+}
+
 fn reference() -> Value {
     serde_json::from_str(include_str!("../data/snn_reference_rubin.json")).unwrap()
 }
@@ -117,18 +135,7 @@ fn longer_light_curves_get_supernnovas_inputs_and_scores() {
 fn every_shared_rubin_alert_scores_as_fink_science() {
     let model = Model::load(&crate::fink_parity::models_dir().join("rubin-snn-sn")).unwrap();
     let (norm, _) = load();
-    let decoder = solas_decode::Decoder::new();
-    let mut alerts = HashMap::new();
-    for file in solas_testdata::shared_glob("lsst/real/*/*.avro") {
-        let bytes = std::fs::read(&file).unwrap();
-        let Ok(decoded) = decoder.decode(&bytes) else {
-            continue; // wire format: the reference covers the container files
-        };
-        for (_, alert) in decoded.records {
-            let alert = alert.unwrap();
-            alerts.insert(alert.alert_id, alert);
-        }
-    }
+    let alerts = shared_rubin_alerts();
     let doc = reference();
     let rows = doc["alerts"].as_array().unwrap();
     assert_eq!(rows.len(), 100);
