@@ -30,6 +30,14 @@ def stub_modules():
     sys.modules["line_profiler"] = lp
 
 
+def actsnfink_package(code):
+    """actsnfink's modules from the snapshot in `code`, without its package `__init__`,
+    which imports its training code (actsnclass, light-curve)."""
+    package = types.ModuleType("actsnfink")
+    package.__path__ = [os.path.join(code, "actsnfink")]
+    sys.modules["actsnfink"] = package
+
+
 def concat_col(alert, name, dtype, current, history):
     """The history's values then the current record's, as fink_utils' `concat_col`
     builds a column (ZTF: `candidate`, `prv_candidates`; Rubin: `diaSource`,

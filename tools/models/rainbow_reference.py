@@ -49,7 +49,6 @@ import hashlib
 import json
 import os
 import sys
-import types
 import warnings
 
 # numpy's AVX-512 kernels (exp, expm1, power) round differently from the C library in the
@@ -61,7 +60,7 @@ os.environ["NPY_DISABLE_CPU_FEATURES"] = "AVX512F AVX512CD AVX512_SKX AVX512_CLX
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from fink_glue import stub_modules  # noqa: E402
+from fink_glue import actsnfink_package, stub_modules  # noqa: E402
 
 # The wavelengths `rfscore_rainbow_elasticc_nometa` gives the fit (Rubin's band names;
 # `extract_features_rainbow`'s own default spells the last band `Y`).
@@ -108,9 +107,7 @@ def main():
     code, shared, out = sys.argv[1:]
     sys.path.insert(0, code)
     stub_modules()
-    package = types.ModuleType("actsnfink")
-    package.__path__ = [os.path.join(code, "actsnfink")]
-    sys.modules["actsnfink"] = package
+    actsnfink_package(code)
     warnings.simplefilter("ignore")
     from fink_science.rubin.random_forest_snia import processor as rubin
     from light_curve.light_curve_py.features.rainbow import generic

@@ -32,13 +32,12 @@ developer runs this beside their snapshots and commits the output.
 import json
 import os
 import sys
-import types
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from fink_glue import stub_modules, ztf_alerts, ztf_columns
+from fink_glue import actsnfink_package, stub_modules, ztf_alerts, ztf_columns
 
 
 def main():
@@ -47,11 +46,7 @@ def main():
     code, shared, out = sys.argv[1:]
     sys.path.insert(0, code)
     stub_modules()
-    # actsnfink's __init__ imports its training code (actsnclass, light-curve): take the
-    # package's modules without it.
-    package = types.ModuleType("actsnfink")
-    package.__path__ = [os.path.join(code, "actsnfink")]
-    sys.modules["actsnfink"] = package
+    actsnfink_package(code)
     warnings.simplefilter("ignore")
     from actsnfink.classifier_sigmoid import RF_FEATURE_NAMES, get_sigmoid_features_dev_fast
     from fink_science.ztf.random_forest_snia import processor as snia
