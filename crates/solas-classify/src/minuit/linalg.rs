@@ -15,6 +15,15 @@ impl Sym {
             d: vec![0.0; n * (n + 1) / 2],
         }
     }
+    /// The diagonal matrix of 1/g2 (Minuit's first error matrix from second
+    /// derivatives), 1 where |g2| is at most `floor`.
+    pub fn inverse_of_diagonal(g2: &[f64], floor: f64) -> Sym {
+        let mut m = Sym::zeros(g2.len());
+        for (i, g) in g2.iter().enumerate() {
+            m.set(i, i, if g.abs() > floor { 1.0 / g } else { 1.0 });
+        }
+        m
+    }
     #[inline]
     fn idx(i: usize, j: usize) -> usize {
         if i > j {

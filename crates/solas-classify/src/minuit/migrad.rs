@@ -143,18 +143,7 @@ pub(super) fn negative_g2_search<F: FnMut(&[f64]) -> f64>(
             break;
         }
     }
-    let mut mat = Sym::zeros(n);
-    for i in 0..n {
-        mat.set(
-            i,
-            i,
-            if dgrad.g2[i].abs() > prec.eps {
-                1.0 / dgrad.g2[i]
-            } else {
-                1.0
-            },
-        );
-    }
+    let mat = Sym::inverse_of_diagonal(&dgrad.g2, prec.eps);
     let mut err = MinError::new(mat.clone(), 1.0);
     let edm = estimate_edm(&dgrad, &err);
     if edm < 0.0 {
@@ -175,28 +164,13 @@ pub(super) fn migrad_seed<F: FnMut(&[f64]) -> f64>(
     stra: &Strategy,
 ) -> State {
     let prec = fcn.trafo.prec;
-    let n = us.int.len();
     let x = us.int.clone();
     let fmin = fcn.call(&x);
     let pa = Params::new(x, fmin);
     let dgrad = full_gradient(fcn, &pa, &us.err, stra);
     let (mat, dcovar) = match &us.int_cov {
         Some(c) => (c.clone(), 0.0),
-        None => {
-            let mut m = Sym::zeros(n);
-            for i in 0..n {
-                m.set(
-                    i,
-                    i,
-                    if dgrad.g2[i].abs() > prec.eps {
-                        1.0 / dgrad.g2[i]
-                    } else {
-                        1.0
-                    },
-                );
-            }
-            (m, 1.0)
-        }
+        None => (Sym::inverse_of_diagonal(&dgrad.g2, prec.eps), 1.0),
     };
     let err = MinError::new(mat, dcovar);
     let edm = estimate_edm(&dgrad, &err);

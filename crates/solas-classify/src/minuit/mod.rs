@@ -520,10 +520,16 @@ impl<F: FnMut(&[f64]) -> f64> Minuit<F> {
             fm = migrad_app(&mut fcn, &us, &s2, 0, tol);
             iterate -= 1;
         }
-        self.state = UserState::from_state(&fm.state, up, &self.trafo);
-        self.fmin = Some(fm);
-        self.edm_goal = self.edm_goal_value(true);
+        self.adopt(fm, true);
         self
+    }
+
+    /// The user state and minimum after an application; `migrad` says whether the EDM
+    /// goal is MIGRAD's or SIMPLEX's.
+    fn adopt(&mut self, fm: FMin, migrad: bool) {
+        self.state = UserState::from_state(&fm.state, self.errordef, &self.trafo);
+        self.fmin = Some(fm);
+        self.edm_goal = self.edm_goal_value(migrad);
     }
 
     /// `Minuit.simplex()`.
@@ -531,9 +537,7 @@ impl<F: FnMut(&[f64]) -> f64> Minuit<F> {
         let up = self.errordef;
         let mut fcn = Fcn::new(&mut self.fcn, &self.trafo, up, &mut self.nfcn);
         let fm = simplex_app(&mut fcn, &self.state, 0, self.tol);
-        self.state = UserState::from_state(&fm.state, up, &self.trafo);
-        self.fmin = Some(fm);
-        self.edm_goal = self.edm_goal_value(false);
+        self.adopt(fm, false);
         self
     }
 

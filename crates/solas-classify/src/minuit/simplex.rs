@@ -25,19 +25,7 @@ pub(super) fn simplex_app<F: FnMut(&[f64]) -> f64>(
     let fcnmin = fcn.call(&x0);
     let pa = Params::new(x0, fcnmin);
     let dgrad = initial_gradient(fcn, &pa, &us.err);
-    let mut mat = Sym::zeros(n);
-    for i in 0..n {
-        mat.set(
-            i,
-            i,
-            if dgrad.g2[i].abs() > prec.eps2 {
-                1.0 / dgrad.g2[i]
-            } else {
-                1.0
-            },
-        );
-    }
-    let err = MinError::new(mat, 1.0);
+    let err = MinError::new(Sym::inverse_of_diagonal(&dgrad.g2, prec.eps2), 1.0);
     let edm = estimate_edm(&dgrad, &err);
     let seed = State {
         p: pa,
@@ -55,7 +43,7 @@ pub(super) fn simplex_app<F: FnMut(&[f64]) -> f64>(
     let (alpha, beta, gamma, rhomin, rhomax) = (1.0, 0.5, 2.0, 4.0, 8.0);
     let rho1 = 1.0 + alpha;
     let rho2 = 1.0 + alpha * gamma;
-    let mut simpl: Vec<(f64, Vec<f64>)> = Vec::with_capacity(n + 1);
+    let mut simpl: Simplex = Vec::with_capacity(n + 1);
     simpl.push((seed.p.fval, x.clone()));
     let mut jl = 0;
     let mut jh = 0;
@@ -79,23 +67,8 @@ pub(super) fn simplex_app<F: FnMut(&[f64]) -> f64>(
         simpl.push((tmp, x.clone()));
         x[i] -= step[i];
     }
-    let sedm = |s: &Vec<(f64, Vec<f64>)>, jh: usize, jl: usize| s[jh].0 - s[jl].0;
-    // SimplexParameters::Update
-    let update =
-        |s: &mut Vec<(f64, Vec<f64>)>, jh: &mut usize, jl: &mut usize, y: f64, p: Vec<f64>| {
-            s[*jh] = (y, p);
-            if y < s[*jl].0 {
-                *jl = *jh;
-            }
-            let mut h = 0;
-            for i in 1..s.len() {
-                if s[i].0 > s[h].0 {
-                    h = i;
-                }
-            }
-            *jh = h;
-        };
-    let pbar_of = |s: &Vec<(f64, Vec<f64>)>, jh: usize| {
+    let sedm = |s: &Simplex, jh: usize, jl: usize| s[jh].0 - s[jl].0;
+    let pbar_of = |s: &Simplex, jh: usize| {
         let mut pbar = vec![0.0; n];
         for (i, (_, v)) in s.iter().enumerate() {
             if i == jh {
@@ -121,21 +94,12 @@ pub(super) fn simplex_app<F: FnMut(&[f64]) -> f64>(
             if ystar > amin_l {
                 if ystar < simpl[jh].0 {
                     let old = jh;
-                    update(&mut simpl, &mut jh, &mut jl, ystar, pstar.clone());
+                    replace_worst(&mut simpl, &mut jh, &mut jl, ystar, pstar.clone());
                     if old != jh {
                         break 'body;
                     }
                 }
-                let xh = simpl[jh].1.clone();
-                let pstst: Vec<f64> = (0..n)
-                    .map(|k| beta * xh[k] + (1.0 - beta) * pbar[k])
-                    .collect();
-                let ystst = fcn.call(&pstst);
-                if ystst > simpl[jh].0 {
-                    stop = true;
-                    break 'body;
-                }
-                update(&mut simpl, &mut jh, &mut jl, ystst, pstst);
+                stop = contract(fcn, &mut simpl, &mut jh, &mut jl, &pbar, beta);
                 break 'body;
             }
             let pstst: Vec<f64> = (0..n)
@@ -147,9 +111,9 @@ pub(super) fn simplex_app<F: FnMut(&[f64]) -> f64>(
             let mut rho = 0.5 * (rho2 * y1 - rho1 * y2) / (y1 - y2);
             if rho < rhomin {
                 if ystst < simpl[jl].0 {
-                    update(&mut simpl, &mut jh, &mut jl, ystst, pstst);
+                    replace_worst(&mut simpl, &mut jh, &mut jl, ystst, pstst);
                 } else {
-                    update(&mut simpl, &mut jh, &mut jl, ystar, pstar);
+                    replace_worst(&mut simpl, &mut jh, &mut jl, ystar, pstar);
                 }
                 break 'body;
             }
@@ -162,32 +126,23 @@ pub(super) fn simplex_app<F: FnMut(&[f64]) -> f64>(
                 .collect();
             let yrho = fcn.call(&prho);
             if yrho < simpl[jl].0 && yrho < ystst {
-                update(&mut simpl, &mut jh, &mut jl, yrho, prho);
+                replace_worst(&mut simpl, &mut jh, &mut jl, yrho, prho);
                 break 'body;
             }
             if ystst < simpl[jl].0 {
-                update(&mut simpl, &mut jh, &mut jl, ystst, pstst);
+                replace_worst(&mut simpl, &mut jh, &mut jl, ystst, pstst);
                 break 'body;
             }
             if yrho > simpl[jl].0 {
                 if ystst < simpl[jl].0 {
-                    update(&mut simpl, &mut jh, &mut jl, ystst, pstst);
+                    replace_worst(&mut simpl, &mut jh, &mut jl, ystst, pstst);
                 } else {
-                    update(&mut simpl, &mut jh, &mut jl, ystar, pstar);
+                    replace_worst(&mut simpl, &mut jh, &mut jl, ystar, pstar);
                 }
                 break 'body;
             }
             if ystar > simpl[jh].0 {
-                let xh = simpl[jh].1.clone();
-                let pstst: Vec<f64> = (0..n)
-                    .map(|k| beta * xh[k] + (1.0 - beta) * pbar[k])
-                    .collect();
-                let ystst = fcn.call(&pstst);
-                if ystst > simpl[jh].0 {
-                    stop = true;
-                    break 'body;
-                }
-                update(&mut simpl, &mut jh, &mut jl, ystst, pstst);
+                stop = contract(fcn, &mut simpl, &mut jh, &mut jl, &pbar, beta);
             }
         }
         if stop {
@@ -201,7 +156,7 @@ pub(super) fn simplex_app<F: FnMut(&[f64]) -> f64>(
     let mut pbar = pbar_of(&simpl, jh);
     let mut ybar = fcn.call(&pbar);
     if ybar < amin {
-        update(&mut simpl, &mut jh, &mut jl, ybar, pbar.clone());
+        replace_worst(&mut simpl, &mut jh, &mut jl, ybar, pbar.clone());
     } else {
         pbar = simpl[jl].1.clone();
         ybar = simpl[jl].0;
@@ -244,4 +199,47 @@ pub(super) fn simplex_app<F: FnMut(&[f64]) -> f64>(
         return FMin::new(st, FStatus::AboveMaxEdm);
     }
     FMin::new(st, FStatus::Valid)
+}
+
+/// A simplex's points with their values: the worst is `jh`, the best `jl`.
+type Simplex = Vec<(f64, Vec<f64>)>;
+
+/// Minuit's `SimplexParameters::Update`: the worst point replaced by `p`, the best
+/// and the worst found again.
+fn replace_worst(s: &mut Simplex, jh: &mut usize, jl: &mut usize, y: f64, p: Vec<f64>) {
+    s[*jh] = (y, p);
+    if y < s[*jl].0 {
+        *jl = *jh;
+    }
+    let mut h = 0;
+    for i in 1..s.len() {
+        if s[i].0 > s[h].0 {
+            h = i;
+        }
+    }
+    *jh = h;
+}
+
+/// The contraction of the worst point towards the centroid `pbar`: taken if it is no
+/// worse than the worst; true (SIMPLEX stops) if it is.
+fn contract<F: FnMut(&[f64]) -> f64>(
+    fcn: &mut Fcn<F>,
+    simpl: &mut Simplex,
+    jh: &mut usize,
+    jl: &mut usize,
+    pbar: &[f64],
+    beta: f64,
+) -> bool {
+    let xh = &simpl[*jh].1;
+    let pstst: Vec<f64> = xh
+        .iter()
+        .zip(pbar)
+        .map(|(x, p)| beta * x + (1.0 - beta) * p)
+        .collect();
+    let ystst = fcn.call(&pstst);
+    if ystst > simpl[*jh].0 {
+        return true;
+    }
+    replace_worst(simpl, jh, jl, ystst, pstst);
+    false
 }
