@@ -95,7 +95,6 @@ pub struct Problem {
     pub start: [f64; 6],
     pub limits: [(f64, f64); 6],
     pub average_nu: f64,
-    t_shift: f64,
     t_scale: f64,
     m_scale: f32,
     /// The largest flux, by which fluxes were divided first (the last feature).
@@ -241,7 +240,6 @@ pub fn problem(sources: &[Source]) -> Result<Problem, Unfit> {
         start,
         limits,
         average_nu,
-        t_shift,
         t_scale,
         m_scale,
         lc_max,
