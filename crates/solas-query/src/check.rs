@@ -186,6 +186,51 @@ pub(crate) enum Node {
 }
 
 impl Node {
+    /// Calls `f` with every column this expression reads (source index, column).
+    pub(crate) fn each_column(&self, f: &mut impl FnMut(usize, &'static str)) {
+        match self {
+            Node::Col(src, col) => f(*src, col),
+            Node::Num(_) | Node::Str(_) | Node::Null | Node::Bool(_) => {}
+            Node::Neg(e) | Node::Not(e) | Node::IsNull(e, _) | Node::JsonExtract(e, _) => {
+                e.each_column(f)
+            }
+            Node::Bin(_, a, b) => {
+                a.each_column(f);
+                b.each_column(f);
+            }
+            Node::Between {
+                expr, low, high, ..
+            } => {
+                for e in [expr, low, high] {
+                    e.each_column(f);
+                }
+            }
+            Node::InList { expr, list, .. } => {
+                expr.each_column(f);
+                list.iter().for_each(|e| e.each_column(f));
+            }
+            Node::Like { expr, pattern, .. } => {
+                expr.each_column(f);
+                pattern.each_column(f);
+            }
+            Node::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                operand
+                    .iter()
+                    .chain(otherwise.iter())
+                    .for_each(|e| e.each_column(f));
+                for (when, then) in whens {
+                    when.each_column(f);
+                    then.each_column(f);
+                }
+            }
+            Node::Call(_, args) => args.iter().for_each(|e| e.each_column(f)),
+        }
+    }
+
     /// Can this stand where SQL wants true/false? MySQL takes numbers as booleans;
     /// PostgreSQL does not, so Solas asks for a real condition.
     fn is_condition(&self) -> bool {

@@ -570,4 +570,54 @@ impl CheckedQuery {
     pub fn survey(&self) -> crate::Survey {
         self.survey
     }
+
+    /// Every column the rendered SQL reads, by the kind of table it is in: those the user
+    /// named (a `*` expanded) and those the joins in [`CheckedQuery::render`] name. A copy
+    /// of the batch holding only these gives the filter the same rows as the whole table.
+    pub fn columns_read(&self) -> Vec<(TableKind, &'static str)> {
+        let key = object_key(self.survey);
+        let mut out: Vec<(TableKind, &'static str)> = Vec::new();
+        let mut add = |kind: TableKind, col: &'static str| {
+            if !out.contains(&(kind, col)) {
+                out.push((kind, col));
+            }
+        };
+        for s in &self.sources {
+            match &s.join {
+                Join::Base => add(s.kind, key),
+                Join::Key(extra) => {
+                    add(s.kind, key);
+                    if let Some((col, _)) = extra {
+                        add(s.kind, col);
+                    }
+                    if s.kind == TableKind::WatchlistHits {
+                        add(s.kind, "fired");
+                    }
+                }
+                Join::KeyTopic(_) => {
+                    add(s.kind, key);
+                    add(s.kind, "topic");
+                }
+                Join::KeyOwnerTag(..) => {
+                    add(s.kind, key);
+                    add(s.kind, "owner");
+                    add(s.kind, "tag");
+                }
+                Join::TnsName(src, col) => {
+                    add(s.kind, "tns_name");
+                    add(self.sources[*src].kind, col);
+                }
+            }
+        }
+        let nodes = self
+            .outputs
+            .iter()
+            .map(|o| &o.node)
+            .chain(self.filter.iter())
+            .chain(self.order.iter().map(|o| &o.node));
+        for node in nodes {
+            node.each_column(&mut |src, col| add(self.sources[src].kind, col));
+        }
+        out
+    }
 }

@@ -110,6 +110,22 @@ pub enum TableKind {
     Mining,
 }
 
+impl TableKind {
+    /// Every kind, once.
+    pub const ALL: [TableKind; 10] = [
+        TableKind::Objects,
+        TableKind::Sherlock,
+        TableKind::WatchlistHits,
+        TableKind::AreaHits,
+        TableKind::CrossmatchTns,
+        TableKind::Annotations,
+        TableKind::Tags,
+        TableKind::Consensus,
+        TableKind::Counterparts,
+        TableKind::Mining,
+    ];
+}
+
 /// The object key column of a survey (`diaObjectId` or `objectId`).
 pub fn object_key(survey: Survey) -> &'static str {
     match survey {

@@ -994,18 +994,7 @@ fn db_migrate_makes_the_tables_the_docs_grant_on() {
         .expect("the filter role's SQL in docs/operations.md");
     // Every table a filter may name is granted (the consensus views were once left out).
     use solas_query::schema::{physical_table, TableKind};
-    for kind in [
-        TableKind::Objects,
-        TableKind::Sherlock,
-        TableKind::WatchlistHits,
-        TableKind::AreaHits,
-        TableKind::CrossmatchTns,
-        TableKind::Annotations,
-        TableKind::Tags,
-        TableKind::Consensus,
-        TableKind::Counterparts,
-        TableKind::Mining,
-    ] {
+    for kind in TableKind::ALL {
         for survey in [solas_query::Survey::Lsst, solas_query::Survey::Ztf] {
             let table = physical_table(kind, survey);
             assert!(

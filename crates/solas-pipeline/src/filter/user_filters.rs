@@ -186,7 +186,7 @@ impl DbFilterEngine {
             let end = annotations.last_seq()?;
             annotations.set_cursor(ANNOTATION_CURSOR, end)?;
         }
-        let runner = FilterRunner::open(main_db, runner_url)?;
+        let runner = FilterRunner::for_batches(main_db, runner_url)?;
         Ok(DbFilterEngine {
             main_db: main_db.clone(),
             store: FilterStore::connect(main_db)?,
@@ -279,6 +279,23 @@ impl DbFilterEngine {
         Ok(outcomes)
     }
 
+    /// Make `batch` the objects the chosen filters run over, with the tables they read.
+    fn set_batch(&mut self, ids: &[i64], batch: &BatchObjects) -> Result<(), EngineError> {
+        let mut reads = Vec::new();
+        for (_, checked) in ids.iter().filter_map(|id| self.checked.get(id)) {
+            for q in checked.iter() {
+                let survey = q.survey();
+                for (kind, col) in q.columns_read() {
+                    if !reads.contains(&(survey, kind, col)) {
+                        reads.push((survey, kind, col));
+                    }
+                }
+            }
+        }
+        self.runner.set_reads(&reads);
+        Ok(self.runner.set_batch(batch)?)
+    }
+
     fn events(&mut self) -> Result<Vec<AnnotationEvent>, StoreError> {
         let from = self.annotations.cursor(ANNOTATION_CURSOR)?.unwrap_or(0);
         self.annotations.events_after(from, ANNOTATION_BATCH)
@@ -298,7 +315,7 @@ impl FilterEngine for DbFilterEngine {
             return Ok(Vec::new());
         }
         ids.sort_unstable();
-        self.runner.set_batch(batch)?;
+        self.set_batch(&ids, batch)?;
         self.run_each(&ids, &Trigger::Alerts)
     }
 
@@ -339,7 +356,7 @@ impl FilterEngine for DbFilterEngine {
                 continue;
             }
             ids.sort_unstable();
-            self.runner.set_batch(&objects)?;
+            self.set_batch(&ids, &objects)?;
             outcomes.extend(self.run_each(&ids, &Trigger::Annotation(topic))?);
         }
         // Only once every filter ran: after a failure the same events are read again.

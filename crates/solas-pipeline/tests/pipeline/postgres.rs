@@ -132,8 +132,8 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
             assert_eq!(Some(row), b.get(key), "{table} row {key}");
         }
     }
-    // The same filters give the same rows on both: PostgreSQL runs them read-only, with a
-    // statement timeout, over a batch table of the session's own.
+    // The same filters give the same rows on both: on PostgreSQL the filter stage runs them
+    // on its own copy of the batch's rows.
     let batch = solas_store::main_db::filter_runs::BatchObjects {
         lsst: alerts
             .iter()
@@ -150,7 +150,7 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
     use solas_store::main_db::filter_runs::FilterRunner;
     let mut on_sqlite =
         FilterRunner::open(&Target::Sqlite(tmp.path().join("solas.db")), None).unwrap();
-    let mut on_pg = FilterRunner::open(&Target::Postgres(db.url()), None).unwrap();
+    let mut on_pg = FilterRunner::for_batches(&Target::Postgres(db.url()), None).unwrap();
     on_sqlite.set_batch(&batch).unwrap();
     on_pg.set_batch(&batch).unwrap();
     let filters = [
@@ -184,62 +184,53 @@ fn postgres_backends_hold_the_same_lightcurves_and_rows_as_sqlite() {
         assert_eq!(a, b, "{conditions}");
     }
 
+    // Queries over the whole database (the API's, exports) run on PostgreSQL itself.
+    let mut whole = FilterRunner::open(&Target::Postgres(db.url()), None).unwrap();
+    let on_whole = |runner: &mut FilterRunner, conditions: &str, limit| {
+        let q = lsst_query("objects.diaObjectId", "objects", conditions);
+        let rendered = q.render(solas_query::Dialect::Postgres, Some(1000), None);
+        runner.run(&rendered, &q.columns(), limit)
+    };
+    // A session for whole-database queries takes no batch.
+    assert!(matches!(
+        whole.set_batch(&batch),
+        Err(solas_store::main_db::filter_runs::FilterRunError::NoBatch)
+    ));
+
     // A quoted string compared with a number column fails on PostgreSQL (the client refuses
     // to send text for a number); it must never be read as a number's bytes and return rows.
-    let spec = solas_query::FilterSpec {
-        selected: "objects.diaObjectId".into(),
-        tables: "objects".into(),
-        conditions: "objects.nDiaSources = '20240101'".into(),
-    };
-    let q = solas_query::check(
-        &spec,
-        solas_query::Survey::Lsst,
-        None,
-        &solas_query::NoResources,
-    )
-    .unwrap();
-    let quoted = run_on_batch(&mut on_pg, &q, 10_000, Duration::from_secs(30));
+    let quoted = on_whole(
+        &mut whole,
+        "objects.nDiaSources = '20240101'",
+        Duration::from_secs(30),
+    );
     assert!(
         matches!(
             quoted,
-            Err(solas_pipeline::filter::user_filters::FilterFailure::Failed(
+            Err(solas_store::main_db::filter_runs::FilterRunError::Postgres(
                 _
             ))
         ),
         "{quoted:?}"
     );
 
-    // A filter past its time limit is stopped by the server.
+    // A query past its time limit is stopped by the server.
     client
         .batch_execute(
             "INSERT INTO objects (\"diaObjectId\", \"nDiaSources\", ra)
              SELECT g, g % 7, (g % 3600) / 10.0 FROM generate_series(1, 300000) g",
         )
         .unwrap();
-    on_pg
-        .set_batch(&solas_store::main_db::filter_runs::BatchObjects {
-            lsst: (1..=300_000).collect(),
-            ztf: vec![],
-        })
-        .unwrap();
-    let spec = solas_query::FilterSpec {
-        selected: "objects.diaObjectId".into(),
-        tables: "objects".into(),
-        conditions: "objects.nDiaSources >= 0 ORDER BY objects.ra * objects.nDiaSources DESC"
-            .into(),
-    };
-    let slow = solas_query::check(
-        &spec,
-        solas_query::Survey::Lsst,
-        None,
-        &solas_query::NoResources,
+    let err = on_whole(
+        &mut whole,
+        "objects.nDiaSources >= 0 ORDER BY objects.ra * objects.nDiaSources DESC",
+        Duration::from_millis(5),
     )
-    .unwrap();
-    let err = run_on_batch(&mut on_pg, &slow, 1000, Duration::from_millis(5)).unwrap_err();
+    .unwrap_err();
     assert!(
         matches!(
             err,
-            solas_pipeline::filter::user_filters::FilterFailure::Timeout(_)
+            solas_store::main_db::filter_runs::FilterRunError::Timeout(_)
         ),
         "{err:?}"
     );
@@ -375,10 +366,12 @@ fn lsst_filter(name: &str, conditions: &str) -> solas_store::main_db::filters::S
 
 /// Audit finding F12, its last case: integer arithmetic past 64 bits is refused by
 /// PostgreSQL ("bigint out of range") where SQLite gives a float. It used to fail the
-/// whole batch; now it fails that filter alone, with the server's words, and the batch's
-/// other filters give their rows.
+/// whole batch. The filter stage now runs filters on its SQLite copy of the batch, so the
+/// filter gives what the embedded default gives (the sum as a float), and the batch's other
+/// filters give their rows; a query over the whole database (the API's) still meets the
+/// server's refusal, with its words.
 #[test]
-fn f12_an_integer_overflow_on_postgresql_fails_its_own_filter_alone() {
+fn f12_an_integer_overflow_on_postgresql_does_not_fail_the_batch() {
     use solas_pipeline::filter::user_filters::{DbFilterEngine, FilterEngine};
     use solas_store::main_db::filter_runs::BatchObjects;
     use solas_store::main_db::filters::FilterStore;
@@ -421,21 +414,27 @@ fn f12_an_integer_overflow_on_postgresql_fails_its_own_filter_alone() {
             .find(|o| o.filter.name == name)
             .unwrap_or_else(|| panic!("no outcome for {name}"))
     };
-    let failure = by_name("overflowing").result.as_ref().unwrap_err();
-    assert_eq!(failure.kind(), "failed");
-    assert!(
-        failure.message().contains("bigint out of range"),
-        "{}",
-        failure.message()
+    let mut overflowing = ids_of(by_name("overflowing"));
+    overflowing.sort_unstable();
+    assert_eq!(overflowing, [1, 2, 3]);
+    let q = lsst_query(
+        "objects.diaObjectId",
+        "objects",
+        "objects.diaObjectId + 9223372036854775807 > 0",
     );
-    let rows: Vec<i64> = by_name("many")
-        .result
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(|r| r["diaObjectId"].as_i64().unwrap())
-        .collect();
-    assert_eq!(rows, [1, 2]);
+    let mut whole = solas_store::main_db::filter_runs::FilterRunner::open(&target, None).unwrap();
+    let refused = whole
+        .run(
+            &q.render(solas_query::Dialect::Postgres, Some(10), None),
+            &q.columns(),
+            Duration::from_secs(30),
+        )
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("bigint out of range"),
+        "{refused}"
+    );
+    assert_eq!(ids_of(by_name("many")), [1, 2]);
 }
 
 /// The bulk writer copies new sources straight into their tables after reading which ones
@@ -516,52 +515,103 @@ fn a_source_another_writer_stored_meanwhile_is_merged_not_refused() {
     );
 }
 
-/// On PostgreSQL a batch's filters read copies of the batch's rows of the per-object
-/// tables (the session's temporary `objects` and `sherlock_classifications`), made at each
-/// `set_batch`. A filter joining both must give what SQLite gives, and the next batch must
-/// see rows as they are then, not the copies of the batch before.
-#[test]
-fn filters_on_postgresql_see_each_batchs_rows_as_they_are_now() {
-    use solas_pipeline::filter::user_filters::run_on_batch;
-    use solas_store::main_db::filter_runs::{BatchObjects, FilterRunner};
-    let _one = common::one_at_a_time();
-    let Some(db) = TempDb::create("filter_shadow") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let sqlite_target = Target::Sqlite(tmp.path().join("solas.db"));
-    let pg_target = Target::Postgres(db.url());
-    drop(MainDatabase::connect(&sqlite_target).unwrap());
-    drop(MainDatabase::connect(&pg_target).unwrap());
-    let sqlite = rusqlite::Connection::open(tmp.path().join("solas.db")).unwrap();
-    let mut client = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
-    let mut both = |sql: &str| {
-        sqlite.execute_batch(sql).unwrap();
-        client.batch_execute(sql).unwrap();
-    };
-    both(
-        "INSERT INTO objects (\"diaObjectId\", \"nDiaSources\") VALUES (1, 3), (2, 5), (3, 1), (4, 7);
-         INSERT INTO sherlock_classifications (\"diaObjectId\", classification)
-         VALUES (1, 'SN'), (2, 'SN'), (3, 'AGN'), (4, 'SN');",
-    );
+/// The Rubin object ids a filter gave (it must have run).
+fn ids_of(outcome: &solas_pipeline::filter::user_filters::FilterOutcome) -> Vec<i64> {
+    outcome
+        .result
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|r| r["diaObjectId"].as_i64().unwrap())
+        .collect()
+}
+
+/// A Rubin filter checked as an anonymous caller would write it, with no resources.
+fn lsst_query(selected: &str, tables: &str, conditions: &str) -> solas_query::CheckedQuery {
     let spec = solas_query::FilterSpec {
-        selected:
-            "objects.diaObjectId, objects.nDiaSources, sherlock_classifications.classification"
-                .into(),
-        tables: "objects, sherlock_classifications".into(),
-        conditions: "sherlock_classifications.classification = 'SN' AND objects.nDiaSources >= 3 \
-                     ORDER BY objects.diaObjectId"
-            .into(),
+        selected: selected.into(),
+        tables: tables.into(),
+        conditions: conditions.into(),
     };
-    let q = solas_query::check(
+    solas_query::check(
         &spec,
         solas_query::Survey::Lsst,
         None,
         &solas_query::NoResources,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// A main database on SQLite and one on PostgreSQL, both migrated, for tests that compare
+/// what filters give on each.
+struct BothMains {
+    db: TempDb,
+    dir: tempfile::TempDir,
+}
+
+impl BothMains {
+    fn create(name: &str) -> Option<BothMains> {
+        let mains = BothMains {
+            db: TempDb::create(name)?,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        drop(MainDatabase::connect(&mains.sqlite_target()).unwrap());
+        drop(MainDatabase::connect(&mains.pg_target()).unwrap());
+        Some(mains)
+    }
+
+    fn sqlite_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("solas.db")
+    }
+
+    fn sqlite_target(&self) -> Target {
+        Target::Sqlite(self.sqlite_path())
+    }
+
+    fn pg_target(&self) -> Target {
+        Target::Postgres(self.db.url())
+    }
+
+    /// Run `sql` on both.
+    fn both(&self, sql: &str) {
+        rusqlite::Connection::open(self.sqlite_path())
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        self.pg().batch_execute(sql).unwrap();
+    }
+
+    fn pg(&self) -> postgres::Client {
+        postgres::Client::connect(&self.db.url(), postgres::NoTls).unwrap()
+    }
+}
+
+/// On PostgreSQL a batch's filters read the filter stage's own copy of the batch's rows
+/// (`filter_runs::local`), made at each `set_batch`. A filter joining two tables must give
+/// what SQLite gives, and the next batch must see rows as they are then, not the copies of
+/// the batch before.
+#[test]
+fn filters_on_postgresql_see_each_batchs_rows_as_they_are_now() {
+    use solas_pipeline::filter::user_filters::run_on_batch;
+    use solas_store::main_db::filter_runs::{BatchObjects, FilterRunner};
+    let _one = common::one_at_a_time();
+    let Some(mains) = BothMains::create("filter_shadow") else {
+        return;
+    };
+    let (sqlite_target, pg_target) = (mains.sqlite_target(), mains.pg_target());
+    mains.both(
+        "INSERT INTO objects (\"diaObjectId\", \"nDiaSources\") VALUES (1, 3), (2, 5), (3, 1), (4, 7);
+         INSERT INTO sherlock_classifications (\"diaObjectId\", classification)
+         VALUES (1, 'SN'), (2, 'SN'), (3, 'AGN'), (4, 'SN');",
+    );
+    let q = lsst_query(
+        "objects.diaObjectId, objects.nDiaSources, sherlock_classifications.classification",
+        "objects, sherlock_classifications",
+        "sherlock_classifications.classification = 'SN' AND objects.nDiaSources >= 3 \
+         ORDER BY objects.diaObjectId",
+    );
     let mut on_sqlite = FilterRunner::open(&sqlite_target, None).unwrap();
-    let mut on_pg = FilterRunner::open(&pg_target, None).unwrap();
+    let mut on_pg = FilterRunner::for_batches(&pg_target, None).unwrap();
     let limit = Duration::from_secs(30);
     let mut run = |lsst: Vec<i64>| {
         let batch = BatchObjects { lsst, ztf: vec![] };
@@ -577,31 +627,292 @@ fn filters_on_postgresql_see_each_batchs_rows_as_they_are_now() {
     // Object 4 matches but is not in the batch.
     assert_eq!(run(vec![1, 2, 3]), [1, 2]);
     // Object 3 is written again between the batches, and now matches.
-    both(
+    mains.both(
         "UPDATE objects SET \"nDiaSources\" = 9 WHERE \"diaObjectId\" = 3;
          UPDATE sherlock_classifications SET classification = 'SN' WHERE \"diaObjectId\" = 3;",
     );
     assert_eq!(run(vec![2, 3]), [2, 3]);
     assert_eq!(run(vec![3, 4]), [3, 4]);
-    // A column added while the filters run (a migration beside running workers) is in the
-    // next batch's copies, which the session otherwise keeps and refills.
-    client
+    // A column added while the filters run (a newer build's migration beside running
+    // workers) is one this build's filters cannot name: the copy leaves it out and the
+    // batch still runs.
+    mains
+        .pg()
         .batch_execute(
             "ALTER TABLE objects ADD COLUMN late DOUBLE PRECISION;
              UPDATE objects SET late = 2.5 WHERE \"diaObjectId\" = 4;",
         )
         .unwrap();
-    on_pg
-        .set_batch(&BatchObjects {
-            lsst: vec![3, 4],
+    let batch = BatchObjects {
+        lsst: vec![3, 4],
+        ztf: vec![],
+    };
+    on_pg.set_batch(&batch).unwrap();
+    assert_eq!(run_on_batch(&mut on_pg, &q, 1000, limit).unwrap().len(), 2);
+}
+
+/// Every kind of table a filter can join (watchlist and watchmap hits, annotators, the
+/// consensus view, tags, counterparts, mining answers, the TNS copy by watchlist and by
+/// name) is in the batch copy a PostgreSQL filter stage runs on, whether every column of
+/// every table is copied or only the columns the filter reads: each filter gives what it
+/// gives on SQLite, and rows of objects outside the batch stay out.
+#[test]
+fn filters_on_postgresql_read_every_joinable_table_from_the_batch_copy() {
+    use solas_pipeline::filter::user_filters::run_on_batch;
+    use solas_query::{QueryError, Resources, Survey};
+    use solas_store::main_db::filter_runs::{BatchObjects, FilterRunner};
+    struct Everything {
+        tns: Option<i64>,
+    }
+    impl Resources for Everything {
+        fn watchlist_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
+            Ok(true)
+        }
+        fn watchmap_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
+            Ok(true)
+        }
+        fn annotator_exists(&self, _: &str) -> Result<bool, QueryError> {
+            Ok(true)
+        }
+        fn tns_watchlist_id(&self) -> Result<Option<i64>, QueryError> {
+            Ok(self.tns)
+        }
+        fn mining_allowed(&self, _: i64, _: Option<i64>) -> Result<bool, QueryError> {
+            Ok(true)
+        }
+    }
+    let _one = common::one_at_a_time();
+    let Some(mains) = BothMains::create("filter_copy_tables") else {
+        return;
+    };
+    let (sqlite_target, pg_target) = (mains.sqlite_target(), mains.pg_target());
+    // Objects 1–3 and ZTFa, ZTFb are in the batch; 9 and ZTFz are not, and match everything.
+    let sql = "
+        INSERT INTO objects (\"diaObjectId\", \"nDiaSources\", tns_name)
+        VALUES (1, 3, NULL), (2, 5, NULL), (3, 1, 'SN2026xyz'), (9, 4, 'SN2026xyz');
+        INSERT INTO ztf_objects (\"objectId\", ncand) VALUES ('ZTFa', 2), ('ZTFb', 4), ('ZTFz', 1);
+        INSERT INTO watchlist_hits (\"diaObjectId\", wl_id, cone_id, arcsec, name, fired)
+        VALUES (1, 7, 70, 0.4, 'SN2026abc', 1), (2, 5, 50, 1.5, 'cone two', 1),
+               (3, 5, 51, 2.0, 'held back by its magnitude trigger', 0),
+               (9, 5, 50, 1.0, 'cone two', 1);
+        INSERT INTO ztf_watchlist_hits (\"objectId\", wl_id, cone_id, arcsec, name)
+        VALUES ('ZTFa', 7, 70, 0.3, 'SN2026abc'), ('ZTFz', 7, 70, 0.3, 'SN2026abc');
+        INSERT INTO area_hits (\"diaObjectId\", ar_id) VALUES (2, 3), (3, 4), (9, 3);
+        INSERT INTO ztf_area_hits (\"objectId\", ar_id) VALUES ('ZTFb', 3);
+        INSERT INTO annotations (\"diaObjectId\", topic, classification, broad, stance)
+        VALUES (1, 'fink', 'SN Ia', 'SN', 1), (1, 'alerce', 'AGN', 'AGN', 1),
+               (2, 'fink', 'SN II', 'SN', 1), (9, 'fink', 'SN Ia', 'SN', 1);
+        INSERT INTO ztf_annotations (\"objectId\", topic, classification)
+        VALUES ('ZTFb', 'fink', 'KN'), ('ZTFz', 'fink', 'KN');
+        INSERT INTO object_tags (\"diaObjectId\", owner, tag) VALUES (3, 1, 'nice'), (9, 1, 'nice');
+        INSERT INTO counterparts (\"diaObjectId\", \"objectId\", arcsec)
+        VALUES (1, 'ZTFa', 0.5), (9, 'ZTFz', 0.2);
+        INSERT INTO mining_results (run_id, object_id, \"diaObjectId\", result, worker)
+        VALUES (1, 1, 2, '{\"period\": 0.5}', 'w1'), (1, 2, 9, '{}', 'w1');
+        INSERT INTO crossmatch_tns (id, tns_name, ra, decl, type)
+        VALUES (1, 'SN2026abc', 10.0, -5.0, 'SN Ia'), (2, 'SN2026xyz', 11.0, -6.0, 'SN II');";
+    mains.both(sql);
+    let batch = BatchObjects {
+        lsst: vec![1, 2, 3],
+        ztf: vec!["ZTFa".into(), "ZTFb".into()],
+    };
+    let by_watchlist = Everything { tns: Some(7) };
+    let by_name = Everything { tns: None };
+    let filters: [(Survey, &str, &str, &Everything); 11] = [
+        (
+            Survey::Lsst,
+            "objects.diaObjectId, watchlist_hits.name, watchlist_hits.arcsec",
+            "objects, watchlist:5",
+            &by_watchlist,
+        ),
+        (
+            Survey::Lsst,
+            "objects.diaObjectId, area_hits.ar_id",
+            "objects, area:3",
+            &by_watchlist,
+        ),
+        (
+            Survey::Lsst,
+            "objects.diaObjectId, fink.classification",
+            "objects, annotator:fink",
+            &by_watchlist,
+        ),
+        (
+            Survey::Lsst,
+            "objects.diaObjectId, consensus.classes, consensus.disagree",
+            "objects, consensus",
+            &by_watchlist,
+        ),
+        (
+            Survey::Lsst,
+            "objects.diaObjectId",
+            "objects, tag:nice",
+            &by_watchlist,
+        ),
+        (
+            Survey::Lsst,
+            "objects.diaObjectId, counterparts.objectId",
+            "objects, counterparts",
+            &by_watchlist,
+        ),
+        (
+            Survey::Lsst,
+            "objects.diaObjectId, mining.result",
+            "objects, mining:1",
+            &by_watchlist,
+        ),
+        (
+            Survey::Lsst,
+            "objects.diaObjectId, crossmatch_tns.type",
+            "objects, crossmatch_tns",
+            &by_watchlist,
+        ),
+        (
+            Survey::Lsst,
+            "objects.diaObjectId, crossmatch_tns.type",
+            "objects, crossmatch_tns",
+            &by_name,
+        ),
+        (
+            Survey::Ztf,
+            "objects.objectId, crossmatch_tns.tns_name",
+            "objects, crossmatch_tns",
+            &by_watchlist,
+        ),
+        (
+            Survey::Ztf,
+            "objects.objectId, fink.classification, area_hits.ar_id",
+            "objects, annotator:fink, area:3",
+            &by_watchlist,
+        ),
+    ];
+    let mut on_sqlite = FilterRunner::open(&sqlite_target, None).unwrap();
+    let mut every_kind = FilterRunner::for_batches(&pg_target, None).unwrap();
+    let mut only_read = FilterRunner::for_batches(&pg_target, None).unwrap();
+    on_sqlite.set_batch(&batch).unwrap();
+    every_kind.set_batch(&batch).unwrap();
+    let limit = Duration::from_secs(30);
+    for (survey, selected, tables, resources) in filters {
+        let key = match survey {
+            Survey::Lsst => "objects.diaObjectId",
+            Survey::Ztf => "objects.objectId",
+        };
+        let spec = solas_query::FilterSpec {
+            selected: selected.into(),
+            tables: tables.into(),
+            conditions: format!("{key} IS NOT NULL ORDER BY {key}"),
+        };
+        let q = solas_query::check(&spec, survey, Some(1), resources).unwrap();
+        let expected = run_on_batch(&mut on_sqlite, &q, 1000, limit).unwrap();
+        assert!(!expected.is_empty(), "{tables}: no rows to compare");
+        assert!(
+            expected
+                .iter()
+                .all(|r| r.values().all(|v| v != "ZTFz") && r.get("diaObjectId") != Some(&9.into())),
+            "{tables}: {expected:?}"
+        );
+        let all = run_on_batch(&mut every_kind, &q, 1000, limit).unwrap();
+        assert_eq!(all, expected, "{tables}, every kind copied");
+        let reads: Vec<_> = q
+            .columns_read()
+            .into_iter()
+            .map(|(kind, col)| (survey, kind, col))
+            .collect();
+        only_read.set_reads(&reads);
+        only_read.set_batch(&batch).unwrap();
+        let narrow = run_on_batch(&mut only_read, &q, 1000, limit).unwrap();
+        assert_eq!(narrow, expected, "{tables}, only its columns copied");
+    }
+}
+
+/// The filter role docs/operations.md gives ("User filters on PostgreSQL": `SELECT` on the
+/// filter tables, no `TEMPORARY`) is all the filter stage needs: an engine connected as that
+/// role, with `TEMPORARY` revoked, runs a batch's filters; the role cannot write.
+#[test]
+fn the_documented_filter_role_runs_the_filter_stage_without_temporary_tables() {
+    use solas_pipeline::filter::user_filters::{DbFilterEngine, FilterEngine};
+    use solas_store::main_db::filter_runs::BatchObjects;
+    use solas_store::main_db::filters::FilterStore;
+    /// The role, dropped after the database that grants it anything.
+    struct Role(String);
+    impl Drop for Role {
+        fn drop(&mut self) {
+            let admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
+            if let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.0));
+            }
+        }
+    }
+    let _one = common::one_at_a_time();
+    let role = Role(format!("solas_test_filters_{}", std::process::id()));
+    let Some(db) = TempDb::create("filter_role") else {
+        return;
+    };
+    let target = Target::Postgres(db.url());
+    drop(MainDatabase::connect(&target).unwrap());
+    let mut admin = postgres::Client::connect(&db.url(), postgres::NoTls).unwrap();
+    let dbname = db
+        .url()
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("dbname="))
+        .unwrap()
+        .to_string();
+    // The grant as the docs print it, for this database and role.
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/operations.md"),
+    )
+    .unwrap();
+    let section = &docs[docs.find("#### User filters on PostgreSQL").unwrap()..];
+    let block = &section[section.find("```sql").unwrap() + 6..];
+    let grant = &block[..block.find("```").unwrap()];
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {0}; CREATE ROLE {0} LOGIN",
+            role.0
+        ))
+        .unwrap();
+    for statement in grant.split(';').map(str::trim) {
+        if statement.is_empty() || statement.starts_with("CREATE ROLE") {
+            continue;
+        }
+        let statement = statement
+            .replace("solas_filters", &role.0)
+            .replace("DATABASE solas ", &format!("DATABASE {dbname} "));
+        admin.batch_execute(&statement).unwrap();
+    }
+    admin
+        .batch_execute(&format!(
+            "REVOKE TEMPORARY ON DATABASE {dbname} FROM PUBLIC;
+             INSERT INTO objects (\"diaObjectId\", \"nDiaSources\") VALUES (1, 3), (2, 5), (3, 1);
+             INSERT INTO sherlock_classifications (\"diaObjectId\", classification)
+             VALUES (1, 'SN'), (2, 'AGN'), (3, 'SN');"
+        ))
+        .unwrap();
+    let as_role = format!("host=127.0.0.1 port=5432 user={} dbname={dbname}", role.0);
+    let mut writer = postgres::Client::connect(&as_role, postgres::NoTls).unwrap();
+    assert!(writer.batch_execute("CREATE TEMP TABLE t (x INT)").is_err());
+    assert!(writer
+        .batch_execute("UPDATE objects SET \"nDiaSources\" = 0")
+        .is_err());
+    let mut supernovae = lsst_filter(
+        "supernovae",
+        "sherlock_classifications.classification = 'SN' ORDER BY objects.diaObjectId",
+    );
+    supernovae.tables = "objects, sherlock_classifications".into();
+    FilterStore::connect(&target)
+        .unwrap()
+        .add(&supernovae)
+        .unwrap();
+    let mut engine = DbFilterEngine::connect(&target, Some(&as_role)).unwrap();
+    let outcomes = engine
+        .run_batch(&BatchObjects {
+            lsst: vec![1, 2, 3],
             ztf: vec![],
         })
         .unwrap();
-    let late = solas_query::Rendered {
-        sql: "SELECT late FROM objects ORDER BY \"diaObjectId\"".into(),
-        params: vec![],
-    };
-    let rows = on_pg.run(&late, &["late".into()], limit).unwrap();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[1]["late"], 2.5);
+    assert_eq!(ids_of(&outcomes[0]), [1, 3]);
+    drop(engine);
+    drop(writer);
+    drop(admin);
+    drop(db);
 }

@@ -15,6 +15,11 @@ use crate::db::Db;
 use crate::tables::Dialect;
 use crate::StoreError;
 
+/// The annotation columns the views read besides the object key: a copy of a batch's
+/// annotations holding these gives the view its rows (`filter_runs::local`).
+pub(crate) const VIEW_READS: [&str; 5] =
+    ["topic", "classification", "broad", "stance", "timestamp"];
+
 /// Migration 16: the broad class (`broad`) and stance (`stance`: 1 is, -1 is not) of each
 /// annotation, the time of the alert a model's score came from (`alert_mjd`: an older
 /// alert's score does not replace a newer one's), and the views.

@@ -1,15 +1,18 @@
-//! Running users' filters on the main database: SQL rendered by `solas-query` (with bound
-//! parameters) on a connection that can only read, restricted to one batch's objects, with
-//! a row limit and a time limit, so a filter can neither write nor stall the others. The
-//! batch's object ids are in the session's own tables ([`BATCH_LSST`], [`BATCH_ZTF`]),
-//! which the rendered SQL joins with.
+//! Running users' filters: SQL rendered by `solas-query` (with bound parameters) on a
+//! connection that can only read, with a row limit and a time limit, so a filter can neither
+//! write nor stall the others. The filter stage restricts each run to one batch's objects,
+//! whose ids are in the session's own tables ([`BATCH_LSST`], [`BATCH_ZTF`]), which the
+//! rendered SQL joins with; queries and exports run over the whole database.
 //!
 //! - [`sqlite`]: a read-only connection; SQLite's progress handler stops a slow query; the
 //!   math functions SQLite lacks are registered ([`functions`]).
 //! - [`pg`]: read-only transactions with a statement timeout, as the role the operator
 //!   gives filters; a connection the server closed is made again.
+//! - [`local`]: the filter stage on PostgreSQL: each batch's rows copied into a SQLite file
+//!   of the worker's own, where the filters run as on [`sqlite`].
 
 pub mod functions;
+pub mod local;
 pub mod pg;
 pub mod sqlite;
 
@@ -46,6 +49,11 @@ pub enum FilterRunError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Postgres(#[from] pg::PgRunError),
+    /// The worker's own batch database could not be made (its disk).
+    #[error("the batch database: {0}")]
+    Local(String),
+    #[error("this session runs over the whole database; a batch needs FilterRunner::for_batches")]
+    NoBatch,
 }
 
 impl FilterRunError {
@@ -62,6 +70,8 @@ impl FilterRunError {
                 _ => ErrorKind::BadInput,
             },
             FilterRunError::Postgres(e) => e.kind(),
+            FilterRunError::Local(_) => ErrorKind::Transient,
+            FilterRunError::NoBatch => ErrorKind::Permanent,
         }
     }
 }
@@ -70,6 +80,7 @@ impl FilterRunError {
 enum Backend {
     Sqlite(sqlite::SqliteRunner),
     Postgres(pg::PgRunner),
+    Local(Box<local::LocalRunner>),
 }
 
 /// A session for running filters on the main database.
@@ -87,16 +98,50 @@ impl FilterRunner {
         }))
     }
 
+    /// A session for the filter stage, which runs filters over one batch at a time: on
+    /// SQLite the main database itself; on PostgreSQL a copy of each batch's rows in a
+    /// SQLite file of the worker's own ([`local`]), read as the role of `role_url` when
+    /// given.
+    pub fn for_batches(
+        main_db: &Target,
+        role_url: Option<&str>,
+    ) -> Result<FilterRunner, FilterRunError> {
+        Ok(FilterRunner(match main_db {
+            Target::Sqlite(path) => Backend::Sqlite(sqlite::SqliteRunner::open(path)?),
+            Target::Postgres(url) => Backend::Local(Box::new(local::LocalRunner::connect(
+                role_url.unwrap_or(url),
+            )?)),
+        }))
+    }
+
     /// Whether the SQL to run must be rendered for PostgreSQL (else for SQLite).
     pub fn is_postgres(&self) -> bool {
         matches!(self.0, Backend::Postgres(_))
     }
 
-    /// Make `batch` the objects that the batch tables hold.
+    /// The columns the next batches' filters read (`CheckedQuery::columns_read`, with the
+    /// filter's survey): a batch copy holds only these (every column of every table until
+    /// this is called). The main database itself holds them all.
+    pub fn set_reads(
+        &mut self,
+        reads: &[(
+            solas_query::Survey,
+            solas_query::schema::TableKind,
+            &'static str,
+        )],
+    ) {
+        if let Backend::Local(r) = &mut self.0 {
+            r.set_reads(reads);
+        }
+    }
+
+    /// Make `batch` the objects that the batch tables hold (and, for a batch copy, the
+    /// rows the copy holds).
     pub fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), FilterRunError> {
         match &mut self.0 {
             Backend::Sqlite(r) => r.set_batch(batch),
-            Backend::Postgres(r) => Ok(r.set_batch(batch)?),
+            Backend::Local(r) => r.set_batch(batch),
+            Backend::Postgres(_) => Err(FilterRunError::NoBatch),
         }
     }
 
@@ -117,25 +162,13 @@ impl FilterRunner {
         let values = |row: &solas_features::ObjectRow| -> Vec<crate::db::Value> {
             super::params(row).collect()
         };
-        match &mut self.0 {
-            Backend::Sqlite(r) => {
-                let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-                r.shadow(
-                    &format!(
-                        "DROP TABLE IF EXISTS temp.{table};
-                         CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE 0;"
-                    ),
-                    &format!(
-                        "INSERT INTO temp.{table} ({}) VALUES ({})",
-                        names.join(", "),
-                        marks.join(", ")
-                    ),
-                    rows.iter().map(values),
-                )
-            }
+        let sqlite = match &mut self.0 {
+            Backend::Sqlite(r) => r,
+            // A batch copy is a SQLite database too.
+            Backend::Local(r) => r.sqlite(),
             Backend::Postgres(r) => {
                 let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-                Ok(r.shadow(
+                return Ok(r.shadow(
                     &format!(
                         "DROP TABLE IF EXISTS pg_temp.{table};
                          CREATE TEMP TABLE {table} (LIKE public.{table} INCLUDING DEFAULTS);"
@@ -146,9 +179,22 @@ impl FilterRunner {
                         marks.join(", ")
                     ),
                     rows.iter().map(values),
-                )?)
+                )?);
             }
-        }
+        };
+        let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        sqlite.shadow(
+            &format!(
+                "DROP TABLE IF EXISTS temp.{table};
+                 CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE 0;"
+            ),
+            &format!(
+                "INSERT INTO temp.{table} ({}) VALUES ({})",
+                names.join(", "),
+                marks.join(", ")
+            ),
+            rows.iter().map(values),
+        )
     }
 
     /// Run rendered filter SQL with its bound parameters, stopped after `timeout`; rows
@@ -162,6 +208,7 @@ impl FilterRunner {
         let (sql, params) = (rendered.sql.as_str(), rendered.params.as_slice());
         match &mut self.0 {
             Backend::Sqlite(r) => r.run(sql, params, names, timeout),
+            Backend::Local(r) => r.run(sql, params, names, timeout),
             Backend::Postgres(r) => match r.run(sql, params, names, timeout) {
                 Err(pg::PgRunError::Timeout(t)) => Err(FilterRunError::Timeout(t)),
                 other => Ok(other?),

@@ -1,7 +1,8 @@
-//! Filters on PostgreSQL: restricted to one batch's objects, with the row
-//! limit as a bound parameter, inside a `READ ONLY` transaction with a `statement_timeout`,
-//! ideally as a role that can only read the filter tables (`docs/operations.md`), so a
-//! filter can neither write nor run on.
+//! Filters on PostgreSQL over the whole database (the API's queries, exports, `solas filter
+//! test`), with the row limit as a bound parameter, inside a `READ ONLY` transaction with a
+//! `statement_timeout`, ideally as a role that can only read the filter tables
+//! (`docs/operations.md`), so a filter can neither write nor run on. The filter stage's
+//! batches run on a copy instead ([`super::local`]).
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use serde_json::{Map, Value};
 
 use solas_query::Param;
 
-use super::{BatchObjects, ResultRow, BATCH_LSST, BATCH_ZTF};
+use super::ResultRow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgRunError {
@@ -22,9 +23,6 @@ pub enum PgRunError {
     Sql(#[from] postgres::Error),
     #[error("column {0} has a type filters cannot return")]
     Type(String),
-    /// The connection had been closed and a new session made: its batch tables are empty.
-    #[error("the PostgreSQL connection was closed and made again; the batch must be set again")]
-    Reconnected,
 }
 
 impl PgRunError {
@@ -35,7 +33,6 @@ impl PgRunError {
         use crate::ErrorKind;
         match self {
             PgRunError::Timeout(_) | PgRunError::Type(_) => ErrorKind::BadInput,
-            PgRunError::Reconnected => ErrorKind::Transient,
             PgRunError::Sql(e) => match e.as_db_error() {
                 // No answer from the server at all: the connection failed.
                 None => ErrorKind::Transient,
@@ -62,17 +59,6 @@ fn server_message(e: &postgres::Error) -> String {
     }
 }
 
-/// The per-object tables that a batch's filters read as copies of the batch's rows (the
-/// session's own temporary tables of the same names, which `pg_temp` being searched first
-/// makes the filters' SQL resolve to), as Lasair's filter nodes run on a local database
-/// holding only the batch. Filter SQL is always restricted to the batch's objects and may
-/// not hold subqueries, so it reads the same rows either way; but every filter then scans
-/// the batch's few thousand rows, where the server would scan the whole table or probe
-/// its index once per batch object (half the time of each filter on a store of 100,000
-/// objects: `BENCHMARKS.md`, and a table's size rather than the batch's decides it).
-const SHADOWED_LSST: [&str; 2] = ["objects", "sherlock_classifications"];
-const SHADOWED_ZTF: [&str; 2] = ["ztf_objects", "ztf_sherlock_classifications"];
-
 pub struct PgRunner {
     client: Client,
     /// For connecting again when the server closed the connection (a restart).
@@ -80,42 +66,12 @@ pub struct PgRunner {
 }
 
 impl PgRunner {
-    /// Connect (e.g. as a read-only role) and make the session's batch tables.
+    /// Connect (e.g. as a read-only role).
     pub fn connect(url: &str) -> Result<PgRunner, PgRunError> {
         Ok(PgRunner {
-            client: Self::session(url)?,
+            client: Client::connect(url, NoTls)?,
             url: url.to_string(),
         })
-    }
-
-    fn session(url: &str) -> Result<Client, PgRunError> {
-        let mut client = Client::connect(url, NoTls)?;
-        // Temporary tables are the session's own, and writable even for a role that may
-        // only read the real tables.
-        client.batch_execute(&format!(
-            "CREATE TEMP TABLE {BATCH_LSST} (\"diaObjectId\" BIGINT PRIMARY KEY);
-             CREATE TEMP TABLE {BATCH_ZTF} (\"objectId\" TEXT PRIMARY KEY);"
-        ))?;
-        Ok(client)
-    }
-
-    /// `f`, once more on a new session if the server had closed the connection (it was
-    /// restarted): the filters of the first batch after a restart would fail otherwise.
-    /// The batch tables are the session's, so the caller sets the batch again.
-    fn reconnected<T>(
-        &mut self,
-        mut f: impl FnMut(&mut Client) -> Result<T, PgRunError>,
-    ) -> Result<T, PgRunError> {
-        match f(&mut self.client) {
-            Err(PgRunError::Sql(_)) if self.client.is_closed() => {
-                log::warn!(
-                    "the filter session's PostgreSQL connection was closed; connecting again"
-                );
-                self.client = Self::session(&self.url)?;
-                Err(PgRunError::Reconnected)
-            }
-            other => other,
-        }
     }
 
     /// Create a shadow table (`create`) and fill it (`insert`, one row of values each).
@@ -134,69 +90,6 @@ impl PgRunner {
                 .map(|v| v as &(dyn postgres::types::ToSql + Sync))
                 .collect();
             tx.execute(&stmt, &params)?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Make `batch` the objects that [`PgRunner::run`] sees: the batch tables, and copies
-    /// of the batch's rows of the per-object tables ([`SHADOWED_LSST`], [`SHADOWED_ZTF`]) for
-    /// each survey the batch has objects of.
-    pub fn set_batch(&mut self, batch: &BatchObjects) -> Result<(), PgRunError> {
-        match self.reconnected(|client| Self::set_batch_on(client, batch)) {
-            Err(PgRunError::Reconnected) => Self::set_batch_on(&mut self.client, batch),
-            other => other,
-        }
-    }
-
-    fn set_batch_on(client: &mut Client, batch: &BatchObjects) -> Result<(), PgRunError> {
-        let mut tx = client.transaction()?;
-        tx.batch_execute(&format!("TRUNCATE {BATCH_LSST}, {BATCH_ZTF}"))?;
-        tx.execute(
-            &format!(
-                "INSERT INTO {BATCH_LSST} SELECT DISTINCT unnest($1::BIGINT[]) ON CONFLICT DO NOTHING"
-            ),
-            &[&batch.lsst],
-        )?;
-        tx.execute(
-            &format!(
-                "INSERT INTO {BATCH_ZTF} SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING"
-            ),
-            &[&batch.ztf],
-        )?;
-        let surveys = [
-            (
-                !batch.lsst.is_empty(),
-                BATCH_LSST,
-                "diaObjectId",
-                SHADOWED_LSST,
-            ),
-            (!batch.ztf.is_empty(), BATCH_ZTF, "objectId", SHADOWED_ZTF),
-        ];
-        for (_, batch_table, key, tables) in surveys.into_iter().filter(|s| s.0) {
-            for table in tables {
-                let rows = format!(
-                    "SELECT * FROM public.{table}
-                     WHERE \"{key}\" IN (SELECT \"{key}\" FROM {batch_table})"
-                );
-                // The session's copy emptied and filled again: dropping and making it
-                // anew each batch (150 columns of catalogue rows) took 45 ms a batch. It
-                // is made, or made again, where that fails: the first batch, or the table
-                // gained a column (a migration while workers run).
-                let mut refill = tx.savepoint("refill")?;
-                match refill.batch_execute(&format!(
-                    "TRUNCATE pg_temp.{table}; INSERT INTO pg_temp.{table} {rows};"
-                )) {
-                    Ok(()) => refill.commit()?,
-                    Err(_) => {
-                        refill.rollback()?;
-                        tx.batch_execute(&format!(
-                            "DROP TABLE IF EXISTS pg_temp.{table};
-                             CREATE TEMP TABLE {table} AS {rows};"
-                        ))?;
-                    }
-                }
-            }
         }
         tx.commit()?;
         Ok(())
@@ -228,9 +121,17 @@ impl PgRunner {
                 }
             })
             .collect();
-        // A closed connection is made again; the filter fails this once (its batch table is
-        // gone with the old session), and the next set_batch fills the new one.
-        self.reconnected(|client| Self::query_on(client, sql, &refs, names, timeout))
+        // A connection the server closed (a restart) is made again, and the query run on it.
+        match Self::query_on(&mut self.client, sql, &refs, names, timeout) {
+            Err(PgRunError::Sql(_)) if self.client.is_closed() => {
+                log::warn!(
+                    "the filter session's PostgreSQL connection was closed; connecting again"
+                );
+                self.client = Client::connect(&self.url, NoTls)?;
+                Self::query_on(&mut self.client, sql, &refs, names, timeout)
+            }
+            other => other,
+        }
     }
 
     fn query_on(
