@@ -1,14 +1,16 @@
 //! Filters for a PostgreSQL main database, run as Lasair's filter nodes run them: on a
 //! database of the worker's own that holds only the batch. At each batch, the batch's rows
-//! of every table the filters read are copied from PostgreSQL (one key probe per object and
-//! table, in one read-only snapshot) into a SQLite file in a temporary directory, made with
-//! the main database's own SQLite schema. The filters, rendered for SQLite, then run there on
-//! a read-only connection ([`super::sqlite`]), in-process.
+//! of the tables the filters read, and of those only the columns they read, are copied from
+//! PostgreSQL (one key probe per object and table, in one read-only snapshot) into a SQLite
+//! file in a temporary directory, made with the main database's own SQLite schema. The
+//! filters, rendered for SQLite, then run there on a read-only connection
+//! ([`super::sqlite`]), in-process.
 //!
-//! Why: as PostgreSQL statements each filter cost about 5.6 ms a batch (its round trips,
-//! and a scan of the batch's rows by the server), against 1.5 ms on SQLite; with 100 filters
-//! that made the filter stage the scale-out pipeline's bottleneck (BENCHMARKS.md). Users'
-//! SQL no longer reaches PostgreSQL at all here, so the filter role needs only `SELECT`.
+//! Why: as PostgreSQL statements each filter cost 3–6 ms a batch (its round trips, and a
+//! scan of the batch's rows by the server), against about 1 ms on SQLite; with 100 filters
+//! that made the filter stage the scale-out pipeline's bottleneck (BENCHMARKS.md, "Filters
+//! on the batch's own copy"). Users' SQL from the filter stage no longer reaches PostgreSQL,
+//! so the filter role needs only `SELECT`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -25,25 +27,20 @@ use super::sqlite::SqliteRunner;
 use super::{BatchObjects, FilterRunError, ResultRow};
 use crate::db::Target;
 
-/// Every table a copy may fill, both surveys' (`consensus` is a view over the annotations,
-/// `crossmatch_tns` is read by name).
-const TABLES: [&str; 15] = [
-    "objects",
-    "ztf_objects",
-    "sherlock_classifications",
-    "ztf_sherlock_classifications",
-    "watchlist_hits",
-    "ztf_watchlist_hits",
-    "area_hits",
-    "ztf_area_hits",
-    "annotations",
-    "ztf_annotations",
-    "object_tags",
-    "ztf_object_tags",
-    "counterparts",
-    "mining_results",
-    "crossmatch_tns",
-];
+/// Every table a copy may fill, both surveys' (`crossmatch_tns` is read by name).
+fn tables() -> Vec<&'static str> {
+    let mut tables = vec!["crossmatch_tns"];
+    for survey in [Survey::Lsst, Survey::Ztf] {
+        for kind in TableKind::ALL {
+            if let Some(t) = copied_table(kind, survey) {
+                if !tables.contains(&t) {
+                    tables.push(t);
+                }
+            }
+        }
+    }
+    tables
+}
 
 /// The table holding a kind's rows for `survey`'s objects, keyed by the survey's object
 /// key (None for the TNS copy, which is found by name).
@@ -92,7 +89,7 @@ impl LocalRunner {
         let writer = local_writer(&path)?;
         let mut columns = HashMap::new();
         let mut required = HashMap::new();
-        for table in TABLES {
+        for table in tables() {
             let needed = writer
                 .prepare(&format!(
                     "SELECT name FROM pragma_table_info('{table}')
@@ -182,7 +179,7 @@ impl LocalRunner {
             other => other?,
         };
         let tx = self.writer.transaction()?;
-        for table in TABLES {
+        for table in self.columns.keys() {
             tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
         }
         for (table, rows) in &rows {
