@@ -1,8 +1,8 @@
 //! Filters for a PostgreSQL main database, run as Lasair's filter nodes run them: on a
 //! database of the worker's own that holds only the batch. At each batch, the batch's rows
 //! of the tables the filters read, and of those only the columns they read, are copied from
-//! PostgreSQL (one key probe per object and table, in one read-only snapshot) into a SQLite
-//! file in a temporary directory, made with the main database's own SQLite schema. The
+//! PostgreSQL (one key probe per object and table, in one read-only snapshot) into an
+//! in-memory SQLite database made with the main database's own SQLite schema. The
 //! filters, rendered for SQLite, then run there on a read-only connection
 //! ([`super::sqlite`]), in-process.
 //!
@@ -69,24 +69,26 @@ pub struct LocalRunner {
     /// Each local table's columns that must have a value (`NOT NULL` without a default):
     /// copied whatever the filters read.
     required: HashMap<&'static str, Vec<String>>,
-    /// Removed with the runner.
-    _dir: tempfile::TempDir,
 }
 
 impl LocalRunner {
     /// Connect to PostgreSQL at `url` (e.g. as a role that may only read the filter tables)
     /// and make the local database, with every migration of the main database's schema.
     pub fn connect(url: &str) -> Result<LocalRunner, FilterRunError> {
-        let dir = tempfile::Builder::new()
-            .prefix("solas-filter-batch")
-            .tempdir()
-            .map_err(|e| {
-                FilterRunError::Local(format!("making the batch database's directory: {e}"))
-            })?;
-        let path = dir.path().join("batch.db");
-        crate::main_db::connect(&Target::Sqlite(path.clone()))
+        // In memory, shared by this runner's two connections, and gone with the last of
+        // them: nothing is left behind when a worker is killed.
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let uri = format!(
+            "file:solas-filter-batch-{}-{n}?mode=memory&cache=shared",
+            std::process::id()
+        );
+        let path = Path::new(&uri);
+        // Opened first, so that the database outlives the connection that makes its schema.
+        let writer = rusqlite::Connection::open(path)?;
+        crate::main_db::connect(&Target::Sqlite(path.to_path_buf()))
             .map_err(|e| FilterRunError::Local(format!("making the batch database: {e}")))?;
-        let writer = local_writer(&path)?;
+        let writer = local_writer(writer)?;
         let mut columns = HashMap::new();
         let mut required = HashMap::new();
         for table in tables() {
@@ -109,11 +111,10 @@ impl LocalRunner {
             url: url.to_string(),
             prepared: HashMap::new(),
             writer,
-            reader: SqliteRunner::open(&path)?,
+            reader: SqliteRunner::open(path)?,
             columns,
             required,
             reads: None,
-            _dir: dir,
         })
     }
 
@@ -300,12 +301,9 @@ fn session(url: &str) -> Result<Client, FilterRunError> {
     Ok(client)
 }
 
-/// The connection that fills the local copy: it is remade from PostgreSQL at every batch,
-/// so nothing of it needs to survive a crash (no sync), and no trigger of the main schema
-/// (the kept row counts) runs on it.
-fn local_writer(path: &Path) -> Result<rusqlite::Connection, FilterRunError> {
-    let conn = rusqlite::Connection::open(path)?;
-    conn.pragma_update(None, "synchronous", "OFF")?;
+/// The connection that fills the local copy: no trigger of the main schema (the kept row
+/// counts) runs on it.
+fn local_writer(conn: rusqlite::Connection) -> Result<rusqlite::Connection, FilterRunError> {
     let triggers = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")?
         .query_map([], |r| r.get::<_, String>(0))?
