@@ -15,9 +15,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use postgres::types::Type;
 use postgres::{Client, NoTls, Row, Statement};
-use rusqlite::types::Value as Lite;
 
 use solas_query::schema::{object_key, physical_table, TableKind};
 use solas_query::{Param, Survey};
@@ -27,16 +25,28 @@ use super::sqlite::SqliteRunner;
 use super::{BatchObjects, FilterRunError, ResultRow};
 use crate::db::Target;
 
+/// The tables holding `survey`'s objects' rows that a copy may fill, each once.
+fn survey_tables(survey: Survey) -> Vec<&'static str> {
+    let mut tables = Vec::new();
+    for kind in TableKind::ALL {
+        if let Some(t) = copied_table(kind, survey) {
+            if !tables.contains(&t) {
+                tables.push(t);
+            }
+        }
+    }
+    tables
+}
+
 /// Every table a copy may fill, both surveys' (`crossmatch_tns` is read by name).
 fn tables() -> Vec<&'static str> {
     let mut tables = vec!["crossmatch_tns"];
-    for survey in [Survey::Lsst, Survey::Ztf] {
-        for kind in TableKind::ALL {
-            if let Some(t) = copied_table(kind, survey) {
-                if !tables.contains(&t) {
-                    tables.push(t);
-                }
-            }
+    for t in survey_tables(Survey::Lsst)
+        .into_iter()
+        .chain(survey_tables(Survey::Ztf))
+    {
+        if !tables.contains(&t) {
+            tables.push(t);
         }
     }
     tables
@@ -92,19 +102,17 @@ impl LocalRunner {
         let mut columns = HashMap::new();
         let mut required = HashMap::new();
         for table in tables() {
-            let needed = writer
+            // Each column, and whether it must have a value (NOT NULL without a default).
+            let info = writer
                 .prepare(&format!(
-                    "SELECT name FROM pragma_table_info('{table}')
-                     WHERE \"notnull\" AND dflt_value IS NULL"
+                    "SELECT name, \"notnull\" AND dflt_value IS NULL
+                     FROM pragma_table_info('{table}')"
                 ))?
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<String>, _>>()?;
-            required.insert(table, needed);
-            let names = writer
-                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<HashSet<String>, _>>()?;
-            columns.insert(table, names);
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?
+                .collect::<Result<Vec<(String, bool)>, _>>()?;
+            let needed = info.iter().filter(|(_, n)| *n).map(|(c, _)| c.clone());
+            required.insert(table, needed.collect());
+            columns.insert(table, info.into_iter().map(|(c, _)| c).collect());
         }
         Ok(LocalRunner {
             pg: session(url)?,
@@ -201,14 +209,12 @@ impl LocalRunner {
         let mut ztf = batch.ztf.clone();
         ztf.sort_unstable();
         ztf.dedup();
-        let pg_err = |e: postgres::Error| FilterRunError::Postgres(PgRunError::Sql(e));
         let mut tx = self
             .pg
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
-            .start()
-            .map_err(pg_err)?;
+            .start()?;
         let mut out: Vec<(&'static str, Vec<Row>)> = Vec::new();
         for survey in [Survey::Lsst, Survey::Ztf] {
             let key = object_key(survey);
@@ -220,17 +226,8 @@ impl LocalRunner {
             if empty {
                 continue;
             }
-            let mut tables: Vec<&'static str> = Vec::new();
-            for kind in TableKind::ALL {
-                let Some(t) = copied_table(kind, survey) else {
-                    continue;
-                };
-                let read = self.reads.as_ref().is_none_or(|r| r.contains_key(t));
-                if read && !tables.contains(&t) {
-                    tables.push(t);
-                }
-            }
-            for table in tables {
+            let read = |t: &&str| self.reads.as_ref().is_none_or(|r| r.contains_key(*t));
+            for table in survey_tables(survey).into_iter().filter(read) {
                 let columns = select_list(&self.reads, table, "t.");
                 // One probe of the key per object: on a table the planner has no
                 // statistics for, a join would hash the whole table (postgres::lightcurves).
@@ -242,12 +239,12 @@ impl LocalRunner {
                 let stmt = match self.prepared.get(&sql) {
                     Some(s) => s.clone(),
                     None => {
-                        let s = tx.prepare(&sql).map_err(pg_err)?;
+                        let s = tx.prepare(&sql)?;
                         self.prepared.insert(sql, s.clone());
                         s
                     }
                 };
-                out.push((table, tx.query(&stmt, &[keys]).map_err(pg_err)?));
+                out.push((table, tx.query(&stmt, &[keys])?));
             }
         }
         let tns = self
@@ -258,18 +255,16 @@ impl LocalRunner {
             let names = tns_names(&out);
             if !names.is_empty() {
                 let columns = select_list(&self.reads, "crossmatch_tns", "");
-                let rows = tx
-                    .query(
-                        &format!(
-                            "SELECT {columns} FROM public.crossmatch_tns WHERE tns_name = ANY($1)"
-                        ),
-                        &[&names],
-                    )
-                    .map_err(pg_err)?;
+                let rows = tx.query(
+                    &format!(
+                        "SELECT {columns} FROM public.crossmatch_tns WHERE tns_name = ANY($1)"
+                    ),
+                    &[&names],
+                )?;
                 out.push(("crossmatch_tns", rows));
             }
         }
-        tx.commit().map_err(pg_err)?;
+        tx.commit()?;
         Ok(out)
     }
 
@@ -293,11 +288,8 @@ impl LocalRunner {
 /// The PostgreSQL session the copies are read on. JIT off: a probe plan is costed as if it
 /// read whole tables, and compiling it would take longer than the read.
 fn session(url: &str) -> Result<Client, FilterRunError> {
-    let mut client =
-        Client::connect(url, NoTls).map_err(|e| FilterRunError::Postgres(PgRunError::Sql(e)))?;
-    client
-        .batch_execute("SET jit = off")
-        .map_err(|e| FilterRunError::Postgres(PgRunError::Sql(e)))?;
+    let mut client = Client::connect(url, NoTls)?;
+    client.batch_execute("SET jit = off")?;
     Ok(client)
 }
 
@@ -382,53 +374,11 @@ fn insert(
     let mut values = Vec::with_capacity(kept.len());
     for row in rows {
         values.clear();
-        for (i, name) in &kept {
-            values.push(lite(row, *i, name)?);
+        for (i, _) in &kept {
+            // The store's own value type reads every type the main schema uses.
+            values.push(row.try_get::<_, crate::db::Value>(*i)?);
         }
         stmt.execute(rusqlite::params_from_iter(values.iter()))?;
     }
     Ok(())
-}
-
-/// One PostgreSQL value as SQLite stores it (the main schema's types: integers, doubles,
-/// text, bytes; booleans as 0/1).
-fn lite(row: &Row, i: usize, name: &str) -> Result<Lite, FilterRunError> {
-    let t = row.columns()[i].type_();
-    let get_err = |e: postgres::Error| FilterRunError::Postgres(PgRunError::Sql(e));
-    let v = if *t == Type::INT8 {
-        row.try_get::<_, Option<i64>>(i)
-            .map_err(get_err)?
-            .map(Lite::Integer)
-    } else if *t == Type::INT4 {
-        row.try_get::<_, Option<i32>>(i)
-            .map_err(get_err)?
-            .map(|v| Lite::Integer(v.into()))
-    } else if *t == Type::INT2 {
-        row.try_get::<_, Option<i16>>(i)
-            .map_err(get_err)?
-            .map(|v| Lite::Integer(v.into()))
-    } else if *t == Type::FLOAT8 {
-        row.try_get::<_, Option<f64>>(i)
-            .map_err(get_err)?
-            .map(Lite::Real)
-    } else if *t == Type::FLOAT4 {
-        row.try_get::<_, Option<f32>>(i)
-            .map_err(get_err)?
-            .map(|v| Lite::Real(v.into()))
-    } else if *t == Type::BOOL {
-        row.try_get::<_, Option<bool>>(i)
-            .map_err(get_err)?
-            .map(|v| Lite::Integer(v.into()))
-    } else if *t == Type::TEXT || *t == Type::VARCHAR || *t == Type::BPCHAR {
-        row.try_get::<_, Option<String>>(i)
-            .map_err(get_err)?
-            .map(Lite::Text)
-    } else if *t == Type::BYTEA {
-        row.try_get::<_, Option<Vec<u8>>>(i)
-            .map_err(get_err)?
-            .map(Lite::Blob)
-    } else {
-        return Err(FilterRunError::Postgres(PgRunError::Type(name.to_string())));
-    };
-    Ok(v.unwrap_or(Lite::Null))
 }

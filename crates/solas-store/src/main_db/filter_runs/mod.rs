@@ -8,8 +8,8 @@
 //!   math functions SQLite lacks are registered ([`functions`]).
 //! - [`pg`]: read-only transactions with a statement timeout, as the role the operator
 //!   gives filters; a connection the server closed is made again.
-//! - [`local`]: the filter stage on PostgreSQL: each batch's rows copied into a SQLite file
-//!   of the worker's own, where the filters run as on [`sqlite`].
+//! - [`local`]: the filter stage on PostgreSQL: each batch's rows copied into an in-memory
+//!   SQLite database of the worker's own, where the filters run as on [`sqlite`].
 
 pub mod functions;
 pub mod local;
@@ -49,11 +49,18 @@ pub enum FilterRunError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Postgres(#[from] pg::PgRunError),
-    /// The worker's own batch database could not be made (its disk).
+    /// The worker's own batch database could not be made.
     #[error("the batch database: {0}")]
     Local(String),
     #[error("this session runs over the whole database; a batch needs FilterRunner::for_batches")]
     NoBatch,
+}
+
+/// A PostgreSQL error reading a batch's copy (`local`): the server's, as for a filter.
+impl From<postgres::Error> for FilterRunError {
+    fn from(e: postgres::Error) -> FilterRunError {
+        FilterRunError::Postgres(pg::PgRunError::Sql(e))
+    }
 }
 
 impl FilterRunError {
@@ -99,9 +106,9 @@ impl FilterRunner {
     }
 
     /// A session for the filter stage, which runs filters over one batch at a time: on
-    /// SQLite the main database itself; on PostgreSQL a copy of each batch's rows in a
-    /// SQLite file of the worker's own ([`local`]), read as the role of `role_url` when
-    /// given.
+    /// SQLite the main database itself; on PostgreSQL a copy of each batch's rows in an
+    /// in-memory SQLite database of the worker's own ([`local`]), read as the role of
+    /// `role_url` when given.
     pub fn for_batches(
         main_db: &Target,
         role_url: Option<&str>,
