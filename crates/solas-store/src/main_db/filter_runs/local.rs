@@ -374,9 +374,11 @@ fn insert(
     let mut values = Vec::with_capacity(kept.len());
     for row in rows {
         values.clear();
-        for (i, _) in &kept {
-            // The store's own value type reads every type the main schema uses.
-            values.push(row.try_get::<_, crate::db::Value>(*i)?);
+        for (i, name) in &kept {
+            // The store's own value type reads every type the main schema uses; another is
+            // the schema's fault, not the server's (not an outage to wait out).
+            let value = row.try_get::<_, crate::db::Value>(*i);
+            values.push(value.map_err(|_| PgRunError::Type(name.to_string()))?);
         }
         stmt.execute(rusqlite::params_from_iter(values.iter()))?;
     }
