@@ -101,6 +101,18 @@ pub struct Envelope {
 }
 
 impl Alert {
+    /// Drop what the archive keeps of the alert as it came (every source's and object's
+    /// record, the envelope), leaving the typed rows the store wrote before the archive:
+    /// benchmarks measure the archive's cost against this (`solas bench --without-records`).
+    pub fn drop_records(&mut self) {
+        self.detections.iter_mut().for_each(|d| d.record = None);
+        self.forced.iter_mut().for_each(|f| f.record = None);
+        self.non_detections.iter_mut().for_each(|n| n.record = None);
+        self.object_records.clear();
+        self.trigger_records.clear();
+        self.envelope = None;
+    }
+
     /// The detection that triggered this alert.
     pub fn trigger(&self) -> Option<&Detection> {
         self.detections

@@ -47,6 +47,9 @@ pub struct RawAlert {
     pub object_replica: u32,
     /// Stored without its cutouts (benchmarks only: a preload that spares the disk).
     pub without_cutouts: bool,
+    /// Stored as typed rows only, without the archive's records (benchmarks only: what the
+    /// archive costs, `solas bench --without-records`).
+    pub without_records: bool,
 }
 
 impl RawAlert {
@@ -58,6 +61,7 @@ impl RawAlert {
             replica: 0,
             object_replica: 0,
             without_cutouts: false,
+            without_records: false,
         }
     }
 }

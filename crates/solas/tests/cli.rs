@@ -1405,6 +1405,55 @@ fn bench_history_preload_without_cutouts_keeps_only_the_history_alerts_cutouts()
 }
 
 #[test]
+fn bench_without_records_stores_the_same_typed_rows_and_no_records() {
+    // The archive's cost is measured against this mode (BENCHMARKS.md), so it must store
+    // what the pipeline stored before the archive: every typed row and objects row, and
+    // not one record.
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = solas_testdata::repo_samples().join("lsst");
+    let run = |name: &str, without: bool| {
+        let data = tmp.path().join(name);
+        let mut args = vec!["bench", samples.to_str().unwrap(), "--alerts", "6"];
+        args.extend(["--data", data.to_str().unwrap()]);
+        if without {
+            args.push("--without-records");
+        }
+        let out = solas(&args);
+        let text = text(&out);
+        assert!(out.status.success(), "{text}");
+        assert_eq!(text.contains("typed rows only"), without, "{text}");
+        let lc = rusqlite::Connection::open(data.join("lightcurves.db")).unwrap();
+        let count = |sql: &str| lc.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        let objects = rusqlite::Connection::open(data.join("solas.db"))
+            .unwrap()
+            .query_row("SELECT count(*) FROM objects", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        (
+            [
+                count("SELECT count(*) FROM detections"),
+                count("SELECT count(*) FROM forced_photometry"),
+                objects,
+            ],
+            count(
+                "SELECT (SELECT count(record) FROM detections_with_record)
+                 + (SELECT count(record) FROM forced_photometry_with_record)
+                 + (SELECT count(*) FROM object_records) + (SELECT count(*) FROM alerts)",
+            ),
+        )
+    };
+    let (rows, records) = run("with", false);
+    let (rows_without, records_without) = run("without", true);
+    // The samples' alerts carry detections (no forced photometry).
+    assert!(rows[0] > 0 && rows[2] > 0, "{rows:?}");
+    assert!(
+        records >= rows[0] + rows[1] + 2 * 6,
+        "every source has its record, each alert its envelope and diaObject: {records}"
+    );
+    assert_eq!(rows_without, rows, "the same typed rows and objects rows");
+    assert_eq!(records_without, 0, "no records kept");
+}
+
+#[test]
 fn a_catalogue_load_killed_with_sigkill_resumes_to_the_files_of_a_clean_load() {
     let tmp = tempfile::tempdir().unwrap();
     let mut csv = String::from("id,ra,dec,mag\n");

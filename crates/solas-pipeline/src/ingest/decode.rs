@@ -142,6 +142,9 @@ impl DecodeWorker {
                     if raw.without_cutouts {
                         alert.cutouts.clear();
                     }
+                    if raw.without_records {
+                        alert.drop_records();
+                    }
                     match self.store_cutouts(&mut alert) {
                         Ok(()) => good.alerts.push((offset, alert, None)),
                         // A cutout that is itself bad, or that the store refuses for good,

@@ -20,6 +20,8 @@ pub struct MemorySource {
     pub object_copies: Option<u32>,
     /// Drop the alerts' cutouts at ingest (a history benchmark's quicker preload).
     pub without_cutouts: bool,
+    /// Drop the alerts' records at ingest (typed rows only: the archive's cost).
+    pub without_records: bool,
 }
 
 impl MemorySource {
@@ -41,6 +43,7 @@ impl MemorySource {
             first_replica: 0,
             object_copies: None,
             without_cutouts: false,
+            without_records: false,
         }
     }
 }
@@ -78,6 +81,7 @@ impl Source for MemorySource {
                 None => raw.replica,
             };
             raw.without_cutouts = self.without_cutouts;
+            raw.without_records = self.without_records;
             if out.send(raw).is_err() {
                 break;
             }

@@ -83,6 +83,11 @@ pub struct BenchArgs {
     /// the end-to-end rate without them, for the classifiers' cost.
     #[arg(long)]
     pub no_models: bool,
+    /// Store typed rows only, without the archive's records (every field of every source,
+    /// object records, alert envelopes): the end-to-end rate as before the archive, for its
+    /// cost (`docs/archive.md#cost`).
+    #[arg(long)]
+    pub without_records: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,6 +205,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 let total = payloads.len() * copies as usize;
                 let mut source = MemorySource::new(payloads.clone(), total, None);
                 source.without_cutouts = args.without_cutouts.is_some();
+                source.without_records = args.without_records;
                 let preload = configure(source);
                 let s = solas_pipeline::run(preload, Arc::new(AtomicBool::new(false)))?;
                 println!(
@@ -222,6 +228,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         };
         let mut source = MemorySource::new(payloads, args.alerts, args.rate);
         source.without_cutouts = args.without_cutouts == Some(WithoutCutouts::All);
+        source.without_records = args.without_records;
         if let Some(copies) = args.history {
             // New alerts of the preloaded objects: replicas after the preload's.
             source.first_replica = copies;
@@ -230,12 +237,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let config = configure(source);
         let summary = solas_pipeline::run(config, Arc::new(AtomicBool::new(false)))?;
         println!(
-            "end to end:   {} alerts in {:.2} s = {:.0} alerts/s; {} objects rows written; {} rejected",
+            "end to end:   {} alerts in {:.2} s = {:.0} alerts/s; {} objects rows written; {} rejected{}",
             summary.alerts,
             summary.elapsed.as_secs_f64(),
             summary.alerts_per_second(),
             summary.object_writes,
-            summary.rejected.values().sum::<u64>()
+            summary.rejected.values().sum::<u64>(),
+            if args.without_records { " (--without-records: typed rows only)" } else { "" }
         );
         println!(
             "classifiers:  {} scores stored, {:.1} µs per alert{}",
