@@ -2,6 +2,8 @@
 //! (SQLite, and PostgreSQL when a URL is given), then per table the rows, the raw Avro
 //! bytes of their records, the bytes on disk (table, indexes, overflow), and the stored
 //! record bytes of the rows compressed against a dictionary against their raw bytes.
+//! Then the same alerts without their records (typed rows only, as the store was before
+//! the archive) to a second store: the difference is what the archive adds per source.
 //!
 //! ```sh
 //! cargo run --release -p solas-store --example archive_cost -- \
@@ -86,6 +88,19 @@ fn print(backend: &str, table: &str, f: &Figures) {
     );
 }
 
+/// The bytes the archive adds to a table per row (against the same rows typed only), as a
+/// fraction of the raw records.
+fn added(backend: &str, table: &str, f: &Figures, typed: u64) {
+    let per = |b: f64| if f.rows == 0 { 0.0 } else { b / f.rows as f64 };
+    let added = f.disk as f64 - typed as f64;
+    println!(
+        "{backend:<10} {table:<17} typed rows only {:>6.0} B/row; the records add {:>6.0} B/row ({:.2} of raw)",
+        per(typed as f64),
+        per(added),
+        added / f.raw.max(1) as f64,
+    );
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (mut schema_dir, mut train_after, mut pg_url, mut inputs) = (None, None, None, vec![]);
@@ -114,6 +129,9 @@ fn main() -> anyhow::Result<()> {
     }
     println!("{} alerts from {} files", alerts.len(), files.len());
     let refs: Vec<&Alert> = alerts.iter().collect();
+    let mut typed_only = alerts.clone();
+    typed_only.iter_mut().for_each(Alert::drop_records);
+    let typed_refs: Vec<&Alert> = typed_only.iter().collect();
 
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("lightcurves.db");
@@ -125,19 +143,31 @@ fn main() -> anyhow::Result<()> {
         sqlite.write(chunk)?;
     }
     let conn = rusqlite::Connection::open(&path)?;
+    let typed_path = dir.path().join("typed-only.db");
+    let mut typed = SqliteLightcurves::open(&typed_path)?;
+    for chunk in typed_refs.chunks(100) {
+        typed.write(chunk)?;
+    }
+    drop(typed);
+    let typed_conn = rusqlite::Connection::open(&typed_path)?;
     for (kind, table) in TABLES {
         let (rows, raw) = raw_bytes(&mut sqlite, kind)?;
-        let disk: i64 = conn.query_row(
-            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?1",
-            [table],
-            |r| r.get(0),
-        )?;
+        // The typed table and the record table beside it.
+        let pages = |conn: &rusqlite::Connection| -> rusqlite::Result<i64> {
+            conn.query_row(
+                "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN (?1, ?1 || '_records')",
+                [table],
+                |r| r.get(0),
+            )
+        };
+        let disk = pages(&conn)?;
+        let typed_disk = pages(&typed_conn)?;
         let (raw_rows, raw_rows_bytes, packed_bytes): (i64, i64, i64) = conn.query_row(
             &format!(
                 "SELECT count(*) FILTER (WHERE record_dictionary IS NULL),
                  coalesce(sum(length(record)) FILTER (WHERE record_dictionary IS NULL), 0),
                  coalesce(sum(length(record)) FILTER (WHERE record_dictionary IS NOT NULL), 0)
-                 FROM {table} WHERE record IS NOT NULL"
+                 FROM {table}_with_record WHERE record IS NOT NULL"
             ),
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -151,6 +181,7 @@ fn main() -> anyhow::Result<()> {
             packed_bytes: packed_bytes as u64,
         };
         print("SQLite", table, &figures);
+        added("SQLite", table, &figures, typed_disk as u64);
     }
 
     if let Some(url) = pg_url {
@@ -162,6 +193,19 @@ fn main() -> anyhow::Result<()> {
             pg.write(chunk)?;
         }
         let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
+        // A few thousand rows in 16 partitions are mostly half-empty pages: the heap
+        // tuples themselves (with their 4-byte line pointers) are the cost at scale.
+        let tuple = |client: &mut postgres::Client, table: &str| -> anyhow::Result<f64> {
+            Ok(client
+                .query_one(
+                    &format!(
+                        "SELECT coalesce(avg(pg_column_size(t.*)), 0)::float8 + 4 FROM {table} t"
+                    ),
+                    &[],
+                )?
+                .get(0))
+        };
+        let mut tuples = Vec::new();
         for (kind, table) in TABLES {
             let (rows, raw) = raw_bytes(&mut pg, kind)?;
             let disk: i64 = client
@@ -189,19 +233,28 @@ fn main() -> anyhow::Result<()> {
                 packed_bytes: row.get::<_, i64>(2) as u64,
             };
             print("PostgreSQL", table, &figures);
-            // A few thousand rows in 16 partitions are mostly half-empty pages: the heap
-            // tuples themselves (with their 4-byte line pointers) are the cost at scale.
-            let tuple: f64 = client
-                .query_one(
-                    &format!(
-                        "SELECT coalesce(avg(pg_column_size(t.*)), 0)::float8 + 4 FROM {table} t"
-                    ),
-                    &[],
-                )?
-                .get(0);
+            let with = tuple(&mut client, table)?;
             println!(
-                "PostgreSQL {table:<17} heap tuple {tuple:.0} B/row ({:.2} of raw)",
-                tuple * rows as f64 / raw.max(1) as f64
+                "PostgreSQL {table:<17} heap tuple {with:.0} B/row ({:.2} of raw)",
+                with * rows as f64 / raw.max(1) as f64
+            );
+            tuples.push((table, rows, raw, with));
+        }
+        // The same alerts typed only, in the same database emptied.
+        client.batch_execute(&format!(
+            "TRUNCATE {}, object_records, alerts",
+            TABLES.map(|(_, t)| t).join(", ")
+        ))?;
+        let mut typed = PgLightcurves::open(&url)?;
+        for chunk in typed_refs.chunks(100) {
+            typed.write(chunk)?;
+        }
+        for (table, rows, raw, with) in tuples {
+            let without = tuple(&mut client, table)?;
+            println!(
+                "PostgreSQL {table:<17} typed rows only: heap tuple {without:.0} B/row; the records add {:.0} B/row ({:.2} of raw)",
+                with - without,
+                (with - without) * rows as f64 / raw.max(1) as f64
             );
         }
     }

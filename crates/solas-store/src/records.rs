@@ -4,12 +4,19 @@
 //! and `object_records` keeps the newest object-level records (Rubin's `diaObject`,
 //! `ssObject`, `MPCORB`) and the trigger's own (`ssSource`, once per source). Nothing of
 //! an alert is lost, and a field that a new schema adds needs no migration.
+//!
+//! Where a source's record sits differs by backend: in its own row on PostgreSQL (a heap
+//! appends rows anyway); beside it on SQLite, in a table of its own appended in arrival
+//! order, since records inside the object-ordered typed table left a fifth of its pages
+//! empty (`sqlite::lightcurves`). Readers name [`SourceKind::records_from`], which is the
+//! table itself or SQLite's view joining each typed row to its record.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use solas_core::{Band, RawRecord, RecordSchema};
 
+use crate::tables::Dialect;
 use crate::StoreError;
 
 /// Every record kept for one object, read back for serving or export.
@@ -29,19 +36,23 @@ pub struct ObjectRecords {
     pub trigger: Vec<(i64, RawRecord)>,
 }
 
-/// The statements that read an object's records back, in SQLite's placeholders (run
-/// through [`crate::tables::Dialect::sql`] on PostgreSQL). Each takes (survey, object id)
-/// and gives (key, schema fingerprint, dictionary, bytes); the non-detections give (mjd,
-/// band, fingerprint, dictionary, bytes). Object-level records are not compressed.
-pub(crate) const READ_DETECTIONS: &str = "SELECT source_id, record_schema, record_dictionary,
-    record FROM detections
-    WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id";
-pub(crate) const READ_FORCED: &str =
-    "SELECT source_id, record_schema, record_dictionary, record FROM forced_photometry
-    WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, source_id";
-pub(crate) const READ_NON_DETECTIONS: &str =
-    "SELECT mjd, band, record_schema, record_dictionary, record FROM non_detections
-    WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, band";
+/// The statement that reads an object's records of one kind back, in SQLite's placeholders
+/// (run through [`Dialect::sql`] on PostgreSQL). It takes (survey, object id) and gives
+/// (key, schema fingerprint, dictionary, bytes), the key being the source id, or for
+/// non-detections (mjd, band).
+pub(crate) fn read_records(kind: SourceKind, dialect: Dialect) -> String {
+    let key = match kind {
+        SourceKind::Detections | SourceKind::Forced => "source_id",
+        SourceKind::NonDetections => "mjd, band",
+    };
+    format!(
+        "SELECT {key}, record_schema, record_dictionary, record FROM {}
+         WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, {key}",
+        kind.records_from(dialect)
+    )
+}
+
+/// The statements reading object-level records; they are not compressed.
 pub(crate) const READ_OBJECT: &str = "SELECT alert_id, record_schema, CAST(NULL AS BIGINT), record
     FROM object_records WHERE survey = ?1 AND object_id = ?2 AND source_id = 0 ORDER BY name";
 pub(crate) const READ_TRIGGER: &str =
@@ -226,11 +237,23 @@ impl SourceKind {
         }
     }
 
-    fn table(self) -> &'static str {
+    /// The typed table.
+    pub(crate) fn table(self) -> &'static str {
         match self {
             SourceKind::Detections => "detections",
             SourceKind::Forced => "forced_photometry",
             SourceKind::NonDetections => "non_detections",
+        }
+    }
+
+    /// Where the rows and their records are read together: the table on PostgreSQL, its
+    /// `<table>_with_record` view on SQLite (records beside the rows, see the module).
+    pub(crate) fn records_from(self, dialect: Dialect) -> &'static str {
+        match (dialect, self) {
+            (Dialect::Postgres, _) => self.table(),
+            (Dialect::Sqlite, SourceKind::Detections) => "detections_with_record",
+            (Dialect::Sqlite, SourceKind::Forced) => "forced_photometry_with_record",
+            (Dialect::Sqlite, SourceKind::NonDetections) => "non_detections_with_record",
         }
     }
 
@@ -279,10 +302,10 @@ impl Selection {
     /// The statement (SQLite placeholders) reading `what` from the rows of `kind` this
     /// selection picks, binding (survey, from, to, ids...). Rows without a record (stored
     /// before records were kept) are not read.
-    pub(crate) fn sql(&self, kind: SourceKind, what: &str, ids: usize) -> String {
+    pub(crate) fn sql(&self, kind: SourceKind, dialect: Dialect, what: &str, ids: usize) -> String {
         let mut sql = format!(
             "SELECT {what} FROM {} WHERE survey = ?1 AND mjd >= ?2 AND mjd < ?3 AND record IS NOT NULL",
-            kind.table()
+            kind.records_from(dialect)
         );
         if self.objects.is_some() {
             let list: Vec<String> = (0..ids).map(|i| format!("?{}", i + 4)).collect();
@@ -293,9 +316,10 @@ impl Selection {
 
     /// The statement streaming (object id, schema fingerprint, dictionary, record) in
     /// (object, time) order.
-    pub(crate) fn records_sql(&self, kind: SourceKind, ids: usize) -> String {
+    pub(crate) fn records_sql(&self, kind: SourceKind, dialect: Dialect, ids: usize) -> String {
         let mut sql = self.sql(
             kind,
+            dialect,
             "object_id, record_schema, record_dictionary, record",
             ids,
         );

@@ -445,7 +445,7 @@ impl LightcurveStore for PgLightcurves {
         self.reconnect_if_closed()?;
         let (s, o) = (survey_code(survey), object.id);
         let client = &mut self.client;
-        let mut query = |sql: &str| {
+        let mut query = |sql: &str| -> Result<Vec<postgres::Row>, StoreError> {
             client
                 .query(&Dialect::Postgres.sql(sql), &[&s, &o])
                 .map_err(pg_error)
@@ -457,14 +457,23 @@ impl LightcurveStore for PgLightcurves {
                 .collect())
         };
         let rows = records::Rows {
-            detections: rows(records::READ_DETECTIONS)?,
-            forced: rows(records::READ_FORCED)?,
+            detections: rows(&records::read_records(
+                SourceKind::Detections,
+                Dialect::Postgres,
+            ))?,
+            forced: rows(&records::read_records(
+                SourceKind::Forced,
+                Dialect::Postgres,
+            ))?,
             object: rows(records::READ_OBJECT)?,
             trigger: rows(records::READ_TRIGGER)?,
-            non_detections: query(records::READ_NON_DETECTIONS)?
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-                .collect(),
+            non_detections: query(&records::read_records(
+                SourceKind::NonDetections,
+                Dialect::Postgres,
+            ))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect(),
         };
         // Both loaders read through the one connection, one at a time.
         let client = std::cell::RefCell::new(client);
@@ -506,8 +515,9 @@ impl LightcurveStore for PgLightcurves {
         let s = survey_code(survey);
         let mut fingerprints = std::collections::BTreeSet::new();
         for ids in selection.id_groups() {
+            let what = "DISTINCT record_schema";
             let sql =
-                Dialect::Postgres.sql(&selection.sql(kind, "DISTINCT record_schema", ids.len()));
+                Dialect::Postgres.sql(&selection.sql(kind, Dialect::Postgres, what, ids.len()));
             for row in self
                 .client
                 .query_raw(&sql, bound(&s, &from, &to, &ids))
@@ -535,7 +545,8 @@ impl LightcurveStore for PgLightcurves {
         let (from, to) = selection.window();
         let s = survey_code(survey);
         for ids in selection.id_groups() {
-            let sql = Dialect::Postgres.sql(&selection.records_sql(kind, ids.len()));
+            let sql =
+                Dialect::Postgres.sql(&selection.records_sql(kind, Dialect::Postgres, ids.len()));
             // Rows arrive as the server sends them: the whole result is never held.
             let mut rows = self
                 .client

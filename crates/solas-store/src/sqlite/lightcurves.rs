@@ -2,6 +2,13 @@
 //! (survey, object, time) so one object's lightcurve is one range read. Rows are inserted
 //! with `ON CONFLICT DO NOTHING` on the source id, so replaying alerts adds nothing.
 //!
+//! Each source's record (`crate::records`) is appended to a table of its own beside the
+//! typed table (`detections_records`, ...; the row keeps its `record_id`), so the typed
+//! B-tree, ordered by object, holds short rows: with the records inside, inserts in object
+//! order left about a fifth of its pages empty (`docs/archive.md#cost`). Rows written
+//! before migration 6 keep their record in the row; the `<table>_with_record` views read
+//! either.
+//!
 //! A detection usually arrives several times: once as the alert's trigger and again in
 //! later alerts' history, where surveys send fewer digits and fewer fields (ZTF's
 //! prv_candidates have no `drb`). The trigger's version is kept whichever came first, so
@@ -19,6 +26,7 @@ use solas_core::{
 use crate::codec::{Decoder, Encoder};
 use crate::db::{Db, Migration, Target};
 use crate::records::{self, columns, KnownSchemas, ObjectRecords, Selection, SourceKind};
+use crate::tables::Dialect;
 use crate::{Lightcurve, LightcurveStore, StoreError, WriteCounts};
 
 pub struct SqliteLightcurves {
@@ -84,7 +92,38 @@ fn migrations() -> Vec<Migration> {
                 &["detections", "forced_photometry", "non_detections"],
             ),
         },
+        Migration {
+            version: 6,
+            name: "records beside the typed rows",
+            sql: records_beside(),
+        },
     ]
+}
+
+/// Per lightcurve table: its record table (rowids in arrival order, so pages fill up),
+/// the row's reference to it, and the view that reads a row with its record wherever it
+/// is (in the row, written before this migration, or beside it).
+fn records_beside() -> String {
+    [
+        (SourceKind::Detections, "source_id"),
+        (SourceKind::Forced, "source_id"),
+        (SourceKind::NonDetections, "band"),
+    ]
+    .map(|(kind, key)| {
+        let table = kind.table();
+        format!(
+            "CREATE TABLE {table}_records (id INTEGER PRIMARY KEY, record_schema INTEGER NOT NULL,
+                 record_dictionary INTEGER, record BLOB NOT NULL);
+             ALTER TABLE {table} ADD COLUMN record_id INTEGER;
+             CREATE VIEW {view} AS SELECT t.survey, t.object_id, t.mjd, t.{key},
+                 coalesce(t.record_schema, r.record_schema) AS record_schema,
+                 coalesce(t.record_dictionary, r.record_dictionary) AS record_dictionary,
+                 coalesce(t.record, r.record) AS record
+                 FROM {table} t LEFT JOIN {table}_records r ON r.id = t.record_id;",
+            view = kind.records_from(Dialect::Sqlite),
+        )
+    })
+    .join("\n")
 }
 
 /// Every source's record as written beside its typed row, and the object-level records
@@ -183,30 +222,35 @@ impl LightcurveStore for SqliteLightcurves {
             }
             let mut det = tx.prepare_cached(
                 "INSERT INTO detections (survey, object_id, mjd, source_id, band, ra, dec, flux,
-                 flux_err, mag, mag_err, positive, reliability, rb, nid, record_schema, record,
-                 from_trigger, record_dictionary)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)
+                 flux_err, mag, mag_err, positive, reliability, rb, nid, record_id, from_trigger)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)
                  ON CONFLICT DO NOTHING",
             )?;
             // The trigger's version replaces a history row's: it is the richer one (ZTF's
             // candidate has fields its prv_candidate lacks; a survey repeats history with
-            // fewer digits).
+            // fewer digits). The history version's record goes with it.
+            let mut history_record = tx.prepare_cached(
+                "SELECT record_id FROM detections WHERE survey = ?1 AND object_id = ?2
+                 AND mjd = ?3 AND source_id = ?4 AND from_trigger = 0",
+            )?;
             let mut upgrade = tx.prepare_cached(
                 "UPDATE detections SET band = ?5, ra = ?6, dec = ?7, flux = ?8, flux_err = ?9,
                  mag = ?10, mag_err = ?11, positive = ?12, reliability = ?13, rb = ?14, nid = ?15,
-                 record_schema = ?16, record = ?17, record_dictionary = ?19, from_trigger = 1
+                 record_id = ?16, record_schema = NULL, record = NULL, record_dictionary = NULL,
+                 from_trigger = ?17
                  WHERE survey = ?1 AND object_id = ?2 AND mjd = ?3 AND source_id = ?4 AND from_trigger = 0",
             )?;
             let mut fp = tx.prepare_cached(
                 "INSERT INTO forced_photometry (survey, object_id, mjd, source_id, band, flux,
-                 flux_err, record_schema, record, record_dictionary)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT DO NOTHING",
+                 flux_err, record_id)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT DO NOTHING",
             )?;
             let mut nd = tx.prepare_cached(
                 "INSERT INTO non_detections (survey, object_id, mjd, band, limiting_mag, noise_flux,
-                 record_schema, record, record_dictionary)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT DO NOTHING",
+                 record_id)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING",
             )?;
+            let mut records = RecordTables::prepare(&tx)?;
             // Object-level records: the newest alert's (as survey_objects). A trigger's own
             // records (source_id set): once.
             let mut object = tx.prepare_cached(&format!(
@@ -265,8 +309,11 @@ impl LightcurveStore for SqliteLightcurves {
                         Some(_) => continue,
                         None => {}
                     }
-                    let (record_schema, dict, record) =
-                        columns(&mut self.encoder, d.record.as_ref())?;
+                    let record_id = records.append(
+                        SourceKind::Detections,
+                        &mut self.encoder,
+                        d.record.as_ref(),
+                    )?;
                     let row = params![
                         s,
                         o,
@@ -283,24 +330,33 @@ impl LightcurveStore for SqliteLightcurves {
                         d.reliability,
                         d.rb,
                         d.nid,
-                        record_schema,
-                        record,
-                        trigger,
-                        dict
+                        record_id,
+                        trigger
                     ];
                     let added = det.execute(row)?;
                     counts.detections += added as u64;
+                    // The record not kept: the row's (a repeat), or the history
+                    // version's the trigger's replaced.
+                    let mut dropped = record_id;
                     if added == 0 && trigger {
-                        upgrade.execute(row)?;
+                        let key = params![s, o, d.mjd, d.source_id];
+                        let old: Option<Option<i64>> =
+                            history_record.query_row(key, |r| r.get(0)).optional()?;
+                        if upgrade.execute(row)? == 1 {
+                            dropped = old.flatten();
+                        }
+                    }
+                    if added == 0 {
+                        records.drop(SourceKind::Detections, dropped)?;
                     }
                 }
                 for f in &alert.forced {
                     if known.forced.contains(&(f.mjd.to_bits(), f.source_id)) {
                         continue;
                     }
-                    let (record_schema, dict, record) =
-                        columns(&mut self.encoder, f.record.as_ref())?;
-                    counts.forced += fp.execute(params![
+                    let record_id =
+                        records.append(SourceKind::Forced, &mut self.encoder, f.record.as_ref())?;
+                    let added = fp.execute(params![
                         s,
                         o,
                         f.mjd,
@@ -308,28 +364,35 @@ impl LightcurveStore for SqliteLightcurves {
                         f.band.as_str(),
                         f.flux,
                         f.flux_err,
-                        record_schema,
-                        record,
-                        dict
-                    ])? as u64;
+                        record_id
+                    ])?;
+                    if added == 0 {
+                        records.drop(SourceKind::Forced, record_id)?;
+                    }
+                    counts.forced += added as u64;
                 }
                 for n in &alert.non_detections {
                     if known.limits.contains(&(n.mjd.to_bits(), n.band)) {
                         continue;
                     }
-                    let (record_schema, dict, record) =
-                        columns(&mut self.encoder, n.record.as_ref())?;
-                    counts.non_detections += nd.execute(params![
+                    let record_id = records.append(
+                        SourceKind::NonDetections,
+                        &mut self.encoder,
+                        n.record.as_ref(),
+                    )?;
+                    let added = nd.execute(params![
                         s,
                         o,
                         n.mjd,
                         n.band.as_str(),
                         n.limiting_mag,
                         n.noise_flux,
-                        record_schema,
-                        record,
-                        dict
-                    ])? as u64;
+                        record_id
+                    ])?;
+                    if added == 0 {
+                        records.drop(SourceKind::NonDetections, record_id)?;
+                    }
+                    counts.non_detections += added as u64;
                 }
             }
             // Dictionaries trained for this batch's rows (or an earlier batch that failed).
@@ -355,10 +418,16 @@ impl LightcurveStore for SqliteLightcurves {
                 .collect::<Result<Vec<_>, _>>()?)
         };
         let rows = records::Rows {
-            detections: rows(records::READ_DETECTIONS)?,
-            forced: rows(records::READ_FORCED)?,
+            detections: rows(&records::read_records(
+                SourceKind::Detections,
+                Dialect::Sqlite,
+            ))?,
+            forced: rows(&records::read_records(SourceKind::Forced, Dialect::Sqlite))?,
             non_detections: conn
-                .prepare_cached(records::READ_NON_DETECTIONS)?
+                .prepare_cached(&records::read_records(
+                    SourceKind::NonDetections,
+                    Dialect::Sqlite,
+                ))?
                 .query_map(key, |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
@@ -384,7 +453,7 @@ impl LightcurveStore for SqliteLightcurves {
         let (from, to) = selection.window();
         let mut fingerprints = std::collections::BTreeSet::new();
         for ids in selection.id_groups() {
-            let sql = selection.sql(kind, "DISTINCT record_schema", ids.len());
+            let sql = selection.sql(kind, Dialect::Sqlite, "DISTINCT record_schema", ids.len());
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(bound(survey, from, to, &ids)))?;
             while let Some(row) = rows.next()? {
@@ -407,7 +476,7 @@ impl LightcurveStore for SqliteLightcurves {
         self.load_schemas()?;
         let (from, to) = selection.window();
         for ids in selection.id_groups() {
-            let sql = selection.records_sql(kind, ids.len());
+            let sql = selection.records_sql(kind, Dialect::Sqlite, ids.len());
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(bound(survey, from, to, &ids)))?;
             while let Some(row) = rows.next()? {
@@ -600,6 +669,67 @@ impl Known {
             forced,
             limits,
         })
+    }
+}
+
+/// The statements appending to and deleting from the record tables beside the lightcurve
+/// tables, in one write's transaction.
+struct RecordTables<'t> {
+    append: [rusqlite::CachedStatement<'t>; 3],
+    delete: [rusqlite::CachedStatement<'t>; 3],
+}
+
+impl<'t> RecordTables<'t> {
+    const KINDS: [SourceKind; 3] = [
+        SourceKind::Detections,
+        SourceKind::Forced,
+        SourceKind::NonDetections,
+    ];
+
+    fn prepare(tx: &'t rusqlite::Transaction) -> Result<RecordTables<'t>, StoreError> {
+        let each = |sql: &dyn Fn(&str) -> String| -> Result<[rusqlite::CachedStatement<'t>; 3], StoreError> {
+            let [a, b, c] = Self::KINDS.map(|k| tx.prepare_cached(&sql(k.table())));
+            Ok([a?, b?, c?])
+        };
+        Ok(RecordTables {
+            append: each(&|t| {
+                format!(
+                    "INSERT INTO {t}_records (record_schema, record_dictionary, record)
+                     VALUES (?1, ?2, ?3)"
+                )
+            })?,
+            delete: each(&|t| format!("DELETE FROM {t}_records WHERE id = ?1"))?,
+        })
+    }
+
+    fn index(kind: SourceKind) -> usize {
+        match kind {
+            SourceKind::Detections => 0,
+            SourceKind::Forced => 1,
+            SourceKind::NonDetections => 2,
+        }
+    }
+
+    /// Compress and append a source's record; its id for the typed row (None without one).
+    fn append(
+        &mut self,
+        kind: SourceKind,
+        encoder: &mut Encoder,
+        record: Option<&RawRecord>,
+    ) -> Result<Option<i64>, StoreError> {
+        let (Some(schema), dictionary, Some(bytes)) = columns(encoder, record)? else {
+            return Ok(None);
+        };
+        let stmt = &mut self.append[Self::index(kind)];
+        Ok(Some(stmt.insert(params![schema, dictionary, bytes])?))
+    }
+
+    /// Delete a record no row refers to (a repeat's, or a replaced history version's).
+    fn drop(&mut self, kind: SourceKind, id: Option<i64>) -> Result<(), StoreError> {
+        if let Some(id) = id {
+            self.delete[Self::index(kind)].execute([id])?;
+        }
+        Ok(())
     }
 }
 

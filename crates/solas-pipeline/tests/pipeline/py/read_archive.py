@@ -1,6 +1,7 @@
 """Reads a Solas lightcurve store (SQLite) as docs/archive.md tells a SQL user to: each
 source record decompressed with zstandard against its row's dictionary (frames without
-magic number), decoded by fastavro with the schema stored beside it. Prints one line per
+magic number), decoded by fastavro with the schema stored beside it. On SQLite a row and its
+record are read through the table's `_with_record` view. Prints one line per
 row: table, object id, key, whether it was compressed, the number of fields fastavro
 decoded, and the record's bytes in hex."""
 import io
@@ -21,7 +22,7 @@ unpack = {i: zstandard.ZstdDecompressor(
 for table, key in [("detections", "source_id"), ("forced_photometry", "source_id"),
                    ("non_detections", "mjd || ' ' || band")]:
     for oid, k, fp, dictionary, record in db.execute(
-            f"SELECT object_id, {key}, record_schema, record_dictionary, record FROM {table} "
+            f"SELECT object_id, {key}, record_schema, record_dictionary, record FROM {table}_with_record "
             "WHERE record IS NOT NULL"):
         if dictionary is not None:
             record = unpack[dictionary].decompressobj().decompress(record)
