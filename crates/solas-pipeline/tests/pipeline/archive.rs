@@ -140,6 +140,31 @@ fn compare(what: &str, expected: &Expected, got: &BTreeMap<Key, Value>) {
     }
 }
 
+/// Each record beside SQLite's lightcurve rows belongs to exactly one row, and each row
+/// has one: a history version the trigger's replaced, or a repeat, leaves none behind.
+fn assert_one_record_per_row(conn: &rusqlite::Connection) {
+    for table in ["detections", "forced_photometry", "non_detections"] {
+        let (unreferred, dangling, shared): (i64, i64, i64) = conn
+            .query_row(
+                &format!(
+                    "SELECT (SELECT count(*) FROM {table}_records r
+                             WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.record_id = r.id)),
+                     (SELECT count(*) FROM {table} t WHERE t.record IS NULL AND NOT EXISTS
+                             (SELECT 1 FROM {table}_records r WHERE r.id = t.record_id)),
+                     (SELECT count(record_id) - count(DISTINCT record_id) FROM {table})"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (unreferred, dangling, shared),
+            (0, 0, 0),
+            "{table}: records no row refers to, rows without a record, records shared"
+        );
+    }
+}
+
 #[test]
 fn every_field_of_every_source_is_stored_once_in_both_backends() {
     let alerts = common::real_alerts();
@@ -192,21 +217,7 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
             "{table}: {packed} of {all} rows compressed"
         );
     }
-    // Each record beside the rows belongs to one row: a history version the trigger's
-    // replaced, or a repeat, leaves none behind.
-    for table in ["detections", "forced_photometry", "non_detections"] {
-        let (kept, referred, rows): (i64, i64, i64) = conn
-            .query_row(
-                &format!(
-                    "SELECT (SELECT count(*) FROM {table}_records),
-                     (SELECT count(DISTINCT record_id) FROM {table}), (SELECT count(*) FROM {table})"
-                ),
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap();
-        assert_eq!((kept, referred), (rows, rows), "{table}");
-    }
+    assert_one_record_per_row(&conn);
     drop(sqlite);
     let mut reopened = SqliteLightcurves::open(&tmp.path().join("lightcurves.db")).unwrap();
     compare(
@@ -231,6 +242,62 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
         "SQLite, records in the rows and beside them",
         &expected,
         &stored(&mut reopened, &mut reader, &objects),
+    );
+    // A store from before migration 6 that then meets the triggers of its history rows:
+    // each object's newest alert written, every record moved into its row, then all.
+    let old = tmp.path().join("old.db");
+    let mut before = SqliteLightcurves::open(&old).unwrap();
+    before.train_dictionaries_after(100);
+    let mut newest: BTreeMap<(&str, i64), &Alert> = BTreeMap::new();
+    for a in &alerts {
+        let slot = newest.entry((a.survey.as_str(), a.object.id)).or_insert(a);
+        if a.mjd > slot.mjd {
+            *slot = a;
+        }
+    }
+    let newest: Vec<&Alert> = newest.into_values().collect();
+    before.write(&newest).unwrap();
+    let old_conn = rusqlite::Connection::open(&old).unwrap();
+    for table in ["detections", "forced_photometry", "non_detections"] {
+        old_conn
+            .execute_batch(&format!(
+                "UPDATE {table} SET (record_schema, record_dictionary, record) =
+                     (SELECT record_schema, record_dictionary, record FROM {table}_records r
+                      WHERE r.id = {table}.record_id), record_id = NULL;
+                 DELETE FROM {table}_records;"
+            ))
+            .unwrap();
+    }
+    let inline: i64 = old_conn
+        .query_row(
+            "SELECT count(*) FROM detections WHERE record IS NOT NULL AND from_trigger = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        inline > 100,
+        "{inline} history rows with their record in the row"
+    );
+    for chunk in reversed.chunks(37) {
+        before.write(chunk).unwrap();
+    }
+    compare(
+        "SQLite, triggers over rows from before migration 6",
+        &expected,
+        &stored(&mut before, &mut reader, &objects),
+    );
+    assert_one_record_per_row(&old_conn);
+    let still_inline: i64 = old_conn
+        .query_row(
+            "SELECT count(*) FROM detections WHERE record IS NOT NULL AND from_trigger = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        still_inline < inline,
+        "history rows with their record in the row took their trigger's: {still_inline} of {inline} left"
     );
 
     // Not while another test restarts the server (outage.rs): it ends every connection.

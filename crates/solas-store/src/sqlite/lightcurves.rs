@@ -116,10 +116,14 @@ fn records_beside() -> String {
                  record_dictionary INTEGER, record BLOB NOT NULL);
              ALTER TABLE {table} ADD COLUMN record_id INTEGER;
              CREATE VIEW {view} AS SELECT t.survey, t.object_id, t.mjd, t.{key},
-                 coalesce(t.record_schema, r.record_schema) AS record_schema,
-                 coalesce(t.record_dictionary, r.record_dictionary) AS record_dictionary,
-                 coalesce(t.record, r.record) AS record
+                 {in_row} THEN t.record_schema ELSE r.record_schema END AS record_schema,
+                 {in_row} THEN t.record_dictionary ELSE r.record_dictionary END
+                     AS record_dictionary,
+                 {in_row} THEN t.record ELSE r.record END AS record
                  FROM {table} t LEFT JOIN {table}_records r ON r.id = t.record_id;",
+            // All three columns from one place: a raw record (no dictionary) in the row
+            // must not take the dictionary of a record beside it.
+            in_row = "CASE WHEN t.record IS NOT NULL",
             view = kind.records_from(Dialect::Sqlite),
         )
     })
