@@ -41,13 +41,13 @@ pub struct ObjectRecords {
 /// (key, schema fingerprint, dictionary, bytes), the key being the source id, or for
 /// non-detections (mjd, band).
 pub(crate) fn read_records(kind: SourceKind, dialect: Dialect) -> String {
-    let key = match kind {
-        SourceKind::Detections | SourceKind::Forced => "source_id",
-        SourceKind::NonDetections => "mjd, band",
+    let (key, then) = match kind {
+        SourceKind::Detections | SourceKind::Forced => ("source_id", "source_id"),
+        SourceKind::NonDetections => ("mjd, band", "band"),
     };
     format!(
         "SELECT {key}, record_schema, record_dictionary, record FROM {}
-         WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, {key}",
+         WHERE survey = ?1 AND object_id = ?2 AND record IS NOT NULL ORDER BY mjd, {then}",
         kind.records_from(dialect)
     )
 }
