@@ -115,6 +115,34 @@ pub fn sqlite_record_dictionaries(
         .unwrap_or_default()
 }
 
+/// The statement reading every row of a SQLite table in the columns PostgreSQL has: SQLite
+/// keeps a lightcurve row's record beside it (`<table>_records`, by `record_id`), so the
+/// record is joined back into the row's own record columns and `record_id` left out. Other
+/// tables are read as they are. For tests that compare stores row by row.
+pub fn sqlite_rows_select(conn: &rusqlite::Connection, table: &str) -> String {
+    let names: Vec<String> = conn
+        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .unwrap_or_default();
+    if !names.iter().any(|n| n == "record_id") {
+        return format!("SELECT * FROM \"{table}\"");
+    }
+    let columns: Vec<String> = names
+        .iter()
+        .filter(|n| *n != "record_id")
+        .map(|n| match n.as_str() {
+            "record_schema" | "record_dictionary" | "record" => {
+                format!("CASE WHEN t.record IS NOT NULL THEN t.{n} ELSE r.{n} END AS {n}")
+            }
+            _ => format!("t.{n}"),
+        })
+        .collect();
+    format!(
+        "SELECT {} FROM \"{table}\" t LEFT JOIN \"{table}_records\" r ON r.id = t.record_id",
+        columns.join(", ")
+    )
+}
+
 /// The GCN notice schemas (nasa-gcn/gcn-schema, npm package `@nasa-gcn/schema` 7.2.3):
 /// the folder holding `gcn/notices/...`, fetched from the npm registry once into
 /// `.tools/downloads` (a second run uses the copy).

@@ -117,38 +117,11 @@ fn record_text(
     format!("{:?}", solas_store::unpack_record(dict, bytes).unwrap())
 }
 
-/// The statement reading a table's rows in the columns PostgreSQL has: SQLite keeps a
-/// lightcurve row's record beside it (`<table>_records`, by `record_id`), so it is joined
-/// back into the row's own record columns.
-fn sqlite_select(conn: &rusqlite::Connection, table: &str) -> String {
-    let names: Vec<String> = conn
-        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .unwrap_or_default();
-    if !names.iter().any(|n| n == "record_id") {
-        return format!("SELECT * FROM {table}");
-    }
-    let columns: Vec<String> = names
-        .iter()
-        .filter(|n| *n != "record_id")
-        .map(|n| match n.as_str() {
-            "record_schema" | "record_dictionary" | "record" => {
-                format!("CASE WHEN t.record IS NOT NULL THEN t.{n} ELSE r.{n} END AS {n}")
-            }
-            _ => format!("t.{n}"),
-        })
-        .collect();
-    format!(
-        "SELECT {} FROM {table} t LEFT JOIN {table}_records r ON r.id = t.record_id",
-        columns.join(", ")
-    )
-}
-
 fn sqlite_rows(db: &Path, table: &str, columns: &[&str]) -> Vec<String> {
     use rusqlite::types::ValueRef;
     let conn = rusqlite::Connection::open(db).unwrap();
     let dictionaries = solas_testdata::sqlite_record_dictionaries(&conn);
-    let Ok(mut stmt) = conn.prepare(&sqlite_select(&conn, table)) else {
+    let Ok(mut stmt) = conn.prepare(&solas_testdata::sqlite_rows_select(&conn, table)) else {
         return Vec::new();
     };
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();

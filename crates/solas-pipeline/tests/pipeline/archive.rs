@@ -165,6 +165,32 @@ fn assert_one_record_per_row(conn: &rusqlite::Connection) {
     }
 }
 
+/// Move the records of SQLite's lightcurve rows that `rows` picks (a condition on
+/// `record_id`) into the rows themselves, as a store from before migration 6 holds them.
+fn move_records_into_rows(conn: &rusqlite::Connection, rows: &str) {
+    for table in ["detections", "forced_photometry", "non_detections"] {
+        conn.execute_batch(&format!(
+            "UPDATE {table} SET (record_schema, record_dictionary, record) =
+                 (SELECT record_schema, record_dictionary, record FROM {table}_records r
+                  WHERE r.id = {table}.record_id)
+             WHERE {rows};
+             DELETE FROM {table}_records WHERE id IN (SELECT record_id FROM {table} WHERE {rows});
+             UPDATE {table} SET record_id = NULL WHERE {rows};"
+        ))
+        .unwrap();
+    }
+}
+
+/// History detections whose record is in the row.
+fn inline_history(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row(
+        "SELECT count(*) FROM detections WHERE record IS NOT NULL AND from_trigger = 0",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
 #[test]
 fn every_field_of_every_source_is_stored_once_in_both_backends() {
     let alerts = common::real_alerts();
@@ -227,17 +253,7 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
     );
     // Rows written before records moved beside them (migration 6) keep theirs in the row:
     // move every other row's record back in, and they read the same.
-    for table in ["detections", "forced_photometry", "non_detections"] {
-        conn.execute_batch(&format!(
-            "UPDATE {table} SET (record_schema, record_dictionary, record) =
-                 (SELECT record_schema, record_dictionary, record FROM {table}_records r
-                  WHERE r.id = {table}.record_id)
-             WHERE record_id % 2 = 0;
-             DELETE FROM {table}_records WHERE id % 2 = 0;
-             UPDATE {table} SET record_id = NULL WHERE record_id % 2 = 0;"
-        ))
-        .unwrap();
-    }
+    move_records_into_rows(&conn, "record_id % 2 = 0");
     compare(
         "SQLite, records in the rows and beside them",
         &expected,
@@ -258,23 +274,8 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
     let newest: Vec<&Alert> = newest.into_values().collect();
     before.write(&newest).unwrap();
     let old_conn = rusqlite::Connection::open(&old).unwrap();
-    for table in ["detections", "forced_photometry", "non_detections"] {
-        old_conn
-            .execute_batch(&format!(
-                "UPDATE {table} SET (record_schema, record_dictionary, record) =
-                     (SELECT record_schema, record_dictionary, record FROM {table}_records r
-                      WHERE r.id = {table}.record_id), record_id = NULL;
-                 DELETE FROM {table}_records;"
-            ))
-            .unwrap();
-    }
-    let inline: i64 = old_conn
-        .query_row(
-            "SELECT count(*) FROM detections WHERE record IS NOT NULL AND from_trigger = 0",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    move_records_into_rows(&old_conn, "record_id IS NOT NULL");
+    let inline = inline_history(&old_conn);
     assert!(
         inline > 100,
         "{inline} history rows with their record in the row"
@@ -288,13 +289,7 @@ fn every_field_of_every_source_is_stored_once_in_both_backends() {
         &stored(&mut before, &mut reader, &objects),
     );
     assert_one_record_per_row(&old_conn);
-    let still_inline: i64 = old_conn
-        .query_row(
-            "SELECT count(*) FROM detections WHERE record IS NOT NULL AND from_trigger = 0",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let still_inline = inline_history(&old_conn);
     assert!(
         still_inline < inline,
         "history rows with their record in the row took their trigger's: {still_inline} of {inline} left"

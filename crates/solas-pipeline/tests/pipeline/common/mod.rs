@@ -77,8 +77,8 @@ pub fn files(paths: &[PathBuf]) -> Input {
 /// `record_dictionary` column, the `record_dictionaries` table: they depend on the order
 /// records arrived in) is left out, as is SQLite's `sqlite_sequence` (an insert that adds
 /// nothing, a score of an alert delivered twice, still uses up a number). A lightcurve row
-/// whose record is in the table beside it (`record_id`, numbered in arrival order too) is
-/// printed with that record, as `joined_record`.
+/// whose record is in the table beside it is printed with that record, without the
+/// `record_id` (numbered in arrival order too): `solas_testdata::sqlite_rows_select`.
 pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let tables: Vec<String> = conn
@@ -93,19 +93,9 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
     let dictionaries = solas_testdata::sqlite_record_dictionaries(&conn);
     let mut out = Vec::new();
     for table in tables {
-        let beside = conn
-            .prepare(&format!("SELECT record_id FROM \"{table}\""))
-            .is_ok();
-        let sql = if beside {
-            format!(
-                "SELECT t.*, r.record_dictionary AS joined_record_dictionary,
-                 r.record_schema AS joined_record_schema, r.record AS joined_record
-                 FROM \"{table}\" t LEFT JOIN \"{table}_records\" r ON r.id = t.record_id"
-            )
-        } else {
-            format!("SELECT * FROM \"{table}\"")
-        };
-        let mut stmt = conn.prepare(&sql).unwrap();
+        let mut stmt = conn
+            .prepare(&solas_testdata::sqlite_rows_select(&conn, &table))
+            .unwrap();
         let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
         let keep: Vec<usize> = (0..names.len())
             .filter(|&i| {
@@ -116,8 +106,6 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
                     "timestamp",
                     "applied_at",
                     "record_dictionary",
-                    "joined_record_dictionary",
-                    "record_id",
                     "at",
                     "created",
                 ];
@@ -127,33 +115,21 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
                 !(when.contains(&names[i].as_str()) || order)
             })
             .collect();
-        let dict_of = |record: &str| {
-            let col = names
-                .iter()
-                .position(|n| *n == format!("{record}_dictionary"));
-            move |r: &rusqlite::Row| -> rusqlite::Result<Option<i64>> {
-                col.map_or(Ok(None), |i| r.get(i))
-            }
-        };
-        let (dict_col, joined_dict_col) = (dict_of("record"), dict_of("joined_record"));
+        let dict_col = names.iter().position(|n| n == "record_dictionary");
         let mut rows: Vec<String> = stmt
             .query_map([], |r| {
-                let (dict, joined_dict) = (dict_col(r)?, joined_dict_col(r)?);
+                let dict: Option<i64> = match dict_col {
+                    Some(i) => r.get(i)?,
+                    None => None,
+                };
                 Ok(keep
                     .iter()
                     .map(|&i| match r.get_ref(i).unwrap() {
                         rusqlite::types::ValueRef::Text(t) => {
                             format!("{}={}", names[i], String::from_utf8_lossy(t))
                         }
-                        rusqlite::types::ValueRef::Blob(b)
-                            if names[i] == "record" || names[i] == "joined_record" =>
-                        {
-                            let id = if names[i] == "record" {
-                                dict
-                            } else {
-                                joined_dict
-                            };
-                            let d = id.map(|id| dictionaries[&id].as_slice());
+                        rusqlite::types::ValueRef::Blob(b) if names[i] == "record" => {
+                            let d = dict.map(|id| dictionaries[&id].as_slice());
                             let body = solas_store::unpack_record(d, b).unwrap();
                             format!("record={body:?}")
                         }
